@@ -1,0 +1,130 @@
+// The genesis file: everything every node of a network must agree on before the first epoch.
+// Stored as JSON for people (genesis.json); its identity is the hash of a canonical binary encoding.
+import { readFileSync } from 'node:fs';
+import { ByteWriter, fromHex, toHex } from '../core/bytes.js';
+import { taggedHash } from './hash.js';
+import { allShards, type ShardId } from './ids.js';
+import { ADDRESS_BYTES, homeShard } from './address.js';
+
+export const MAX_DEPTH = 6;
+
+export interface Allocation {
+  address: Uint8Array; // 20 bytes
+  amount: bigint;
+}
+
+export interface Genesis {
+  networkId: string; // [a-z0-9-]{1,32}
+  depth: number; // 3^depth shards
+  epochMs: number;
+  genesisTime: number; // unix ms; epoch e starts at genesisTime + e * epochMs
+  allocations: Allocation[];
+  validators: Map<ShardId, Uint8Array>; // shard -> ed25519 public key
+}
+
+export class GenesisError extends Error {
+  override name = 'GenesisError';
+}
+
+interface GenesisJson {
+  networkId: string;
+  depth: number;
+  epochMs: number;
+  genesisTime: number;
+  allocations: { address: string; amount: string }[];
+  validators: Record<string, string>;
+}
+
+export function genesisToJson(g: Genesis): GenesisJson {
+  return {
+    networkId: g.networkId,
+    depth: g.depth,
+    epochMs: g.epochMs,
+    genesisTime: g.genesisTime,
+    allocations: g.allocations.map((a) => ({ address: toHex(a.address), amount: a.amount.toString() })),
+    validators: Object.fromEntries([...g.validators].map(([s, k]) => [s, toHex(k)])),
+  };
+}
+
+export function parseGenesis(json: unknown): Genesis {
+  const fail = (m: string): never => {
+    throw new GenesisError(`genesis: ${m}`);
+  };
+  if (typeof json !== 'object' || json === null) fail('not an object');
+  const j = json as Partial<GenesisJson>;
+  if (typeof j.networkId !== 'string' || !/^[a-z0-9-]{1,32}$/.test(j.networkId)) fail('networkId must match [a-z0-9-]{1,32}');
+  if (!Number.isInteger(j.depth) || j.depth! < 0 || j.depth! > MAX_DEPTH) fail(`depth must be an integer in 0..${MAX_DEPTH}`);
+  if (!Number.isInteger(j.epochMs) || j.epochMs! < 50 || j.epochMs! > 3_600_000) fail('epochMs must be an integer in 50..3600000');
+  if (!Number.isInteger(j.genesisTime) || j.genesisTime! < 0) fail('genesisTime must be a non-negative integer (unix ms)');
+  if (!Array.isArray(j.allocations)) fail('allocations must be an array');
+  const seen = new Set<string>();
+  const allocations: Allocation[] = j.allocations!.map((a, i) => {
+    let address: Uint8Array = new Uint8Array();
+    try {
+      address = fromHex(String(a?.address), ADDRESS_BYTES);
+    } catch {
+      fail(`allocations[${i}].address is not ${ADDRESS_BYTES} bytes of hex`);
+    }
+    if (typeof a.amount !== 'string' || !/^[0-9]{1,20}$/.test(a.amount) || BigInt(a.amount) >= 1n << 64n) fail(`allocations[${i}].amount must be a decimal u64 string`);
+    const k = toHex(address);
+    if (seen.has(k)) fail(`allocations[${i}] repeats address ${k}`);
+    seen.add(k);
+    return { address, amount: BigInt(a.amount) };
+  });
+  let total = 0n;
+  for (const a of allocations) total += a.amount;
+  if (total >= 1n << 64n) fail('total supply exceeds u64');
+  const validators = new Map<ShardId, Uint8Array>();
+  if (typeof j.validators !== 'object' || j.validators === null) fail('validators must be an object shard -> public key hex');
+  for (const shard of allShards(j.depth!)) {
+    const k = (j.validators as Record<string, unknown>)[shard];
+    try {
+      validators.set(shard, fromHex(String(k), 32));
+    } catch {
+      fail(`validators["${shard}"] must be a 32-byte ed25519 public key in hex`);
+    }
+  }
+  if (Object.keys(j.validators!).length !== validators.size) fail(`validators must list exactly the ${validators.size} shards of depth ${j.depth}`);
+  return { networkId: j.networkId!, depth: j.depth!, epochMs: j.epochMs!, genesisTime: j.genesisTime!, allocations, validators };
+}
+
+export function loadGenesis(path: string): Genesis {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new GenesisError(`cannot read genesis file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new GenesisError(`genesis file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseGenesis(json);
+}
+
+/** Canonical binary encoding: the hashed identity of a network. */
+export function encodeGenesis(g: Genesis): Uint8Array {
+  const w = new ByteWriter();
+  w.string(g.networkId).u8(g.depth).u32(g.epochMs).u64(BigInt(g.genesisTime));
+  const allocs = [...g.allocations].sort((a, b) => Buffer.compare(a.address, b.address));
+  w.u32(allocs.length);
+  for (const a of allocs) w.fixed(a.address, ADDRESS_BYTES).u64(a.amount);
+  const shards = allShards(g.depth);
+  for (const s of shards) w.fixed(g.validators.get(s)!, 32);
+  return w.finish();
+}
+
+export function genesisHash(g: Genesis): Uint8Array {
+  return taggedHash('genesis', encodeGenesis(g));
+}
+
+export function totalSupply(g: Genesis): bigint {
+  return g.allocations.reduce((s, a) => s + a.amount, 0n);
+}
+
+/** Genesis allocations that live on `shard`. */
+export function allocationsOf(g: Genesis, shard: ShardId): Allocation[] {
+  return g.allocations.filter((a) => homeShard(a.address, g.depth) === shard);
+}
