@@ -1,0 +1,118 @@
+// `smt cluster up|down|status|logs`: the embedded local network (no Docker needed).
+import type { Command } from 'commander';
+import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { apiUrl } from '../../cluster/supervisor.js';
+import { clusterDown, clusterStatus, clusterUp, shardLayout, testAccounts } from '../../cluster/cluster.js';
+
+const DEFAULT_NET = 'devnet';
+
+function intOpt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const cluster = program
+    .command('cluster')
+    .description('run a whole local network (one process per shard) on 127.0.0.1');
+
+  cluster
+    .command('up')
+    .description('start every shard of a network as child processes; creates a depth-2 (9-shard) devnet first if none exists')
+    .option('--network <dir>', 'network directory (genesis.json, keys, cluster.json, data, logs)', DEFAULT_NET)
+    .option('--depth <d>', 'depth of a newly created devnet (3^d shards)', intOpt('--depth'), 2)
+    .option('--accounts <n>', 'funded test accounts of a newly created devnet', intOpt('--accounts'), 10)
+    .option('--epoch-ms <ms>', 'epoch length of a newly created devnet', intOpt('--epoch-ms'), 1000)
+    .option('--api-base-port <port>', 'first HTTP API port (shard i uses base+i)', intOpt('--api-base-port'))
+    .option('--p2p-base-port <port>', 'first libp2p TCP port (shard i uses base+i)', intOpt('--p2p-base-port'))
+    .option('--timeout <s>', 'seconds to wait for health and the first global snapshot', intOpt('--timeout'), 90)
+    .option('--no-wait-global', 'return once all shards are healthy, without waiting for a final global snapshot')
+    .option('--json', 'print the cluster as JSON')
+    .addHelpText('after', `
+Examples:
+  smt cluster up                         # 9-shard devnet in ./devnet, APIs on 127.0.0.1:7700-7708
+  smt cluster up --network /tmp/n1 --depth 1 --api-base-port 9100 --p2p-base-port 9200
+Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
+    .action(async (o) => {
+      const layout = await clusterUp({
+        network: o.network, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs,
+        apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort, timeoutMs: o.timeout * 1000,
+        waitGlobal: o.waitGlobal, print: o.json ? () => {} : (l) => console.log(l),
+      });
+      const accounts = testAccounts(o.network);
+      if (o.json) {
+        console.log(JSON.stringify({ network: resolve(o.network), shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
+        return;
+      }
+      console.log('\nshard  api                      p2p');
+      for (const s of layout.shards) console.log(`${(s.shard || 'root').padEnd(6)} ${apiUrl(s).padEnd(24)} /ip4/${s.p2pHost}/tcp/${s.p2pPort}`);
+      if (accounts.length) {
+        console.log('\nfunded test keys:');
+        for (const a of accounts) console.log(`  ${a.address}  ${a.file}`);
+        console.log(`\ntry: smt tx send --key ${accounts[0]!.file} --to ${accounts[1]?.address ?? '<address>'} --amount 5 --node ${apiUrl(layout.shards[0]!)} --wait`);
+      }
+      console.log(`stop with: smt cluster down --network ${o.network}`);
+    });
+
+  cluster
+    .command('down')
+    .description('stop every shard process of the cluster (SIGTERM, then SIGKILL after a grace period)')
+    .option('--network <dir>', 'network directory', DEFAULT_NET)
+    .option('--grace <s>', 'seconds to wait after SIGTERM before SIGKILL', intOpt('--grace'), 10)
+    .action(async (o) => {
+      await clusterDown(o.network, o.grace * 1000, (l) => console.log(l));
+    });
+
+  cluster
+    .command('status')
+    .description('a table of the cluster: shard, process, epoch, tps, peers, last final global epoch')
+    .option('--network <dir>', 'network directory', DEFAULT_NET)
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const st = await clusterStatus(o.network);
+      if (o.json) {
+        console.log(JSON.stringify(st, null, 2));
+        return;
+      }
+      console.log('shard  pid      state     epoch   tps      peers  global  api');
+      for (const s of st) {
+        const h = s.health;
+        const state = !s.alive ? 'down' : h?.ok ? 'up' : 'no-api';
+        console.log(
+          `${(s.shard || 'root').padEnd(6)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${s.api}`,
+        );
+      }
+      if (st.some((s) => !s.alive)) process.exitCode = 3;
+    });
+
+  cluster
+    .command('logs')
+    .description("print a shard's log file (JSON lines from pino)")
+    .argument('<shard>', 'shard id, e.g. 01 (or "root" for a depth-0 network)')
+    .option('--network <dir>', 'network directory', DEFAULT_NET)
+    .option('-n, --lines <n>', 'print only the last n lines', intOpt('--lines'))
+    .option('-f, --follow', 'keep printing new lines as they are written')
+    .action(async (shard: string, o) => {
+      const s = shardLayout(o.network, shard);
+      const file = join(resolve(o.network), s.logFile);
+      if (!existsSync(file)) throw new Error(`no log file for shard ${shard} yet (${file})`);
+      const text = readFileSync(file, 'utf8');
+      const lines = text.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      process.stdout.write((o.lines !== undefined ? lines.slice(-o.lines) : lines).map((l) => l + '\n').join(''));
+      if (!o.follow) return;
+      let pos = statSync(file).size;
+      await new Promise<void>(() => {
+        watch(file, () => {
+          const size = statSync(file).size;
+          if (size <= pos) return;
+          createReadStream(file, { start: pos, end: size - 1 }).pipe(process.stdout, { end: false });
+          pos = size;
+        });
+      });
+    });
+}

@@ -1,0 +1,161 @@
+// `smt cluster up|down|status|logs`: a whole local network as child processes on 127.0.0.1.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadGenesis } from '../core/genesis.js';
+import { makeLayout, parseLayout, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+import { apiUrl, getJson, isAlive, portFree, readPid, SMT_BIN, sleep, startShard, stopShard, tailLog } from './supervisor.js';
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+}
+
+export interface UpOptions {
+  network: string;
+  depth: number;
+  accounts: number;
+  epochMs: number;
+  apiBasePort?: number;
+  p2pBasePort?: number;
+  timeoutMs: number;
+  waitGlobal: boolean;
+  print: (line: string) => void;
+}
+
+export function layoutPath(netDir: string): string {
+  return join(netDir, 'cluster.json');
+}
+
+export function loadLayout(netDir: string): ClusterLayout {
+  const p = layoutPath(netDir);
+  if (!existsSync(p)) throw new ClusterError(`no cluster at ${netDir} (missing cluster.json): run \`smt cluster up --network ${netDir}\` first`);
+  return parseLayout(JSON.parse(readFileSync(p, 'utf8')));
+}
+
+interface Health {
+  ok?: boolean;
+  epoch?: number;
+  peers?: number;
+  tps?: number;
+  globalEpoch?: number | null;
+}
+
+export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
+  const netDir = resolve(o.network);
+  if (!existsSync(join(netDir, 'genesis.json'))) {
+    o.print(`creating a depth-${o.depth} devnet (${3 ** o.depth} shards) in ${netDir}`);
+    execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(o.depth), '--dir', netDir, '--accounts', String(o.accounts), '--epoch-ms', String(o.epochMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const genesis = loadGenesis(join(netDir, 'genesis.json'));
+  let layout: ClusterLayout;
+  if (existsSync(layoutPath(netDir)) && o.apiBasePort === undefined && o.p2pBasePort === undefined) {
+    layout = loadLayout(netDir);
+  } else {
+    layout = makeLayout(genesis.depth, { apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort });
+    writeFileSync(layoutPath(netDir), JSON.stringify(layout, null, 2) + '\n');
+  }
+  if (layout.shards.length !== 3 ** genesis.depth) throw new ClusterError(`cluster.json lists ${layout.shards.length} shards but genesis has ${3 ** genesis.depth}`);
+
+  const running = layout.shards.filter((s) => isAlive(readPid(netDir, s)));
+  if (running.length > 0) throw new ClusterError(`cluster already running (${running.length} shard processes): \`smt cluster down --network ${o.network}\` first`);
+  for (const s of layout.shards) {
+    for (const port of [s.apiPort, s.p2pPort]) {
+      if (!(await portFree(s.apiHost, port))) throw new ClusterError(`port ${s.apiHost}:${port} (shard ${s.shard || 'root'}) is in use: stop what holds it or pass --api-base-port/--p2p-base-port`);
+    }
+  }
+
+  o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms)`);
+  for (const s of layout.shards) startShard(netDir, layout, s);
+
+  const deadline = Date.now() + o.timeoutMs;
+  const healthy = new Set<string>();
+  let last = -1;
+  while (healthy.size < layout.shards.length) {
+    for (const s of layout.shards) {
+      if (healthy.has(s.shard)) continue;
+      if (!isAlive(readPid(netDir, s))) {
+        await clusterDown(netDir, 5000, () => {});
+        throw new ClusterError(`shard ${s.shard || 'root'} exited during start; last log lines:\n${tailLog(netDir, s)}`);
+      }
+      const h = (await getJson(`${apiUrl(s)}/v1/health`, 1000)) as Health | undefined;
+      if (h?.ok) healthy.add(s.shard);
+    }
+    if (healthy.size !== last) {
+      o.print(`  healthy: ${healthy.size}/${layout.shards.length}`);
+      last = healthy.size;
+    }
+    if (healthy.size === layout.shards.length) break;
+    if (Date.now() > deadline) {
+      const bad = layout.shards.filter((s) => !healthy.has(s.shard));
+      await clusterDown(netDir, 5000, () => {});
+      throw new ClusterError(`timed out waiting for shards ${bad.map((s) => s.shard).join(', ')} to become healthy; last log lines of ${bad[0]!.shard}:\n${tailLog(netDir, bad[0]!)}`);
+    }
+    await sleep(250);
+  }
+
+  if (o.waitGlobal && genesis.depth > 0) {
+    o.print('  waiting for the first final global snapshot...');
+    for (;;) {
+      const g = (await getJson(`${apiUrl(layout.shards[0]!)}/v1/global/latest`, 1000)) as { epoch?: number; root?: string } | undefined;
+      if (g && g.epoch !== undefined) {
+        o.print(`  global snapshot final: epoch ${g.epoch}, root ${g.root}`);
+        break;
+      }
+      if (Date.now() > deadline) throw new ClusterError('timed out waiting for the first final global snapshot (the shards are up: see `smt cluster logs SHARD`)');
+      await sleep(250);
+    }
+  }
+  return layout;
+}
+
+export async function clusterDown(network: string, graceMs: number, print: (l: string) => void): Promise<void> {
+  const netDir = resolve(network);
+  const layout = loadLayout(netDir);
+  const results = await Promise.all(layout.shards.map(async (s) => [s, await stopShard(netDir, s, graceMs)] as const));
+  for (const [s, how] of results) print(`  shard ${s.shard || 'root'}: ${how}`);
+}
+
+export interface ShardStatus {
+  shard: string;
+  pid: number | undefined;
+  alive: boolean;
+  api: string;
+  health: Health | undefined;
+}
+
+export async function clusterStatus(network: string): Promise<ShardStatus[]> {
+  const netDir = resolve(network);
+  const layout = loadLayout(netDir);
+  return Promise.all(
+    layout.shards.map(async (s) => {
+      const pid = readPid(netDir, s);
+      const alive = isAlive(pid);
+      const health = alive ? ((await getJson(`${apiUrl(s)}/v1/health`, 1500)) as Health | undefined) : undefined;
+      return { shard: s.shard, pid, alive, api: apiUrl(s), health };
+    }),
+  );
+}
+
+export function shardLayout(network: string, shard: string): ShardProcessLayout {
+  const layout = loadLayout(resolve(network));
+  const s = layout.shards.find((x) => x.shard === shard || (shard === 'root' && x.shard === ''));
+  if (!s) throw new ClusterError(`no shard ${JSON.stringify(shard)} in this cluster; shards: ${layout.shards.map((x) => x.shard || 'root').join(', ')}`);
+  return s;
+}
+
+/** Funded test accounts written by `network init`: file name and address. */
+export function testAccounts(network: string): Array<{ file: string; address: string }> {
+  const dir = join(resolve(network), 'accounts');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.key'))
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+    .map((f) => {
+      try {
+        const j = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { address?: string };
+        return { file: join(dir, f), address: j.address ?? '?' };
+      } catch {
+        return { file: join(dir, f), address: '?' };
+      }
+    });
+}

@@ -1,0 +1,112 @@
+// Runs a local cluster as child processes: one `smt node start` per shard, detached, each with its
+// own data dir, log file and pid file under the network dir, so `cluster down/status/logs` can find
+// them from another shell.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { peersOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+
+export const SMT_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/smt.mjs');
+
+export function readPid(netDir: string, s: ShardProcessLayout): number | undefined {
+  const f = join(netDir, s.pidFile);
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessLayout): string[] {
+  return [
+    SMT_BIN, 'node', 'start',
+    '--network', netDir,
+    '--shard', s.shard,
+    '--data', join(netDir, s.dataDir),
+    '--api', `${s.apiHost}:${s.apiPort}`,
+    '--p2p', `${s.p2pHost}:${s.p2pPort}`,
+    '--peers', peersOf(layout, s.shard).join(','),
+  ];
+}
+
+/** Starts one shard process detached from this one, logs appended to its log file. */
+export function startShard(netDir: string, layout: ClusterLayout, s: ShardProcessLayout, env: NodeJS.ProcessEnv = process.env): number {
+  for (const d of [s.dataDir, dirname(s.logFile), dirname(s.pidFile)]) mkdirSync(join(netDir, d), { recursive: true });
+  const log = openSync(join(netDir, s.logFile), 'a');
+  try {
+    const child = spawn(process.execPath, nodeArgs(netDir, layout, s), { detached: true, stdio: ['ignore', log, log], env });
+    if (child.pid === undefined) throw new Error(`could not start shard ${s.shard}`);
+    writeFileSync(join(netDir, s.pidFile), `${child.pid}\n`);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** SIGTERM (graceful), then SIGKILL after `graceMs`. Resolves once the process is gone. */
+export async function stopShard(netDir: string, s: ShardProcessLayout, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
+  const pid = readPid(netDir, s);
+  if (!isAlive(pid)) {
+    rmSync(join(netDir, s.pidFile), { force: true });
+    return 'not-running';
+  }
+  process.kill(pid!, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) break;
+    await sleep(100);
+  }
+  let how: 'stopped' | 'killed' = 'stopped';
+  if (isAlive(pid)) {
+    process.kill(pid!, 'SIGKILL');
+    how = 'killed';
+    while (isAlive(pid)) await sleep(50);
+  }
+  rmSync(join(netDir, s.pidFile), { force: true });
+  return how;
+}
+
+export function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, host, () => srv.close(() => res(true)));
+  });
+}
+
+export async function getJson(url: string, timeoutMs = 2000): Promise<unknown | undefined> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!r.ok) return undefined;
+    return await r.json();
+  } catch {
+    return undefined;
+  }
+}
+
+export function apiUrl(s: ShardProcessLayout): string {
+  return `http://${s.apiHost}:${s.apiPort}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The last `n` lines of a shard's log, for error reports. */
+export function tailLog(netDir: string, s: ShardProcessLayout, n = 20): string {
+  const f = join(netDir, s.logFile);
+  if (!existsSync(f)) return '(no log file)';
+  const lines = readFileSync(f, 'utf8').trimEnd().split('\n');
+  return lines.slice(-n).join('\n');
+}

@@ -1,0 +1,124 @@
+// Properties of the core encodings and names every other module relies on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ByteReader, ByteWriter, DecodeError, fromHex, toHex } from '../src/core/bytes.js';
+import { allShards, ancestorsOf, childrenOf, parentOf, parseShardId, positionInParent, shardFromIndex, shardIndex, type TriadPath } from '../src/core/ids.js';
+import { homeShard } from '../src/core/address.js';
+import { taggedHash } from '../src/core/hash.js';
+import { genesisHash, parseGenesis, genesisToJson, GenesisError } from '../src/core/genesis.js';
+import { makeLayout, peersOf } from '../src/cluster/layout.js';
+
+test('ByteWriter/ByteReader round-trip every field kind, and truncation is a DecodeError', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 0xffffffff }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.uint8Array({ maxLength: 100 }), fc.string(), (a, b, c, d, e) => {
+      const enc = new ByteWriter(4).u8(a).u32(b).u64(c).bytes(d).string(e).finish();
+      const r = new ByteReader(enc);
+      assert.equal(r.u8(), a);
+      assert.equal(r.u32(), b);
+      assert.equal(r.u64(), c);
+      assert.deepEqual(r.bytes(1000), d);
+      assert.equal(r.string(1 << 20), e);
+      r.end();
+      for (let cut = 0; cut < enc.length; cut += Math.max(1, Math.floor(enc.length / 7))) {
+        assert.throws(() => {
+          const rr = new ByteReader(enc.subarray(0, cut));
+          rr.u8(); rr.u32(); rr.u64(); rr.bytes(1000); rr.string(1 << 20); rr.end();
+        }, DecodeError);
+      }
+    }),
+  );
+});
+
+test('a length prefix over the field limit is refused before allocation', () => {
+  const enc = new ByteWriter().u32(1 << 30).finish();
+  assert.throws(() => new ByteReader(enc).bytes(1024), /exceeds limit/);
+});
+
+test('hex decoding is strict', () => {
+  assert.deepEqual(fromHex('0x00ff'), new Uint8Array([0, 255]));
+  for (const bad of ['0', 'zz', '0x0g', ' 00']) assert.throws(() => fromHex(bad), DecodeError);
+  assert.throws(() => fromHex('00', 2), DecodeError);
+  assert.equal(toHex(new Uint8Array([1, 171])), '01ab');
+});
+
+test('tagged hashes separate domains', () => {
+  const x = new Uint8Array([1, 2, 3]);
+  assert.notDeepEqual(taggedHash('a', x), taggedHash('b', x));
+  assert.deepEqual(taggedHash('a', x), taggedHash('a', x.subarray(0, 1), x.subarray(1)));
+});
+
+test('shard ids <-> indices are a bijection, and the hierarchy relations are consistent', () => {
+  for (const depth of [0, 1, 2, 3]) {
+    const shards = allShards(depth);
+    assert.equal(shards.length, 3 ** depth);
+    shards.forEach((s, i) => {
+      assert.equal(shardIndex(s), i);
+      assert.equal(shardFromIndex(i, depth), s);
+      assert.equal(parseShardId(s, depth), s);
+      if (depth > 0) {
+        assert.ok(childrenOf(parentOf(s)).includes(s));
+        assert.equal(childrenOf(parentOf(s))[positionInParent(s)], s);
+        assert.deepEqual(ancestorsOf(s).at(-1), '' as TriadPath);
+        assert.equal(ancestorsOf(s).length, depth);
+      }
+    });
+  }
+  assert.throws(() => parseShardId('03', 2));
+  assert.throws(() => parseShardId('0', 2));
+});
+
+test('home shard map is uniform: 27k random addresses over 9 shards stay within 5% of the mean', () => {
+  const counts = new Map<string, number>();
+  const rng = fc.sample(fc.uint8Array({ minLength: 20, maxLength: 20 }), { numRuns: 27000, seed: 42 });
+  for (const a of rng) {
+    const s = homeShard(a, 2);
+    counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  assert.equal(counts.size, 9);
+  for (const c of counts.values()) assert.ok(Math.abs(c - 3000) < 150, `count ${c}`);
+});
+
+const validGenesis = {
+  networkId: 'devnet',
+  depth: 1,
+  epochMs: 1000,
+  genesisTime: 1_700_000_000_000,
+  allocations: [{ address: '11'.repeat(20), amount: '1000' }],
+  validators: { '0': 'aa'.repeat(32), '1': 'bb'.repeat(32), '2': 'cc'.repeat(32) },
+};
+
+test('genesis parses, round-trips through JSON, and hashes canonically', () => {
+  const g = parseGenesis(validGenesis);
+  const again = parseGenesis(JSON.parse(JSON.stringify(genesisToJson(g))));
+  assert.deepEqual(genesisHash(again), genesisHash(g));
+  const reordered = parseGenesis({ ...validGenesis, validators: { '2': 'cc'.repeat(32), '1': 'bb'.repeat(32), '0': 'aa'.repeat(32) } });
+  assert.deepEqual(genesisHash(reordered), genesisHash(g), 'key order in the JSON does not change the network identity');
+});
+
+test('genesis rejects every malformed field with a clear GenesisError', () => {
+  const bads: unknown[] = [
+    null,
+    { ...validGenesis, networkId: 'Bad Id' },
+    { ...validGenesis, depth: 9 },
+    { ...validGenesis, epochMs: 1 },
+    { ...validGenesis, allocations: [{ address: '11', amount: '1' }] },
+    { ...validGenesis, allocations: [{ address: '11'.repeat(20), amount: '-1' }] },
+    { ...validGenesis, allocations: [{ address: '11'.repeat(20), amount: '1' }, { address: '11'.repeat(20), amount: '1' }] },
+    { ...validGenesis, allocations: [{ address: '11'.repeat(20), amount: '18446744073709551615' }, { address: '22'.repeat(20), amount: '1' }] },
+    { ...validGenesis, validators: { '0': 'aa'.repeat(32) } },
+    { ...validGenesis, validators: { ...validGenesis.validators, '3': 'dd'.repeat(32) } },
+  ];
+  for (const b of bads) assert.throws(() => parseGenesis(b), GenesisError, JSON.stringify(b));
+});
+
+test('cluster layout gives every shard distinct loopback ports and all other shards as peers', () => {
+  const l = makeLayout(2);
+  const ports = l.shards.flatMap((s) => [s.apiPort, s.p2pPort]);
+  assert.equal(new Set(ports).size, ports.length);
+  for (const s of l.shards) {
+    assert.equal(s.apiHost, '127.0.0.1');
+    assert.equal(peersOf(l, s.shard).length, 8);
+  }
+  assert.throws(() => makeLayout(2, { apiBasePort: 7000, p2pBasePort: 7005 }), /overlap/);
+});
