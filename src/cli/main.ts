@@ -1,6 +1,13 @@
 // The `smt` command line. Each command lives in src/cli/commands/<name>.ts and exports
 // `register(program)`; this file only assembles them.
 import { Command } from 'commander';
+import * as networkCmd from './commands/network.js';
+import * as keysCmd from './commands/keys.js';
+import * as nodeCmd from './commands/node.js';
+import * as txCmd from './commands/tx.js';
+import * as accountCmd from './commands/account.js';
+import * as snapshotCmd from './commands/snapshot.js';
+import * as clusterCmd from './commands/cluster.js';
 
 const program = new Command();
 program
@@ -11,6 +18,7 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd,
 ];
 for (const c of commands) c.register(program);
 

@@ -1,0 +1,216 @@
+// Throughput and latency of one shard through its HTTP API, measured from outside the node process:
+// a real `smt node start` child process (signature verification on), pre-signed transfers among many
+// accounts submitted in batches (POST /v1/tx {"txs": [...]}) with a few requests in flight, until
+// every accepted transaction is committed (sealed and durable).
+//
+//   npm run bench:shard:http -- [--accounts 4000] [--per-account 25] [--batch 2000] [--inflight 4] [--epoch-ms 500]
+//   (or env BENCH_ACCOUNTS, BENCH_PER_ACCOUNT, BENCH_BATCH, BENCH_INFLIGHT, BENCH_EPOCH_MS)
+//
+// Reports committed tps (first submission -> last commit), client-side submit-to-commit latency
+// p50/p99 (per batch: from sending it to the first moment the node's latest epoch covers the epoch its
+// transactions were committed in, sampled every 10 ms), the node's peak RSS; the last line is one
+// JSON object. `runHttpBench()` is exported for scripts/bench-shard.ts.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../src/core/bytes.js';
+import { loadKeyFile } from '../src/core/keyfile.js';
+import { initNetwork } from '../src/node/network-dir.js';
+import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
+
+export interface HttpBenchOptions {
+  accounts?: number;
+  perAccount?: number; // transfers per account (each account's nonces 0..perAccount-1; <= the mempool window)
+  batch?: number; // transactions per POST
+  inflight?: number; // concurrent POSTs
+  epochMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface HttpBenchResult {
+  mode: 'http';
+  transactions: number;
+  committed: number;
+  seconds: number;
+  tps: number;
+  submitSeconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  batch: number;
+  inflight: number;
+  epochMs: number;
+  retries503: number;
+  nodePeakRssMb: number | null;
+}
+
+const SMT = join(import.meta.dirname, '..', 'bin', 'smt.mjs');
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchResult> {
+  const accounts = o.accounts ?? 4000;
+  const perAccount = o.perAccount ?? 25;
+  const batchSize = o.batch ?? 2000;
+  const inflight = o.inflight ?? 4;
+  const epochMs = o.epochMs ?? 500;
+  const log = o.log ?? ((l: string) => console.error(l));
+  const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-http-'));
+  const netDir = join(tmp, 'net');
+  try {
+    log(`# network: 1 shard, ${accounts} accounts, ${perAccount} transfers each, epoch ${epochMs} ms`);
+    const { genesis } = initNetwork({ dir: netDir, depth: 0, accounts, epochMs, networkId: 'bench', balance: 1_000_000_000n, force: false });
+    const keys = Array.from({ length: accounts }, (_, i) => loadKeyFile(join(netDir, 'accounts', `${i}.key`)));
+
+    // Pre-sign, nonce-major: every account's nonce 0, then every nonce 1, ... so no batch runs ahead
+    // of the mempool's future-nonce window.
+    const t0 = performance.now();
+    const txs: { hex: string; txid: string }[] = [];
+    for (let n = 0; n < perAccount; n++) {
+      for (let i = 0; i < accounts; i++) {
+        const k = keys[i]!;
+        const to = fromHex(toHex(keys[(i + 1 + n) % accounts]!.address), 20);
+        const t = { network: genesis.networkId, from: k.keyPair.publicKey, to, amount: 1n + BigInt(n), fee: 1n, nonce: BigInt(n), ts: BigInt(Date.now()) << 16n };
+        txs.push({ hex: toHex(encodeSignedTx(signTransfer(t, k.keyPair.secretKey))), txid: txIdHex(t) });
+      }
+    }
+    log(`# pre-signed ${txs.length} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // The node: a separate process, verification on (default workers).
+    const proc = spawn(process.execPath, [SMT, 'node', 'start', '--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error('node did not start in 60 s')), 60_000);
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /^api listening on (http:\S+)$/m.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]!);
+        }
+      });
+      proc.on('exit', (c) => reject(new Error(`node exited (${c}) before listening`)));
+    });
+    proc.stdout!.resume();
+    const peakRss = (): number | null => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+        return m ? Math.round(Number(m[1]) / 1024) : null;
+      } catch {
+        return null;
+      }
+    };
+    try {
+      // Epoch watcher: when did the node's latest sealed epoch first reach each value?
+      const epochSeenAt = new Map<number, number>();
+      let watching = true;
+      let lastEpoch = -2;
+      let committedTotal = 0;
+      const watcher = (async () => {
+        while (watching) {
+          try {
+            const h = (await (await fetch(`${url}/v1/health`)).json()) as { epoch: number; committedTotal: number };
+            const now = performance.now();
+            for (let e = lastEpoch + 1; e <= h.epoch; e++) if (!epochSeenAt.has(e)) epochSeenAt.set(e, now);
+            lastEpoch = Math.max(lastEpoch, h.epoch);
+            committedTotal = h.committedTotal;
+          } catch { /* node busy; try again */ }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const baseCommitted = await (async () => {
+        const h = (await (await fetch(`${url}/v1/health`)).json()) as { committedTotal: number };
+        return h.committedTotal;
+      })();
+
+      const batches: { start: number; sent: number; sample: string[] }[] = [];
+      let next = 0;
+      let accepted = 0;
+      let retries503 = 0;
+      const tStart = performance.now();
+      const worker = async (): Promise<void> => {
+        while (next < txs.length) {
+          const slice = txs.slice(next, next + batchSize);
+          next += slice.length;
+          let pending = slice;
+          const b = { start: 0, sent: 0, sample: [slice[0]!.txid, slice[slice.length - 1]!.txid] };
+          while (pending.length > 0) {
+            b.start = performance.now();
+            const r = await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending.map((t) => t.hex) }) });
+            const j = (await r.json()) as { results?: { status: string; reason?: string }[] };
+            if (!j.results) throw new Error(`submission failed: HTTP ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
+            const retry: typeof pending = [];
+            j.results.forEach((res, i) => {
+              if (res.status === 'accepted') accepted++;
+              else if (res.reason === 'mempool-full') retry.push(pending[i]!);
+              else throw new Error(`transaction refused: ${JSON.stringify(res)}`);
+            });
+            if (retry.length) {
+              retries503++;
+              await new Promise((res) => setTimeout(res, 50));
+            }
+            pending = retry;
+          }
+          b.sent = performance.now();
+          batches.push(b);
+        }
+      };
+      await Promise.all(Array.from({ length: inflight }, worker));
+      const submitSeconds = (performance.now() - tStart) / 1000;
+      // Wait until every accepted transaction is committed.
+      const deadline = performance.now() + 120_000;
+      while (committedTotal - baseCommitted < accepted) {
+        if (performance.now() > deadline) throw new Error(`only ${committedTotal - baseCommitted} of ${accepted} committed after 120 s`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const tEnd = epochSeenAt.get(lastEpoch) ?? performance.now();
+      watching = false;
+      await watcher;
+      // Latency per batch: from its submission to the moment its commit epoch became visible.
+      const lat: number[] = [];
+      for (const b of batches) {
+        let e = -1;
+        for (const id of b.sample) {
+          const s = (await (await fetch(`${url}/v1/tx/${id}`)).json()) as { status: string; epoch?: number };
+          if (s.status !== 'committed') throw new Error(`sample tx ${id} is ${s.status}`);
+          e = Math.max(e, s.epoch!);
+        }
+        const seen = epochSeenAt.get(e);
+        if (seen !== undefined) lat.push(seen - b.start);
+      }
+      lat.sort((a, b) => a - b);
+      const seconds = (tEnd - tStart) / 1000;
+      const committed = committedTotal - baseCommitted;
+      return {
+        mode: 'http', transactions: txs.length, committed, seconds: +seconds.toFixed(3), tps: Math.round(committed / seconds),
+        submitSeconds: +submitSeconds.toFixed(3), p50Ms: Math.round(quantile(lat, 0.5)), p99Ms: Math.round(quantile(lat, 0.99)),
+        batch: batchSize, inflight, epochMs, retries503, nodePeakRssMb: peakRss(),
+      };
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The name scripts/bench-shard.ts refers to. */
+export const benchHttp = runHttpBench;
+
+if (import.meta.main) {
+  // --flag N, else env BENCH_* (as in bench-shard.ts), else the default
+  const arg = (name: string, env: string, dflt: number): number => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : process.env[env] ? Number(process.env[env]) : dflt;
+  };
+  const r = await runHttpBench({
+    accounts: arg('accounts', 'BENCH_ACCOUNTS', 4000), perAccount: arg('per-account', 'BENCH_PER_ACCOUNT', 25), batch: arg('batch', 'BENCH_BATCH', 2000),
+    inflight: arg('inflight', 'BENCH_INFLIGHT', 4), epochMs: arg('epoch-ms', 'BENCH_EPOCH_MS', 500),
+  });
+  console.log(`http: ${r.committed} committed in ${r.seconds} s = ${r.tps} tps (submission took ${r.submitSeconds} s); submit-to-commit p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; node peak RSS ${r.nodePeakRssMb} MB`);
+  console.log(JSON.stringify(r));
+}

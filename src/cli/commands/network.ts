@@ -1,0 +1,58 @@
+// `smt network init`: a new network directory (genesis, validator keys, funded test accounts).
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { totalSupply } from '../../core/genesis.js';
+import { genesisPath, initNetwork } from '../../node/network-dir.js';
+import { CliError, parseU64, printFields, printJson } from '../client.js';
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new CliError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const network = program.command('network').description('create and inspect network directories');
+  network
+    .command('init')
+    .description('create a network directory: genesis.json, one validator key per shard, funded test account keys')
+    .requiredOption('--dir <dir>', 'directory to create the network in')
+    .option('--depth <d>', 'hierarchy depth: the network has 3^d shards (0 = a single shard)', intArg('--depth', 0, 6), 0)
+    .option('--accounts <n>', 'number of funded test accounts', intArg('--accounts', 0, 100_000), 10)
+    .option('--balance <amount>', 'genesis balance of each test account (base units)', '1000000000')
+    .option('--epoch-ms <ms>', 'epoch length in milliseconds', intArg('--epoch-ms', 50, 3_600_000), 1000)
+    .option('--network-id <id>', 'network id, [a-z0-9-]{1,32} (signed into every transaction)', 'smt-devnet')
+    .option('--force', 'replace an existing network in --dir (deletes its genesis and keys, not its data)')
+    .option('--json', 'print one JSON object instead of text')
+    .addHelpText('after', `
+Writes:
+  DIR/genesis.json            network id, depth, epoch length, genesis time, allocations, validator public keys
+  DIR/validators/<shard>.key  validator key of each shard (root.key for the single shard of depth 0)
+  DIR/accounts/<i>.key        funded test accounts (mode 0600), indexed in DIR/accounts.json
+
+Examples:
+  smt network init --dir ./devnet                      # one shard, 10 funded accounts, 1 s epochs
+  smt network init --dir ./net9 --depth 2 --accounts 100 --epoch-ms 500
+  smt network init --dir ./devnet --force              # start over with fresh keys
+`)
+    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; force?: boolean; json?: boolean }) => {
+      const balance = parseU64(o.balance, '--balance');
+      if (!/^[a-z0-9-]{1,32}$/.test(o.networkId)) throw new CliError('--network-id must match [a-z0-9-]{1,32}');
+      const dir = resolve(o.dir);
+      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force });
+      if (o.json) {
+        printJson({ dir, genesis: genesisPath(dir), networkId: genesis.networkId, depth: genesis.depth, shards: 3 ** genesis.depth, epochMs: genesis.epochMs, genesisTime: genesis.genesisTime, supply: totalSupply(genesis), accounts });
+        return;
+      }
+      printFields([
+        ['network', `${genesis.networkId} (depth ${genesis.depth}, ${3 ** genesis.depth} shard${genesis.depth ? 's' : ''}, ${genesis.epochMs} ms epochs)`],
+        ['genesis', genesisPath(dir)],
+        ['supply', `${totalSupply(genesis)} over ${accounts.length} test accounts of ${balance} each`],
+      ]);
+      for (const a of accounts.slice(0, 10)) console.log(`  ${dir}/${a.keyFile}  ${a.address}  shard ${a.shard || '(single)'}`);
+      if (accounts.length > 10) console.log(`  ... ${accounts.length - 10} more in ${dir}/accounts.json`);
+      console.log(`\nnext: smt node start --network ${dir}${genesis.depth > 0 ? ' --shard ' + '0'.repeat(genesis.depth) : ''}`);
+    });
+}

@@ -1,0 +1,134 @@
+// `smt tx send|status`: sign and submit a transfer; follow a transaction to `committed`.
+import type { Command } from 'commander';
+import { fromHex, toHex } from '../../core/bytes.js';
+import { parseAddress } from '../../core/address.js';
+import { Hlc } from '../../core/hlc.js';
+import { loadKeyFile } from '../../core/keyfile.js';
+import { encodeSignedTx, signTransfer, txIdHex, type Transfer } from '../../shard/tx.js';
+import { fetchSignedSnapshot } from '../anchor.js';
+import { addJsonOption, addNodeOption, CliError, nodeRequest, parseU64, printFields, printJson, sleep } from '../client.js';
+
+interface TxStatusJson {
+  txid: string;
+  status: 'pending' | 'committed' | 'rejected' | 'unknown';
+  epoch?: number;
+  txRoot?: string;
+  proof?: string;
+  value?: string;
+  reason?: string;
+  message?: string;
+}
+
+/** Polls GET /v1/tx/:id until the transaction is committed or rejected, or the timeout passes. */
+export async function waitForCommit(node: string, txid: string, timeoutMs: number, intervalMs = 200): Promise<TxStatusJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await nodeRequest<TxStatusJson>(node, `v1/tx/${txid}`);
+    if (body.status === 'committed' || body.status === 'rejected') return body;
+    if (Date.now() >= deadline) throw new CliError(`transaction ${txid} still ${body.status} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(intervalMs);
+  }
+}
+
+export function register(program: Command): void {
+  const tx = program.command('tx').description('send transfers and follow them');
+
+  const send = tx
+    .command('send')
+    .description('sign a transfer with a key file and submit it to a node')
+    .requiredOption('--key <file>', 'sender key file (mode 0600)')
+    .requiredOption('--to <address>', 'recipient address (40 hex digits)')
+    .requiredOption('--amount <n>', 'amount in base units (> 0)')
+    .option('--fee <n>', 'fee in base units (burned)', '0')
+    .option('--nonce <n>', 'use this nonce instead of the node\'s pendingNonce for the sender')
+    .option('--wait', 'wait until the transfer is committed (sealed and durable) and print its epoch')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '60');
+  addNodeOption(send);
+  addJsonOption(send);
+  send.addHelpText('after', `
+The nonce is the sender's pendingNonce as reported by the node (committed nonce plus
+transactions already waiting in the mempool); the network id comes from GET /v1/health.
+"accepted" means the node's mempool took it; only "committed" means it is sealed in an
+epoch and on disk.
+
+Examples:
+  smt tx send --key ./devnet/accounts/0.key --to 3f1c...e9 --amount 25 --wait
+  smt tx send --key alice.key --to 3f1c...e9 --amount 1000 --fee 1 --node http://127.0.0.1:7701 --json
+`);
+  send.action(async (o: { key: string; to: string; amount: string; fee: string; nonce?: string; wait?: boolean; timeout: string; node: string; json?: boolean }) => {
+    const key = loadKeyFile(o.key);
+    let to: Uint8Array;
+    try {
+      to = parseAddress(o.to);
+    } catch (e) {
+      throw new CliError(`--to: ${(e as Error).message}`);
+    }
+    const amount = parseU64(o.amount, '--amount', { positive: true });
+    const fee = parseU64(o.fee, '--fee');
+    const timeoutS = Number(o.timeout);
+    if (!(timeoutS > 0)) throw new CliError('--timeout must be a positive number of seconds');
+    const health = (await nodeRequest<{ network: string }>(o.node, 'v1/health')).body;
+    const from = toHex(key.address);
+    const nonce = o.nonce !== undefined ? parseU64(o.nonce, '--nonce') : BigInt((await nodeRequest<{ pendingNonce: string }>(o.node, `v1/account/${from}`)).body.pendingNonce);
+    const t: Transfer = { network: health.network, from: key.keyPair.publicKey, to, amount, fee, nonce, ts: new Hlc().now() };
+    const signed = encodeSignedTx(signTransfer(t, key.keyPair.secretKey));
+    const txid = txIdHex(t);
+    await nodeRequest(o.node, 'v1/tx', { body: { tx: toHex(signed) } });
+    if (!o.wait) {
+      if (o.json) return printJson({ txid, status: 'accepted', from, to: o.to, amount, fee, nonce });
+      printFields([['txid', txid], ['status', 'accepted (in the mempool; not committed yet; use --wait or `smt tx status`)'], ['nonce', nonce]]);
+      return;
+    }
+    const st = await waitForCommit(o.node, txid, timeoutS * 1000);
+    if (st.status === 'rejected') throw new CliError(`transaction ${txid} was rejected: ${st.reason}: ${st.message}`);
+    if (o.json) return printJson({ txid, status: st.status, epoch: st.epoch, from, to: o.to, amount, fee, nonce });
+    printFields([['txid', txid], ['status', `committed in epoch ${st.epoch}`], ['nonce', nonce]]);
+  });
+
+  const status = tx
+    .command('status')
+    .description('show a transaction\'s status: pending, committed (with epoch and verified inclusion proof), rejected or unknown')
+    .argument('<txid>', 'transaction id (64 hex digits)')
+    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key');
+  addNodeOption(status);
+  addJsonOption(status);
+  status.addHelpText('after', `
+For a committed transaction the inclusion proof is checked locally against the tx root of its
+epoch, and that root against the signed snapshot of the epoch (signature verified).
+Exit code: 0 if committed or pending, 1 if rejected, unknown, or the proof fails.
+
+Examples:
+  smt tx status 9b0c...41
+  smt tx status 9b0c...41 --json --node http://127.0.0.1:7701
+`);
+  status.action(async (id: string, o: { node: string; json?: boolean; network?: string }) => {
+    try {
+      fromHex(id, 32);
+    } catch {
+      throw new CliError(`transaction id must be 64 hex digits, got ${JSON.stringify(id.slice(0, 80))}`);
+    }
+    const { body: st } = await nodeRequest<TxStatusJson>(o.node, `v1/tx/${id}`);
+    const { checkTxProof } = await import('../verify.js');
+    let proofError = st.status === 'committed' ? checkTxProof(st.txid, st.txRoot!, st.proof!, st.value!) : undefined;
+    let anchor = '';
+    if (st.status === 'committed' && !proofError) {
+      const snap = await fetchSignedSnapshot(o.node, st.epoch!, o.network);
+      if (toHex(snap.signed.snapshot.txRoot) !== st.txRoot) proofError = `tx root differs from the signed snapshot of epoch ${st.epoch}`;
+      else if (!snap.signatureValid) proofError = `the snapshot of epoch ${st.epoch} has an invalid signature (${snap.keySource})`;
+      else anchor = `snapshot of epoch ${st.epoch}, signature valid (${snap.keySource})`;
+    }
+    if (o.json) printJson({ ...st, ...(st.status === 'committed' ? { proofVerified: proofError === undefined, ...(proofError ? {} : { anchoredTo: anchor }) } : {}) });
+    else {
+      const f: [string, unknown][] = [['txid', st.txid], ['status', st.status]];
+      if (st.status === 'committed') {
+        f.push(['epoch', st.epoch], ['proof', proofError ? `FAILED: ${proofError}` : `verified against tx root ${st.txRoot}`]);
+        if (!proofError) f.push(['anchored', anchor]);
+      }
+      if (st.status === 'rejected') f.push(['reason', `${st.reason}: ${st.message}`]);
+      if (st.status === 'unknown') f.push(['note', 'this node has never seen the transaction (or it was dropped from the mempool before commit)']);
+      printFields(f);
+    }
+    if (proofError) throw new CliError(`inclusion proof of ${st.txid} does not verify: ${proofError}`);
+    if (st.status === 'rejected' || st.status === 'unknown') process.exitCode = 1;
+  });
+}

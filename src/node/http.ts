@@ -1,0 +1,256 @@
+// A small JSON HTTP layer on node:http: routing with :params, body limits, content-type checks and
+// one error shape for every failure, `{ "error": { "code", "message" } }`. It knows nothing about
+// shards; src/node/api.ts registers the routes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20; // 1 MiB
+/** Default HTTP API port of a node (and of the CLI's --node URL). */
+export const DEFAULT_API_PORT = 7700;
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** Reads and parses a JSON body (415 on another content type, 413 over the limit, 400 if malformed). */
+  json(): Promise<unknown>;
+}
+
+export interface ApiResponse {
+  status?: number; // default 200
+  headers?: Record<string, string>;
+  json?: unknown; // serialised with bigint -> decimal string
+  text?: string; // sent as is (with headers['content-type'])
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+interface Route {
+  method: string;
+  parts: string[];
+  name: string;
+  handler: Handler;
+}
+
+export type RouteMatch =
+  | { kind: 'found'; handler: Handler; params: Record<string, string>; name: string }
+  | { kind: 'method-not-allowed'; allow: string[]; name: string }
+  | { kind: 'not-found' };
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler });
+    return this;
+  }
+
+  match(method: string, path: string): RouteMatch {
+    const segs = path.split('/').filter(Boolean);
+    const allow: string[] = [];
+    let name = '';
+    for (const r of this.routes) {
+      const params = matchParts(r.parts, segs);
+      if (!params) continue;
+      // A literal route ("/v1/snapshot/latest") registered before a parametric one wins.
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params, name: r.name };
+      allow.push(r.method);
+      name ||= r.name;
+    }
+    return allow.length > 0 ? { kind: 'method-not-allowed', allow: [...new Set(allow)], name } : { kind: 'not-found' };
+  }
+}
+
+function matchParts(parts: string[], segs: string[]): Record<string, string> | undefined {
+  if (parts.length !== segs.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    let s: string;
+    try {
+      s = decodeURIComponent(segs[i]!);
+    } catch {
+      return undefined;
+    }
+    if (p.startsWith(':')) params[p.slice(1)] = s;
+    else if (p !== s) return undefined;
+  }
+  return params;
+}
+
+/** JSON with bigints as decimal strings (amounts never lose precision). */
+export function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(new HttpError(413, 'payload-too-large', `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      n += c.length;
+      if (n > maxBytes) {
+        done = true;
+        // Stop buffering; the response closes the connection (the rest of the body is not read).
+        req.pause();
+        reject(new HttpError(413, 'payload-too-large', `request body exceeds the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(Buffer.concat(chunks, n));
+      }
+    });
+    req.on('error', (e) => {
+      if (!done) {
+        done = true;
+        reject(new HttpError(400, 'bad-request', `error reading request body: ${e.message}`));
+      }
+    });
+  });
+}
+
+export interface HttpServerOptions {
+  maxBodyBytes?: number;
+  logger?: Logger;
+  /** Called once per finished request, for metrics. */
+  onRequest?: (route: string, status: number, seconds: number) => void;
+}
+
+export function createHttpServer(router: Router, opts: HttpServerOptions = {}): Server {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = opts.logger;
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  // Slow or stuck clients must not hold sockets forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = performance.now();
+    const method = req.method ?? 'GET';
+    let routeName = 'unmatched';
+    let response: ApiResponse;
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const m = router.match(method, url.pathname);
+      if (m.kind === 'not-found') throw new HttpError(404, 'not-found', `no route ${method} ${url.pathname}`);
+      routeName = m.name;
+      if (m.kind === 'method-not-allowed') {
+        throw new HttpError(405, 'method-not-allowed', `${method} is not allowed on ${url.pathname}; allowed: ${m.allow.join(', ')}`, { allow: m.allow.join(', ') });
+      }
+      const apiReq: ApiRequest = {
+        method,
+        path: url.pathname,
+        params: m.params,
+        query: url.searchParams,
+        headers: req.headers,
+        json: async () => {
+          const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (ct !== 'application/json') throw new HttpError(415, 'unsupported-media-type', `content-type must be application/json, got ${ct ? JSON.stringify(ct) : 'none'}`);
+          const body = await readBody(req, maxBodyBytes);
+          try {
+            return JSON.parse(body.toString('utf8')) as unknown;
+          } catch (e) {
+            throw new HttpError(400, 'malformed-json', `request body is not valid JSON: ${(e as Error).message}`);
+          }
+        },
+      };
+      response = await m.handler(apiReq);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        response = { status: e.status, headers: e.headers, json: { error: { code: e.code, message: e.message } } };
+        if (e.status === 413) response.headers = { ...response.headers, connection: 'close' };
+      } else {
+        log?.error({ err: e, method, url: req.url }, 'request handler failed');
+        response = { status: 500, json: { error: { code: 'internal', message: 'internal error' } } };
+      }
+    }
+    send(res, method, response);
+    opts.onRequest?.(routeName, response.status ?? 200, (performance.now() - start) / 1000);
+    if (response.headers?.connection === 'close') {
+      // The unread remainder of an oversized body is discarded by closing the socket once the answer is out.
+      res.on('finish', () => req.socket.destroySoon());
+    }
+  }
+  return server;
+}
+
+function send(res: ServerResponse, method: string, r: ApiResponse): void {
+  const status = r.status ?? 200;
+  let body: string;
+  const headers: Record<string, string> = { ...r.headers };
+  if (r.text !== undefined) {
+    body = r.text;
+    headers['content-type'] ??= 'text/plain; charset=utf-8';
+  } else {
+    body = toJson(r.json ?? {});
+    headers['content-type'] = 'application/json; charset=utf-8';
+  }
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
+  res.end(method === 'HEAD' ? undefined : body);
+}
+
+/** Listens on host:port (port 0 = ephemeral) and resolves to the bound base URL. */
+export function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const a = server.address() as AddressInfo;
+      const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      resolve(`http://${h}:${a.port}`);
+    });
+  });
+}
+
+/** Stops accepting connections and waits for in-flight requests; idle keep-alive sockets close at once. */
+export function closeServer(server: Server, forceAfterMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const t = setTimeout(() => server.closeAllConnections(), forceAfterMs);
+    t.unref();
+    server.close(() => {
+      clearTimeout(t);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** Parses "HOST:PORT", "[v6]:PORT" or ":PORT" (host defaults to 127.0.0.1). */
+export function parseHostPort(s: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`invalid address ${JSON.stringify(s)}: want HOST:PORT, e.g. 127.0.0.1:7700 (port 0 = any free port)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port ${port}`);
+  return { host: m[1] ?? (m[2] || defaultHost), port };
+}

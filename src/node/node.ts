@@ -1,0 +1,174 @@
+// Wiring of one shard node: build the shard, then (later) the network layer, then the epoch clock,
+// then the HTTP API; close in exactly the reverse order. Each layer is a `Component` so a gossip
+// layer (libp2p) slots in between the shard and the API without touching the others.
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { Shard, type SealedEvent } from '../shard/shard.js';
+import type { Genesis } from '../core/genesis.js';
+import { parseShardId, type ShardId } from '../core/ids.js';
+import { buildApi } from './api.js';
+import { closeServer, createHttpServer, listen, DEFAULT_API_PORT } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type NodeMetrics } from './metrics.js';
+import { EpochTimer } from './epoch-timer.js';
+import { loadNetworkGenesis, loadValidatorKey } from './network-dir.js';
+
+export { DEFAULT_API_PORT };
+
+export interface NodeOptions {
+  networkDir: string;
+  shard?: string; // may be omitted for a depth-0 network
+  dataDir?: string; // default: <networkDir>/data/<shard or "root">
+  apiHost?: string; // default 127.0.0.1
+  apiPort?: number; // default 7700; 0 = ephemeral
+  logger?: Logger;
+  verifyWorkers?: number;
+  maxBodyBytes?: number;
+  /** Disable the epoch clock (tests and benchmarks that seal by hand). */
+  manualSeal?: boolean;
+  /**
+   * Layers started after the shard and before the epoch clock and the API, closed in reverse order
+   * (after the API and the clock, before the shard). The slot for the gossip layer (libp2p).
+   */
+  layers?: LayerFactory[];
+}
+
+/** Anything the node opens and must close on shutdown. */
+export interface Component {
+  name: string;
+  close(): Promise<void>;
+}
+
+/** What a layer between the shard and the API gets to build itself. */
+export interface LayerContext {
+  shard: Shard;
+  genesis: Genesis;
+  logger: Logger;
+  metrics: NodeMetrics;
+}
+
+export type LayerFactory = (ctx: LayerContext) => Promise<Component>;
+
+export class SmtNode {
+  readonly shard: Shard;
+  readonly genesis: Genesis;
+  readonly url: string;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+  readonly dataDir: string;
+  private readonly components: Component[];
+  private closing: Promise<void> | undefined;
+
+  private constructor(f: { shard: Shard; genesis: Genesis; url: string; metrics: NodeMetrics; logger: Logger; dataDir: string; components: Component[] }) {
+    this.shard = f.shard;
+    this.genesis = f.genesis;
+    this.url = f.url;
+    this.metrics = f.metrics;
+    this.logger = f.logger;
+    this.dataDir = f.dataDir;
+    this.components = f.components;
+  }
+
+  static async start(o: NodeOptions): Promise<SmtNode> {
+    const logger = o.logger ?? createLogger();
+    const genesis = loadNetworkGenesis(o.networkDir);
+    const shardId = resolveShard(genesis, o.shard);
+    const log = logger.child({ network: genesis.networkId, shard: shardId });
+    const dataDir = o.dataDir ?? join(o.networkDir, 'data', shardId === '' ? 'root' : shardId);
+    const validator = loadValidatorKey(o.networkDir, genesis, shardId);
+    const metrics = createMetrics({ labels: { network: genesis.networkId, shard: shardId } });
+    const components: Component[] = [];
+    try {
+      // 1. the shard (state machine + store)
+      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers });
+      components.push({ name: 'shard', close: () => shard.close() });
+      log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
+
+      // 2. layers between the shard and the API (the gossip layer goes here)
+      for (const make of o.layers ?? []) {
+        const layer = await make({ shard, genesis, logger: log, metrics });
+        components.push(layer);
+        log.info({ component: layer.name }, 'layer started');
+      }
+
+      // Metrics follow the shard's own 'sealed' events (manual seals and the clock's alike).
+      const onSealed = (ev: SealedEvent): void => recordSeal(ev, shard, metrics, log);
+      shard.events.on('sealed', onSealed);
+      components.push({ name: 'metrics', close: async () => void shard.events.off('sealed', onSealed) });
+
+      // 3. the epoch clock
+      if (!o.manualSeal) {
+        const timer = new EpochTimer({
+          genesisTime: genesis.genesisTime,
+          epochMs: genesis.epochMs,
+          latestEpoch: () => shard.latestEpoch(),
+          seal: async () => void (await shard.sealEpoch()),
+          logger: log.child({ module: 'epoch' }),
+        });
+        timer.start();
+        components.push({ name: 'epoch-timer', close: () => timer.stop() });
+      }
+
+      // 4. the HTTP API
+      const router = buildApi({ shard, metrics });
+      const apiLog = log.child({ module: 'api' });
+      const server: Server = createHttpServer(router, {
+        maxBodyBytes: o.maxBodyBytes,
+        logger: apiLog,
+        onRequest: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
+      });
+      const url = await listen(server, o.apiHost ?? '127.0.0.1', o.apiPort ?? DEFAULT_API_PORT);
+      components.push({ name: 'http', close: () => closeServer(server) });
+      apiLog.info({ url }, 'api listening');
+      const node = new SmtNode({ shard, genesis, url, metrics, logger: log, dataDir, components });
+      return node;
+    } catch (e) {
+      // A failed start (port in use, bad data dir) still releases what it opened.
+      await closeInReverse(components, log);
+      throw e;
+    }
+  }
+
+  /** Seals the next epoch now (for nodes started with manualSeal). */
+  async sealNow(): Promise<void> {
+    await this.shard.sealEpoch();
+  }
+
+  /** Closes HTTP, then the epoch clock, then any layers, then the shard. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= closeInReverse(this.components, this.logger);
+    return this.closing;
+  }
+}
+
+async function closeInReverse(components: Component[], log: Logger): Promise<void> {
+  for (const c of [...components].reverse()) {
+    try {
+      await c.close();
+      log.info({ component: c.name }, 'closed');
+    } catch (e) {
+      log.error({ err: e, component: c.name }, 'close failed');
+    }
+  }
+}
+
+export function resolveShard(genesis: Genesis, shard: string | undefined): ShardId {
+  if (shard === undefined || shard === 'root') {
+    if (genesis.depth === 0) return '' as ShardId;
+    throw new Error(`--shard is required for a network of depth ${genesis.depth} (one of ${3 ** genesis.depth} ids like "${'0'.repeat(genesis.depth)}")`);
+  }
+  return parseShardId(shard, genesis.depth);
+}
+
+function recordSeal(ev: SealedEvent, shard: Shard, metrics: NodeMetrics, log: Logger): void {
+  const now = Date.now();
+  const st = shard.stats();
+  metrics.sealSeconds.observe(ev.sealMs / 1000);
+  for (const t of ev.acceptedAt) metrics.commitLatency.observe((now - t) / 1000);
+  metrics.committedTxs.inc(ev.txCount);
+  metrics.tps.set(ev.txCount / (shard.genesis.epochMs / 1000));
+  metrics.epoch.set(ev.snapshot.snapshot.epoch);
+  metrics.mempool.set(st.mempool);
+  // (the shard logs each seal itself at info)
+  log.debug({ epoch: ev.snapshot.snapshot.epoch, txs: ev.txCount, mempool: st.mempool }, 'seal recorded');
+}
