@@ -1,0 +1,126 @@
+// Native side of the circuits' commitments (circuits/lib/commitments.circom), field for field.
+// Field encoding of a snapshot: 32-byte values as (hi, lo) 128-bit big-endian limbs, u64 values as
+// single elements, epochs as elements mod r (so the genesis pseudo-epoch -1 is r - 1), tree
+// positions as pathEnc = 3^len(path) + value(path), which makes child i of p simply 3*p + i.
+import { buildPoseidon, type PoseidonFn } from 'circomlibjs';
+import type { Snapshot } from '../shard/snapshot.js';
+import { snapshotHash } from '../shard/snapshot.js';
+
+/** The BN254 scalar field order: every circuit value lives mod r. */
+export const FIELD_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** Domain tags: ASCII strings as big-endian integers (same literals as the circuits). */
+export const TAG_SHARD_BODY = asciiTag('smt/v1/shard-body');
+export const TAG_SHARD = asciiTag('smt/v1/shard');
+export const TAG_TRIAD = asciiTag('smt/v1/triad');
+
+export function asciiTag(s: string): bigint {
+  let v = 0n;
+  for (const b of new TextEncoder().encode(s)) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+export type Hasher = (inputs: bigint[]) => bigint;
+
+let poseidonPromise: Promise<Hasher> | null = null;
+
+/** circomlibjs Poseidon (equal to circomlib's Poseidon(n) template), built once per process. */
+export function getPoseidon(): Promise<Hasher> {
+  if (!poseidonPromise) {
+    poseidonPromise = buildPoseidon().then((p: PoseidonFn): Hasher => (inputs) => {
+      if (inputs.length < 1 || inputs.length > 16) throw new RangeError(`poseidon arity ${inputs.length} outside 1..16`);
+      return p.F.toObject(p(inputs));
+    });
+  }
+  return poseidonPromise;
+}
+
+/** 32 bytes -> [hi, lo], each the big-endian value of 16 bytes (< 2^128). */
+export function limbs(b: Uint8Array): [bigint, bigint] {
+  if (b.length !== 32) throw new RangeError(`limbs: want 32 bytes, got ${b.length}`);
+  let hi = 0n;
+  let lo = 0n;
+  for (let i = 0; i < 16; i++) hi = (hi << 8n) | BigInt(b[i]!);
+  for (let i = 16; i < 32; i++) lo = (lo << 8n) | BigInt(b[i]!);
+  return [hi, lo];
+}
+
+/** Tree position: 3^len + base-3 value. The apex "" is 1; shard "01" of depth 2 is 9 + 1 = 10. */
+export function pathEnc(path: string): bigint {
+  if (!/^[012]*$/.test(path)) throw new RangeError(`pathEnc: not a ternary path: ${JSON.stringify(path)}`);
+  let v = 1n;
+  for (const c of path) v = v * 3n + BigInt(c.charCodeAt(0) - 48);
+  return v;
+}
+
+/** Epoch as a field element; -1 (the genesis pseudo-epoch) is r - 1, matching `epoch - 1` in circuit. */
+export function epochField(e: number): bigint {
+  if (!Number.isSafeInteger(e) || e < -1) throw new RangeError(`epoch ${e} out of range`);
+  return ((BigInt(e) % FIELD_R) + FIELD_R) % FIELD_R;
+}
+
+export interface Sums {
+  supply: bigint;
+  outflow: bigint;
+  inflow: bigint;
+  fees: bigint;
+}
+
+export function sumsArray(s: Sums): [bigint, bigint, bigint, bigint] {
+  return [s.supply, s.outflow, s.inflow, s.fees];
+}
+
+/** The body of a shard commitment: the ShardBody template's inputs, in order. */
+export interface ShardBodyFields {
+  shardEnc: bigint;
+  epoch: bigint;
+  stateRoot: [bigint, bigint];
+  txRoot: [bigint, bigint];
+  outboxRoot: [bigint, bigint];
+  txCount: bigint;
+  outflow: bigint;
+  inflow: bigint;
+  fees: bigint;
+  snapshotHash: [bigint, bigint];
+}
+
+export function shardBodyFields(s: Snapshot): ShardBodyFields {
+  return {
+    shardEnc: pathEnc(s.shard),
+    epoch: epochField(s.epoch),
+    stateRoot: limbs(s.stateRoot),
+    txRoot: limbs(s.txRoot),
+    outboxRoot: limbs(s.outboxRoot),
+    txCount: s.txCount,
+    outflow: s.outflow,
+    inflow: s.inflow,
+    fees: s.fees,
+    snapshotHash: limbs(snapshotHash(s)),
+  };
+}
+
+/** body = Poseidon(TAG_SHARD_BODY, shardEnc, epoch, roots (6 limbs), txCount, outflow, inflow, fees, snapshotHash (2 limbs)). */
+export function shardBody(H: Hasher, f: ShardBodyFields): bigint {
+  return H([
+    TAG_SHARD_BODY, f.shardEnc, f.epoch, ...f.stateRoot, ...f.txRoot, ...f.outboxRoot,
+    f.txCount, f.outflow, f.inflow, f.fees, ...f.snapshotHash,
+  ]);
+}
+
+/** C_shard = Poseidon(TAG_SHARD, body, supply, prevShardCommitment). */
+export function shardCommitment(H: Hasher, body: bigint, supply: bigint, prev: bigint): bigint {
+  return H([TAG_SHARD, body, supply, prev]);
+}
+
+export interface TriadOpening {
+  pathEnc: bigint;
+  epoch: bigint;
+  children: [bigint, bigint, bigint];
+  sums: Sums;
+  prev: bigint;
+}
+
+/** C_triad = Poseidon(TAG_TRIAD, pathEnc, epoch, C_child0..2, supply, outflow, inflow, fees, prevTriadCommitment). */
+export function triadCommitment(H: Hasher, o: TriadOpening): bigint {
+  return H([TAG_TRIAD, o.pathEnc, o.epoch, ...o.children, ...sumsArray(o.sums), o.prev]);
+}

@@ -1,0 +1,181 @@
+// Canonical compressed encoding of a Groth16 proof over BN254 (snarkjs "bn128"):
+//   A (G1, 32 bytes) || B (G2, 64 bytes) || C (G1, 32 bytes) = 128 bytes.
+// G1: x big-endian in 32 bytes. The field modulus p < 2^254 leaves the top two bits of the first
+// byte free: bit 7 = "y is the larger of the two roots" (y > (p-1)/2), bit 6 = point at infinity
+// (all other bits zero). G2: x = c0 + c1*u as c1 || c0 (32 bytes each), flags in c1's top bits,
+// "larger" comparing y.c1 first, then y.c0 (the zcash/EIP convention). The decoder recomputes y,
+// checks the point is on the curve (and, for G2, in the prime-order subgroup), and throws only
+// DecodeError; re-encoding a decoded proof gives back the same bytes.
+import { bn254 } from '@noble/curves/bn254.js';
+import { DecodeError } from '../core/bytes.js';
+import type { Groth16Proof } from 'snarkjs';
+
+export const G1_BYTES = 32;
+export const G2_BYTES = 64;
+export const PROOF_BYTES = G1_BYTES + G2_BYTES + G1_BYTES;
+
+const { Fp, Fp2 } = bn254.fields;
+const P = Fp.ORDER;
+const HALF = (P - 1n) / 2n;
+const FLAG_LARGER = 0x80;
+const FLAG_INFINITY = 0x40;
+const G1 = bn254.G1.Point;
+const G2 = bn254.G2.Point;
+const B_G1 = G1.CURVE().b as bigint;
+const B_G2 = G2.CURVE().b as { c0: bigint; c1: bigint };
+
+type Fp2El = { c0: bigint; c1: bigint };
+
+function be32(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function readBe(b: Uint8Array, off: number, len: number): bigint {
+  let v = 0n;
+  for (let i = off; i < off + len; i++) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+function parseCoord(s: string, what: string): bigint {
+  if (!/^\d+$/.test(s)) throw new DecodeError(`proof: ${what} is not a decimal integer`);
+  const v = BigInt(s);
+  if (v >= P) throw new DecodeError(`proof: ${what} is not a field element`);
+  return v;
+}
+
+const fp2Larger = (y: Fp2El): boolean => (y.c1 !== 0n ? y.c1 > HALF : y.c0 > HALF);
+
+// ---- G1 ----
+
+function encodeG1(x: bigint, y: bigint, infinity: boolean): Uint8Array {
+  if (infinity) {
+    const out = new Uint8Array(32);
+    out[0] = FLAG_INFINITY;
+    return out;
+  }
+  const out = be32(x);
+  if (y > HALF) out[0]! |= FLAG_LARGER;
+  return out;
+}
+
+function decodeG1(b: Uint8Array, off: number, what: string): { x: bigint; y: bigint; infinity: boolean } {
+  const flags = b[off]! & 0xc0;
+  const x = readBe(b, off, 32) & ((1n << 254n) - 1n);
+  if (flags & FLAG_INFINITY) {
+    if (flags !== FLAG_INFINITY || x !== 0n) throw new DecodeError(`proof: ${what}: bad infinity encoding`);
+    return { x: 0n, y: 0n, infinity: true };
+  }
+  if (x >= P) throw new DecodeError(`proof: ${what}: x is not a field element`);
+  let y: bigint;
+  try {
+    y = Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), B_G1));
+  } catch {
+    throw new DecodeError(`proof: ${what}: x is not on the curve`);
+  }
+  if ((y > HALF) !== Boolean(flags & FLAG_LARGER)) y = Fp.neg(y);
+  try {
+    G1.fromAffine({ x, y }).assertValidity();
+  } catch (e) {
+    throw new DecodeError(`proof: ${what}: invalid point (${(e as Error).message})`);
+  }
+  return { x, y, infinity: false };
+}
+
+// ---- G2 ----
+
+function encodeG2(x: Fp2El, y: Fp2El, infinity: boolean): Uint8Array {
+  const out = new Uint8Array(64);
+  if (infinity) {
+    out[0] = FLAG_INFINITY;
+    return out;
+  }
+  out.set(be32(x.c1), 0);
+  out.set(be32(x.c0), 32);
+  if (fp2Larger(y)) out[0]! |= FLAG_LARGER;
+  return out;
+}
+
+function decodeG2(b: Uint8Array, off: number, what: string): { x: Fp2El; y: Fp2El; infinity: boolean } {
+  const flags = b[off]! & 0xc0;
+  const c1 = readBe(b, off, 32) & ((1n << 254n) - 1n);
+  const c0 = readBe(b, off + 32, 32);
+  if (flags & FLAG_INFINITY) {
+    if (flags !== FLAG_INFINITY || c1 !== 0n || c0 !== 0n) throw new DecodeError(`proof: ${what}: bad infinity encoding`);
+    return { x: { c0: 0n, c1: 0n }, y: { c0: 0n, c1: 0n }, infinity: true };
+  }
+  if (c0 >= P || c1 >= P) throw new DecodeError(`proof: ${what}: x is not a field element`);
+  const x = { c0, c1 };
+  let y: Fp2El;
+  try {
+    y = Fp2.sqrt(Fp2.add(Fp2.mul(Fp2.sqr(x), x), B_G2));
+  } catch {
+    throw new DecodeError(`proof: ${what}: x is not on the curve`);
+  }
+  if (fp2Larger(y) !== Boolean(flags & FLAG_LARGER)) y = Fp2.neg(y);
+  try {
+    // assertValidity checks the curve equation and the prime-order subgroup (G2 has a cofactor).
+    G2.fromAffine({ x, y }).assertValidity();
+  } catch (e) {
+    throw new DecodeError(`proof: ${what}: invalid point (${(e as Error).message})`);
+  }
+  return { x, y, infinity: false };
+}
+
+// ---- snarkjs JSON <-> bytes ----
+
+/** Compress a snarkjs Groth16 proof to 128 bytes. Throws DecodeError if the JSON is malformed. */
+export function encodeProof(p: Groth16Proof): Uint8Array {
+  if (!Array.isArray(p.pi_a) || !Array.isArray(p.pi_b) || !Array.isArray(p.pi_c) || p.pi_a.length !== 3 || p.pi_c.length !== 3 || p.pi_b.length !== 3) {
+    throw new DecodeError('proof: not a snarkjs Groth16 proof');
+  }
+  const g1 = (pt: string[], what: string): Uint8Array => {
+    const z = parseCoord(pt[2]!, `${what}.z`);
+    if (z === 0n) return encodeG1(0n, 0n, true);
+    if (z !== 1n) throw new DecodeError(`proof: ${what} is not affine`);
+    const x = parseCoord(pt[0]!, `${what}.x`);
+    const y = parseCoord(pt[1]!, `${what}.y`);
+    if (Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), B_G1)) throw new DecodeError(`proof: ${what} is not on the curve`);
+    return encodeG1(x, y, false);
+  };
+  const pb = p.pi_b as string[][];
+  if (pb.some((c) => !Array.isArray(c) || c.length !== 2)) throw new DecodeError('proof: pi_b malformed');
+  const bz = { c0: parseCoord(pb[2]![0]!, 'B.z.c0'), c1: parseCoord(pb[2]![1]!, 'B.z.c1') };
+  let bBytes: Uint8Array;
+  if (bz.c0 === 0n && bz.c1 === 0n) bBytes = encodeG2({ c0: 0n, c1: 0n }, { c0: 0n, c1: 0n }, true);
+  else {
+    if (bz.c0 !== 1n || bz.c1 !== 0n) throw new DecodeError('proof: B is not affine');
+    const x = { c0: parseCoord(pb[0]![0]!, 'B.x.c0'), c1: parseCoord(pb[0]![1]!, 'B.x.c1') };
+    const y = { c0: parseCoord(pb[1]![0]!, 'B.y.c0'), c1: parseCoord(pb[1]![1]!, 'B.y.c1') };
+    if (!Fp2.eql(Fp2.sqr(y), Fp2.add(Fp2.mul(Fp2.sqr(x), x), B_G2))) throw new DecodeError('proof: B is not on the curve');
+    bBytes = encodeG2(x, y, false);
+  }
+  const out = new Uint8Array(PROOF_BYTES);
+  out.set(g1(p.pi_a, 'A'), 0);
+  out.set(bBytes, G1_BYTES);
+  out.set(g1(p.pi_c, 'C'), G1_BYTES + G2_BYTES);
+  return out;
+}
+
+/** Decompress 128 bytes to a snarkjs Groth16 proof; throws only DecodeError. */
+export function decodeProof(b: Uint8Array): Groth16Proof {
+  if (!(b instanceof Uint8Array) || b.length !== PROOF_BYTES) throw new DecodeError(`proof: want ${PROOF_BYTES} bytes, got ${b?.length}`);
+  const a = decodeG1(b, 0, 'A');
+  const bb = decodeG2(b, G1_BYTES, 'B');
+  const c = decodeG1(b, G1_BYTES + G2_BYTES, 'C');
+  const g1 = (p: { x: bigint; y: bigint; infinity: boolean }): string[] => (p.infinity ? ['0', '1', '0'] : [p.x.toString(), p.y.toString(), '1']);
+  const proof: Groth16Proof = {
+    pi_a: g1(a),
+    pi_b: bb.infinity
+      ? [['0', '0'], ['1', '0'], ['0', '0']]
+      : [[bb.x.c0.toString(), bb.x.c1.toString()], [bb.y.c0.toString(), bb.y.c1.toString()], ['1', '0']],
+    pi_c: g1(c),
+    protocol: 'groth16',
+    curve: 'bn128',
+  };
+  return proof;
+}

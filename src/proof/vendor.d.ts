@@ -1,0 +1,77 @@
+// Minimal ambient types for the untyped zk libraries, covering only what src/proof and the
+// scripts call. Kept narrow on purpose: every use goes through these signatures.
+
+declare module 'snarkjs' {
+  export interface Groth16Proof {
+    pi_a: string[];
+    pi_b: string[][];
+    pi_c: string[];
+    protocol: string;
+    curve: string;
+  }
+  export interface VerificationKey {
+    protocol: string;
+    curve: string;
+    nPublic: number;
+    [k: string]: unknown;
+  }
+  export interface Logger {
+    debug(msg: string): void;
+    info(msg: string): void;
+    warn(msg: string): void;
+    error(msg: string): void;
+  }
+  export const groth16: {
+    fullProve(input: Record<string, unknown>, wasmFile: string, zkeyFile: string, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    verify(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof, logger?: Logger): Promise<boolean>;
+  };
+  export const powersOfTau: {
+    newAccumulator(curve: unknown, power: number, fileName: string, logger?: Logger): Promise<unknown>;
+    beacon(oldPtau: string, newPtau: string, name: string, beaconHashHex: string, numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    contribute(oldPtau: string, newPtau: string, name: string, entropy: string, logger?: Logger): Promise<unknown>;
+    preparePhase2(oldPtau: string, newPtau: string, logger?: Logger): Promise<unknown>;
+  };
+  export const zKey: {
+    newZKey(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<unknown>;
+    beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string, numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: Logger): Promise<unknown>;
+    exportVerificationKey(zkey: string, logger?: Logger): Promise<VerificationKey>;
+  };
+  export const r1cs: {
+    info(r1csFile: string, logger?: Logger): Promise<{ nConstraints: number; nVars: number; nPubInputs: number; nPrvInputs: number; nOutputs: number }>;
+  };
+  export const wtns: {
+    calculate(input: Record<string, unknown>, wasmFile: string, wtnsFile: { type: 'mem'; data?: Uint8Array }): Promise<void>;
+  };
+  /** ffjavascript's WASM curve; points are Uint8Array buffers in its internal (Montgomery) form. */
+  export interface CurveGroup {
+    fromObject(o: bigint[] | bigint[][]): Uint8Array;
+    toJacobian(p: Uint8Array): Uint8Array;
+    add(a: Uint8Array, b: Uint8Array): Uint8Array;
+    neg(a: Uint8Array): Uint8Array;
+    timesScalar(a: Uint8Array, s: bigint): Uint8Array;
+    isValid(a: Uint8Array): boolean;
+    isZero(a: Uint8Array): boolean;
+  }
+  export interface Bn128Curve {
+    G1: CurveGroup;
+    G2: CurveGroup;
+    Gt: { one: Uint8Array; mul(a: Uint8Array, b: Uint8Array): Uint8Array; eq(a: Uint8Array, b: Uint8Array): boolean };
+    prepareG1(p: Uint8Array): Uint8Array;
+    prepareG2(q: Uint8Array): Uint8Array;
+    millerLoop(preP: Uint8Array, preQ: Uint8Array): Uint8Array;
+    finalExponentiation(a: Uint8Array): Uint8Array;
+    terminate(): Promise<void>;
+  }
+  export const curves: {
+    getCurveFromName(name: string): Promise<Bn128Curve>;
+  };
+}
+
+declare module 'circomlibjs' {
+  export interface PoseidonFn {
+    (inputs: (bigint | number | string)[]): Uint8Array;
+    F: { toObject(a: Uint8Array): bigint; p: bigint };
+  }
+  export function buildPoseidon(): Promise<PoseidonFn>;
+}
