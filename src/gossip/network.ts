@@ -1,0 +1,705 @@
+// The glue between a shard node and the hierarchy (DESIGN §6): topic subscriptions, snapshot
+// publication, the per-triad aggregation state machine, final aggregates and global snapshots
+// (memory + an optional level sublevel), and catch-up over /smt/<net>/fetch/1.
+//
+// Per triad T on the path from this node's shard to the apex, per epoch e (a "round"):
+//   1. collect the three children (shard snapshots at the lowest level, child final aggregates
+//      above) from T's topic; after `childTimeoutMs` from the first arrival, try to fetch missing
+//      ones from peers, then carry what is still missing forward (computeAggregate);
+//   2. compute the aggregate (prev = T's final at e-1, waited for up to the same timeout) and sign
+//      it if this shard is the rotation-chosen signer of its member subtree (attempt a signs after
+//      a leases if the member's signature is still missing); publish the signature on T's topic;
+//   3. any aggregate with 2 of 3 member signatures is final; above the lowest level the children's
+//      final aggregates are attached (fetched if missing);
+//   4. the rotation-chosen publisher puts T's final on the parent's topic (the apex's on the apex
+//      topic), the next in turn after a lease if nobody did; T's parent round takes it as input.
+// The apex final of epoch e is the global snapshot of e.
+import type { Logger } from 'pino';
+import { bytesEqual, toHex } from '../core/bytes.js';
+import type { KeyPair } from '../core/ed25519.js';
+import type { Genesis } from '../core/genesis.js';
+import { ancestorsOf, parentOf, type ShardId, type TriadPath } from '../core/ids.js';
+import {
+  aggregateHash, computeAggregate, AggregateInputError, isZeroHash, type ChildInput, type TriadAggregate,
+} from '../hierarchy/aggregate.js';
+import {
+  decodeFinalAggregate, encodeFinalAggregate, signAggregate, verifyFinalAggregate, verifyMemberSignature,
+  type FinalAggregate, type MemberSignature,
+} from '../hierarchy/finality.js';
+import { attemptOf, publisherOrder, signerFor, turnAt } from '../hierarchy/rotation.js';
+import type { GlobalSnapshot } from '../hierarchy/global.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
+import {
+  decodeAggregateSig, decodeEnvelope, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind,
+  type AggregateSigMessage,
+} from './encoding.js';
+import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type FetchRequest } from './fetch.js';
+import type { P2PNode } from './p2p.js';
+import { triadTopic, txTopic } from './topics.js';
+import { ACCEPT, ignore, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from './validation.js';
+
+export interface AggregationTiming {
+  /** How long a lowest-level round waits for missing children (and for T's previous final) after its
+   * first input; each level up waits one more of these plus a fetch timeout and a lease. */
+  childTimeoutMs: number;
+  /** Rotation lease: the next signer / publisher in turn takes over after this long. */
+  leaseMs: number;
+  /** Period of the timer that drives timeouts and leases. */
+  tickMs: number;
+  /** Period of catch-up polling (latest global snapshot of a peer). 0 disables. */
+  syncIntervalMs: number;
+  /** Timeout of one fetch request. */
+  fetchTimeoutMs: number;
+}
+
+/** What the network needs from a level sublevel (e.g. `db.sublevel('global', { valueEncoding: 'view' })`). */
+export interface GlobalStore {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  iterator(opts: { reverse?: boolean; limit?: number }): AsyncIterable<[string, Uint8Array]>;
+}
+
+export interface TriadNetworkOptions {
+  p2p: P2PNode;
+  genesis: Genesis;
+  shard: ShardId;
+  validatorKey: KeyPair;
+  store?: GlobalStore;
+  logger?: Logger;
+  timing?: Partial<AggregationTiming>;
+  /** Transaction batches arriving on this shard's tx topic (after `checkTxBatch`). */
+  onTxBatch?: (txs: Uint8Array[], from: string) => void;
+  /** Gossip validation of a tx batch (e.g. size and signature checks); default: accept any decodable batch. */
+  checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  /** Rounds older than the latest global epoch minus this are dropped; messages about them are Ignored as stale. */
+  keepEpochs?: number;
+}
+
+export interface GlobalEvent {
+  global: GlobalSnapshot;
+  root: Uint8Array;
+  /** ms from this node's publishSnapshot for the epoch to the global snapshot being final here, if known. */
+  latencyMs?: number;
+}
+
+export interface NetworkStats {
+  latestGlobalEpoch: number;
+  gossipBytesIn: number;
+  gossipBytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  rejected: number;
+  ignored: number;
+  fetchesServed: number;
+  fetchesMade: number;
+  peers: number;
+}
+
+interface Candidate {
+  aggregate: TriadAggregate;
+  sigs: Map<number, MemberSignature>;
+}
+
+interface Round {
+  path: TriadPath;
+  epoch: number;
+  lowest: boolean;
+  inputs: [ChildInput | null, ChildInput | null, ChildInput | null];
+  firstInputAt: number;
+  fetchState: 'none' | 'running' | 'done';
+  computed: TriadAggregate | null;
+  computedAt: number;
+  failed: boolean;
+  signedAttempts: Set<number>;
+  candidates: Map<string, Candidate>;
+  final: FinalAggregate | null;
+  finalAt: number;
+  finalSeenPublished: boolean;
+  iPublished: boolean;
+  lastChildFetch: number;
+}
+
+const GLOBAL_KEY_DIGITS = 16;
+const globalKey = (epoch: number): string => epoch.toString().padStart(GLOBAL_KEY_DIGITS, '0');
+
+export class TriadNetwork {
+  readonly genesis: Genesis;
+  readonly shard: ShardId;
+  readonly topics: { tx: string; triads: string[] };
+  private readonly p2p: P2PNode;
+  private readonly key: KeyPair;
+  private readonly store?: GlobalStore;
+  private readonly log?: Logger;
+  private readonly timing: AggregationTiming;
+  private readonly keepEpochs: number;
+  private readonly onTxBatch?: (txs: Uint8Array[], from: string) => void;
+  private readonly checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
+  private readonly ancestorSet: Set<string>;
+  private readonly rounds = new Map<string, Round>(); // `${path}@${epoch}`
+  private readonly finals = new Map<string, Map<number, FinalAggregate>>(); // path -> epoch -> final
+  private readonly snapshots = new Map<string, SignedSnapshot>(); // `${shard}@${epoch}`
+  private readonly globals = new Map<number, GlobalSnapshot>();
+  private readonly sealedAt = new Map<number, number>();
+  private readonly listeners = new Set<(e: GlobalEvent) => void>();
+  private latestGlobal = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
+  private peerCursor = 0;
+  private closed = false;
+  private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0 };
+
+  private constructor(opts: TriadNetworkOptions) {
+    if (opts.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
+    this.genesis = opts.genesis;
+    this.shard = opts.shard;
+    this.p2p = opts.p2p;
+    this.key = opts.validatorKey;
+    this.store = opts.store;
+    this.log = opts.logger;
+    const epochMs = opts.genesis.epochMs;
+    this.timing = {
+      childTimeoutMs: Math.max(200, Math.floor(epochMs / 2)),
+      leaseMs: Math.max(100, Math.floor(epochMs / 4)),
+      tickMs: 50,
+      syncIntervalMs: Math.max(1000, 2 * epochMs),
+      fetchTimeoutMs: 2000,
+      ...opts.timing,
+    };
+    this.keepEpochs = opts.keepEpochs ?? 32;
+    this.onTxBatch = opts.onTxBatch;
+    this.checkTxBatch = opts.checkTxBatch;
+    this.ancestors = ancestorsOf(opts.shard);
+    this.ancestorSet = new Set(this.ancestors);
+    const net = opts.genesis.networkId;
+    this.topics = { tx: txTopic(net, opts.shard), triads: this.ancestors.map((t) => triadTopic(net, t)) };
+  }
+
+  /** Topics a node of `shard` uses (for gossipsub topic scoring: pass as `scoredTopics`). */
+  static topicsFor(genesis: Genesis, shard: ShardId): string[] {
+    return [txTopic(genesis.networkId, shard), ...ancestorsOf(shard).map((t) => triadTopic(genesis.networkId, t))];
+  }
+
+  static async start(opts: TriadNetworkOptions): Promise<TriadNetwork> {
+    const n = new TriadNetwork(opts);
+    await n.init();
+    return n;
+  }
+
+  private async init(): Promise<void> {
+    await this.loadStore();
+    const net = this.genesis.networkId;
+    const onOutcome = (o: ValidationOutcome, topic: string, from: string): void => {
+      if (o.action === 'reject') {
+        this.counters.rejected++;
+        this.log?.warn({ topic, from, code: o.code, msg: o.message }, 'gossip message rejected');
+      } else if (o.action === 'ignore') this.counters.ignored++;
+    };
+    // own tx topic
+    this.p2p.setTopicValidator(this.topics.tx, makeTopicValidator(net, {
+      [GossipKind.txBatch]: (payload) => {
+        const txs = decodeTxBatch(payload);
+        return this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
+      },
+    }, onOutcome));
+    this.p2p.subscribe(this.topics.tx, (data, info) => {
+      this.countIn(data);
+      const env = decodeEnvelope(data);
+      this.onTxBatch?.(decodeTxBatch(env.payload), info.from);
+    });
+    for (const t of this.ancestors) {
+      const topic = triadTopic(net, t);
+      this.p2p.setTopicValidator(topic, makeTopicValidator(net, this.triadChecks(t), onOutcome));
+      this.p2p.subscribe(topic, (data) => this.onTriadMessage(t, data));
+    }
+    await this.p2p.handle(fetchProtocol(net), (req) => this.serveFetch(req));
+    this.timer = setInterval(() => this.tick(), this.timing.tickMs);
+    this.timer.unref();
+    if (this.timing.syncIntervalMs > 0) {
+      this.syncTimer = setInterval(() => void this.syncNow(), this.timing.syncIntervalMs);
+      this.syncTimer.unref();
+      // a (re)started node catches up as soon as its first peers are likely connected
+      setTimeout(() => void this.syncNow(), Math.min(1000, this.timing.syncIntervalMs)).unref();
+    }
+  }
+
+  // ---- public API ----
+
+  /** After each seal: publish this shard's signed snapshot to its triad and feed it to the local round. */
+  async publishSnapshot(ss: SignedSnapshot): Promise<void> {
+    const s = ss.snapshot;
+    if (s.shard !== this.shard || s.network !== this.genesis.networkId) throw new RangeError(`snapshot of ${s.network}/${s.shard} is not this node's`);
+    this.sealedAt.set(s.epoch, Date.now());
+    this.acceptSnapshot(ss);
+    await this.publish(this.ancestors[0]!, GossipKind.snapshot, encodeSignedSnapshot(ss));
+  }
+
+  /** Routing: publish a batch of signed transactions to the home shard's tx topic. */
+  async publishTxs(shard: ShardId, txs: Uint8Array[]): Promise<number> {
+    const data = encodeEnvelope({ kind: GossipKind.txBatch, network: this.genesis.networkId, payload: encodeTxBatch(txs) });
+    this.countOut(data);
+    return this.p2p.publish(txTopic(this.genesis.networkId, shard), data);
+  }
+
+  latestGlobalEpoch(): number {
+    return this.latestGlobal;
+  }
+
+  latestGlobalSnapshot(): GlobalSnapshot | undefined {
+    return this.globals.get(this.latestGlobal);
+  }
+
+  /** The global snapshot of `epoch`, from memory or the store. */
+  async globalAt(epoch: number): Promise<GlobalSnapshot | undefined> {
+    const g = this.globals.get(epoch);
+    if (g || !this.store) return g;
+    const b = await this.store.get(globalKey(epoch));
+    return b ? decodeFinalAggregate(b) : undefined;
+  }
+
+  finalAggregate(path: string, epoch: number): FinalAggregate | undefined {
+    return this.finals.get(path)?.get(epoch);
+  }
+
+  snapshotOf(shard: string, epoch: number): SignedSnapshot | undefined {
+    return this.snapshots.get(`${shard}@${epoch}`);
+  }
+
+  onGlobal(listener: (e: GlobalEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): NetworkStats {
+    return { latestGlobalEpoch: this.latestGlobal, ...this.counters, peers: this.p2p.connectedPeers().length };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.syncTimer);
+    for (const t of this.topics.triads) this.p2p.unsubscribe(t);
+    this.p2p.unsubscribe(this.topics.tx);
+  }
+
+  // ---- gossip in ----
+
+  private stale(epoch: number): boolean {
+    return epoch < this.latestGlobal - this.keepEpochs;
+  }
+
+  private triadChecks(t: TriadPath): PayloadChecks {
+    const depth = this.genesis.depth;
+    const lowest = t.length === depth - 1;
+    const checks: PayloadChecks = {
+      [GossipKind.aggregateSig]: (payload) => {
+        const m = decodeAggregateSig(payload);
+        if (m.aggregate.network !== this.genesis.networkId) return reject('wrong-network');
+        if (m.aggregate.path !== t) return reject('wrong-topic', `aggregate of ${JSON.stringify(m.aggregate.path)}`);
+        if (!verifyMemberSignature(m.aggregate, m.signature, this.genesis)) return reject('bad-signature');
+        return this.stale(m.aggregate.epoch) ? ignore('stale') : ACCEPT;
+      },
+      [GossipKind.finalAggregate]: (payload) => {
+        const fa = decodeFinalAggregate(payload);
+        const p = fa.aggregate.path;
+        const here = p === '' ? t === '' : parentOf(p) === t;
+        if (!here) return reject('wrong-topic', `final of ${JSON.stringify(p)}`);
+        const r = verifyFinalAggregate(fa, this.genesis);
+        if (!r.ok) return reject('invalid', r.reason);
+        return this.stale(fa.aggregate.epoch) ? ignore('stale') : ACCEPT;
+      },
+    };
+    if (lowest) {
+      checks[GossipKind.snapshot] = (payload) => {
+        const ss = decodeSignedSnapshot(payload);
+        const s = ss.snapshot;
+        if (s.network !== this.genesis.networkId) return reject('wrong-network');
+        if (s.shard.length !== depth || parentOf(s.shard) !== t) return reject('wrong-topic', `snapshot of ${JSON.stringify(s.shard)}`);
+        const key = this.genesis.validators.get(s.shard);
+        if (!key || !verifySnapshotSignature(ss, key)) return reject('bad-signature');
+        return this.stale(s.epoch) ? ignore('stale') : ACCEPT;
+      };
+    }
+    return checks;
+  }
+
+  private onTriadMessage(t: TriadPath, data: Uint8Array): void {
+    this.countIn(data);
+    const env = decodeEnvelope(data); // validated already
+    switch (env.kind) {
+      case GossipKind.snapshot:
+        this.acceptSnapshot(decodeSignedSnapshot(env.payload));
+        break;
+      case GossipKind.aggregateSig:
+        this.acceptSig(t, decodeAggregateSig(env.payload));
+        break;
+      case GossipKind.finalAggregate: {
+        const fa = decodeFinalAggregate(env.payload);
+        this.recordFinal(fa);
+        const r = this.rounds.get(`${fa.aggregate.path}@${fa.aggregate.epoch}`);
+        if (r) r.finalSeenPublished = true;
+        break;
+      }
+    }
+  }
+
+  private acceptSnapshot(ss: SignedSnapshot): void {
+    const s = ss.snapshot;
+    if (this.stale(s.epoch)) return;
+    this.snapshots.set(`${s.shard}@${s.epoch}`, ss);
+    const t = parentOf(s.shard);
+    if (!this.ancestorSet.has(t)) return;
+    this.addInput(t, s.epoch, Number(s.shard[s.shard.length - 1]), { kind: 'snapshot', snapshot: s });
+  }
+
+  private acceptSig(t: TriadPath, m: AggregateSigMessage): void {
+    const e = m.aggregate.epoch;
+    if (this.stale(e)) return;
+    const r = this.round(t, e);
+    this.addSig(r, m.aggregate, m.signature);
+  }
+
+  // ---- rounds ----
+
+  private round(path: TriadPath, epoch: number): Round {
+    const k = `${path}@${epoch}`;
+    let r = this.rounds.get(k);
+    if (!r) {
+      r = {
+        path, epoch, lowest: path.length === this.genesis.depth - 1, inputs: [null, null, null], firstInputAt: 0,
+        fetchState: 'none', computed: null, computedAt: 0, failed: false, signedAttempts: new Set(), candidates: new Map(),
+        final: null, finalAt: 0, finalSeenPublished: false, iPublished: false, lastChildFetch: 0,
+      };
+      this.rounds.set(k, r);
+    }
+    return r;
+  }
+
+  private addInput(t: TriadPath, epoch: number, pos: number, input: ChildInput): void {
+    const r = this.round(t, epoch);
+    if (r.computed || r.final || r.inputs[pos]) return;
+    r.inputs[pos] = input;
+    if (r.firstInputAt === 0) r.firstInputAt = Date.now();
+    this.tryCompute(r);
+  }
+
+  private prevFinal(path: string, epoch: number): FinalAggregate | undefined {
+    const m = this.finals.get(path);
+    if (!m) return undefined;
+    let best: FinalAggregate | undefined;
+    for (const [e, f] of m) if (e < epoch && (!best || e > best.aggregate.epoch)) best = f;
+    return best;
+  }
+
+  /**
+   * How long round r waits for its children. A child triad that is itself waiting for a missing
+   * child finalises only after its own timeout (and a fetch attempt), so each level up waits that
+   * much longer; otherwise a parent would carry a child that is merely late, not missing.
+   */
+  private roundTimeout(r: Round): number {
+    const height = this.genesis.depth - 1 - r.path.length;
+    return this.timing.childTimeoutMs * (1 + height) + (this.timing.fetchTimeoutMs + this.timing.leaseMs) * height;
+  }
+
+  private tryCompute(r: Round): void {
+    if (r.computed || r.final || r.failed || r.firstInputAt === 0 || this.closed) return;
+    const now = Date.now();
+    const all = r.inputs.every((c) => c !== null);
+    const prevReady = r.epoch === 0 || this.finals.get(r.path)?.has(r.epoch - 1) === true;
+    const waited = now - r.firstInputAt >= this.roundTimeout(r);
+    if (!(all && prevReady)) {
+      if (!waited) return;
+      if (!all && r.fetchState === 'none') {
+        r.fetchState = 'running';
+        void this.fetchMissingInputs(r).finally(() => { r.fetchState = 'done'; this.tryCompute(r); });
+        return;
+      }
+      if (r.fetchState === 'running') return;
+    }
+    const prev = this.prevFinal(r.path, r.epoch);
+    try {
+      r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null });
+      r.computedAt = now;
+    } catch (e) {
+      if (!(e instanceof AggregateInputError)) throw e;
+      r.failed = true;
+      this.log?.warn({ path: r.path, epoch: r.epoch, err: e.message }, 'cannot compute aggregate');
+      return;
+    }
+    this.log?.debug({ path: r.path, epoch: r.epoch, carried: r.computed.children.filter((c) => c.carried).length }, 'aggregate computed');
+    this.maybeSign(r);
+  }
+
+  private maybeSign(r: Round): void {
+    const agg = r.computed;
+    if (!agg || r.final) return;
+    const pos = Number(this.shard[r.path.length]);
+    const member = r.path + String(pos);
+    const attempt = attemptOf(this.shard, member, r.epoch, this.genesis.depth);
+    if (attempt === undefined || r.signedAttempts.has(attempt)) return;
+    if (attempt > 0) {
+      if (Date.now() - r.computedAt < attempt * this.timing.leaseMs) return;
+      const cand = r.candidates.get(toHex(aggregateHash(agg)));
+      if (cand?.sigs.has(pos)) return; // the member already signed through an earlier turn
+    }
+    r.signedAttempts.add(attempt);
+    const sig = signAggregate(agg, pos, attempt, this.key.secretKey);
+    this.addSig(r, agg, sig);
+    void this.publish(r.path, GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: sig }));
+  }
+
+  private addSig(r: Round, agg: TriadAggregate, sig: MemberSignature): void {
+    const k = toHex(aggregateHash(agg));
+    let c = r.candidates.get(k);
+    if (!c) {
+      c = { aggregate: agg, sigs: new Map() };
+      r.candidates.set(k, c);
+    }
+    if (!c.sigs.has(sig.position)) c.sigs.set(sig.position, sig);
+    if (c.sigs.size >= 2) this.tryFinalize(r, c);
+  }
+
+  /** The final aggregate of `path` whose aggregate hashes to `commitment`, if known. */
+  private findFinal(path: string, epoch: number, commitment: Uint8Array): FinalAggregate | undefined {
+    const f = this.finals.get(path)?.get(epoch);
+    return f && bytesEqual(aggregateHash(f.aggregate), commitment) ? f : undefined;
+  }
+
+  private tryFinalize(r: Round, c: Candidate): void {
+    if (r.final) return;
+    const agg = c.aggregate;
+    let children: (FinalAggregate | null)[] | null = null;
+    if (!r.lowest) {
+      children = [];
+      const missing: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const ref = agg.children[i]!;
+        if (isZeroHash(ref.commitment)) { children.push(null); continue; }
+        const f = this.findFinal(r.path + String(i), ref.epoch, ref.commitment);
+        if (!f) missing.push(i);
+        children.push(f ?? null);
+      }
+      if (missing.length) {
+        if (Date.now() - r.lastChildFetch > this.timing.fetchTimeoutMs) {
+          r.lastChildFetch = Date.now();
+          void this.fetchChildFinals(r.path, agg, missing);
+        }
+        return; // retried from tick
+      }
+    }
+    const fa: FinalAggregate = { aggregate: agg, signatures: [...c.sigs.values()].sort((a, b) => a.position - b.position), children };
+    r.final = fa;
+    r.finalAt = Date.now();
+    this.recordFinal(fa);
+  }
+
+  /** Indexes a verified final aggregate (and its attached children), and feeds the parent round. */
+  private recordFinal(fa: FinalAggregate): void {
+    const a = fa.aggregate;
+    let m = this.finals.get(a.path);
+    if (!m) this.finals.set(a.path, (m = new Map()));
+    if (!m.has(a.epoch)) m.set(a.epoch, fa);
+    const live = !this.stale(a.epoch);
+    // top-down: a round adopts its final before its children are indexed, so indexing them
+    // does not start a computation (and a signature) the final has made pointless
+    if (live && this.ancestorSet.has(a.path)) {
+      const r = this.round(a.path, a.epoch);
+      if (!r.final) { r.final = fa; r.finalAt = Date.now(); }
+    }
+    for (const c of fa.children ?? []) if (c) this.recordFinal(c);
+    if (!live) return;
+    if (a.path === '') this.recordGlobal(fa);
+    else {
+      const parent = parentOf(a.path);
+      if (this.ancestorSet.has(parent)) this.addInput(parent, a.epoch, Number(a.path[a.path.length - 1]), { kind: 'aggregate', aggregate: a });
+    }
+  }
+
+  private recordGlobal(g: GlobalSnapshot): void {
+    const e = g.aggregate.epoch;
+    if (this.globals.has(e)) return;
+    this.globals.set(e, g);
+    if (e > this.latestGlobal) this.latestGlobal = e;
+    void this.store?.put(globalKey(e), encodeFinalAggregate(g)).catch((err) => this.log?.error({ err, epoch: e }, 'cannot store global snapshot'));
+    const sealed = this.sealedAt.get(e);
+    const ev: GlobalEvent = { global: g, root: aggregateHash(g.aggregate), latencyMs: sealed === undefined ? undefined : Date.now() - sealed };
+    this.log?.info({ epoch: e, root: toHex(ev.root), latencyMs: ev.latencyMs }, 'global snapshot final');
+    for (const l of this.listeners) {
+      try { l(ev); } catch (err) { this.log?.warn({ err }, 'global listener failed'); }
+    }
+  }
+
+  // ---- timers ----
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    for (const r of this.rounds.values()) {
+      if (!r.computed && !r.final) this.tryCompute(r);
+      if (r.computed && !r.final) this.maybeSign(r);
+      if (!r.final) for (const c of r.candidates.values()) if (c.sigs.size >= 2) this.tryFinalize(r, c);
+      if (r.final && !r.finalSeenPublished && !r.iPublished) this.maybePublishFinal(r, now);
+    }
+    this.gc();
+  }
+
+  private maybePublishFinal(r: Round, now: number): void {
+    const turn = turnAt(now - r.finalAt, this.timing.leaseMs);
+    for (let k = 0; k <= turn; k++) {
+      const pos = publisherOrder(r.path, r.epoch)[k]!;
+      if (signerFor(r.path + String(pos), r.epoch, this.genesis.depth, 0) === this.shard) {
+        r.iPublished = true;
+        const topicPath = r.path === '' ? '' : parentOf(r.path);
+        void this.publish(topicPath, GossipKind.finalAggregate, encodeFinalAggregate(r.final!));
+        return;
+      }
+    }
+  }
+
+  private gc(): void {
+    const floor = this.latestGlobal - this.keepEpochs;
+    if (floor <= 0) return;
+    for (const [k, r] of this.rounds) if (r.epoch < floor) this.rounds.delete(k);
+    for (const [k, s] of this.snapshots) if (s.snapshot.epoch < floor) this.snapshots.delete(k);
+    for (const m of this.finals.values()) {
+      let latest = -1;
+      for (const e of m.keys()) latest = Math.max(latest, e);
+      // keep the latest final of every path: a child carried forward still points to it
+      for (const e of [...m.keys()]) if (e < floor && e !== latest) m.delete(e);
+    }
+    for (const e of [...this.globals.keys()]) if (e < floor - 4 * this.keepEpochs) this.globals.delete(e);
+    for (const e of [...this.sealedAt.keys()]) if (e < floor) this.sealedAt.delete(e);
+  }
+
+  // ---- gossip out ----
+
+  private async publish(topicPath: string, kind: GossipKind, payload: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    const data = encodeEnvelope({ kind, network: this.genesis.networkId, payload });
+    this.countOut(data);
+    try {
+      await this.p2p.publish(triadTopic(this.genesis.networkId, topicPath), data);
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message, topicPath, kind }, 'publish failed');
+    }
+  }
+
+  private countIn(d: Uint8Array): void {
+    this.counters.gossipBytesIn += d.length;
+    this.counters.messagesIn++;
+  }
+
+  private countOut(d: Uint8Array): void {
+    this.counters.gossipBytesOut += d.length;
+    this.counters.messagesOut++;
+  }
+
+  // ---- catch-up ----
+
+  private async serveFetch(req: Uint8Array): Promise<Uint8Array> {
+    this.counters.fetchesServed++;
+    const q = decodeFetchRequest(req);
+    const none = new Uint8Array();
+    switch (q.kind) {
+      case FetchKind.snapshot: {
+        const s = this.snapshots.get(`${q.path}@${q.epoch}`);
+        return s ? encodeSignedSnapshot(s) : none;
+      }
+      case FetchKind.finalAggregate: {
+        const f = this.finals.get(q.path)?.get(q.epoch);
+        return f ? encodeFinalAggregate(f) : none;
+      }
+      case FetchKind.globalLatest: {
+        const g = this.globals.get(this.latestGlobal);
+        return g ? encodeFinalAggregate(g) : none;
+      }
+      case FetchKind.globalAt: {
+        const g = await this.globalAt(q.epoch);
+        return g ? encodeFinalAggregate(g) : none;
+      }
+    }
+  }
+
+  /** Asks connected peers in turn (at most `maxPeers`) until one returns a record that `accept` takes. */
+  private async fetchFirst<T>(q: FetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean, maxPeers = 3): Promise<T | undefined> {
+    const peers = this.p2p.connectedPeers();
+    for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
+      const peer = peers[(this.peerCursor++) % peers.length]!;
+      try {
+        this.counters.fetchesMade++;
+        const b = await this.p2p.request(peer, fetchProtocol(this.genesis.networkId), encodeFetchRequest(q), { timeoutMs: this.timing.fetchTimeoutMs });
+        if (b.length === 0) continue;
+        const x = decode(b);
+        if (accept(x)) return x;
+        this.log?.warn({ peer, kind: q.kind, path: q.path, epoch: q.epoch }, 'peer served an invalid record');
+      } catch (err) {
+        this.log?.debug({ peer, err: (err as Error).message }, 'fetch failed');
+      }
+    }
+    return undefined;
+  }
+
+  private verifiedFinal = (fa: FinalAggregate): boolean => verifyFinalAggregate(fa, this.genesis).ok;
+
+  private async fetchMissingInputs(r: Round): Promise<void> {
+    await Promise.all([0, 1, 2].map(async (i) => {
+      if (r.inputs[i]) return;
+      const child = r.path + String(i);
+      if (r.lowest) {
+        const ss = await this.fetchFirst({ kind: FetchKind.snapshot, path: child, epoch: r.epoch }, decodeSignedSnapshot, (x) =>
+          x.snapshot.shard === child && x.snapshot.epoch === r.epoch && x.snapshot.network === this.genesis.networkId
+          && verifySnapshotSignature(x, this.genesis.validators.get(x.snapshot.shard as ShardId)!), 2);
+        if (ss && !r.inputs[i]) { this.snapshots.set(`${child}@${r.epoch}`, ss); r.inputs[i] = { kind: 'snapshot', snapshot: ss.snapshot }; }
+      } else {
+        const fa = await this.fetchFirst({ kind: FetchKind.finalAggregate, path: child, epoch: r.epoch }, decodeFinalAggregate, (x) =>
+          x.aggregate.path === child && x.aggregate.epoch === r.epoch && this.verifiedFinal(x), 2);
+        if (fa) this.recordFinal(fa); // feeds r.inputs[i] unless computed meanwhile
+      }
+    }));
+  }
+
+  private async fetchChildFinals(path: string, agg: TriadAggregate, missing: number[]): Promise<void> {
+    await Promise.all(missing.map(async (i) => {
+      const ref = agg.children[i]!;
+      const child = path + String(i);
+      const fa = await this.fetchFirst({ kind: FetchKind.finalAggregate, path: child, epoch: ref.epoch }, decodeFinalAggregate, (x) =>
+        x.aggregate.path === child && bytesEqual(aggregateHash(x.aggregate), ref.commitment) && this.verifiedFinal(x));
+      if (fa) this.recordFinal(fa);
+    }));
+  }
+
+  /** One catch-up round: a peer's latest global snapshot, then the epochs missing before it (bounded). */
+  async syncNow(): Promise<void> {
+    if (this.syncing || this.closed) return;
+    this.syncing = true;
+    try {
+      const latest = await this.fetchFirst({ kind: FetchKind.globalLatest, path: '', epoch: 0 }, decodeFinalAggregate, (x) => x.aggregate.path === '' && this.verifiedFinal(x), 1);
+      if (!latest) return;
+      const top = latest.aggregate.epoch;
+      if (top <= this.latestGlobal && this.globals.has(top)) return;
+      this.recordFinal(latest);
+      let budget = 8;
+      for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs) && budget > 0; e--) {
+        if (this.globals.has(e) || this.closed) continue;
+        budget--;
+        const g = await this.fetchFirst({ kind: FetchKind.globalAt, path: '', epoch: e }, decodeFinalAggregate, (x) => x.aggregate.path === '' && x.aggregate.epoch === e && this.verifiedFinal(x), 2);
+        if (g) this.recordFinal(g);
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private async loadStore(): Promise<void> {
+    if (!this.store) return;
+    for await (const [, v] of this.store.iterator({ reverse: true, limit: 1 })) {
+      try {
+        const g = decodeFinalAggregate(v);
+        if (this.verifiedFinal(g)) this.recordFinal(g);
+      } catch (err) {
+        this.log?.warn({ err }, 'stored global snapshot unreadable');
+      }
+    }
+  }
+}

@@ -1,0 +1,352 @@
+// The libp2p node: libp2p 3 + @libp2p/gossipsub (the maintained successor of
+// @chainsafe/libp2p-gossipsub, whose v14 only runs on libp2p 2), TCP, noise, yamux, identify.
+// Persistent peer identity from a key file (0600), content-hash message ids, StrictSign, peer
+// scoring, and a dialer that keeps configured peers connected (retry with capped exponential
+// backoff, re-dial after disconnects), so nodes may start in any order and come back after restarts.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify, type Identify } from '@libp2p/identify';
+import { gossipsub, StrictSign, type GossipSub, type TopicValidatorFn } from '@libp2p/gossipsub';
+import type { TopicScoreParams } from '@libp2p/gossipsub/score';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Logger } from 'pino';
+import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
+
+// Types derived from the installed packages' own signatures (@libp2p/interface is only a transitive dependency).
+type PrivateKey = ReturnType<typeof privateKeyFromProtobuf>;
+type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
+
+export class PeerKeyError extends Error {
+  override name = 'PeerKeyError';
+}
+
+/** Loads the node's libp2p identity, creating it (mode 0600, atomically) if the file is missing. */
+export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
+  let bytes: Uint8Array | undefined;
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o077) !== 0) throw new PeerKeyError(`peer key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    bytes = readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (e instanceof PeerKeyError) throw e;
+      throw new PeerKeyError(`cannot read peer key file ${path}: ${(e as Error).message}`);
+    }
+  }
+  if (bytes) {
+    try {
+      return privateKeyFromProtobuf(bytes);
+    } catch (e) {
+      throw new PeerKeyError(`peer key file ${path} is not a protobuf private key: ${(e as Error).message}`);
+    }
+  }
+  const key = await generateKeyPair('Ed25519');
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' });
+  chmodSync(tmp, 0o600); // in case of a permissive umask on an existing directory
+  renameSync(tmp, path);
+  return key;
+}
+
+export interface P2POptions {
+  peerKeyFile: string;
+  /** Listen multiaddrs; default /ip4/127.0.0.1/tcp/0. */
+  listen?: string | string[];
+  /** Peers to keep connected: multiaddrs, ideally ending in /p2p/<peer id>. */
+  peers?: string[];
+  networkId: string;
+  logger?: Logger;
+  /** Topics with gossipsub topic score parameters (invalid messages on them lower the sender's score). */
+  scoredTopics?: string[];
+  /** Dial retry backoff (ms): first retry after `initialMs`, doubling up to `maxMs`. */
+  dialBackoff?: { initialMs?: number; maxMs?: number };
+  /** Gossipsub heartbeat (ms); default 700. */
+  heartbeatMs?: number;
+}
+
+export type MessageHandler = (data: Uint8Array, info: { topic: string; from: string }) => void;
+export type RequestHandler = (request: Uint8Array, from: string) => Promise<Uint8Array>;
+
+export interface P2PNode {
+  readonly peerId: string;
+  readonly libp2p: Libp2p<{ identify: Identify; pubsub: GossipSub }>;
+  multiaddrs(): string[];
+  subscribe(topic: string, handler: MessageHandler): void;
+  unsubscribe(topic: string): void;
+  /** Publishes; resolves to the number of peers it was sent to (0 is not an error). */
+  publish(topic: string, data: Uint8Array): Promise<number>;
+  setTopicValidator(topic: string, fn: TopicValidatorFn): void;
+  addPeer(addr: string): void;
+  connectedPeers(): string[];
+  /** Peers known (from subscriptions) to be subscribed to `topic`. */
+  topicPeers(topic: string): string[];
+  /** Peers in our gossipsub mesh for `topic` (the ones we forward to). */
+  meshPeers(topic: string): string[];
+  /** Gossipsub score of a peer (negative after invalid messages). */
+  peerScore(peer: string): number;
+  handle(protocol: string, handler: RequestHandler, maxRequestBytes?: number): Promise<void>;
+  request(peer: string, protocol: string, request: Uint8Array, opts?: { timeoutMs?: number; maxResponseBytes?: number }): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Topic score parameters: reward first deliveries a little, punish invalid messages hard.
+ * Mesh-delivery deficits are off: triad topics carry a handful of messages per epoch, too few for
+ * a delivery-rate expectation that would not also punish honest peers. */
+export function topicScoreParams(): Partial<TopicScoreParams> {
+  return {
+    topicWeight: 1,
+    timeInMeshWeight: 0.03, timeInMeshQuantum: 1000, timeInMeshCap: 300,
+    firstMessageDeliveriesWeight: 0.5, firstMessageDeliveriesDecay: 0.9, firstMessageDeliveriesCap: 20,
+    meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: -20, invalidMessageDeliveriesDecay: 0.5,
+  };
+}
+
+export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
+  const log = opts.logger;
+  const privateKey = await loadOrCreatePeerKey(opts.peerKeyFile);
+  const listen = opts.listen === undefined ? ['/ip4/127.0.0.1/tcp/0'] : Array.isArray(opts.listen) ? opts.listen : [opts.listen];
+  const topics: Record<string, Partial<TopicScoreParams>> = {};
+  for (const t of opts.scoredTopics ?? []) topics[t] = topicScoreParams();
+  const node = await createLibp2p({
+    privateKey,
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      // every node of a local cluster dials from 127.0.0.1: the default of 5/s per host is too low
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 64,
+      dialTimeout: 5000,
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        floodPublish: true,
+        heartbeatInterval: opts.heartbeatMs ?? 700,
+        msgIdFn: (msg) => messageId(msg.topic, msg.data),
+        fastMsgIdFn: (rpc) => fastMessageId(rpc.topic, rpc.data),
+        // oversized messages still reach our validator (and are Rejected, lowering the score) up to 2x the cap
+        maxInboundDataLength: 2 * MAX_GOSSIP_BYTES + 1024,
+        scoreParams: {
+          topics: topics as never,
+          // validators of one testnet often share a host (a loopback cluster); the validator set
+          // is fixed in genesis, so IP colocation is no sybil signal here
+          IPColocationFactorWeight: 0,
+        },
+        scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 },
+      }),
+    },
+  });
+
+  const pubsub = node.services.pubsub;
+  const handlers = new Map<string, MessageHandler>();
+  pubsub.addEventListener('message', (evt) => {
+    const msg = evt.detail;
+    const h = handlers.get(msg.topic);
+    if (!h) return;
+    try {
+      h(msg.data, { topic: msg.topic, from: msg.type === 'signed' ? msg.from.toString() : '' });
+    } catch (e) {
+      log?.warn({ err: e, topic: msg.topic }, 'gossip handler failed');
+    }
+  });
+
+  // Keep configured peers connected.
+  const initialMs = opts.dialBackoff?.initialMs ?? 250;
+  const maxMs = opts.dialBackoff?.maxMs ?? 10_000;
+  interface Target { addr: Multiaddr; text: string; peerId?: string; failures: number; nextAt: number; dialing: boolean }
+  const targets: Target[] = [];
+  let closed = false;
+  const isConnected = (t: Target): boolean => t.peerId !== undefined && node.getConnections(peerIdFromString(t.peerId)).length > 0;
+  const dialOne = async (t: Target): Promise<void> => {
+    if (t.dialing || closed) return;
+    t.dialing = true;
+    try {
+      const conn = await node.dial(t.addr, { signal: AbortSignal.timeout(5000) });
+      t.peerId = conn.remotePeer.toString();
+      t.failures = 0;
+      log?.debug({ peer: t.peerId, addr: t.text }, 'connected');
+    } catch (e) {
+      t.failures++;
+      const delay = Math.min(maxMs, initialMs * 2 ** Math.min(t.failures - 1, 20));
+      t.nextAt = Date.now() + delay * (0.75 + Math.random() * 0.5); // jitter: avoid dial storms in lockstep
+      if (t.failures === 1 || t.failures % 10 === 0) log?.debug({ addr: t.text, failures: t.failures, err: (e as Error).message }, 'dial failed');
+    } finally {
+      t.dialing = false;
+    }
+  };
+  const tick = (): void => {
+    if (closed) return;
+    const now = Date.now();
+    for (const t of targets) if (!t.dialing && now >= t.nextAt && !isConnected(t)) void dialOne(t);
+  };
+  const timer = setInterval(tick, Math.max(50, Math.min(initialMs, 500)));
+  timer.unref();
+
+  // Gossipsub heal. Gossipsub opens one outbound stream per peer and skips it if it believes one
+  // exists; when a peer restarts with the same id and reconnects while the old stream is not yet
+  // reaped (or its first stream attempt fails), subscriptions are never exchanged on the new
+  // connection and the peer stays invisible on every topic. If a connected gossipsub peer lacks an
+  // open stream in either direction for a while, hang up: the dialers reconnect with clean state.
+  // This reads gossipsub internals defensively; if they change, the check simply does nothing.
+  const internals = pubsub as unknown as { peers?: Map<string, unknown>; streamsOutbound?: Map<string, { rawStream?: { status?: string } }>; streamsInbound?: Map<string, unknown> };
+  const unhealthySince = new Map<string, number>();
+  const lastHeal = new Map<string, number>();
+  const HEAL_AFTER_MS = 3000;
+  const speaksGossipsub = async (id: string): Promise<boolean> => {
+    try {
+      const p = await node.peerStore.get(peerIdFromString(id));
+      return p.protocols.some((x) => pubsub.protocols.includes(x));
+    } catch {
+      return false; // unknown to the peer store (identify not done yet)
+    }
+  };
+  let healing = false;
+  const heal = async (): Promise<void> => {
+    if (closed || healing || !(internals.peers instanceof Map) || !(internals.streamsOutbound instanceof Map) || !(internals.streamsInbound instanceof Map)) return;
+    healing = true;
+    try { await healOnce(); } finally { healing = false; }
+  };
+  const healOnce = async (): Promise<void> => {
+    const now = Date.now();
+    const connected = new Set(node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()));
+    for (const id of [...unhealthySince.keys()]) if (!connected.has(id)) unhealthySince.delete(id);
+    for (const id of connected) {
+      // a connected peer that speaks gossipsub but that gossipsub dropped (e.g. after a stream error) is broken too
+      if (!internals.peers!.has(id) && !(await speaksGossipsub(id))) continue;
+      const out = internals.streamsOutbound!.get(id);
+      const healthy = internals.peers!.has(id) && out !== undefined && (out.rawStream?.status ?? 'open') === 'open' && internals.streamsInbound!.has(id);
+      if (healthy) { unhealthySince.delete(id); continue; }
+      const since = unhealthySince.get(id) ?? now;
+      unhealthySince.set(id, since);
+      if (now - since < HEAL_AFTER_MS || now - (lastHeal.get(id) ?? 0) < 4 * HEAL_AFTER_MS) continue;
+      lastHeal.set(id, now);
+      unhealthySince.delete(id);
+      log?.info({ peer: id }, 'gossipsub streams incomplete on a live connection: reconnecting');
+      void node.hangUp(peerIdFromString(id)).catch(() => {});
+    }
+  };
+  const healTimer = setInterval(() => void heal(), 1000);
+  healTimer.unref();
+  node.addEventListener('peer:disconnect', (evt) => {
+    const id = evt.detail.toString();
+    for (const t of targets) if (t.peerId === id) { t.nextAt = Date.now() + initialMs; t.failures = 0; }
+  });
+  const addPeer = (text: string): void => {
+    const addr = multiaddr(text);
+    const pid = addr.getComponents().find((c) => c.name === 'p2p')?.value;
+    if (pid === node.peerId.toString()) return; // never dial ourselves
+    if (targets.some((t) => t.text === text)) return;
+    const t: Target = { addr, text, peerId: pid, failures: 0, nextAt: 0, dialing: false };
+    targets.push(t);
+    void dialOne(t);
+  };
+  for (const p of opts.peers ?? []) addPeer(p);
+
+  const readAll = async (stream: Stream, max: number, what: string): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    let n = 0;
+    for await (const c of stream) {
+      const b = c instanceof Uint8Array ? c : c.subarray();
+      n += b.length;
+      if (n > max) {
+        stream.abort(new Error(`${what} exceeds ${max} bytes`));
+        throw new Error(`${what} exceeds ${max} bytes`);
+      }
+      chunks.push(b);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const c of chunks) { out.set(c, o); o += c.length; }
+    return out;
+  };
+  const sendAll = async (stream: Stream, data: Uint8Array): Promise<void> => {
+    if (!stream.send(data)) await stream.onDrain();
+    await stream.close();
+  };
+
+  return {
+    peerId: node.peerId.toString(),
+    libp2p: node,
+    multiaddrs: () => node.getMultiaddrs().map((m) => m.toString()),
+    subscribe(topic, handler) {
+      handlers.set(topic, handler);
+      pubsub.subscribe(topic);
+    },
+    unsubscribe(topic) {
+      handlers.delete(topic);
+      pubsub.unsubscribe(topic);
+    },
+    async publish(topic, data) {
+      const r = await pubsub.publish(topic, data);
+      return r.recipients.length;
+    },
+    setTopicValidator(topic, fn) {
+      pubsub.topicValidators.set(topic, fn);
+    },
+    addPeer,
+    connectedPeers: () => [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))],
+    topicPeers: (topic) => pubsub.getSubscribers(topic).map((p) => p.toString()),
+    // both exist on the gossipsub implementation but not on its exported interface
+    meshPeers: (topic) => (pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic),
+    peerScore: (peer) => (pubsub as unknown as { getScore(p: string): number }).getScore(peer),
+    async handle(protocol, handler, maxRequestBytes = 64 * 1024) {
+      await node.handle(protocol, async (stream, connection) => {
+        try {
+          const req = await readAll(stream, maxRequestBytes, 'request');
+          let res: Uint8Array;
+          try {
+            const body = await handler(req, connection.remotePeer.toString());
+            res = new Uint8Array(body.length + 1);
+            res[0] = 0;
+            res.set(body, 1);
+          } catch (e) {
+            const m = new TextEncoder().encode(String((e as Error).message).slice(0, 500));
+            res = new Uint8Array(m.length + 1);
+            res[0] = 1;
+            res.set(m, 1);
+          }
+          await sendAll(stream, res);
+        } catch (e) {
+          log?.debug({ err: (e as Error).message, protocol }, 'request stream failed');
+          stream.abort(e as Error);
+        }
+      });
+    },
+    async request(peer, protocol, request, ropts = {}) {
+      const signal = AbortSignal.timeout(ropts.timeoutMs ?? 5000);
+      const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal });
+      const onAbort = (): void => stream.abort(new Error('request timed out'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await sendAll(stream, request);
+        const res = await readAll(stream, (ropts.maxResponseBytes ?? MAX_GOSSIP_BYTES * 4) + 1, 'response');
+        if (res.length === 0) throw new Error(`${protocol}: empty response`);
+        if (res[0] !== 0) throw new Error(`${protocol}: remote error: ${new TextDecoder().decode(res.subarray(1))}`);
+        return res.subarray(1);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      clearInterval(healTimer);
+      await node.stop();
+    },
+  };
+}

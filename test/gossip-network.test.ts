@@ -1,0 +1,154 @@
+// Nine in-process "shards" (signed synthetic snapshots; no Shard class) over real libp2p on
+// 127.0.0.1 run the triad aggregation up to the apex. Bounded in time.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { toHex } from '../src/core/bytes.js';
+import { allShards, type ShardId } from '../src/core/ids.js';
+import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '../src/gossip/p2p.js';
+import { TriadNetwork, type GlobalStore } from '../src/gossip/network.js';
+import { aggregateHash, type TriadAggregate } from '../src/hierarchy/aggregate.js';
+import { verifyFinalAggregate } from '../src/hierarchy/finality.js';
+import { publisherOrder, signerFor } from '../src/hierarchy/rotation.js';
+import { aggregationPath, globalRoot, shardCommitments, verifyAggregationPath } from '../src/hierarchy/global.js';
+import { snapshotHash, type Snapshot } from '../src/shard/snapshot.js';
+import { expectedAggregates, makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
+
+const net = makeTestNet(2, 'ninenet', 1000);
+const G = net.genesis;
+const SHARDS = allShards(2);
+const dir = mkdtempSync(join(tmpdir(), 'smt-net-'));
+const timing = { childTimeoutMs: 1200, leaseMs: 300, tickMs: 40, syncIntervalMs: 0, fetchTimeoutMs: 1000 };
+
+interface Member { shard: ShardId; keyFile: string; port: number; addr: string; p2p?: P2PNode; net?: TriadNetwork; db?: Level<string, Uint8Array> }
+const members = new Map<ShardId, Member>();
+
+after(async () => {
+  for (const m of members.values()) await stop(m);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function launch(m: Member, syncIntervalMs = 0): Promise<void> {
+  const peers = [...members.values()].filter((x) => x.shard !== m.shard).map((x) => x.addr);
+  m.p2p = await createP2PNode({
+    peerKeyFile: m.keyFile, listen: `/ip4/127.0.0.1/tcp/${m.port}`, peers, networkId: G.networkId,
+    scoredTopics: TriadNetwork.topicsFor(G, m.shard), dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200,
+  });
+  m.db = new Level<string, Uint8Array>(join(dir, `db-${m.shard}`), { valueEncoding: 'view' });
+  const store: GlobalStore = m.db.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' });
+  m.net = await TriadNetwork.start({ p2p: m.p2p, genesis: G, shard: m.shard, validatorKey: net.keys.get(m.shard)!, store, timing: { ...timing, syncIntervalMs } });
+}
+
+async function stop(m: Member): Promise<void> {
+  await m.net?.close();
+  await m.p2p?.close();
+  await m.db?.close();
+  m.net = undefined; m.p2p = undefined; m.db = undefined;
+}
+
+const live = () => [...members.values()].filter((m) => m.net);
+const snapsOf = (epoch: number, missing: ShardId[] = []) =>
+  new Map<ShardId, Snapshot | null>(SHARDS.map((s) => [s, missing.includes(s) ? null : makeSignedSnapshot(net, s, epoch).snapshot]));
+
+async function runEpoch(epoch: number, missing: ShardId[] = []): Promise<void> {
+  await Promise.all(live().filter((m) => !missing.includes(m.shard)).map((m) => m.net!.publishSnapshot(makeSignedSnapshot(net, m.shard, epoch))));
+  await waitFor(`global snapshot ${epoch} at every live node`, () => live().every((m) => m.net!.latestGlobalEpoch() >= epoch));
+}
+
+describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => {
+  const prev = new Map<string, TriadAggregate>();
+  const latencies: number[] = [];
+
+  test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes', async (t) => {
+    for (const s of SHARDS) {
+      const keyFile = join(dir, `${s}.peer`);
+      const pid = peerIdFromPrivateKey(await loadOrCreatePeerKey(keyFile)).toString();
+      const port = await freePort();
+      members.set(s, { shard: s, keyFile, port, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${pid}` });
+    }
+    await Promise.all([...members.values()].map(launch));
+    for (const m of members.values()) m.net!.onGlobal((ev) => { if (ev.latencyMs !== undefined) latencies.push(ev.latencyMs); });
+    await waitFor('every node connected to the 8 others', () => live().every((m) => m.p2p!.connectedPeers().length === 8));
+    await waitFor('apex subscriptions known', () => live().every((m) => m.p2p!.topicPeers(m.net!.topics.triads.at(-1)!).length === 8));
+    for (let e = 0; e < 3; e++) {
+      await runEpoch(e);
+      const expected = expectedAggregates(net, e, snapsOf(e), prev).get('')!;
+      for (const m of live()) {
+        const g = (await m.net!.globalAt(e))!;
+        assert.equal(toHex(globalRoot(g)), toHex(aggregateHash(expected)), `shard ${m.shard} epoch ${e}`);
+        assert.deepEqual(verifyFinalAggregate(g, G), { ok: true });
+      }
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const out = live().map((m) => m.net!.stats().gossipBytesOut), inn = live().map((m) => m.net!.stats().gossipBytesIn);
+    t.diagnostic(`seal-to-global latency over ${sorted.length} node-epochs: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);
+    t.diagnostic(`gossip bytes per node per epoch: out ${Math.round(out.reduce((a, b) => a + b) / out.length / 3)}, in ${Math.round(inn.reduce((a, b) => a + b) / inn.length / 3)}`);
+    const g = live()[0]!.net!.latestGlobalSnapshot()!;
+    for (const s of SHARDS) {
+      assert.ok(verifyAggregationPath(aggregationPath(g, s), snapshotHash(makeSignedSnapshot(net, s, 2).snapshot), globalRoot(g)));
+    }
+  });
+
+  test('a crashed shard is carried forward and flagged; the others still agree (leases take over)', async () => {
+    // the shard the rotation picks, in epoch 3, to sign for subtree "1" at the apex and to publish
+    // triad "1"'s final: its turns must pass to the next in line after a lease
+    const dead = signerFor('1', 3, 2, 0);
+    assert.equal(dead, signerFor('1' + publisherOrder('1', 3)[0], 3, 2, 0));
+    await stop(members.get(dead)!);
+    for (const e of [3, 4]) {
+      await runEpoch(e, [dead]);
+      const expected = expectedAggregates(net, e, snapsOf(e, [dead]), prev).get('')!;
+      for (const m of live()) {
+        const g = (await m.net!.globalAt(e))!;
+        assert.equal(toHex(globalRoot(g)), toHex(aggregateHash(expected)), `shard ${m.shard} epoch ${e}`);
+        const c = shardCommitments(g, 2).find((x) => x.shard === dead)!;
+        assert.equal(c.carried, true);
+        assert.equal(c.epoch, 2, 'still its last included epoch');
+      }
+    }
+    // let gossipsub's message cache (5 heartbeats of 200 ms) forget these epochs: the restarted
+    // node must fetch them
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+
+  test('the crashed shard restarts with the same key and store, catches up, and agrees again', async () => {
+    const m = members.get(signerFor('1', 3, 2, 0))!;
+    await launch(m, 500); // with periodic catch-up on
+    assert.equal(m.net!.latestGlobalEpoch(), 2, 'its store kept the global snapshots it had');
+    await waitFor('reconnected', () => m.p2p!.connectedPeers().length === 8);
+    await waitFor('catch-up fetched the epochs it missed', () => m.net!.latestGlobalEpoch() === 4, 10_000);
+    await waitFor('and the one before', () => m.net!.finalAggregate('', 3) !== undefined, 5000);
+    assert.ok(m.net!.stats().fetchesMade > 0);
+    await waitFor('apex subscriptions known', () => live().every((x) => x.p2p!.topicPeers(x.net!.topics.triads.at(-1)!).length === 8));
+    for (const e of [5, 6]) {
+      await runEpoch(e);
+      const expected = expectedAggregates(net, e, snapsOf(e), prev).get('')!;
+      const roots = new Set<string>();
+      for (const x of live()) roots.add(toHex(globalRoot((await x.net!.globalAt(e))!)));
+      assert.deepEqual([...roots], [toHex(aggregateHash(expected))], `epoch ${e}`);
+    }
+    const st = live().map((x) => x.net!.stats());
+    assert.equal(st.reduce((n, s) => n + s.rejected, 0), 0, 'no honest message was rejected');
+  });
+});

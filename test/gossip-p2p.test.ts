@@ -1,0 +1,213 @@
+// libp2p end to end on 127.0.0.1: real TCP, noise, yamux, gossipsub. Bounded in time.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { ShardId } from '../src/core/ids.js';
+import { createP2PNode, loadOrCreatePeerKey, PeerKeyError, type P2PNode } from '../src/gossip/p2p.js';
+import { triadTopic } from '../src/gossip/topics.js';
+import { encodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
+import { ACCEPT, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from '../src/gossip/validation.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature } from '../src/shard/snapshot.js';
+import { makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
+
+const net = makeTestNet(2);
+const NET = net.genesis.networkId;
+const TOPIC = triadTopic(NET, '0');
+const dir = mkdtempSync(join(tmpdir(), 'smt-gossip-'));
+const nodes: P2PNode[] = [];
+after(async () => {
+  await Promise.allSettled(nodes.map((n) => n.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Planned { name: string; keyFile: string; port: number; peerId: string; addr: string }
+async function plan(name: string): Promise<Planned> {
+  const keyFile = join(dir, `${name}.key`);
+  const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(keyFile)).toString();
+  const port = await freePort();
+  return { name, keyFile, port, peerId, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}` };
+}
+
+async function start(p: Planned, peers: Planned[], checks?: PayloadChecks, onOutcome?: (o: ValidationOutcome) => void): Promise<P2PNode> {
+  const n = await createP2PNode({
+    peerKeyFile: p.keyFile, listen: `/ip4/127.0.0.1/tcp/${p.port}`, peers: peers.map((x) => x.addr), networkId: NET,
+    scoredTopics: [TOPIC], dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200,
+  });
+  nodes.push(n);
+  if (checks) n.setTopicValidator(TOPIC, makeTopicValidator(NET, checks, (o) => onOutcome?.(o)));
+  return n;
+}
+
+const snapshotChecks: PayloadChecks = {
+  [GossipKind.snapshot]: (payload) => {
+    const ss = decodeSignedSnapshot(payload);
+    const key = net.genesis.validators.get(ss.snapshot.shard);
+    return key && verifySnapshotSignature(ss, key) ? ACCEPT : reject('bad-signature');
+  },
+};
+const snapshotMsg = (shard: string, epoch: number, network = NET) =>
+  encodeEnvelope({ kind: GossipKind.snapshot, network, payload: encodeSignedSnapshot(makeSignedSnapshot(net, shard as ShardId, epoch)) });
+
+describe('peer key file', () => {
+  test('is created with mode 0600, reloaded to the same identity, and refused when exposed or damaged', async () => {
+    const f = join(dir, 'k1.key');
+    const k1 = await loadOrCreatePeerKey(f);
+    assert.equal(statSync(f).mode & 0o777, 0o600);
+    assert.equal(peerIdFromPrivateKey(await loadOrCreatePeerKey(f)).toString(), peerIdFromPrivateKey(k1).toString());
+    chmodSync(f, 0o644);
+    await assert.rejects(loadOrCreatePeerKey(f), PeerKeyError);
+    const g = join(dir, 'k2.key');
+    writeFileSync(g, 'not a key', { mode: 0o600 });
+    await assert.rejects(loadOrCreatePeerKey(g), PeerKeyError);
+  });
+});
+
+describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
+  test('three nodes started in any order connect, and a message published by one reaches the others', async () => {
+    const [a, b, c] = [await plan('a'), await plan('b'), await plan('c')];
+    // C first, dialing peers that do not exist yet; then B; then A.
+    const nc = await start(c, [a, b], snapshotChecks);
+    await new Promise((r) => setTimeout(r, 300));
+    const nb = await start(b, [a, c], snapshotChecks);
+    const na = await start(a, [b, c], snapshotChecks);
+    assert.equal(na.peerId, a.peerId);
+    const got = new Map<string, Uint8Array[]>([['b', []], ['c', []]]);
+    nb.subscribe(TOPIC, (d) => got.get('b')!.push(d));
+    nc.subscribe(TOPIC, (d) => got.get('c')!.push(d));
+    na.subscribe(TOPIC, () => {});
+    await waitFor('full connectivity', () => [na, nb, nc].every((n) => n.connectedPeers().length === 2));
+    await waitFor('subscriptions known to A', () => na.topicPeers(TOPIC).length === 2);
+    const msg = snapshotMsg('00', 1);
+    await na.publish(TOPIC, msg);
+    await waitFor('delivery to B and C', () => got.get('b')!.length === 1 && got.get('c')!.length === 1, 10_000);
+    assert.equal(Buffer.compare(got.get('b')![0]!, msg), 0);
+    assert.equal(Buffer.compare(got.get('c')![0]!, msg), 0);
+    await Promise.all([na.close(), nb.close(), nc.close()]);
+  });
+
+  test('in a line A-B-C, messages B rejects (bad signature, wrong network, undecodable) never reach C', async () => {
+    const [a, b, c] = [await plan('la'), await plan('lb'), await plan('lc')];
+    const outcomes: ValidationOutcome[] = [];
+    const nb = await start(b, [], snapshotChecks, (o) => outcomes.push(o));
+    const na = await start(a, [b]);
+    const nc = await start(c, [b], snapshotChecks);
+    const atC: Uint8Array[] = [];
+    na.subscribe(TOPIC, () => {});
+    nb.subscribe(TOPIC, () => {});
+    nc.subscribe(TOPIC, (d) => atC.push(d));
+    await waitFor('B meshes with C', () => nb.meshPeers(TOPIC).includes(c.peerId) && na.topicPeers(TOPIC).includes(b.peerId));
+    assert.deepEqual(na.connectedPeers(), [b.peerId], 'A is only connected to B');
+    assert.deepEqual(nc.connectedPeers(), [b.peerId], 'C is only connected to B');
+
+    const valid = snapshotMsg('01', 2);
+    await na.publish(TOPIC, valid);
+    await waitFor('a valid message from A relayed by B to C', () => atC.length === 1);
+
+    const forgedSig = makeSignedSnapshot(net, '02' as ShardId, 2);
+    forgedSig.signature[0]! ^= 0xff;
+    const bad = [
+      encodeEnvelope({ kind: GossipKind.snapshot, network: NET, payload: encodeSignedSnapshot(forgedSig) }),
+      snapshotMsg('02', 3, 'othernet'),
+      new Uint8Array([1, 2, 3, 4, 5]),
+    ];
+    for (const m of bad) await na.publish(TOPIC, m);
+    await waitFor('B rejected all three', () => outcomes.filter((o) => o.action === 'reject').length === 3);
+    assert.deepEqual(outcomes.filter((o) => o.action === 'reject').map((o) => o.action === 'reject' && o.code).sort(), ['bad-signature', 'undecodable', 'wrong-network']);
+    // B's own message after the rejections travels the same B->C stream: once C has it, anything
+    // B had forwarded before would have arrived first.
+    const sentinel = snapshotMsg('10', 4);
+    await nb.publish(TOPIC, sentinel);
+    await waitFor('sentinel at C', () => atC.some((d) => Buffer.compare(d, sentinel) === 0));
+    assert.equal(atC.length, 2, 'C received only the valid message and the sentinel');
+    // peer scoring is on: the rejected messages lower A's score at B (scores are cached per heartbeat)
+    await waitFor("A's score at B to drop below 0", () => nb.peerScore(a.peerId) < 0, 5000);
+    await Promise.all([na.close(), nb.close(), nc.close()]);
+  });
+
+  test('a node restarted with the same key file keeps its peer id and its peers reconnect to it', async () => {
+    const [a, b] = [await plan('ra'), await plan('rb')];
+    assert.equal(statSync(a.keyFile).mode & 0o777, 0o600);
+    let na = await start(a, [b]);
+    const nb = await start(b, [a]);
+    const atB: Uint8Array[] = [];
+    nb.subscribe(TOPIC, (d) => atB.push(d));
+    na.subscribe(TOPIC, () => {});
+    await waitFor('first connection', () => nb.connectedPeers().includes(a.peerId));
+    await na.close();
+    await waitFor('disconnect seen by B', () => !nb.connectedPeers().includes(a.peerId));
+    na = await start(a, []); // A restarts knowing no peers: B must re-dial it
+    assert.equal(na.peerId, a.peerId);
+    na.subscribe(TOPIC, () => {});
+    await waitFor('B reconnects to restarted A', () => nb.connectedPeers().includes(a.peerId));
+    await waitFor('A sees B subscribed', () => na.topicPeers(TOPIC).includes(b.peerId));
+    const msg = snapshotMsg('11', 9);
+    await na.publish(TOPIC, msg);
+    await waitFor('message after restart', () => atB.length === 1);
+    await Promise.all([na.close(), nb.close()]);
+  });
+
+  test('a live connection whose gossipsub stream broke is healed by reconnecting, and messages flow again', async () => {
+    const [a, b] = [await plan('ha'), await plan('hb')];
+    const na = await start(a, [b]);
+    const nb = await start(b, [a]);
+    const atA: Uint8Array[] = [];
+    na.subscribe(TOPIC, (d) => atA.push(d));
+    nb.subscribe(TOPIC, () => {});
+    await waitFor('B sees A subscribed', () => nb.topicPeers(TOPIC).includes(a.peerId));
+    // break B's outbound gossipsub stream to A behind gossipsub's back (what a restart race leaves)
+    const internals = nb.libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, { rawStream: { abort(e: Error): void } }> };
+    const out = internals.streamsOutbound.get(a.peerId)!;
+    internals.streamsOutbound.delete(a.peerId);
+    out.rawStream.abort(new Error('simulated stale stream'));
+    const t0 = Date.now();
+    const sent: Uint8Array[] = [];
+    while (atA.length === 0) {
+      if (Date.now() - t0 > 15_000) throw new Error('timed out waiting for delivery after heal');
+      const msg = snapshotMsg('20', sent.length); // a new message each time: repeats would be duplicates
+      sent.push(msg);
+      await nb.publish(TOPIC, msg);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(sent.some((m) => Buffer.compare(atA[0]!, m) === 0));
+    assert.ok(sent.length > 1, 'the first message, sent while broken, did not arrive');
+    await Promise.all([na.close(), nb.close()]);
+  });
+
+  test('request/response: a handler answers, and a handler error comes back as an error', async () => {
+    const [a, b] = [await plan('qa'), await plan('qb')];
+    const na = await start(a, [b]);
+    const nb = await start(b, []);
+    await nb.handle('/smt/testnet/echo/1', async (req) => {
+      if (req[0] === 0) throw new Error('nope');
+      return Uint8Array.from([...req].reverse());
+    });
+    await waitFor('connection', () => na.connectedPeers().includes(b.peerId));
+    assert.deepEqual(await na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([1, 2, 3])), new Uint8Array([3, 2, 1]));
+    await assert.rejects(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([0])), /nope/);
+    await assert.rejects(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array(200_000).fill(9), { timeoutMs: 3000 }));
+    await Promise.all([na.close(), nb.close()]);
+  });
+});
