@@ -1,0 +1,252 @@
+// Shard throughput benchmark (`npm run bench:shard`).
+//
+// Pre-signs transfers among many accounts of a one-shard (depth 0) network, then measures the
+// sustained rate at which they become COMMITTED (sealed and durable: the epoch's batch is fsynced),
+// from the first submission to the last commit, plus submit-to-commit latency and peak RSS.
+// Modes (one function each): in-process with signature verification on the worker pool, and with
+// verification off. The through-HTTP mode is added by the API layer as another entry of MODES.
+// Figures depend on what else runs on the machine: the CPU time per committed tx is printed too
+// (tps on an otherwise idle machine is about cores / CPU-per-tx).
+// Prints human-readable figures; the last line is one JSON object.
+//
+// Env knobs: BENCH_ACCOUNTS (10000), BENCH_TXS (240000), BENCH_BATCH (2000), BENCH_EPOCH_MS (250),
+// BENCH_INFLIGHT (12 submit calls in flight), BENCH_MAX_PENDING (40000 accepted, not yet committed),
+// BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { addressFromPublicKey } from '../src/core/address.js';
+import { keyPairFromSeed, type KeyPair } from '../src/core/ed25519.js';
+import type { Genesis } from '../src/core/genesis.js';
+import type { ShardId } from '../src/core/ids.js';
+import { Shard, type SealedEvent } from '../src/shard/shard.js';
+import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+
+const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
+const SHARD = '' as ShardId;
+
+export interface BenchSetup {
+  genesis: Genesis;
+  validator: KeyPair;
+  txs: Uint8Array[]; // in submission order: round-robin over senders, nonces ascending
+}
+
+export interface BenchResult {
+  mode: string;
+  txs: number;
+  seconds: number;
+  tps: number;
+  p50ms: number;
+  p99ms: number;
+  epochs: number;
+  rejected: number;
+  peakRssMb: number;
+  cpuSeconds: number; // process CPU (all threads) during the run
+  cpuUsPerTx: number; // CPU microseconds per committed tx: the figure that decides tps on 2 cores
+  mainThreadUsPerTx: number; // of which on the main (JS) thread; the rest: verify workers, LevelDB, GC threads
+  sealPhasesUsPerTx?: Record<string, number>; // in-process modes: seal wall time per phase, per tx
+}
+
+function key(label: string, i: number): KeyPair {
+  const seed = new Uint8Array(32);
+  seed.set(new TextEncoder().encode(label));
+  new DataView(seed.buffer).setUint32(28, i);
+  return keyPairFromSeed(seed);
+}
+
+/** A depth-0 genesis with `accounts` funded accounts and `total` pre-signed transfers among them. */
+export function prepare(accounts: number, total: number): BenchSetup {
+  const users = Array.from({ length: accounts }, (_, i) => key('bench-user', i));
+  const addrs = users.map((u) => addressFromPublicKey(u.publicKey));
+  const validator = key('bench-validator', 0);
+  const genesis: Genesis = {
+    networkId: 'smt-bench', depth: 0, epochMs: 1000, genesisTime: 0,
+    allocations: addrs.map((address) => ({ address, amount: 1_000_000_000n })),
+    validators: new Map([[SHARD, validator.publicKey]]),
+  };
+  const txs: Uint8Array[] = new Array(total);
+  let x = 12345;
+  for (let i = 0; i < total; i++) {
+    const s = i % accounts;
+    const nonce = BigInt(Math.floor(i / accounts));
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const r = (s + 1 + (x % (accounts - 1))) % accounts;
+    const u = users[s]!;
+    txs[i] = encodeSignedTx(signTransfer({ network: genesis.networkId, from: u.publicKey, to: addrs[r]!, amount: 1n + BigInt(x % 1000), fee: 1n, nonce, ts: 0n }, u.secretKey));
+  }
+  return { genesis, validator, txs };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function rssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/**
+ * Generic driver: `submit` sends one batch and resolves with the txid of each accepted tx (null if
+ * refused); `seal` seals one epoch and resolves with the txids it committed. Latency per tx = time
+ * the seal that committed it resolved - time its batch was submitted.
+ */
+export async function drive(
+  mode: string,
+  txs: Uint8Array[],
+  submit: (batch: Uint8Array[]) => Promise<(string | null)[]>,
+  seal: () => Promise<string[]>,
+  opts: { batch: number; inflight: number; epochMs: number; maxPending: number },
+): Promise<BenchResult> {
+  const n = txs.length;
+  const submittedAt = new Map<string, number>();
+  const latency: number[] = [];
+  let accepted = 0;
+  let rejected = 0;
+  let committed = 0;
+  let epochs = 0;
+  let next = 0;
+  let submitting = true;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
+  let waiters: (() => void)[] = [];
+  const submitter = async () => {
+    while (next < n) {
+      // flow control: keep at most maxPending accepted-but-uncommitted txs (bounded epochs)
+      while (accepted - committed > opts.maxPending) await new Promise<void>((r) => waiters.push(r));
+      await new Promise((r) => setImmediate(r)); // let timers (the sealer) run between batches
+      const start = next;
+      const end = Math.min(n, start + opts.batch);
+      next = end;
+      const now = performance.now();
+      const ids = await submit(txs.slice(start, end));
+      for (const id of ids) {
+        if (id === null) rejected++;
+        else {
+          accepted++;
+          submittedAt.set(id, now);
+        }
+      }
+    }
+  };
+  const sealer = async () => {
+    let last = performance.now();
+    while (submitting || committed < accepted) {
+      const wait = opts.epochMs - (performance.now() - last);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      last = performance.now();
+      const ids = await seal();
+      const now = performance.now();
+      for (const id of ids) latency.push(now - (submittedAt.get(id) ?? now));
+      committed += ids.length;
+      epochs++;
+      const ws = waiters;
+      waiters = [];
+      for (const w of ws) w();
+    }
+  };
+  const sealing = sealer();
+  await Promise.all(Array.from({ length: opts.inflight }, submitter));
+  submitting = false;
+  await sealing;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const main = process.threadCpuUsage(main0);
+  const mainSeconds = (main.user + main.system) / 1e6;
+  const lat = Float64Array.from(latency).sort();
+  return {
+    mode, txs: committed, seconds, tps: Math.round(committed / seconds), p50ms: Math.round(percentile(lat, 0.5)), p99ms: Math.round(percentile(lat, 0.99)),
+    epochs, rejected, peakRssMb: rssMb(), cpuSeconds: Math.round(cpuSeconds * 100) / 100, cpuUsPerTx: Math.round((cpuSeconds * 1e6) / Math.max(1, committed)),
+    mainThreadUsPerTx: Math.round((mainSeconds * 1e6) / Math.max(1, committed)),
+  };
+}
+
+/** In-process: Shard.submit / Shard.sealEpoch directly, on a fresh data dir. */
+export async function benchInProcess(setup: BenchSetup, verify: boolean, o: BenchOptions): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'smt-bench-'));
+  try {
+    const shard = await Shard.open({
+      dataDir: dir, genesis: setup.genesis, shard: SHARD, validatorKey: setup.validator,
+      verifySignatures: verify, verifyWorkers: o.workers, mempoolMax: 1_000_000,
+    });
+    try {
+      let lastIds: string[] = [];
+      const phases: Record<string, number> = {};
+      shard.events.on('sealed', (e: SealedEvent) => {
+        lastIds = e.txids;
+        for (const [k, v] of Object.entries(e.phases)) phases[k] = (phases[k] ?? 0) + v;
+        if (process.env.BENCH_VERBOSE) {
+          console.log(`  epoch ${e.snapshot.snapshot.epoch}: ${e.txCount} txs, seal ${Math.round(e.sealMs)} ms`, Object.fromEntries(Object.entries(e.phases).map(([k, v]) => [k, Math.round(v)])));
+        }
+      });
+      const r = await drive(verify ? 'in-process, signatures verified' : 'in-process, verification off', setup.txs,
+        async (b) => (await shard.submit(b)).map((x) => (x.ok ? x.txid : null)),
+        async () => {
+          await shard.sealEpoch();
+          return lastIds;
+        }, o);
+      // where a seal's wall time goes, per committed tx
+      r.sealPhasesUsPerTx = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round((v * 10000) / Math.max(1, r.txs)) / 10]));
+      return r;
+    } finally {
+      await shard.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function show(r: BenchResult): void {
+  console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx})`);
+  if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+}
+
+export interface BenchOptions {
+  batch: number;
+  inflight: number;
+  epochMs: number;
+  maxPending: number;
+  workers: number;
+}
+
+/**
+ * One entry per mode, run in the order of BENCH_MODES. The through-HTTP mode goes here too (e.g.
+ * `http: (setup, o) => benchHttp(setup, o)`, built on `drive()` with a submit that POSTs batches).
+ */
+export const MODES: Record<string, (setup: BenchSetup, o: BenchOptions) => Promise<BenchResult>> = {
+  verify: (setup, o) => benchInProcess(setup, true, o),
+  noverify: (setup, o) => benchInProcess(setup, false, o),
+};
+
+async function main(): Promise<void> {
+  const accounts = env('BENCH_ACCOUNTS', 10_000);
+  const total = env('BENCH_TXS', 240_000);
+  const o: BenchOptions = {
+    batch: env('BENCH_BATCH', 2000), inflight: env('BENCH_INFLIGHT', 12), epochMs: env('BENCH_EPOCH_MS', 250),
+    maxPending: env('BENCH_MAX_PENDING', 40_000), workers: env('BENCH_WORKERS', availableParallelism()),
+  };
+  const modes = (process.env.BENCH_MODES ?? Object.keys(MODES).join(',')).split(',');
+  for (const m of modes) if (!MODES[m]) throw new Error(`unknown BENCH_MODES entry ${m}; known: ${Object.keys(MODES).join(', ')}`);
+  const t = performance.now();
+  const setup = prepare(accounts, total);
+  console.log(`pre-signed ${total} transfers among ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s; ${availableParallelism()} cores, ${o.workers} verify workers, batch ${o.batch}, ${o.inflight} in flight, epoch ${o.epochMs} ms, fsync on; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const results: BenchResult[] = [];
+  for (const m of modes) {
+    const r = await MODES[m]!(setup, o);
+    show(r);
+    results.push(r);
+  }
+  const verified = results.find((r) => r.mode === 'in-process, signatures verified');
+  const summary = {
+    bench: 'shard', accounts, txs: total, cores: availableParallelism(), loadavg: loadavg()[0],
+    inProcessVerifiedTps: verified?.tps ?? null,
+    inProcessNoVerifyTps: results.find((r) => r.mode === 'in-process, verification off')?.tps ?? null,
+    p50ms: verified?.p50ms ?? null, p99ms: verified?.p99ms ?? null,
+    peakRssMb: rssMb(), goalTps: 29_000, results,
+  };
+  console.log(JSON.stringify(summary));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,238 @@
+// Trie benchmark: npm run bench:trie [-- --sizes 10000,100000 --batch 100000 --arities 3,2]
+// Each (arity, size) runs in its own child process so peak RSS is per case. Per case: load N random
+// keys (16-byte values) committing every `batch` inserts; then updates of random existing keys,
+// committed every `batch` (upd/s counts puts + commit, to a real LevelDB in a temp dir; commit ms =
+// applying the staged writes + hashing + encoding + the LevelDB batch); gets on the loaded trie and
+// on a fresh read-only view (cold, nodes read from LevelDB); proofs (prove + encode); verifications
+// (verifyProof on decoded proofs, and decode + verify); mean proof sizes; node hashes per update.
+// Prints a table and, as the last line, one JSON object with every figure.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Level } from 'level';
+import { TernaryTrie, LevelNodeStore, MemoryNodeStore, verifyProof, encodeProof, decodeProof } from '../src/trie/index.js';
+import { hashStats } from '../src/trie/hash.js';
+
+interface CaseResult {
+  arity: number;
+  keys: number;
+  batch: number;
+  loadInsertsPerSec: number;
+  updatesPerSec: number;
+  updatesPerCpuSec: number;
+  commitMs: number;
+  recordsPerCommit: number;
+  hashesPerUpdate: number;
+  getsPerSec: number;
+  coldGetsPerSec: number;
+  proofsPerSec: number;
+  verificationsPerSec: number;
+  verificationsPerCpuSec: number;
+  decodeVerifyPerSec: number;
+  meanProofBytes: number;
+  meanAbsenceProofBytes: number;
+  peakRssMB: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Warms the JIT on a small in-memory trie so the first measured size is not penalised. */
+async function warmUp(arity: number): Promise<void> {
+  const t = await TernaryTrie.open(new MemoryNodeStore(), undefined, { arity });
+  const ks = Array.from({ length: 20_000 }, () => randomBytes(32));
+  for (let r = 0; r < 3; r++) {
+    for (const k of ks) await t.put(k, randomBytes(16));
+    await t.commit();
+    for (const k of ks.slice(0, 5000)) {
+      await t.get(k);
+      const p = decodeProof(encodeProof(await t.prove(k), arity), arity);
+      verifyProof(t.root(), k, (await t.get(k))!, p, arity);
+    }
+  }
+}
+
+async function runCase(arity: number, n: number, batch: number): Promise<CaseResult> {
+  await warmUp(arity);
+  const dir = mkdtempSync(join(tmpdir(), 'smt-bench-trie-'));
+  const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  const store = new LevelNodeStore(db.sublevel<Uint8Array, Uint8Array>('n', { keyEncoding: 'view', valueEncoding: 'view' }));
+  const trie = await TernaryTrie.open(store, undefined, { arity });
+  const keys: Uint8Array[] = new Array(n);
+  const pool = randomBytes(32 * n);
+  for (let i = 0; i < n; i++) keys[i] = pool.subarray(32 * i, 32 * i + 32);
+  const value = (i: number): Uint8Array => {
+    const v = new Uint8Array(16); // an account-sized value: (balance u64, nonce u64)
+    new DataView(v.buffer).setUint32(12, i);
+    return v;
+  };
+
+  // Load: N inserts, committed every `batch`.
+  let t0 = performance.now();
+  for (let i = 0; i < n; i += batch) {
+    const end = Math.min(n, i + batch);
+    for (let j = i; j < end; j++) await trie.put(keys[j]!, value(j));
+    await trie.commit();
+  }
+  const loadMs = performance.now() - t0;
+
+  // Updates: random existing keys get new values, committed every `batch`, at least 2 commits.
+  const rounds = Math.max(2, Math.ceil(Math.min(n, 200_000) / batch));
+  let commitMs = 0;
+  let records = 0;
+  const h0 = hashStats.count;
+  let updates = 0;
+  let cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < batch; j++) await trie.put(keys[(Math.random() * n) | 0]!, value(n + updates++));
+    const c0 = performance.now();
+    const staged = trie.stageCommit();
+    records += staged.nodes.length;
+    await store.writeNodes(staged.nodes);
+    trie.markCommitted();
+    commitMs += performance.now() - c0;
+  }
+  const updMs = performance.now() - t0;
+  const updCpu = process.cpuUsage(cpu0);
+  const hashes = hashStats.count - h0;
+  const root = trie.root();
+
+  // Gets on the in-memory trie.
+  const G = Math.min(200_000, n * 2);
+  t0 = performance.now();
+  for (let i = 0; i < G; i++) await trie.get(keys[(Math.random() * n) | 0]!);
+  const getMs = performance.now() - t0;
+
+  // Cold gets: a fresh view of the committed root, nodes loaded from LevelDB.
+  const view = await TernaryTrie.at(store, root, { arity });
+  const CG = Math.min(20_000, n);
+  t0 = performance.now();
+  for (let i = 0; i < CG; i++) await view.get(keys[(Math.random() * n) | 0]!);
+  const coldMs = performance.now() - t0;
+
+  // Proofs: inclusion, encoded.
+  const P = Math.min(50_000, n);
+  const pk: Uint8Array[] = [];
+  const pv: Uint8Array[] = [];
+  const proofs: Uint8Array[] = [];
+  let proofBytes = 0;
+  t0 = performance.now();
+  for (let i = 0; i < P; i++) {
+    const k = keys[(Math.random() * n) | 0]!;
+    const p = encodeProof(await trie.prove(k), arity);
+    pk.push(k);
+    proofs.push(p);
+    proofBytes += p.length;
+  }
+  const proveMs = performance.now() - t0;
+  for (const k of pk) pv.push((await trie.get(k))!);
+  const decoded = proofs.map((p) => decodeProof(p, arity));
+  cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  for (let i = 0; i < P; i++) if (!verifyProof(root, pk[i]!, pv[i]!, decoded[i]!, arity)) throw new Error('proof failed');
+  const verMs = performance.now() - t0;
+  const verCpu = process.cpuUsage(cpu0);
+  t0 = performance.now();
+  for (let i = 0; i < P; i++) if (!verifyProof(root, pk[i]!, pv[i]!, decodeProof(proofs[i]!, arity), arity)) throw new Error('proof failed');
+  const decVerMs = performance.now() - t0;
+  let absBytes = 0;
+  const A = 2000;
+  for (let i = 0; i < A; i++) absBytes += encodeProof(await trie.prove(randomBytes(32)), arity).length;
+
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    arity,
+    keys: n,
+    batch,
+    loadInsertsPerSec: Math.round(n / (loadMs / 1000)),
+    updatesPerSec: Math.round(updates / (updMs / 1000)),
+    // CPU time of this process only (user + system, all its threads): less sensitive to other load on the machine.
+    updatesPerCpuSec: Math.round(updates / ((updCpu.user + updCpu.system) / 1e6)),
+    commitMs: Math.round(commitMs / rounds),
+    recordsPerCommit: Math.round(records / rounds),
+    hashesPerUpdate: +(hashes / updates).toFixed(2),
+    getsPerSec: Math.round(G / (getMs / 1000)),
+    coldGetsPerSec: Math.round(CG / (coldMs / 1000)),
+    proofsPerSec: Math.round(P / (proveMs / 1000)),
+    verificationsPerSec: Math.round(P / (verMs / 1000)),
+    verificationsPerCpuSec: Math.round(P / ((verCpu.user + verCpu.system) / 1e6)),
+    decodeVerifyPerSec: Math.round(P / (decVerMs / 1000)),
+    meanProofBytes: Math.round(proofBytes / P),
+    meanAbsenceProofBytes: Math.round(absBytes / A),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+async function main(): Promise<void> {
+  const one = arg('--one');
+  const batch = Number(arg('--batch') ?? 100_000);
+  if (one) {
+    const [a, n] = one.split(':').map(Number);
+    const r = await runCase(a!, n!, Math.min(batch, n!));
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
+  const arities = (arg('--arities') ?? '3,2').split(',').map(Number);
+  const results: CaseResult[] = [];
+  for (const a of arities) {
+    console.log(`arity ${a}${a === 2 ? ' (binary, for comparison)' : ''}`);
+    console.log(
+      'keys'.padStart(9),
+      'load ins/s'.padStart(11),
+      'upd/s'.padStart(9),
+      'upd/cpu-s'.padStart(10),
+      'commit ms'.padStart(10),
+      'rec/commit'.padStart(11),
+      'hash/upd'.padStart(9),
+      'gets/s'.padStart(9),
+      'cold get/s'.padStart(11),
+      'proofs/s'.padStart(9),
+      'verify/s'.padStart(9),
+      'ver/cpu-s'.padStart(10),
+      'dec+ver/s'.padStart(10),
+      'proof B'.padStart(8),
+      'absent B'.padStart(9),
+      'RSS MB'.padStart(7),
+    );
+    for (const n of sizes) {
+      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', `${a}:${n}`, '--batch', String(batch)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      });
+      if (child.status !== 0) throw new Error(`bench case ${a}:${n} failed`);
+      const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as CaseResult;
+      results.push(r);
+      console.log(
+        String(r.keys).padStart(9),
+        String(r.loadInsertsPerSec).padStart(11),
+        String(r.updatesPerSec).padStart(9),
+        String(r.updatesPerCpuSec).padStart(10),
+        String(r.commitMs).padStart(10),
+        String(r.recordsPerCommit).padStart(11),
+        String(r.hashesPerUpdate).padStart(9),
+        String(r.getsPerSec).padStart(9),
+        String(r.coldGetsPerSec).padStart(11),
+        String(r.proofsPerSec).padStart(9),
+        String(r.verificationsPerSec).padStart(9),
+        String(r.verificationsPerCpuSec).padStart(10),
+        String(r.decodeVerifyPerSec).padStart(10),
+        String(r.meanProofBytes).padStart(8),
+        String(r.meanAbsenceProofBytes).padStart(9),
+        String(r.peakRssMB).padStart(7),
+      );
+    }
+  }
+  const os = await import('node:os');
+  console.log(JSON.stringify({ bench: 'trie', batch, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => +x.toFixed(2)), results }));
+}
+
+await main();

@@ -1,0 +1,198 @@
+// Canonical encodings of what a shard stores and commits to (all big-endian, strict decoders):
+//   account leaf   key = H_account-key(address)       value = u64 balance | u64 nonce
+//   tx record      key = txid                          value = u32 len | signed tx | u64 epoch | u32 index | u8 status
+//   receipt        key = H_outbox-key(u8 len | dst | u64 seq)
+//                  value = u8 version | 32 txid | str src | str dst | u64 seq | 20 to | u64 amount | u64 epoch
+//   shard head     (metadata row, not hashed): the last sealed epoch and everything needed to resume
+import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
+import { taggedHash } from '../core/hash.js';
+import { taggedHasher } from './fast-hash.js';
+import { ADDRESS_BYTES } from '../core/address.js';
+import type { ShardId } from '../core/ids.js';
+import { MAX_TX_BYTES } from './tx.js';
+
+const MAX_SHARD_ID = 16;
+
+// ---- accounts ----
+export interface AccountValue {
+  balance: bigint;
+  nonce: bigint; // next nonce expected
+}
+
+const hAccountKey = taggedHasher('account-key');
+
+/** H_account-key(address): the account's key in the account trie. */
+export function accountKey(address: Uint8Array): Uint8Array {
+  return hAccountKey(address);
+}
+
+export function encodeAccountValue(a: AccountValue): Uint8Array {
+  const out = new Uint8Array(16);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, a.balance);
+  v.setBigUint64(8, a.nonce);
+  return out;
+}
+
+export function decodeAccountValue(b: Uint8Array): AccountValue {
+  if (b.length !== 16) throw new DecodeError(`account value: want 16 bytes, got ${b.length}`);
+  const v = new DataView(b.buffer, b.byteOffset, 16);
+  return { balance: v.getBigUint64(0), nonce: v.getBigUint64(8) };
+}
+
+// ---- transaction records (the accumulator's leaves) ----
+/** 0 = applied (the only status so far; failed transactions are never admitted, see mempool.ts). */
+export const TX_STATUS_APPLIED = 0;
+
+export interface TxRecord {
+  signedTx: Uint8Array;
+  epoch: number;
+  index: number; // position in the epoch's deterministic order
+  status: number;
+}
+
+export function encodeTxRecord(r: TxRecord): Uint8Array {
+  const out = new Uint8Array(txRecordSize(r.signedTx.length));
+  writeTxRecord(out, new DataView(out.buffer), 0, r.signedTx, r.epoch, r.index, r.status);
+  return out;
+}
+
+export function txRecordSize(signedTxLength: number): number {
+  return 4 + signedTxLength + 13;
+}
+
+/** Writes a tx record at `off` of `out` (whose whole buffer `view` spans); returns the end offset. */
+export function writeTxRecord(out: Uint8Array, view: DataView, off: number, signedTx: Uint8Array, epoch: number, index: number, status: number): number {
+  view.setUint32(off, signedTx.length);
+  out.set(signedTx, off + 4);
+  const o = off + 4 + signedTx.length;
+  view.setBigUint64(o, BigInt(epoch));
+  view.setUint32(o + 8, index);
+  out[o + 12] = status;
+  return o + 13;
+}
+
+export function decodeTxRecord(b: Uint8Array): TxRecord {
+  const r = new ByteReader(b, 'tx record');
+  const signedTx = r.bytes(MAX_TX_BYTES);
+  const epoch = safe(r.u64(), 'tx record epoch');
+  const index = r.u32();
+  const status = r.u8();
+  if (status !== TX_STATUS_APPLIED) throw new DecodeError(`tx record: unknown status ${status}`);
+  r.end();
+  return { signedTx, epoch, index, status };
+}
+
+// ---- cross-shard receipts (the outbox) ----
+export const RECEIPT_VERSION = 1;
+
+export interface Receipt {
+  txid: Uint8Array;
+  src: ShardId;
+  dst: ShardId;
+  seq: bigint; // counts up from 0 per (src, dst)
+  to: Uint8Array; // 20
+  amount: bigint;
+  epoch: number; // the source epoch that emitted it
+}
+
+export function outboxKey(dst: ShardId, seq: bigint): Uint8Array {
+  return taggedHash('outbox-key', new ByteWriter(16).u8(dst.length).fixed(new TextEncoder().encode(dst)).u64(seq).finish());
+}
+
+export function encodeReceipt(r: Receipt): Uint8Array {
+  return new ByteWriter(128)
+    .u8(RECEIPT_VERSION).fixed(r.txid, 32).string(r.src).string(r.dst).u64(r.seq).fixed(r.to, ADDRESS_BYTES).u64(r.amount).u64(BigInt(r.epoch))
+    .finish();
+}
+
+export function decodeReceipt(b: Uint8Array): Receipt {
+  const r = new ByteReader(b, 'receipt');
+  const version = r.u8();
+  if (version !== RECEIPT_VERSION) throw new DecodeError(`receipt: unknown version ${version}`);
+  const txid = r.fixed(32);
+  const src = shardId(r.string(MAX_SHARD_ID));
+  const dst = shardId(r.string(MAX_SHARD_ID));
+  const seq = r.u64();
+  const to = r.fixed(ADDRESS_BYTES);
+  const amount = r.u64();
+  const epoch = safe(r.u64(), 'receipt epoch');
+  r.end();
+  return { txid, src, dst, seq, to, amount, epoch };
+}
+
+// ---- the shard head: one metadata row, rewritten by every seal in the same batch ----
+export interface ShardHead {
+  epoch: number; // last sealed epoch, -1 = only the genesis state is stored
+  stateRoot: Uint8Array;
+  outboxRoot: Uint8Array;
+  snapshotHash: Uint8Array; // of the last sealed snapshot (zeros before epoch 0)
+  lamport: bigint;
+  hlc: bigint;
+  supply: bigint; // sum of balances held here
+  committedTotal: bigint; // transactions committed since genesis
+  outboxSeq: Map<string, bigint>; // dst shard -> next seq
+}
+
+const HEAD_VERSION = 1;
+
+export function encodeHead(h: ShardHead): Uint8Array {
+  const w = new ByteWriter(256);
+  w.u8(HEAD_VERSION).u64(BigInt(h.epoch + 1)).fixed(h.stateRoot, 32).fixed(h.outboxRoot, 32).fixed(h.snapshotHash, 32);
+  w.u64(h.lamport).u64(h.hlc).u64(h.supply).u64(h.committedTotal);
+  const seqs = [...h.outboxSeq].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  w.u32(seqs.length);
+  for (const [dst, n] of seqs) w.string(dst).u64(n);
+  return w.finish();
+}
+
+export function decodeHead(b: Uint8Array): ShardHead {
+  const r = new ByteReader(b, 'shard head');
+  const version = r.u8();
+  if (version !== HEAD_VERSION) throw new DecodeError(`shard head: unknown version ${version}`);
+  const epoch = safe(r.u64(), 'head epoch') - 1;
+  const stateRoot = r.fixed(32);
+  const outboxRoot = r.fixed(32);
+  const snapshotHash = r.fixed(32);
+  const lamport = r.u64();
+  const hlc = r.u64();
+  const supply = r.u64();
+  const committedTotal = r.u64();
+  const n = r.u32();
+  if (n > 3 ** 8) throw new DecodeError(`shard head: ${n} outbox counters`);
+  const outboxSeq = new Map<string, bigint>();
+  for (let i = 0; i < n; i++) outboxSeq.set(shardId(r.string(MAX_SHARD_ID)), r.u64());
+  r.end();
+  return { epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, outboxSeq };
+}
+
+// ---- the tx index row: txid -> where it was committed ----
+export function encodeTxLocation(epoch: number, index: number): Uint8Array {
+  const out = new Uint8Array(12);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, BigInt(epoch));
+  v.setUint32(8, index);
+  return out;
+}
+
+export function decodeTxLocation(b: Uint8Array): { epoch: number; index: number } {
+  if (b.length !== 12) throw new DecodeError(`tx location: want 12 bytes, got ${b.length}`);
+  const v = new DataView(b.buffer, b.byteOffset, 12);
+  return { epoch: safe(v.getBigUint64(0), 'tx location epoch'), index: v.getUint32(8) };
+}
+
+export function epochKey(epoch: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(epoch));
+  return out;
+}
+
+function shardId(s: string): ShardId {
+  if (!/^[012]*$/.test(s)) throw new DecodeError('shard id is not ternary digits');
+  return s as ShardId;
+}
+
+function safe(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError(`${what} ${v} too large`);
+  return Number(v);
+}

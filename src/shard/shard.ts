@@ -1,0 +1,512 @@
+// The shard: wires the pure engine (engine.ts), the mempool, the signature workers and the tries
+// to the durable store. One writer per shard (DESIGN §1); every seal is one atomic, fsynced batch.
+//
+// Life of a transaction: submit() decodes and checks it (cheap checks first, then the signature
+// on a worker thread, then the sender's nonce and funds against committed state plus the mempool)
+// -> 'pending' (accepted, not yet durable) -> sealEpoch() applies all ready transactions in the
+// deterministic order and writes the epoch -> 'committed' (durable; survives kill -9).
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { homeShard } from '../core/address.js';
+import { addressFast } from './fast-hash.js';
+import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
+import type { KeyPair } from '../core/ed25519.js';
+import { allocationsOf, genesisHash, type Genesis } from '../core/genesis.js';
+import { Hlc } from '../core/hlc.js';
+import { LamportClock } from '../core/lamport.js';
+import { shardCount, shardIndex, type ShardId } from '../core/ids.js';
+import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, encodeProof } from '../trie/index.js';
+import { decodeSignedTxFull, txIdOfTransferBytes, MAX_TX_BYTES, type DecodedTx } from './tx.js';
+import type { RejectReason } from './errors.js';
+import { Mempool, type PendingTx } from './mempool.js';
+import { VerifyPool } from './verify-pool.js';
+import { applyEpoch, type EngineAccount } from './engine.js';
+import { accountKey, encodeAccountValue, encodeReceipt, outboxKey, type Receipt, type ShardHead } from './records.js';
+import { ShardStore } from './store.js';
+import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
+
+export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
+
+export type TxStatus =
+  | { status: 'pending' }
+  | { status: 'committed'; epoch: number; txRoot: string; proof: string; value: string }
+  | { status: 'rejected'; reason: RejectReason; message: string }
+  | { status: 'unknown' };
+
+export interface AccountView {
+  address: string;
+  balance: bigint;
+  nonce: bigint; // next nonce expected by committed state
+  pendingNonce: bigint; // next nonce after the pending ones contiguous with `nonce`
+  epoch: number; // the sealed epoch the state and proof refer to (-1 = genesis state)
+  stateRoot: string;
+  proof: string; // hex of encodeProof
+  value: string | null; // hex of the account leaf value, null if the account does not exist
+}
+
+export interface ShardOptions {
+  dataDir: string;
+  genesis: Genesis;
+  shard: ShardId;
+  validatorKey: KeyPair;
+  logger?: Logger;
+  verifyWorkers?: number; // default: available cores; 0 verifies on the main thread
+  /** Benchmark only: skip signature verification. Never turn off on a real node. */
+  verifySignatures?: boolean;
+  mempoolMax?: number;
+  nonceWindow?: number;
+  /** fsync every seal (default true). */
+  sync?: boolean;
+  /** Pending transactions stuck behind a nonce gap this long are dropped (default 10 minutes). */
+  stuckTtlMs?: number;
+  /** Unload the outbox trie's stored nodes from memory after this many receipts (default 100000). */
+  outboxUnloadEvery?: number;
+  /** Wall clock for the HLC (ms); tests pin it to make snapshots byte-comparable. */
+  clock?: () => number;
+}
+
+/** Emitted as 'sealed' after an epoch is durable. */
+export interface SealedEvent {
+  snapshot: SignedSnapshot;
+  txCount: number;
+  txids: string[]; // hex, in the epoch's order
+  acceptedAt: number[]; // Date.now() at acceptance of each committed tx (for latency metrics)
+  sealMs: number; // time the seal took
+  phases: Record<string, number>; // ms per phase: apply, accountTrie, txTrie, outboxTrie, sign, write
+}
+
+export class ShardConfigError extends Error {
+  override name = 'ShardConfigError';
+}
+export class ShardClosedError extends Error {
+  override name = 'ShardClosedError';
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+const MAX_REJECTED_REMEMBERED = 100_000;
+const OUTBOX_UNLOAD_EVERY = 100_000; // receipts
+const ZERO32 = new Uint8Array(32);
+const GENESIS_META_KEY = new TextEncoder().encode('genesis');
+
+type Trie = TernaryTrie;
+
+export class Shard {
+  readonly id: ShardId;
+  readonly genesis: Genesis;
+  /** 'sealed' (SealedEvent). */
+  readonly events = new EventEmitter();
+  private readonly store: ShardStore;
+  private readonly nodeStore: LevelNodeStore;
+  private readonly validatorKey: KeyPair;
+  private readonly log: Logger | undefined;
+  private readonly pool: VerifyPool | undefined;
+  private readonly mempool: Mempool;
+  private readonly accounts: Map<string, EngineAccount>;
+  private readonly rejected = new Map<string, { reason: RejectReason; message: string }>();
+  private readonly lamport: LamportClock;
+  private readonly hlc: Hlc;
+  private readonly networkId: string;
+  private accountTrie: Trie;
+  private outboxTrie: Trie;
+  private head: ShardHead;
+  private latest: SignedSnapshot | undefined;
+  private sealChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private broken: Error | undefined;
+  private outboxSinceUnload = 0;
+  private lastExpiry = 0;
+  private readonly outboxUnloadEvery: number;
+  private readonly stuckTtlMs: number;
+
+  private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
+    this.id = o.shard;
+    this.genesis = o.genesis;
+    this.networkId = o.genesis.networkId;
+    this.store = store;
+    this.nodeStore = nodeStore;
+    this.validatorKey = o.validatorKey;
+    this.log = o.logger?.child({ module: 'shard', shard: o.shard });
+    this.head = head;
+    this.accounts = accounts;
+    this.accountTrie = accountTrie;
+    this.outboxTrie = outboxTrie;
+    this.latest = latest;
+    this.lamport = new LamportClock(head.lamport);
+    this.hlc = new Hlc(head.hlc, { clock: o.clock });
+    this.mempool = new Mempool({ maxSize: o.mempoolMax, window: o.nonceWindow });
+    this.stuckTtlMs = o.stuckTtlMs ?? 600_000;
+    this.outboxUnloadEvery = o.outboxUnloadEvery ?? OUTBOX_UNLOAD_EVERY;
+    this.pool = o.verifySignatures === false ? undefined : new VerifyPool(o.verifyWorkers ?? availableParallelism());
+  }
+
+  static async open(o: ShardOptions): Promise<Shard> {
+    const g = o.genesis;
+    if (o.shard.length !== g.depth || !/^[012]*$/.test(o.shard)) throw new ShardConfigError(`shard ${JSON.stringify(o.shard)} is not a shard of a depth-${g.depth} network`);
+    const expected = g.validators.get(o.shard);
+    if (!expected || !bytesEqual(expected, o.validatorKey.publicKey)) {
+      throw new ShardConfigError(`validator key ${toHex(o.validatorKey.publicKey)} is not the genesis validator of shard "${o.shard}"`);
+    }
+    const store = await ShardStore.open(o.dataDir, { sync: o.sync });
+    try {
+      const nodeStore = new LevelNodeStore(store.nodes);
+      // identity of the data dir: genesis hash || shard id, written with the genesis state
+      const gh = concatBytes(genesisHash(g), new TextEncoder().encode(o.shard));
+      const storedGenesis = await store.meta.get(GENESIS_META_KEY);
+      if (storedGenesis && !bytesEqual(storedGenesis, gh)) {
+        throw new ShardConfigError(`data dir ${o.dataDir} belongs to another network or shard (genesis ${toHex(storedGenesis.subarray(0, 32))}, shard "${new TextDecoder().decode(storedGenesis.subarray(32))}")`);
+      }
+      let head = await store.head();
+      const accounts = new Map<string, EngineAccount>();
+      let accountTrie: Trie;
+      if (!head) {
+        // First start: commit the genesis state (no snapshot yet; epoch 0 is the first sealed one).
+        accountTrie = await TernaryTrie.open(nodeStore);
+        let supply = 0n;
+        for (const a of allocationsOf(g, o.shard)) {
+          accounts.set(toHex(a.address), { address: a.address, balance: a.amount, nonce: 0n });
+          supply += a.amount;
+        }
+        const rows = encodeAccountRows(accounts.values(), accounts.size);
+        for (const [address, value] of rows) await accountTrie.put(accountKey(address), value);
+        const staged = await accountTrie.stageCommit();
+        head = {
+          epoch: -1, stateRoot: staged.root, outboxRoot: EMPTY_ROOT, snapshotHash: ZERO32, lamport: 0n, hlc: 0n,
+          supply, committedTotal: 0n, outboxSeq: new Map(),
+        };
+        await store.commit({ nodes: staged.nodes, accounts: rows, txLocations: [], receipts: [], head, meta: [[GENESIS_META_KEY, gh]] });
+        accountTrie.markCommitted();
+      } else {
+        for (const a of await store.loadAccounts()) accounts.set(toHex(a.address), a);
+        accountTrie = await TernaryTrie.open(nodeStore, head.stateRoot);
+        // Every account is written again sooner or later: load the trie once so that puts take the
+        // in-memory fast path instead of reading nodes one by one during seals.
+        await accountTrie.loadAll();
+      }
+      const outboxTrie = await TernaryTrie.open(nodeStore, head.outboxRoot);
+      const latest = head.epoch >= 0 ? await store.snapshot(head.epoch) : undefined;
+      const shard = new Shard(o, store, nodeStore, head, accounts, accountTrie, outboxTrie, latest);
+      shard.log?.info({ epoch: head.epoch, accounts: accounts.size, stateRoot: toHex(head.stateRoot) }, 'shard opened');
+      return shard;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- submission
+
+  async submit(txs: Uint8Array[]): Promise<SubmitResult[]> {
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    const results = new Array<SubmitResult>(txs.length);
+    const cands: { i: number; p: PendingTx }[] = [];
+    const now = Date.now();
+    for (let i = 0; i < txs.length; i++) {
+      const r = this.precheck(txs[i]!, now);
+      if ('reason' in r) results[i] = r;
+      else cands.push({ i, p: r });
+    }
+    let sigOk: boolean[] | undefined;
+    if (this.pool && cands.length > 0) sigOk = await this.pool.verifyTxs(cands.map((c) => c.p.d.bytes));
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    // From here to the end of the loop nothing awaits: admission sees one consistent state.
+    const maybeCommitted: number[] = [];
+    for (let k = 0; k < cands.length; k++) {
+      const { i, p } = cands[k]!;
+      if (sigOk && !sigOk[k]) {
+        results[i] = this.reject(p.idHex, 'bad-signature', 'signature does not verify for tx.from');
+        continue;
+      }
+      const acct = this.accounts.get(p.senderHex);
+      const res = this.mempool.admit(p, acct ?? { balance: 0n, nonce: 0n });
+      if (res.ok) {
+        this.rejected.delete(p.idHex);
+        for (const e of res.evicted) this.reject(e.idHex, 'insufficient-funds', `evicted: nonce ${p.nonce} now uses the funds this transaction needed`);
+        results[i] = { ok: true, txid: p.idHex };
+      } else {
+        results[i] = { ok: false, txid: p.idHex, reason: res.reason, message: res.message };
+        if (res.reason === 'nonce-replayed' && p.nonce < (acct?.nonce ?? 0n)) maybeCommitted.push(k);
+        else if (res.reason !== 'duplicate') this.remember(p.idHex, res.reason, res.message);
+      }
+    }
+    // A used nonce is either this very transaction again (duplicate) or a different one (replay).
+    for (const k of maybeCommitted) {
+      const { i, p } = cands[k]!;
+      if (await this.store.txLocation(p.id)) results[i] = { ok: false, txid: p.idHex, reason: 'duplicate', message: `transaction ${p.idHex} is already committed` };
+      else this.remember(p.idHex, 'nonce-replayed', (results[i] as { message: string }).message);
+    }
+    return results;
+  }
+
+  /** Stateless checks, cheapest first. Returns the candidate or a rejection. */
+  private precheck(b: Uint8Array, now: number): PendingTx | (SubmitResult & { ok: false }) {
+    if (!(b instanceof Uint8Array)) return { ok: false, reason: 'malformed', message: 'transaction must be bytes' };
+    if (b.length > MAX_TX_BYTES) return { ok: false, reason: 'oversized', message: `transaction of ${b.length} bytes exceeds ${MAX_TX_BYTES}` };
+    let d: DecodedTx;
+    try {
+      d = decodeSignedTxFull(b);
+    } catch (e) {
+      if (e instanceof DecodeError) return { ok: false, reason: 'malformed', message: e.message };
+      throw e;
+    }
+    const id = txIdOfTransferBytes(d.transferBytes);
+    const idHex = toHex(id);
+    const t = d.tx;
+    const fail = (reason: RejectReason, message: string) => this.reject(idHex, reason, message);
+    if (t.network !== this.networkId) return fail('wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
+    if (t.amount === 0n) return fail('zero-amount', 'amount must be positive');
+    const cost = t.amount + t.fee;
+    if (cost > U64_MAX) return fail('overflow', 'amount + fee exceeds u64');
+    if (t.nonce === U64_MAX) return fail('overflow', 'nonce u64 max leaves no next nonce');
+    const sender = addressFast(t.from);
+    const senderHex = toHex(sender);
+    // an account held here is homed here by construction: hash the home map only for others
+    if (this.genesis.depth > 0 && !this.accounts.has(senderHex)) {
+      const home = homeShard(sender, this.genesis.depth);
+      if (home !== this.id) return fail('wrong-shard', `sender ${senderHex} lives on shard "${home}", this is "${this.id}"`);
+    }
+    if (this.mempool.has(idHex)) return { ok: false, txid: idHex, reason: 'duplicate', message: `transaction ${idHex} is already pending` };
+    return { id, idHex, sender, senderHex, d, nonce: t.nonce, cost, acceptedAt: now };
+  }
+
+  private reject(idHex: string, reason: RejectReason, message: string): SubmitResult & { ok: false } {
+    this.remember(idHex, reason, message);
+    return { ok: false, txid: idHex, reason, message };
+  }
+
+  private remember(idHex: string, reason: RejectReason, message: string): void {
+    if (this.mempool.has(idHex)) return; // a rejected resubmission does not hide the pending original
+    this.rejected.delete(idHex);
+    this.rejected.set(idHex, { reason, message });
+    if (this.rejected.size > MAX_REJECTED_REMEMBERED) this.rejected.delete(this.rejected.keys().next().value!);
+  }
+
+  // ---------------------------------------------------------------- the epoch barrier
+
+  /** Seals the next epoch: applies every ready transaction and writes it all in one batch. */
+  sealEpoch(): Promise<SignedSnapshot> {
+    const p = this.sealChain.then(() => this.seal());
+    this.sealChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async seal(): Promise<SignedSnapshot> {
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    if (this.broken) throw new ShardClosedError(`shard store failed earlier (${this.broken.message}); restart the node`);
+    const started = performance.now();
+    const head = this.head;
+    const epoch = head.epoch + 1;
+    const ready = this.mempool.takeReady((hex) => this.accounts.get(hex)?.nonce ?? 0n);
+    const phases: Record<string, number> = {};
+    let signed: SignedSnapshot;
+    let newHead: ShardHead;
+    let fx: ReturnType<typeof applyEpoch<PendingTx>>;
+    try {
+      fx = applyEpoch({
+        shard: this.id, depth: this.genesis.depth, epoch, txs: ready,
+        account: (hex) => this.accounts.get(hex),
+        nextSeq: (dst) => head.outboxSeq.get(dst) ?? 0n,
+      });
+      let t = lap(phases, 'apply', started);
+      const touched = [...fx.accounts.values()];
+      const accountRows = encodeAccountRows(touched, touched.length);
+      for (let i = 0; i < touched.length; i++) {
+        const a = touched[i]!;
+        await this.accountTrie.put((a.key ??= accountKey(a.address)), accountRows[i]![1]);
+      }
+      const acctStage = this.accountTrie.stageCommit();
+      t = lap(phases, 'accountTrie', t);
+      const txTrie = await TernaryTrie.open(this.nodeStore); // the accumulator of this epoch's transactions
+      for (const r of fx.records) await txTrie.put(r.id, r.value);
+      const txStage = txTrie.stageCommit();
+      t = lap(phases, 'txTrie', t);
+      for (const r of fx.receipts) await this.outboxTrie.put(outboxKey(r.dst, r.seq), encodeReceipt(r));
+      const outStage = this.outboxTrie.stageCommit();
+      t = lap(phases, 'outboxTrie', t);
+      const supply = head.supply - fx.fees - fx.outflow; // + inflow once receipts are credited
+      const vectorClock = new Array<number>(shardCount(this.genesis.depth)).fill(0);
+      vectorClock[shardIndex(this.id)] = epoch;
+      const snapshot: Snapshot = {
+        network: this.networkId, shard: this.id, epoch,
+        stateRoot: acctStage.root, txRoot: txStage.root, outboxRoot: outStage.root,
+        txCount: BigInt(fx.ordered.length), supply, outflow: fx.outflow, inflow: 0n, fees: fx.fees,
+        lamport: this.lamport.tick(), vectorClock, hlc: this.hlc.now(),
+        prevSnapshotHash: head.epoch >= 0 ? head.snapshotHash : genesisPrevHash(),
+      };
+      signed = signSnapshot(snapshot, this.validatorKey.secretKey);
+      t = lap(phases, 'sign', t);
+      const outboxSeq = new Map(head.outboxSeq);
+      for (const [dst, n] of fx.outboxSeq) outboxSeq.set(dst, n);
+      newHead = {
+        epoch, stateRoot: snapshot.stateRoot, outboxRoot: snapshot.outboxRoot, snapshotHash: snapshotHash(snapshot),
+        lamport: snapshot.lamport, hlc: snapshot.hlc, supply, committedTotal: head.committedTotal + BigInt(fx.ordered.length), outboxSeq,
+      };
+      const records = fx.records;
+      await this.store.commit({
+        nodes: chain(acctStage.nodes, txStage.nodes, outStage.nodes),
+        accounts: accountRows,
+        txLocations: records.map((r, index) => ({ id: r.id, epoch, index })),
+        receipts: fx.receipts,
+        snapshot: signed,
+        head: newHead,
+      });
+      lap(phases, 'write', t);
+    } catch (e) {
+      // Nothing was written (one atomic batch): forget the staged trie changes, keep every
+      // transaction pending, leave the head as it was.
+      this.mempool.abort();
+      try {
+        this.accountTrie = await TernaryTrie.open(this.nodeStore, head.stateRoot);
+        await this.accountTrie.loadAll();
+        this.outboxTrie = await TernaryTrie.open(this.nodeStore, head.outboxRoot);
+      } catch (e2) {
+        this.broken = e2 as Error; // cannot even read the store: refuse further seals
+      }
+      this.log?.error({ err: e, epoch }, 'seal failed; state unchanged');
+      throw e;
+    }
+    // Durable. Publish the new state in one synchronous step, so readers see old or new, never a mix.
+    this.accountTrie.markCommitted();
+    this.outboxTrie.markCommitted();
+    // The outbox only grows and its keys are random: keep its loaded part bounded in memory
+    // (the account trie stays loaded: it is rewritten all the time and its size is the state's).
+    this.outboxSinceUnload += fx.receipts.length;
+    if (this.outboxSinceUnload >= this.outboxUnloadEvery) {
+      this.outboxTrie.unload(4);
+      this.outboxSinceUnload = 0;
+    }
+    for (const [hex, a] of fx.accounts) this.accounts.set(hex, a);
+    this.mempool.commit(fx.ordered);
+    const now = Date.now();
+    if (now - this.lastExpiry >= Math.min(5000, this.stuckTtlMs / 10)) {
+      this.lastExpiry = now;
+      for (const t of this.mempool.expireStuck((hex) => this.accounts.get(hex)?.nonce ?? 0n, now, this.stuckTtlMs)) {
+        this.remember(t.idHex, 'nonce-too-far', `expired: nonce ${t.nonce} waited more than ${this.stuckTtlMs} ms behind a nonce gap`);
+      }
+    }
+    this.head = newHead;
+    this.latest = signed;
+    const sealMs = performance.now() - started;
+    this.log?.info({ epoch, txCount: fx.ordered.length, sealMs: Math.round(sealMs) }, 'sealed');
+    if (this.events.listenerCount('sealed') > 0) {
+      const ev: SealedEvent = { snapshot: signed, txCount: fx.ordered.length, txids: fx.ordered.map((t) => t.idHex), acceptedAt: fx.ordered.map((t) => t.acceptedAt), sealMs, phases };
+      try {
+        this.events.emit('sealed', ev);
+      } catch (e) {
+        // the epoch is durable whatever a listener does: never fail the seal for it
+        this.log?.error({ err: e, epoch }, "a 'sealed' listener threw");
+      }
+    }
+    return signed;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  async txStatus(txid: Uint8Array): Promise<TxStatus> {
+    const hex = toHex(txid);
+    if (this.mempool.has(hex)) return { status: 'pending' };
+    const loc = txid.length === 32 ? await this.store.txLocation(txid) : undefined;
+    if (loc) {
+      const snap = await this.snapshot(loc.epoch);
+      if (snap) {
+        const trie = await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot);
+        const [proof, value] = await Promise.all([trie.prove(txid), trie.get(txid)]);
+        if (value) return { status: 'committed', epoch: loc.epoch, txRoot: toHex(snap.snapshot.txRoot), proof: toHex(encodeProof(proof)), value: toHex(value) };
+      }
+    }
+    const r = this.rejected.get(hex);
+    if (r) return { status: 'rejected', reason: r.reason, message: r.message };
+    return { status: 'unknown' };
+  }
+
+  async account(address: Uint8Array): Promise<AccountView> {
+    // read the committed map and root in the same tick: a seal publishes both at once
+    const hex = toHex(address);
+    const a = this.accounts.get(hex);
+    const head = this.head;
+    const trie = await TernaryTrie.at(this.nodeStore, head.stateRoot);
+    const proof = await trie.prove(accountKey(address));
+    const nonce = a?.nonce ?? 0n;
+    return {
+      address: hex, balance: a?.balance ?? 0n, nonce, pendingNonce: this.mempool.pendingNonce(hex, nonce),
+      epoch: head.epoch, stateRoot: toHex(head.stateRoot), proof: toHex(encodeProof(proof)), value: a ? toHex(encodeAccountValue(a)) : null,
+    };
+  }
+
+  async snapshot(epoch?: number): Promise<SignedSnapshot | undefined> {
+    if (epoch === undefined || epoch === this.head.epoch) return this.latest;
+    if (epoch > this.head.epoch) return undefined;
+    return this.store.snapshot(epoch);
+  }
+
+  /** Receipts this shard emitted to `dst`, seq ascending from `fromSeq` (for cross-shard delivery). */
+  receipts(dst: ShardId, fromSeq = 0n, limit = 1000): Promise<Receipt[]> {
+    return this.store.receiptsTo(dst, fromSeq, limit);
+  }
+
+  /** Inclusion proof of receipt (dst, seq) against the latest outboxRoot. */
+  async outboxProof(dst: ShardId, seq: bigint): Promise<{ outboxRoot: string; epoch: number; proof: string }> {
+    const head = this.head;
+    const trie = await TernaryTrie.at(this.nodeStore, head.outboxRoot);
+    return { outboxRoot: toHex(head.outboxRoot), epoch: head.epoch, proof: toHex(encodeProof(await trie.prove(outboxKey(dst, seq)))) };
+  }
+
+  latestEpoch(): number {
+    return this.head.epoch;
+  }
+
+  /** Lamport receive rule: takes effect at the next seal (L = max(L, observed) + 1). */
+  observeLamport(l: bigint): void {
+    this.lamport.observe(l);
+  }
+
+  /** HLC receive rule for timestamps seen in gossip; throws HlcError if `remote` is too far ahead. */
+  observeHlc(remote: bigint): void {
+    this.hlc.update(remote);
+  }
+
+  /** Committed view of supply: sum of the balances held here (O(accounts); for tests and audits). */
+  sumBalances(): bigint {
+    let s = 0n;
+    for (const a of this.accounts.values()) s += a.balance;
+    return s;
+  }
+
+  stats(): { mempool: number; committedTotal: number; epoch: number } {
+    return { mempool: this.mempool.size, committedTotal: Number(this.head.committedTotal), epoch: this.head.epoch };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sealChain; // let a seal in progress finish (or fail) before closing the store
+    this.closed = true;
+    await this.pool?.close();
+    await this.store.close();
+    this.log?.info({ epoch: this.head.epoch }, 'shard closed');
+  }
+}
+
+/** Account rows (address, u64 balance | u64 nonce), all values carved from one buffer. */
+function encodeAccountRows(accounts: Iterable<EngineAccount>, n: number): [Uint8Array, Uint8Array][] {
+  const slab = new Uint8Array(16 * n);
+  const v = new DataView(slab.buffer);
+  const rows: [Uint8Array, Uint8Array][] = new Array(n);
+  let i = 0;
+  for (const a of accounts) {
+    v.setBigUint64(16 * i, a.balance);
+    v.setBigUint64(16 * i + 8, a.nonce);
+    rows[i] = [a.address, slab.subarray(16 * i, 16 * i + 16)];
+    i++;
+  }
+  return rows;
+}
+
+function lap(phases: Record<string, number>, name: string, since: number): number {
+  const now = performance.now();
+  phases[name] = now - since;
+  return now;
+}
+
+function* chain<T>(...its: Iterable<T>[]): Iterable<T> {
+  for (const it of its) yield* it;
+}

@@ -1,0 +1,139 @@
+// The shard's durable store: one LevelDB, one sublevel (key prefix) per kind of record, and one
+// place that writes everything a seal commits in ONE atomic batch (fsynced): after a crash the
+// store holds either all of an epoch or none of it.
+//
+//   nodes   trie node hash -> node record (account trie, per-epoch tx tries, outbox trie)
+//   acct    address -> account value (u64 balance, u64 nonce): the account trie's leaves, for loading
+//   txi     txid -> (u64 epoch, u32 index)
+//   rcpt    u8 len | dst shard | u64 seq -> receipt
+//   snap    u64 epoch -> signed snapshot
+//   meta    "head" -> shard head (records.ts)
+import { Level } from 'level';
+import type { AbstractSublevel } from 'abstract-level';
+import type { ShardId } from '../core/ids.js';
+import { encodeSignedSnapshot, decodeSignedSnapshot, type SignedSnapshot } from './snapshot.js';
+import {
+  decodeAccountValue, decodeHead, decodeReceipt, decodeTxLocation, encodeHead, encodeReceipt, epochKey, type Receipt,
+  type ShardHead,
+} from './records.js';
+import type { EngineAccount } from './engine.js';
+
+type Bytes = Uint8Array;
+type Db = Level<Bytes, Bytes>;
+export type Sub = AbstractSublevel<Db, string | Buffer | Uint8Array, Bytes, Bytes>;
+
+const HEAD_KEY = new TextEncoder().encode('head');
+
+/** Everything one seal (or the genesis commit) writes. */
+export interface CommitSet {
+  nodes: Iterable<[Bytes, Bytes]>;
+  accounts: Iterable<[address: Bytes, value: Bytes]>; // account rows: address -> encodeAccountValue
+  txLocations: { id: Bytes; epoch: number; index: number }[];
+  receipts: Iterable<Receipt>;
+  snapshot?: SignedSnapshot;
+  head: ShardHead;
+  meta?: [Bytes, Bytes][]; // other metadata rows (e.g. the genesis hash, written once)
+}
+
+export function receiptKey(dst: ShardId, seq: bigint): Bytes {
+  const out = new Uint8Array(1 + dst.length + 8);
+  out[0] = dst.length;
+  for (let i = 0; i < dst.length; i++) out[1 + i] = dst.charCodeAt(i);
+  new DataView(out.buffer).setBigUint64(1 + dst.length, seq);
+  return out;
+}
+
+export class ShardStore {
+  readonly db: Db;
+  readonly nodes: Sub;
+  readonly accounts: Sub;
+  readonly txIndex: Sub;
+  readonly receipts: Sub;
+  readonly snapshots: Sub;
+  readonly meta: Sub;
+  /** fsync each commit (survives power loss, not only a process crash). */
+  readonly sync: boolean;
+
+  private constructor(db: Db, sync: boolean) {
+    this.db = db;
+    this.sync = sync;
+    const sub = (name: string): Sub => db.sublevel<Bytes, Bytes>(name, { keyEncoding: 'view', valueEncoding: 'view' });
+    this.nodes = sub('nodes');
+    this.accounts = sub('acct');
+    this.txIndex = sub('txi');
+    this.receipts = sub('rcpt');
+    this.snapshots = sub('snap');
+    this.meta = sub('meta');
+  }
+
+  static async open(dir: string, opts: { sync?: boolean } = {}): Promise<ShardStore> {
+    // Hashes and signatures do not compress: skip Snappy. A larger write buffer takes a whole
+    // epoch's batch without forcing a memtable flush in the middle of it.
+    const tuned = process.env.SMT_LEVEL_DEFAULTS ? {} : { compression: false, writeBufferSize: 32 << 20 };
+    const db = new Level<Bytes, Bytes>(dir, { keyEncoding: 'view', valueEncoding: 'view', ...tuned });
+    await db.open();
+    return new ShardStore(db, opts.sync ?? true);
+  }
+
+  async head(): Promise<ShardHead | undefined> {
+    const b = await this.meta.get(HEAD_KEY);
+    return b === undefined ? undefined : decodeHead(b);
+  }
+
+  async loadAccounts(): Promise<EngineAccount[]> {
+    const out: EngineAccount[] = [];
+    for await (const [k, v] of this.accounts.iterator()) {
+      const a = decodeAccountValue(v);
+      out.push({ address: k, balance: a.balance, nonce: a.nonce });
+    }
+    return out;
+  }
+
+  async txLocation(id: Bytes): Promise<{ epoch: number; index: number } | undefined> {
+    const b = await this.txIndex.get(id);
+    return b === undefined ? undefined : decodeTxLocation(b);
+  }
+
+  async snapshot(epoch: number): Promise<SignedSnapshot | undefined> {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) return undefined;
+    const b = await this.snapshots.get(epochKey(epoch));
+    return b === undefined ? undefined : decodeSignedSnapshot(b);
+  }
+
+  /** Receipts emitted to `dst` with seq in [fromSeq, fromSeq + limit), in seq order. */
+  async receiptsTo(dst: ShardId, fromSeq: bigint, limit: number): Promise<Receipt[]> {
+    const out: Receipt[] = [];
+    for await (const v of this.receipts.values({ gte: receiptKey(dst, fromSeq), lte: receiptKey(dst, (1n << 64n) - 1n), limit })) out.push(decodeReceipt(v));
+    return out;
+  }
+
+  /** The one atomic write of a seal. */
+  async commit(c: CommitSet): Promise<void> {
+    const b = this.db.batch();
+    const nodes = { sublevel: this.nodes };
+    const accounts = { sublevel: this.accounts };
+    const txIndex = { sublevel: this.txIndex };
+    const receipts = { sublevel: this.receipts };
+    const meta = { sublevel: this.meta };
+    for (const [h, bytes] of c.nodes) b.put(h, bytes, nodes);
+    for (const [address, value] of c.accounts) b.put(address, value, accounts);
+    // all locations of the batch share one buffer
+    const locs = new Uint8Array(12 * c.txLocations.length);
+    const lv = new DataView(locs.buffer);
+    for (let i = 0; i < c.txLocations.length; i++) {
+      const t = c.txLocations[i]!;
+      lv.setBigUint64(12 * i, BigInt(t.epoch));
+      lv.setUint32(12 * i + 8, t.index);
+      b.put(t.id, locs.subarray(12 * i, 12 * i + 12), txIndex);
+    }
+    for (const r of c.receipts) b.put(receiptKey(r.dst, r.seq), encodeReceipt(r), receipts);
+    if (c.snapshot) b.put(epochKey(c.snapshot.snapshot.epoch), encodeSignedSnapshot(c.snapshot), { sublevel: this.snapshots });
+    for (const [k, v] of c.meta ?? []) b.put(k, v, meta);
+    b.put(HEAD_KEY, encodeHead(c.head), meta);
+    await b.write({ sync: this.sync });
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

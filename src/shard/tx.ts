@@ -1,0 +1,148 @@
+// Transfers (DESIGN §2): canonical binary encoding, domain-separated signing, transaction id.
+//
+// Transfer encoding (all integers big-endian):
+//   u8 version (=1) | u32 len | network id bytes ([a-z0-9-], 1..64) | from: 32-byte ed25519 public key
+//   | to: 20-byte address | u64 amount | u64 fee | u64 nonce | u64 ts (client HLC)
+// SignedTx encoding = transfer encoding || 64-byte ed25519 signature.
+// The signature is over H_tx-sign(transfer encoding); txid = H_tx(transfer encoding), so the id does
+// not depend on the signature bytes (libsodium rejects malleated signatures anyway).
+import { ByteWriter, DecodeError, toHex } from '../core/bytes.js';
+import { sign, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../core/ed25519.js';
+import { ADDRESS_BYTES } from '../core/address.js';
+import { taggedHasher } from './fast-hash.js';
+
+const hTx = taggedHasher('tx');
+const hTxSign = taggedHasher('tx-sign');
+
+export const TX_VERSION = 1;
+export const MAX_NETWORK_BYTES = 64;
+/** The largest signed transaction is 217 bytes; anything above this bound is 'oversized'. */
+export const MAX_TX_BYTES = 256;
+const FIXED_TAIL = PUBLIC_KEY_BYTES + ADDRESS_BYTES + 4 * 8; // after the network id
+const U64_MAX = (1n << 64n) - 1n;
+
+export interface Transfer {
+  network: string;
+  from: Uint8Array; // 32: ed25519 public key of the sender
+  to: Uint8Array; // 20: recipient address
+  amount: bigint;
+  fee: bigint;
+  nonce: bigint;
+  ts: bigint; // client HLC
+}
+
+export interface SignedTx {
+  tx: Transfer;
+  signature: Uint8Array; // 64
+}
+
+/**
+ * A decoded transaction together with the exact bytes it came from (no re-encoding needed).
+ * from, to and signature are views into `bytes` (no copies on the hot path): do not mutate `bytes`.
+ */
+export interface DecodedTx extends SignedTx {
+  bytes: Uint8Array; // the signed encoding
+  transferBytes: Uint8Array; // view: the transfer encoding (bytes minus the signature)
+}
+
+const NETWORK_ID = /^[a-z0-9-]{1,64}$/;
+
+export function encodeTransfer(t: Transfer): Uint8Array {
+  if (!NETWORK_ID.test(t.network)) throw new RangeError(`network id must match [a-z0-9-]{1,${MAX_NETWORK_BYTES}}`);
+  for (const [k, v] of [['amount', t.amount], ['fee', t.fee], ['nonce', t.nonce], ['ts', t.ts]] as const) {
+    if (v < 0n || v > U64_MAX) throw new RangeError(`${k} is not a u64: ${v}`);
+  }
+  const w = new ByteWriter(1 + 4 + t.network.length + FIXED_TAIL);
+  w.u8(TX_VERSION).string(t.network).fixed(t.from, PUBLIC_KEY_BYTES).fixed(t.to, ADDRESS_BYTES);
+  w.u64(t.amount).u64(t.fee).u64(t.nonce).u64(t.ts);
+  return w.finish();
+}
+
+export function encodeSignedTx(s: SignedTx): Uint8Array {
+  if (s.signature.length !== SIGNATURE_BYTES) throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes`);
+  const t = encodeTransfer(s.tx);
+  const out = new Uint8Array(t.length + SIGNATURE_BYTES);
+  out.set(t);
+  out.set(s.signature, t.length);
+  return out;
+}
+
+/** Strict decoder: exact lengths, known version, network id alphabet, no trailing bytes. */
+export function decodeSignedTxFull(b: Uint8Array): DecodedTx {
+  if (!(b instanceof Uint8Array)) throw new DecodeError('signed tx: not bytes');
+  if (b.length > MAX_TX_BYTES) throw new DecodeError(`signed tx: ${b.length} bytes exceeds ${MAX_TX_BYTES}`);
+  if (b.length < 5) throw new DecodeError(`signed tx: truncated (${b.length} bytes)`);
+  if (b[0] !== TX_VERSION) throw new DecodeError(`signed tx: unknown version ${b[0]}`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const netLen = view.getUint32(1);
+  if (netLen < 1 || netLen > MAX_NETWORK_BYTES) throw new DecodeError(`signed tx: network id length ${netLen} outside 1..${MAX_NETWORK_BYTES}`);
+  const transferLen = 5 + netLen + FIXED_TAIL;
+  const want = transferLen + SIGNATURE_BYTES;
+  if (b.length < want) throw new DecodeError(`signed tx: truncated (${b.length} of ${want} bytes)`);
+  if (b.length > want) throw new DecodeError(`signed tx: ${b.length - want} trailing bytes`);
+  let network = '';
+  for (let i = 5; i < 5 + netLen; i++) {
+    const c = b[i]!;
+    // [a-z0-9-] only: one canonical spelling per network id, and no UTF-8 decoding on the hot path
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) throw new DecodeError('signed tx: network id must match [a-z0-9-]');
+    network += String.fromCharCode(c);
+  }
+  let o = 5 + netLen;
+  const from = b.subarray(o, o + PUBLIC_KEY_BYTES);
+  o += PUBLIC_KEY_BYTES;
+  const to = b.subarray(o, o + ADDRESS_BYTES);
+  o += ADDRESS_BYTES;
+  const amount = view.getBigUint64(o);
+  const fee = view.getBigUint64(o + 8);
+  const nonce = view.getBigUint64(o + 16);
+  const ts = view.getBigUint64(o + 24);
+  const signature = b.subarray(transferLen, want);
+  return { tx: { network, from, to, amount, fee, nonce, ts }, signature, bytes: b, transferBytes: b.subarray(0, transferLen) };
+}
+
+/** Strict decoder; the result owns its bytes (copies). */
+export function decodeSignedTx(b: Uint8Array): SignedTx {
+  const d = decodeSignedTxFull(b);
+  return { tx: { ...d.tx, from: d.tx.from.slice(), to: d.tx.to.slice() }, signature: d.signature.slice() };
+}
+
+export function txIdOfTransferBytes(transferBytes: Uint8Array): Uint8Array {
+  return hTx(transferBytes);
+}
+
+export function txId(t: Transfer): Uint8Array {
+  return txIdOfTransferBytes(encodeTransfer(t));
+}
+
+export function txIdHex(t: Transfer): string {
+  return toHex(txId(t));
+}
+
+/** The 32-byte message an ed25519 transaction signature signs. */
+export function txSigningHash(transferBytes: Uint8Array): Uint8Array {
+  return hTxSign(transferBytes);
+}
+
+export function signTransfer(t: Transfer, secretKey: Uint8Array): SignedTx {
+  // libsodium secret keys end with the public key: refuse to sign for somebody else's `from`
+  const pk = secretKey.subarray(32, 64);
+  if (secretKey.length !== 64 || Buffer.compare(pk, t.from) !== 0) throw new RangeError('secret key does not belong to tx.from');
+  return { tx: t, signature: sign(txSigningHash(encodeTransfer(t)), secretKey) };
+}
+
+export function verifyTxSignature(s: SignedTx): boolean {
+  return verify(txSigningHash(encodeTransfer(s.tx)), s.signature, s.tx.from);
+}
+
+/**
+ * Verifies a signed-tx encoding without building objects (used by the verify workers). Returns
+ * false for anything that is not a well-formed signed tx.
+ */
+export function verifySignedTxBytes(b: Uint8Array): boolean {
+  if (b.length < 5 + 1 + FIXED_TAIL + SIGNATURE_BYTES || b.length > MAX_TX_BYTES) return false;
+  const netLen = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(1);
+  const transferLen = 5 + netLen + FIXED_TAIL;
+  if (transferLen + SIGNATURE_BYTES !== b.length) return false;
+  const pkAt = 5 + netLen;
+  return verify(txSigningHash(b.subarray(0, transferLen)), b.subarray(transferLen), b.subarray(pkAt, pkAt + PUBLIC_KEY_BYTES));
+}

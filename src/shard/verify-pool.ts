@@ -1,0 +1,137 @@
+// A pool of worker threads that verify transaction signatures (the hot path, DESIGN §2).
+// Many transactions travel in one message as one transferable ArrayBuffer, split evenly over the
+// workers; libsodium (sodium-native) does the work, never pure-JS ed25519.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { verifySignedTxBytes } from './tx.js';
+import { verify } from '../core/ed25519.js';
+
+const WORKER_URL = new URL('./verify-worker.ts', import.meta.url);
+// The worker is TypeScript: it needs the same `.js` -> `.ts` resolve hook as the main thread,
+// whichever way the main thread was started (bin/smt.mjs registers it in-process, not by flag).
+const REGISTER = fileURLToPath(new URL('../../bin/register.mjs', import.meta.url));
+/** Below this many items per worker, splitting costs more than it saves. */
+const MIN_CHUNK = 32;
+
+interface Slot {
+  worker: Worker;
+  outstanding: number; // items in flight
+  jobs: Map<number, { resolve: (ok: Uint8Array) => void; reject: (e: Error) => void; n: number }>;
+}
+
+export class VerifyPoolClosed extends Error {
+  override name = 'VerifyPoolClosed';
+}
+
+export class VerifyPool {
+  readonly size: number;
+  private slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  /** size 0 verifies on the calling thread (tests, tiny deployments). */
+  constructor(size = availableParallelism()) {
+    this.size = Math.max(0, Math.floor(size));
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { execArgv: ['--import', REGISTER] });
+    const slot: Slot = { worker, outstanding: 0, jobs: new Map() };
+    worker.unref(); // referenced only while jobs are in flight
+    worker.on('message', (m: { id: number; ok: Uint8Array }) => {
+      const job = slot.jobs.get(m.id);
+      if (!job) return;
+      slot.jobs.delete(m.id);
+      slot.outstanding -= job.n;
+      if (slot.jobs.size === 0) worker.unref();
+      job.resolve(m.ok);
+    });
+    const fail = (e: Error) => {
+      for (const job of slot.jobs.values()) job.reject(e);
+      slot.jobs.clear();
+      slot.outstanding = 0;
+      // replace a dead worker so one crash does not shrink the pool for good
+      const i = this.slots.indexOf(slot);
+      if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`verify worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  /** ok[i] is true iff items[i] is a signed-tx encoding with a valid signature. */
+  verifyTxs(items: Uint8Array[]): Promise<boolean[]> {
+    return this.run('tx', items);
+  }
+
+  /** Plain ed25519 verification of arbitrary messages (same workers, same library). */
+  verifyRaw(items: { publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array }[]): Promise<boolean[]> {
+    return this.run('raw', items.map((it) => {
+      if (it.publicKey.length !== 32 || it.signature.length !== 64) return new Uint8Array(); // never valid
+      const b = new Uint8Array(96 + it.message.length);
+      b.set(it.publicKey, 0);
+      b.set(it.signature, 32);
+      b.set(it.message, 96);
+      return b;
+    }));
+  }
+
+  private async run(kind: 'tx' | 'raw', items: Uint8Array[]): Promise<boolean[]> {
+    if (this.closed) throw new VerifyPoolClosed('verify pool is closed');
+    const n = items.length;
+    if (n === 0) return [];
+    if (this.size === 0) {
+      return kind === 'tx' ? items.map(verifySignedTxBytes) : items.map((b) => b.length >= 96 && verify(b.subarray(96), b.subarray(32, 96), b.subarray(0, 32)));
+    }
+    const parts = Math.max(1, Math.min(this.size, Math.floor(n / MIN_CHUNK)));
+    const per = Math.ceil(n / parts);
+    const promises: Promise<Uint8Array>[] = [];
+    const order = [...this.slots].sort((a, b) => a.outstanding - b.outstanding);
+    for (let p = 0; p < parts; p++) {
+      const start = p * per;
+      const end = Math.min(n, start + per);
+      if (start >= end) break;
+      promises.push(this.post(order[p % order.length]!, kind, items, start, end));
+    }
+    const results = await Promise.all(promises);
+    const out = new Array<boolean>(n);
+    let k = 0;
+    for (const r of results) for (let i = 0; i < r.length; i++) out[k++] = r[i] === 1;
+    return out;
+  }
+
+  private post(slot: Slot, kind: 'tx' | 'raw', items: Uint8Array[], start: number, end: number): Promise<Uint8Array> {
+    let total = 4;
+    for (let i = start; i < end; i++) total += 4 + items[i]!.length;
+    const buf = new ArrayBuffer(total);
+    const bytes = new Uint8Array(buf);
+    const view = new DataView(buf);
+    view.setUint32(0, end - start);
+    let o = 4;
+    for (let i = start; i < end; i++) {
+      const it = items[i]!;
+      view.setUint32(o, it.length);
+      bytes.set(it, o + 4);
+      o += 4 + it.length;
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject, n: end - start });
+      slot.outstanding += end - start;
+      slot.worker.ref();
+      slot.worker.postMessage({ id, kind, buf }, [buf]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.slots) for (const j of s.jobs.values()) j.reject(new VerifyPoolClosed('verify pool closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots = [];
+  }
+}

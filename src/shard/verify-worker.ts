@@ -1,0 +1,53 @@
+// Worker thread: verifies batches of ed25519 signatures with libsodium.
+// Message in: { id, kind, buf } where buf = u32 count, then per item u32 length + item bytes;
+//   kind 'tx':  item = a signed-transaction encoding (see tx.ts): signature over H_tx-sign(transfer)
+//   kind 'raw': item = public key (32) || signature (64) || message
+// Message out: { id, ok } where ok[i] = 1 iff item i carries a valid signature.
+// The loop works on Buffer views of the one message buffer and reuses its hash buffers: no
+// per-item allocations beyond the views libsodium needs.
+import { parentPort } from 'node:worker_threads';
+import sodium from 'sodium-native';
+import { domainPrefix } from '../core/hash.js';
+
+if (!parentPort) throw new Error('verify-worker must run as a worker thread');
+const port = parentPort;
+
+const FIXED_TAIL = 32 + 20 + 32; // from, to, amount/fee/nonce/ts after the network id
+const SIG = 64;
+const txSignPrefix = Buffer.from(domainPrefix('tx-sign'));
+let pre = Buffer.alloc(512); // preimage: prefix || transfer encoding
+const msg = Buffer.alloc(32);
+
+function verifyTx(buf: Buffer, off: number, len: number): boolean {
+  if (len < 5 + 1 + FIXED_TAIL + SIG || len > 256) return false;
+  const netLen = buf.readUInt32BE(off + 1);
+  const transferLen = 5 + netLen + FIXED_TAIL;
+  if (transferLen + SIG !== len) return false;
+  const n = 32 + transferLen;
+  if (pre.length < n) pre = Buffer.alloc(n * 2);
+  buf.copy(pre, 32, off, off + transferLen);
+  txSignPrefix.copy(pre, 0);
+  sodium.crypto_hash_sha256(msg, pre.subarray(0, n));
+  const pkAt = off + 5 + netLen;
+  return sodium.crypto_sign_verify_detached(buf.subarray(off + transferLen, off + len), msg, buf.subarray(pkAt, pkAt + 32));
+}
+
+function verifyRaw(buf: Buffer, off: number, len: number): boolean {
+  if (len < 96) return false;
+  return sodium.crypto_sign_verify_detached(buf.subarray(off + 32, off + 96), buf.subarray(off + 96, off + len), buf.subarray(off, off + 32));
+}
+
+port.on('message', (m: { id: number; kind: 'tx' | 'raw'; buf: ArrayBuffer }) => {
+  const buf = Buffer.from(m.buf);
+  const count = buf.readUInt32BE(0);
+  const ok = new Uint8Array(count);
+  const check = m.kind === 'tx' ? verifyTx : verifyRaw;
+  let o = 4;
+  for (let i = 0; i < count; i++) {
+    const len = buf.readUInt32BE(o);
+    o += 4;
+    ok[i] = check(buf, o, len) ? 1 : 0;
+    o += len;
+  }
+  port.postMessage({ id: m.id, ok }, [ok.buffer]);
+});

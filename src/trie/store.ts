@@ -1,0 +1,71 @@
+// Content-addressed node storage: record bytes under the hash of the node they encode. Records are
+// never deleted (every committed root stays readable: versioned, immutable snapshots).
+import { toHex } from '../core/bytes.js';
+
+export type NodeEntry = [hash: Uint8Array, bytes: Uint8Array];
+
+export interface NodeStore {
+  get(hash: Uint8Array): Promise<Uint8Array | undefined>;
+}
+
+/** A store that the trie's convenience `commit()` can write to on its own. */
+export interface WritableNodeStore extends NodeStore {
+  writeNodes(nodes: NodeEntry[]): Promise<void>;
+}
+
+export function isWritable(s: NodeStore): s is WritableNodeStore {
+  return typeof (s as Partial<WritableNodeStore>).writeNodes === 'function';
+}
+
+/** In-memory store for tests, vectors and tools. */
+export class MemoryNodeStore implements WritableNodeStore {
+  readonly map = new Map<string, Uint8Array>();
+  async get(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.map.get(toHex(hash));
+  }
+  async writeNodes(nodes: NodeEntry[]): Promise<void> {
+    for (const [h, b] of nodes) this.map.set(toHex(h), b);
+  }
+}
+
+/** The parts of a `level` chained batch we use (a batch of the root db or of any ancestor). */
+export interface ChainedBatchLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  put(key: Uint8Array, value: Uint8Array, options?: { sublevel?: any }): unknown;
+  write(): Promise<void>;
+}
+
+/** The parts of a `level` sublevel (keyEncoding/valueEncoding 'view') we use. */
+export interface NodeSublevel {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  batch(): ChainedBatchLike;
+}
+
+/**
+ * Nodes in a LevelDB sublevel, e.g. `db.sublevel('n', { keyEncoding: 'view', valueEncoding: 'view' })`.
+ * To commit trie nodes atomically with other records, put them into the caller's chained batch
+ * with `putNodes(batch, nodes)` (the batch may belong to the root db) and write that batch once.
+ */
+export class LevelNodeStore implements WritableNodeStore {
+  readonly db: NodeSublevel;
+
+  constructor(db: NodeSublevel) {
+    this.db = db;
+  }
+
+  get(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(hash);
+  }
+
+  /** Adds the node records to `batch`, a chained batch of this sublevel's db or of an ancestor db. */
+  putNodes(batch: ChainedBatchLike, nodes: NodeEntry[]): void {
+    const opts = { sublevel: this.db };
+    for (const [h, b] of nodes) batch.put(h, b, opts);
+  }
+
+  async writeNodes(nodes: NodeEntry[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const [h, b] of nodes) batch.put(h, b);
+    await batch.write();
+  }
+}
