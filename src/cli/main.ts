@@ -8,6 +8,7 @@ import * as txCmd from './commands/tx.js';
 import * as accountCmd from './commands/account.js';
 import * as snapshotCmd from './commands/snapshot.js';
 import * as clusterCmd from './commands/cluster.js';
+import * as globalCmd from './commands/global.js';
 
 const program = new Command();
 program
@@ -18,7 +19,7 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
-  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd,
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd,
 ];
 for (const c of commands) c.register(program);
 

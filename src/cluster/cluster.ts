@@ -136,6 +136,15 @@ export async function clusterStatus(network: string): Promise<ShardStatus[]> {
   );
 }
 
+/** Shard id -> API base URL from the network dir's cluster.json; undefined if there is none (or it is unreadable). */
+export function clusterApiUrls(network: string): Map<string, string> | undefined {
+  try {
+    return new Map(loadLayout(resolve(network)).shards.map((s) => [s.shard, apiUrl(s)]));
+  } catch {
+    return undefined;
+  }
+}
+
 export function shardLayout(network: string, shard: string): ShardProcessLayout {
   const layout = loadLayout(resolve(network));
   const s = layout.shards.find((x) => x.shard === shard || (shard === 'root' && x.shard === ''));

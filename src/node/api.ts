@@ -1,14 +1,21 @@
 // The node's HTTP JSON API (v1): routes over one shard. Amounts are decimal strings; hashes, proofs
 // and transactions are hex. `accepted` means "in the mempool"; only `committed` means sealed and durable.
 import { fromHex, toHex, DecodeError } from '../core/bytes.js';
-import { parseAddress, homeShard } from '../core/address.js';
+import { parseAddress, homeShard, addressFromPublicKey } from '../core/address.js';
+import { parseShardId, type ShardId } from '../core/ids.js';
 import { encodeSignedSnapshot, snapshotToJson, type SignedSnapshot } from '../shard/snapshot.js';
 import { httpStatusFor, type RejectReason } from '../shard/errors.js';
 import type { Shard, SubmitResult } from '../shard/shard.js';
+import { decodeSignedTx, txIdHex, verifyTxSignature } from '../shard/tx.js';
+import type { TriadNetwork } from '../gossip/network.js';
+import { encodeFinalAggregate } from '../hierarchy/finality.js';
+import { aggregationPath, aggregationPathToJson, globalRoot, globalToJson, PathUnavailableError, type GlobalSnapshot } from '../hierarchy/global.js';
 import { HttpError, Router, type ApiResponse } from './http.js';
 import type { NodeMetrics } from './metrics.js';
 
 export const MAX_BATCH = 10_000;
+/** Transactions per forwarded gossip message (~220 bytes each: well under the 1 MiB gossip cap). */
+export const FORWARD_CHUNK = 2_000;
 const TXID_BYTES = 32;
 
 /** What the API needs from a shard (the Shard class satisfies it). */
@@ -21,11 +28,19 @@ export interface ApiOptions {
   onAccepted?: (count: number) => void;
   /** Seconds a client should wait before retrying when the mempool is full. */
   retryAfterSeconds?: () => number;
+  /** The network layer (depth >= 1 with gossip): routing, global snapshots, health and metrics. */
+  network?: ApiNetwork;
+  /** Committed transactions per second over the last few epochs (for /v1/health). */
+  tps?: () => number;
 }
+
+/** What the API needs from the network layer (TriadNetwork satisfies it). */
+export type ApiNetwork = Pick<TriadNetwork, 'publishTxs' | 'latestGlobalSnapshot' | 'globalAt' | 'stats'>;
 
 export type TxResultJson =
   | { txid: string; status: 'accepted' }
-  | { txid?: string; status: 'rejected'; reason: RejectReason; message: string; httpStatus: number };
+  | { txid: string; status: 'forwarded'; shard: string }
+  | { txid?: string; status: 'rejected'; reason: RejectReason | 'unroutable'; message: string; httpStatus: number; shard?: string };
 
 export function submitResultJson(r: SubmitResult): TxResultJson {
   if (r.ok) return { txid: r.txid, status: 'accepted' };
@@ -33,7 +48,8 @@ export function submitResultJson(r: SubmitResult): TxResultJson {
 }
 
 export function buildApi(o: ApiOptions): Router {
-  const { shard, metrics } = o;
+  const { shard, metrics, network } = o;
+  const depth = shard.genesis.depth;
   const retryAfter = (): string => String(Math.max(1, Math.ceil(o.retryAfterSeconds?.() ?? shard.genesis.epochMs / 1000)));
   const router = new Router();
 
@@ -48,15 +64,27 @@ export function buildApi(o: ApiOptions): Router {
         return e as DecodeError;
       }
     });
-    const good = decoded.filter((d): d is Uint8Array => d instanceof Uint8Array);
-    const submitted = good.length > 0 ? await shard.submit(good) : [];
-    let k = 0;
-    const results: TxResultJson[] = decoded.map((d) =>
-      d instanceof Uint8Array ? submitResultJson(submitted[k++]!) : { status: 'rejected', reason: 'malformed', message: d.message, httpStatus: httpStatusFor('malformed') },
+    // Routing: transactions whose sender lives on another shard go to that shard's gossip topic;
+    // everything else (including what does not decode) is the local shard's to accept or reject.
+    const results: (TxResultJson | undefined)[] = decoded.map((d) =>
+      d instanceof Uint8Array ? undefined : { status: 'rejected', reason: 'malformed', message: d.message, httpStatus: httpStatusFor('malformed') },
     );
+    const local: number[] = [];
+    const remote = new Map<ShardId, number[]>();
+    decoded.forEach((d, i) => {
+      if (!(d instanceof Uint8Array)) return;
+      const home = network && depth > 0 ? foreignHome(d, shard) : undefined;
+      if (home === undefined) return void local.push(i);
+      let l = remote.get(home);
+      if (!l) remote.set(home, (l = []));
+      l.push(i);
+    });
+    const submitted = local.length > 0 ? await shard.submit(local.map((i) => decoded[i] as Uint8Array)) : [];
+    local.forEach((i, k) => (results[i] = submitResultJson(submitted[k]!)));
+    for (const [home, idx] of remote) await forward(home, idx, decoded as Uint8Array[], results);
     const counts = new Map<string, number>();
-    for (const r of results) {
-      const key = r.status === 'accepted' ? 'accepted' : r.reason;
+    for (const r of results as TxResultJson[]) {
+      const key = r.status === 'rejected' ? r.reason : r.status;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     for (const [result, n] of counts) metrics?.submissions.inc({ result }, n);
@@ -65,15 +93,45 @@ export function buildApi(o: ApiOptions): Router {
     const full = counts.get('mempool-full') ?? 0;
     const headers: Record<string, string> = full > 0 ? { 'retry-after': retryAfter() } : {};
 
+    const forwarded = counts.get('forwarded') ?? 0;
     if (!batch) {
       const r = results[0]!;
-      if (r.status === 'accepted') return { status: 202, json: r };
-      return { status: r.httpStatus, headers, json: { error: { code: r.reason, message: r.message }, ...(r.txid ? { txid: r.txid } : {}) } };
+      if (r.status !== 'rejected') return { status: 202, json: r };
+      return { status: r.httpStatus, headers, json: { error: { code: r.reason, message: r.message, ...(r.shard ? { shard: r.shard } : {}) }, ...(r.txid ? { txid: r.txid } : {}) } };
     }
     // A batch answers 200 with one result per transaction, unless the whole batch bounced off a full mempool.
     const status = full === results.length ? 503 : 200;
-    return { status, headers, json: { accepted, rejected: results.length - accepted, results } };
+    return { status, headers, json: { accepted, forwarded, rejected: results.length - accepted - forwarded, results } };
   });
+
+  /** Publishes txs (indexes into `all`) to `home`'s topic after checking their signatures here, so
+   * a node never relays garbage; fills in one result per transaction. */
+  async function forward(home: ShardId, idx: number[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
+    const good: number[] = [];
+    for (const i of idx) {
+      const st = decodeSignedTx(all[i]!);
+      const txid = txIdHex(st.tx);
+      if (verifyTxSignature(st)) {
+        good.push(i);
+        results[i] = { txid, status: 'forwarded', shard: home };
+      } else results[i] = { txid, status: 'rejected', reason: 'bad-signature', message: 'signature does not verify', httpStatus: httpStatusFor('bad-signature') };
+    }
+    for (let k = 0; k < good.length; k += FORWARD_CHUNK) {
+      const chunk = good.slice(k, k + FORWARD_CHUNK);
+      let sent = 0;
+      let why = 'no connected peer subscribes to it';
+      try {
+        sent = await network!.publishTxs(home, chunk.map((i) => all[i]!));
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      if (sent > 0) continue;
+      for (const i of chunk) {
+        const txid = (results[i] as { txid: string }).txid;
+        results[i] = { txid, status: 'rejected', reason: 'unroutable', message: `cannot forward to shard ${home}: ${why}`, httpStatus: 503, shard: home };
+      }
+    }
+  }
 
   router.add('GET', '/v1/tx/:id', async (req) => {
     const id = parseHexParam(req.params.id!, TXID_BYTES, 'transaction id');
@@ -88,8 +146,12 @@ export function buildApi(o: ApiOptions): Router {
     } catch (e) {
       throw new HttpError(400, 'bad-address', (e as Error).message);
     }
-    const a = await shard.account(address);
     const home = homeShard(address, shard.genesis.depth);
+    if (home !== shard.id) {
+      // 421 Misdirected Request: the client should ask the home shard's node (error.shard).
+      return { status: 421, json: { error: { code: 'wrong-shard', message: `account ${toHex(address)} lives on shard ${home}, not on shard ${shard.id}`, shard: home } } };
+    }
+    const a = await shard.account(address);
     return {
       json: {
         address: a.address,
@@ -138,19 +200,91 @@ export function buildApi(o: ApiOptions): Router {
         genesisTime: g.genesisTime,
         mempool: st.mempool,
         committedTotal: st.committedTotal,
+        tps: round2(o.tps?.() ?? 0),
+        ...(network ? { peers: network.stats().peers, globalEpoch: globalEpochOrNull(network) } : {}),
       },
     };
   });
+
+  if (network) {
+    const globalResponse = (g: GlobalSnapshot | undefined, what: string): ApiResponse => {
+      if (!g) throw new HttpError(404, 'global-not-found', what);
+      // `encoded` lets clients verify the whole 2-of-3 chain themselves (verifyFinalAggregate).
+      return { json: { ...globalToJson(g, depth), encoded: toHex(encodeFinalAggregate(g)) } };
+    };
+    const globalFor = async (e: string): Promise<GlobalSnapshot | undefined> =>
+      e === 'latest' ? network.latestGlobalSnapshot() : network.globalAt(parseEpochParam(e));
+    router.add('GET', '/v1/global/latest', () => globalResponse(network.latestGlobalSnapshot(), 'no global snapshot is final yet'));
+    router.add('GET', '/v1/global/:epoch', async (req) => {
+      const e = req.params.epoch!;
+      return globalResponse(await globalFor(e), `no final global snapshot for epoch ${e} here (latest: ${network.stats().latestGlobalEpoch})`);
+    });
+    router.add('GET', '/v1/global/:epoch/path/:shard', async (req) => {
+      const e = req.params.epoch!;
+      let s: ShardId;
+      try {
+        s = parseShardId(req.params.shard!, depth);
+      } catch (err) {
+        throw new HttpError(400, 'bad-shard', (err as Error).message);
+      }
+      const g = await globalFor(e);
+      if (!g) throw new HttpError(404, 'global-not-found', `no final global snapshot for epoch ${e} here`);
+      try {
+        const p = aggregationPath(g, s);
+        const first = p.steps[0]!.children[Number(s[s.length - 1])]!;
+        return { json: { epoch: g.aggregate.epoch, root: toHex(globalRoot(g)), snapshotHash: toHex(first.commitment), snapshotEpoch: first.epoch, carried: first.carried, ...aggregationPathToJson(p) } };
+      } catch (err) {
+        if (err instanceof PathUnavailableError) throw new HttpError(404, 'path-unavailable', err.message);
+        throw err;
+      }
+    });
+  }
 
   if (metrics) {
     router.add('GET', '/metrics', async () => {
       const st = shard.stats();
       metrics.mempool.set(st.mempool);
       metrics.epoch.set(shard.latestEpoch());
+      if (network) {
+        const n = network.stats();
+        metrics.peers.set(n.peers);
+        metrics.globalEpoch.set(n.latestGlobalEpoch);
+        metrics.gossipBytes.set({ direction: 'in' }, n.gossipBytesIn);
+        metrics.gossipBytes.set({ direction: 'out' }, n.gossipBytesOut);
+        metrics.gossipMessages.set({ direction: 'in' }, n.messagesIn);
+        metrics.gossipMessages.set({ direction: 'out' }, n.messagesOut);
+        metrics.gossipRejected.set(n.rejected);
+        metrics.gossipIgnored.set(n.ignored);
+      }
       return { headers: { 'content-type': metrics.registry.contentType }, text: await metrics.registry.metrics() };
     });
   }
   return router;
+}
+
+/** The sender's home shard if the bytes are a transaction of this network homed elsewhere. */
+function foreignHome(b: Uint8Array, shard: ApiShard): ShardId | undefined {
+  let t;
+  try {
+    t = decodeSignedTx(b).tx;
+  } catch {
+    return undefined; // the local shard reports it as malformed
+  }
+  if (t.network !== shard.genesis.networkId) return undefined;
+  const home = homeShard(addressFromPublicKey(t.from), shard.genesis.depth);
+  return home === shard.id ? undefined : home;
+}
+
+function globalEpochOrNull(n: ApiNetwork): number | null {
+  const e = n.stats().latestGlobalEpoch;
+  return e < 0 ? null : e;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+function parseEpochParam(e: string): number {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(e) || !Number.isSafeInteger(Number(e))) throw new HttpError(400, 'bad-epoch', `epoch must be a non-negative integer or "latest", got ${JSON.stringify(e.slice(0, 40))}`);
+  return Number(e);
 }
 
 function parseSubmitBody(body: unknown): { hexes: string[]; batch: boolean } {

@@ -14,6 +14,14 @@ export interface NodeMetrics {
   sealSeconds: Histogram;
   commitLatency: Histogram;
   httpRequests: Counter<'route' | 'status'>;
+  // network layer (depth >= 1 with --p2p); gossip gauges are refreshed from the network's counters at scrape time
+  globalEpoch: Gauge;
+  globalLatency: Histogram;
+  peers: Gauge;
+  gossipBytes: Gauge<'direction'>;
+  gossipMessages: Gauge<'direction'>;
+  gossipRejected: Gauge;
+  gossipIgnored: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): NodeMetrics {
@@ -36,5 +44,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     }),
     httpRequests: new Counter({ name: 'smt_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers }),
+    globalEpoch: new Gauge({ name: 'smt_global_epoch', help: 'Latest epoch with a final global snapshot known to this node (-1 before the first)', registers }),
+    globalLatency: new Histogram({
+      name: 'smt_global_latency_seconds',
+      help: "Per epoch: time from this node's seal (snapshot published) to the global snapshot of that epoch being final here",
+      registers,
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+    }),
+    peers: new Gauge({ name: 'smt_p2p_peers', help: 'Connected libp2p peers', registers }),
+    gossipBytes: new Gauge({ name: 'smt_gossip_bytes', help: 'Gossip payload bytes since start (envelopes delivered to/published by this node, excluding libp2p framing and relaying)', labelNames: ['direction'], registers }),
+    gossipMessages: new Gauge({ name: 'smt_gossip_messages', help: 'Gossip messages since start', labelNames: ['direction'], registers }),
+    gossipRejected: new Gauge({ name: 'smt_gossip_rejected', help: 'Gossip messages Rejected by our topic validators since start (bad signature, undecodable, wrong network/topic, oversized)', registers }),
+    gossipIgnored: new Gauge({ name: 'smt_gossip_ignored', help: 'Gossip messages Ignored (stale) since start', registers }),
   };
 }

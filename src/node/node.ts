@@ -1,5 +1,5 @@
-// Wiring of one shard node: build the shard, then (later) the network layer, then the epoch clock,
-// then the HTTP API; close in exactly the reverse order. Each layer is a `Component` so a gossip
+// Wiring of one shard node: build the shard, then the network layer (libp2p gossip, when asked
+// for), then the epoch clock, then the HTTP API; close in exactly the reverse order. Each layer is a `Component` so a gossip
 // layer (libp2p) slots in between the shard and the API without touching the others.
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -12,6 +12,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
 import { loadNetworkGenesis, loadValidatorKey } from './network-dir.js';
+import { startGossip, type GossipOptions } from './gossip.js';
+import type { TriadNetwork } from '../gossip/network.js';
+import type { P2PNode } from '../gossip/p2p.js';
 
 export { DEFAULT_API_PORT };
 
@@ -31,7 +34,12 @@ export interface NodeOptions {
    * (after the API and the clock, before the shard). The slot for the gossip layer (libp2p).
    */
   layers?: LayerFactory[];
+  /** The network layer (libp2p gossip + triad aggregation); depth >= 1 only. Omitted: standalone. */
+  gossip?: GossipOptions;
 }
+
+/** Epochs over which /v1/health reports tps. */
+const TPS_WINDOW = 5;
 
 /** Anything the node opens and must close on shutdown. */
 export interface Component {
@@ -56,10 +64,15 @@ export class SmtNode {
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
   readonly dataDir: string;
+  /** The network layer, when started with `gossip`. */
+  readonly net: TriadNetwork | undefined;
+  readonly p2p: P2PNode | undefined;
   private readonly components: Component[];
   private closing: Promise<void> | undefined;
 
-  private constructor(f: { shard: Shard; genesis: Genesis; url: string; metrics: NodeMetrics; logger: Logger; dataDir: string; components: Component[] }) {
+  private constructor(f: { shard: Shard; genesis: Genesis; url: string; metrics: NodeMetrics; logger: Logger; dataDir: string; components: Component[]; net?: TriadNetwork; p2p?: P2PNode }) {
+    this.net = f.net;
+    this.p2p = f.p2p;
     this.shard = f.shard;
     this.genesis = f.genesis;
     this.url = f.url;
@@ -84,7 +97,13 @@ export class SmtNode {
       components.push({ name: 'shard', close: () => shard.close() });
       log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
 
-      // 2. layers between the shard and the API (the gossip layer goes here)
+      // 2. the network layer (gossip), then any other layers between the shard and the API
+      let gossip: Awaited<ReturnType<typeof startGossip>> | undefined;
+      if (o.gossip) {
+        if (genesis.depth < 1) throw new Error('--p2p needs a network of depth >= 1 (a single shard has no one to gossip with)');
+        gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics });
+        components.push(...gossip.components);
+      }
       for (const make of o.layers ?? []) {
         const layer = await make({ shard, genesis, logger: log, metrics });
         components.push(layer);
@@ -92,7 +111,13 @@ export class SmtNode {
       }
 
       // Metrics follow the shard's own 'sealed' events (manual seals and the clock's alike).
-      const onSealed = (ev: SealedEvent): void => recordSeal(ev, shard, metrics, log);
+      const recent: number[] = [];
+      const onSealed = (ev: SealedEvent): void => {
+        recordSeal(ev, shard, metrics, log);
+        recent.push(ev.txCount);
+        if (recent.length > TPS_WINDOW) recent.shift();
+      };
+      const tps = (): number => (recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / ((recent.length * genesis.epochMs) / 1000));
       shard.events.on('sealed', onSealed);
       components.push({ name: 'metrics', close: async () => void shard.events.off('sealed', onSealed) });
 
@@ -110,7 +135,7 @@ export class SmtNode {
       }
 
       // 4. the HTTP API
-      const router = buildApi({ shard, metrics });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net });
       const apiLog = log.child({ module: 'api' });
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,
@@ -120,7 +145,7 @@ export class SmtNode {
       const url = await listen(server, o.apiHost ?? '127.0.0.1', o.apiPort ?? DEFAULT_API_PORT);
       components.push({ name: 'http', close: () => closeServer(server) });
       apiLog.info({ url }, 'api listening');
-      const node = new SmtNode({ shard, genesis, url, metrics, logger: log, dataDir, components });
+      const node = new SmtNode({ shard, genesis, url, metrics, logger: log, dataDir, components, net: gossip?.net, p2p: gossip?.p2p });
       return node;
     } catch (e) {
       // A failed start (port in use, bad data dir) still releases what it opened.

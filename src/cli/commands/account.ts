@@ -5,6 +5,7 @@ import { toHex } from '../../core/bytes.js';
 import { fetchSignedSnapshot } from '../anchor.js';
 import { addJsonOption, addNodeOption, CliError, nodeRequest, printFields, printJson } from '../client.js';
 import type { AccountJson } from '../verify.js';
+import { homeNodeUrl } from './tx.js';
 
 interface AccountResponse extends AccountJson {
   homeShard: string;
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .command('account')
     .description('show an account\'s balance and nonce, and verify its proof against the node\'s latest state root')
     .argument('<address>', 'account address (40 hex digits)')
-    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key');
+    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key (and find the account\'s home shard node in its cluster.json)');
   addNodeOption(cmd);
   addJsonOption(cmd);
   cmd.addHelpText('after', `
@@ -39,7 +40,13 @@ Examples:
     } catch (e) {
       throw new CliError((e as Error).message);
     }
-    const { body: a } = await nodeRequest<AccountResponse>(o.node, `v1/account/${addr}`);
+    let r = await nodeRequest<AccountResponse & { error?: { shard?: string } }>(o.node, `v1/account/${addr}`, { allowStatus: [421] });
+    if (r.status === 421) {
+      // wrong shard: the account (and the snapshots its proof is anchored to) live on its home shard's node
+      o.node = homeNodeUrl(r.body.error?.shard ?? '?', `account ${addr}`, o.network);
+      r = await nodeRequest(o.node, `v1/account/${addr}`);
+    }
+    const a = r.body;
     const { checkAccountProof } = await import('../verify.js');
     let problem = checkAccountProof(a);
     // Anchor: the proven root must be the state root of the signed snapshot of that epoch.

@@ -53,7 +53,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
       if (accounts.length) {
         console.log('\nfunded test keys:');
         for (const a of accounts) console.log(`  ${a.address}  ${a.file}`);
-        console.log(`\ntry: smt tx send --key ${accounts[0]!.file} --to ${accounts[1]?.address ?? '<address>'} --amount 5 --node ${apiUrl(layout.shards[0]!)} --wait`);
+        console.log(`\ntry: smt tx send --key ${accounts[0]!.file} --to ${accounts[1]?.address ?? '<address>'} --amount 5 --network ${o.network} --wait`);
       }
       console.log(`stop with: smt cluster down --network ${o.network}`);
     });

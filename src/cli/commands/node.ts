@@ -16,18 +16,21 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data directory (default: <network>/data/<shard>, "root" for depth 0)')
     .option('--api <host:port>', `HTTP API address; port 0 picks a free port`, `127.0.0.1:${DEFAULT_API_PORT}`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
-    .option('--p2p <host:port>', 'gossip listen address (accepted for `smt cluster`; the gossip layer is not wired yet)')
-    .option('--peers <multiaddrs>', 'comma-separated peers to dial (accepted for `smt cluster`; not wired yet)')
+    .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
+    .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
     .addHelpText('after', `
 The node prints "api listening on http://HOST:PORT" once it serves, and JSON log lines (pino)
 on stdout. Epoch e is sealed at genesisTime + (e+1)*epochMs; a node that was down seals the
-missed epochs at once. The first SIGINT/SIGTERM shuts down cleanly (HTTP, epoch clock, shard);
+missed epochs at once. With --p2p the node gossips its snapshots up the triad hierarchy,
+forwards transactions of other shards to their home shard, and serves /v1/global/...; its libp2p
+identity and global snapshots live in <data>/net/. The first SIGINT/SIGTERM shuts down cleanly (HTTP, epoch clock, shard);
 a second one forces exit. A transaction is "accepted" when it enters the mempool and
 "committed" once the epoch holding it is sealed and written to disk.
 
 Examples:
   smt node start --network ./devnet                               # depth 0, API on 127.0.0.1:${DEFAULT_API_PORT}
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701
+  smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./devnet --api 127.0.0.1:0 --log-level warn
 `)
     .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string }) => {
@@ -39,8 +42,10 @@ Examples:
       } catch (e) {
         throw new CliError((e as Error).message);
       }
+      if (o.peers && !o.p2p) throw new CliError('--peers needs --p2p (the gossip listen address)');
+      const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
       const logger = createLogger({ level });
-      if (o.p2p || o.peers) logger.warn({ p2p: o.p2p, peers: o.peers }, 'gossip options given but the gossip layer is not wired into this node yet; running standalone');
       // Loaded here, not at the top: client commands should not pay for (or depend on) the shard and its store.
       const { SmtNode } = await import('../../node/node.js');
       const node = await SmtNode.start({
@@ -50,6 +55,7 @@ Examples:
         apiHost: api.host,
         apiPort: api.port,
         logger,
+        gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
       });
       // A plain line (besides the JSON log) that scripts and tests can wait for.
       process.stdout.write(`api listening on ${node.url}\n`);

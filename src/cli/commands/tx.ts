@@ -7,6 +7,14 @@ import { loadKeyFile } from '../../core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex, type Transfer } from '../../shard/tx.js';
 import { fetchSignedSnapshot } from '../anchor.js';
 import { addJsonOption, addNodeOption, CliError, nodeRequest, parseU64, printFields, printJson, sleep } from '../client.js';
+import { clusterApiUrls } from '../../cluster/cluster.js';
+
+/** The API URL of `shard`'s node from the network dir's cluster.json, or a CliError explaining how to reach it. */
+export function homeNodeUrl(shard: string, what: string, network: string | undefined): string {
+  const url = network ? clusterApiUrls(network)?.get(shard) : undefined;
+  if (url) return url;
+  throw new CliError(`${what} lives on shard ${shard}: pass --node <that shard's API URL>, or --network DIR whose cluster.json maps shards to nodes`);
+}
 
 interface TxStatusJson {
   txid: string;
@@ -42,7 +50,8 @@ export function register(program: Command): void {
     .option('--fee <n>', 'fee in base units (burned)', '0')
     .option('--nonce <n>', 'use this nonce instead of the node\'s pendingNonce for the sender')
     .option('--wait', 'wait until the transfer is committed (sealed and durable) and print its epoch')
-    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '60');
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '60')
+    .option('--network <dir>', 'network directory: its cluster.json locates the sender\'s home shard node (any node accepts and forwards the transfer)');
   addNodeOption(send);
   addJsonOption(send);
   send.addHelpText('after', `
@@ -55,7 +64,7 @@ Examples:
   smt tx send --key ./devnet/accounts/0.key --to 3f1c...e9 --amount 25 --wait
   smt tx send --key alice.key --to 3f1c...e9 --amount 1000 --fee 1 --node http://127.0.0.1:7701 --json
 `);
-  send.action(async (o: { key: string; to: string; amount: string; fee: string; nonce?: string; wait?: boolean; timeout: string; node: string; json?: boolean }) => {
+  send.action(async (o: { key: string; to: string; amount: string; fee: string; nonce?: string; wait?: boolean; timeout: string; node: string; json?: boolean; network?: string }) => {
     const key = loadKeyFile(o.key);
     let to: Uint8Array;
     try {
@@ -69,17 +78,31 @@ Examples:
     if (!(timeoutS > 0)) throw new CliError('--timeout must be a positive number of seconds');
     const health = (await nodeRequest<{ network: string }>(o.node, 'v1/health')).body;
     const from = toHex(key.address);
-    const nonce = o.nonce !== undefined ? parseU64(o.nonce, '--nonce') : BigInt((await nodeRequest<{ pendingNonce: string }>(o.node, `v1/account/${from}`)).body.pendingNonce);
+    // The sender's nonce lives on its home shard: follow a wrong-shard answer there (cluster.json).
+    let home = o.node;
+    let nonce: bigint;
+    if (o.nonce !== undefined) nonce = parseU64(o.nonce, '--nonce');
+    else {
+      let r = await nodeRequest<{ pendingNonce: string; error?: { shard?: string } }>(o.node, `v1/account/${from}`, { allowStatus: [421] });
+      if (r.status === 421) {
+        home = homeNodeUrl(r.body.error?.shard ?? '?', `sender ${from}`, o.network);
+        r = await nodeRequest(home, `v1/account/${from}`);
+      }
+      nonce = BigInt(r.body.pendingNonce);
+    }
     const t: Transfer = { network: health.network, from: key.keyPair.publicKey, to, amount, fee, nonce, ts: new Hlc().now() };
     const signed = encodeSignedTx(signTransfer(t, key.keyPair.secretKey));
     const txid = txIdHex(t);
-    await nodeRequest(o.node, 'v1/tx', { body: { tx: toHex(signed) } });
+    const sub = (await nodeRequest<{ status: string; shard?: string }>(o.node, 'v1/tx', { body: { tx: toHex(signed) } })).body;
+    const forwarded = sub.status === 'forwarded';
     if (!o.wait) {
-      if (o.json) return printJson({ txid, status: 'accepted', from, to: o.to, amount, fee, nonce });
-      printFields([['txid', txid], ['status', 'accepted (in the mempool; not committed yet; use --wait or `smt tx status`)'], ['nonce', nonce]]);
+      if (o.json) return printJson({ txid, status: sub.status, ...(forwarded ? { shard: sub.shard } : {}), from, to: o.to, amount, fee, nonce });
+      const what = forwarded ? `forwarded to its home shard ${sub.shard} (not committed yet; use --wait or \`smt tx status\` on that shard's node)` : 'accepted (in the mempool; not committed yet; use --wait or `smt tx status`)';
+      printFields([['txid', txid], ['status', what], ['nonce', nonce]]);
       return;
     }
-    const st = await waitForCommit(o.node, txid, timeoutS * 1000);
+    if (forwarded && home === o.node) home = homeNodeUrl(sub.shard ?? '?', `transaction ${txid}`, o.network);
+    const st = await waitForCommit(home, txid, timeoutS * 1000);
     if (st.status === 'rejected') throw new CliError(`transaction ${txid} was rejected: ${st.reason}: ${st.message}`);
     if (o.json) return printJson({ txid, status: st.status, epoch: st.epoch, from, to: o.to, amount, fee, nonce });
     printFields([['txid', txid], ['status', `committed in epoch ${st.epoch}`], ['nonce', nonce]]);
@@ -89,7 +112,7 @@ Examples:
     .command('status')
     .description('show a transaction\'s status: pending, committed (with epoch and verified inclusion proof), rejected or unknown')
     .argument('<txid>', 'transaction id (64 hex digits)')
-    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key');
+    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key (and ask every node of its cluster.json if --node does not know the transaction)');
   addNodeOption(status);
   addJsonOption(status);
   status.addHelpText('after', `
@@ -107,7 +130,17 @@ Examples:
     } catch {
       throw new CliError(`transaction id must be 64 hex digits, got ${JSON.stringify(id.slice(0, 80))}`);
     }
-    const { body: st } = await nodeRequest<TxStatusJson>(o.node, `v1/tx/${id}`);
+    let { body: st } = await nodeRequest<TxStatusJson>(o.node, `v1/tx/${id}`);
+    // A node only knows its own shard's transactions: with a cluster.json, ask the other nodes too.
+    const others = st.status === 'unknown' && o.network ? [...(clusterApiUrls(o.network)?.values() ?? [])].filter((u) => u !== o.node) : [];
+    for (const url of others) {
+      const r = await nodeRequest<TxStatusJson>(url, `v1/tx/${id}`).catch(() => undefined);
+      if (r && r.body.status !== 'unknown') {
+        st = r.body;
+        o.node = url;
+        break;
+      }
+    }
     const { checkTxProof } = await import('../verify.js');
     let proofError = st.status === 'committed' ? checkTxProof(st.txid, st.txRoot!, st.proof!, st.value!) : undefined;
     let anchor = '';
@@ -125,7 +158,7 @@ Examples:
         if (!proofError) f.push(['anchored', anchor]);
       }
       if (st.status === 'rejected') f.push(['reason', `${st.reason}: ${st.message}`]);
-      if (st.status === 'unknown') f.push(['note', 'this node has never seen the transaction (or it was dropped from the mempool before commit)']);
+      if (st.status === 'unknown') f.push(['note', `this node has never seen the transaction (or it was dropped from the mempool before commit)${o.network ? '' : '; a node knows only its own shard\'s transactions: --network DIR asks every node of the cluster'}`]);
       printFields(f);
     }
     if (proofError) throw new CliError(`inclusion proof of ${st.txid} does not verify: ${proofError}`);

@@ -1,0 +1,281 @@
+// Throughput of a whole 9-shard network on this machine: `smt cluster up` (9 real node processes with
+// libp2p gossip and triadic aggregation), pre-signed transfers among funded accounts of every shard,
+// submitted in batches through each sender's home shard API, all shards concurrently, for a bounded
+// time; then waits until every accepted transfer is committed.
+//
+//   npm run bench:cluster -- [--accounts 5400] [--per-account 60] [--seconds 25] [--batch 1000] [--inflight 2] [--epoch-ms 1000] [--depth 2]
+//   (or env BENCH_ACCOUNTS, BENCH_PER_ACCOUNT, BENCH_SECONDS, BENCH_BATCH, BENCH_INFLIGHT, BENCH_EPOCH_MS, BENCH_DEPTH)
+//
+// Reports: aggregate committed tps (first submission -> last commit) and per shard; seal-to-global-
+// final latency p50/p99, (a) from the nodes' smt_global_latency_seconds histograms (this node's
+// snapshot published -> the epoch's global snapshot final here; bucket-interpolated, all nodes
+// merged) and (b) by polling every node's /v1/global/latest (from the epoch's scheduled seal time
+// genesisTime + (e+1) * epochMs to the first poll that shows it; includes the seal itself);
+// gossip bytes per node per epoch (envelopes in + out at the application, no libp2p framing);
+// global epochs with carried shards; peak RSS per node. The last line is one JSON object.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../src/core/bytes.js';
+import { loadKeyFile } from '../src/core/keyfile.js';
+import { homeShard } from '../src/core/address.js';
+import { initNetwork } from '../src/node/network-dir.js';
+import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+import { loadLayout } from '../src/cluster/cluster.js';
+import { apiUrl, portFree, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
+
+const arg = (name: string, env: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : process.env[env] ? Number(process.env[env]) : dflt;
+};
+// enough pre-signed load for ~25 s at ~12k tps (what 2 shared cores commit); the load stops at --seconds anyway
+const ACCOUNTS = arg('accounts', 'BENCH_ACCOUNTS', 5400);
+const PER_ACCOUNT = arg('per-account', 'BENCH_PER_ACCOUNT', 60); // <= the mempool's nonce window (64)
+const SECONDS = arg('seconds', 'BENCH_SECONDS', 25);
+const BATCH = arg('batch', 'BENCH_BATCH', 1000);
+const INFLIGHT = arg('inflight', 'BENCH_INFLIGHT', 2);
+const EPOCH_MS = arg('epoch-ms', 'BENCH_EPOCH_MS', 1000);
+const DEPTH = arg('depth', 'BENCH_DEPTH', 2);
+const log = (l: string): void => void process.stderr.write(l + '\n');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  return (await r.json()) as T;
+}
+
+/** Prometheus text -> value of `name` (optionally with a label fragment), or the histogram buckets. */
+function metricValue(text: string, name: string, labelFragment = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(labelFragment));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+function histogram(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(l)![1]!;
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(l.split(' ').at(-1)));
+  }
+  return out;
+}
+/** Quantile of a cumulative-bucket histogram (linear within the bucket, as Prometheus does). */
+function histQuantile(cum: Map<number, number>, q: number): number {
+  const bounds = [...cum.keys()].sort((a, b) => a - b);
+  const total = cum.get(Infinity) ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const b of bounds) {
+    const c = cum.get(b)!;
+    if (c >= rank) {
+      if (b === Infinity) return prevBound;
+      return prevBound + ((b - prevBound) * (rank - prevCount)) / Math.max(1, c - prevCount);
+    }
+    prevBound = b;
+    prevCount = c;
+  }
+  return prevBound;
+}
+
+async function freeBases(n: number): Promise<[number, number]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // below the kernel's ephemeral range (32768+), where other processes' outgoing connections
+    // could take a port between our check and the shard's bind
+    const a = 10_000 + Math.floor(Math.random() * 10_000);
+    const b = a + 11_000;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
+    if (ok) return [a, b];
+  }
+  throw new Error('no free port range');
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-cluster-'));
+const netDir = join(tmp, 'net');
+let started = false;
+try {
+  const shardsN = 3 ** DEPTH;
+  log(`# network: ${shardsN} shards (depth ${DEPTH}), ${ACCOUNTS} accounts, up to ${PER_ACCOUNT} transfers each, epoch ${EPOCH_MS} ms, load for <= ${SECONDS} s`);
+  const { genesis, accounts } = initNetwork({ dir: netDir, depth: DEPTH, accounts: ACCOUNTS, epochMs: EPOCH_MS, networkId: 'bench', balance: 1_000_000_000n, force: false });
+  const keys = accounts.map((a) => loadKeyFile(join(netDir, a.keyFile)));
+  const byShard = new Map<string, number[]>();
+  accounts.forEach((a, i) => {
+    const s = homeShard(keys[i]!.address, DEPTH);
+    if (s !== a.shard) throw new Error('accounts.json disagrees with homeShard');
+    byShard.set(s, [...(byShard.get(s) ?? []), i]);
+  });
+  log(`# accounts per shard: ${[...byShard].sort().map(([s, l]) => `${s}:${l.length}`).join(' ')}`);
+
+  // Pre-sign, per shard, nonce-major (every sender's nonce 0, then nonce 1, ...), recipients on the same shard.
+  const t0 = performance.now();
+  const perShard = new Map<string, string[]>();
+  for (const [s, idx] of byShard) {
+    const list: string[] = [];
+    for (let n = 0; n < PER_ACCOUNT; n++) {
+      for (let j = 0; j < idx.length; j++) {
+        const k = keys[idx[j]!]!;
+        const to = keys[idx[(j + 1 + n) % idx.length]!]!.address;
+        const t = { network: genesis.networkId, from: k.keyPair.publicKey, to: fromHex(toHex(to), 20), amount: 1n + BigInt(n), fee: 1n, nonce: BigInt(n), ts: BigInt(Date.now()) << 16n };
+        list.push(toHex(encodeSignedTx(signTransfer(t, k.keyPair.secretKey))));
+      }
+    }
+    perShard.set(s, list);
+  }
+  const total = [...perShard.values()].reduce((a, l) => a + l.length, 0);
+  log(`# pre-signed ${total} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const [apiBase, p2pBase] = await freeBases(shardsN);
+  const tUp = performance.now();
+  started = true;
+  execFileSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '90'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  log(`# cluster up in ${((performance.now() - tUp) / 1000).toFixed(1)} s (first global snapshot final)`);
+  const layout = loadLayout(netDir);
+  const nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)! }));
+  await sleep(2 * EPOCH_MS); // settle: epochs missed during start are sealed, peers meshed
+
+  const scrape = async (): Promise<string[]> => Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/metrics`)).text()));
+  const health = async (): Promise<{ epoch: number; committedTotal: number; globalEpoch: number | null }[]> => Promise.all(nodes.map((n) => json(`${n.url}/v1/health`)));
+  const m0 = await scrape();
+  const h0 = await health();
+  const epoch0 = Math.max(...h0.map((h) => h.epoch));
+
+  // Poll every node's latest global epoch: first time each (node, epoch) is seen.
+  const seenAt = nodes.map(() => new Map<number, number>());
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await Promise.all(nodes.map(async (n, i) => {
+        try {
+          const g = await json<{ epoch?: number }>(`${n.url}/v1/global/latest`);
+          if (g.epoch !== undefined && !seenAt[i]!.has(g.epoch)) seenAt[i]!.set(g.epoch, Date.now());
+        } catch { /* busy */ }
+      }));
+      await sleep(50);
+    }
+  })();
+
+  // Load: per shard, INFLIGHT workers posting batches to the home shard's API until the time is up.
+  const tStart = performance.now();
+  const loadEnd = tStart + SECONDS * 1000;
+  const accepted = new Map<string, number>();
+  let retries = 0;
+  let refused = 0;
+  await Promise.all(nodes.map(async (n) => {
+    const list = perShard.get(n.shard) ?? [];
+    let next = 0;
+    accepted.set(n.shard, 0);
+    const worker = async (): Promise<void> => {
+      while (next < list.length && performance.now() < loadEnd) {
+        let pending = list.slice(next, next + BATCH);
+        next += pending.length;
+        while (pending.length > 0 && performance.now() < loadEnd + 5000) {
+          const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) });
+          if (!j.results) throw new Error(`submission to ${n.shard} failed: ${JSON.stringify(j).slice(0, 200)}`);
+          const retry: string[] = [];
+          j.results.forEach((r, i) => {
+            if (r.status === 'accepted') accepted.set(n.shard, accepted.get(n.shard)! + 1);
+            else if (r.reason === 'mempool-full' || r.reason === 'nonce-too-far') retry.push(pending[i]!);
+            else refused++;
+          });
+          if (retry.length) {
+            retries++;
+            await sleep(100);
+          }
+          pending = retry;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: INFLIGHT }, worker));
+  }));
+  const submitSeconds = (performance.now() - tStart) / 1000;
+  const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
+  log(`# submitted for ${submitSeconds.toFixed(1)} s: ${acceptedTotal} accepted, ${refused} refused, ${retries} retried batches`);
+
+  // Wait until every accepted transfer is committed (per shard: committedTotal delta).
+  const committedAt = new Map<string, number>();
+  const deadline = performance.now() + 120_000;
+  let h1 = h0;
+  while (committedAt.size < nodes.length) {
+    h1 = await health();
+    nodes.forEach((n, i) => {
+      if (!committedAt.has(n.shard) && h1[i]!.committedTotal - h0[i]!.committedTotal >= accepted.get(n.shard)!) committedAt.set(n.shard, performance.now());
+    });
+    if (performance.now() > deadline) throw new Error(`not all accepted transfers committed after 120 s: ${JSON.stringify(h1.map((h, i) => h.committedTotal - h0[i]!.committedTotal))}`);
+    await sleep(20);
+  }
+  const tEnd = Math.max(...committedAt.values());
+  await sleep(3 * EPOCH_MS); // let the last epochs' global snapshots finalise
+  polling = false;
+  await poller;
+  const m1 = await scrape();
+  h1 = await health();
+  const epoch1 = Math.max(...h1.map((h) => h.epoch));
+  const seconds = (tEnd - tStart) / 1000;
+  const committed = h1.map((h, i) => h.committedTotal - h0[i]!.committedTotal);
+  const committedTotal = committed.reduce((a, b) => a + b, 0);
+  // an array, not an object: JS orders integer-like keys ("10") before others ("00")
+  const perShardTps = nodes.map((n, i) => ({ shard: n.shard, committed: committed[i]!, tps: Math.round(committed[i]! / ((committedAt.get(n.shard)! - tStart) / 1000)) }));
+
+  // latency (a): the nodes' own histograms, merged, deltas over the run
+  const merged = new Map<number, number>();
+  m1.forEach((t, i) => {
+    const after = histogram(t, 'smt_global_latency_seconds');
+    const before = histogram(m0[i]!, 'smt_global_latency_seconds');
+    for (const [b, c] of after) merged.set(b, (merged.get(b) ?? 0) + c - (before.get(b) ?? 0));
+  });
+  // latency (b): polling, from the epoch's scheduled seal time
+  const lat: number[] = [];
+  for (const m of seenAt) for (const [e, at] of m) if (e > epoch0 && e <= epoch1) lat.push(at - (genesis.genesisTime + (e + 1) * EPOCH_MS));
+  lat.sort((a, b) => a - b);
+  const epochs = Math.max(1, epoch1 - epoch0);
+  const gossip = m1.map((t, i) => {
+    const d = (dir: string): number => metricValue(t, 'smt_gossip_bytes', `direction="${dir}"`) - metricValue(m0[i]!, 'smt_gossip_bytes', `direction="${dir}"`);
+    return { in: d('in') / epochs, out: d('out') / epochs };
+  });
+  // global snapshots of the load epochs: how many carried a shard (a shard late past the timeout)
+  let carriedEpochs = 0;
+  let globals = 0;
+  for (let e = epoch0 + 1; e <= epoch1; e++) {
+    const g = await json<{ shards?: { carried: boolean }[] }>(`${nodes[0]!.url}/v1/global/${e}`).catch(() => ({} as { shards?: { carried: boolean }[] }));
+    if (!g.shards) continue;
+    globals++;
+    if (g.shards.some((s) => s.carried)) carriedEpochs++;
+  }
+  const rss = nodes.map((n) => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${n.pid}/status`, 'utf8'));
+      return m ? Math.round(Number(m[1]) / 1024) : null;
+    } catch {
+      return null;
+    }
+  });
+  const result = {
+    bench: 'cluster', shards: shardsN, depth: DEPTH, epochMs: EPOCH_MS, accounts: ACCOUNTS, batch: BATCH, inflight: INFLIGHT,
+    presigned: total, accepted: acceptedTotal, committed: committedTotal, refused, seconds: +seconds.toFixed(2), submitSeconds: +submitSeconds.toFixed(2),
+    tps: Math.round(committedTotal / seconds), perShardTps,
+    globalLatencyMetricsMs: { p50: Math.round(histQuantile(merged, 0.5) * 1000), p99: Math.round(histQuantile(merged, 0.99) * 1000), samples: merged.get(Infinity) ?? 0 },
+    globalLatencyPolledMs: { p50: Math.round(quantile(lat, 0.5)), p99: Math.round(quantile(lat, 0.99)), samples: lat.length },
+    epochs, globalsInWindow: globals, globalsWithCarriedShards: carriedEpochs,
+    gossipBytesPerNodePerEpoch: { in: Math.round(gossip.reduce((a, g) => a + g.in, 0) / gossip.length), out: Math.round(gossip.reduce((a, g) => a + g.out, 0) / gossip.length) },
+    peakRssMbPerNode: nodes.map((n, i) => ({ shard: n.shard, mb: rss[i] })),
+    cpus: (await import('node:os')).availableParallelism(),
+  };
+  console.log(`cluster (${shardsN} shards on ${result.cpus} cores): ${committedTotal} committed in ${result.seconds} s = ${result.tps} tps aggregate; per shard ${perShardTps.map((p) => `${p.shard}:${p.tps}`).join(' ')} tps`);
+  console.log(`seal -> global final: p50 ${result.globalLatencyMetricsMs.p50} ms, p99 ${result.globalLatencyMetricsMs.p99} ms (node metrics); from the scheduled epoch end, polled: p50 ${result.globalLatencyPolledMs.p50} ms, p99 ${result.globalLatencyPolledMs.p99} ms`);
+  console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
+  console.log(JSON.stringify(result));
+} finally {
+  if (started) {
+    try {
+      execFileSync(process.execPath, [SMT_BIN, 'cluster', 'down', '--network', netDir, '--grace', '5'], { stdio: 'ignore' });
+    } catch { /* best effort */ }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,149 @@
+// The node's network layer (depth >= 1): libp2p + the triad aggregation (src/gossip), wired to the
+// shard. Opens, in order: a small level DB for global snapshots, the libp2p node, the TriadNetwork;
+// returns them as components so SmtNode closes them in reverse (network, p2p, DB) before the shard.
+// Everything persistent lives in the node's DATA dir: docker mounts the network dir read-only.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { Level } from 'level';
+import type { KeyPair } from '../core/ed25519.js';
+import type { Genesis } from '../core/genesis.js';
+import { addressFromPublicKey, homeShard } from '../core/address.js';
+import { ancestorsOf, type ShardId } from '../core/ids.js';
+import { DecodeError } from '../core/bytes.js';
+import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
+import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
+import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
+import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
+import type { Shard, SealedEvent } from '../shard/shard.js';
+import type { Logger } from './logger.js';
+import type { NodeMetrics } from './metrics.js';
+import type { Component } from './node.js';
+import { GlobalBackfill } from './backfill.js';
+
+export interface GossipOptions {
+  /** Listen address, `host:port` (port 0 = ephemeral) or a multiaddr. */
+  listen: string;
+  /** Peers to keep connected (multiaddrs, with or without /p2p/<id>). */
+  peers: string[];
+  timing?: Partial<AggregationTiming>;
+}
+
+export interface GossipLayer {
+  p2p: P2PNode;
+  net: TriadNetwork;
+  components: Component[]; // in opening order
+}
+
+/** Where the node keeps its libp2p identity and global snapshots: `<data>/net/`. */
+export function gossipDir(dataDir: string): string {
+  return join(dataDir, 'net');
+}
+
+/** `host:port` -> `/ip4|ip6|dns4/host/tcp/port`; a multiaddr is passed through. */
+export function listenMultiaddr(s: string): string {
+  if (s.startsWith('/')) return s;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--p2p must be host:port or a multiaddr, got ${JSON.stringify(s)}`);
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  const proto = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : host.includes(':') ? 'ip6' : 'dns4';
+  return `/${proto}/${host}/tcp/${m[2]}`;
+}
+
+/** Gossip check of a forwarded transaction batch: each one decodes, is of this network and homed here.
+ * Signatures are checked by the shard on its worker threads (and by the forwarding node). */
+export function txBatchChecker(genesis: Genesis, shard: ShardId): (txs: Uint8Array[]) => ValidationOutcome {
+  return (txs) => {
+    for (const b of txs) {
+      if (b.length > MAX_TX_BYTES) return reject('oversized', `transaction of ${b.length} bytes`);
+      let t;
+      try {
+        t = decodeSignedTx(b).tx;
+      } catch (e) {
+        if (e instanceof DecodeError) return reject('undecodable', e.message);
+        throw e;
+      }
+      if (t.network !== genesis.networkId) return reject('wrong-network');
+      if (homeShard(addressFromPublicKey(t.from), genesis.depth) !== shard) return reject('wrong-topic', 'transaction of another shard');
+    }
+    return ACCEPT;
+  };
+}
+
+export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<GossipLayer> {
+  const { shard, genesis, logger: log, metrics } = o;
+  const components: Component[] = [];
+  const dir = gossipDir(o.dataDir);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const db = new Level<string, Uint8Array>(join(dir, 'global'), { valueEncoding: 'view' });
+    await db.open();
+    components.push({ name: 'global-db', close: () => db.close() });
+    const store: GlobalStore = db.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' });
+
+    const p2p = await createP2PNode({
+      peerKeyFile: join(dir, 'peer.key'),
+      listen: listenMultiaddr(o.listen),
+      peers: o.peers,
+      networkId: genesis.networkId,
+      logger: log.child({ module: 'p2p' }),
+      scoredTopics: TriadNetwork.topicsFor(genesis, shard.id),
+    });
+    components.push({ name: 'p2p', close: () => p2p.close() });
+    log.info({ peerId: p2p.peerId, addrs: p2p.multiaddrs(), peers: o.peers.length }, 'p2p listening');
+
+    const netLog = log.child({ module: 'gossip' });
+    const net = await TriadNetwork.start({
+      p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
+      checkTxBatch: txBatchChecker(genesis, shard.id),
+      onTxBatch: (txs, from) => {
+        // Forwarded to us by another node: submit like any API batch (the shard checks signatures).
+        void shard.submit(txs).then((rs) => {
+          let ok = 0;
+          for (const r of rs) if (r.ok) ok++;
+          if (ok > 0) metrics.submissions.inc({ result: 'accepted' }, ok);
+          if (ok < rs.length) metrics.submissions.inc({ result: 'rejected-forwarded' }, rs.length - ok);
+          netLog.debug({ from, txs: txs.length, accepted: ok }, 'forwarded batch submitted');
+        }, (err) => netLog.warn({ err: (err as Error).message }, 'forwarded batch not submitted'));
+      },
+    });
+    components.push({ name: 'network', close: () => net.close() });
+    const backfill = new GlobalBackfill({ net, p2p, store, genesis, logger: netLog });
+    backfill.start();
+    components.push({ name: 'global-backfill', close: async () => backfill.close() });
+
+    // After each seal: publish our snapshot, and apply the clock receive rules to our triad
+    // siblings' snapshots of the previous epoch (they arrive while we run the current one).
+    const siblings = siblingsOf(shard.id);
+    const onSealed = (ev: SealedEvent): void => {
+      const e = ev.snapshot.snapshot.epoch;
+      net.publishSnapshot(ev.snapshot).catch((err) => netLog.warn({ err: (err as Error).message, epoch: e }, 'cannot publish snapshot'));
+      for (const s of siblings) {
+        const ss = net.snapshotOf(s, e - 1);
+        if (!ss) continue;
+        shard.observeLamport(ss.snapshot.lamport);
+        try {
+          shard.observeHlc(ss.snapshot.hlc);
+        } catch (err) {
+          netLog.warn({ shard: s, err: (err as Error).message }, 'sibling HLC refused');
+        }
+      }
+    };
+    shard.events.on('sealed', onSealed);
+    components.push({ name: 'snapshot-publisher', close: async () => void shard.events.off('sealed', onSealed) });
+
+    net.onGlobal((ev) => {
+      metrics.globalEpoch.set(ev.global.aggregate.epoch);
+      if (ev.latencyMs !== undefined) metrics.globalLatency.observe(ev.latencyMs / 1000);
+    });
+    return { p2p, net, components };
+  } catch (e) {
+    for (const c of components.reverse()) await c.close().catch(() => {});
+    throw e;
+  }
+}
+
+function siblingsOf(s: ShardId): ShardId[] {
+  if (ancestorsOf(s).length === 0) return [];
+  const base = s.slice(0, -1);
+  return ['0', '1', '2'].map((d) => (base + d) as ShardId).filter((x) => x !== s);
+}

@@ -1,0 +1,188 @@
+// The node with its network layer (src/node/gossip.ts), in process: three real SmtNodes of a depth-1
+// network (real shards, libp2p on 127.0.0.1, epoch clock on). Properties checked:
+//  - a transaction of another shard cannot be forwarded while no peer serves that shard (503
+//    unroutable), is forwarded once peers are connected (202 forwarded + home shard) and commits on
+//    the home shard; one with a bad signature is refused by the forwarding node and never leaves it;
+//  - account queries for another shard's address answer 421 wrong-shard with the home shard;
+//  - all nodes agree on the global snapshots; the aggregation path served for a shard links that
+//    shard's signed snapshot to the global root; health and metrics expose the network figures;
+//  - the global backfill stores only fetched global snapshots that verify and are of the epoch asked for;
+//  - the network components close in reverse order of opening, and a restarted node keeps its
+//    libp2p identity and its stored global snapshots.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SmtNode, type Component } from '../src/node/node.js';
+import { initNetwork } from '../src/node/network-dir.js';
+import { createLogger } from '../src/node/logger.js';
+import { loadKeyFile } from '../src/core/keyfile.js';
+import { fromHex, toHex } from '../src/core/bytes.js';
+import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
+import { decodeSignedSnapshot, snapshotHash } from '../src/shard/snapshot.js';
+import { decodeAggregationPath, verifyAggregationPath } from '../src/hierarchy/global.js';
+import { decodeFinalAggregate } from '../src/hierarchy/finality.js';
+import { decodeFetchRequest } from '../src/gossip/fetch.js';
+import { GlobalBackfill, globalStoreKey } from '../src/node/backfill.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'smt-node-gossip-'));
+const netDir = join(tmp, 'net');
+const { genesis, accounts } = initNetwork({ dir: netDir, depth: 1, accounts: 12, epochMs: 500, networkId: 'gossip-node', balance: 1_000_000n, force: false });
+const logger = createLogger({ level: 'silent' });
+const nodes = new Map<string, SmtNode>();
+after(async () => {
+  for (const n of nodes.values()) await n.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const start = (shard: string): Promise<SmtNode> =>
+  SmtNode.start({ networkDir: netDir, shard, dataDir: join(tmp, `d${shard}`), apiPort: 0, logger, gossip: { listen: '127.0.0.1:0', peers: [] } });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+const get = async (url: string): Promise<{ status: number; body: any }> => {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.json() };
+};
+function transfer(fromIdx: number, toAddr: string, nonce: bigint, amount = 10n): { hex: string; txid: string } {
+  const k = loadKeyFile(join(netDir, accounts[fromIdx]!.keyFile));
+  const t = { network: genesis.networkId, from: k.keyPair.publicKey, to: fromHex(toAddr, 20), amount, fee: 1n, nonce, ts: BigInt(Date.now()) << 16n };
+  return { hex: toHex(encodeSignedTx(signTransfer(t, k.keyPair.secretKey))), txid: txIdHex(t) };
+}
+
+test('routing, wrong-shard hints, global snapshots and paths across three gossiping nodes', { timeout: 60_000 }, async () => {
+  for (const s of ['0', '1', '2']) nodes.set(s, await start(s));
+  const n0 = nodes.get('0')!;
+  // a sender homed away from shard 0, and a recipient on the sender's shard
+  const senderIdx = accounts.findIndex((a) => a.shard !== '0');
+  assert.ok(senderIdx >= 0, 'some account lives off shard 0');
+  const home = accounts[senderIdx]!.shard;
+  const recipient = accounts.find((a, i) => i !== senderIdx && a.shard === home)?.address ?? accounts[senderIdx]!.address;
+
+  const early = await post(n0.url, { tx: transfer(senderIdx, recipient, 0n).hex });
+  assert.equal(early.status, 503, 'no connected peer serves the home shard yet');
+  assert.deepEqual([early.body.error.code, early.body.error.shard], ['unroutable', home]);
+
+  // connect the three (each dials the others; duplicates are harmless)
+  for (const a of nodes.values()) for (const b of nodes.values()) if (a !== b) a.p2p!.addPeer(`${b.p2p!.multiaddrs()[0]}`);
+  await until('forwarding to reach the home shard', 15_000, async () => {
+    const homeNode = nodes.get(home)!;
+    return homeNode.p2p!.connectedPeers().length === 2 && n0.p2p!.topicPeers(homeNode.net!.topics.tx).length > 0 ? true : undefined;
+  });
+
+  const tx = transfer(senderIdx, recipient, 0n);
+  const badSig = transfer(senderIdx, recipient, 1n);
+  const forged = badSig.hex.slice(0, -2) + (badSig.hex.endsWith('00') ? '01' : '00');
+  const r = await post(n0.url, { txs: [tx.hex, forged] });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.results[0], { txid: tx.txid, status: 'forwarded', shard: home });
+  assert.equal(r.body.results[1].reason, 'bad-signature');
+  assert.deepEqual([r.body.accepted, r.body.forwarded, r.body.rejected], [0, 1, 1]);
+
+  const homeUrl = nodes.get(home)!.url;
+  const st = await until('the forwarded transfer to commit on its home shard', 15_000, async () => {
+    const s = (await get(`${homeUrl}/v1/tx/${tx.txid}`)).body;
+    return s.status === 'committed' ? s : undefined;
+  });
+  assert.equal(typeof st.epoch, 'number');
+  assert.equal((await get(`${homeUrl}/v1/tx/${badSig.txid}`)).body.status, 'unknown', 'the bad signature never reached the home shard');
+  assert.equal((await get(`${n0.url}/v1/tx/${tx.txid}`)).body.status, 'unknown', 'the forwarding node did not execute it');
+
+  const wrong = await get(`${n0.url}/v1/account/${accounts[senderIdx]!.address}`);
+  assert.equal(wrong.status, 421);
+  assert.deepEqual([wrong.body.error.code, wrong.body.error.shard], ['wrong-shard', home]);
+  assert.equal((await get(`${homeUrl}/v1/account/${accounts[senderIdx]!.address}`)).status, 200);
+
+  // global snapshots agree; the path of each shard links its signed snapshot to the root
+  const e = await until('a global epoch known to all three', 15_000, async () => {
+    const eps = await Promise.all([...nodes.values()].map(async (n) => (await get(`${n.url}/v1/global/latest`)).body.epoch as number | undefined));
+    return eps.every((x) => typeof x === 'number') ? Math.min(...(eps as number[])) : undefined;
+  });
+  const roots = await Promise.all([...nodes.values()].map(async (n) => (await get(`${n.url}/v1/global/${e}`)).body.root));
+  assert.equal(new Set(roots).size, 1);
+  for (const [s, n] of nodes) {
+    const p = (await get(`${n0.url}/v1/global/${e}/path/${s}`)).body;
+    const snap = (await get(`${n.url}/v1/snapshot/${p.snapshotEpoch}`)).body;
+    const h = snapshotHash(decodeSignedSnapshot(fromHex(snap.encoded)).snapshot);
+    assert.equal(toHex(h), p.snapshotHash);
+    assert.ok(verifyAggregationPath(decodeAggregationPath(fromHex(p.encoded)), h, fromHex(roots[0])), `path of shard ${s} verifies`);
+  }
+  assert.equal((await get(`${n0.url}/v1/global/999999`)).status, 404);
+  assert.equal((await get(`${n0.url}/v1/global/x`)).status, 400);
+  assert.equal((await get(`${n0.url}/v1/global/${e}/path/7`)).status, 400);
+
+  const h = (await get(`${homeUrl}/v1/health`)).body;
+  assert.equal(h.peers, 2);
+  assert.ok(h.globalEpoch >= e);
+  assert.equal(typeof h.tps, 'number');
+  const metrics = await (await fetch(`${n0.url}/metrics`)).text();
+  for (const m of ['smt_gossip_bytes{direction="in"', 'smt_gossip_rejected{', 'smt_global_latency_seconds_count{', 'smt_p2p_peers{']) assert.ok(metrics.includes(m), m);
+  assert.ok(/smt_tx_submissions_total\{result="forwarded"[^}]*\} 1\b/.test(metrics), 'forwarded submissions are counted');
+});
+
+test('backfill stores only verified global snapshots of the epochs asked for, and fills every hole in its window', { timeout: 20_000 }, async () => {
+  const n0 = nodes.get('0')!;
+  const top = await until('a few global epochs', 15_000, async () => (n0.net!.latestGlobalEpoch() >= 4 ? n0.net!.latestGlobalEpoch() : undefined));
+  const encoded = async (e: number): Promise<Uint8Array> => fromHex((await get(`${n0.url}/v1/global/${e}`)).body.encoded);
+  const good = await encoded(top - 1);
+  const tampered = Uint8Array.from(await encoded(top - 2));
+  tampered[tampered.length - 10]! ^= 0xff; // inside the last member signature (or the child mask): fails verification
+  const wrongEpoch = await encoded(top); // a valid record, but of another epoch than asked
+  const served = new Map<number, Uint8Array>([[top - 1, good], [top - 2, tampered], [top - 3, wrongEpoch]]);
+  const mem = new Map<string, Uint8Array>();
+  const store = {
+    get: async (k: string) => mem.get(k),
+    put: async (k: string, v: Uint8Array) => void mem.set(k, v),
+    async *iterator() { yield* [...mem]; },
+  };
+  const asked: number[] = [];
+  const bf = new GlobalBackfill({
+    genesis, store, window: 3, attempts: 1,
+    net: { latestGlobalEpoch: () => top, globalAt: async (e: number) => (mem.has(globalStoreKey(e)) ? decodeFinalAggregate(mem.get(globalStoreKey(e))!) : undefined) },
+    p2p: {
+      connectedPeers: () => ['peer-a'],
+      request: async (_peer: string, _proto: string, req: Uint8Array) => {
+        const e = decodeFetchRequest(req).epoch;
+        asked.push(e);
+        return served.get(e) ?? new Uint8Array();
+      },
+    },
+  });
+  assert.deepEqual(await bf.missing(), [top - 1, top - 2, top - 3]);
+  await bf.pass();
+  assert.deepEqual(asked, [top - 1, top - 2, top - 3]);
+  assert.deepEqual([...mem.keys()], [globalStoreKey(top - 1)], 'only the verified record of the epoch asked for is stored');
+  assert.deepEqual(mem.get(globalStoreKey(top - 1)), good);
+  await bf.pass(); // the two bad epochs used their one attempt: not asked again
+  assert.equal(asked.length, 3);
+  bf.close();
+});
+
+test('network components close in reverse order; a restart keeps the peer identity and stored global snapshots', { timeout: 30_000 }, async () => {
+  const n = nodes.get('2')!;
+  const names = (n as unknown as { components: Component[] }).components.map((c) => c.name);
+  assert.deepEqual(names, ['shard', 'global-db', 'p2p', 'network', 'global-backfill', 'snapshot-publisher', 'metrics', 'epoch-timer', 'http']);
+  const peerId = n.p2p!.peerId;
+  const e = n.net!.latestGlobalEpoch();
+  assert.ok(e >= 0);
+  const root = (await get(`${n.url}/v1/global/${e}`)).body.root;
+  await n.close();
+  nodes.delete('2');
+  await sleep(300); // the global store write of the last epoch is asynchronous
+  const again = await start('2');
+  nodes.set('2', again);
+  assert.equal(again.p2p!.peerId, peerId, 'same libp2p identity (key file in the data dir)');
+  assert.equal((await get(`${again.url}/v1/global/${e}`)).body.root, root, 'the stored global snapshot survives the restart');
+});
