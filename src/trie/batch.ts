@@ -6,6 +6,7 @@ import { trits, pathLength } from './digits.js';
 import { BRANCH, EXT, LEAF, REF, TNode, branchNode, childAt, extNode, kvEquals, kvKeyEquals, leafNode, setChild } from './node.js';
 
 export class Item {
+  /** The key in its first 32 bytes (may be the whole key || value array). */
   key: Uint8Array;
   /** The leaf's key || value; null = delete. */
   kv: Uint8Array | null;

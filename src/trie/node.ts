@@ -118,15 +118,6 @@ export function refNode(hash: Uint8Array): TNode {
 
 // ---- hashing (shared by the trie and the proof verifier) ----
 
-export function leafHash(tags: Tags, key: Uint8Array, value: Uint8Array, s: Scratch): Uint8Array {
-  const buf = s.ensure(64 + value.length);
-  copy32(buf, 0, tags.leaf);
-  copy32(buf, 32, key);
-  if (value.length <= 64) for (let i = 0; i < value.length; i++) buf[64 + i] = value[i]!;
-  else buf.set(value, 64);
-  return sha256Into(buf, 64 + value.length);
-}
-
 /** H_leaf(key || value) from the leaf's kv array. */
 export function leafHashKV(tags: Tags, kv: Uint8Array, s: Scratch): Uint8Array {
   const buf = s.ensure(32 + kv.length);
@@ -134,15 +125,6 @@ export function leafHashKV(tags: Tags, kv: Uint8Array, s: Scratch): Uint8Array {
   if (kv.length <= 96) for (let i = 0; i < kv.length; i++) buf[32 + i] = kv[i]!;
   else buf.set(kv, 32);
   return sha256Into(buf, 32 + kv.length);
-}
-
-/** `hashes` has `arity` entries; EMPTY_HASH for empty slots. */
-export function branchHash(tags: Tags, hashes: Uint8Array[], s: Scratch): Uint8Array {
-  const len = 32 + 32 * hashes.length;
-  const buf = s.ensure(len);
-  buf.set(tags.branch, 0);
-  for (let i = 0; i < hashes.length; i++) buf.set(hashes[i]!, 32 + 32 * i);
-  return sha256Into(buf, len);
 }
 
 export function extHash(tags: Tags, path: Uint8Array, child: Uint8Array, s: Scratch): Uint8Array {

@@ -1,7 +1,7 @@
 // Inclusion and non-inclusion proofs: the nodes on the key's path, top-down, verified with no database.
 import { DecodeError, bytesEqual } from '../core/bytes.js';
 import { KeyPath, packDigits, packedLength, pathLength, unpackDigits, KEY_BYTES } from './digits.js';
-import { EMPTY_HASH, sha256To, tagsFor, type Tags } from './hash.js';
+import { sha256To, tagsFor, type Tags } from './hash.js';
 import { copy32, copyBytes, MAX_VALUE_BYTES } from './node.js';
 
 /** A branch passed through: the hashes of its other children, in slot order (EMPTY_HASH if empty). */
@@ -150,7 +150,7 @@ export function decodeProof(input: Uint8Array, arity = 3): TrieProof {
           const h = readHash();
           if (isEmptyHash(h)) throw new DecodeError('trie proof: explicit empty sibling (non-canonical)');
           siblings.push(h);
-        } else siblings.push(EMPTY_HASH);
+        } else siblings.push(new Uint8Array(32)); // a fresh EMPTY: callers may own what we return
       }
       steps.push({ kind: 'branch', siblings });
       continue;

@@ -1,8 +1,10 @@
 // The ternary Merkle trie accumulator: a path-compressed radix-3 Merkle trie over 32-byte keys.
-// Nodes live in memory as mutable objects with cached hashes; a write invalidates the hashes on its
-// path, and root()/stageCommit() hash each dirty node once. Nodes not in memory are loaded lazily
-// from a content-addressed NodeStore. Every async method does its I/O first and then its mutation in
-// one synchronous step, so concurrent calls cannot interleave inside a mutation.
+// Nodes live in memory as mutable objects with cached hashes; writes invalidate the hashes on their
+// paths, and root()/stageCommit() hash each dirty node once. On a fully loaded trie, put/delete only
+// record the write and the next root()/stageCommit()/prove() applies all of them in one pass
+// (batch.ts). Nodes not in memory are loaded lazily from a content-addressed NodeStore; while any is
+// unloaded, writes walk their path at once. Every async method does its I/O first and then its
+// mutation in one synchronous step, so concurrent calls cannot interleave inside a mutation.
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { KeyPath, pathLength, KEY_BYTES } from './digits.js';
 import { EMPTY_HASH, Scratch, tagsFor, type Tags } from './hash.js';
@@ -139,7 +141,7 @@ export class TernaryTrie {
     const keys: Uint8Array[] = [];
     const kvs: Array<Uint8Array | null> = [];
     for (const [s, kv] of this.pending) {
-      keys.push(kv === null ? keyFromString(s) : kv.subarray(0, 32));
+      keys.push(kv === null ? keyFromString(s) : kv); // readers of a key only look at its first 32 bytes
       kvs.push(kv);
     }
     this.pending.clear();
