@@ -1,7 +1,10 @@
-// npm run bench:proof [-- --max-depth 4]
+// npm run bench:proof [-- --max-depth 4] [--cluster-epochs 8] [--cluster-epoch-ms 2000] [--cluster-prove-every 3] [--no-cluster]
 // Constraints per circuit, setup time (as measured by build:circuits), prove time p50 per circuit,
 // apex verify time, proving rate in constraints/s, and the global proof's size for 3, 9, 27 and 81
-// shards -- every tree proved in full, bottom-up, with child proofs verified before each parent.
+// shards -- every tree proved in full, bottom-up, with child proofs verified before each parent --
+// and the seal-to-global-proof latency in a real 9-shard cluster (`smt cluster up`, the proving
+// layer of src/node/proving.ts): per proved epoch e, from e's nominal seal time (genesisTime +
+// (e+1) * epochMs) to the first node holding e's global proof (its receivedAt), p50/p99.
 // Last line: one JSON object.
 import { artifactsDir, loadManifest } from '../src/proof/artifacts.js';
 import { getPoseidon } from '../src/proof/commitment.js';
@@ -12,9 +15,75 @@ import { buildTree, genesisTree } from '../src/proof/tree.js';
 import { proveTree } from '../src/proof/tree-prover.js';
 import { closeVerifier, verify } from '../src/proof/verifier.js';
 import type { CircuitKind } from '../src/proof/artifacts.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadGenesis } from '../src/core/genesis.js';
+import { loadLayout } from '../src/cluster/cluster.js';
+import { apiUrl, portFree, SMT_BIN } from '../src/cluster/supervisor.js';
 
 const argv = process.argv.slice(2);
 const maxDepth = Number(argv[argv.indexOf('--max-depth') + 1] ?? 4) || 4;
+const arg = (name: string, d: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) || d : d);
+const clusterEpochs = arg('--cluster-epochs', 8);
+const clusterEpochMs = arg('--cluster-epoch-ms', 2000);
+const clusterProveEvery = arg('--cluster-prove-every', 3);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Seal-to-global-proof latency in a 9-shard cluster over `clusterEpochs` proved epochs after a warm-up. */
+async function clusterLatency(): Promise<{ epochMs: number; proveEvery: number; epochs: number[]; latencyMs: number[]; p50: number; p99: number; p50Epochs: number; p99Epochs: number; missed: number[] }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-proof-'));
+  const net = join(tmp, 'net');
+  let base = 0;
+  for (let i = 0; i < 50 && !base; i++) {
+    const a = 10_000 + Math.floor(Math.random() * 10_000);
+    let ok = true;
+    for (let j = 0; j < 9 && ok; j++) ok = (await portFree('127.0.0.1', a + j)) && (await portFree('127.0.0.1', a + 11_000 + j));
+    if (ok) base = a;
+  }
+  const env = { ...process.env, SMT_PROVE_EVERY: String(clusterProveEvery) };
+  const up = spawnSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', net, '--depth', '2', '--epoch-ms', String(clusterEpochMs), '--accounts', '9',
+    '--api-base-port', String(base), '--p2p-base-port', String(base + 11_000), '--timeout', '90', '--no-wait-global'], { env, encoding: 'utf8' });
+  try {
+    if (up.status !== 0) throw new Error(`cluster up failed: ${up.stdout}\n${up.stderr}`);
+    const g = loadGenesis(join(net, 'genesis.json'));
+    const urls = loadLayout(net).shards.map(apiUrl);
+    const sealAt = (e: number): number => g.genesisTime + (e + 1) * g.epochMs;
+    // warm-up: skip the epochs sealed in the start-up burst and the provers' cold start (one cycle)
+    const nowEpoch = Math.floor((Date.now() - g.genesisTime) / g.epochMs);
+    const first = (Math.ceil((nowEpoch + 2 * clusterProveEvery) / clusterProveEvery)) * clusterProveEvery;
+    const epochs = Array.from({ length: clusterEpochs }, (_, i) => first + i * clusterProveEvery);
+    const got = new Map<number, number>();
+    const deadline = sealAt(epochs.at(-1)!) + 60_000;
+    while (got.size < epochs.length && Date.now() < deadline) {
+      for (const e of epochs) {
+        if (got.has(e) || Date.now() < sealAt(e)) continue;
+        let best: number | undefined;
+        for (const u of urls) {
+          try {
+            const r = await fetch(`${u}/v1/proof/global/${e}`, { signal: AbortSignal.timeout(3000) });
+            if (r.status === 200) {
+              const j = (await r.json()) as { receivedAt: number };
+              best = Math.min(best ?? Infinity, j.receivedAt);
+            }
+          } catch {
+            // node busy: next
+          }
+        }
+        if (best !== undefined) got.set(e, best - sealAt(e));
+      }
+      await sleep(500);
+    }
+    const lat = epochs.filter((e) => got.has(e)).map((e) => got.get(e)!);
+    const p50 = lat.length ? pct(lat, 50) : NaN;
+    const p99 = lat.length ? pct(lat, 99) : NaN;
+    return { epochMs: g.epochMs, proveEvery: clusterProveEvery, epochs: epochs.filter((e) => got.has(e)), latencyMs: lat, p50, p99, p50Epochs: r1(p50 / g.epochMs), p99Epochs: r1(p99 / g.epochMs), missed: epochs.filter((e) => !got.has(e)) };
+  } finally {
+    spawnSync(process.execPath, [SMT_BIN, 'cluster', 'down', '--network', net, '--grace', '3'], { encoding: 'utf8' });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,6 +130,12 @@ async function main(): Promise<void> {
   }
   await closeVerifier();
 
+  let cluster: Awaited<ReturnType<typeof clusterLatency>> | null = null;
+  if (!argv.includes('--no-cluster')) {
+    cluster = await clusterLatency();
+    console.log(`9-shard cluster (epoch ${cluster.epochMs} ms, every ${cluster.proveEvery}th epoch proved): seal-to-global-proof p50 ${cluster.p50} ms (${cluster.p50Epochs} epochs), p99 ${cluster.p99} ms (${cluster.p99Epochs} epochs) over ${cluster.latencyMs.length} epochs${cluster.missed.length ? `; no proof for epochs ${cluster.missed.join(', ')}` : ''}`);
+  }
+
   const leafP50 = pct(proveMs.triad_leaf, 50);
   const innerP50 = pct(proveMs.triad_inner, 50);
   const leafC = manifest.circuits.triad_leaf.constraints;
@@ -75,6 +150,7 @@ async function main(): Promise<void> {
     globalProofBytes: globalBytes,
     triadProofs: proofs,
     treeProveMs: treeMs,
+    clusterSealToGlobalProof: cluster,
   };
   console.log(`constraints: leaf ${leafC}, inner ${innerC}; setup ${(manifest.totalMs / 1000).toFixed(0)} s (ptau 2^${manifest.ptauPower} ${(manifest.ptauMs / 1000).toFixed(0)} s)`);
   console.log(`prove p50: leaf ${result.proveP50Ms.triad_leaf} ms, inner ${result.proveP50Ms.triad_inner} ms; verify apex p50 ${result.verifyApexMs.p50} ms`);

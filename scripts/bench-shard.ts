@@ -11,7 +11,7 @@
 //
 // Env knobs: BENCH_ACCOUNTS (10000), BENCH_TXS (240000), BENCH_BATCH (2000), BENCH_EPOCH_MS (250),
 // BENCH_INFLIGHT (12 submit calls in flight), BENCH_MAX_PENDING (40000 accepted, not yet committed),
-// BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify).
+// BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify), BENCH_FSYNC (1; 0 = no fsync per seal).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,7 @@ export interface BenchResult {
   cpuSeconds: number; // process CPU (all threads) during the run
   cpuUsPerTx: number; // CPU microseconds per committed tx: the figure that decides tps on 2 cores
   mainThreadUsPerTx: number; // of which on the main (JS) thread; the rest: verify workers, LevelDB, GC threads
+  kernelUsPerTx: number; // of which in the kernel (system time: I/O, fsync, thread wakeups)
   sealPhasesUsPerTx?: Record<string, number>; // in-process modes: seal wall time per phase, per tx
 }
 
@@ -153,6 +154,7 @@ export async function drive(
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const systemSeconds = cpu.system / 1e6;
   const main = process.threadCpuUsage(main0);
   const mainSeconds = (main.user + main.system) / 1e6;
   const lat = Float64Array.from(latency).sort();
@@ -160,6 +162,7 @@ export async function drive(
     mode, txs: committed, seconds, tps: Math.round(committed / seconds), p50ms: Math.round(percentile(lat, 0.5)), p99ms: Math.round(percentile(lat, 0.99)),
     epochs, rejected, peakRssMb: rssMb(), cpuSeconds: Math.round(cpuSeconds * 100) / 100, cpuUsPerTx: Math.round((cpuSeconds * 1e6) / Math.max(1, committed)),
     mainThreadUsPerTx: Math.round((mainSeconds * 1e6) / Math.max(1, committed)),
+    kernelUsPerTx: Math.round((systemSeconds * 1e6) / Math.max(1, committed)),
   };
 }
 
@@ -169,7 +172,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
   try {
     const shard = await Shard.open({
       dataDir: dir, genesis: setup.genesis, shard: SHARD, validatorKey: setup.validator,
-      verifySignatures: verify, verifyWorkers: o.workers, mempoolMax: 1_000_000,
+      verifySignatures: verify, verifyWorkers: o.workers, mempoolMax: 1_000_000, sync: process.env.BENCH_FSYNC !== '0',
     });
     try {
       let lastIds: string[] = [];
@@ -199,7 +202,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
 }
 
 function show(r: BenchResult): void {
-  console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx})`);
+  console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx}, kernel ${r.kernelUsPerTx})`);
   if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
   for (const m of modes) if (!MODES[m]) throw new Error(`unknown BENCH_MODES entry ${m}; known: ${Object.keys(MODES).join(', ')}`);
   const t = performance.now();
   const setup = prepare(accounts, total);
-  console.log(`pre-signed ${total} transfers among ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s; ${availableParallelism()} cores, ${o.workers} verify workers, batch ${o.batch}, ${o.inflight} in flight, epoch ${o.epochMs} ms, fsync on; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`pre-signed ${total} transfers among ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s; ${availableParallelism()} cores, ${o.workers} verify workers, batch ${o.batch}, ${o.inflight} in flight, epoch ${o.epochMs} ms, fsync ${process.env.BENCH_FSYNC === '0' ? 'off' : 'on'}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const results: BenchResult[] = [];
   for (const m of modes) {
     const r = await MODES[m]!(setup, o);
@@ -239,11 +242,16 @@ async function main(): Promise<void> {
     results.push(r);
   }
   const verified = results.find((r) => r.mode === 'in-process, signatures verified');
+  // Not a measurement: what the measured CPU cost per tx would allow if this process had every core
+  // to itself (other processes on the machine inflate the wall-clock figures above).
+  const cpuBound = (r?: BenchResult) => (r ? Math.round((availableParallelism() * 1e6) / r.cpuUsPerTx) : null);
+  if (verified) console.log(`CPU-bound ceiling with signatures verified (cores / CPU per tx, an estimate, not measured): ${cpuBound(verified)} tx/s`);
   const summary = {
     bench: 'shard', accounts, txs: total, cores: availableParallelism(), loadavg: loadavg()[0],
     inProcessVerifiedTps: verified?.tps ?? null,
     inProcessNoVerifyTps: results.find((r) => r.mode === 'in-process, verification off')?.tps ?? null,
     p50ms: verified?.p50ms ?? null, p99ms: verified?.p99ms ?? null,
+    verifiedCpuUsPerTx: verified?.cpuUsPerTx ?? null, verifiedCpuBoundTpsEstimate: cpuBound(verified),
     peakRssMb: rssMb(), goalTps: 29_000, results,
   };
   console.log(JSON.stringify(summary));

@@ -31,7 +31,9 @@ export function makeSnapshot(net: TestNet, shard: ShardId, epoch: number, salt =
     network: net.genesis.networkId, shard, epoch,
     stateRoot: h('state'), txRoot: h('tx'), outboxRoot: h('outbox'),
     txCount: BigInt(10 + idx + epoch), supply: BigInt(1_000_000 + idx * 1000 - epoch), outflow: BigInt(idx + epoch),
-    inflow: BigInt(epoch), fees: BigInt(idx), lamport: BigInt(epoch + 1),
+    inflow: BigInt(epoch), fees: BigInt(idx),
+    totalOutflow: BigInt((idx + epoch) * (epoch + 1)), totalInflow: BigInt(epoch * (epoch + 1)), totalFees: BigInt(idx * (epoch + 1)),
+    lamport: BigInt(epoch + 1),
     vectorClock: new Array(3 ** net.genesis.depth).fill(epoch), hlc: BigInt(epoch) << 16n,
     prevSnapshotHash: new Uint8Array(32),
   };

@@ -173,7 +173,7 @@ test('backfill stores only verified global snapshots of the epochs asked for, an
 test('network components close in reverse order; a restart keeps the peer identity and stored global snapshots', { timeout: 30_000 }, async () => {
   const n = nodes.get('2')!;
   const names = (n as unknown as { components: Component[] }).components.map((c) => c.name);
-  assert.deepEqual(names, ['shard', 'global-db', 'p2p', 'network', 'global-backfill', 'snapshot-publisher', 'metrics', 'epoch-timer', 'http']);
+  assert.deepEqual(names, ['shard', 'global-db', 'p2p', 'network', 'xshard', 'global-backfill', 'snapshot-publisher', 'metrics', 'epoch-timer', 'http']);
   const peerId = n.p2p!.peerId;
   const e = n.net!.latestGlobalEpoch();
   assert.ok(e >= 0);

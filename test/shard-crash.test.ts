@@ -21,7 +21,7 @@ function runAndKill(dir: string, minEpochs: number, extraMs: number): Promise<Ma
     let buf = '';
     let err = '';
     let armed = false;
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 120_000); // only if the machine is badly overloaded
     child.stdout.setEncoding('utf8');
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d: string) => {
@@ -46,7 +46,7 @@ function runAndKill(dir: string, minEpochs: number, extraMs: number): Promise<Ma
   });
 }
 
-test('kill -9 at arbitrary moments: every reported-sealed epoch is there with all its txs, nothing applied twice, supply conserved', { timeout: 90_000 }, async () => {
+test('kill -9 at arbitrary moments: every reported-sealed epoch is there with all its txs, nothing applied twice, supply conserved', { timeout: 300_000 }, async () => {
   const { dir, cleanup } = tempDir('smt-crash-');
   try {
     const net = makeNetwork({ accounts: 20, amount: 1_000_000n });

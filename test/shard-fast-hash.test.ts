@@ -17,3 +17,12 @@ test('addressFast equals addressFromPublicKey', () => {
     assert.deepEqual(new Uint8Array(addressFast(pk)), new Uint8Array(addressFromPublicKey(pk)));
   }), { numRuns: 200 });
 });
+
+test('hex equals core toHex on any bytes, including views into larger buffers', async () => {
+  const { toHex } = await import('../src/core/bytes.js');
+  const { hex } = await import('../src/shard/fast-hash.js');
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(10), fc.nat(10), (b, s, e) => {
+    const v = b.subarray(Math.min(s, b.length), Math.max(Math.min(s, b.length), b.length - e));
+    assert.equal(hex(v), toHex(v));
+  }));
+});

@@ -35,9 +35,9 @@ test('account value, tx record, receipt, tx location and head round-trip', () =>
     assert.deepEqual(decodeReceipt(encodeReceipt(r)), r);
   }));
   fc.assert(fc.property(fc.nat(), fc.nat({ max: 0xffffffff }), (epoch, index) => assert.deepEqual(decodeTxLocation(encodeTxLocation(epoch, index)), { epoch, index })));
-  fc.assert(fc.property(fc.integer({ min: -1, max: 1e9 }), b(32), b(32), b(32), u64, u64, u64, u64, fc.array(fc.tuple(shard, u64), { maxLength: 5 }),
-    (epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, seqs) => {
-      const h = { epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, outboxSeq: new Map(seqs) };
+  fc.assert(fc.property(fc.integer({ min: -1, max: 1e9 }), b(32), b(32), b(32), u64, u64, u64, u64, fc.tuple(u64, u64, u64), fc.array(fc.tuple(shard, u64), { maxLength: 5 }),
+    (epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, [totalOutflow, totalInflow, totalFees], seqs) => {
+      const h = { epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, totalOutflow, totalInflow, totalFees, outboxSeq: new Map(seqs) };
       assert.deepEqual(decodeHead(encodeHead(h)), h);
     }));
 });

@@ -266,6 +266,8 @@ test('supply is conserved: sum of balances + burned fees + outflow = the genesis
     outflow += snap.outflow;
     assert.equal(snap.supply, s.sumBalances(), 'snapshot supply = sum of balances');
     assert.equal(s.sumBalances() + fees + outflow, genesisHere);
+    assert.deepEqual([snap.totalFees, snap.totalOutflow, snap.totalInflow], [fees, outflow, 0n], 'cumulative totals');
+    assert.equal(snap.supply + snap.totalFees + snap.totalOutflow - snap.totalInflow, genesisHere);
   }
   assert.ok(outflow > 0n);
   // receipts per destination: seq 0.. without gaps, amounts add up to the outflow, proofs verify
@@ -335,6 +337,21 @@ test('a seal whose write fails changes nothing: head, balances and pending trans
   const { s: again } = await openShard(net, ROOT, {}, dir);
   assert.equal(again.latestEpoch(), 0);
   assert.equal((await again.account(addr(a))).balance, 100n - 11n);
+});
+
+test('a self-transfer costs only the fee; a transfer to a fresh address creates the account with a verifiable proof', async () => {
+  const net = makeNetwork({ accounts: 2, amount: 1000n });
+  const { s } = await openShard(net, ROOT);
+  const [a] = net.users as [typeof net.users[0]];
+  const fresh = addressFromPublicKey(seedKey('fresh', 7).publicKey);
+  assert.ok((await s.submit([transfer(net, a, addr(a), 500n, 0n, 3n), transfer(net, a, fresh, 40n, 1n, 2n)])).every((r) => r.ok));
+  await s.sealEpoch();
+  const va = await s.account(addr(a));
+  assert.deepEqual([va.balance, va.nonce], [1000n - 3n - 42n, 2n]);
+  const vf = await s.account(fresh);
+  assert.deepEqual([vf.balance, vf.nonce], [40n, 0n]);
+  assert.ok(verifyProof(fromHex(vf.stateRoot), accountKey(fresh), fromHex(vf.value!), decodeProof(fromHex(vf.proof))));
+  assert.equal(s.sumBalances() + 5n, 2000n);
 });
 
 test('a data dir refuses to open for another shard or another genesis', async () => {

@@ -94,3 +94,12 @@ test('a signature verifies for its transfer and for no modification of it; a raw
   assert.equal(verifyTxSignature(naive), false);
   assert.throws(() => signTransfer({ ...t, from: generateKeyPair().publicKey }, kp.secretKey), RangeError);
 });
+
+test('network ids decode correctly when consecutive transactions alternate between networks (id cache)', () => {
+  const kp = keyPairFromSeed(new Uint8Array(32).fill(3));
+  const mk = (network: string) => encodeSignedTx(signTransfer({ network, from: kp.publicKey, to: new Uint8Array(20), amount: 1n, fee: 0n, nonce: 0n, ts: 0n }, kp.secretKey));
+  for (const n of ['aa', 'ab', 'ab', 'aa', 'ba', 'abc', 'aa']) assert.equal(decodeSignedTx(mk(n)).tx.network, n);
+  const bad = mk('ab');
+  bad[6] = 'A'.charCodeAt(0);
+  assert.throws(() => decodeSignedTx(bad), DecodeError);
+});

@@ -9,6 +9,7 @@ import * as accountCmd from './commands/account.js';
 import * as snapshotCmd from './commands/snapshot.js';
 import * as clusterCmd from './commands/cluster.js';
 import * as globalCmd from './commands/global.js';
+import * as proofCmd from './commands/proof.js';
 
 const program = new Command();
 program
@@ -19,7 +20,7 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
-  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd,
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd,
 ];
 for (const c of commands) c.register(program);
 

@@ -13,7 +13,7 @@ export const ENVELOPE_VERSION = 1;
 export const MAX_GOSSIP_BYTES = 1 << 20;
 export const MSG_ID_BYTES = 20;
 
-export const GossipKind = { txBatch: 1, snapshot: 2, aggregateSig: 3, finalAggregate: 4 } as const;
+export const GossipKind = { txBatch: 1, snapshot: 2, aggregateSig: 3, finalAggregate: 4, proof: 5, receipts: 6 } as const; // proof: src/gossip/proof-messages.ts; receipts: src/shard/receipts.ts batch, on the destination's tx topic
 export type GossipKind = (typeof GossipKind)[keyof typeof GossipKind];
 const KINDS = new Set<number>(Object.values(GossipKind));
 

@@ -28,6 +28,7 @@ import {
 } from '../hierarchy/finality.js';
 import { attemptOf, publisherOrder, signerFor, turnAt } from '../hierarchy/rotation.js';
 import type { GlobalSnapshot } from '../hierarchy/global.js';
+import { genesisChildSupplies } from '../hierarchy/genesis-supply.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
 import {
   decodeAggregateSig, decodeEnvelope, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind,
@@ -71,6 +72,11 @@ export interface TriadNetworkOptions {
   onTxBatch?: (txs: Uint8Array[], from: string) => void;
   /** Gossip validation of a tx batch (e.g. size and signature checks); default: accept any decodable batch. */
   checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  /** Cross-shard receipt batches pushed to this shard's tx topic (after `checkReceipts`). */
+  onReceipts?: (batch: Uint8Array, from: string) => void;
+  checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
+  /** Serves fetch kind `receipts`: this shard's receipts to `dst` from `fromSeq` (encoded batch), if any. */
+  serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
   /** Rounds older than the latest global epoch minus this are dropped; messages about them are Ignored as stale. */
   keepEpochs?: number;
 }
@@ -134,6 +140,10 @@ export class TriadNetwork {
   private readonly keepEpochs: number;
   private readonly onTxBatch?: (txs: Uint8Array[], from: string) => void;
   private readonly checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  private readonly onReceipts?: (batch: Uint8Array, from: string) => void;
+  private readonly checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
+  private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
+  private readonly receiptPeers = new Map<string, string>(); // source shard -> peer that served its receipts
   private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
   private readonly ancestorSet: Set<string>;
   private readonly rounds = new Map<string, Round>(); // `${path}@${epoch}`
@@ -170,6 +180,9 @@ export class TriadNetwork {
     this.keepEpochs = opts.keepEpochs ?? 32;
     this.onTxBatch = opts.onTxBatch;
     this.checkTxBatch = opts.checkTxBatch;
+    this.onReceipts = opts.onReceipts;
+    this.checkReceipts = opts.checkReceipts;
+    this.serveReceipts = opts.serveReceipts;
     this.ancestors = ancestorsOf(opts.shard);
     this.ancestorSet = new Set(this.ancestors);
     const net = opts.genesis.networkId;
@@ -202,11 +215,13 @@ export class TriadNetwork {
         const txs = decodeTxBatch(payload);
         return this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
       },
+      [GossipKind.receipts]: (payload) => (this.checkReceipts ? this.checkReceipts(payload) : this.onReceipts ? ACCEPT : ignore('unknown', 'no receipt consumer')),
     }, onOutcome));
     this.p2p.subscribe(this.topics.tx, (data, info) => {
       this.countIn(data);
       const env = decodeEnvelope(data);
-      this.onTxBatch?.(decodeTxBatch(env.payload), info.from);
+      if (env.kind === GossipKind.receipts) this.onReceipts?.(env.payload, info.from);
+      else this.onTxBatch?.(decodeTxBatch(env.payload), info.from);
     });
     for (const t of this.ancestors) {
       const topic = triadTopic(net, t);
@@ -244,6 +259,37 @@ export class TriadNetwork {
 
   latestGlobalEpoch(): number {
     return this.latestGlobal;
+  }
+
+  /** Cross-shard delivery (push): a receipt batch for `dst`, published on dst's tx topic. */
+  async publishReceipts(dst: ShardId, batch: Uint8Array): Promise<number> {
+    const data = encodeEnvelope({ kind: GossipKind.receipts, network: this.genesis.networkId, payload: batch });
+    this.countOut(data);
+    return this.p2p.publish(txTopic(this.genesis.networkId, dst), data);
+  }
+
+  /**
+   * Cross-shard delivery (pull): asks peers for `src`'s receipts to `dst` from `fromSeq`. Tries the
+   * peer that served `src` last time first, then the others in turn (at most `maxPeers`).
+   * Returns the encoded batch (unverified: the shard verifies it) or undefined.
+   */
+  async fetchReceipts(src: ShardId, dst: ShardId, fromSeq: bigint, maxPeers = 12): Promise<Uint8Array | undefined> {
+    const peers = this.p2p.connectedPeers();
+    const known = this.receiptPeers.get(src);
+    const order = known && peers.includes(known) ? [known, ...peers.filter((p) => p !== known)] : peers;
+    const req = encodeFetchRequest({ kind: FetchKind.receipts, path: src + dst, epoch: Number(fromSeq) });
+    for (const peer of order.slice(0, maxPeers)) {
+      try {
+        this.counters.fetchesMade++;
+        const b = await this.p2p.request(peer, fetchProtocol(this.genesis.networkId), req, { timeoutMs: this.timing.fetchTimeoutMs });
+        if (b.length === 0) continue;
+        this.receiptPeers.set(src, peer);
+        return b;
+      } catch (err) {
+        this.log?.debug({ peer, err: (err as Error).message }, 'receipt fetch failed');
+      }
+    }
+    return undefined;
   }
 
   latestGlobalSnapshot(): GlobalSnapshot | undefined {
@@ -419,7 +465,7 @@ export class TriadNetwork {
     }
     const prev = this.prevFinal(r.path, r.epoch);
     try {
-      r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null });
+      r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null, genesisSupply: genesisChildSupplies(this.genesis, r.path) });
       r.computedAt = now;
     } catch (e) {
       if (!(e instanceof AggregateInputError)) throw e;
@@ -617,6 +663,11 @@ export class TriadNetwork {
       case FetchKind.globalAt: {
         const g = await this.globalAt(q.epoch);
         return g ? encodeFinalAggregate(g) : none;
+      }
+      case FetchKind.receipts: {
+        const d = this.genesis.depth;
+        if (q.path.length !== 2 * d || q.path.slice(0, d) !== this.shard || !this.serveReceipts) return none;
+        return (await this.serveReceipts(q.path.slice(d) as ShardId, BigInt(q.epoch))) ?? none;
       }
     }
   }

@@ -18,6 +18,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
+import { testPartitionFromEnv } from './test-partition.js';
 
 // Types derived from the installed packages' own signatures (@libp2p/interface is only a transitive dependency).
 type PrivateKey = ReturnType<typeof privateKeyFromProtobuf>;
@@ -116,8 +117,11 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const listen = opts.listen === undefined ? ['/ip4/127.0.0.1/tcp/0'] : Array.isArray(opts.listen) ? opts.listen : [opts.listen];
   const topics: Record<string, Partial<TopicScoreParams>> = {};
   for (const t of opts.scoredTopics ?? []) topics[t] = topicScoreParams();
+  // TEST ONLY (chaos tests): a partition gater, installed solely when SMT_TEST_PARTITION_FILE is set.
+  const partition = testPartitionFromEnv();
   const node = await createLibp2p({
     privateKey,
+    ...(partition ? { connectionGater: partition.gater } : {}),
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -152,6 +156,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
   });
 
+  partition?.attach(node);
   const pubsub = node.services.pubsub;
   const handlers = new Map<string, MessageHandler>();
   pubsub.addEventListener('message', (evt) => {
@@ -346,6 +351,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       closed = true;
       clearInterval(timer);
       clearInterval(healTimer);
+      partition?.stop();
       await node.stop();
     },
   };

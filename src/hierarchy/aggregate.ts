@@ -22,6 +22,10 @@ export interface ChildRef {
   carried: boolean;
   /** The child's supply as included; carried with the commitment so the sum stays meaningful. */
   supply: bigint;
+  /** The child's cumulative totals since genesis as included (carried with the commitment too). */
+  totalOutflow: bigint;
+  totalInflow: bigint;
+  totalFees: bigint;
 }
 
 export interface TriadAggregate {
@@ -34,6 +38,11 @@ export interface TriadAggregate {
   inflow: bigint;
   fees: bigint;
   txCount: bigint;
+  // Cumulative since genesis, summed over all children including carried ones (their last values):
+  // what a global snapshot needs to check conservation (src/hierarchy/conservation.ts).
+  totalOutflow: bigint;
+  totalInflow: bigint;
+  totalFees: bigint;
   prevAggregateHash: Uint8Array; // aggregateHash of this triad's previous final aggregate, or zero
 }
 
@@ -44,8 +53,12 @@ export class AggregateInputError extends Error {
 export function encodeAggregate(a: TriadAggregate): Uint8Array {
   const w = new ByteWriter(320);
   w.u8(AGGREGATE_VERSION).string(a.network).string(a.path).u64(BigInt(a.epoch));
-  for (const c of a.children) w.fixed(c.commitment, 32).u64(BigInt(c.epoch)).u8(c.carried ? 1 : 0).u64(c.supply);
-  w.u64(a.supply).u64(a.outflow).u64(a.inflow).u64(a.fees).u64(a.txCount).fixed(a.prevAggregateHash, 32);
+  for (const c of a.children) {
+    w.fixed(c.commitment, 32).u64(BigInt(c.epoch)).u8(c.carried ? 1 : 0).u64(c.supply);
+    w.u64(c.totalOutflow).u64(c.totalInflow).u64(c.totalFees);
+  }
+  w.u64(a.supply).u64(a.outflow).u64(a.inflow).u64(a.fees).u64(a.txCount);
+  w.u64(a.totalOutflow).u64(a.totalInflow).u64(a.totalFees).fixed(a.prevAggregateHash, 32);
   return w.finish();
 }
 
@@ -62,17 +75,20 @@ export function readAggregate(r: ByteReader): TriadAggregate {
     const cEpoch = safeEpoch(r.u64());
     const flag = r.u8();
     if (flag > 1) throw new DecodeError(`aggregate: child ${i} carried flag must be 0 or 1, got ${flag}`);
-    children.push({ commitment, epoch: cEpoch, carried: flag === 1, supply: r.u64() });
+    children.push({ commitment, epoch: cEpoch, carried: flag === 1, supply: r.u64(), totalOutflow: r.u64(), totalInflow: r.u64(), totalFees: r.u64() });
   }
   const supply = r.u64();
   const outflow = r.u64();
   const inflow = r.u64();
   const fees = r.u64();
   const txCount = r.u64();
+  const totalOutflow = r.u64();
+  const totalInflow = r.u64();
+  const totalFees = r.u64();
   const prevAggregateHash = r.fixed(32);
   return {
     network, path: path as TriadPath, epoch, children: children as [ChildRef, ChildRef, ChildRef],
-    supply, outflow, inflow, fees, txCount, prevAggregateHash,
+    supply, outflow, inflow, fees, txCount, totalOutflow, totalInflow, totalFees, prevAggregateHash,
   };
 }
 
@@ -100,15 +116,18 @@ interface ChildSummary {
   inflow: bigint;
   fees: bigint;
   txCount: bigint;
+  totalOutflow: bigint;
+  totalInflow: bigint;
+  totalFees: bigint;
 }
 
 function summarize(c: ChildInput): ChildSummary {
   if (c.kind === 'snapshot') {
     const s = c.snapshot;
-    return { path: s.shard, network: s.network, epoch: s.epoch, commitment: snapshotHash(s), supply: s.supply, outflow: s.outflow, inflow: s.inflow, fees: s.fees, txCount: s.txCount };
+    return { path: s.shard, network: s.network, epoch: s.epoch, commitment: snapshotHash(s), supply: s.supply, outflow: s.outflow, inflow: s.inflow, fees: s.fees, txCount: s.txCount, totalOutflow: s.totalOutflow, totalInflow: s.totalInflow, totalFees: s.totalFees };
   }
   const a = c.aggregate;
-  return { path: a.path, network: a.network, epoch: a.epoch, commitment: aggregateHash(a), supply: a.supply, outflow: a.outflow, inflow: a.inflow, fees: a.fees, txCount: a.txCount };
+  return { path: a.path, network: a.network, epoch: a.epoch, commitment: aggregateHash(a), supply: a.supply, outflow: a.outflow, inflow: a.inflow, fees: a.fees, txCount: a.txCount, totalOutflow: a.totalOutflow, totalInflow: a.totalInflow, totalFees: a.totalFees };
 }
 
 /** The path of the node a child input speaks for (shard id or triad path). */
@@ -143,6 +162,8 @@ export interface ComputeAggregateInput {
   children: readonly [ChildInput | null, ChildInput | null, ChildInput | null];
   /** This triad's latest final aggregate before `epoch`, or null if none. */
   prev: TriadAggregate | null;
+  /** Genesis supply under each child (genesis-supply.ts): carried for a child missing with no previous ref. */
+  genesisSupply?: readonly [bigint, bigint, bigint];
 }
 
 /**
@@ -158,7 +179,7 @@ export function computeAggregate(input: ComputeAggregateInput): TriadAggregate {
     if (prev.epoch >= epoch) throw new AggregateInputError(`prev aggregate epoch ${prev.epoch} is not before ${epoch}`);
   }
   const children: ChildRef[] = [];
-  let supply = 0n, outflow = 0n, inflow = 0n, fees = 0n, txCount = 0n;
+  let supply = 0n, outflow = 0n, inflow = 0n, fees = 0n, txCount = 0n, totalOutflow = 0n, totalInflow = 0n, totalFees = 0n;
   for (let i = 0; i < 3; i++) {
     const c = input.children[i];
     if (c) {
@@ -166,21 +187,25 @@ export function computeAggregate(input: ComputeAggregateInput): TriadAggregate {
       if (s.path !== path + String(i)) throw new AggregateInputError(`child at position ${i} of ${JSON.stringify(path)} is ${JSON.stringify(s.path)}`);
       if (s.network !== network) throw new AggregateInputError(`child ${s.path} is of network ${s.network}, not ${network}`);
       if (s.epoch !== epoch) throw new AggregateInputError(`child ${s.path} is of epoch ${s.epoch}, not ${epoch}`);
-      children.push({ commitment: s.commitment, epoch: s.epoch, carried: false, supply: s.supply });
+      children.push({ commitment: s.commitment, epoch: s.epoch, carried: false, supply: s.supply, totalOutflow: s.totalOutflow, totalInflow: s.totalInflow, totalFees: s.totalFees });
       supply += s.supply; outflow += s.outflow; inflow += s.inflow; fees += s.fees; txCount += s.txCount;
+      totalOutflow += s.totalOutflow; totalInflow += s.totalInflow; totalFees += s.totalFees;
     } else {
       const p = prev?.children[i];
-      const ref: ChildRef = p ? { commitment: p.commitment, epoch: p.epoch, carried: true, supply: p.supply } : { commitment: ZERO_HASH, epoch: 0, carried: true, supply: 0n };
+      const ref: ChildRef = p
+        ? { commitment: p.commitment, epoch: p.epoch, carried: true, supply: p.supply, totalOutflow: p.totalOutflow, totalInflow: p.totalInflow, totalFees: p.totalFees }
+        : { commitment: ZERO_HASH, epoch: 0, carried: true, supply: input.genesisSupply?.[i] ?? 0n, totalOutflow: 0n, totalInflow: 0n, totalFees: 0n };
       children.push(ref);
       supply += ref.supply;
+      totalOutflow += ref.totalOutflow; totalInflow += ref.totalInflow; totalFees += ref.totalFees;
     }
   }
-  for (const [k, v] of Object.entries({ supply, outflow, inflow, fees, txCount })) {
+  for (const [k, v] of Object.entries({ supply, outflow, inflow, fees, txCount, totalOutflow, totalInflow, totalFees })) {
     if (v > U64_MAX) throw new AggregateInputError(`aggregate ${k} overflows u64`);
   }
   return {
     network, path, epoch, children: children as [ChildRef, ChildRef, ChildRef],
-    supply, outflow, inflow, fees, txCount,
+    supply, outflow, inflow, fees, txCount, totalOutflow, totalInflow, totalFees,
     prevAggregateHash: prev ? aggregateHash(prev) : ZERO_HASH,
   };
 }
@@ -193,9 +218,13 @@ export function isZeroHash(h: Uint8Array): boolean {
 export function aggregateToJson(a: TriadAggregate): Record<string, unknown> {
   return {
     network: a.network, path: a.path, epoch: a.epoch,
-    children: a.children.map((c) => ({ commitment: toHex(c.commitment), epoch: c.epoch, carried: c.carried, supply: c.supply.toString() })),
+    children: a.children.map((c) => ({
+      commitment: toHex(c.commitment), epoch: c.epoch, carried: c.carried, supply: c.supply.toString(),
+      totalOutflow: c.totalOutflow.toString(), totalInflow: c.totalInflow.toString(), totalFees: c.totalFees.toString(),
+    })),
     supply: a.supply.toString(), outflow: a.outflow.toString(), inflow: a.inflow.toString(),
-    fees: a.fees.toString(), txCount: a.txCount.toString(), prevAggregateHash: toHex(a.prevAggregateHash),
+    fees: a.fees.toString(), txCount: a.txCount.toString(),
+    totalOutflow: a.totalOutflow.toString(), totalInflow: a.totalInflow.toString(), totalFees: a.totalFees.toString(), prevAggregateHash: toHex(a.prevAggregateHash),
     hash: toHex(aggregateHash(a)),
   };
 }

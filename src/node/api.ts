@@ -2,7 +2,7 @@
 // and transactions are hex. `accepted` means "in the mempool"; only `committed` means sealed and durable.
 import { fromHex, toHex, DecodeError } from '../core/bytes.js';
 import { parseAddress, homeShard, addressFromPublicKey } from '../core/address.js';
-import { parseShardId, type ShardId } from '../core/ids.js';
+import { parseShardId, shardFromIndex, type ShardId } from '../core/ids.js';
 import { encodeSignedSnapshot, snapshotToJson, type SignedSnapshot } from '../shard/snapshot.js';
 import { httpStatusFor, type RejectReason } from '../shard/errors.js';
 import type { Shard, SubmitResult } from '../shard/shard.js';
@@ -11,6 +11,10 @@ import type { TriadNetwork } from '../gossip/network.js';
 import { encodeFinalAggregate } from '../hierarchy/finality.js';
 import { aggregationPath, aggregationPathToJson, globalRoot, globalToJson, PathUnavailableError, type GlobalSnapshot } from '../hierarchy/global.js';
 import { HttpError, Router, type ApiResponse } from './http.js';
+import { globalChecksJson } from '../hierarchy/conservation.js';
+import { decodeTxRecord } from '../shard/records.js';
+import { shardCommitments } from '../hierarchy/global.js';
+import { totalSupply } from '../core/genesis.js';
 import type { NodeMetrics } from './metrics.js';
 
 export const MAX_BATCH = 10_000;
@@ -19,7 +23,7 @@ export const FORWARD_CHUNK = 2_000;
 const TXID_BYTES = 32;
 
 /** What the API needs from a shard (the Shard class satisfies it). */
-export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'>;
+export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus'>>;
 
 export interface ApiOptions {
   shard: ApiShard;
@@ -136,7 +140,12 @@ export function buildApi(o: ApiOptions): Router {
   router.add('GET', '/v1/tx/:id', async (req) => {
     const id = parseHexParam(req.params.id!, TXID_BYTES, 'transaction id');
     const s = await shard.txStatus(id);
-    return { json: { txid: toHex(id), ...s } };
+    // the credit half of a cross-shard transfer, if this shard is its destination and credited it
+    const c = await shard.creditStatus?.(id);
+    const credit = c ? { credit: { shard: shard.id, epoch: c.epoch, srcShard: shardFromIndex(c.src, depth), srcEpoch: c.srcEpoch, seq: c.seq.toString() } } : {};
+    // the debit half: a committed transfer to an address homed elsewhere left a receipt for that shard
+    const debit = s.status === 'committed' ? { dst: crossShardOf(s.value, shard.id, depth), epoch: s.epoch } : undefined;
+    return { json: { txid: toHex(id), ...s, ...(debit?.dst ? { crossShard: { srcShard: shard.id, dstShard: debit.dst, debitEpoch: debit.epoch } } : {}), ...credit } };
   });
 
   router.add('GET', '/v1/account/:address', async (req) => {
@@ -210,7 +219,10 @@ export function buildApi(o: ApiOptions): Router {
     const globalResponse = (g: GlobalSnapshot | undefined, what: string): ApiResponse => {
       if (!g) throw new HttpError(404, 'global-not-found', what);
       // `encoded` lets clients verify the whole 2-of-3 chain themselves (verifyFinalAggregate).
-      return { json: { ...globalToJson(g, depth), encoded: toHex(encodeFinalAggregate(g)) } };
+      // conservation (sum of balances + in flight + burned fees = genesis) and the consistent-cut check
+      const snapshotOf = (network as Partial<Pick<TriadNetwork, 'snapshotOf'>>).snapshotOf?.bind(network);
+      const checks = globalChecksJson(g.aggregate, shardCommitments(g, depth), totalSupply(shard.genesis), snapshotOf && ((sh, e) => snapshotOf(sh, e)?.snapshot));
+      return { json: { ...globalToJson(g, depth), ...checks, encoded: toHex(encodeFinalAggregate(g)) } };
     };
     const globalFor = async (e: string): Promise<GlobalSnapshot | undefined> =>
       e === 'latest' ? network.latestGlobalSnapshot() : network.globalAt(parseEpochParam(e));
@@ -273,6 +285,18 @@ function foreignHome(b: Uint8Array, shard: ApiShard): ShardId | undefined {
   if (t.network !== shard.genesis.networkId) return undefined;
   const home = homeShard(addressFromPublicKey(t.from), shard.genesis.depth);
   return home === shard.id ? undefined : home;
+}
+
+/** The destination shard of a committed transfer's record value (hex), if it is not `here`. */
+function crossShardOf(valueHex: string, here: ShardId, depth: number): ShardId | undefined {
+  if (depth === 0) return undefined;
+  try {
+    const to = decodeSignedTx(decodeTxRecord(fromHex(valueHex)).signedTx).tx.to;
+    const dst = homeShard(to, depth);
+    return dst === here ? undefined : dst;
+  } catch {
+    return undefined;
+  }
 }
 
 function globalEpochOrNull(n: ApiNetwork): number | null {

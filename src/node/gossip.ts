@@ -19,6 +19,7 @@ import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
 import { GlobalBackfill } from './backfill.js';
+import { CrossShardDelivery } from './xshard.js';
 
 export interface GossipOptions {
   /** Listen address, `host:port` (port 0 = ephemeral) or a multiaddr. */
@@ -92,7 +93,9 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     log.info({ peerId: p2p.peerId, addrs: p2p.multiaddrs(), peers: o.peers.length }, 'p2p listening');
 
     const netLog = log.child({ module: 'gossip' });
+    const xshard = new CrossShardDelivery({ shard, genesis, logger: log });
     const net = await TriadNetwork.start({
+      onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
       p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
       checkTxBatch: txBatchChecker(genesis, shard.id),
       onTxBatch: (txs, from) => {
@@ -107,6 +110,8 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
       },
     });
     components.push({ name: 'network', close: () => net.close() });
+    xshard.attach(net);
+    components.push({ name: 'xshard', close: async () => xshard.close() });
     const backfill = new GlobalBackfill({ net, p2p, store, genesis, logger: netLog });
     backfill.start();
     components.push({ name: 'global-backfill', close: async () => backfill.close() });

@@ -13,6 +13,7 @@ import { createMetrics, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
 import { loadNetworkGenesis, loadValidatorKey } from './network-dir.js';
 import { startGossip, type GossipOptions } from './gossip.js';
+import { ProvingService, type ProvingOptions } from './proving.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import type { P2PNode } from '../gossip/p2p.js';
 
@@ -26,6 +27,8 @@ export interface NodeOptions {
   apiPort?: number; // default 7700; 0 = ephemeral
   logger?: Logger;
   verifyWorkers?: number;
+  /** Bound on pending transactions (default 200000): beyond it submissions get 503 + Retry-After. */
+  mempoolMax?: number;
   maxBodyBytes?: number;
   /** Disable the epoch clock (tests and benchmarks that seal by hand). */
   manualSeal?: boolean;
@@ -36,6 +39,8 @@ export interface NodeOptions {
   layers?: LayerFactory[];
   /** The network layer (libp2p gossip + triad aggregation); depth >= 1 only. Omitted: standalone. */
   gossip?: GossipOptions;
+  /** Global state proofs (src/node/proving.ts); needs `gossip`. Omitted: no proving layer. */
+  proving?: ProvingOptions;
 }
 
 /** Epochs over which /v1/health reports tps. */
@@ -93,7 +98,7 @@ export class SmtNode {
     const components: Component[] = [];
     try {
       // 1. the shard (state machine + store)
-      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers });
+      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, mempoolMax: o.mempoolMax });
       components.push({ name: 'shard', close: () => shard.close() });
       log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
 
@@ -103,6 +108,11 @@ export class SmtNode {
         if (genesis.depth < 1) throw new Error('--p2p needs a network of depth >= 1 (a single shard has no one to gossip with)');
         gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics });
         components.push(...gossip.components);
+      }
+      let proving: ProvingService | undefined;
+      if (gossip && o.proving) {
+        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, dataDir, logger: log, metrics });
+        components.push(proving.component);
       }
       for (const make of o.layers ?? []) {
         const layer = await make({ shard, genesis, logger: log, metrics });
@@ -136,6 +146,7 @@ export class SmtNode {
 
       // 4. the HTTP API
       const router = buildApi({ shard, metrics, tps, network: gossip?.net });
+      proving?.addRoutes(router);
       const apiLog = log.child({ module: 'api' });
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,

@@ -35,6 +35,7 @@ export function fixtureSnapshots(depth: number, epoch: number, prevSupplies: rea
       network: 'fixture', shard: shardFromIndex(i, depth), epoch,
       stateRoot: bytes(`${k}/state`), txRoot: bytes(`${k}/tx`), outboxRoot: bytes(`${k}/outbox`),
       txCount: small(`${k}/count`, 10_000n), supply, outflow, inflow, fees,
+      totalOutflow: outflow, totalInflow: inflow, totalFees: fees, // per-epoch fixtures: no history
       lamport: BigInt(epoch * 10 + i), vectorClock: Array.from({ length: 3 ** depth }, () => epoch),
       hlc: BigInt(epoch) << 16n, prevSnapshotHash: bytes(`${k}/prev`),
     };

@@ -9,6 +9,7 @@
 // shard with the next seq of that (src, dst) pair.
 import { homeShard } from '../core/address.js';
 import { toHex } from '../core/bytes.js';
+import { hex } from './fast-hash.js';
 import type { ShardId } from '../core/ids.js';
 import type { DecodedTx } from './tx.js';
 import { txRecordSize, writeTxRecord, TX_STATUS_APPLIED, type Receipt } from './records.js';
@@ -104,7 +105,7 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     from.balance -= t.cost;
     from.nonce += 1n;
     fees += tx.fee;
-    const toHexStr = toHex(tx.to);
+    const toHexStr = hex(tx.to);
     // accounts that exist here are homed here: the home map is hashed only for the others
     const dst = touched.has(toHexStr) || input.account(toHexStr) ? input.shard : homeOf(tx.to, toHexStr, input.depth);
     if (dst === input.shard) {

@@ -26,3 +26,13 @@ export function addressFast(publicKey: Uint8Array): Uint8Array {
   sodium.crypto_hash_sha256(out as Buffer, publicKey as Buffer);
   return out.subarray(0, 20);
 }
+
+// Buffer.prototype.hexSlice (Node's native hex encoder) accepts any Uint8Array receiver; fall back to
+// a Buffer view if a runtime lacks it.
+const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
+
+/** Lowercase hex of any Uint8Array without wrapping it in a Buffer first (hot path; = core toHex). */
+export const hex: (b: Uint8Array) => string =
+  typeof hexSlice === 'function'
+    ? (b) => hexSlice.call(b, 0, b.length)
+    : (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

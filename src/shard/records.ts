@@ -131,15 +131,18 @@ export interface ShardHead {
   hlc: bigint;
   supply: bigint; // sum of balances held here
   committedTotal: bigint; // transactions committed since genesis
+  totalOutflow: bigint; // cumulative snapshot totals since genesis
+  totalInflow: bigint;
+  totalFees: bigint;
   outboxSeq: Map<string, bigint>; // dst shard -> next seq
 }
 
-const HEAD_VERSION = 1;
+const HEAD_VERSION = 2; // 2: cumulative outflow/inflow/fees (snapshot format with totals)
 
 export function encodeHead(h: ShardHead): Uint8Array {
   const w = new ByteWriter(256);
   w.u8(HEAD_VERSION).u64(BigInt(h.epoch + 1)).fixed(h.stateRoot, 32).fixed(h.outboxRoot, 32).fixed(h.snapshotHash, 32);
-  w.u64(h.lamport).u64(h.hlc).u64(h.supply).u64(h.committedTotal);
+  w.u64(h.lamport).u64(h.hlc).u64(h.supply).u64(h.committedTotal).u64(h.totalOutflow).u64(h.totalInflow).u64(h.totalFees);
   const seqs = [...h.outboxSeq].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   w.u32(seqs.length);
   for (const [dst, n] of seqs) w.string(dst).u64(n);
@@ -149,7 +152,7 @@ export function encodeHead(h: ShardHead): Uint8Array {
 export function decodeHead(b: Uint8Array): ShardHead {
   const r = new ByteReader(b, 'shard head');
   const version = r.u8();
-  if (version !== HEAD_VERSION) throw new DecodeError(`shard head: unknown version ${version}`);
+  if (version !== HEAD_VERSION) throw new DecodeError(`shard head: version ${version} is not ${HEAD_VERSION} (data dir from an older build: start from a fresh data dir)`);
   const epoch = safe(r.u64(), 'head epoch') - 1;
   const stateRoot = r.fixed(32);
   const outboxRoot = r.fixed(32);
@@ -158,12 +161,15 @@ export function decodeHead(b: Uint8Array): ShardHead {
   const hlc = r.u64();
   const supply = r.u64();
   const committedTotal = r.u64();
+  const totalOutflow = r.u64();
+  const totalInflow = r.u64();
+  const totalFees = r.u64();
   const n = r.u32();
   if (n > 3 ** 8) throw new DecodeError(`shard head: ${n} outbox counters`);
   const outboxSeq = new Map<string, bigint>();
   for (let i = 0; i < n; i++) outboxSeq.set(shardId(r.string(MAX_SHARD_ID)), r.u64());
   r.end();
-  return { epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, outboxSeq };
+  return { epoch, stateRoot, outboxRoot, snapshotHash, lamport, hlc, supply, committedTotal, totalOutflow, totalInflow, totalFees, outboxSeq };
 }
 
 // ---- the tx index row: txid -> where it was committed ----

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { homeShard } from '../core/address.js';
-import { addressFast } from './fast-hash.js';
+import { addressFast, hex } from './fast-hash.js';
 import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
 import type { KeyPair } from '../core/ed25519.js';
 import { allocationsOf, genesisHash, type Genesis } from '../core/genesis.js';
@@ -25,6 +25,8 @@ import { applyEpoch, type EngineAccount } from './engine.js';
 import { accountKey, encodeAccountValue, encodeReceipt, outboxKey, type Receipt, type ShardHead } from './records.js';
 import { ShardStore } from './store.js';
 import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
+import { Inbox, INBOX_META_KEY, creditKey, decodeCreditRecord, decodeInboxState, encodeCreditRecord, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
+import { ReceiptBatchError, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
 
 export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
 
@@ -76,6 +78,9 @@ export interface SealedEvent {
   phases: Record<string, number>; // ms per phase: apply, accountTrie, txTrie, outboxTrie, sign, write
 }
 
+/** May receipts proven against this source snapshot be credited? (The node: is its epoch final?) */
+export type ReceiptFinality = (source: Snapshot) => boolean | Promise<boolean>;
+
 export class ShardConfigError extends Error {
   override name = 'ShardConfigError';
 }
@@ -118,6 +123,9 @@ export class Shard {
   private lastExpiry = 0;
   private readonly outboxUnloadEvery: number;
   private readonly stuckTtlMs: number;
+  /** Cross-shard receipts from other shards: cursors (state) and verified receipts waiting to be credited. */
+  private inbox = new Inbox(new Map());
+  private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
     this.id = o.shard;
@@ -172,7 +180,7 @@ export class Shard {
         const staged = await accountTrie.stageCommit();
         head = {
           epoch: -1, stateRoot: staged.root, outboxRoot: EMPTY_ROOT, snapshotHash: ZERO32, lamport: 0n, hlc: 0n,
-          supply, committedTotal: 0n, outboxSeq: new Map(),
+          supply, committedTotal: 0n, totalOutflow: 0n, totalInflow: 0n, totalFees: 0n, outboxSeq: new Map(),
         };
         await store.commit({ nodes: staged.nodes, accounts: rows, txLocations: [], receipts: [], head, meta: [[GENESIS_META_KEY, gh]] });
         accountTrie.markCommitted();
@@ -186,6 +194,8 @@ export class Shard {
       const outboxTrie = await TernaryTrie.open(nodeStore, head.outboxRoot);
       const latest = head.epoch >= 0 ? await store.snapshot(head.epoch) : undefined;
       const shard = new Shard(o, store, nodeStore, head, accounts, accountTrie, outboxTrie, latest);
+      const inboxRow = await store.meta.get(INBOX_META_KEY);
+      shard.inbox = new Inbox(inboxRow ? decodeInboxState(inboxRow) : new Map());
       shard.log?.info({ epoch: head.epoch, accounts: accounts.size, stateRoot: toHex(head.stateRoot) }, 'shard opened');
       return shard;
     } catch (e) {
@@ -250,7 +260,7 @@ export class Shard {
       throw e;
     }
     const id = txIdOfTransferBytes(d.transferBytes);
-    const idHex = toHex(id);
+    const idHex = hex(id);
     const t = d.tx;
     const fail = (reason: RejectReason, message: string) => this.reject(idHex, reason, message);
     if (t.network !== this.networkId) return fail('wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
@@ -259,7 +269,7 @@ export class Shard {
     if (cost > U64_MAX) return fail('overflow', 'amount + fee exceeds u64');
     if (t.nonce === U64_MAX) return fail('overflow', 'nonce u64 max leaves no next nonce');
     const sender = addressFast(t.from);
-    const senderHex = toHex(sender);
+    const senderHex = hex(sender);
     // an account held here is homed here by construction: hash the home map only for others
     if (this.genesis.depth > 0 && !this.accounts.has(senderHex)) {
       const home = homeShard(sender, this.genesis.depth);
@@ -301,12 +311,26 @@ export class Shard {
     let signed: SignedSnapshot;
     let newHead: ShardHead;
     let fx: ReturnType<typeof applyEpoch<PendingTx>>;
+    let credit: ReturnType<Inbox['plan']>;
     try {
       fx = applyEpoch({
         shard: this.id, depth: this.genesis.depth, epoch, txs: ready,
         account: (hex) => this.accounts.get(hex),
         nextSeq: (dst) => head.outboxSeq.get(dst) ?? 0n,
       });
+      // Credit the receipts from other shards that are next in seq order (inbox.ts).
+      credit = this.inbox.plan();
+      for (const { receipt: r } of credit.credits) {
+        const hex = toHex(r.to);
+        let a = fx.accounts.get(hex);
+        if (!a) {
+          const c = this.accounts.get(hex);
+          a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address: r.to, balance: 0n, nonce: 0n };
+          fx.accounts.set(hex, a);
+        }
+        a.balance += r.amount;
+      }
+      for (const [src, c] of credit.cursors) await this.accountTrie.put(inboxCursorKey(src), encodeCursorValue(c));
       let t = lap(phases, 'apply', started);
       const touched = [...fx.accounts.values()];
       const accountRows = encodeAccountRows(touched, touched.length);
@@ -323,13 +347,16 @@ export class Shard {
       for (const r of fx.receipts) await this.outboxTrie.put(outboxKey(r.dst, r.seq), encodeReceipt(r));
       const outStage = this.outboxTrie.stageCommit();
       t = lap(phases, 'outboxTrie', t);
-      const supply = head.supply - fx.fees - fx.outflow; // + inflow once receipts are credited
+      const supply = head.supply - fx.fees - fx.outflow + credit.inflow;
       const vectorClock = new Array<number>(shardCount(this.genesis.depth)).fill(0);
+      for (const [src, c] of this.inbox.cursors()) vectorClock[src] = c.epoch;
+      for (const [src, c] of credit.cursors) vectorClock[src] = c.epoch;
       vectorClock[shardIndex(this.id)] = epoch;
       const snapshot: Snapshot = {
         network: this.networkId, shard: this.id, epoch,
         stateRoot: acctStage.root, txRoot: txStage.root, outboxRoot: outStage.root,
-        txCount: BigInt(fx.ordered.length), supply, outflow: fx.outflow, inflow: 0n, fees: fx.fees,
+        txCount: BigInt(fx.ordered.length), supply, outflow: fx.outflow, inflow: credit.inflow, fees: fx.fees,
+        totalOutflow: head.totalOutflow + fx.outflow, totalInflow: head.totalInflow + credit.inflow, totalFees: head.totalFees + fx.fees,
         lamport: this.lamport.tick(), vectorClock, hlc: this.hlc.now(),
         prevSnapshotHash: head.epoch >= 0 ? head.snapshotHash : genesisPrevHash(),
       };
@@ -339,16 +366,21 @@ export class Shard {
       for (const [dst, n] of fx.outboxSeq) outboxSeq.set(dst, n);
       newHead = {
         epoch, stateRoot: snapshot.stateRoot, outboxRoot: snapshot.outboxRoot, snapshotHash: snapshotHash(snapshot),
-        lamport: snapshot.lamport, hlc: snapshot.hlc, supply, committedTotal: head.committedTotal + BigInt(fx.ordered.length), outboxSeq,
+        lamport: snapshot.lamport, hlc: snapshot.hlc, supply, committedTotal: head.committedTotal + BigInt(fx.ordered.length),
+        totalOutflow: snapshot.totalOutflow, totalInflow: snapshot.totalInflow, totalFees: snapshot.totalFees, outboxSeq,
       };
       const records = fx.records;
       await this.store.commit({
-        nodes: chain(acctStage.nodes, txStage.nodes, outStage.nodes),
+        nodes: acctStage.nodes.concat(txStage.nodes, outStage.nodes),
         accounts: accountRows,
         txLocations: records.map((r, index) => ({ id: r.id, epoch, index })),
         receipts: fx.receipts,
         snapshot: signed,
         head: newHead,
+        meta: credit.cursors.size === 0 ? undefined : [
+          [INBOX_META_KEY, encodeInboxState(new Map([...this.inbox.cursors(), ...credit.cursors]))],
+          ...credit.credits.map(({ src, receipt: r }): [Uint8Array, Uint8Array] => [creditKey(r.txid), encodeCreditRecord({ epoch, src, seq: r.seq, srcEpoch: r.epoch })]),
+        ],
       });
       lap(phases, 'write', t);
     } catch (e) {
@@ -368,6 +400,7 @@ export class Shard {
     // Durable. Publish the new state in one synchronous step, so readers see old or new, never a mix.
     this.accountTrie.markCommitted();
     this.outboxTrie.markCommitted();
+    this.inbox.commit(credit);
     // The outbox only grows and its keys are random: keep its loaded part bounded in memory
     // (the account trie stays loaded: it is rewritten all the time and its size is the state's).
     this.outboxSinceUnload += fx.receipts.length;
@@ -455,6 +488,80 @@ export class Shard {
     return this.head.epoch;
   }
 
+  // ---------------------------------------------------------------- cross-shard receipts (inbox.ts, receipts.ts)
+
+  /**
+   * Offers a batch of receipts from another shard. Verified (signature, network, proofs) and, if the
+   * finality predicate accepts the source snapshot, queued for the next seal; duplicates are no-ops.
+   * Throws ReceiptBatchError (nothing changes) if the batch is refused.
+   */
+  async receiveReceipts(batch: ReceiptBatch): Promise<ReceiveResult> {
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    const receipts = verifyReceiptBatch(batch, this.genesis, this.id);
+    if (!(await this.receiptFinality(batch.snapshot.snapshot))) {
+      const s = batch.snapshot.snapshot;
+      throw new ReceiptBatchError('not-final', `source epoch ${s.shard}@${s.epoch} is not final yet`);
+    }
+    const src = shardIndex(batch.snapshot.snapshot.shard);
+    this.lamport.observe(batch.snapshot.snapshot.lamport); // Lamport receive rule (DESIGN §4)
+    const res: ReceiveResult = { queued: 0, duplicates: 0, full: 0 };
+    for (const r of receipts) {
+      const o = this.inbox.offer(src, r);
+      if (o === 'queued') res.queued++;
+      else if (o === 'duplicate') res.duplicates++;
+      else res.full++;
+    }
+    return res;
+  }
+
+  /** Which source epochs may be credited (the node: final in a global/aggregate). Default: any signed one. */
+  setReceiptFinality(f: ReceiptFinality): void {
+    this.receiptFinality = f;
+  }
+
+  /** The committed inbox cursor of source shard index `src` (next expected seq, vector clock entry). */
+  inboxCursor(src: number): InboxCursor {
+    return this.inbox.cursor(src);
+  }
+
+  /** Verified receipts waiting for a gap to fill or the next seal. */
+  inboxPending(): number {
+    return this.inbox.pendingCount();
+  }
+
+  /** Where the credit half of cross-shard transfer `txid` landed here, if it has. */
+  async creditStatus(txid: Uint8Array): Promise<CreditRecord | undefined> {
+    const b = await this.store.meta.get(creditKey(txid));
+    return b === undefined ? undefined : decodeCreditRecord(b);
+  }
+
+  /**
+   * A batch of the receipts this shard emitted to `dst` from `fromSeq`, proven against the snapshot
+   * of `atEpoch` (default: the latest; e.g. the latest FINAL epoch on a node). Receipts emitted
+   * after that epoch are left out. Undefined if there is no such snapshot yet.
+   */
+  async receiptBatch(dst: ShardId, fromSeq: bigint, limit = 1000, atEpoch?: number): Promise<ReceiptBatch | undefined> {
+    const snap = await this.snapshot(atEpoch);
+    if (!snap) return undefined;
+    if (fromSeq >= (this.head.outboxSeq.get(dst) ?? 0n)) return { snapshot: snap, items: [] };
+    // Between seals the live outbox trie is the latest one, with its nodes in memory: prove against
+    // it (inside the seal chain, so no seal mutates it meanwhile); older roots load from the store.
+    const run = async (): Promise<ReceiptBatch> => {
+      const rs = await this.store.receiptsTo(dst, fromSeq, Math.min(limit, 4096));
+      const live = bytesEqual(this.head.outboxRoot, snap.snapshot.outboxRoot);
+      const trie = live ? this.outboxTrie : await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot);
+      const items: ReceiptBatch['items'] = [];
+      for (const r of rs) {
+        if (r.epoch > snap.snapshot.epoch) break; // seqs grow with epochs
+        items.push({ receipt: r, proof: await trie.prove(outboxKey(dst, r.seq)) });
+      }
+      return { snapshot: snap, items };
+    };
+    const p = this.sealChain.then(run);
+    this.sealChain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Lamport receive rule: takes effect at the next seal (L = max(L, observed) + 1). */
   observeLamport(l: bigint): void {
     this.lamport.observe(l);
@@ -507,6 +614,3 @@ function lap(phases: Record<string, number>, name: string, since: number): numbe
   return now;
 }
 
-function* chain<T>(...its: Iterable<T>[]): Iterable<T> {
-  for (const it of its) yield* it;
-}

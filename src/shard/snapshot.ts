@@ -22,6 +22,10 @@ export interface Snapshot {
   outflow: bigint; // value sent to other shards in this epoch (receipts emitted)
   inflow: bigint; // value credited from other shards in this epoch (receipts consumed)
   fees: bigint; // fees burned in this epoch
+  // Cumulative since genesis (so a cut can check conservation even with carried-forward children):
+  totalOutflow: bigint; // sum of outflow over epochs 0..epoch
+  totalInflow: bigint; // sum of inflow over epochs 0..epoch
+  totalFees: bigint; // sum of fees over epochs 0..epoch
   lamport: bigint;
   vectorClock: number[]; // length 3^D; entry j = latest epoch of shard j incorporated
   hlc: bigint; // hybrid logical clock: (physical ms << 16) | logical
@@ -37,7 +41,8 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
   const w = new ByteWriter(256 + s.vectorClock.length * 8);
   w.u8(SNAPSHOT_VERSION).string(s.network).string(s.shard).u64(BigInt(s.epoch));
   w.fixed(s.stateRoot, 32).fixed(s.txRoot, 32).fixed(s.outboxRoot, 32);
-  w.u64(s.txCount).u64(s.supply).u64(s.outflow).u64(s.inflow).u64(s.fees).u64(s.lamport);
+  w.u64(s.txCount).u64(s.supply).u64(s.outflow).u64(s.inflow).u64(s.fees);
+  w.u64(s.totalOutflow).u64(s.totalInflow).u64(s.totalFees).u64(s.lamport);
   w.u32(s.vectorClock.length);
   for (const v of s.vectorClock) w.u64(BigInt(v));
   w.u64(s.hlc).fixed(s.prevSnapshotHash, 32);
@@ -59,6 +64,9 @@ function readSnapshot(r: ByteReader): Snapshot {
   const outflow = r.u64();
   const inflow = r.u64();
   const fees = r.u64();
+  const totalOutflow = r.u64();
+  const totalInflow = r.u64();
+  const totalFees = r.u64();
   const lamport = r.u64();
   const n = r.u32();
   if (n > MAX_VECTOR_CLOCK) throw new DecodeError(`snapshot: vector clock of ${n} entries exceeds ${MAX_VECTOR_CLOCK}`);
@@ -66,7 +74,7 @@ function readSnapshot(r: ByteReader): Snapshot {
   for (let i = 0; i < n; i++) vectorClock.push(safeNumber(r.u64(), 'vector clock entry'));
   const hlc = r.u64();
   const prevSnapshotHash = r.fixed(32);
-  return { network, shard: shard as ShardId, epoch, stateRoot, txRoot, outboxRoot, txCount, supply, outflow, inflow, fees, lamport, vectorClock, hlc, prevSnapshotHash };
+  return { network, shard: shard as ShardId, epoch, stateRoot, txRoot, outboxRoot, txCount, supply, outflow, inflow, fees, totalOutflow, totalInflow, totalFees, lamport, vectorClock, hlc, prevSnapshotHash };
 }
 
 export function decodeSnapshot(b: Uint8Array): Snapshot {
@@ -107,7 +115,9 @@ export function snapshotToJson(s: Snapshot): Record<string, unknown> {
     network: s.network, shard: s.shard, epoch: s.epoch,
     stateRoot: toHex(s.stateRoot), txRoot: toHex(s.txRoot), outboxRoot: toHex(s.outboxRoot),
     txCount: s.txCount.toString(), supply: s.supply.toString(), outflow: s.outflow.toString(),
-    inflow: s.inflow.toString(), fees: s.fees.toString(), lamport: s.lamport.toString(),
+    inflow: s.inflow.toString(), fees: s.fees.toString(),
+    totalOutflow: s.totalOutflow.toString(), totalInflow: s.totalInflow.toString(), totalFees: s.totalFees.toString(),
+    lamport: s.lamport.toString(),
     vectorClock: s.vectorClock, hlc: s.hlc.toString(), prevSnapshotHash: toHex(s.prevSnapshotHash),
     hash: toHex(snapshotHash(s)),
   };

@@ -26,10 +26,10 @@ const HEAD_KEY = new TextEncoder().encode('head');
 
 /** Everything one seal (or the genesis commit) writes. */
 export interface CommitSet {
-  nodes: Iterable<[Bytes, Bytes]>;
-  accounts: Iterable<[address: Bytes, value: Bytes]>; // account rows: address -> encodeAccountValue
+  nodes: [Bytes, Bytes][];
+  accounts: [address: Bytes, value: Bytes][]; // account rows: address -> encodeAccountValue
   txLocations: { id: Bytes; epoch: number; index: number }[];
-  receipts: Iterable<Receipt>;
+  receipts: Receipt[];
   snapshot?: SignedSnapshot;
   head: ShardHead;
   meta?: [Bytes, Bytes][]; // other metadata rows (e.g. the genesis hash, written once)
@@ -115,8 +115,8 @@ export class ShardStore {
     const txIndex = { sublevel: this.txIndex };
     const receipts = { sublevel: this.receipts };
     const meta = { sublevel: this.meta };
-    for (const [h, bytes] of c.nodes) b.put(h, bytes, nodes);
-    for (const [address, value] of c.accounts) b.put(address, value, accounts);
+    for (let i = 0; i < c.nodes.length; i++) b.put(c.nodes[i]![0], c.nodes[i]![1], nodes);
+    for (let i = 0; i < c.accounts.length; i++) b.put(c.accounts[i]![0], c.accounts[i]![1], accounts);
     // all locations of the batch share one buffer
     const locs = new Uint8Array(12 * c.txLocations.length);
     const lv = new DataView(locs.buffer);

@@ -68,6 +68,28 @@ export function encodeSignedTx(s: SignedTx): Uint8Array {
 }
 
 /** Strict decoder: exact lengths, known version, network id alphabet, no trailing bytes. */
+// Nearly every transaction names the same network: reuse the last id string instead of building one.
+let lastNetBytes = new Uint8Array(0);
+let lastNet = '';
+
+function readNetworkId(b: Uint8Array, netLen: number): string {
+  if (netLen === lastNetBytes.length) {
+    let same = true;
+    for (let i = 0; i < netLen; i++) if (b[5 + i] !== lastNetBytes[i]) { same = false; break; }
+    if (same) return lastNet;
+  }
+  let network = '';
+  for (let i = 5; i < 5 + netLen; i++) {
+    const c = b[i]!;
+    // [a-z0-9-] only: one canonical spelling per network id, and no UTF-8 decoding on the hot path
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) throw new DecodeError('signed tx: network id must match [a-z0-9-]');
+    network += String.fromCharCode(c);
+  }
+  lastNetBytes = b.slice(5, 5 + netLen);
+  lastNet = network;
+  return network;
+}
+
 export function decodeSignedTxFull(b: Uint8Array): DecodedTx {
   if (!(b instanceof Uint8Array)) throw new DecodeError('signed tx: not bytes');
   if (b.length > MAX_TX_BYTES) throw new DecodeError(`signed tx: ${b.length} bytes exceeds ${MAX_TX_BYTES}`);
@@ -80,13 +102,7 @@ export function decodeSignedTxFull(b: Uint8Array): DecodedTx {
   const want = transferLen + SIGNATURE_BYTES;
   if (b.length < want) throw new DecodeError(`signed tx: truncated (${b.length} of ${want} bytes)`);
   if (b.length > want) throw new DecodeError(`signed tx: ${b.length - want} trailing bytes`);
-  let network = '';
-  for (let i = 5; i < 5 + netLen; i++) {
-    const c = b[i]!;
-    // [a-z0-9-] only: one canonical spelling per network id, and no UTF-8 decoding on the hot path
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) throw new DecodeError('signed tx: network id must match [a-z0-9-]');
-    network += String.fromCharCode(c);
-  }
+  const network = readNetworkId(b, netLen);
   let o = 5 + netLen;
   const from = b.subarray(o, o + PUBLIC_KEY_BYTES);
   o += PUBLIC_KEY_BYTES;

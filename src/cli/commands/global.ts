@@ -20,6 +20,8 @@ interface GlobalJson {
   prevRoot: string;
   signatures: { member: number; attempt: number; signer: string; signature: string }[];
   shards: { shard: string; snapshotHash: string; epoch: number; carried: boolean }[];
+  conservation?: { supply: string; inFlight: string; burnedFees: string; genesisSupply: string; holds: boolean };
+  consistentCut?: boolean | null;
   encoded: string;
 }
 
@@ -69,6 +71,10 @@ Examples:
       out.push(`root:     ${g.root}`);
       out.push(`prev:     ${g.prevRoot}`);
       out.push(`supply:   ${g.supply}    txs: ${g.txCount}`);
+      if (g.conservation) {
+        const c = g.conservation;
+        out.push(`conservation: ${c.holds ? 'holds' : 'VIOLATED'} (supply ${c.supply} + in flight ${c.inFlight} + burned fees ${c.burnedFees} ${c.holds ? '=' : 'vs'} genesis ${c.genesisSupply}); consistent cut: ${g.consistentCut === null || g.consistentCut === undefined ? 'not checkable on this node' : g.consistentCut ? 'yes' : 'NO'}`);
+      }
       out.push(`signers:  ${g.signatures.map((s) => `member ${s.member} via shard ${s.signer}${s.attempt ? ` (attempt ${s.attempt})` : ''}`).join(', ')}`);
       out.push('shard  epoch    snapshot hash                                                     carried');
       for (const s of g.shards) out.push(`${s.shard.padEnd(6)} ${String(s.epoch).padEnd(8)} ${s.snapshotHash}  ${s.carried ? 'CARRIED' : '-'}`);

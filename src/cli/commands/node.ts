@@ -16,8 +16,11 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data directory (default: <network>/data/<shard>, "root" for depth 0)')
     .option('--api <host:port>', `HTTP API address; port 0 picks a free port`, `127.0.0.1:${DEFAULT_API_PORT}`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--mempool-max <n>', 'bound on pending transactions; beyond it submissions answer 503 with Retry-After (default 200000)')
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
+    .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
+    .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs)')
     .addHelpText('after', `
 The node prints "api listening on http://HOST:PORT" once it serves, and JSON log lines (pino)
 on stdout. Epoch e is sealed at genesisTime + (e+1)*epochMs; a node that was down seals the
@@ -33,7 +36,7 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./devnet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string }) => {
+    .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string }) => {
       let api: { host: string; port: number };
       let level;
       try {
@@ -43,6 +46,10 @@ Examples:
         throw new CliError((e as Error).message);
       }
       if (o.peers && !o.p2p) throw new CliError('--peers needs --p2p (the gossip listen address)');
+      if (o.mempoolMax !== undefined && !/^[1-9][0-9]{0,8}$/.test(o.mempoolMax)) throw new CliError(`--mempool-max must be a positive integer, got ${JSON.stringify(o.mempoolMax)}`);
+      const every = o.proveEvery ?? process.env.SMT_PROVE_EVERY;
+      if (every !== undefined && every !== 'auto' && !/^[1-9][0-9]{0,5}$/.test(every)) throw new CliError(`--prove-every must be a positive integer or "auto", got ${JSON.stringify(every)}`);
+      const proveEvery = every === undefined || every === 'auto' ? undefined : Number(every);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
       const logger = createLogger({ level });
@@ -55,7 +62,9 @@ Examples:
         apiHost: api.host,
         apiPort: api.port,
         logger,
+        mempoolMax: o.mempoolMax === undefined ? undefined : Number(o.mempoolMax),
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
+        proving: o.p2p ? { prove: o.prove, proveEvery } : undefined,
       });
       // A plain line (besides the JSON log) that scripts and tests can wait for.
       process.stdout.write(`api listening on ${node.url}\n`);

@@ -25,6 +25,8 @@ interface TxStatusJson {
   value?: string;
   reason?: string;
   message?: string;
+  crossShard?: { srcShard: string; dstShard: string; debitEpoch: number };
+  credit?: { shard: string; epoch: number; srcShard: string; srcEpoch: number; seq: string };
 }
 
 /** Polls GET /v1/tx/:id until the transaction is committed or rejected, or the timeout passes. */
@@ -141,6 +143,12 @@ Examples:
         break;
       }
     }
+    // A cross-shard transfer has two halves: debited here, credited on the destination's node.
+    let credit = st.credit;
+    if (st.crossShard && !credit && o.network) {
+      const url = clusterApiUrls(o.network)?.get(st.crossShard.dstShard);
+      if (url) credit = (await nodeRequest<TxStatusJson>(url, `v1/tx/${id}`).catch(() => undefined))?.body.credit;
+    }
     const { checkTxProof } = await import('../verify.js');
     let proofError = st.status === 'committed' ? checkTxProof(st.txid, st.txRoot!, st.proof!, st.value!) : undefined;
     let anchor = '';
@@ -150,12 +158,16 @@ Examples:
       else if (!snap.signatureValid) proofError = `the snapshot of epoch ${st.epoch} has an invalid signature (${snap.keySource})`;
       else anchor = `snapshot of epoch ${st.epoch}, signature valid (${snap.keySource})`;
     }
-    if (o.json) printJson({ ...st, ...(st.status === 'committed' ? { proofVerified: proofError === undefined, ...(proofError ? {} : { anchoredTo: anchor }) } : {}) });
+    if (o.json) printJson({ ...st, ...(credit ? { credit } : {}), ...(st.status === 'committed' ? { proofVerified: proofError === undefined, ...(proofError ? {} : { anchoredTo: anchor }) } : {}) });
     else {
       const f: [string, unknown][] = [['txid', st.txid], ['status', st.status]];
       if (st.status === 'committed') {
         f.push(['epoch', st.epoch], ['proof', proofError ? `FAILED: ${proofError}` : `verified against tx root ${st.txRoot}`]);
         if (!proofError) f.push(['anchored', anchor]);
+      }
+      if (st.crossShard) {
+        f.push(['debited', `shard ${st.crossShard.srcShard} epoch ${st.crossShard.debitEpoch}`]);
+        f.push(['credited', credit ? `shard ${credit.shard} epoch ${credit.epoch} (receipt seq ${credit.seq})` : `not yet on shard ${st.crossShard.dstShard}${o.network ? '' : ' (pass --network DIR to ask its node)'}`]);
       }
       if (st.status === 'rejected') f.push(['reason', `${st.reason}: ${st.message}`]);
       if (st.status === 'unknown') f.push(['note', `this node has never seen the transaction (or it was dropped from the mempool before commit)${o.network ? '' : '; a node knows only its own shard\'s transactions: --network DIR asks every node of the cluster'}`]);

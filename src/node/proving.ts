@@ -1,0 +1,663 @@
+// Global state proofs made by the running network, off the transaction path (docs/PROOFS.md §3).
+//
+// Every node (depth >= 1, with --p2p):
+//  - republishes its own signed snapshot on /smt/<net>/proofs after each seal and keeps everyone
+//    else's (signature-checked), so it can build the whole commitment tree of every epoch natively
+//    (`buildTree`, chained from the genesis pseudo-tree at epoch -1; cheap Poseidon hashing), every
+//    epoch, proved or not; the latest tree is persisted, missing snapshots are fetched from peers;
+//  - for the proved epochs (e % proveEvery === 0), proves the triads it is the rotation-chosen
+//    prover of: publisherOrder(path, e)[turn]'s signer, turn advancing one `leaseMs` after the
+//    proof became due (leaf: tree built here; above: the 3 child proofs known here) while nobody
+//    has published it. Above the lowest level the prover first verifies the three child proofs
+//    (Groth16 + public-signal links, `verifyChildren`). Proofs run in a niced child process
+//    (src/proof/prover.ts), one at a time;
+//  - the apex proof becomes the epoch's global state proof, linked to the latest earlier global
+//    proof this node holds (the previous proved epoch's; genesis hash for the first);
+//  - verifies, stores (<data>/proofs) and serves every triad and global proof it sees (HTTP and
+//    /smt/<net>/proof-fetch/1), and catches up missing global proofs from peers.
+// Without circuit artifacts the node still shares snapshots (others need them) but neither proves
+// nor accepts proofs (it cannot verify them), and says so once.
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { toHex } from '../core/bytes.js';
+import { genesisHash, type Genesis } from '../core/genesis.js';
+import { shardFromIndex, shardIndex, type ShardId } from '../core/ids.js';
+import { publisherOrder, signerFor, turnAt } from '../hierarchy/rotation.js';
+import { circuitsBuilt, artifactsDir } from '../proof/artifacts.js';
+import { getPoseidon, pathEnc, type Hasher } from '../proof/commitment.js';
+import { apexKind, encodeGlobalProof as encodeGlobal, globalFromApex, globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../proof/global.js';
+import { Prover } from '../proof/prover.js';
+import { buildTree, circuitKindOf, genesisTreeOf, publicSignalsOf, triadLevels, type CommitmentTree } from '../proof/tree.js';
+import { proveTriad, verifyChildren } from '../proof/tree-prover.js';
+import { checkOpening, encodeTriadProof as encodeTriad, sig, type TriadProof } from '../proof/triad-proof.js';
+import { closeVerifier, verify } from '../proof/verifier.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
+import type { Shard, SealedEvent } from '../shard/shard.js';
+import { decodeEnvelope, encodeEnvelope, GossipKind } from '../gossip/encoding.js';
+import type { P2PNode } from '../gossip/p2p.js';
+import {
+  decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, proofFetchProtocol, proofTopic,
+  ProofFetchKind, type ProofFetchRequest,
+} from '../gossip/proof-messages.js';
+import { ACCEPT, ignore, makeTopicValidator, reject, type ValidationOutcome } from '../gossip/validation.js';
+import { HttpError, type Router } from './http.js';
+import type { NodeMetrics } from './metrics.js';
+import { ProofStore, type StoredGlobal } from './proof-store.js';
+import type { Component } from './node.js';
+
+export interface ProvingOptions {
+  /** false = --no-prove: share snapshots, verify/store/serve proofs, never prove. */
+  prove: boolean;
+  /** Prove epochs e with e % proveEvery === 0; undefined = automatic (autoProveEvery). */
+  proveEvery?: number;
+  /** Rotation lease of a proof: the next prover in turn starts after this long. */
+  leaseMs?: number;
+  tickMs?: number;
+}
+
+/** Measured proving cost on the 2-core reference machine (docs/PROOFS.md §7), loaded. */
+const LEAF_PROOF_MS = 1600;
+const INNER_PROOF_MS = 900;
+
+/**
+ * Default cadence: assume the whole network runs on this machine (the local-cluster case) and let
+ * proving use at most 40% of its cores: one proved epoch's tree costs (3^(D-1)) leaf + (3^(D-1)-1)/2
+ * inner proofs. 9 shards, 1 s epochs, 2 cores: 3 x 1.6 + 0.9 = 5.7 s per tree => every 8th epoch.
+ */
+export function autoProveEvery(depth: number, epochMs: number, cores = availableParallelism()): number {
+  const leaves = 3 ** (depth - 1);
+  const cost = leaves * LEAF_PROOF_MS + ((leaves - 1) / 2) * INNER_PROOF_MS;
+  return Math.max(1, Math.ceil(cost / (0.4 * cores * epochMs)));
+}
+
+/** The shard that proves triad `path` of `epoch` on turn `turn` (0..2). */
+export function proverOf(path: string, epoch: number, depth: number, turn: number): ShardId {
+  return signerFor(path + String(publisherOrder(path, epoch)[turn]!), epoch, depth, 0);
+}
+
+const SNAPSHOT_WINDOW = 64; // epochs of others' snapshots kept in memory (served to catching-up peers)
+const PROOF_WINDOW = 4; // proved epochs behind the newest tree whose leaf proofs are still started here...
+const PROOF_WINDOW_MS = 30_000; // ...or this long, whichever is more epochs
+const TREE_KEEP_MS = 90_000; // trees kept this much longer: an epoch whose leaves are proved still gets its upper levels
+
+interface Task {
+  epoch: number;
+  path: string;
+}
+
+export class ProvingService {
+  readonly proveEvery: number;
+  private readonly leafWindow: number; // epochs
+  private readonly treeWindow: number; // epochs
+  readonly canVerify: boolean;
+  private readonly o: { shard: Shard; genesis: Genesis; p2p: P2PNode; log: Logger; prove: boolean; leaseMs: number; tickMs: number };
+  private readonly depth: number;
+  private readonly n: number;
+  private readonly store: ProofStore;
+  private readonly H: Hasher;
+  private readonly topic: string;
+  private readonly snaps = new Map<number, (SignedSnapshot | undefined)[]>();
+  private readonly trees = new Map<number, CommitmentTree>();
+  private readonly builtAt = new Map<number, number>();
+  private readonly proofs = new Map<number, Map<string, TriadProof>>(); // recent epochs, by path
+  private readonly dueAt = new Map<string, number>();
+  private readonly queued = new Set<string>();
+  private readonly queue: Task[] = [];
+  private readonly sealedAt = new Map<number, number>();
+  private readonly fetchedAt = new Map<number, number>();
+  private readonly firstSeenAt = new Map<number, number>();
+  private readonly metrics: { made: Counter<'kind'>; seconds: Histogram<'kind'>; latency: Histogram; epoch: Gauge; head: Gauge };
+  private head: CommitmentTree;
+  private newestSeen = -1;
+  private latestGlobal = -1;
+  private prover: Prover | null = null;
+  private proving = false;
+  private timer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private treeFailed = false;
+  private closed = false;
+  private peerCursor = 0;
+  private readonly counters = { snapshotsGossiped: 0, snapshotsFetched: 0, proofsGossiped: 0, proofsFetched: 0 };
+
+  private constructor(o: ProvingService['o'], store: ProofStore, H: Hasher, head: CommitmentTree, proveEvery: number, canVerify: boolean, metrics: NodeMetrics) {
+    this.o = o;
+    this.store = store;
+    this.H = H;
+    this.head = head;
+    this.depth = o.genesis.depth;
+    this.n = 3 ** this.depth;
+    this.proveEvery = proveEvery;
+    this.leafWindow = Math.max(PROOF_WINDOW * proveEvery, Math.ceil(PROOF_WINDOW_MS / o.genesis.epochMs));
+    this.treeWindow = this.leafWindow + Math.ceil(TREE_KEEP_MS / o.genesis.epochMs) + 2;
+    this.canVerify = canVerify;
+    this.topic = proofTopic(o.genesis.networkId);
+    this.trees.set(head.epoch, head);
+    const registers = [metrics.registry];
+    this.metrics = {
+      made: new Counter({ name: 'smt_proofs_made_total', help: 'Groth16 triad proofs made by this node, by circuit', labelNames: ['kind'], registers }),
+      seconds: new Histogram({ name: 'smt_prove_seconds', help: 'Time to make one triad proof (witness + Groth16, in the niced prover process)', labelNames: ['kind'], registers, buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20] }),
+      latency: new Histogram({ name: 'smt_global_proof_latency_seconds', help: "Per proved epoch: time from this node's seal of the epoch to the epoch's global state proof being held here", registers, buckets: [0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60] }),
+      epoch: new Gauge({ name: 'smt_global_proof_epoch', help: 'Latest epoch with a global state proof held by this node (-1 before the first)', registers }),
+      head: new Gauge({ name: 'smt_commitment_tree_epoch', help: 'Latest epoch whose commitment tree this node has built', registers }),
+    };
+    this.metrics.epoch.set(-1);
+  }
+
+  static async start(opts: ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<ProvingService> {
+    const { genesis } = opts;
+    const log = opts.logger.child({ module: 'proving' });
+    const canVerify = circuitsBuilt();
+    if (!canVerify) {
+      log.warn({ artifacts: artifactsDir() }, 'circuit artifacts missing: this node will NOT prove or verify proofs (run `npm run build:circuits`; --no-prove silences this)');
+    }
+    const store = await ProofStore.open(opts.dataDir);
+    try {
+      const H = await getPoseidon();
+      const stored = await store.tree();
+      const head = stored && stored.depth === genesis.depth ? stored : genesisTreeOf(H, genesis);
+      const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
+      const s = new ProvingService(
+        { shard: opts.shard, genesis, p2p: opts.p2p, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 100 },
+        store, H, head, every, canVerify, opts.metrics,
+      );
+      await s.init();
+      log.info({ proveEvery: every, proving: s.o.prove, tree: head.epoch }, 'proving layer started');
+      return s;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  private async init(): Promise<void> {
+    const { p2p, genesis, shard } = this.o;
+    const latest = await this.store.latestGlobal();
+    if (latest) this.setLatestGlobal(latest.epoch);
+    p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
+      [GossipKind.snapshot]: (payload) => this.checkSnapshot(decodeSignedSnapshot(payload)),
+      [GossipKind.proof]: async (payload) => {
+        const m = decodeProofMessage(payload);
+        if (!this.canVerify) return ignore('unknown', 'no verification keys here');
+        return m.type === 'triad' ? this.checkTriad(m.proof) : this.checkGlobal(m.proof);
+      },
+    }, (o, topic, from) => {
+      if (o.action === 'ignore' && o.code === 'internal') this.o.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
+      if (o.action === 'reject') this.o.log.warn({ topic, from, code: o.code, msg: o.message }, 'proof-topic message rejected');
+    }));
+    p2p.subscribe(this.topic, (data) => this.onMessage(data));
+    await p2p.handle(proofFetchProtocol(genesis.networkId), (req) => this.serve(req));
+    shard.events.on('sealed', this.onSealed);
+    this.timer = setInterval(() => this.tick(), this.o.tickMs);
+    this.timer.unref();
+    this.syncTimer = setInterval(() => void this.syncGlobals(), Math.max(2000, 2 * genesis.epochMs));
+    this.syncTimer.unref();
+  }
+
+  get component(): Component {
+    return { name: 'proving', close: () => this.close() };
+  }
+
+  // ---- snapshots and trees ----
+
+  private readonly onSealed = (ev: SealedEvent): void => {
+    const ss = ev.snapshot;
+    this.sealedAt.set(ss.snapshot.epoch, Date.now());
+    this.addSnapshot(ss);
+    void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
+  };
+
+  private checkSnapshot(ss: SignedSnapshot): ValidationOutcome {
+    const s = ss.snapshot;
+    if (s.network !== this.o.genesis.networkId) return reject('wrong-network');
+    if (s.shard.length !== this.depth) return reject('invalid', 'not a shard of this network');
+    const key = this.o.genesis.validators.get(s.shard);
+    if (!key || !verifySnapshotSignature(ss, key)) return reject('bad-signature');
+    return s.epoch <= this.head.epoch ? ignore('stale') : ACCEPT;
+  }
+
+  private addSnapshot(ss: SignedSnapshot): void {
+    const e = ss.snapshot.epoch;
+    if (e <= this.head.epoch) return;
+    let a = this.snaps.get(e);
+    if (!a) this.snaps.set(e, (a = new Array<SignedSnapshot | undefined>(this.n)));
+    a[shardIndex(ss.snapshot.shard)] ??= ss;
+    if (!this.firstSeenAt.has(e)) this.firstSeenAt.set(e, Date.now());
+    if (e > this.newestSeen) this.newestSeen = e;
+  }
+
+  /** Builds every tree whose snapshots are all here, in order. */
+  private advance(): void {
+    if (this.treeFailed) return;
+    for (;;) {
+      const e = this.head.epoch + 1;
+      const a = this.snaps.get(e);
+      if (!a || a.filter(Boolean).length !== this.n) return;
+      let t: CommitmentTree;
+      try {
+        t = buildTree(this.H, a.map((x) => x!.snapshot), this.head);
+      } catch (err) {
+        // The circuits could not prove this epoch (broken supply arithmetic): nothing after it can
+        // be chained either. Loud, once.
+        this.treeFailed = true;
+        this.o.log.error({ epoch: e, err: (err as Error).message }, 'cannot build the commitment tree: proving stops here');
+        return;
+      }
+      this.head = t;
+      this.trees.set(e, t);
+      this.builtAt.set(e, Date.now());
+      this.metrics.head.set(e);
+      void this.store.putTree(t).catch((err) => this.o.log.warn({ err }, 'cannot store tree'));
+      // trees stay as long as their epoch may still be proved (a proof needs its tree and the previous one)
+      for (const k of [...this.trees.keys()]) if (k < e - this.treeWindow) this.trees.delete(k);
+      for (const k of [...this.proofs.keys()]) if (k < e - this.treeWindow) this.proofs.delete(k);
+      // others' snapshots stay a while for peers that catch up
+      for (const k of [...this.snaps.keys()]) if (k < e - SNAPSHOT_WINDOW) this.snaps.delete(k);
+      for (const m of [this.firstSeenAt, this.fetchedAt, this.builtAt, this.sealedAt]) for (const k of [...m.keys()]) if (k < e - Math.max(SNAPSHOT_WINDOW, this.treeWindow)) m.delete(k);
+    }
+  }
+
+  /** Fetches the snapshots the next tree is waiting for, once behind (later epochs seen) or late. */
+  private async fetchMissingSnapshots(): Promise<void> {
+    const e = this.head.epoch + 1;
+    const local = this.o.shard.latestEpoch();
+    if (e > Math.max(this.newestSeen, local)) return;
+    const lateMs = this.o.genesis.epochMs;
+    const last = this.fetchedAt.get(e) ?? 0;
+    if (Date.now() - last < 2000) return;
+    const behind = Math.max(this.newestSeen, local) > e;
+    const firstSeen = this.firstSeenAt.get(e) ?? Date.now();
+    if (!behind && Date.now() - firstSeen < Math.max(1000, lateMs)) return;
+    this.fetchedAt.set(e, Date.now());
+    const a = this.snaps.get(e) ?? [];
+    await Promise.all(Array.from({ length: this.n }, async (_, i) => {
+      if (a[i]) return;
+      const shard = shardFromIndex(i, this.depth);
+      if (shard === this.o.shard.id) {
+        const own = await this.o.shard.snapshot(e);
+        if (own) this.addSnapshot(own);
+        return;
+      }
+      const ss = await this.fetchFirst({ kind: ProofFetchKind.snapshot, path: shard, epoch: e }, decodeSignedSnapshot,
+        (x) => x.snapshot.shard === shard && x.snapshot.epoch === e && this.checkSnapshot(x).action !== 'reject');
+      if (ss) {
+        this.counters.snapshotsFetched++;
+        this.addSnapshot(ss);
+      }
+    }));
+    this.advance();
+  }
+
+  // ---- proofs in ----
+
+  private proofsOf(e: number): Map<string, TriadProof> {
+    let m = this.proofs.get(e);
+    if (!m) this.proofs.set(e, (m = new Map()));
+    return m;
+  }
+
+  private async checkTriad(p: TriadProof): Promise<ValidationOutcome> {
+    const e = Number(sig.epoch(p.publicSignals));
+    if (this.proofs.get(e)?.has(p.path)) return ignore('duplicate');
+    return this.validTriad(p);
+  }
+
+  /** A triad proof fits the network, opens to its listed children, matches our tree (if built) and verifies. */
+  private async validTriad(p: TriadProof): Promise<ValidationOutcome> {
+    const e = Number(sig.epoch(p.publicSignals));
+    if (p.path.length >= this.depth || p.kind !== circuitKindOf(this.depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
+    if (sig.pathEnc(p.publicSignals) !== pathEnc(p.path)) return reject('invalid', 'public position is not the triad\'s');
+    const mine = this.trees.get(e)?.triads.get(p.path);
+    if (mine && publicSignalsOf(mine).some((v, i) => String(v) !== p.publicSignals[i])) return reject('invalid', 'public signals differ from the commitment tree built here');
+    const why = checkOpening(this.H, p);
+    if (why) return reject('invalid', why);
+    if (!(await verify(p.kind, p.publicSignals, p.proof))) return reject('invalid', 'triad proof does not verify');
+    return ACCEPT;
+  }
+
+  private async checkGlobal(g: GlobalStateProof): Promise<ValidationOutcome> {
+    if (await this.store.global(Number(sig.epoch(g.publicSignals)))) return ignore('duplicate');
+    return (await this.validGlobal(g)) ? ACCEPT : reject('invalid', 'global proof does not verify or is of another depth');
+  }
+
+  private async validGlobal(g: GlobalStateProof): Promise<boolean> {
+    return g.depth === this.depth && (await verifyGlobalProof(g));
+  }
+
+  private onMessage(data: Uint8Array): void {
+    const env = decodeEnvelope(data); // validated already
+    if (env.kind === GossipKind.snapshot) {
+      this.counters.snapshotsGossiped++;
+      this.addSnapshot(decodeSignedSnapshot(env.payload));
+      this.advance();
+      return;
+    }
+    const m = decodeProofMessage(env.payload);
+    this.counters.proofsGossiped++;
+    if (m.type === 'triad') void this.acceptTriad(m.proof);
+    else void this.acceptGlobal(m.proof, Date.now());
+  }
+
+  private async acceptTriad(p: TriadProof): Promise<void> {
+    const e = Number(sig.epoch(p.publicSignals));
+    const m = this.proofsOf(e);
+    if (m.has(p.path)) return;
+    m.set(p.path, p);
+    for (const k of [...this.proofs.keys()]) if (k < e - this.treeWindow) this.proofs.delete(k);
+    await this.store.putTriad(e, p).catch((err) => this.o.log.warn({ err }, 'cannot store triad proof'));
+  }
+
+  private async acceptGlobal(g: GlobalStateProof, at: number): Promise<void> {
+    const e = Number(sig.epoch(g.publicSignals));
+    if (await this.store.global(e)) return;
+    await this.store.putGlobal(e, { proof: g, receivedAt: at });
+    this.setLatestGlobal(e);
+    const sealed = this.sealedAt.get(e);
+    const latencyMs = sealed === undefined ? undefined : at - sealed;
+    if (latencyMs !== undefined) this.metrics.latency.observe(latencyMs / 1000);
+    this.o.log.info({ epoch: e, commitment: sig.commitment(g.publicSignals).toString(16).slice(0, 16), latencyMs }, 'global state proof held');
+  }
+
+  private setLatestGlobal(e: number): void {
+    if (e > this.latestGlobal) {
+      this.latestGlobal = e;
+      this.metrics.epoch.set(e);
+    }
+  }
+
+  // ---- proving ----
+
+  private tick(): void {
+    if (this.closed) return;
+    this.advance();
+    void this.fetchMissingSnapshots();
+    if (!this.o.prove) return;
+    const now = Date.now();
+    const top = this.head.epoch;
+    const first = Math.max(0, top - this.treeWindow + 2);
+    for (let e = top - (top % this.proveEvery); e >= first; e -= this.proveEvery) {
+      if (!this.trees.has(e) || (e !== 0 && !this.trees.has(e - 1))) continue;
+      const have = this.proofsOf(e);
+      for (const level of triadLevels(this.depth)) {
+        for (const path of level) {
+          const key = `${path}@${e}`;
+          if (have.has(path) || this.queued.has(key)) continue;
+          if (path.length === this.depth - 1 && e < top - this.leafWindow) continue; // too late to start this epoch
+          let due = this.dueAt.get(key);
+          if (due === undefined) {
+            const ready = path.length === this.depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)));
+            if (!ready) continue;
+            due = path.length === this.depth - 1 ? (this.builtAt.get(e) ?? now) : now;
+            this.dueAt.set(key, due);
+          }
+          const turn = turnAt(now - due, this.o.leaseMs);
+          for (let k = 0; k <= turn; k++) {
+            if (proverOf(path, e, this.depth, k) === this.o.shard.id) {
+              this.queued.add(key);
+              this.queue.push({ epoch: e, path });
+              this.o.log.debug({ epoch: e, path, turn: k }, 'proof task queued');
+              break;
+            }
+          }
+        }
+      }
+    }
+    for (const k of [...this.dueAt.keys()]) if (Number(k.split('@')[1]) < first) this.dueAt.delete(k);
+    void this.runQueue();
+  }
+
+  private async runQueue(): Promise<void> {
+    if (this.proving || this.closed) return;
+    this.proving = true;
+    try {
+      // Highest level first (it completes an epoch's global proof), then the OLDEST epoch still in
+      // the window: every prover then works on the same epochs, so when proving falls behind, whole
+      // epochs are skipped (they leave the window for everyone) instead of each triad proving
+      // different epochs and no apex ever having its three children.
+      while (this.queue.length > 0 && !this.closed) {
+        this.queue.sort((a, b) => a.path.length - b.path.length || a.epoch - b.epoch);
+        const t = this.queue.shift()!;
+        if (t.path.length === this.depth - 1 && t.epoch < this.head.epoch - this.leafWindow) {
+          this.queued.delete(`${t.path}@${t.epoch}`);
+          continue;
+        }
+        try {
+          await this.proveOne(t);
+        } catch (err) {
+          this.o.log.warn({ epoch: t.epoch, path: t.path, err: (err as Error).message }, 'triad proof failed');
+        } finally {
+          this.queued.delete(`${t.path}@${t.epoch}`);
+        }
+      }
+    } finally {
+      this.proving = false;
+    }
+  }
+
+  private async proveOne({ epoch: e, path }: Task): Promise<void> {
+    const have = this.proofsOf(e);
+    if (have.has(path)) return; // someone proved it meanwhile
+    const tree = this.trees.get(e);
+    const prev = e === 0 ? genesisTreeOf(this.H, this.o.genesis) : this.trees.get(e - 1);
+    if (!tree || !prev) {
+      this.o.log.warn({ epoch: e, path }, 'proof task dropped: commitment tree no longer held');
+      return;
+    }
+    if (path.length < this.depth - 1) await verifyChildren(verify, tree, have, path);
+    this.prover ??= new Prover();
+    const { proof, ms } = await proveTriad(this.prover, tree, prev, path);
+    if (this.closed) return;
+    this.metrics.made.inc({ kind: proof.kind });
+    this.metrics.seconds.observe({ kind: proof.kind }, ms / 1000);
+    this.o.log.info({ epoch: e, path, kind: proof.kind, ms: Math.round(ms) }, 'triad proof made');
+    await this.acceptTriad(proof);
+    await this.publish(GossipKind.proof, encodeProofMessage({ type: 'triad', proof }));
+    if (path === '') {
+      const prevG = await this.previousGlobal(e);
+      const g = globalFromApex(proof, this.depth, prevG ? globalProofHash(prevG) : genesisHash(this.o.genesis));
+      await this.acceptGlobal(g, Date.now());
+      await this.publish(GossipKind.proof, encodeProofMessage({ type: 'global', proof: g }));
+    }
+  }
+
+  /** The global proof the new one links to: the latest earlier one, fetched if the previous proved epoch's is missing. */
+  private async previousGlobal(e: number): Promise<GlobalStateProof | undefined> {
+    const want = e - this.proveEvery;
+    if (want >= 0 && !(await this.store.global(want))) await this.fetchGlobal(want);
+    return (await this.store.latestGlobal(e - 1))?.stored.proof;
+  }
+
+  // ---- gossip out, fetch ----
+
+  private async publish(kind: GossipKind, payload: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.o.p2p.publish(this.topic, encodeEnvelope({ kind, network: this.o.genesis.networkId, payload }));
+    } catch (err) {
+      this.o.log.debug({ err: (err as Error).message, kind }, 'proof-topic publish failed');
+    }
+  }
+
+  private async serve(req: Uint8Array): Promise<Uint8Array> {
+    const q = decodeProofFetchRequest(req);
+    const none = new Uint8Array();
+    switch (q.kind) {
+      case ProofFetchKind.snapshot: {
+        if (q.path === this.o.shard.id) {
+          const own = await this.o.shard.snapshot(q.epoch);
+          return own ? encodeSignedSnapshot(own) : none;
+        }
+        const s = this.snaps.get(q.epoch)?.[shardIndexOr(q.path, this.depth)];
+        return s ? encodeSignedSnapshot(s) : none;
+      }
+      case ProofFetchKind.triadProof: {
+        const p = await this.store.triad(q.path, q.epoch);
+        return p ? encodeProofMessage({ type: 'triad', proof: p }) : none;
+      }
+      case ProofFetchKind.globalAt: {
+        const g = await this.store.global(q.epoch);
+        return g ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
+      }
+      case ProofFetchKind.globalLatest: {
+        const g = await this.store.latestGlobal();
+        return g ? encodeProofMessage({ type: 'global', proof: g.stored.proof }) : none;
+      }
+    }
+  }
+
+  private async fetchFirst<T>(q: ProofFetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean | Promise<boolean>, maxPeers = 8): Promise<T | undefined> {
+    const peers = this.o.p2p.connectedPeers();
+    for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
+      const peer = peers[(this.peerCursor++) % peers.length]!;
+      try {
+        const b = await this.o.p2p.request(peer, proofFetchProtocol(this.o.genesis.networkId), encodeProofFetchRequest(q), { timeoutMs: 2000 });
+        if (b.length === 0) continue;
+        const x = decode(b);
+        if (await accept(x)) return x;
+        this.o.log.warn({ peer, kind: q.kind, path: q.path, epoch: q.epoch }, 'peer served an invalid record');
+      } catch (err) {
+        this.o.log.debug({ peer, err: (err as Error).message }, 'proof fetch failed');
+      }
+    }
+    return undefined;
+  }
+
+  private async fetchGlobal(e: number | 'latest'): Promise<GlobalStateProof | undefined> {
+    if (!this.canVerify) return undefined;
+    const q: ProofFetchRequest = e === 'latest' ? { kind: ProofFetchKind.globalLatest, path: '', epoch: 0 } : { kind: ProofFetchKind.globalAt, path: '', epoch: e };
+    const m = await this.fetchFirst(q, decodeProofMessage, async (x) =>
+      x.type === 'global' && (e === 'latest' || Number(sig.epoch(x.proof.publicSignals)) === e) && (await this.validGlobal(x.proof)), e === 'latest' ? 2 : 4);
+    if (m?.type !== 'global') return undefined;
+    await this.acceptGlobal(m.proof, Date.now());
+    return m.proof;
+  }
+
+  /** Fetches one triad proof from peers (verified), stores it. */
+  async fetchTriad(path: string, e: number): Promise<TriadProof | undefined> {
+    if (!this.canVerify) return undefined;
+    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeProofMessage, async (x) =>
+      x.type === 'triad' && x.proof.path === path && Number(sig.epoch(x.proof.publicSignals)) === e && (await this.validTriad(x.proof)).action === 'accept', 4);
+    if (m?.type !== 'triad') return undefined;
+    this.counters.proofsFetched++;
+    await this.acceptTriad(m.proof);
+    return m.proof;
+  }
+
+  /** Catch-up: the peers' latest global proof, then the proved epochs missing before it (bounded). */
+  private syncing = false;
+  private async syncGlobals(): Promise<void> {
+    if (this.syncing || this.closed || !this.canVerify) return;
+    this.syncing = true;
+    try {
+      const latest = await this.fetchGlobal('latest');
+      const top = latest ? Number(sig.epoch(latest.publicSignals)) : this.latestGlobal;
+      let budget = 4;
+      for (let e = top - this.proveEvery; e >= Math.max(0, top - 8 * this.proveEvery) && budget > 0 && !this.closed; e -= this.proveEvery) {
+        if (await this.store.global(e)) continue;
+        budget--;
+        await this.fetchGlobal(e);
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  // ---- API ----
+
+  async globalProof(e: number | 'latest'): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
+    if (e === 'latest') return this.store.latestGlobal();
+    let g = await this.store.global(e);
+    if (!g && (await this.fetchGlobal(e))) g = await this.store.global(e);
+    return g ? { epoch: e, stored: g } : undefined;
+  }
+
+  async triadProof(path: string, e: number): Promise<TriadProof | undefined> {
+    return (await this.store.triad(path, e)) ?? (await this.fetchTriad(path, e));
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      proving: this.o.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: this.o.leaseMs,
+      treeEpoch: this.head.epoch, treeStalled: this.treeFailed, latestGlobalProofEpoch: this.latestGlobal, queued: this.queue.length,
+      proverBusy: this.proving, tasks: this.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
+      recent: Object.fromEntries([...this.proofs.entries()].filter(([, m]) => m.size > 0).map(([e, m]) => [e, [...m.keys()].map((k) => k || 'apex')])), ...this.counters,
+    };
+  }
+
+  addRoutes(router: Router): void {
+    const epochParam = (s: string): number => {
+      if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) throw new HttpError(400, 'bad-epoch', `epoch must be a non-negative integer, got ${JSON.stringify(s)}`);
+      return Number(s);
+    };
+    const globalJson = async (epoch: number, g: StoredGlobal): Promise<Record<string, unknown>> => {
+      const s = g.proof.publicSignals;
+      const sums = sig.sums(s);
+      return {
+        epoch, depth: g.proof.depth, circuit: apexKind(g.proof.depth), encoded: toHex(encodeGlobal(g.proof)), bytes: encodeGlobal(g.proof).length,
+        hash: toHex(globalProofHash(g.proof)), prevGlobalProofHash: toHex(g.proof.prevGlobalProofHash),
+        publicSignals: s, commitment: sig.commitment(s).toString(), prevCommitment: sig.prevCommitment(s).toString(),
+        supply: sums.supply.toString(), outflow: sums.outflow.toString(), inflow: sums.inflow.toString(), fees: sums.fees.toString(),
+        proveEvery: this.proveEvery, receivedAt: g.receivedAt, prevEpoch: await this.prevEpochOf(epoch, g.proof),
+      };
+    };
+    router.add('GET', '/v1/proof/status', () => ({ json: this.status() }));
+    router.add('GET', '/v1/proof/global/latest', async () => {
+      const g = await this.globalProof('latest');
+      if (!g) throw new HttpError(404, 'proof-not-found', `no global state proof yet (${this.proofHint()})`);
+      return { json: await globalJson(g.epoch, g.stored) };
+    });
+    router.add('GET', '/v1/proof/global/:epoch', async (req) => {
+      const e = epochParam(req.params.epoch!);
+      const g = await this.globalProof(e);
+      if (!g) throw new HttpError(404, 'proof-not-found', `no global state proof for epoch ${e} here or at peers (${this.proofHint()})`);
+      return { json: await globalJson(e, g.stored) };
+    });
+    router.add('GET', '/v1/proof/triad/:path/:epoch', async (req) => {
+      const raw = req.params.path!;
+      const path = raw === 'apex' || raw === 'root' ? '' : raw;
+      if (!/^[012]*$/.test(path) || path.length >= this.depth) throw new HttpError(400, 'bad-path', `triad path must be "apex" or ternary digits shorter than ${this.depth}, got ${JSON.stringify(raw)}`);
+      const e = epochParam(req.params.epoch!);
+      const p = await this.triadProof(path, e);
+      if (!p) throw new HttpError(404, 'proof-not-found', `no proof of triad ${JSON.stringify(path)} for epoch ${e} here or at peers (${this.proofHint()})`);
+      return { json: { path, epoch: e, kind: p.kind, encoded: toHex(encodeTriad(p)), publicSignals: p.publicSignals, children: p.children.map(String) } };
+    });
+  }
+
+  /** The epoch of the stored global proof that `g` (of epoch e) links to; null for genesis or unknown here. */
+  private async prevEpochOf(e: number, g: GlobalStateProof): Promise<number | null> {
+    const want = toHex(g.prevGlobalProofHash);
+    let at = e - 1;
+    for (let k = 0; k < 16 && at >= 0; k++) {
+      const p = await this.store.latestGlobal(at);
+      if (!p) return null;
+      if (toHex(globalProofHash(p.stored.proof)) === want) return p.epoch;
+      at = p.epoch - 1;
+    }
+    return null;
+  }
+
+  private proofHint(): string {
+    return `epochs that are multiples of ${this.proveEvery} are proved${this.canVerify ? '' : '; this node has no circuit artifacts'}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.syncTimer);
+    this.o.shard.events.off('sealed', this.onSealed);
+    this.o.p2p.unsubscribe(this.topic);
+    await this.prover?.close().catch(() => {});
+    await this.store.putTree(this.head).catch(() => {});
+    await this.store.close();
+    if (this.canVerify) await closeVerifier().catch(() => {});
+  }
+}
+
+function shardIndexOr(path: string, depth: number): number {
+  return path.length === depth && /^[012]+$/.test(path) ? shardIndex(path as ShardId) : -1;
+}
+
+export async function startProving(opts: Parameters<typeof ProvingService.start>[0]): Promise<ProvingService> {
+  return ProvingService.start(opts);
+}

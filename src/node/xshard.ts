@@ -1,0 +1,189 @@
+// Cross-shard delivery on a node (DESIGN §5): receipts travel only once the source epoch is final.
+//
+//  - finality: a source snapshot may be credited when the latest final global snapshot here includes
+//    that source at the same or a later epoch (its snapshot chain then commits to it);
+//  - push: when a global snapshot becomes final, this shard publishes, for every destination, the
+//    receipts it has not pushed yet (this run), proven against its own epoch included in that global,
+//    on the destination's tx topic (gossip kind `receipts`);
+//  - pull: the destination asks the source (fetch kind `receipts`) from its inbox cursor whenever
+//    a push was refused as not final yet or left a gap, and as a safety net every few final epochs
+//    of the source (and once at start).
+//    The source serves from its latest final epoch. Everything is verified by the shard
+//    (receiveReceipts), so a peer can only withhold, never forge; pull makes up for lost pushes.
+import type { Logger } from 'pino';
+import { DecodeError } from '../core/bytes.js';
+import type { Genesis } from '../core/genesis.js';
+import { allShards, shardIndex, type ShardId } from '../core/ids.js';
+import type { Shard } from '../shard/shard.js';
+import type { Snapshot } from '../shard/snapshot.js';
+import { decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError } from '../shard/receipts.js';
+import { shardCommitments } from '../hierarchy/global.js';
+import type { TriadNetwork } from '../gossip/network.js';
+import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
+
+const PUSH_LIMIT = 500; // receipts per gossip message (well under the 1 MiB cap)
+/** Safety-net pull of a source every this many of its final epochs (pushes do the common case). */
+const PULL_EVERY_EPOCHS = 5;
+
+export class CrossShardDelivery {
+  private readonly shard: Shard;
+  private readonly genesis: Genesis;
+  private readonly log: Logger | undefined;
+  private readonly others: ShardId[];
+  private net: TriadNetwork | undefined;
+  private readonly pushed = new Map<ShardId, bigint>(); // dst -> next seq to push (this run)
+  private readonly pulledAt = new Map<ShardId, number>(); // src -> its final epoch at the last pull
+  private readonly wantPull = new Set<ShardId>();
+  private timer: NodeJS.Timeout | undefined;
+  private pulling = false;
+  private pushing = false;
+  readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, received: 0, queued: 0, refused: 0 };
+
+  constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger }) {
+    this.shard = o.shard;
+    this.genesis = o.genesis;
+    this.log = o.logger?.child({ module: 'xshard' });
+    this.others = allShards(o.genesis.depth).filter((s) => s !== o.shard.id);
+  }
+
+  /** Binds the network and starts pulling; the shard only credits final source epochs from now on. */
+  attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs)): void {
+    this.net = net;
+    this.shard.setReceiptFinality((s) => this.isFinal(s));
+    net.onGlobal(() => void this.push());
+    this.timer = setInterval(() => void this.pull(), pullIntervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Epoch of `shard` included in the latest final global snapshot here, -1 if none. */
+  finalEpochOf(shard: ShardId): number {
+    const g = this.net?.latestGlobalSnapshot();
+    if (!g) return -1;
+    const c = shardCommitments(g, this.genesis.depth)[shardIndex(shard)];
+    return !c || c.commitment.every((b) => b === 0) ? -1 : c.epoch;
+  }
+
+  isFinal(s: Snapshot): boolean {
+    return this.finalEpochOf(s.shard) >= s.epoch;
+  }
+
+  /** Gossip check of a pushed batch: decodes, this network, every receipt addressed to this shard. */
+  check = (bytes: Uint8Array): ValidationOutcome => {
+    let b;
+    try {
+      b = decodeReceiptBatch(bytes);
+    } catch (e) {
+      if (e instanceof DecodeError) return reject('undecodable', e.message);
+      throw e;
+    }
+    if (b.snapshot.snapshot.network !== this.genesis.networkId) return reject('wrong-network');
+    if (b.items.some((it) => it.receipt.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
+    return ACCEPT;
+  };
+
+  /** A pushed batch: verified and queued by the shard; refused or early ones are pulled again later. */
+  onPushed = (bytes: Uint8Array, from: string): void => {
+    void this.offer(bytes, from);
+  };
+
+  private async offer(bytes: Uint8Array, from: string): Promise<void> {
+    let batch;
+    try {
+      batch = decodeReceiptBatch(bytes);
+    } catch {
+      return;
+    }
+    const src = batch.snapshot.snapshot.shard;
+    this.counters.received++;
+    try {
+      const r = await this.shard.receiveReceipts(batch);
+      this.counters.queued += r.queued;
+      const first = batch.items[0]?.receipt.seq;
+      if (first !== undefined && first > this.shard.inboxCursor(shardIndex(src)).next) this.wantPull.add(src); // a gap
+    } catch (e) {
+      this.counters.refused++;
+      if (e instanceof ReceiptBatchError) {
+        if (e.reason === 'not-final') this.wantPull.add(src);
+        else this.log?.warn({ from, src, reason: e.reason, msg: e.message }, 'receipt batch refused');
+      } else this.log?.debug({ err: (e as Error).message }, 'receipt batch not taken');
+    }
+  }
+
+  /** Serves a pull: receipts to `dst` from `fromSeq`, proven against this shard's latest final epoch. */
+  serve = async (dst: ShardId, fromSeq: bigint): Promise<Uint8Array | undefined> => {
+    if (dst === this.shard.id) return undefined;
+    const fe = this.finalEpochOf(this.shard.id);
+    // nothing final yet: answer "I am the source, nothing to give" (no receipts, latest snapshot)
+    const b = fe < 0 ? await this.shard.receiptBatch(dst, 1n << 62n) : await this.shard.receiptBatch(dst, fromSeq, PUSH_LIMIT, fe);
+    return b ? encodeReceiptBatch(b) : undefined; // an empty batch still tells the asker "I am the source"
+  };
+
+  private async push(): Promise<void> {
+    const net = this.net;
+    if (!net || this.pushing) return;
+    this.pushing = true;
+    try {
+      const fe = this.finalEpochOf(this.shard.id);
+      if (fe < 0) return;
+      for (const dst of this.others) {
+        const b = await this.shard.receiptBatch(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe);
+        if (!b || b.items.length === 0) continue;
+        try {
+          await net.publishReceipts(dst, encodeReceiptBatch(b));
+          this.counters.pushedBatches++;
+          this.counters.pushedReceipts += b.items.length;
+        } catch (err) {
+          this.log?.debug({ dst, err: (err as Error).message }, 'receipt push failed (the destination will pull)');
+        }
+        this.pushed.set(dst, b.items[b.items.length - 1]!.receipt.seq + 1n);
+      }
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'receipt push round failed');
+    } finally {
+      this.pushing = false;
+    }
+  }
+
+  private async pull(): Promise<void> {
+    const net = this.net;
+    if (!net || this.pulling) return;
+    this.pulling = true;
+    try {
+      for (const src of this.others) {
+        const fe = this.finalEpochOf(src);
+        if (fe < 0) continue;
+        const last = this.pulledAt.get(src);
+        if (!this.wantPull.has(src) && last !== undefined && fe - last < PULL_EVERY_EPOCHS) continue;
+        this.wantPull.delete(src);
+        this.counters.pulls++;
+        const from = this.shard.inboxCursor(shardIndex(src)).next;
+        const bytes = await net.fetchReceipts(src, this.shard.id, from);
+        if (!bytes) {
+          // the source is unreachable: retry in a couple of epochs, not every tick
+          this.pulledAt.set(src, fe - PULL_EVERY_EPOCHS + 2);
+          continue;
+        }
+        this.pulledAt.set(src, fe);
+        const items = decodeReceiptBatchSafe(bytes);
+        if (items > 0) await this.offer(bytes, 'pull');
+        if (items >= PUSH_LIMIT) this.wantPull.add(src); // more to come
+      }
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'receipt pull round failed');
+    } finally {
+      this.pulling = false;
+    }
+  }
+}
+
+function decodeReceiptBatchSafe(b: Uint8Array): number {
+  try {
+    return decodeReceiptBatch(b).items.length;
+  } catch {
+    return 0;
+  }
+}

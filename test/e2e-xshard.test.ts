@@ -1,0 +1,177 @@
+// End to end, cross-shard transfers in a 9-shard network on loopback (`smt cluster up`: 9 real node
+// processes with libp2p gossip). Properties checked:
+//  - many transfers to addresses homed on other shards, submitted through the API, each end up
+//    credited exactly once on the destination (GET /v1/tx/:id shows both halves: debited at the
+//    source epoch, credited at the destination epoch; every balance equals genesis + credits -
+//    debits, so nothing was credited twice or lost);
+//  - every final global snapshot's conservation check holds (sum of balances + in flight + burned
+//    fees = genesis supply), and `smt tx status` prints both halves.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../src/core/bytes.js';
+import { loadGenesis, totalSupply, type Genesis } from '../src/core/genesis.js';
+import { loadKeyFile } from '../src/core/keyfile.js';
+import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
+import { loadLayout } from '../src/cluster/cluster.js';
+import { apiUrl, isAlive, portFree, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
+import type { ClusterLayout, ShardProcessLayout } from '../src/cluster/layout.js';
+
+const EPOCH_MS = 1000;
+const tmp = mkdtempSync(join(tmpdir(), 'smt-e2e-xshard-'));
+const netDir = join(tmp, 'net');
+let layout: ClusterLayout;
+let genesis: Genesis;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+function smt(args: string[], timeoutMs = 90_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [SMT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function getJson<T = any>(u: string): Promise<{ status: number; body: T }> {
+  // generous timeout and retries: the machine may be busy (other clusters, provers)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch(u, { signal: AbortSignal.timeout(15_000) });
+      return { status: r.status, body: (await r.json()) as T };
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      await sleep(500);
+    }
+  }
+}
+async function freeBases(n: number): Promise<[number, number]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const a = 10_000 + Math.floor(Math.random() * 10_000);
+    const b = a + 11_000;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
+    if (ok) return [a, b];
+  }
+  throw new Error('no free port range');
+}
+const url = (s: ShardProcessLayout): string => apiUrl(s);
+const byShard = (id: string): ShardProcessLayout => layout.shards.find((s) => s.shard === id)!;
+
+before(async () => {
+  const [apiBase, p2pBase] = await freeBases(9);
+  const up = await smt(['cluster', 'up', '--network', netDir, '--depth', '2', '--epoch-ms', String(EPOCH_MS), '--accounts', '36',
+    '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '60']);
+  assert.equal(up.code, 0, `cluster up failed:\n${up.stdout}\n${up.stderr}`);
+  layout = loadLayout(netDir);
+  genesis = loadGenesis(join(netDir, 'genesis.json'));
+});
+
+after(async () => {
+  if (existsSync(join(netDir, 'cluster.json'))) await smt(['cluster', 'down', '--network', netDir, '--grace', '3'], 30_000);
+  for (const s of layout?.shards ?? []) {
+    const pid = readPid(netDir, s);
+    if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
+  }
+  if (process.env.SMT_KEEP_E2E) console.log(`kept ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+});
+
+test('cross-shard transfers through the API are credited exactly once, and every global snapshot conserves supply', { timeout: 150_000 }, async () => {
+  const accounts = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as { index: number; address: string; shard: string; keyFile: string }[];
+  const before = new Map<string, bigint>();
+  for (const a of accounts) before.set(a.address, BigInt((await getJson(`${url(byShard(a.shard))}/v1/account/${a.address}`)).body.balance));
+  const startGlobal = (await getJson(`${url(layout.shards[0]!)}/v1/global/latest`)).body.epoch as number;
+  // every account sends 3 transfers to accounts homed on other shards (nonces 0..2), all at once
+  const expected = new Map(before);
+  const sent: { txid: string; src: string; dst: string }[] = [];
+  const PER = 3;
+  await Promise.all(accounts.map(async (a, i) => {
+    const key = loadKeyFile(join(netDir, a.keyFile));
+    const others = accounts.filter((x) => x.shard !== a.shard);
+    const txs: string[] = [];
+    for (let k = 0; k < PER; k++) {
+      const to = others[(i * 7 + k * 5) % others.length]!;
+      const amount = 100n + BigInt(i * PER + k);
+      const t = { network: genesis.networkId, from: key.keyPair.publicKey, to: fromHex(to.address, 20), amount, fee: 1n, nonce: BigInt(k), ts: BigInt(Date.now()) << 16n };
+      txs.push(toHex(encodeSignedTx(signTransfer(t, key.keyPair.secretKey))));
+      expected.set(a.address, expected.get(a.address)! - amount - 1n);
+      expected.set(to.address, expected.get(to.address)! + amount);
+      sent.push({ txid: txIdHex(t), src: a.shard, dst: to.shard });
+    }
+    const r = await fetch(`${url(byShard(a.shard))}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs }) });
+    const body = (await r.json()) as any;
+    const results = (body.results ?? [body]) as { txid: string; status: string }[];
+    assert.equal(results.length, PER, JSON.stringify(body));
+    for (const x of results) assert.equal(x.status, 'accepted', JSON.stringify(x));
+  }));
+  assert.equal(sent.length, accounts.length * PER);
+  // every transfer: debited on its source, credited on its destination exactly once
+  const deadline = Date.now() + 60_000;
+  const pending = new Set(sent.map((s) => s.txid));
+  const halves = new Map<string, { debitEpoch: number; creditEpoch: number }>();
+  while (pending.size > 0 && Date.now() < deadline) {
+    await Promise.all(sent.filter((s) => pending.has(s.txid)).map(async (s) => {
+      const src = (await getJson(`${url(byShard(s.src))}/v1/tx/${s.txid}`)).body;
+      if (src.status !== 'committed') return;
+      assert.equal(src.crossShard?.srcShard, s.src);
+      assert.equal(src.crossShard?.dstShard, s.dst);
+      const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}`)).body;
+      if (!dst.credit) return;
+      assert.equal(dst.credit.srcShard, s.src);
+      assert.equal(dst.credit.srcEpoch, src.epoch, 'credited from the epoch that debited it');
+      halves.set(s.txid, { debitEpoch: src.epoch, creditEpoch: dst.credit.epoch });
+      pending.delete(s.txid);
+    }));
+    if (pending.size > 0) await sleep(1000);
+  }
+  if (pending.size > 0) {
+    const s = sent.find((x) => pending.has(x.txid))!;
+    const src = (await getJson(`${url(byShard(s.src))}/v1/tx/${s.txid}`)).body;
+    const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}`)).body;
+    console.log('pending example', JSON.stringify({ s, srcStatus: src.status, crossShard: src.crossShard, dst: dst.status, credit: dst.credit }));
+  }
+  assert.equal(pending.size, 0, `${pending.size} of ${sent.length} transfers not credited within 60 s`);
+  for (const h of halves.values()) assert.ok(h.creditEpoch >= h.debitEpoch);
+  const lat = [...halves.values()].map((h) => h.creditEpoch - h.debitEpoch).sort((a, b) => a - b);
+  console.log(`# debit-to-credit latency in the cluster (epochs of ${EPOCH_MS} ms): p50 ${lat[Math.floor(lat.length / 2)]} p99 ${lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]} max ${lat.at(-1)} (n=${lat.length})`);
+  // exactly once: every balance is genesis + credits - debits (a double credit or a lost one shows)
+  await sleep(EPOCH_MS * 2);
+  for (const a of accounts) {
+    const bal = BigInt((await getJson(`${url(byShard(a.shard))}/v1/account/${a.address}`)).body.balance);
+    assert.equal(bal, expected.get(a.address), `balance of ${a.address} on ${a.shard}`);
+  }
+  // conservation in every final global snapshot since the start, and the consistent-cut field
+  const node = layout.shards[0]!;
+  const last = (await getJson(`${url(node)}/v1/global/latest`)).body.epoch as number;
+  let checked = 0;
+  for (let e = startGlobal; e <= last; e++) {
+    const g = await getJson(`${url(node)}/v1/global/${e}`);
+    if (g.status !== 200) continue;
+    const c = g.body.conservation;
+    assert.ok(c, 'global snapshot reports conservation');
+    assert.equal(c.genesisSupply, totalSupply(genesis).toString());
+    assert.equal(c.holds, true, `epoch ${e}: ${JSON.stringify(c)}`);
+    assert.equal(BigInt(c.supply) + BigInt(c.inFlight) + BigInt(c.burnedFees), totalSupply(genesis));
+    assert.ok('consistentCut' in g.body);
+    checked++;
+  }
+  assert.ok(checked >= 3, `checked ${checked} global snapshots`);
+  const lastG = (await getJson(`${url(node)}/v1/global/${last}`)).body.conservation;
+  assert.equal(BigInt(lastG.burnedFees) >= BigInt(sent.length), true, 'the fees of all transfers are burned in the global totals');
+  // the CLI prints both halves
+  const one = sent[0]!;
+  const st = await smt(['tx', 'status', one.txid, '--node', url(byShard(one.src)), '--network', netDir], 30_000);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, new RegExp(`debited:\\s+shard ${one.src} epoch \\d+`));
+  assert.match(st.stdout, /credited:\s+shard [012]{2} epoch \d+ \(receipt seq \d+\)/);
+});

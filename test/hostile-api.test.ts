@@ -1,0 +1,253 @@
+// Hostile inputs, part 2: the HTTP API of a real `smt node start` process (depth 0, 127.0.0.1, port 0).
+// Properties checked:
+//  - malformed JSON -> 400, body over the limit -> 413, wrong content type -> 415, unknown route ->
+//    404, wrong method -> 405, malformed hex / wrong lengths / bad addresses / bad epochs -> 400,
+//    each with the `{error:{code,message}}` shape and nothing else;
+//  - none of it changes the node's state (same balances, nonces and state root afterwards);
+//  - a flood of valid submissions far above what the mempool admits (--mempool-max) meets
+//    back-pressure (503 + Retry-After), the node stays responsive, its resident memory stays bounded
+//    (VmRSS from /proc/<pid>/status before/after, printed), and every transaction it accepted commits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../src/core/bytes.js';
+import { loadGenesis, type Genesis } from '../src/core/genesis.js';
+import { loadKeyFile, type LoadedKey } from '../src/core/keyfile.js';
+import { generateKeyPair } from '../src/core/ed25519.js';
+import { addressFromPublicKey } from '../src/core/address.js';
+import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+import { SMT_BIN } from '../src/cluster/supervisor.js';
+
+const EPOCH_MS = 1000;
+const MEMPOOL_MAX = 500;
+const ACCOUNTS = 4;
+/** Growth of resident memory allowed across the flood (the mempool bound times ~1 KiB per tx, plus heap slack). */
+const RSS_GROWTH_BOUND_MB = 150;
+
+const tmp = mkdtempSync(join(tmpdir(), 'smt-hostile-api-'));
+const netDir = join(tmp, 'net');
+let proc: ChildProcess;
+let url = '';
+let genesis: Genesis;
+let keys: LoadedKey[] = [];
+
+before(async () => {
+  execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--dir', netDir, '--accounts', String(ACCOUNTS), '--epoch-ms', String(EPOCH_MS), '--network-id', 'hostile-api'], { stdio: 'ignore' });
+  genesis = loadGenesis(join(netDir, 'genesis.json'));
+  keys = Array.from({ length: ACCOUNTS }, (_, i) => loadKeyFile(join(netDir, 'accounts', `${i}.key`)));
+  proc = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn', '--mempool-max', String(MEMPOOL_MAX)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 30_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^api listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) { clearTimeout(t); resolve(m[1]!); }
+    });
+    proc.on('exit', (c) => { clearTimeout(t); reject(new Error(`node exited ${c}: ${err}`)); });
+  });
+});
+
+after(() => {
+  if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(url + path, { method, body, headers, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = { unparsable: text.slice(0, 200) }; }
+  return { status: res.status, headers: res.headers, json };
+}
+
+function assertErrorShape(r: { status: number; json: any }, status: number, what: string): void {
+  assert.equal(r.status, status, `${what}: ${JSON.stringify(r.json)}`);
+  assert.ok(r.json && typeof r.json.error === 'object', `${what}: error object`);
+  assert.equal(typeof r.json.error.code, 'string', `${what}: error.code`);
+  assert.equal(typeof r.json.error.message, 'string', `${what}: error.message`);
+}
+
+/** Everything observable about the ledger: balances and nonces of all accounts, and the latest snapshot root. */
+async function ledgerState(): Promise<string> {
+  const accts = await Promise.all(keys.map(async (k) => (await call('GET', `/v1/account/${toHex(k.address)}`)).json));
+  return JSON.stringify(accts.map((a) => [a.address, a.balance, a.nonce, a.pendingNonce]));
+}
+
+async function settled(): Promise<void> {
+  // no pending tx and at least one more sealed epoch
+  const e0 = (await call('GET', '/v1/health')).json.epoch;
+  for (let i = 0; i < 200; i++) {
+    const h = (await call('GET', '/v1/health')).json;
+    if (h.mempool === 0 && h.epoch >= e0 + 2) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('node did not settle');
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const tx = (k: LoadedKey, nonce: bigint, amount = 1n, to: Uint8Array = new Uint8Array(20).fill(9)): string =>
+  toHex(encodeSignedTx(signTransfer({ network: genesis.networkId, from: k.keyPair.publicKey, to, amount, fee: 1n, nonce, ts: BigInt(Date.now()) << 16n }, k.keyPair.secretKey)));
+
+test('malformed requests answer 4xx with {error:{code,message}} and change nothing', { timeout: 60_000 }, async () => {
+  await settled();
+  const state0 = await ledgerState();
+  const root0 = (await call('GET', '/v1/snapshot/latest')).json.snapshot.stateRoot;
+  const J = { 'content-type': 'application/json' };
+  const good = tx(keys[0]!, 0n);
+
+  // malformed JSON
+  for (const b of ['{"tx": ', '{tx: "00"}', '\u0000', '{"tx":"' + good + '"', 'nul', '{"txs":[' + '"00",'.repeat(50) + ']}']) {
+    assertErrorShape(await call('POST', '/v1/tx', b, J), 400, `malformed JSON ${JSON.stringify(b.slice(0, 20))}`);
+  }
+  // over the body limit (1 MiB), with a declared length and streamed without one
+  assertErrorShape(await call('POST', '/v1/tx', Buffer.alloc((1 << 20) + 10, 0x20), J), 413, 'body over 1 MiB');
+  const chunked = await new Promise<number>((resolve, reject) => {
+    const req = request(url + '/v1/tx', { method: 'POST', headers: { ...J, 'transfer-encoding': 'chunked' } }, (res) => { res.resume(); resolve(res.statusCode!); });
+    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(413) : reject(e)));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent <= (1 << 20) + chunk.length) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+  assert.equal(chunked, 413, 'streamed body over the limit');
+  // a batch over the transaction count limit
+  assertErrorShape(await call('POST', '/v1/tx', JSON.stringify({ txs: Array(10_001).fill('00') }), J), 413, 'batch of 10001');
+  // wrong content types (and none)
+  for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+    assertErrorShape(await call('POST', '/v1/tx', JSON.stringify({ tx: good }), { 'content-type': ct }), 415, `content type ${ct}`);
+  }
+  assertErrorShape(await call('POST', '/v1/tx', new Blob([JSON.stringify({ tx: good })]) as unknown as string), 415, 'no content type');
+  // unknown routes
+  for (const p of ['/', '/v2/tx', '/v1/tx/' + '00'.repeat(32) + '/x', '/v1/accounts/00', '/../etc/passwd', '/v1/%2e%2e/health', '/v1/global/0']) {
+    assertErrorShape(await call('GET', p), 404, `route ${p}`);
+  }
+  // wrong methods
+  for (const [m, p] of [['DELETE', '/v1/tx'], ['PUT', '/v1/tx'], ['GET', '/v1/tx'], ['POST', '/v1/health'], ['PATCH', '/v1/snapshot/latest']] as const) {
+    const r = await call(m, p, m === 'GET' ? undefined : '{}', m === 'GET' ? {} : J);
+    assertErrorShape(r, 405, `${m} ${p}`);
+    assert.ok(r.headers.get('allow'), `${m} ${p}: Allow header`);
+  }
+  // malformed hex, wrong lengths, bad addresses, bad epochs in paths
+  for (const p of ['/v1/tx/zz', '/v1/tx/' + '00'.repeat(31), '/v1/tx/' + '00'.repeat(33), '/v1/tx/' + 'g'.repeat(64), '/v1/account/123', '/v1/account/' + 'g'.repeat(40),
+    '/v1/account/' + '00'.repeat(21), '/v1/account/0x' + '00'.repeat(19), '/v1/snapshot/-1', '/v1/snapshot/1.5', '/v1/snapshot/01', '/v1/snapshot/99999999999999999999']) {
+    assertErrorShape(await call('GET', p), 400, `path ${p}`);
+  }
+  // bodies of the wrong shape
+  for (const b of ['[]', '"x"', 'null', '{}', '{"tx":1}', '{"txs":[]}', '{"txs":"00"}', '{"txs":[1]}', '{"tx":"00","txs":["00"]}', '{"tx":{"hex":"00"}}']) {
+    assertErrorShape(await call('POST', '/v1/tx', b, J), 400, `body ${b}`);
+  }
+  // transactions that are not hex, truncated, extended, or bit-flipped: rejected one by one, never accepted
+  const flipped = good.slice(0, 100) + (good[100] === '0' ? '1' : '0') + good.slice(101);
+  for (const h of ['zz', '0', good.slice(0, -2), good + '00', flipped, good.toUpperCase().replace(/./, 'G')]) {
+    const r = await call('POST', '/v1/tx', JSON.stringify({ tx: h }), J);
+    assert.ok(r.status >= 400 && r.status < 500, `tx ${h.slice(0, 16)}...: ${r.status}`);
+    assertErrorShape(r, r.status, `tx ${h.slice(0, 16)}`);
+  }
+  const batch = await call('POST', '/v1/tx', JSON.stringify({ txs: ['zz', good.slice(0, -2), flipped] }), J);
+  assert.equal(batch.status, 200);
+  assert.equal(batch.json.accepted, 0);
+  assert.deepEqual(batch.json.results.map((x: any) => x.status), ['rejected', 'rejected', 'rejected']);
+
+  await settled();
+  assert.equal(await ledgerState(), state0, 'balances and nonces unchanged by hostile requests');
+  assert.equal((await call('GET', '/v1/snapshot/latest')).json.snapshot.stateRoot, root0, 'state root unchanged');
+  assert.equal((await call('GET', '/v1/health')).json.committedTotal, 0);
+});
+
+test('a flood of submissions meets back-pressure (503 + Retry-After), not memory growth, and what was accepted commits', { timeout: 90_000 }, async () => {
+  const pid = proc.pid!;
+  await settled();
+  const rss0 = rssKb(pid);
+  // Fresh senders (funded by one transfer each) so the per-sender nonce window does not cap
+  // admission before the mempool bound does.
+  const SENDERS = 120;
+  const fresh = Array.from({ length: SENDERS }, () => generateKeyPair());
+  const fund = await call('POST', '/v1/tx', JSON.stringify({ txs: fresh.map((kp, i) => tx(keys[1 + (i % 3)]!, BigInt(Math.floor(i / 3)), 10_000_000n, addressFromPublicKey(kp.publicKey))) }), { 'content-type': 'application/json' });
+  assert.equal(fund.json.accepted, SENDERS, JSON.stringify(fund.json).slice(0, 300));
+  await settled();
+
+  const next = fresh.map(() => 0n);
+  let sent = 0, accepted = 0, full = 0, other = 0, retryAfter = 0, maxRss = rss0;
+  const acceptedIds: string[] = [];
+  const t0 = Date.now();
+  const FLOOD_MS = 12_000;
+  const worker = async (w: number): Promise<void> => {
+    while (Date.now() - t0 < FLOOD_MS) {
+      const txs: string[] = [];
+      const owners: number[] = [];
+      for (let j = 0; j < 500; j++) {
+        const s = (w * 500 + j + sent) % SENDERS;
+        const k = fresh[s]!;
+        txs.push(toHex(encodeSignedTx(signTransfer({ network: genesis.networkId, from: k.publicKey, to: new Uint8Array(20).fill(5), amount: 1n, fee: 0n, nonce: next[s]!, ts: BigInt(Date.now()) << 16n }, k.secretKey))));
+        owners.push(s);
+        next[s]!++;
+      }
+      const r = await call('POST', '/v1/tx', JSON.stringify({ txs }), { 'content-type': 'application/json' });
+      sent += txs.length;
+      if (r.headers.get('retry-after')) { retryAfter++; assert.match(r.headers.get('retry-after')!, /^[1-9][0-9]*$/); }
+      if (r.status === 503) assert.ok(r.headers.get('retry-after'), '503 carries Retry-After');
+      const results = r.json.results ?? [];
+      results.forEach((x: any, i: number) => {
+        if (x.status === 'accepted') { accepted++; acceptedIds.push(x.txid); }
+        else {
+          if (x.reason === 'mempool-full') full++; else other++;
+          void owners[i];
+        }
+      });
+      // rewind every sender to its next admissible nonce (what the node reports)
+      if (results.some((x: any) => x.status !== 'accepted')) {
+        await Promise.all(fresh.map(async (kp, s) => {
+          if (s % 4 !== w) return;
+          const a = await call('GET', `/v1/account/${toHex(addressFromPublicKey(kp.publicKey))}`);
+          next[s] = BigInt(a.json.pendingNonce);
+        }));
+      }
+      maxRss = Math.max(maxRss, rssKb(pid));
+    }
+  };
+  await Promise.all([0, 1, 2, 3].map(worker));
+  const h = await call('GET', '/v1/health');
+  assert.equal(h.status, 200, 'the node answers during/after the flood');
+  assert.ok(h.json.mempool <= MEMPOOL_MAX, `mempool ${h.json.mempool} within its bound ${MEMPOOL_MAX}`);
+  // Let the ready transactions commit: wait until the mempool stops shrinking. What stays is stuck
+  // behind nonce gaps left by refused transactions (expired by the shard after its stuck TTL).
+  let last = -1;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 2 * EPOCH_MS));
+    const m = (await call('GET', '/v1/health')).json.mempool;
+    if (m === last) break;
+    last = m;
+  }
+  const rss1 = rssKb(pid);
+  const growthMb = (rss1 - rss0) / 1024;
+  console.log(`flood: ${sent} sent in ${FLOOD_MS / 1000} s, ${accepted} accepted, ${full} mempool-full, ${other} other rejections, ${retryAfter} responses with Retry-After; ` +
+    `RSS before ${(rss0 / 1024).toFixed(1)} MB, peak ${(maxRss / 1024).toFixed(1)} MB, after ${(rss1 / 1024).toFixed(1)} MB (growth ${growthMb.toFixed(1)} MB, bound ${RSS_GROWTH_BOUND_MB} MB)`);
+  assert.ok(full > 0, 'the mempool bound was reached: mempool-full rejections');
+  assert.ok(retryAfter > 0, 'back-pressure carries Retry-After');
+  assert.ok(sent > 3 * accepted || sent > 3 * MEMPOOL_MAX, `the flood (${sent}) was well above what was admitted (${accepted})`);
+  assert.ok(growthMb < RSS_GROWTH_BOUND_MB, `RSS grew by ${growthMb.toFixed(1)} MB (bound ${RSS_GROWTH_BOUND_MB} MB)`);
+  assert.ok((maxRss - rss0) / 1024 < RSS_GROWTH_BOUND_MB + 100, 'peak RSS bounded');
+  // every accepted transaction is committed or still pending (stuck behind a gap): none is lost (a sample)
+  const sample = acceptedIds.filter((_, i) => i % Math.max(1, Math.floor(acceptedIds.length / 60)) === 0);
+  const st = await Promise.all(sample.map(async (id) => (await call('GET', `/v1/tx/${id}`)).json.status));
+  for (const [i, s] of st.entries()) assert.ok(s === 'committed' || s === 'pending', `${sample[i]}: ${s}`);
+  assert.ok(st.filter((s) => s === 'committed').length > sample.length / 2, `most accepted transactions committed: ${st.filter((s) => s === 'committed').length}/${sample.length}`);
+  assert.ok(existsSync(`/proc/${pid}`), 'the node survived the flood');
+});
