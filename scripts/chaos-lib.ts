@@ -52,6 +52,8 @@ export interface ChaosResult {
   faults: FaultRecord[];
   checks: Array<{ check: string; checked: number; anomalies: number }>;
   anomalies: string[];
+  /** What the checker could not check (a node did not answer in time): the run is inconclusive there, not wrong. */
+  inconclusive: string[];
   globalEpochs: { from: number; to: number; compared: number; missing: number; gaps: number };
   dir: string;
 }
@@ -372,10 +374,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (let i = 0; i < sent.length; i += 32) {
       await Promise.all(sent.slice(i, i + 32).map(async (t) => {
         let s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 5000);
-        if (!s) s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 10_000);
+        for (let k = 0; !s && k < 3; k++) s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 15_000);
         final.set(t.txid, s?.body ?? { status: 'unreachable' });
       }));
     }
+    const inconclusive: string[] = [];
+    // senders with a transaction whose final status could not be read are left out of the nonce and
+    // balance checks (one missing commit would look like a gap), and reported as inconclusive
+    const unreadable = new Set(sent.filter((t) => final.get(t.txid)?.status === 'unreachable').map((t) => t.from));
+    if (unreadable.size) inconclusive.push(`final status unreadable for ${sent.filter((t) => final.get(t.txid)?.status === 'unreachable').length} transactions (senders ${[...unreadable].map((a) => a.slice(0, 8)).join(', ')} not checked for nonces and balances)`);
     const committed = sent.filter((t) => final.get(t.txid)?.status === 'committed');
 
     // 1. acknowledged commits survive, in the same epoch, with a proof that verifies
@@ -384,6 +391,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const acked = sent.filter((t) => t.ackEpoch !== undefined);
       for (const t of acked) {
         const s = final.get(t.txid);
+        if (s?.status === 'unreachable') continue; // reported as inconclusive
         if (s?.status !== 'committed') bad.push(`${t.txid} acknowledged committed in epoch ${t.ackEpoch} is now ${s?.status}`);
         else if (s.epoch !== t.ackEpoch) bad.push(`${t.txid} acknowledged in epoch ${t.ackEpoch}, now in ${s.epoch}`);
       }
@@ -412,6 +420,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           }
           snapRoots.set(key, root);
         }
+        if (snapRoots.get(key) === 'unavailable') { inconclusive.push(`snapshot ${key} unreadable: tx ${t.txid.slice(0, 8)} not anchored`); continue; }
         if (snapRoots.get(key) !== s.txRoot) bad.push(`${t.txid}: tx root ${s.txRoot} is not the signed snapshot's (${snapRoots.get(key)})`);
       }
       check('committed txs present once, proof verifies against the signed snapshot', committed.length, bad);
@@ -426,6 +435,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     {
       const bad: string[] = [];
       for (const [from, txs] of bySender) {
+        if (unreadable.has(from)) continue;
         txs.sort(order);
         txs.forEach((t, i) => { if (t.nonce !== BigInt(i)) bad.push(`${from}: commit #${i} has nonce ${t.nonce}`); });
       }
@@ -445,12 +455,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
       let checked = 0;
       await Promise.all([...expected].map(async ([addr, bal]) => {
+        if (unreadable.has(addr) || committed.some((t) => t.to === addr && unreadable.has(t.from)) || sent.some((t) => t.to === addr && unreadable.has(t.from))) return;
         const acc = accounts.find((a) => a.address === addr);
         const shard = acc?.shard ?? sent.find((t) => t.to === addr)?.toShard;
         if (shard === undefined) return;
         const s = await getJson(`${apiUrl(byShard.get(shard)!)}/v1/account/${addr}`, 5000);
         checked++;
-        if (!s || s.status !== 200) { bad.push(`${addr}: account query failed (${s?.status})`); return; }
+        if (!s) { inconclusive.push(`account ${addr.slice(0, 8)} unreadable`); return; }
+        if (s.status !== 200) { bad.push(`${addr}: account query answered ${s.status}`); return; }
         const why = checkAccountProof(s.body);
         if (why) bad.push(`${addr}: ${why}`);
         if (BigInt(s.body.balance) !== bal) bad.push(`${addr}: balance ${s.body.balance} != replay ${bal}`);
@@ -464,8 +476,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const gInfo = { from: -1, to: -1, compared: 0, missing: 0, gaps: 0 };
     if (depth > 0) {
       const supply = totalSupply(genesis);
-      const latest = await globalEpochs();
-      const hi = Math.min(...latest);
+      const latest = await Promise.all(nodes.map(async (s) => {
+        for (let k = 0; k < 3; k++) { const h = await health(s, 15_000); if (h) return typeof h.globalEpoch === 'number' ? h.globalEpoch : -1; }
+        inconclusive.push(`node ${s.shard} did not answer /v1/health`);
+        return undefined;
+      }));
+      const answered = latest.filter((e): e is number => e !== undefined);
+      const hi = answered.length ? Math.min(...answered) : -1;
       // the earliest epoch every node still serves is found by asking; start from 0
       const badC: string[] = [];
       const badR: string[] = [];
@@ -518,7 +535,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         committed: committed.length, ackedCommitted: sent.filter((t) => t.ackEpoch !== undefined).length,
         neverCommitted: sent.filter((t) => t.outcome !== 'rejected' && final.get(t.txid)?.status !== 'committed').length,
       },
-      rejectReasons, faults, checks, anomalies, globalEpochs: gInfo, dir,
+      rejectReasons, faults, checks, anomalies, inconclusive, globalEpochs: gInfo, dir,
     };
     printResult(result, print);
     return result;
@@ -546,4 +563,8 @@ export function printResult(r: ChaosResult, print: (l: string) => void): void {
   print(table(['check', 'checked', 'anomalies'], r.checks.map((c) => [c.check, c.checked, c.anomalies])));
   print(`\nanomalies: ${r.anomalies.length}`);
   for (const a of r.anomalies) print(`  ANOMALY ${a}`);
+  if (r.inconclusive.length) {
+    print(`inconclusive (not checked: a node did not answer in time): ${r.inconclusive.length}`);
+    for (const a of r.inconclusive.slice(0, 20)) print(`  INCONCLUSIVE ${a}`);
+  }
 }

@@ -14,6 +14,7 @@ test(`chaos (seed ${SEED}): under kills, pauses and partitions no acknowledged t
   const lines: string[] = [];
   const r = await runChaos({ seed: SEED, durationS: 35, depth: 1, clients: 3, accounts: 18, epochMs: 1000, gapS: [1, 2], holdS: [1, 2.5], recoverTimeoutS: 25, print: (l) => { lines.push(l); console.log(l); } });
   assert.deepEqual(r.anomalies, [], lines.join('\n'));
+  assert.deepEqual(r.inconclusive, [], 'the checker could check everything');
   assert.ok(r.ops.committed > 50, `transactions committed under faults: ${r.ops.committed}`);
   assert.ok(r.ops.ackedCommitted > 10, `clients acknowledged commits: ${r.ops.ackedCommitted}`);
   for (const k of ['kill', 'pause', 'partition']) assert.ok(r.faults.some((f) => f.kind === k), `a ${k} fault was injected`);

@@ -70,7 +70,7 @@ const byShard = (id: string): ShardProcessLayout => layout.shards.find((s) => s.
 before(async () => {
   const [apiBase, p2pBase] = await freeBases(9);
   const up = await smt(['cluster', 'up', '--network', netDir, '--depth', '2', '--epoch-ms', String(EPOCH_MS), '--accounts', '36',
-    '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '60']);
+    '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '120'], 150_000); // generous: shared CI machines
   assert.equal(up.code, 0, `cluster up failed:\n${up.stdout}\n${up.stderr}`);
   layout = loadLayout(netDir);
   genesis = loadGenesis(join(netDir, 'genesis.json'));
@@ -86,7 +86,7 @@ after(async () => {
   else rmSync(tmp, { recursive: true, force: true });
 });
 
-test('cross-shard transfers through the API are credited exactly once, and every global snapshot conserves supply', { timeout: 150_000 }, async () => {
+test('cross-shard transfers through the API are credited exactly once, and every global snapshot conserves supply', { timeout: 240_000 }, async () => {
   const accounts = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as { index: number; address: string; shard: string; keyFile: string }[];
   const before = new Map<string, bigint>();
   for (const a of accounts) before.set(a.address, BigInt((await getJson(`${url(byShard(a.shard))}/v1/account/${a.address}`)).body.balance));
@@ -146,16 +146,17 @@ test('cross-shard transfers through the API are credited exactly once, and every
   console.log(`# debit-to-credit latency in the cluster (epochs of ${EPOCH_MS} ms): p50 ${lat[Math.floor(lat.length / 2)]} p99 ${lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))]} max ${lat.at(-1)} (n=${lat.length})`);
   // exactly once: every balance is genesis + credits - debits (a double credit or a lost one shows)
   await sleep(EPOCH_MS * 2);
-  for (const a of accounts) {
+  await Promise.all(accounts.map(async (a) => {
     const bal = BigInt((await getJson(`${url(byShard(a.shard))}/v1/account/${a.address}`)).body.balance);
     assert.equal(bal, expected.get(a.address), `balance of ${a.address} on ${a.shard}`);
-  }
+  }));
   // conservation in every final global snapshot since the start, and the consistent-cut field
   const node = layout.shards[0]!;
   const last = (await getJson(`${url(node)}/v1/global/latest`)).body.epoch as number;
   let checked = 0;
-  for (let e = startGlobal; e <= last; e++) {
-    const g = await getJson(`${url(node)}/v1/global/${e}`);
+  const globals = await Promise.all(Array.from({ length: last - startGlobal + 1 }, (_, k) => getJson(`${url(node)}/v1/global/${startGlobal + k}`)));
+  for (const [k, g] of globals.entries()) {
+    const e = startGlobal + k;
     if (g.status !== 200) continue;
     const c = g.body.conservation;
     assert.ok(c, 'global snapshot reports conservation');

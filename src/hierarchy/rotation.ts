@@ -44,9 +44,20 @@ export function signerFor(childPath: string, epoch: number, depth: number, attem
   return s as ShardId;
 }
 
-/** Number of signing attempts available for a member subtree: 1 for a shard, 3 for a triad. */
-export function attemptsFor(childPath: string, depth: number): number {
-  return childPath.length === depth ? 1 : 3;
+/**
+ * Number of signing attempts a member subtree may use: 1, for shards and triads alike. With one
+ * signer per member position and epoch, each position signs at most one version of an aggregate, so
+ * at most one version can gather 2 of 3 (honest nodes cannot fork finality). Allowing later
+ * attempts (a lease-based take-over by another shard of the subtree) let a position sign two
+ * versions built from different local views (e.g. different `prev` links under load), and both
+ * became final: the chaos test saw split global roots at depth 2. A crashed signer now costs its
+ * position that epoch; 2-of-3 still finalises, and the rotation picks another shard next epoch.
+ * `signerFor` keeps the attempt parameter so the wire format can carry later attempts if a
+ * take-over rule that cannot equivocate is added.
+ */
+export const MAX_SIGNING_ATTEMPTS = 1;
+export function attemptsFor(_childPath: string, _depth: number): number {
+  return MAX_SIGNING_ATTEMPTS;
 }
 
 /** If `shard` signs for the member subtree `childPath` in `epoch`, the attempt it signs on. */

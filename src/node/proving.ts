@@ -95,7 +95,10 @@ export class ProvingService {
   private readonly depth: number;
   private readonly n: number;
   private readonly store: ProofStore;
-  private readonly H: Hasher;
+  private H: Hasher = () => {
+    throw new Error('Poseidon not built yet');
+  };
+  private ready = false; // Poseidon built and the head tree known (boot, off the start-up path)
   private readonly topic: string;
   private readonly snaps = new Map<number, (SignedSnapshot | undefined)[]>();
   private readonly trees = new Map<number, CommitmentTree>();
@@ -120,10 +123,9 @@ export class ProvingService {
   private peerCursor = 0;
   private readonly counters = { snapshotsGossiped: 0, snapshotsFetched: 0, proofsGossiped: 0, proofsFetched: 0 };
 
-  private constructor(o: ProvingService['o'], store: ProofStore, H: Hasher, head: CommitmentTree, proveEvery: number, canVerify: boolean, metrics: NodeMetrics) {
+  private constructor(o: ProvingService['o'], store: ProofStore, head: CommitmentTree, proveEvery: number, canVerify: boolean, metrics: NodeMetrics) {
     this.o = o;
     this.store = store;
-    this.H = H;
     this.head = head;
     this.depth = o.genesis.depth;
     this.n = 3 ** this.depth;
@@ -132,7 +134,6 @@ export class ProvingService {
     this.treeWindow = this.leafWindow + Math.ceil(TREE_KEEP_MS / o.genesis.epochMs) + 2;
     this.canVerify = canVerify;
     this.topic = proofTopic(o.genesis.networkId);
-    this.trees.set(head.epoch, head);
     const registers = [metrics.registry];
     this.metrics = {
       made: new Counter({ name: 'smt_proofs_made_total', help: 'Groth16 triad proofs made by this node, by circuit', labelNames: ['kind'], registers }),
@@ -153,20 +154,33 @@ export class ProvingService {
     }
     const store = await ProofStore.open(opts.dataDir);
     try {
-      const H = await getPoseidon();
       const stored = await store.tree();
-      const head = stored && stored.depth === genesis.depth ? stored : genesisTreeOf(H, genesis);
+      // Until boot() has built Poseidon (CPU-heavy: kept off the node's start-up path) the head is
+      // the stored tree, or an empty stand-in for the genesis pseudo-tree.
+      const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
       const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
       const s = new ProvingService(
         { shard: opts.shard, genesis, p2p: opts.p2p, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 100 },
-        store, H, head, every, canVerify, opts.metrics,
+        store, head, every, canVerify, opts.metrics,
       );
       await s.init();
+      void s.boot(stored !== undefined && stored.depth === genesis.depth);
       log.info({ proveEvery: every, proving: s.o.prove, tree: head.epoch }, 'proving layer started');
       return s;
     } catch (e) {
       await store.close();
       throw e;
+    }
+  }
+
+  private async boot(haveTree: boolean): Promise<void> {
+    try {
+      this.H = await getPoseidon();
+      if (!haveTree) this.head = genesisTreeOf(this.H, this.o.genesis);
+      this.trees.set(this.head.epoch, this.head);
+      this.ready = true;
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'cannot build Poseidon: proving layer idle');
     }
   }
 
@@ -228,7 +242,7 @@ export class ProvingService {
 
   /** Builds every tree whose snapshots are all here, in order. */
   private advance(): void {
-    if (this.treeFailed) return;
+    if (this.treeFailed || !this.ready) return;
     for (;;) {
       const e = this.head.epoch + 1;
       const a = this.snaps.get(e);
@@ -299,6 +313,7 @@ export class ProvingService {
   private async checkTriad(p: TriadProof): Promise<ValidationOutcome> {
     const e = Number(sig.epoch(p.publicSignals));
     if (this.proofs.get(e)?.has(p.path)) return ignore('duplicate');
+    if (!this.ready) return ignore('unknown', 'starting');
     return this.validTriad(p);
   }
 
@@ -368,7 +383,7 @@ export class ProvingService {
   // ---- proving ----
 
   private tick(): void {
-    if (this.closed) return;
+    if (this.closed || !this.ready) return;
     this.advance();
     void this.fetchMissingSnapshots();
     if (!this.o.prove) return;
@@ -648,7 +663,7 @@ export class ProvingService {
     this.o.shard.events.off('sealed', this.onSealed);
     this.o.p2p.unsubscribe(this.topic);
     await this.prover?.close().catch(() => {});
-    await this.store.putTree(this.head).catch(() => {});
+    if (this.ready) await this.store.putTree(this.head).catch(() => {});
     await this.store.close();
     if (this.canVerify) await closeVerifier().catch(() => {});
   }

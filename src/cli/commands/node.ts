@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
-    .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs)')
+    .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs; env SMT_NO_PROVE=1)')
     .addHelpText('after', `
 The node prints "api listening on http://HOST:PORT" once it serves, and JSON log lines (pino)
 on stdout. Epoch e is sealed at genesisTime + (e+1)*epochMs; a node that was down seals the
@@ -64,7 +64,7 @@ Examples:
         logger,
         mempoolMax: o.mempoolMax === undefined ? undefined : Number(o.mempoolMax),
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
-        proving: o.p2p ? { prove: o.prove, proveEvery } : undefined,
+        proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery } : undefined,
       });
       // A plain line (besides the JSON log) that scripts and tests can wait for.
       process.stdout.write(`api listening on ${node.url}\n`);
