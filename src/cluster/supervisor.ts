@@ -36,6 +36,8 @@ export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessL
     '--api', `${s.apiHost}:${s.apiPort}`,
     '--p2p', `${s.p2pHost}:${s.p2pPort}`,
     '--peers', peersOf(layout, s.shard).join(','),
+    // every shard of a local cluster shares this machine's cores: one verifier thread each
+    '--verify-workers', '1',
   ];
 }
 

@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data directory (default: <network>/data/<shard>, "root" for depth 0)')
     .option('--api <host:port>', `HTTP API address; port 0 picks a free port`, `127.0.0.1:${DEFAULT_API_PORT}`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--verify-workers <n>', 'signature-verification worker threads (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
     .option('--mempool-max <n>', 'bound on pending transactions; beyond it submissions answer 503 with Retry-After (default 200000)')
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
@@ -36,7 +37,7 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./devnet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string }) => {
+    .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
       let api: { host: string; port: number };
       let level;
       try {
@@ -46,6 +47,7 @@ Examples:
         throw new CliError((e as Error).message);
       }
       if (o.peers && !o.p2p) throw new CliError('--peers needs --p2p (the gossip listen address)');
+      if (o.verifyWorkers !== undefined && !/^[1-9][0-9]?$/.test(o.verifyWorkers)) throw new CliError(`--verify-workers must be an integer from 1 to 99, got ${JSON.stringify(o.verifyWorkers)}`);
       if (o.mempoolMax !== undefined && !/^[1-9][0-9]{0,8}$/.test(o.mempoolMax)) throw new CliError(`--mempool-max must be a positive integer, got ${JSON.stringify(o.mempoolMax)}`);
       const every = o.proveEvery ?? process.env.SMT_PROVE_EVERY;
       if (every !== undefined && every !== 'auto' && !/^[1-9][0-9]{0,5}$/.test(every)) throw new CliError(`--prove-every must be a positive integer or "auto", got ${JSON.stringify(every)}`);
@@ -63,6 +65,7 @@ Examples:
         apiPort: api.port,
         logger,
         mempoolMax: o.mempoolMax === undefined ? undefined : Number(o.mempoolMax),
+        verifyWorkers: o.verifyWorkers === undefined ? undefined : Number(o.verifyWorkers),
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery } : undefined,
       });
