@@ -71,14 +71,20 @@ export function autoProveEvery(depth: number, epochMs: number, cores = available
   return Math.max(1, Math.ceil(cost / (0.4 * cores * epochMs)));
 }
 
-/** The shard that proves triad `path` of `epoch` on turn `turn` (0..2). */
-export function proverOf(path: string, epoch: number, depth: number, turn: number): ShardId {
-  return signerFor(path + String(publisherOrder(path, epoch)[turn]!), epoch, depth, 0);
+/**
+ * The shard that proves triad `path` on turn `turn` (0..2) of the `round`-th proved epoch
+ * (round = epoch / proveEvery: rotating by the epoch itself would pick the same prover for ever
+ * whenever proveEvery is a multiple of 3).
+ */
+export function proverOf(path: string, round: number, depth: number, turn: number): ShardId {
+  return signerFor(path + String(publisherOrder(path, round)[turn]!), round, depth, 0);
 }
 
 const SNAPSHOT_WINDOW = 64; // epochs of others' snapshots kept in memory (served to catching-up peers)
-const PROOF_WINDOW = 4; // proved epochs behind the newest tree whose leaf proofs are still started here...
-const PROOF_WINDOW_MS = 30_000; // ...or this long, whichever is more epochs
+// A lowest-level proof is started only for an epoch sealed (by the wall clock) at most
+// max(proveEvery epochs, LEAF_WINDOW_MS) ago: one proved epoch in flight, so a start-up catch-up
+// (many epochs sealed at once) or an overload skips whole epochs instead of piling up proofs.
+const LEAF_WINDOW_MS = 5_000;
 const TREE_KEEP_MS = 90_000; // trees kept this much longer: an epoch whose leaves are proved still gets its upper levels
 
 interface Task {
@@ -130,7 +136,7 @@ export class ProvingService {
     this.depth = o.genesis.depth;
     this.n = 3 ** this.depth;
     this.proveEvery = proveEvery;
-    this.leafWindow = Math.max(PROOF_WINDOW * proveEvery, Math.ceil(PROOF_WINDOW_MS / o.genesis.epochMs));
+    this.leafWindow = Math.max(proveEvery, Math.ceil(LEAF_WINDOW_MS / o.genesis.epochMs));
     this.treeWindow = this.leafWindow + Math.ceil(TREE_KEEP_MS / o.genesis.epochMs) + 2;
     this.canVerify = canVerify;
     this.topic = proofTopic(o.genesis.networkId);
@@ -397,7 +403,7 @@ export class ProvingService {
         for (const path of level) {
           const key = `${path}@${e}`;
           if (have.has(path) || this.queued.has(key)) continue;
-          if (path.length === this.depth - 1 && e < top - this.leafWindow) continue; // too late to start this epoch
+          if (path.length === this.depth - 1 && e < this.clockEpoch() - this.leafWindow) continue; // too late to start this epoch
           let due = this.dueAt.get(key);
           if (due === undefined) {
             const ready = path.length === this.depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)));
@@ -407,7 +413,7 @@ export class ProvingService {
           }
           const turn = turnAt(now - due, this.o.leaseMs);
           for (let k = 0; k <= turn; k++) {
-            if (proverOf(path, e, this.depth, k) === this.o.shard.id) {
+            if (proverOf(path, e / this.proveEvery, this.depth, k) === this.o.shard.id) {
               this.queued.add(key);
               this.queue.push({ epoch: e, path });
               this.o.log.debug({ epoch: e, path, turn: k }, 'proof task queued');
@@ -421,6 +427,11 @@ export class ProvingService {
     void this.runQueue();
   }
 
+  /** The latest epoch the wall clock has sealed (epoch e seals at genesisTime + (e+1) * epochMs). */
+  private clockEpoch(): number {
+    return Math.floor((Date.now() - this.o.genesis.genesisTime) / this.o.genesis.epochMs) - 1;
+  }
+
   private async runQueue(): Promise<void> {
     if (this.proving || this.closed) return;
     this.proving = true;
@@ -432,7 +443,7 @@ export class ProvingService {
       while (this.queue.length > 0 && !this.closed) {
         this.queue.sort((a, b) => a.path.length - b.path.length || a.epoch - b.epoch);
         const t = this.queue.shift()!;
-        if (t.path.length === this.depth - 1 && t.epoch < this.head.epoch - this.leafWindow) {
+        if (t.path.length === this.depth - 1 && t.epoch < this.clockEpoch() - this.leafWindow) {
           this.queued.delete(`${t.path}@${t.epoch}`);
           continue;
         }
