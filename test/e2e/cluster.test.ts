@@ -17,20 +17,23 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../src/core/bytes.js';
-import { loadGenesis, type Genesis } from '../src/core/genesis.js';
-import { loadKeyFile } from '../src/core/keyfile.js';
-import { generateKeyPair } from '../src/core/ed25519.js';
-import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
-import { decodeSignedSnapshot, encodeSignedSnapshot, signSnapshot } from '../src/shard/snapshot.js';
-import { decodeFinalAggregate, signAggregate, verifyFinalAggregate } from '../src/hierarchy/finality.js';
-import { decodeAggregationPath } from '../src/hierarchy/global.js';
-import { encodeAggregateSig, encodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
-import { triadTopic } from '../src/gossip/topics.js';
-import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
-import { loadLayout } from '../src/cluster/cluster.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
-import type { ClusterLayout, ShardProcessLayout } from '../src/cluster/layout.js';
+import { fromHex, toHex } from '../../src/core/bytes.js';
+import { loadGenesis, type Genesis } from '../../src/core/genesis.js';
+import { loadKeyFile } from '../../src/core/keyfile.js';
+import { generateKeyPair } from '../../src/core/ed25519.js';
+import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, signSnapshot } from '../../src/shard/snapshot.js';
+import { decodeFinalAggregate, signAggregate, verifyFinalAggregate } from '../../src/hierarchy/finality.js';
+import { decodeAggregationPath } from '../../src/hierarchy/global.js';
+import { encodeAggregateSig, encodeEnvelope, GossipKind } from '../../src/gossip/encoding.js';
+import { triadTopic } from '../../src/gossip/topics.js';
+import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
+import { loadLayout } from '../../src/cluster/cluster.js';
+import { apiUrl, isAlive, portFree, readPid, SMT_BIN, startShard } from '../../src/cluster/supervisor.js';
+import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
+
+// Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
+process.env.SMT_NO_PROVE ??= '1';
 
 const EPOCH_MS = 1000;
 const tmp = mkdtempSync(join(tmpdir(), 'smt-e2e-cluster-'));

@@ -13,10 +13,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../src/proof/artifacts.js';
-import { loadLayout } from '../src/cluster/cluster.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
-import type { ClusterLayout } from '../src/cluster/layout.js';
+import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../../src/proof/artifacts.js';
+import { loadLayout } from '../../src/cluster/cluster.js';
+import { apiUrl, isAlive, portFree, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import type { ClusterLayout } from '../../src/cluster/layout.js';
 
 const EPOCH_MS = 1000;
 const PROVE_EVERY = 6;

@@ -6,7 +6,10 @@
 // every final global snapshot; all nodes agree on the global root of every epoch; every fault heals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runChaos } from '../scripts/chaos-lib.js';
+import { runChaos } from '../../scripts/chaos-lib.js';
+
+// Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
+process.env.SMT_NO_PROVE ??= '1';
 
 const SEED = Number(process.env.SMT_CHAOS_SEED ?? 7);
 
