@@ -23,7 +23,7 @@ import { homeShard } from '../src/core/address.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { loadLayout } from '../src/cluster/cluster.js';
-import { apiUrl, portFree, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
+import { apiUrl, findFreePortBases, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -84,18 +84,6 @@ function histQuantile(cum: Map<number, number>, q: number): number {
   return prevBound;
 }
 
-async function freeBases(n: number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // below the kernel's ephemeral range (32768+), where other processes' outgoing connections
-    // could take a port between our check and the shard's bind
-    const a = 10_000 + Math.floor(Math.random() * 10_000);
-    const b = a + 11_000;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
-    if (ok) return [a, b];
-  }
-  throw new Error('no free port range');
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-cluster-'));
 const netDir = join(tmp, 'net');
@@ -131,7 +119,7 @@ try {
   const total = [...perShard.values()].reduce((a, l) => a + l.length, 0);
   log(`# pre-signed ${total} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const [apiBase, p2pBase] = await freeBases(shardsN);
+  const [apiBase, p2pBase] = await findFreePortBases(shardsN);
   const tUp = performance.now();
   started = true;
   execFileSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '90'], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGenesis } from '../src/core/genesis.js';
 import { loadLayout } from '../src/cluster/cluster.js';
-import { apiUrl, portFree, SMT_BIN } from '../src/cluster/supervisor.js';
+import { apiUrl, findFreePortBases, SMT_BIN } from '../src/cluster/supervisor.js';
 
 const argv = process.argv.slice(2);
 const maxDepth = Number(argv[argv.indexOf('--max-depth') + 1] ?? 4) || 4;
@@ -35,16 +35,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function clusterLatency(): Promise<{ epochMs: number; proveEvery: number; epochs: number[]; latencyMs: number[]; p50: number; p99: number; p50Epochs: number; p99Epochs: number; missed: number[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-proof-'));
   const net = join(tmp, 'net');
-  let base = 0;
-  for (let i = 0; i < 50 && !base; i++) {
-    const a = 10_000 + Math.floor(Math.random() * 10_000);
-    let ok = true;
-    for (let j = 0; j < 9 && ok; j++) ok = (await portFree('127.0.0.1', a + j)) && (await portFree('127.0.0.1', a + 11_000 + j));
-    if (ok) base = a;
-  }
+  const [base, p2pBase] = await findFreePortBases(9);
   const env = { ...process.env, SMT_PROVE_EVERY: String(clusterProveEvery) };
   const up = spawnSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', net, '--depth', '2', '--epoch-ms', String(clusterEpochMs), '--accounts', '9',
-    '--api-base-port', String(base), '--p2p-base-port', String(base + 11_000), '--timeout', '90', '--no-wait-global'], { env, encoding: 'utf8' });
+    '--api-base-port', String(base), '--p2p-base-port', String(p2pBase), '--timeout', '90', '--no-wait-global'], { env, encoding: 'utf8' });
   try {
     if (up.status !== 0) throw new Error(`cluster up failed: ${up.stdout}\n${up.stderr}`);
     const g = loadGenesis(join(net, 'genesis.json'));

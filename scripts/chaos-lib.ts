@@ -23,7 +23,7 @@ import { decodeSignedSnapshot, verifySnapshotSignature } from '../src/shard/snap
 import type { ShardId } from '../src/core/ids.js';
 import { checkAccountProof, checkTxProof } from '../src/cli/verify.js';
 import { makeLayout, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
+import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
 import { PARTITION_ENV } from '../src/gossip/test-partition.js';
 
 export interface ChaosOptions {
@@ -82,18 +82,6 @@ interface SentTx {
   ackEpoch?: number; // epoch the client saw it committed in, during the run
 }
 
-async function freeBases(n: number, r: () => number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // below the ephemeral range; random so parallel runs do not collide (not part of the seeded schedule)
-    const a = 12_000 + Math.floor(Math.random() * 8_000);
-    const b = a + 10_000;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
-    if (ok) return [a, b];
-  }
-  void r;
-  throw new Error('no free port range');
-}
 
 async function getJson(url: string, timeoutMs = 2000): Promise<{ status: number; body: any } | undefined> {
   try {
@@ -140,7 +128,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const genesis: Genesis = loadGenesis(join(netDir, 'genesis.json'));
   const index = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as Array<{ address: string; shard: string; keyFile: string }>;
   const accounts: Account[] = index.map((a) => ({ address: a.address, shard: a.shard, key: loadKeyFile(a.keyFile.startsWith('/') ? a.keyFile : join(netDir, a.keyFile)) }));
-  const [apiBase, p2pBase] = await freeBases(3 ** depth, master);
+  const [apiBase, p2pBase] = await findFreePortBases(3 ** depth);
   const layout: ClusterLayout = makeLayout(depth, { apiBasePort: apiBase, p2pBasePort: p2pBase });
   writeFileSync(join(netDir, 'cluster.json'), JSON.stringify(layout, null, 2) + '\n');
   const nodes = layout.shards;

@@ -87,6 +87,22 @@ export function portFree(host: string, port: number): Promise<boolean> {
   });
 }
 
+/**
+ * API and p2p base ports with `n` free consecutive ports each, for tests and benchmarks that run
+ * clusters side by side. Chosen at random below the kernel's ephemeral range (32768+), where other
+ * processes' outgoing connections could take a port between this check and the shard's bind.
+ */
+export async function findFreePortBases(n: number, host = '127.0.0.1'): Promise<[api: number, p2p: number]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const api = 10_000 + Math.floor(Math.random() * 10_000);
+    const p2p = api + 11_000;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await portFree(host, api + i)) && (await portFree(host, p2p + i));
+    if (ok) return [api, p2p];
+  }
+  throw new Error(`no ${n} free consecutive ports found on ${host} after 50 tries`);
+}
+
 export async function getJson(url: string, timeoutMs = 2000): Promise<unknown | undefined> {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

@@ -29,7 +29,7 @@ import { encodeAggregateSig, encodeEnvelope, GossipKind } from '../../src/gossip
 import { triadTopic } from '../../src/gossip/topics.js';
 import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN, startShard } from '../../src/cluster/supervisor.js';
+import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
@@ -75,19 +75,6 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
   }
 }
 
-/** A base port with `n` free consecutive ports for the API and for p2p. */
-async function freeBases(n: number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // below the kernel's ephemeral range (32768+), where other processes' outgoing connections
-    // could take a port between our check and the shard's bind
-    const a = 10_000 + Math.floor(Math.random() * 10_000);
-    const b = a + 11_000;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
-    if (ok) return [a, b];
-  }
-  throw new Error('no free port range');
-}
 
 const url = (s: ShardProcessLayout): string => apiUrl(s);
 const byShard = (id: string): ShardProcessLayout => layout.shards.find((s) => s.shard === id)!;
@@ -100,7 +87,7 @@ async function metric(s: ShardProcessLayout, name: string): Promise<number> {
 }
 
 before(async () => {
-  const [apiBase, p2pBase] = await freeBases(9);
+  const [apiBase, p2pBase] = await findFreePortBases(9);
   const up = await smt(['cluster', 'up', '--network', netDir, '--depth', '2', '--epoch-ms', String(EPOCH_MS), '--accounts', '40',
     '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '60']);
   assert.equal(up.code, 0, `cluster up failed:\n${up.stdout}\n${up.stderr}`);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../../src/proof/artifacts.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout } from '../../src/cluster/layout.js';
 
 const EPOCH_MS = 1000;
@@ -44,16 +44,6 @@ const smt = (args: string[], timeoutMs?: number, env?: NodeJS.ProcessEnv): Promi
 const SNARKJS = resolve(REPO_ROOT, 'node_modules/.bin/snarkjs');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function freeBases(n: number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const a = 10_000 + Math.floor(Math.random() * 10_000);
-    const b = a + 11_000;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
-    if (ok) return [a, b];
-  }
-  throw new Error('no free port range');
-}
 
 interface GlobalProofJson { epoch: number; bytes: number; hash: string; prevGlobalProofHash: string; publicSignals: string[]; prevEpoch: number | null }
 
@@ -71,7 +61,7 @@ async function globalProof(epoch: number | 'latest'): Promise<GlobalProofJson | 
 
 before(async () => {
   assert.ok(built, `circuit artifacts missing in ${artifactsDir()}: run \`npm run build:circuits\` first (CI builds them before npm test)`);
-  const [apiBase, p2pBase] = await freeBases(9);
+  const [apiBase, p2pBase] = await findFreePortBases(9);
   const up = await smt(['cluster', 'up', '--network', netDir, '--depth', '2', '--epoch-ms', String(EPOCH_MS), '--accounts', '9',
     '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '60', '--no-wait-global'], 90_000, { ...process.env, SMT_PROVE_EVERY: String(PROVE_EVERY) });
   assert.equal(up.code, 0, `cluster up failed:\n${up.stdout}\n${up.stderr}`);

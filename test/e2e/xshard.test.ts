@@ -17,7 +17,7 @@ import { loadGenesis, totalSupply, type Genesis } from '../../src/core/genesis.j
 import { loadKeyFile } from '../../src/core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, portFree, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
@@ -57,21 +57,11 @@ async function getJson<T = any>(u: string): Promise<{ status: number; body: T }>
     }
   }
 }
-async function freeBases(n: number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const a = 10_000 + Math.floor(Math.random() * 10_000);
-    const b = a + 11_000;
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree('127.0.0.1', a + i)) && (await portFree('127.0.0.1', b + i));
-    if (ok) return [a, b];
-  }
-  throw new Error('no free port range');
-}
 const url = (s: ShardProcessLayout): string => apiUrl(s);
 const byShard = (id: string): ShardProcessLayout => layout.shards.find((s) => s.shard === id)!;
 
 before(async () => {
-  const [apiBase, p2pBase] = await freeBases(9);
+  const [apiBase, p2pBase] = await findFreePortBases(9);
   const up = await smt(['cluster', 'up', '--network', netDir, '--depth', '2', '--epoch-ms', String(EPOCH_MS), '--accounts', '36',
     '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '120'], 150_000); // generous: shared CI machines
   assert.equal(up.code, 0, `cluster up failed:\n${up.stdout}\n${up.stderr}`);
