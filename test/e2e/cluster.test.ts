@@ -13,8 +13,7 @@
 //    snapshots include its fresh (not carried) snapshots again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/core/bytes.js';
@@ -29,8 +28,9 @@ import { encodeAggregateSig, encodeEnvelope, GossipKind } from '../../src/gossip
 import { triadTopic } from '../../src/gossip/topics.js';
 import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../../src/cluster/supervisor.js';
+import { apiUrl, isAlive, findFreePortBases, readPid, startShard } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
+import { sleep, smt, teardownCluster } from './helpers.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
 process.env.SMT_NO_PROVE ??= '1';
@@ -42,23 +42,7 @@ let layout: ClusterLayout;
 let genesis: Genesis;
 let outsider: P2PNode | undefined;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function smt(args: string[], timeoutMs = 90_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [SMT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function getJson<T = any>(url: string): Promise<{ status: number; body: T }> {
   const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -98,12 +82,7 @@ before(async () => {
 
 after(async () => {
   await outsider?.close().catch(() => {});
-  if (existsSync(join(netDir, 'cluster.json'))) await smt(['cluster', 'down', '--network', netDir, '--grace', '3'], 30_000);
-  for (const s of layout?.shards ?? []) {
-    const pid = readPid(netDir, s);
-    if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  await teardownCluster(netDir, layout, tmp);
 });
 
 test('a transfer sent through a node that is not the sender\'s home shard is forwarded and commits on the home shard', { timeout: 30_000 }, async () => {

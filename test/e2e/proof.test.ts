@@ -9,14 +9,14 @@
 // Needs the circuit artifacts: FAILS (does not skip) without them, saying to run `npm run build:circuits`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../../src/proof/artifacts.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import { apiUrl, findFreePortBases } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout } from '../../src/cluster/layout.js';
+import { run, sleep, smt, teardownCluster } from './helpers.js';
 
 const EPOCH_MS = 1000;
 const PROVE_EVERY = 6;
@@ -25,24 +25,7 @@ const netDir = join(tmp, 'net');
 let layout: ClusterLayout | undefined;
 const built = circuitsBuilt();
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function run(cmd: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO_ROOT });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
-const smt = (args: string[], timeoutMs?: number, env?: NodeJS.ProcessEnv): Promise<Run> => run(process.execPath, [SMT_BIN, ...args], timeoutMs, env);
 const SNARKJS = resolve(REPO_ROOT, 'node_modules/.bin/snarkjs');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 
 interface GlobalProofJson { epoch: number; bytes: number; hash: string; prevGlobalProofHash: string; publicSignals: string[]; prevEpoch: number | null }
@@ -69,12 +52,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (existsSync(join(netDir, 'cluster.json'))) await smt(['cluster', 'down', '--network', netDir, '--grace', '3'], 30_000);
-  for (const s of layout?.shards ?? []) {
-    const pid = readPid(netDir, s);
-    if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  await teardownCluster(netDir, layout, tmp);
 });
 
 test('global state proofs appear for successive proved epochs, each linked to the previous one; verify --tree passes; exported files pass stock snarkjs and a tampered public.json does not', { timeout: 400_000 }, async () => {

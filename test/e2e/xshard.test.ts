@@ -8,8 +8,7 @@
 //    fees = genesis supply), and `smt tx status` prints both halves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/core/bytes.js';
@@ -17,8 +16,9 @@ import { loadGenesis, totalSupply, type Genesis } from '../../src/core/genesis.j
 import { loadKeyFile } from '../../src/core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
-import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import { apiUrl, findFreePortBases } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
+import { sleep, smt, teardownCluster } from './helpers.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
 process.env.SMT_NO_PROVE ??= '1';
@@ -29,22 +29,6 @@ const netDir = join(tmp, 'net');
 let layout: ClusterLayout;
 let genesis: Genesis;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function smt(args: string[], timeoutMs = 90_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [SMT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function getJson<T = any>(u: string): Promise<{ status: number; body: T }> {
   // generous timeout and retries: the machine may be busy (other clusters, provers)
   for (let attempt = 0; ; attempt++) {
@@ -70,13 +54,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (existsSync(join(netDir, 'cluster.json'))) await smt(['cluster', 'down', '--network', netDir, '--grace', '3'], 30_000);
-  for (const s of layout?.shards ?? []) {
-    const pid = readPid(netDir, s);
-    if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
-  }
-  if (process.env.SMT_KEEP_E2E) console.log(`kept ${tmp}`);
-  else rmSync(tmp, { recursive: true, force: true });
+  await teardownCluster(netDir, layout, tmp);
 });
 
 test('cross-shard transfers through the API are credited exactly once, and every global snapshot conserves supply', { timeout: 240_000 }, async () => {
