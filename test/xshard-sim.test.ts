@@ -35,7 +35,9 @@ test('D=1: under any delivery order, duplication, delay and restarts, receipts a
       refused += sim.stats.batchesRefused;
       consistent += sim.stats.consistentCutsChecked;
     }),
-    { numRuns: 20 },
+    // A fixed seed: fast-check favours edge cases (ratio 0, 2 txs), so an unseeded run can generate
+    // workloads with almost no cross-shard traffic and make the coverage check below flaky.
+    { numRuns: 20, seed: 20261122 },
   );
   assert.ok(cross > 50, `the workloads moved value across shards (${cross} cross-shard transfers)`);
   assert.ok(restarts > 0, 'some runs restarted shards');
