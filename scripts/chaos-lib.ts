@@ -25,6 +25,7 @@ import { checkAccountProof, checkTxProof } from '../src/cli/verify.js';
 import { makeLayout, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
 import { PARTITION_ENV } from '../src/gossip/test-partition.js';
+import { rng } from '../src/sim/rng.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -60,17 +61,6 @@ export interface ChaosResult {
   dir: string;
 }
 
-// ---- seeded randomness (mulberry32): small, fast, and the same on every platform ----
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const uniform = (r: () => number, [lo, hi]: [number, number]): number => lo + r() * (hi - lo);
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));

@@ -16,18 +16,8 @@ import { encodeSignedTx, signTransfer } from '../shard/tx.js';
 import type { SignedSnapshot, Snapshot } from '../shard/snapshot.js';
 import { decodeReceiptBatch, encodeReceiptBatch } from '../shard/receipts.js';
 import { snapshotsAreConsistentCut, snapshotsConservation } from '../hierarchy/conservation.js';
+import { rng } from './rng.js';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function simKey(label: string, i: number): KeyPair {
   const seed = new Uint8Array(32);
