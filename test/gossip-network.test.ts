@@ -15,6 +15,7 @@ import { TriadNetwork, type GlobalStore } from '../src/gossip/network.js';
 import { aggregateHash, type TriadAggregate } from '../src/hierarchy/aggregate.js';
 import { verifyFinalAggregate } from '../src/hierarchy/finality.js';
 import { publisherOrder, signerFor } from '../src/hierarchy/rotation.js';
+import { SignGuard } from '../src/hierarchy/sign-guard.js';
 import { aggregationPath, globalRoot, shardCommitments, verifyAggregationPath } from '../src/hierarchy/global.js';
 import { snapshotHash, type Snapshot } from '../src/shard/snapshot.js';
 import { expectedAggregates, makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
@@ -57,7 +58,8 @@ async function launch(m: Member, syncIntervalMs = 0): Promise<void> {
   });
   m.db = new Level<string, Uint8Array>(join(dir, `db-${m.shard}`), { valueEncoding: 'view' });
   const store: GlobalStore = m.db.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' });
-  m.net = await TriadNetwork.start({ p2p: m.p2p, genesis: G, shard: m.shard, validatorKey: net.keys.get(m.shard)!, store, timing: { ...timing, syncIntervalMs } });
+  const signStore = m.db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' });
+  m.net = await TriadNetwork.start({ p2p: m.p2p, genesis: G, shard: m.shard, validatorKey: net.keys.get(m.shard)!, store, signStore, timing: { ...timing, syncIntervalMs } });
 }
 
 async function stop(m: Member): Promise<void> {
@@ -150,5 +152,26 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
     }
     const st = live().map((x) => x.net!.stats());
     assert.equal(st.reduce((n, s) => n + s.rejected, 0), 0, 'no honest message was rejected');
+  });
+
+  test('a validator that signed another aggregate for a round before its restart does not sign that round again; the other two finalise it', async () => {
+    const m = members.get('00' as ShardId)!;
+    await stop(m);
+    // What a crash right after signing a different view of triad "0" at epoch 7 leaves in its store.
+    const db = new Level<string, Uint8Array>(join(dir, `db-${m.shard}`), { valueEncoding: 'view' });
+    const guard = await SignGuard.open(db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }));
+    await guard.record('0', 7, new Uint8Array(32).fill(0xee));
+    await db.close();
+    await launch(m, 500);
+    await waitFor('reconnected', () => m.p2p!.connectedPeers().length === 8);
+    await waitFor('apex subscriptions known', () => live().every((x) => x.p2p!.topicPeers(x.net!.topics.triads.at(-1)!).length === 8));
+    await runEpoch(7);
+    assert.ok(m.net!.stats().signaturesRefused >= 1, 'the restarted validator refused to sign triad 0 at epoch 7');
+    const f = m.net!.finalAggregate('0', 7)!;
+    assert.ok(!f.signatures.some((s) => s.position === 0), 'its position signed nothing for that round');
+    assert.equal(f.signatures.length, 2, 'the two other members finalised it');
+    const roots = new Set<string>();
+    for (const x of live()) roots.add(toHex(globalRoot((await x.net!.globalAt(7))!)));
+    assert.equal(roots.size, 1, 'one global root at every node');
   });
 });

@@ -27,6 +27,7 @@ import {
   type FinalAggregate, type MemberSignature,
 } from '../hierarchy/finality.js';
 import { attemptOf, publisherOrder, signerFor, turnAt } from '../hierarchy/rotation.js';
+import { SignGuard, type SignRecordStore } from '../hierarchy/sign-guard.js';
 import type { GlobalSnapshot } from '../hierarchy/global.js';
 import { genesisChildSupplies } from '../hierarchy/genesis-supply.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
@@ -79,6 +80,8 @@ export interface TriadNetworkOptions {
   serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
   /** Rounds older than the latest global epoch minus this are dropped; messages about them are Ignored as stale. */
   keepEpochs?: number;
+  /** Where this validator records what it signed (src/hierarchy/sign-guard.ts); memory-only if absent. */
+  signStore?: SignRecordStore;
 }
 
 export interface GlobalEvent {
@@ -98,6 +101,8 @@ export interface NetworkStats {
   ignored: number;
   fetchesServed: number;
   fetchesMade: number;
+  /** Rounds this validator did not sign because it had signed another aggregate for them (sign guard). */
+  signaturesRefused: number;
   peers: number;
 }
 
@@ -135,6 +140,8 @@ export class TriadNetwork {
   private readonly p2p: P2PNode;
   private readonly key: KeyPair;
   private readonly store?: GlobalStore;
+  private readonly signStore?: SignRecordStore;
+  private guard!: SignGuard;
   private readonly log?: Logger;
   private readonly timing: AggregationTiming;
   private readonly keepEpochs: number;
@@ -158,7 +165,7 @@ export class TriadNetwork {
   private syncing = false;
   private peerCursor = 0;
   private closed = false;
-  private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0 };
+  private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0, signaturesRefused: 0 };
 
   private constructor(opts: TriadNetworkOptions) {
     if (opts.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
@@ -167,6 +174,7 @@ export class TriadNetwork {
     this.p2p = opts.p2p;
     this.key = opts.validatorKey;
     this.store = opts.store;
+    this.signStore = opts.signStore;
     this.log = opts.logger;
     const epochMs = opts.genesis.epochMs;
     this.timing = {
@@ -201,6 +209,7 @@ export class TriadNetwork {
   }
 
   private async init(): Promise<void> {
+    this.guard = await SignGuard.open(this.signStore);
     await this.loadStore();
     const net = this.genesis.networkId;
     const onOutcome = (o: ValidationOutcome, topic: string, from: string): void => {
@@ -490,9 +499,22 @@ export class TriadNetwork {
       if (cand?.sigs.has(pos)) return; // the member already signed through an earlier turn
     }
     r.signedAttempts.add(attempt);
-    const sig = signAggregate(agg, pos, attempt, this.key.secretKey);
-    this.addSig(r, agg, sig);
-    void this.publish(r.path, GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: sig }));
+    const h = aggregateHash(agg);
+    const verdict = this.guard.check(r.path, r.epoch, h);
+    if (verdict === 'conflict' || verdict === 'below-low-water') {
+      // Signed another view of this round before a restart (or the round is older than what we keep):
+      // signing now could finalise two different aggregates.
+      this.counters.signaturesRefused++;
+      this.log?.warn({ path: r.path, epoch: r.epoch, verdict }, 'not signing: this validator signed another aggregate for this round before');
+      return;
+    }
+    // Durable record first, signature second: a crash in between leaves a record and no signature.
+    this.guard.record(r.path, r.epoch, h).then(() => {
+      if (this.closed) return;
+      const sig = signAggregate(agg, pos, attempt, this.key.secretKey);
+      this.addSig(r, agg, sig);
+      void this.publish(r.path, GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: sig }));
+    }, (err: unknown) => this.log?.error({ path: r.path, epoch: r.epoch, err: (err as Error).message }, 'not signing: cannot record the signature'));
   }
 
   private addSig(r: Round, agg: TriadAggregate, sig: MemberSignature): void {
@@ -566,7 +588,12 @@ export class TriadNetwork {
     const e = g.aggregate.epoch;
     if (this.globals.has(e)) return;
     this.globals.set(e, g);
-    if (e > this.latestGlobal) this.latestGlobal = e;
+    if (e > this.latestGlobal) {
+      this.latestGlobal = e;
+      // rounds this old are stale (never signed again): their records can go
+      const low = e - this.keepEpochs - 1;
+      if (low > this.guard.lowWaterEpoch) void this.guard.pruneBelow(low).catch((err) => this.log?.warn({ err: (err as Error).message }, 'cannot prune sign records'));
+    }
     void this.store?.put(globalKey(e), encodeFinalAggregate(g)).catch((err) => this.log?.error({ err, epoch: e }, 'cannot store global snapshot'));
     const sealed = this.sealedAt.get(e);
     const ev: GlobalEvent = { global: g, root: aggregateHash(g.aggregate), latencyMs: sealed === undefined ? undefined : Date.now() - sealed };

@@ -1,5 +1,5 @@
 // The node's network layer (depth >= 1): libp2p + the triad aggregation (src/gossip), wired to the
-// shard. Opens, in order: a small level DB for global snapshots, the libp2p node, the TriadNetwork;
+// shard. Opens, in order: a small level DB for global snapshots and signing records (sign guard), the libp2p node, the TriadNetwork;
 // returns them as components so SmtNode closes them in reverse (network, p2p, DB) before the shard.
 // Everything persistent lives in the node's DATA dir: docker mounts the network dir read-only.
 import { join } from 'node:path';
@@ -97,6 +97,7 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     const net = await TriadNetwork.start({
       onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
       p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
+      signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
       checkTxBatch: txBatchChecker(genesis, shard.id),
       onTxBatch: (txs, from) => {
         // Forwarded to us by another node: submit like any API batch (the shard checks signatures).

@@ -1,0 +1,92 @@
+// What this validator has signed, kept across restarts (the idea of Ethereum clients' slashing
+// protection): one triad aggregate per (triad, epoch). Finality is 2-of-3 signatures, so a member
+// that signs two different aggregates for the same round can make two conflicting finals; an honest
+// node that crashed after signing must not sign a different view of that round after its restart.
+//
+// The record is written (fsync'd by the store) BEFORE the signature leaves the node. Records below
+// a low-water mark are pruned; the mark itself is persisted and nothing below it is ever signed.
+import { bytesEqual } from '../core/bytes.js';
+
+/** A level sublevel (string keys, Uint8Array values), e.g. `db.sublevel('signed', { valueEncoding: 'view' })`. */
+export interface SignRecordStore {
+  put(key: string, value: Uint8Array, opts?: { sync?: boolean }): Promise<void>;
+  del(key: string): Promise<void>;
+  iterator(): AsyncIterable<[string, Uint8Array]>;
+}
+
+export type SignVerdict = 'new' | 'same' | 'conflict' | 'below-low-water';
+
+const EPOCH_DIGITS = 16;
+const LOW_KEY = 'low';
+const recordKey = (path: string, epoch: number): string => `r:${epoch.toString().padStart(EPOCH_DIGITS, '0')}:${path}`;
+
+export class SignGuard {
+  private readonly store?: SignRecordStore;
+  private readonly signed = new Map<string, Uint8Array>(); // recordKey -> aggregate hash
+  private low = 0; // epochs below this are never signed
+
+  private constructor(store?: SignRecordStore) {
+    this.store = store;
+  }
+
+  /** Loads the records (bounded by pruning). Without a store the guard is memory-only (tests). */
+  static async open(store?: SignRecordStore): Promise<SignGuard> {
+    const g = new SignGuard(store);
+    if (store) {
+      for await (const [k, v] of store.iterator()) {
+        if (k === LOW_KEY) g.low = Number(new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0));
+        else if (k.startsWith('r:')) g.signed.set(k, v.slice());
+      }
+    }
+    return g;
+  }
+
+  get lowWaterEpoch(): number {
+    return this.low;
+  }
+
+  get size(): number {
+    return this.signed.size;
+  }
+
+  check(path: string, epoch: number, hash: Uint8Array): SignVerdict {
+    if (epoch < this.low) return 'below-low-water';
+    const prev = this.signed.get(recordKey(path, epoch));
+    if (prev === undefined) return 'new';
+    return bytesEqual(prev, hash) ? 'same' : 'conflict';
+  }
+
+  /**
+   * Records that `hash` is signed for (path, epoch); resolves once durable. Throws (and records
+   * nothing) if that would conflict with an earlier record.
+   */
+  async record(path: string, epoch: number, hash: Uint8Array): Promise<void> {
+    const v = this.check(path, epoch, hash);
+    if (v === 'same') return;
+    if (v !== 'new') throw new Error(`sign guard: refusing to sign ${path || 'apex'}@${epoch} (${v})`);
+    const k = recordKey(path, epoch);
+    // Claim the slot first so a concurrent record() of another hash for the same round is refused.
+    this.signed.set(k, hash.slice());
+    try {
+      await this.store?.put(k, hash, { sync: true });
+    } catch (e) {
+      this.signed.delete(k);
+      throw e;
+    }
+  }
+
+  /** Forgets records of epochs < `epoch` and never signs below it again. */
+  async pruneBelow(epoch: number): Promise<void> {
+    if (epoch <= this.low) return;
+    const mark = new Uint8Array(8);
+    new DataView(mark.buffer).setBigUint64(0, BigInt(epoch));
+    // The mark is durable before any record below it goes, so a crash in between loses nothing.
+    await this.store?.put(LOW_KEY, mark, { sync: true });
+    this.low = epoch;
+    const stale = [...this.signed.keys()].filter((k) => Number(k.slice(2, 2 + EPOCH_DIGITS)) < epoch);
+    for (const k of stale) {
+      this.signed.delete(k);
+      await this.store?.del(k);
+    }
+  }
+}
