@@ -313,4 +313,16 @@ describe('final aggregates and the global snapshot', () => {
     assert.equal(verifyAggregationPath(aggregationPath(f1, '12' as ShardId), c.commitment, globalRoot(f1)), true);
     assert.equal(f1.aggregate.supply, [...s1.values()].reduce((s, x) => s + (x?.supply ?? 0n), 0n) + snaps.get('12' as ShardId)!.supply);
   });
+
+  test('a never-seen child must carry exactly its genesis supply: a validly signed aggregate that inflates it fails', () => {
+    const s0 = new Map<ShardId, Snapshot | null>(allShards(2).map((s) => [s, s === '12' ? null : makeSnapshot(net2, s, 0)]));
+    const f = finalizeEpoch(net2, 0, s0, new Map()).get('1')!;
+    assert.deepEqual(verifyFinalAggregate(f, ctx2), { ok: true });
+    const c2 = f.aggregate.children[2]!;
+    assert.ok(bytesEqual(c2.commitment, ZERO_HASH) && c2.carried, 'shard 12 was never seen');
+    const forged = { ...f.aggregate, supply: f.aggregate.supply + 1000n, children: [f.aggregate.children[0]!, f.aggregate.children[1]!, { ...c2, supply: 1000n }] } as TriadAggregate;
+    const r = verifyFinalAggregate({ aggregate: forged, signatures: sigs(net2, forged, [0, 1]), children: null }, ctx2);
+    assert.equal(r.ok, false);
+    assert.match((r as { reason: string }).reason, /never-seen child 2 must carry its genesis supply 0/);
+  });
 });

@@ -10,9 +10,11 @@ import type { Genesis } from '../core/genesis.js';
 import type { ShardId } from '../core/ids.js';
 import { aggregateHash, encodeAggregate, isZeroHash, readAggregate, type TriadAggregate } from './aggregate.js';
 import { attemptsFor, signerFor } from './rotation.js';
+import { genesisChildSupplies } from './genesis-supply.js';
 
 /** The parts of the genesis that finality depends on. */
-export type FinalityContext = Pick<Genesis, 'networkId' | 'depth' | 'validators'>;
+/** The genesis fields finality checks need (allocations: the supply a never-seen child must carry). */
+export type FinalityContext = Pick<Genesis, 'networkId' | 'depth' | 'validators' | 'allocations'>;
 
 export interface MemberSignature {
   position: number; // 0..2: the child of the triad this member is
@@ -80,9 +82,14 @@ export function verifyFinalAggregate(fa: FinalAggregate, ctx: FinalityContext): 
   if (a.network !== ctx.networkId) return fail(`network ${a.network} is not ${ctx.networkId}`);
   if (a.path.length >= ctx.depth || !/^[012]*$/.test(a.path)) return fail('path is not a triad of this network');
   let supply = 0n;
+  const genesisSupply = genesisChildSupplies(ctx, a.path);
   for (let i = 0; i < 3; i++) {
     const c = a.children[i]!;
     supply += c.supply;
+    // A child never seen (zero commitment) holds exactly its genesis allocation and has moved nothing.
+    if (isZeroHash(c.commitment) && (c.supply !== genesisSupply[i] || c.epoch !== 0 || c.totalOutflow !== 0n || c.totalInflow !== 0n || c.totalFees !== 0n)) {
+      return fail(`never-seen child ${i} must carry its genesis supply ${genesisSupply[i]} and zero totals`);
+    }
     if (!c.carried && c.epoch !== a.epoch) return fail(`child ${i} is not carried but has epoch ${c.epoch}`);
     if (c.carried && c.epoch > a.epoch) return fail(`carried child ${i} has a later epoch ${c.epoch}`);
     if (!c.carried && isZeroHash(c.commitment)) return fail(`child ${i} has a zero commitment but is not carried`);

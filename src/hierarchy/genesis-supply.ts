@@ -6,10 +6,12 @@ import { homeShard } from '../core/address.js';
 import type { Genesis } from '../core/genesis.js';
 import type { TriadPath } from '../core/ids.js';
 
-const cache = new WeakMap<Genesis, Map<string, bigint>>();
+type Allocated = Pick<Genesis, 'depth' | 'allocations'>;
+
+const cache = new WeakMap<Allocated, Map<string, bigint>>();
 
 /** Genesis allocation per shard id (shards without any allocation are absent: 0). */
-function perShard(g: Genesis): Map<string, bigint> {
+function perShard(g: Allocated): Map<string, bigint> {
   let m = cache.get(g);
   if (!m) {
     m = new Map();
@@ -23,7 +25,7 @@ function perShard(g: Genesis): Map<string, bigint> {
 }
 
 /** Genesis supply of the subtree under each of the three children of triad `path`. */
-export function genesisChildSupplies(g: Genesis, path: TriadPath | string): [bigint, bigint, bigint] {
+export function genesisChildSupplies(g: Allocated, path: TriadPath | string): [bigint, bigint, bigint] {
   const out: [bigint, bigint, bigint] = [0n, 0n, 0n];
   for (const [shard, amount] of perShard(g)) {
     if (shard.length !== g.depth || !shard.startsWith(path) || shard.length <= path.length) continue;
