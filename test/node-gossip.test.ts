@@ -6,7 +6,7 @@
 //  - account queries for another shard's address answer 421 wrong-shard with the home shard;
 //  - all nodes agree on the global snapshots; the aggregation path served for a shard links that
 //    shard's signed snapshot to the global root; health and metrics expose the network figures;
-//  - the global backfill stores only fetched global snapshots that verify and are of the epoch asked for;
+//  - catch-up (TriadNetwork.syncNow) records only fetched global snapshots that verify and are of the epoch asked for;
 //  - the network components close in reverse order of opening, and a restarted node keeps its
 //    libp2p identity and its stored global snapshots.
 import { test, after } from 'node:test';
@@ -22,9 +22,13 @@ import { fromHex, toHex } from '../src/core/bytes.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
 import { decodeSignedSnapshot, snapshotHash } from '../src/shard/snapshot.js';
 import { decodeAggregationPath, verifyAggregationPath } from '../src/hierarchy/global.js';
-import { decodeFinalAggregate } from '../src/hierarchy/finality.js';
+import { encodeFinalAggregate } from '../src/hierarchy/finality.js';
 import { decodeFetchRequest } from '../src/gossip/fetch.js';
-import { GlobalBackfill, globalStoreKey } from '../src/node/backfill.js';
+import { FetchKind } from '../src/gossip/fetch.js';
+import { TriadNetwork } from '../src/gossip/network.js';
+import type { P2PNode } from '../src/gossip/p2p.js';
+import { generateKeyPair } from '../src/core/ed25519.js';
+import type { ShardId } from '../src/core/ids.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-node-gossip-'));
 const netDir = join(tmp, 'net');
@@ -132,48 +136,58 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
   assert.ok(/smt_tx_submissions_total\{result="forwarded"[^}]*\} 1\b/.test(metrics), 'forwarded submissions are counted');
 });
 
-test('backfill stores only verified global snapshots of the epochs asked for, and fills every hole in its window', { timeout: 20_000 }, async () => {
+test('catch-up records only verified global snapshots of the epochs asked for, fills every hole in its window, and gives up on an epoch after 3 attempts', { timeout: 20_000 }, async () => {
   const n0 = nodes.get('0')!;
   const top = await until('a few global epochs', 15_000, async () => (n0.net!.latestGlobalEpoch() >= 4 ? n0.net!.latestGlobalEpoch() : undefined));
   const encoded = async (e: number): Promise<Uint8Array> => fromHex((await get(`${n0.url}/v1/global/${e}`)).body.encoded);
+  const latest = await encoded(top);
   const good = await encoded(top - 1);
   const tampered = Uint8Array.from(await encoded(top - 2));
   tampered[tampered.length - 10]! ^= 0xff; // inside the last member signature (or the child mask): fails verification
-  const wrongEpoch = await encoded(top); // a valid record, but of another epoch than asked
-  const served = new Map<number, Uint8Array>([[top - 1, good], [top - 2, tampered], [top - 3, wrongEpoch]]);
+  const served = new Map<number, Uint8Array>([[top - 1, good], [top - 2, tampered], [top - 3, latest]]); // top-3: valid, but another epoch
   const mem = new Map<string, Uint8Array>();
   const store = {
     get: async (k: string) => mem.get(k),
     put: async (k: string, v: Uint8Array) => void mem.set(k, v),
     async *iterator() { yield* [...mem]; },
   };
-  const asked: number[] = [];
-  const bf = new GlobalBackfill({
-    genesis, store, window: 3, attempts: 1,
-    net: { latestGlobalEpoch: () => top, globalAt: async (e: number) => (mem.has(globalStoreKey(e)) ? decodeFinalAggregate(mem.get(globalStoreKey(e))!) : undefined) },
-    p2p: {
-      connectedPeers: () => ['peer-a'],
-      request: async (_peer: string, _proto: string, req: Uint8Array) => {
-        const e = decodeFetchRequest(req).epoch;
-        asked.push(e);
-        return served.get(e) ?? new Uint8Array();
-      },
+  const asked: (number | 'latest')[] = [];
+  // A transport double standing in for libp2p (one peer that serves these records): the
+  // network's catch-up and verification are the code under test.
+  const p2p = {
+    setTopicValidator() {}, subscribe() {}, unsubscribe() {}, handle: async () => {}, publish: async () => 0,
+    connectedPeers: () => ['peer-a'],
+    request: async (_peer: string, _proto: string, req: Uint8Array) => {
+      const q = decodeFetchRequest(req);
+      if (q.kind === FetchKind.globalLatest) { asked.push('latest'); return latest; }
+      asked.push(q.epoch);
+      return served.get(q.epoch) ?? new Uint8Array();
     },
-  });
-  assert.deepEqual(await bf.missing(), [top - 1, top - 2, top - 3]);
-  await bf.pass();
-  assert.deepEqual(asked, [top - 1, top - 2, top - 3]);
-  assert.deepEqual([...mem.keys()], [globalStoreKey(top - 1)], 'only the verified record of the epoch asked for is stored');
-  assert.deepEqual(mem.get(globalStoreKey(top - 1)), good);
-  await bf.pass(); // the two bad epochs used their one attempt: not asked again
-  assert.equal(asked.length, 3);
-  bf.close();
+  } as unknown as P2PNode;
+  const net = await TriadNetwork.start({ p2p, genesis, shard: '0' as ShardId, validatorKey: generateKeyPair(), store, keepEpochs: 3, timing: { syncIntervalMs: 0 } });
+  try {
+    await net.syncNow();
+    assert.deepEqual(asked, ['latest', top - 1, top - 2, top - 3]);
+    assert.equal(net.latestGlobalEpoch(), top);
+    assert.deepEqual(encodeFinalAggregate((await net.globalAt(top - 1))!), good, 'the verified record of the epoch asked for is recorded');
+    assert.equal(await net.globalAt(top - 2), undefined, 'a record that fails verification is not');
+    assert.equal(await net.globalAt(top - 3), undefined, 'nor a valid record of another epoch');
+    assert.deepEqual([...mem.keys()].sort(), [top - 1, top].map((e) => e.toString().padStart(16, '0')), 'and only the verified ones are stored');
+    await net.syncNow();
+    await net.syncNow();
+    await net.syncNow(); // the two bad epochs have used their 3 attempts: not asked again
+    assert.equal(asked.filter((x) => x === top - 2).length, 3);
+    assert.equal(asked.filter((x) => x === top - 3).length, 3);
+    assert.equal(asked.filter((x) => x === top - 1).length, 1, 'a filled hole is not asked again');
+  } finally {
+    await net.close();
+  }
 });
 
 test('network components close in reverse order; a restart keeps the peer identity and stored global snapshots', { timeout: 30_000 }, async () => {
   const n = nodes.get('2')!;
   const names = (n as unknown as { components: Component[] }).components.map((c) => c.name);
-  assert.deepEqual(names, ['shard', 'global-db', 'p2p', 'network', 'xshard', 'global-backfill', 'snapshot-publisher', 'metrics', 'epoch-timer', 'http']);
+  assert.deepEqual(names, ['shard', 'global-db', 'p2p', 'network', 'xshard', 'snapshot-publisher', 'metrics', 'epoch-timer', 'http']);
   const peerId = n.p2p!.peerId;
   const e = n.net!.latestGlobalEpoch();
   assert.ok(e >= 0);

@@ -131,6 +131,7 @@ interface Round {
 }
 
 const GLOBAL_KEY_DIGITS = 16;
+const SYNC_ATTEMPTS = 3;
 const globalKey = (epoch: number): string => epoch.toString().padStart(GLOBAL_KEY_DIGITS, '0');
 
 export class TriadNetwork {
@@ -163,6 +164,7 @@ export class TriadNetwork {
   private timer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  private readonly syncTries = new Map<number, number>(); // epoch -> failed catch-up fetches
   private peerCursor = 0;
   private closed = false;
   private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0, signaturesRefused: 0 };
@@ -747,23 +749,34 @@ export class TriadNetwork {
     }));
   }
 
-  /** One catch-up round: a peer's latest global snapshot, then the epochs missing before it (bounded). */
+  /**
+   * One catch-up pass (at start and every `syncIntervalMs`): a peer's latest global snapshot, then
+   * the holes in the last `keepEpochs` epochs below the latest one held (in neither memory nor the
+   * store: e.g. the epochs a restarted node was down for), newest first, at most 8 per pass and
+   * SYNC_ATTEMPTS per epoch (an epoch nobody finalised is not asked for forever). Every record is
+   * verified (apex, epoch asked for, the 2-of-3 chain down to the shards) before it is recorded.
+   */
   async syncNow(): Promise<void> {
     if (this.syncing || this.closed) return;
     this.syncing = true;
     try {
       const latest = await this.fetchFirst({ kind: FetchKind.globalLatest, path: '', epoch: 0 }, decodeFinalAggregate, (x) => x.aggregate.path === '' && this.verifiedFinal(x), 1);
-      if (!latest) return;
-      const top = latest.aggregate.epoch;
-      if (top <= this.latestGlobal && this.globals.has(top)) return;
-      this.recordFinal(latest);
+      if (latest && !this.globals.has(latest.aggregate.epoch)) this.recordFinal(latest);
+      const top = this.latestGlobal;
       let budget = 8;
-      for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs) && budget > 0; e--) {
-        if (this.globals.has(e) || this.closed) continue;
+      for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs) && budget > 0 && !this.closed; e--) {
+        const tries = this.syncTries.get(e) ?? 0;
+        if (tries >= SYNC_ATTEMPTS || this.globals.has(e) || (await this.globalAt(e))) continue;
         budget--;
-        const g = await this.fetchFirst({ kind: FetchKind.globalAt, path: '', epoch: e }, decodeFinalAggregate, (x) => x.aggregate.path === '' && x.aggregate.epoch === e && this.verifiedFinal(x), 2);
-        if (g) this.recordFinal(g);
+        this.syncTries.set(e, tries + 1);
+        const g = await this.fetchFirst({ kind: FetchKind.globalAt, path: '', epoch: e }, decodeFinalAggregate, (x) => x.aggregate.path === '' && x.aggregate.epoch === e && this.verifiedFinal(x), 3);
+        if (g && !this.closed) {
+          this.recordFinal(g);
+          this.syncTries.delete(e);
+          this.log?.info({ epoch: e }, 'missed global snapshot fetched');
+        }
       }
+      for (const e of this.syncTries.keys()) if (e < top - this.keepEpochs) this.syncTries.delete(e);
     } finally {
       this.syncing = false;
     }

@@ -18,7 +18,6 @@ import type { Shard, SealedEvent } from '../shard/shard.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
-import { GlobalBackfill } from './backfill.js';
 import { CrossShardDelivery } from './xshard.js';
 
 export interface GossipOptions {
@@ -113,9 +112,6 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     components.push({ name: 'network', close: () => net.close() });
     xshard.attach(net);
     components.push({ name: 'xshard', close: async () => xshard.close() });
-    const backfill = new GlobalBackfill({ net, p2p, store, genesis, logger: netLog });
-    backfill.start();
-    components.push({ name: 'global-backfill', close: async () => backfill.close() });
 
     // After each seal: publish our snapshot, and apply the clock receive rules to our triad
     // siblings' snapshots of the previous epoch (they arrive while we run the current one).
