@@ -33,9 +33,9 @@ Writes:
   DIR/accounts/<i>.key        funded test accounts (mode 0600), indexed in DIR/accounts.json
 
 Examples:
-  smt network init --dir ./devnet                      # one shard, 10 funded accounts, 1 s epochs
+  smt network init --dir ./onenet                      # one shard, 10 funded accounts, 1 s epochs
   smt network init --dir ./net9 --depth 2 --accounts 100 --epoch-ms 500
-  smt network init --dir ./devnet --force              # start over with fresh keys
+  smt network init --dir ./onenet --force              # start over with fresh keys
 `)
     .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; force?: boolean; json?: boolean }) => {
       const balance = parseU64(o.balance, '--balance');

@@ -32,10 +32,10 @@ a second one forces exit. A transaction is "accepted" when it enters the mempool
 "committed" once the epoch holding it is sealed and written to disk.
 
 Examples:
-  smt node start --network ./devnet                               # depth 0, API on 127.0.0.1:${DEFAULT_API_PORT}
+  smt node start --network ./onenet                               # depth 0, API on 127.0.0.1:${DEFAULT_API_PORT}
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
-  smt node start --network ./devnet --api 127.0.0.1:0 --log-level warn
+  smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
 `)
     .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
       let api: { host: string; port: number };
