@@ -1,8 +1,9 @@
 // The node with its network layer (src/node/gossip.ts), in process: three real SmtNodes of a depth-1
 // network (real shards, libp2p on 127.0.0.1, epoch clock on). Properties checked:
 //  - a transaction of another shard cannot be forwarded while no peer serves that shard (503
-//    unroutable), is forwarded once peers are connected (202 forwarded + home shard) and commits on
-//    the home shard; one with a bad signature is refused by the forwarding node and never leaves it;
+//    unroutable); once peers are connected it is handed to the home shard's node, whose verdict comes
+//    back (accepted + home shard; a replay: the home's rejection reason), and commits on the home
+//    shard; one with a bad signature is refused by the forwarding node and never leaves it;
 //  - account queries for another shard's address answer 421 wrong-shard with the home shard;
 //  - all nodes agree on the global snapshots; the aggregation path served for a shard links that
 //    shard's signed snapshot to the global root; health and metrics expose the network figures;
@@ -91,9 +92,9 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
   const forged = badSig.hex.slice(0, -2) + (badSig.hex.endsWith('00') ? '01' : '00');
   const r = await post(n0.url, { txs: [tx.hex, forged] });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.results[0], { txid: tx.txid, status: 'forwarded', shard: home });
+  assert.deepEqual(r.body.results[0], { txid: tx.txid, status: 'accepted', shard: home }, "the home shard's own verdict");
   assert.equal(r.body.results[1].reason, 'bad-signature');
-  assert.deepEqual([r.body.accepted, r.body.forwarded, r.body.rejected], [0, 1, 1]);
+  assert.deepEqual([r.body.accepted, r.body.forwarded, r.body.rejected], [1, 0, 1]);
 
   const homeUrl = nodes.get(home)!.url;
   const st = await until('the forwarded transfer to commit on its home shard', 15_000, async () => {
@@ -101,6 +102,10 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
     return s.status === 'committed' ? s : undefined;
   });
   assert.equal(typeof st.epoch, 'number');
+  const again = await post(n0.url, { tx: tx.hex });
+  assert.ok(again.status >= 400 && again.status < 500, `a replay through the forwarding node is refused (${again.status})`);
+  assert.match(again.body.error.code, /^(nonce-replayed|duplicate)$/, "with the home shard's reason");
+  assert.equal(again.body.error.shard, home);
   assert.equal((await get(`${homeUrl}/v1/tx/${badSig.txid}`)).body.status, 'unknown', 'the bad signature never reached the home shard');
   assert.equal((await get(`${n0.url}/v1/tx/${tx.txid}`)).body.status, 'unknown', 'the forwarding node did not execute it');
 

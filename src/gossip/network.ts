@@ -38,6 +38,8 @@ import {
 import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type FetchRequest } from './fetch.js';
 import type { P2PNode } from './p2p.js';
 import { triadTopic, txTopic } from './topics.js';
+import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
+import type { SubmitResult } from '../shard/shard.js';
 import { ACCEPT, ignore, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from './validation.js';
 
 export interface AggregationTiming {
@@ -73,6 +75,9 @@ export interface TriadNetworkOptions {
   onTxBatch?: (txs: Uint8Array[], from: string) => void;
   /** Gossip validation of a tx batch (e.g. size and signature checks); default: accept any decodable batch. */
   checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  /** Direct submissions (/smt/<net>/submit/1) of this shard's transactions by other nodes, after
+   * `checkTxBatch`: the shard's verdict per transaction goes back to the forwarding node. */
+  onSubmit?: (txs: Uint8Array[]) => Promise<SubmitResult[]>;
   /** Cross-shard receipt batches pushed to this shard's tx topic (after `checkReceipts`). */
   onReceipts?: (batch: Uint8Array, from: string) => void;
   checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
@@ -132,6 +137,7 @@ interface Round {
 
 const GLOBAL_KEY_DIGITS = 16;
 const SYNC_ATTEMPTS = 3;
+const SUBMIT_TIMEOUT_MS = 5000;
 const globalKey = (epoch: number): string => epoch.toString().padStart(GLOBAL_KEY_DIGITS, '0');
 
 export class TriadNetwork {
@@ -148,6 +154,7 @@ export class TriadNetwork {
   private readonly keepEpochs: number;
   private readonly onTxBatch?: (txs: Uint8Array[], from: string) => void;
   private readonly checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  private readonly onSubmit?: (txs: Uint8Array[]) => Promise<SubmitResult[]>;
   private readonly onReceipts?: (batch: Uint8Array, from: string) => void;
   private readonly checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
   private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
@@ -190,6 +197,7 @@ export class TriadNetwork {
     this.keepEpochs = opts.keepEpochs ?? 32;
     this.onTxBatch = opts.onTxBatch;
     this.checkTxBatch = opts.checkTxBatch;
+    this.onSubmit = opts.onSubmit;
     this.onReceipts = opts.onReceipts;
     this.checkReceipts = opts.checkReceipts;
     this.serveReceipts = opts.serveReceipts;
@@ -240,6 +248,15 @@ export class TriadNetwork {
       this.p2p.subscribe(topic, (data) => this.onTriadMessage(t, data));
     }
     await this.p2p.handle(fetchProtocol(net), (req) => this.serveFetch(req));
+    if (this.onSubmit) {
+      const submit = this.onSubmit;
+      await this.p2p.handle(submitProtocol(net), async (req) => {
+        const txs = decodeTxBatch(req);
+        const o = this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
+        if (o.action !== 'accept') throw new Error(`submission refused: ${o.code}${o.message ? `: ${o.message}` : ''}`);
+        return encodeSubmitResults(await submit(txs));
+      }, MAX_SUBMIT_REQUEST_BYTES);
+    }
     this.timer = setInterval(() => this.tick(), this.timing.tickMs);
     this.timer.unref();
     if (this.timing.syncIntervalMs > 0) {
@@ -266,6 +283,27 @@ export class TriadNetwork {
     const data = encodeEnvelope({ kind: GossipKind.txBatch, network: this.genesis.networkId, payload: encodeTxBatch(txs) });
     this.countOut(data);
     return this.p2p.publish(txTopic(this.genesis.networkId, shard), data);
+  }
+
+  /**
+   * Hands `txs` (all of shard `home`) to a node of that shard over /smt/<net>/submit/1 and returns
+   * its verdict per transaction; undefined when no peer subscribed to home's tx topic answers (the
+   * caller then falls back to gossip). The verdict is that peer's word: clients confirm commitment
+   * with the transaction's inclusion proof, as for any submission.
+   */
+  async submitTo(home: ShardId, txs: Uint8Array[]): Promise<SubmitResult[] | undefined> {
+    const net = this.genesis.networkId;
+    const req = encodeTxBatch(txs);
+    for (const peer of this.p2p.topicPeers(txTopic(net, home)).slice(0, 2)) {
+      try {
+        this.counters.messagesOut++;
+        const b = await this.p2p.request(peer, submitProtocol(net), req, { timeoutMs: SUBMIT_TIMEOUT_MS });
+        return decodeSubmitResults(b, txs.length);
+      } catch (err) {
+        this.log?.debug({ peer, home, err: (err as Error).message }, 'direct submission failed');
+      }
+    }
+    return undefined;
   }
 
   latestGlobalEpoch(): number {

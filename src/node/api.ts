@@ -39,10 +39,10 @@ export interface ApiOptions {
 }
 
 /** What the API needs from the network layer (TriadNetwork satisfies it). */
-export type ApiNetwork = Pick<TriadNetwork, 'publishTxs' | 'latestGlobalSnapshot' | 'globalAt' | 'stats'>;
+export type ApiNetwork = Pick<TriadNetwork, 'publishTxs' | 'latestGlobalSnapshot' | 'globalAt' | 'stats'> & Partial<Pick<TriadNetwork, 'submitTo'>>;
 
 export type TxResultJson =
-  | { txid: string; status: 'accepted' }
+  | { txid: string; status: 'accepted'; shard?: string } // shard: accepted by that (home) shard's node
   | { txid: string; status: 'forwarded'; shard: string }
   | { txid?: string; status: 'rejected'; reason: RejectReason | 'unroutable'; message: string; httpStatus: number; shard?: string };
 
@@ -90,8 +90,10 @@ export function buildApi(o: ApiOptions): Router {
     for (const r of results as TxResultJson[]) {
       const key = r.status === 'rejected' ? r.reason : r.status;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      // metric: what this node did with it (accepted by another shard's node = forwarded)
+      const result = r.status === 'accepted' && r.shard ? 'forwarded' : key;
+      metrics?.submissions.inc({ result }, 1);
     }
-    for (const [result, n] of counts) metrics?.submissions.inc({ result }, n);
     const accepted = counts.get('accepted') ?? 0;
     if (accepted > 0) o.onAccepted?.(accepted);
     const full = counts.get('mempool-full') ?? 0;
@@ -108,8 +110,9 @@ export function buildApi(o: ApiOptions): Router {
     return { status, headers, json: { accepted, forwarded, rejected: results.length - accepted - forwarded, results } };
   });
 
-  /** Publishes txs (indexes into `all`) to `home`'s topic after checking their signatures here, so
-   * a node never relays garbage; fills in one result per transaction. */
+  /** Hands txs (indexes into `all`) to `home`'s node after checking their signatures here, so a node
+   * never relays garbage: directly (its verdict per transaction comes back), else by gossip on
+   * home's tx topic ("forwarded": the outcome shows in `tx status` only). One result per transaction. */
   async function forward(home: ShardId, idx: number[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
     const good: number[] = [];
     for (const i of idx) {
@@ -122,6 +125,11 @@ export function buildApi(o: ApiOptions): Router {
     }
     for (let k = 0; k < good.length; k += FORWARD_CHUNK) {
       const chunk = good.slice(k, k + FORWARD_CHUNK);
+      const verdicts = await network!.submitTo?.(home, chunk.map((i) => all[i]!));
+      if (verdicts) {
+        chunk.forEach((i, j) => (results[i] = { ...submitResultJson(verdicts[j]!), shard: home }));
+        continue;
+      }
       let sent = 0;
       let why = 'no connected peer subscribes to it';
       try {

@@ -98,6 +98,8 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
       p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
       signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
       checkTxBatch: txBatchChecker(genesis, shard.id),
+      // Another node hands us our shard's transactions and waits for our verdicts.
+      onSubmit: (txs) => shard.submit(txs),
       onTxBatch: (txs, from) => {
         // Forwarded to us by another node: submit like any API batch (the shard checks signatures).
         void shard.submit(txs).then((rs) => {

@@ -1,7 +1,7 @@
 // End to end, a 9-shard network on loopback: `smt cluster up` (a real child process that starts 9
 // real `smt node start` processes with libp2p gossip). Properties checked:
-//  - a transfer sent through a node that is not the sender's home shard is forwarded over gossip
-//    and commits on the home shard (the recipient's balance grows there); the forwarding node never
+//  - a transfer sent through a node that is not the sender's home shard is handed to the home shard's node
+//    (which answers accepted) and commits on the home shard (the recipient's balance grows there); the forwarding node never
 //    holds it and refers account queries to the home shard (421 wrong-shard);
 //  - all 9 nodes report the same global root for the same epochs, and the global snapshot verifies
 //    locally (`smt global --network`: the 2-of-3 chain down to the shards);
@@ -85,7 +85,7 @@ after(async () => {
   await teardownCluster(netDir, layout, tmp);
 });
 
-test('a transfer sent through a node that is not the sender\'s home shard is forwarded and commits on the home shard', { timeout: 30_000 }, async () => {
+test('a transfer sent through a node that is not the sender\'s home shard is handed to its home node, accepted there and committed', { timeout: 30_000 }, async () => {
   const accounts = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as { index: number; address: string; shard: string; keyFile: string }[];
   // senders on distinct shards, each with a recipient homed on the same shard
   const pairs: { from: (typeof accounts)[number]; to: (typeof accounts)[number] }[] = [];
@@ -107,7 +107,7 @@ test('a transfer sent through a node that is not the sender\'s home shard is for
     const r = await fetch(`${url(via)}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: toHex(signed) }) });
     assert.equal(r.status, 202);
     const body = (await r.json()) as { txid: string; status: string; shard: string };
-    assert.deepEqual(body, { txid: txIdHex(t), status: 'forwarded', shard: from.shard });
+    assert.deepEqual(body, { txid: txIdHex(t), status: 'accepted', shard: from.shard }, "the home shard's node accepted it (direct submission)");
     return { home, via, txid: body.txid, to, before, amount };
   }));
   for (const s of sent) {

@@ -97,13 +97,18 @@ Examples:
     const txid = txIdHex(t);
     const sub = (await nodeRequest<{ status: string; shard?: string }>(o.node, 'v1/tx', { body: { tx: toHex(signed) } })).body;
     const forwarded = sub.status === 'forwarded';
+    const elsewhere = sub.shard !== undefined; // handled by the sender's home shard's node, not o.node
     if (!o.wait) {
-      if (o.json) return printJson({ txid, status: sub.status, ...(forwarded ? { shard: sub.shard } : {}), from, to: o.to, amount, fee, nonce });
-      const what = forwarded ? `forwarded to its home shard ${sub.shard} (not committed yet; use --wait or \`smt tx status\` on that shard's node)` : 'accepted (in the mempool; not committed yet; use --wait or `smt tx status`)';
+      if (o.json) return printJson({ txid, status: sub.status, ...(elsewhere ? { shard: sub.shard } : {}), from, to: o.to, amount, fee, nonce });
+      const what = forwarded
+        ? `forwarded to its home shard ${sub.shard} (not committed yet; use --wait or \`smt tx status\` on that shard's node)`
+        : elsewhere
+          ? `accepted by its home shard ${sub.shard} (in that node's mempool; not committed yet; use --wait or \`smt tx status\` on that shard's node)`
+          : 'accepted (in the mempool; not committed yet; use --wait or `smt tx status`)';
       printFields([['txid', txid], ['status', what], ['nonce', nonce]]);
       return;
     }
-    if (forwarded && home === o.node) home = homeNodeUrl(sub.shard ?? '?', `transaction ${txid}`, o.network);
+    if (elsewhere && home === o.node) home = homeNodeUrl(sub.shard ?? '?', `transaction ${txid}`, o.network);
     const st = await waitForCommit(home, txid, timeoutS * 1000);
     if (st.status === 'rejected') throw new CliError(`transaction ${txid} was rejected: ${st.reason}: ${st.message}`);
     if (o.json) return printJson({ txid, status: st.status, epoch: st.epoch, from, to: o.to, amount, fee, nonce });
