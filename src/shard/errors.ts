@@ -15,20 +15,11 @@ export type RejectReason =
   | 'mempool-full'
   | 'duplicate';
 
+// Order is wire format (src/gossip/submit.ts sends the index): append new reasons, never reorder.
 export const REJECT_REASONS: readonly RejectReason[] = [
   'malformed', 'oversized', 'bad-signature', 'wrong-network', 'wrong-shard', 'nonce-replayed',
   'nonce-too-far', 'insufficient-funds', 'zero-amount', 'overflow', 'mempool-full', 'duplicate',
 ];
-
-export class TxRejected extends Error {
-  override name = 'TxRejected';
-  readonly reason: RejectReason;
-
-  constructor(reason: RejectReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
 
 /**
  * 400: the bytes are not a valid transaction at all; 413: too large; 409: conflicts with the
