@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ShardId } from '../src/core/ids.js';
+import { toHex } from '../src/core/bytes.js';
 import { Shard } from '../src/shard/shard.js';
 import { signSnapshot } from '../src/shard/snapshot.js';
 import { decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
@@ -36,7 +37,7 @@ async function setup(n: number): Promise<{ src: Shard; dst: Shard; batch: Receip
   assert.ok(res.every((r) => r.ok));
   await src.sealEpoch();
   const batch = (await src.receiptBatch(DST, 0n))!;
-  assert.equal(batch.items.length, n);
+  assert.equal(batch.receipts.length, n);
   return { src, dst, batch, to };
 }
 
@@ -54,14 +55,14 @@ async function refused(dst: Shard, to: Uint8Array, b: ReceiptBatch, reason: stri
 test('an honest batch is credited once at the next seal; a replay of it is a no-op', async () => {
   const { dst, batch, to } = await setup(3);
   const before = (await dst.account(to)).balance;
-  assert.deepEqual(await dst.receiveReceipts(decodeReceiptBatch(encodeReceiptBatch(batch))), { queued: 3, duplicates: 0, full: 0 });
+  assert.deepEqual(await dst.receiveReceipts(decodeReceiptBatch(encodeReceiptBatch(batch))), { queued: 3, duplicates: 0, full: 0, gap: 0 });
   const s0 = await dst.sealEpoch();
   assert.equal((await dst.account(to)).balance, before + 300n);
   assert.equal(s0.snapshot.inflow, 300n);
   assert.equal(s0.snapshot.totalInflow, 300n);
   assert.equal(s0.snapshot.vectorClock[0], 0, 'vector clock entry of the source = its epoch consumed');
   assert.equal(dst.inboxCursor(0).next, 3n);
-  assert.deepEqual(await dst.receiveReceipts(batch), { queued: 0, duplicates: 3, full: 0 });
+  assert.deepEqual(await dst.receiveReceipts(batch), { queued: 0, duplicates: 3, full: 0, gap: 0 });
   const s1 = await dst.sealEpoch();
   assert.equal((await dst.account(to)).balance, before + 300n, 'replayed batch credits nothing');
   assert.equal(s1.snapshot.inflow, 0n);
@@ -70,14 +71,19 @@ test('an honest batch is credited once at the next seal; a replay of it is a no-
 
 test('a batch with a bad proof, a wrong recipient shard, a forged or foreign snapshot is refused and changes nothing', async () => {
   const { dst, batch, to } = await setup(2);
-  // bad proof: the receipt altered (amount) no longer matches the outboxRoot
+  // bad chain: a receipt altered (amount) no longer chains to the proven head
   const altered = decodeReceiptBatch(encodeReceiptBatch(batch));
-  altered.items[1]!.receipt.amount += 1n;
+  altered.receipts[1]!.amount += 1n;
+  altered.raw = undefined;
   await refused(dst, to, altered, 'bad-proof');
-  // proof of another receipt
+  // receipts reordered (seqs swapped too, so the run still looks consecutive)
   const swapped = decodeReceiptBatch(encodeReceiptBatch(batch));
-  swapped.items[0]!.proof = swapped.items[1]!.proof;
+  swapped.raw = undefined;
+  [swapped.receipts[0], swapped.receipts[1]] = [{ ...swapped.receipts[1]!, seq: 0n }, { ...swapped.receipts[0]!, seq: 1n }];
   await refused(dst, to, swapped, 'bad-proof');
+  // a leaf (count, head) that the outboxRoot does not commit to
+  await refused(dst, to, { ...batch, head: new Uint8Array(32).fill(9) }, 'bad-proof');
+  await refused(dst, to, { ...batch, count: batch.count + 1n }, 'malformed');
   // signature not by the source's validator (forged) / corrupted
   const forged = { ...batch, snapshot: signSnapshot(batch.snapshot.snapshot, seedKey('mallory', 1).secretKey) };
   await refused(dst, to, forged, 'bad-signature');
@@ -97,20 +103,58 @@ test('a batch with a bad proof, a wrong recipient shard, a forged or foreign sna
   for (let n = 0; n < bytes.length; n += 37) assert.throws(() => decodeReceiptBatch(bytes.subarray(0, n)), { name: 'DecodeError' });
 });
 
-test('a gap waits: receipts after a missing seq are held until it arrives, then credited in seq order', async () => {
-  const { dst, batch, to } = await setup(4);
+test('a gap waits: a run above a missing seq is held until the run before it arrives, then credited in seq order', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  const from = usersOn(net, SRC)[0]!;
+  const to = addr(usersOn(net, DST)[0]!);
   const before = (await dst.account(to)).balance;
-  const tail = { ...batch, items: batch.items.slice(2) };
-  assert.equal((await dst.receiveReceipts(tail)).queued, 2);
+  // epoch 0 emits seqs 0..1, epoch 1 seqs 2..3: two batches, the second one proven at epoch 1 from seq 2
+  assert.ok((await src.submit([0, 1].map((i) => transfer(net, from, to, 100n, BigInt(i))))).every((r) => r.ok));
+  await src.sealEpoch();
+  const first = (await src.receiptBatch(DST, 0n))!;
+  assert.ok((await src.submit([2, 3].map((i) => transfer(net, from, to, 100n, BigInt(i))))).every((r) => r.ok));
+  await src.sealEpoch();
+  const tail = (await src.receiptBatch(DST, 2n))!;
+  assert.deepEqual([first.count, tail.count, tail.receipts.length], [2n, 4n, 2]);
+  assert.deepEqual(await dst.receiveReceipts(tail), { queued: 0, duplicates: 0, full: 0, gap: 2 });
   const s0 = await dst.sealEpoch();
   assert.equal((await dst.account(to)).balance, before, 'nothing credited across the gap');
   assert.equal(s0.snapshot.inflow, 0n);
   assert.equal(dst.inboxCursor(0).next, 0n);
-  assert.equal((await dst.receiveReceipts({ ...batch, items: batch.items.slice(0, 2) })).queued, 2);
+  // the missing run arrives: it and the held one are chained in and credited together
+  assert.equal((await dst.receiveReceipts(first)).queued, 2);
+  assert.equal(dst.inboxPending(), 4, 'the held run was chained in once the gap filled');
   const s1 = await dst.sealEpoch();
   assert.equal(s1.snapshot.inflow, 400n);
   assert.equal(dst.inboxCursor(0).next, 4n);
   assert.equal((await dst.account(to)).balance, before + 400n);
+  // a batch asked from seq 1 starts at the group holding it (seq 0: the chain links whole groups);
+  // everything in it is credited already
+  const again = (await src.receiptBatch(DST, 1n))!;
+  assert.equal(again.receipts[0]!.seq, 0n);
+  assert.deepEqual(await dst.receiveReceipts(again), { queued: 0, duplicates: 4, full: 0, gap: 0 });
+});
+
+test('a batch is bounded: a far-behind destination is served epoch by epoch, each batch ending at an epoch\'s leaf count', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  const from = usersOn(net, SRC)[0]!;
+  const to = addr(usersOn(net, DST)[0]!);
+  for (let e = 0; e < 3; e++) {
+    assert.ok((await src.submit([0, 1, 2].map((i) => transfer(net, from, to, 10n, BigInt(3 * e + i))))).every((r) => r.ok));
+    await src.sealEpoch();
+  }
+  const counts: bigint[] = [];
+  for (let k = 0; k < 10 && dst.inboxCursor(0).next < 9n; k++) {
+    const b = (await src.receiptBatch(DST, dst.inboxCursor(0).next, 4))!;
+    assert.ok(b.receipts.length <= 4, 'limit honoured (an epoch holds 3)');
+    counts.push(b.count);
+    assert.equal((await dst.receiveReceipts(decodeReceiptBatch(encodeReceiptBatch(b)))).queued, b.receipts.length);
+    await dst.sealEpoch();
+  }
+  assert.deepEqual(counts, [3n, 6n, 9n]);
+  assert.equal(dst.inboxCursor(0).next, 9n);
 });
 
 test('the finality predicate holds back receipts of a source epoch that is not final', async () => {
@@ -136,12 +180,12 @@ test('the inbox cursor is state: it survives a restart and stateRoot commits to 
   await dst.close();
   dst = await Shard.open({ dataDir: t.dir, genesis: net.genesis, shard: DST, validatorKey: net.validators.get(DST)!, verifyWorkers: 0, sync: false });
   cleanups.push(() => dst.close());
-  assert.deepEqual(dst.inboxCursor(0), { next: 2n, epoch: 0 });
-  assert.deepEqual(await dst.receiveReceipts(batch), { queued: 0, duplicates: 2, full: 0 }, 'replay after restart is a no-op');
+  assert.deepEqual([dst.inboxCursor(0).next, dst.inboxCursor(0).epoch, toHex(dst.inboxCursor(0).head)], [2n, 0, toHex(batch.head)], 'the cursor keeps the chain head');
+  assert.deepEqual(await dst.receiveReceipts(batch), { queued: 0, duplicates: 2, full: 0, gap: 0 }, 'replay after restart is a no-op');
   const e2 = await dst.sealEpoch();
   assert.equal(e2.snapshot.inflow, 0n);
   assert.deepEqual(e2.snapshot.stateRoot, e1.snapshot.stateRoot);
-  assert.ok(await dst.creditStatus(batch.items[0]!.receipt.txid));
+  assert.ok(await dst.creditStatus(batch.receipts[0]!.txid));
 });
 
 test('the receipt-batch, inbox-state, cursor and credit-record decoders throw only DecodeError, whatever the input', async () => {
@@ -165,6 +209,117 @@ test('the receipt-batch, inbox-state, cursor and credit-record decoders throw on
     onlyDecodeError(() => decodeCursorValue(junk));
     onlyDecodeError(() => decodeCreditRecord(junk));
   }), { numRuns: 300 });
-  const st = new Map([[0, { next: 3n, epoch: 2 }], [4, { next: 1n, epoch: 7 }]]);
+  const st = new Map([[0, { next: 3n, epoch: 2, head: new Uint8Array(32).fill(1) }], [4, { next: 1n, epoch: 7, head: new Uint8Array(32).fill(2) }]]);
   assert.deepEqual(decodeInboxState(encodeInboxState(st)), st);
+});
+
+test('the hand-written receipt codec is byte-identical to the ByteWriter reference form and round-trips', async () => {
+  const { default: fc } = await import('fast-check');
+  const { ByteWriter } = await import('../src/core/bytes.js');
+  const { encodeReceipt, decodeReceipt } = await import('../src/shard/records.js');
+  const reference = (r: { txid: Uint8Array; src: string; dst: string; seq: bigint; to: Uint8Array; amount: bigint; epoch: number }) =>
+    new ByteWriter(128).u8(1).fixed(r.txid, 32).string(r.src).string(r.dst).u64(r.seq).fixed(r.to, 20).u64(r.amount).u64(BigInt(r.epoch)).finish();
+  fc.assert(fc.property(
+    fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.stringMatching(/^[012]{0,8}$/), fc.stringMatching(/^[012]{0,8}$/), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat(),
+    (txid, src, dst, seq, to, amount, epoch) => {
+      const r = { txid, src: src as ShardId, dst: dst as ShardId, seq, to, amount, epoch };
+      const bytes = encodeReceipt(r);
+      assert.deepEqual(Buffer.from(bytes), Buffer.from(reference(r)));
+      assert.deepEqual(decodeReceipt(bytes), r);
+    },
+  ), { numRuns: 500 });
+});
+
+test('a batch served as bytes straight from the stored rows is byte-identical to encoding the decoded batch, from memory and from the store', async () => {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const open2 = () => Shard.open({ dataDir: t.dir, genesis: net.genesis, shard: SRC, validatorKey: net.validators.get(SRC)!, verifyWorkers: 0, sync: false });
+  let src = await open2();
+  const from = usersOn(net, SRC)[0]!;
+  const to = addr(usersOn(net, DST)[0]!);
+  for (let e = 0; e < 3; e++) {
+    assert.ok((await src.submit([0, 1].map((i) => transfer(net, from, to, 5n, BigInt(2 * e + i))))).every((r) => r.ok));
+    await src.sealEpoch();
+  }
+  const check = async (s: Shard, fromSeq: bigint, limit: number, at?: number) => {
+    const obj = (await s.receiptBatch(DST, fromSeq, limit, at))!;
+    const bytes = (await s.receiptBatchBytes(DST, fromSeq, limit, at))!;
+    assert.deepEqual(Buffer.from(bytes.bytes), Buffer.from(encodeReceiptBatch(obj)));
+    assert.deepEqual([bytes.count, bytes.receipts, bytes.epoch], [obj.count, obj.receipts.length, obj.snapshot.snapshot.epoch]);
+  };
+  for (const [f, l, at] of [[0n, 4096, undefined], [0n, 3, undefined], [3n, 2, undefined], [1n, 4096, 1], [6n, 4096, undefined]] as const) await check(src, f, l, at);
+  await src.close();
+  src = await open2(); // nothing in memory: served from the store
+  cleanups.push(() => src.close());
+  for (const [f, l, at] of [[0n, 4096, undefined], [0n, 3, undefined], [3n, 2, undefined], [1n, 4096, 1]] as const) await check(src, f, l, at);
+});
+
+test('the engine caps receipts per destination per epoch: the excess and every later nonce of its sender wait, in order, and nothing is lost', async () => {
+  const { default: fc } = await import('fast-check');
+  const { applyEpoch } = await import('../src/shard/engine.js');
+  const { homeShard } = await import('../src/core/address.js');
+  const { decodeSignedTxFull, encodeSignedTx, txIdOfTransferBytes } = await import('../src/shard/tx.js');
+  const addrOf = (i: number): Uint8Array => {
+    const a = new Uint8Array(20);
+    new DataView(a.buffer).setUint32(0, (i * 2654435761) >>> 0);
+    a[19] = i;
+    return a;
+  };
+  const here = '0' as ShardId;
+  const mk = (sender: Uint8Array, to: Uint8Array, nonce: bigint) => {
+    const d = decodeSignedTxFull(encodeSignedTx({ tx: { network: 'n', from: new Uint8Array(32).fill(sender[19]!), to, amount: 2n, fee: 1n, nonce, ts: 0n }, signature: new Uint8Array(64) }));
+    return { id: txIdOfTransferBytes(d.transferBytes), sender, senderHex: toHex(sender), d, nonce, cost: 3n };
+  };
+  const ids = Array.from({ length: 120 }, (_, i) => i);
+  const senders = ids.map(addrOf).filter((a) => homeShard(a, 1) === here).slice(0, 8);
+  const remote = ids.map(addrOf).filter((a) => homeShard(a, 1) !== here);
+  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(senders.length - 1), fc.nat(remote.length - 1)), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 6 }), (plan, cap) => {
+    const nonces = new Map<number, bigint>();
+    const txs = plan.map(([s, r]) => {
+      const n = nonces.get(s) ?? 0n;
+      nonces.set(s, n + 1n);
+      return mk(senders[s]!, remote[r]!, n);
+    });
+    const accounts = new Map(senders.map((a) => [toHex(a), { address: a, balance: 1000n, nonce: 0n }]));
+    const fx = applyEpoch({ shard: here, depth: 1, epoch: 0, txs, account: (h) => accounts.get(h), nextSeq: () => 0n, maxReceiptsPerDst: cap });
+    const perDst = new Map<string, number>();
+    for (const r of fx.receipts) perDst.set(r.dst, (perDst.get(r.dst) ?? 0) + 1);
+    for (const n of perDst.values()) assert.ok(n <= cap, `at most ${cap} receipts per destination`);
+    // every applied sender's run is a prefix of its nonces (a deferred tx defers all later ones)
+    const applied = new Map<string, bigint[]>();
+    for (const t of fx.ordered) applied.set(t.senderHex, [...(applied.get(t.senderHex) ?? []), t.nonce]);
+    for (const ns of applied.values()) ns.forEach((n, i) => assert.equal(n, BigInt(i)));
+    assert.equal(fx.records.length, fx.ordered.length);
+    fx.records.forEach((r, i) => assert.deepEqual(r.id, fx.ordered[i]!.id));
+    // value: debits = outflow + fees, only for what was applied
+    const debited = [...fx.accounts.values()].reduce((a, x) => a + (1000n - x.balance), 0n);
+    assert.equal(debited, fx.outflow + fx.fees);
+    assert.equal(fx.fees, BigInt(fx.ordered.length));
+    if (txs.length > 0 && fx.receipts.length < txs.length) assert.ok([...perDst.values()].some((n) => n === cap), 'only the cap defers');
+  }), { numRuns: 200 });
+});
+
+test('cross-shard transfers past the per-destination cap wait in the mempool for the next epochs and are all credited once', async () => {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const src = await Shard.open({ dataDir: t.dir, genesis: net.genesis, shard: SRC, validatorKey: net.validators.get(SRC)!, verifyWorkers: 0, sync: false, receiptCap: 2 });
+  cleanups.push(() => src.close());
+  const dst = await open(DST);
+  const from = usersOn(net, SRC)[0]!;
+  const to = addr(usersOn(net, DST)[0]!);
+  const before = (await dst.account(to)).balance;
+  assert.ok((await src.submit([0, 1, 2, 3, 4].map((i) => transfer(net, from, to, 10n, BigInt(i))))).every((r) => r.ok));
+  const counts: bigint[] = [];
+  for (let e = 0; e < 3; e++) {
+    const s = await src.sealEpoch();
+    counts.push(s.snapshot.txCount);
+    const b = (await src.receiptBatchBytes(DST, dst.inboxCursor(0).next))!;
+    await dst.receiveReceipts(decodeReceiptBatch(b.bytes));
+    await dst.sealEpoch();
+  }
+  assert.deepEqual(counts, [2n, 2n, 1n], 'two per epoch, the rest waits');
+  assert.equal(src.stats().mempool, 0);
+  assert.equal(dst.inboxCursor(0).next, 5n);
+  assert.equal((await dst.account(to)).balance, before + 50n);
 });

@@ -3,11 +3,15 @@
 //  - finality: a source snapshot may be credited when the latest final global snapshot here includes
 //    that source at the same or a later epoch (its snapshot chain then commits to it);
 //  - push: when a global snapshot becomes final, this shard publishes, for every destination, the
-//    receipts it has not pushed yet (this run), proven against its own epoch included in that global,
-//    on the destination's tx topic (gossip kind `receipts`);
+//    receipts it has not pushed yet (this run), with one proof of that destination's outbox leaf
+//    (count, chain head) against its own epoch included in that global, on the destination's tx
+//    topic (gossip kind `receipts`);
+//  - a pushed batch that is not final here yet (the push outran the global) is kept (a few per
+//    source) and offered again when the next global arrives;
 //  - pull: the destination asks the source (fetch kind `receipts`) from its inbox cursor whenever
-//    a push was refused as not final yet or left a gap, and as a safety net every few final epochs
-//    of the source (and once at start).
+//    a push was held above a gap or a not-final batch had to be dropped, when a pulled batch ended
+//    before the source's final epoch, and as a safety net every few final epochs of the source
+//    (and once at start).
 //    The source serves from its latest final epoch. Everything is verified by the shard
 //    (receiveReceipts), so a peer can only withhold, never forge; pull makes up for lost pushes.
 import type { Logger } from 'pino';
@@ -16,14 +20,16 @@ import type { Genesis } from '../core/genesis.js';
 import { allShards, shardIndex, type ShardId } from '../core/ids.js';
 import type { Shard } from '../shard/shard.js';
 import type { Snapshot } from '../shard/snapshot.js';
-import { decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError } from '../shard/receipts.js';
+import { decodeReceiptBatch, MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../shard/receipts.js';
 import { shardCommitments } from '../hierarchy/global.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
 
-const PUSH_LIMIT = 500; // receipts per gossip message (well under the 1 MiB cap)
+const PUSH_LIMIT = MAX_BATCH_RECEIPTS; // receipts per gossip message (~90 B each: well under the 1 MiB cap)
 /** Safety-net pull of a source every this many of its final epochs (pushes do the common case). */
 const PULL_EVERY_EPOCHS = 5;
+/** Batches per source kept to be offered again once their epoch is final here. */
+const MAX_NOT_FINAL = 8;
 
 export class CrossShardDelivery {
   private readonly shard: Shard;
@@ -34,6 +40,7 @@ export class CrossShardDelivery {
   private readonly pushed = new Map<ShardId, bigint>(); // dst -> next seq to push (this run)
   private readonly pulledAt = new Map<ShardId, number>(); // src -> its final epoch at the last pull
   private readonly wantPull = new Set<ShardId>();
+  private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
   private timer: NodeJS.Timeout | undefined;
   private pulling = false;
   private pushing = false;
@@ -50,7 +57,10 @@ export class CrossShardDelivery {
   attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs)): void {
     this.net = net;
     this.shard.setReceiptFinality((s) => this.isFinal(s));
-    net.onGlobal(() => void this.push());
+    net.onGlobal(() => {
+      void this.push();
+      void this.retryNotFinal();
+    });
     this.timer = setInterval(() => void this.pull(), pullIntervalMs);
     this.timer.unref();
   }
@@ -81,7 +91,7 @@ export class CrossShardDelivery {
       throw e;
     }
     if (b.snapshot.snapshot.network !== this.genesis.networkId) return reject('wrong-network');
-    if (b.items.some((it) => it.receipt.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
+    if (b.receipts.some((r) => r.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
     return ACCEPT;
   };
 
@@ -90,10 +100,10 @@ export class CrossShardDelivery {
     void this.offer(bytes, from);
   };
 
-  private async offer(bytes: Uint8Array, from: string): Promise<void> {
-    let batch;
+  private async offer(bytes: Uint8Array | ReceiptBatch, from: string): Promise<void> {
+    let batch: ReceiptBatch;
     try {
-      batch = decodeReceiptBatch(bytes);
+      batch = bytes instanceof Uint8Array ? decodeReceiptBatch(bytes) : bytes;
     } catch {
       return;
     }
@@ -102,14 +112,29 @@ export class CrossShardDelivery {
     try {
       const r = await this.shard.receiveReceipts(batch);
       this.counters.queued += r.queued;
-      const first = batch.items[0]?.receipt.seq;
-      if (first !== undefined && first > this.shard.inboxCursor(shardIndex(src)).next) this.wantPull.add(src); // a gap
+      if (r.gap > 0) this.wantPull.add(src); // held above a gap: pull from the cursor
     } catch (e) {
       this.counters.refused++;
       if (e instanceof ReceiptBatchError) {
-        if (e.reason === 'not-final') this.wantPull.add(src);
-        else this.log?.warn({ from, src, reason: e.reason, msg: e.message }, 'receipt batch refused');
+        if (e.reason === 'not-final') {
+          // a push often outruns the global that makes it final here: offer it again when a later
+          // global arrives (a few per source); pull only if one has to be dropped
+          let l = this.notFinal.get(src);
+          if (!l) this.notFinal.set(src, (l = []));
+          l.push(batch);
+          if (l.length > MAX_NOT_FINAL) {
+            l.shift();
+            this.wantPull.add(src);
+          }
+        } else this.log?.warn({ from, src, reason: e.reason, msg: e.message }, 'receipt batch refused');
       } else this.log?.debug({ err: (e as Error).message }, 'receipt batch not taken');
+    }
+  }
+
+  private async retryNotFinal(): Promise<void> {
+    for (const [src, l] of [...this.notFinal]) {
+      while (l.length > 0 && this.isFinal(l[0]!.snapshot.snapshot)) await this.offer(l.shift()!, 'retry');
+      if (l.length === 0) this.notFinal.delete(src);
     }
   }
 
@@ -118,8 +143,8 @@ export class CrossShardDelivery {
     if (dst === this.shard.id) return undefined;
     const fe = this.finalEpochOf(this.shard.id);
     // nothing final yet: answer "I am the source, nothing to give" (no receipts, latest snapshot)
-    const b = fe < 0 ? await this.shard.receiptBatch(dst, 1n << 62n) : await this.shard.receiptBatch(dst, fromSeq, PUSH_LIMIT, fe);
-    return b ? encodeReceiptBatch(b) : undefined; // an empty batch still tells the asker "I am the source"
+    const b = fe < 0 ? await this.shard.receiptBatchBytes(dst, 1n << 62n) : await this.shard.receiptBatchBytes(dst, fromSeq, PUSH_LIMIT, fe);
+    return b?.bytes; // an empty batch still tells the asker "I am the source"
   };
 
   private async push(): Promise<void> {
@@ -130,16 +155,23 @@ export class CrossShardDelivery {
       const fe = this.finalEpochOf(this.shard.id);
       if (fe < 0) return;
       for (const dst of this.others) {
-        const b = await this.shard.receiptBatch(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe);
-        if (!b || b.items.length === 0) continue;
-        try {
-          await net.publishReceipts(dst, encodeReceiptBatch(b));
-          this.counters.pushedBatches++;
-          this.counters.pushedReceipts += b.items.length;
-        } catch (err) {
-          this.log?.debug({ dst, err: (err as Error).message }, 'receipt push failed (the destination will pull)');
+        // First push of this run: from the newest final epoch's receipts only (older ones were pushed
+        // before a restart, or are pulled by a destination that finds a gap).
+        if (!this.pushed.has(dst)) this.pushed.set(dst, await this.shard.outboxCountAt(dst, fe - 1));
+        // a batch ends at an epoch's count: several when more than PUSH_LIMIT are due (bounded)
+        for (let k = 0; k < 8; k++) {
+          const b = await this.shard.receiptBatchBytes(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe);
+          if (!b || b.receipts === 0) break;
+          try {
+            await net.publishReceipts(dst, b.bytes);
+            this.counters.pushedBatches++;
+            this.counters.pushedReceipts += b.receipts;
+          } catch (err) {
+            this.log?.debug({ dst, err: (err as Error).message }, 'receipt push failed (the destination will pull)');
+          }
+          this.pushed.set(dst, b.count);
+          if (b.epoch >= fe) break;
         }
-        this.pushed.set(dst, b.items[b.items.length - 1]!.receipt.seq + 1n);
       }
     } catch (err) {
       this.log?.warn({ err: (err as Error).message }, 'receipt push round failed');
@@ -168,9 +200,10 @@ export class CrossShardDelivery {
           continue;
         }
         this.pulledAt.set(src, fe);
-        const items = decodeReceiptBatchSafe(bytes);
-        if (items > 0) await this.offer(bytes, 'pull');
-        if (items >= PUSH_LIMIT) this.wantPull.add(src); // more to come
+        const b = decodeReceiptBatchSafe(bytes);
+        if (!b || b.receipts.length === 0) continue;
+        await this.offer(b, 'pull');
+        if (b.snapshot.snapshot.epoch < fe) this.wantPull.add(src); // served up to an earlier epoch: more to come
       }
     } catch (err) {
       this.log?.warn({ err: (err as Error).message }, 'receipt pull round failed');
@@ -180,10 +213,10 @@ export class CrossShardDelivery {
   }
 }
 
-function decodeReceiptBatchSafe(b: Uint8Array): number {
+function decodeReceiptBatchSafe(b: Uint8Array): ReceiptBatch | undefined {
   try {
-    return decodeReceiptBatch(b).items.length;
+    return decodeReceiptBatch(b);
   } catch {
-    return 0;
+    return undefined;
   }
 }

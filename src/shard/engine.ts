@@ -7,6 +7,9 @@
 // Per transaction: debit the sender amount + fee (the fee is burned) and advance its nonce; credit
 // the recipient if its home shard is this one, otherwise emit a receipt to the recipient's home
 // shard with the next seq of that (src, dst) pair.
+// At most `maxReceiptsPerDst` receipts per destination per epoch (so that any epoch's receipts to one
+// destination fit one receipt batch): a cross-shard transfer past the cap, and every later nonce of
+// its sender, is left out of the epoch (it stays pending and goes into the next one).
 import { homeShard } from '../core/address.js';
 import { toHex } from '../core/bytes.js';
 import { hex } from './fast-hash.js';
@@ -37,10 +40,11 @@ export interface EpochInput<T extends ApplyTx> {
   txs: readonly T[]; // the ready set, any order
   account: (hex: string) => EngineAccount | undefined; // committed state, read only
   nextSeq: (dst: ShardId) => bigint; // committed outbox counters, read only
+  maxReceiptsPerDst?: number; // default: unbounded
 }
 
 export interface EpochEffects<T extends ApplyTx> {
-  ordered: T[];
+  ordered: T[]; // the applied transactions, in order (the deferred ones are not in it)
   accounts: Map<string, EngineAccount>; // new values of every touched account
   records: { id: Uint8Array; value: Uint8Array }[]; // tx accumulator leaves, in order
   receipts: Receipt[];
@@ -96,29 +100,43 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   const outboxSeq = new Map<ShardId, bigint>();
   let fees = 0n;
   let outflow = 0n;
-  for (let i = 0; i < ordered.length; i++) {
-    const t = ordered[i]!;
+  const cap = input.maxReceiptsPerDst ?? Infinity;
+  const perDst = new Map<ShardId, number>(); // receipts emitted this epoch per destination
+  let deferredSender = ''; // the sender whose remaining nonces wait for the next epoch
+  let applied = 0;
+  for (let k = 0; k < ordered.length; k++) {
+    const t = ordered[k]!;
+    if (t.senderHex === deferredSender) continue;
     const tx = t.d.tx;
+    const toHexStr = hex(tx.to);
+    // accounts that exist here are homed here: the home map is hashed only for the others
+    const dst = touched.has(toHexStr) || input.account(toHexStr) ? input.shard : homeOf(tx.to, toHexStr, input.depth);
+    if (dst !== input.shard && (perDst.get(dst) ?? 0) >= cap) {
+      deferredSender = t.senderHex; // ordered by sender then nonce: skip the rest of this sender's run
+      continue;
+    }
     const from = get(t.senderHex, t.sender);
     if (t.nonce !== from.nonce) throw new EngineInvariantError(`tx ${toHex(t.id)}: nonce ${t.nonce}, account expects ${from.nonce}`);
     if (t.cost > from.balance) throw new EngineInvariantError(`tx ${toHex(t.id)}: cost ${t.cost} exceeds balance ${from.balance}`);
     from.balance -= t.cost;
     from.nonce += 1n;
     fees += tx.fee;
-    const toHexStr = hex(tx.to);
-    // accounts that exist here are homed here: the home map is hashed only for the others
-    const dst = touched.has(toHexStr) || input.account(toHexStr) ? input.shard : homeOf(tx.to, toHexStr, input.depth);
     if (dst === input.shard) {
       get(toHexStr, tx.to).balance += tx.amount; // cannot pass u64: total supply fits in a u64
     } else {
       const seq = outboxSeq.get(dst) ?? input.nextSeq(dst);
       outboxSeq.set(dst, seq + 1n);
+      perDst.set(dst, (perDst.get(dst) ?? 0) + 1);
       receipts.push({ txid: t.id, src: input.shard, dst, seq, to: tx.to, amount: tx.amount, epoch: input.epoch });
       outflow += tx.amount;
     }
+    const i = applied++;
+    if (i !== k) ordered[i] = t;
     const end = writeTxRecord(slab, slabView, off, t.d.bytes, input.epoch, i, TX_STATUS_APPLIED);
     records[i] = { id: t.id, value: slab.subarray(off, end) };
     off = end;
   }
+  ordered.length = applied;
+  records.length = applied;
   return { ordered, accounts: touched, records, receipts, outboxSeq, fees, outflow };
 }

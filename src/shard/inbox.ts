@@ -1,21 +1,25 @@
 // The destination side of cross-shard transfers (DESIGN §5): which receipts this shard has credited.
 //
 // State per source shard j (index in shard order): `next`, the next expected seq of the (j, this)
-// pair, and `epoch`, the latest epoch of j whose receipts were consumed (the vector clock entry).
+// pair, `epoch`, the latest epoch of j whose receipts were consumed (the vector clock entry), and
+// `head`, the (j, this) receipt chain's head after seq next - 1 (receipt-chain.ts).
 // The cursor is part of the shard's STATE: it lives in the account trie under inboxCursorKey(j)
 // (so stateRoot commits to it) and in the 'inbox' metadata row, both written in the seal's batch.
 //
-// Verified receipts wait in memory (`offer`); a seal credits, per source in index order, the run of
-// consecutive seqs starting at `next` (`plan`), and the cursors advance only once that seal is
-// durable (`commit`). A receipt below the cursor is a replay (no-op); one above it waits for the
-// gap to fill. Pure: no I/O; the pending set is rebuilt by re-delivery after a restart.
-import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
+// A run of receipts ending at the source's proven (count, head) is chained from the verified
+// frontier's head (`offer`): the receipts it adds wait in memory; a seal credits, per source in index
+// order, everything waiting (`plan`), and the cursors advance only once that seal is durable
+// (`commit`). A receipt below the frontier is a replay (no-op); a run above it is held (bounded) until
+// the gap fills. Pure: no I/O; the waiting set is rebuilt by re-delivery after a restart.
+import { ByteReader, ByteWriter, DecodeError, bytesEqual } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
-import type { Receipt } from './records.js';
+import { encodeReceipts, type Receipt } from './records.js';
+import { chainGroup, groupBounds, joinReceiptRow } from './receipt-chain.js';
 
 export interface InboxCursor {
   next: bigint; // next expected seq from this source
   epoch: number; // latest source epoch whose receipts were consumed (vector clock entry)
+  head: Uint8Array; // 32: head_next of the (source, this) receipt chain (receipt-chain.ts)
 }
 
 /** Account-trie key of source j's cursor: H_inbox-cursor(u32 j); disjoint from H_account-key. */
@@ -23,27 +27,28 @@ export function inboxCursorKey(srcIndex: number): Uint8Array {
   return taggedHash('inbox-cursor', new ByteWriter(4).u32(srcIndex).finish());
 }
 
-/** Cursor leaf value: u64 next | u64 epoch. */
+/** Cursor leaf value: u64 next | u64 epoch | 32 chain head. */
 export function encodeCursorValue(c: InboxCursor): Uint8Array {
-  return new ByteWriter(16).u64(c.next).u64(BigInt(c.epoch)).finish();
+  return new ByteWriter(48).u64(c.next).u64(BigInt(c.epoch)).fixed(c.head, 32).finish();
 }
 
 export function decodeCursorValue(b: Uint8Array): InboxCursor {
   const r = new ByteReader(b, 'inbox cursor');
   const next = r.u64();
   const epoch = safe(r.u64());
+  const head = r.fixed(32);
   r.end();
-  return { next, epoch };
+  return { next, epoch, head };
 }
 
-const INBOX_STATE_VERSION = 1;
+const INBOX_STATE_VERSION = 2; // 2: the chain head per source
 export const INBOX_META_KEY = new TextEncoder().encode('inbox');
 
-/** The metadata row: u8 version | u32 n | n x (u32 src | u64 next | u64 epoch), src ascending. */
+/** The metadata row: u8 version | u32 n | n x (u32 src | u64 next | u64 epoch | 32 head), src ascending. */
 export function encodeInboxState(cursors: ReadonlyMap<number, InboxCursor>): Uint8Array {
   const rows = [...cursors].sort(([a], [b]) => a - b);
-  const w = new ByteWriter(5 + rows.length * 20).u8(INBOX_STATE_VERSION).u32(rows.length);
-  for (const [j, c] of rows) w.u32(j).u64(c.next).u64(BigInt(c.epoch));
+  const w = new ByteWriter(5 + rows.length * 52).u8(INBOX_STATE_VERSION).u32(rows.length);
+  for (const [j, c] of rows) w.u32(j).u64(c.next).u64(BigInt(c.epoch)).fixed(c.head, 32);
   return w.finish();
 }
 
@@ -59,7 +64,7 @@ export function decodeInboxState(b: Uint8Array): Map<number, InboxCursor> {
     const j = r.u32();
     if (j <= last) throw new DecodeError('inbox state: sources not ascending');
     last = j;
-    out.set(j, { next: r.u64(), epoch: safe(r.u64()) });
+    out.set(j, { next: r.u64(), epoch: safe(r.u64()), head: r.fixed(32) });
   }
   r.end();
   return out;
@@ -85,6 +90,29 @@ export function encodeCreditRecord(c: CreditRecord): Uint8Array {
   return new ByteWriter(28).u64(BigInt(c.epoch)).u32(c.src).u64(c.seq).u64(BigInt(c.srcEpoch)).finish();
 }
 
+/** The credit rows of one seal (creditKey(txid) -> encodeCreditRecord), keys and values carved from one buffer. */
+export function encodeCreditRows(epoch: number, credits: readonly { src: number; receipt: Receipt }[]): [Uint8Array, Uint8Array][] {
+  const kl = CREDIT_PREFIX.length + 32;
+  const slab = new Uint8Array(credits.length * (kl + 28));
+  const v = new DataView(slab.buffer);
+  const e = BigInt(epoch);
+  const out = new Array<[Uint8Array, Uint8Array]>(credits.length);
+  let o = 0;
+  for (let i = 0; i < credits.length; i++) {
+    const { src, receipt: r } = credits[i]!;
+    slab.set(CREDIT_PREFIX, o);
+    slab.set(r.txid, o + CREDIT_PREFIX.length);
+    const vo = o + kl;
+    v.setBigUint64(vo, e);
+    v.setUint32(vo + 8, src);
+    v.setBigUint64(vo + 12, r.seq);
+    v.setBigUint64(vo + 20, BigInt(r.epoch));
+    out[i] = [slab.subarray(o, vo), slab.subarray(vo, vo + 28)];
+    o = vo + 28;
+  }
+  return out;
+}
+
 export function decodeCreditRecord(b: Uint8Array): CreditRecord {
   const r = new ByteReader(b, 'credit record');
   const epoch = safe(r.u64());
@@ -102,20 +130,48 @@ export interface InboxPlan {
   inflow: bigint;
 }
 
-export type OfferResult = 'queued' | 'duplicate' | 'full';
+/** The chain-checkable part of a verified batch (receipts.ts verifyReceiptBatch checked the rest). */
+export interface ChainRun {
+  receipts: readonly Receipt[]; // seqs count - n .. count - 1
+  raw?: readonly Uint8Array[]; // their canonical encodings, if at hand (saves re-encoding)
+  count: bigint;
+  head: Uint8Array; // head_count, proven by the source's outbox leaf
+}
+
+export interface OfferResult {
+  queued: number;
+  duplicates: number;
+  full: number;
+  gap: number;
+}
+
+/** A chain run that does not end at the source's head: the source (or a relay) equivocated. */
+export class ChainMismatchError extends Error {
+  override name = 'ChainMismatchError';
+}
+
+interface Pending {
+  queue: Receipt[]; // verified, consecutive seqs from the committed cursor
+  front: InboxCursor; // the cursor after the queue
+}
+
+const MAX_HELD_RUNS = 8; // runs above a gap kept per source (their chain is checked once the gap fills)
 
 export class Inbox {
   private readonly committed: Map<number, InboxCursor>;
-  private readonly pending = new Map<number, Map<bigint, Receipt>>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly held = new Map<number, ChainRun[]>();
   private readonly maxPendingPerSource: number;
+  private readonly genesisHead: (src: number) => Uint8Array;
 
-  constructor(cursors: Map<number, InboxCursor>, maxPendingPerSource = 200_000) {
+  constructor(cursors: Map<number, InboxCursor>, genesisHead: (src: number) => Uint8Array, maxPendingPerSource = 200_000) {
     this.committed = cursors;
+    this.genesisHead = genesisHead;
     this.maxPendingPerSource = maxPendingPerSource;
   }
 
   cursor(src: number): InboxCursor {
-    return this.committed.get(src) ?? { next: 0n, epoch: 0 };
+    return this.committed.get(src) ?? { next: 0n, epoch: 0, head: this.genesisHead(src) };
   }
 
   cursors(): ReadonlyMap<number, InboxCursor> {
@@ -124,38 +180,107 @@ export class Inbox {
 
   pendingCount(): number {
     let n = 0;
-    for (const m of this.pending.values()) n += m.size;
+    for (const p of this.pending.values()) n += p.queue.length;
     return n;
   }
 
-  /** Queues a verified receipt from source `src`. A seq already credited or queued is a no-op. */
-  offer(src: number, r: Receipt): OfferResult {
-    if (r.seq < this.cursor(src).next) return 'duplicate';
-    let m = this.pending.get(src);
-    if (!m) this.pending.set(src, (m = new Map()));
-    if (m.has(r.seq)) return 'duplicate';
-    if (m.size >= this.maxPendingPerSource) return 'full'; // re-delivered later (the source keeps it)
-    m.set(r.seq, r);
-    return 'queued';
+  /**
+   * Offers a verified run of receipts from source `src`. Receipts below the verified frontier are
+   * duplicates (no-ops). A run starting above it is held (bounded) until the gap fills. Otherwise
+   * the chain is recomputed from the frontier's head over the new receipts and must end at the
+   * proven head (else ChainMismatchError, nothing changes); the new receipts are queued for the
+   * next seal.
+   */
+  offer(src: number, run: ChainRun): OfferResult {
+    const res = this.offerOne(src, run);
+    if (res.queued > 0) this.drainHeld(src);
+    return res;
   }
 
-  /** The credits of the next seal: per source (ascending), the consecutive run from the cursor. */
+  private offerOne(src: number, run: ChainRun): OfferResult {
+    const n = run.receipts.length;
+    const p = this.pending.get(src);
+    const front = p ? p.front : this.cursor(src);
+    if (run.count <= front.next) return { queued: 0, duplicates: n, full: 0, gap: 0 };
+    const first = run.count - BigInt(n);
+    if (first > front.next) {
+      let h = this.held.get(src);
+      if (!h) this.held.set(src, (h = []));
+      if (!h.some((x) => x.count === run.count)) {
+        h.push(run);
+        if (h.length > MAX_HELD_RUNS) h.shift();
+      }
+      return { queued: 0, duplicates: 0, full: 0, gap: n };
+    }
+    // the chain links whole groups: the frontier must sit on a group boundary of the run
+    const bounds = groupBounds(run.receipts);
+    const skip = Number(front.next - first);
+    const g0 = bounds.findIndex(([a]) => a === skip);
+    if (g0 < 0) return { queued: 0, duplicates: skip, full: 0, gap: n - skip }; // a run cut mid-group (no honest source serves one)
+    const raw = run.raw ?? encodeReceipts(run.receipts);
+    const room = Math.max(0, this.maxPendingPerSource - (p ? p.queue.length : 0));
+    // the whole chain must reach the proven head, even for the groups that do not fit
+    let h = front.head;
+    let cut = front.head;
+    let take = 0;
+    let epoch = front.epoch;
+    let fits = true;
+    for (let g = g0; g < bounds.length; g++) {
+      const [a, b] = bounds[g]!;
+      h = chainGroup(h, joinReceiptRow(raw, a, b));
+      if (fits && take + (b - a) <= room) {
+        take += b - a;
+        cut = h;
+        const e = run.receipts[a]!.epoch;
+        if (e > epoch) epoch = e;
+      } else fits = false;
+    }
+    if (!bytesEqual(h, run.head)) throw new ChainMismatchError(`receipts ${first}..${run.count - 1n} do not chain from seq ${front.next} to the proven head`);
+    if (take > 0) {
+      const q = p ?? { queue: [], front };
+      for (let i = skip; i < skip + take; i++) q.queue.push(run.receipts[i]!);
+      q.front = { next: front.next + BigInt(take), epoch, head: cut };
+      this.pending.set(src, q);
+    }
+    return { queued: take, duplicates: skip, full: n - skip - take, gap: 0 };
+  }
+
+  /** Held runs that the frontier now reaches are chained in; stale ones dropped. */
+  private drainHeld(src: number): void {
+    const h = this.held.get(src);
+    if (!h) return;
+    for (let progress = true; progress && h.length > 0; ) {
+      progress = false;
+      const front = this.pending.get(src)?.front ?? this.cursor(src);
+      for (let i = h.length - 1; i >= 0; i--) {
+        const run = h[i]!;
+        if (run.count <= front.next) { h.splice(i, 1); continue; }
+        if (run.count - BigInt(run.receipts.length) > front.next) continue;
+        h.splice(i, 1);
+        try {
+          if (this.offerOne(src, run).queued > 0) progress = true;
+        } catch {
+          // a held run that does not chain is dropped (an equivocating source; pulls refetch)
+        }
+        break;
+      }
+    }
+    if (h.length === 0) this.held.delete(src);
+  }
+
+  /** The credits of the next seal: per source (ascending), every verified receipt queued. */
   plan(): InboxPlan {
     const credits: InboxPlan['credits'] = [];
     const cursors = new Map<number, InboxCursor>();
     let inflow = 0n;
     for (const src of [...this.pending.keys()].sort((a, b) => a - b)) {
-      const m = this.pending.get(src)!;
-      const c = this.cursor(src);
-      let next = c.next;
-      let epoch = c.epoch;
-      for (let r = m.get(next); r; r = m.get(next)) {
+      const p = this.pending.get(src)!;
+      if (p.queue.length === 0) continue;
+      for (const r of p.queue) {
         credits.push({ src, receipt: r });
         inflow += r.amount;
-        if (r.epoch > epoch) epoch = r.epoch;
-        next++;
       }
-      if (next !== c.next) cursors.set(src, { next, epoch });
+      cursors.set(src, p.front);
     }
     return { credits, cursors, inflow };
   }
@@ -164,10 +289,12 @@ export class Inbox {
   commit(plan: InboxPlan): void {
     for (const [src, c] of plan.cursors) {
       this.committed.set(src, c);
-      const m = this.pending.get(src);
-      if (!m) continue;
-      for (const seq of m.keys()) if (seq < c.next) m.delete(seq);
-      if (m.size === 0) this.pending.delete(src);
+      const p = this.pending.get(src);
+      if (!p) continue;
+      let k = 0;
+      while (k < p.queue.length && p.queue[k]!.seq < c.next) k++;
+      p.queue.splice(0, k);
+      if (p.queue.length === 0) this.pending.delete(src);
     }
   }
 }

@@ -1,8 +1,9 @@
 // Canonical encodings of what a shard stores and commits to (all big-endian, strict decoders):
 //   account leaf   key = H_account-key(address)       value = u64 balance | u64 nonce
 //   tx record      key = txid                          value = u32 len | signed tx | u64 epoch | u32 index | u8 status
-//   receipt        key = H_outbox-key(u8 len | dst | u64 seq)
-//                  value = u8 version | 32 txid | str src | str dst | u64 seq | 20 to | u64 amount | u64 epoch
+//   receipt        u8 version | 32 txid | str src | str dst | u64 seq | 20 to | u64 amount | u64 epoch
+//                  (stored by (dst, seq); hashed into the (src, dst) receipt chain, receipt-chain.ts)
+//   outbox leaf    key = H_outbox-key(u8 len | dst)       value = u64 count | 32 chain head
 //   shard head     (metadata row, not hashed): the last sealed epoch and everything needed to resume
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
@@ -96,28 +97,121 @@ export interface Receipt {
   epoch: number; // the source epoch that emitted it
 }
 
-export function outboxKey(dst: ShardId, seq: bigint): Uint8Array {
-  return taggedHash('outbox-key', new ByteWriter(16).u8(dst.length).fixed(new TextEncoder().encode(dst)).u64(seq).finish());
+/** Key of the ONE outbox leaf of destination `dst`: H_outbox-key(u8 len | dst). */
+export function outboxKey(dst: ShardId): Uint8Array {
+  return taggedHash('outbox-key', new ByteWriter(16).u8(dst.length).fixed(new TextEncoder().encode(dst)).finish());
 }
 
+/** The outbox leaf of a destination: how many receipts were emitted to it, and the chain head after them. */
+export interface OutboxLeaf {
+  count: bigint; // = next seq
+  head: Uint8Array; // 32: head_count of the (src, dst) receipt chain
+}
+
+export function encodeOutboxLeaf(l: OutboxLeaf): Uint8Array {
+  return new ByteWriter(40).u64(l.count).fixed(l.head, 32).finish();
+}
+
+export function decodeOutboxLeaf(b: Uint8Array): OutboxLeaf {
+  const r = new ByteReader(b, 'outbox leaf');
+  const count = r.u64();
+  const head = r.fixed(32);
+  r.end();
+  return { count, head };
+}
+
+// Hand-written (no ByteWriter/TextEncoder): every cross-shard transfer is encoded at the source and
+// decoded at the destination; byte-identical to the ByteWriter form (u32-prefixed ASCII shard ids).
 export function encodeReceipt(r: Receipt): Uint8Array {
-  return new ByteWriter(128)
-    .u8(RECEIPT_VERSION).fixed(r.txid, 32).string(r.src).string(r.dst).u64(r.seq).fixed(r.to, ADDRESS_BYTES).u64(r.amount).u64(BigInt(r.epoch))
-    .finish();
+  return encodeReceipts([r])[0]!;
+}
+
+function receiptSize(r: Receipt): number {
+  return 1 + 32 + 4 + r.src.length + 4 + r.dst.length + 8 + ADDRESS_BYTES + 16;
+}
+
+/** encodeReceipt of each, carved from one buffer (one allocation per seal, not per receipt). */
+export function encodeReceipts(rs: readonly Receipt[]): Uint8Array[] {
+  let total = 0;
+  for (const r of rs) total += receiptSize(r);
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  const res = new Array<Uint8Array>(rs.length);
+  let o = 0;
+  for (let k = 0; k < rs.length; k++) {
+    const r = rs[k]!;
+    if (r.txid.length !== 32 || r.to.length !== ADDRESS_BYTES) throw new RangeError('receipt: txid must be 32 bytes and to 20');
+    const start = o;
+    const ls = r.src.length;
+    const ld = r.dst.length;
+    out[o] = RECEIPT_VERSION;
+    out.set(r.txid, o + 1);
+    o += 33;
+    v.setUint32(o, ls);
+    for (let i = 0; i < ls; i++) out[o + 4 + i] = r.src.charCodeAt(i);
+    o += 4 + ls;
+    v.setUint32(o, ld);
+    for (let i = 0; i < ld; i++) out[o + 4 + i] = r.dst.charCodeAt(i);
+    o += 4 + ld;
+    v.setBigUint64(o, r.seq);
+    out.set(r.to, o + 8);
+    o += 8 + ADDRESS_BYTES;
+    v.setBigUint64(o, r.amount);
+    v.setBigUint64(o + 8, BigInt(r.epoch));
+    o += 16;
+    res[k] = out.subarray(start, o);
+  }
+  return res;
+}
+
+// Shard ids decoded lately, by their bytes (there are 3^depth of them): no string building per receipt.
+const shardIdMemo = new Map<number, ShardId>();
+
+function receiptShardId(b: Uint8Array, o: number, len: number): ShardId {
+  let key = len; // base-4 digits of the ASCII '0'..'2' bytes, plus the length: unique for len <= 12
+  for (let i = 0; i < len; i++) {
+    const c = b[o + i]!;
+    if (c < 0x30 || c > 0x32) throw new DecodeError('shard id is not ternary digits');
+    key = key * 4 + (c - 0x2f);
+  }
+  if (len > 12) {
+    let out = '';
+    for (let i = 0; i < len; i++) out += String.fromCharCode(b[o + i]!);
+    return out as ShardId;
+  }
+  let id = shardIdMemo.get(key);
+  if (id === undefined) {
+    id = String.fromCharCode(...b.subarray(o, o + len)) as ShardId;
+    shardIdMemo.set(key, id);
+  }
+  return id;
 }
 
 export function decodeReceipt(b: Uint8Array): Receipt {
-  const r = new ByteReader(b, 'receipt');
-  const version = r.u8();
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const n = b.length;
+  if (n < 1) throw new DecodeError('receipt: truncated (need 1 bytes at 0, have 0)');
+  const version = b[0]!;
   if (version !== RECEIPT_VERSION) throw new DecodeError(`receipt: unknown version ${version}`);
-  const txid = r.fixed(32);
-  const src = shardId(r.string(MAX_SHARD_ID));
-  const dst = shardId(r.string(MAX_SHARD_ID));
-  const seq = r.u64();
-  const to = r.fixed(ADDRESS_BYTES);
-  const amount = r.u64();
-  const epoch = safe(r.u64(), 'receipt epoch');
-  r.end();
+  if (n < 37) throw new DecodeError(`receipt: truncated at the txid or source (${n} bytes)`);
+  const txid = b.subarray(1, 33); // views into the input (a received batch): no copies
+  const ls = v.getUint32(33);
+  if (ls > MAX_SHARD_ID) throw new DecodeError(`receipt: field length ${ls} exceeds limit ${MAX_SHARD_ID}`);
+  if (n < 37 + ls + 4) throw new DecodeError(`receipt: truncated at the source or destination (${n} bytes)`);
+  const src = receiptShardId(b, 37, ls);
+  let o = 37 + ls;
+  const ld = v.getUint32(o);
+  if (ld > MAX_SHARD_ID) throw new DecodeError(`receipt: field length ${ld} exceeds limit ${MAX_SHARD_ID}`);
+  if (n < o + 4 + ld) throw new DecodeError(`receipt: truncated at the destination (${n} bytes)`);
+  const dst = receiptShardId(b, o + 4, ld);
+  o += 4 + ld;
+  if (n < o + 8 + ADDRESS_BYTES + 16) throw new DecodeError(`receipt: truncated (need ${8 + ADDRESS_BYTES + 16} bytes at ${o}, have ${n - o})`);
+  const seq = v.getBigUint64(o);
+  const to = b.subarray(o + 8, o + 8 + ADDRESS_BYTES);
+  o += 8 + ADDRESS_BYTES;
+  const amount = v.getBigUint64(o);
+  const epoch = safe(v.getBigUint64(o + 8), 'receipt epoch');
+  if (o + 16 !== n) throw new DecodeError(`receipt: ${n - o - 16} trailing bytes`);
   return { txid, src, dst, seq, to, amount, epoch };
 }
 
@@ -137,7 +231,7 @@ export interface ShardHead {
   outboxSeq: Map<string, bigint>; // dst shard -> next seq
 }
 
-const HEAD_VERSION = 2; // 2: cumulative outflow/inflow/fees (snapshot format with totals)
+const HEAD_VERSION = 3; // 2: cumulative outflow/inflow/fees; 3: receipt chains (one outbox leaf per destination, receipt rows per seal)
 
 export function encodeHead(h: ShardHead): Uint8Array {
   const w = new ByteWriter(256);

@@ -15,18 +15,19 @@ import type { KeyPair } from '../core/ed25519.js';
 import { allocationsOf, genesisHash, type Genesis } from '../core/genesis.js';
 import { Hlc } from '../core/hlc.js';
 import { LamportClock } from '../core/lamport.js';
-import { shardCount, shardIndex, type ShardId } from '../core/ids.js';
+import { allShards, shardCount, shardIndex, type ShardId } from '../core/ids.js';
 import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, encodeProof } from '../trie/index.js';
 import { decodeSignedTxFull, txIdOfTransferBytes, MAX_TX_BYTES, type DecodedTx } from './tx.js';
 import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
 import { applyEpoch, type EngineAccount } from './engine.js';
-import { accountKey, encodeAccountValue, encodeReceipt, outboxKey, type Receipt, type ShardHead } from './records.js';
-import { ShardStore } from './store.js';
+import { accountKey, decodeOutboxLeaf, encodeAccountValue, encodeOutboxLeaf, encodeReceipts, outboxKey, type OutboxLeaf, type Receipt, type ShardHead } from './records.js';
+import { ShardStore, decodeReceiptGroup } from './store.js';
 import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
-import { Inbox, INBOX_META_KEY, creditKey, decodeCreditRecord, decodeInboxState, encodeCreditRecord, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
-import { ReceiptBatchError, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
+import { ChainMismatchError, Inbox, INBOX_META_KEY, creditKey, decodeCreditRecord, decodeInboxState, encodeCreditRows, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
+import { MAX_BATCH_RECEIPTS, ReceiptBatchError, encodeReceiptBatchRows, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
+import { chainGenesis, chainGroup, joinReceiptRow } from './receipt-chain.js';
 
 export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
 
@@ -64,6 +65,8 @@ export interface ShardOptions {
   stuckTtlMs?: number;
   /** Unload the outbox trie's stored nodes from memory after this many receipts (default 100000). */
   outboxUnloadEvery?: number;
+  /** Receipts per destination per epoch (default and at most MAX_BATCH_RECEIPTS); lower only in tests. */
+  receiptCap?: number;
   /** Wall clock for the HLC (ms); tests pin it to make snapshots byte-comparable. */
   clock?: () => number;
 }
@@ -81,6 +84,14 @@ export interface SealedEvent {
 /** May receipts proven against this source snapshot be credited? (The node: is its epoch final?) */
 export type ReceiptFinality = (source: Snapshot) => boolean | Promise<boolean>;
 
+/** A stored receipt group, undecoded (store.ts ReceiptRow + where it sits). */
+interface RawGroup {
+  first: bigint;
+  epoch: number;
+  n: number;
+  row: Uint8Array;
+}
+
 export class ShardConfigError extends Error {
   override name = 'ShardConfigError';
 }
@@ -91,6 +102,7 @@ export class ShardClosedError extends Error {
 const U64_MAX = (1n << 64n) - 1n;
 const MAX_REJECTED_REMEMBERED = 100_000;
 const OUTBOX_UNLOAD_EVERY = 100_000; // receipts
+const RECENT_GROUPS = 8; // receipt groups per destination kept in memory to serve batches
 const ZERO32 = new Uint8Array(32);
 const GENESIS_META_KEY = new TextEncoder().encode('genesis');
 
@@ -123,8 +135,14 @@ export class Shard {
   private lastExpiry = 0;
   private readonly outboxUnloadEvery: number;
   private readonly stuckTtlMs: number;
+  private readonly receiptCap: number;
   /** Cross-shard receipts from other shards: cursors (state) and verified receipts waiting to be credited. */
-  private inbox = new Inbox(new Map());
+  private inbox: Inbox;
+  /** Committed outbox leaves (count, chain head) per destination: the outbox trie's only leaves. */
+  private outboxLeaves = new Map<ShardId, OutboxLeaf>();
+  /** The latest receipts emitted per destination, as stored (serving a batch skips the store and the decoding). */
+  // rows only (one object per group): decoded when served, so the receipts do not live on in the old generation
+  private readonly recentGroups = new Map<ShardId, RawGroup[]>();
   private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
@@ -144,8 +162,18 @@ export class Shard {
     this.hlc = new Hlc(head.hlc, { clock: o.clock });
     this.mempool = new Mempool({ maxSize: o.mempoolMax, window: o.nonceWindow });
     this.stuckTtlMs = o.stuckTtlMs ?? 600_000;
+    this.receiptCap = Math.max(1, Math.min(o.receiptCap ?? MAX_BATCH_RECEIPTS, MAX_BATCH_RECEIPTS));
     this.outboxUnloadEvery = o.outboxUnloadEvery ?? OUTBOX_UNLOAD_EVERY;
     this.pool = o.verifySignatures === false ? undefined : new VerifyPool(o.verifyWorkers ?? availableParallelism());
+    this.inbox = new Inbox(new Map(), (j) => this.chainGenesisFrom(j));
+  }
+
+  private readonly genesisHeads = new Map<number, Uint8Array>();
+  /** head_0 of the chain from source index j to this shard. */
+  private chainGenesisFrom(j: number): Uint8Array {
+    let h = this.genesisHeads.get(j);
+    if (!h) this.genesisHeads.set(j, (h = chainGenesis(this.networkId, allShards(this.genesis.depth)[j]!, this.id)));
+    return h;
   }
 
   static async open(o: ShardOptions): Promise<Shard> {
@@ -182,7 +210,7 @@ export class Shard {
           epoch: -1, stateRoot: staged.root, outboxRoot: EMPTY_ROOT, snapshotHash: ZERO32, lamport: 0n, hlc: 0n,
           supply, committedTotal: 0n, totalOutflow: 0n, totalInflow: 0n, totalFees: 0n, outboxSeq: new Map(),
         };
-        await store.commit({ nodes: staged.nodes, accounts: rows, txLocations: [], receipts: [], head, meta: [[GENESIS_META_KEY, gh]] });
+        await store.commit({ nodes: staged.nodes, accounts: rows, txLocations: [], receiptRows: [], head, meta: [[GENESIS_META_KEY, gh]] });
         accountTrie.markCommitted();
       } else {
         for (const a of await store.loadAccounts()) accounts.set(toHex(a.address), a);
@@ -195,7 +223,11 @@ export class Shard {
       const latest = head.epoch >= 0 ? await store.snapshot(head.epoch) : undefined;
       const shard = new Shard(o, store, nodeStore, head, accounts, accountTrie, outboxTrie, latest);
       const inboxRow = await store.meta.get(INBOX_META_KEY);
-      shard.inbox = new Inbox(inboxRow ? decodeInboxState(inboxRow) : new Map());
+      shard.inbox = new Inbox(inboxRow ? decodeInboxState(inboxRow) : new Map(), (j) => shard.chainGenesisFrom(j));
+      for (const dst of head.outboxSeq.keys()) {
+        const leaf = await outboxTrie.get(outboxKey(dst as ShardId));
+        if (leaf) shard.outboxLeaves.set(dst as ShardId, decodeOutboxLeaf(leaf));
+      }
       shard.log?.info({ epoch: head.epoch, accounts: accounts.size, stateRoot: toHex(head.stateRoot) }, 'shard opened');
       return shard;
     } catch (e) {
@@ -312,21 +344,24 @@ export class Shard {
     let newHead: ShardHead;
     let fx: ReturnType<typeof applyEpoch<PendingTx>>;
     let credit: ReturnType<Inbox['plan']>;
+    let leaves: Map<ShardId, OutboxLeaf>;
+    let groups: (RawGroup & { dst: ShardId })[];
     try {
       fx = applyEpoch({
         shard: this.id, depth: this.genesis.depth, epoch, txs: ready,
         account: (hex) => this.accounts.get(hex),
         nextSeq: (dst) => head.outboxSeq.get(dst) ?? 0n,
+        maxReceiptsPerDst: this.receiptCap,
       });
       // Credit the receipts from other shards that are next in seq order (inbox.ts).
       credit = this.inbox.plan();
       for (const { receipt: r } of credit.credits) {
-        const hex = toHex(r.to);
-        let a = fx.accounts.get(hex);
+        const h = hex(r.to);
+        let a = fx.accounts.get(h);
         if (!a) {
-          const c = this.accounts.get(hex);
+          const c = this.accounts.get(h);
           a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address: r.to, balance: 0n, nonce: 0n };
-          fx.accounts.set(hex, a);
+          fx.accounts.set(h, a);
         }
         a.balance += r.amount;
       }
@@ -344,7 +379,26 @@ export class Shard {
       for (const r of fx.records) await txTrie.put(r.id, r.value);
       const txStage = txTrie.stageCommit();
       t = lap(phases, 'txTrie', t);
-      for (const r of fx.receipts) await this.outboxTrie.put(outboxKey(r.dst, r.seq), encodeReceipt(r));
+      // This seal's receipts to a destination are one group (receipt-chain.ts): one stored row, one
+      // chain link, one outbox leaf (count, chain head) rewritten.
+      const receiptBytes = encodeReceipts(fx.receipts);
+      const byDst = new Map<ShardId, number[]>();
+      for (let i = 0; i < fx.receipts.length; i++) {
+        const d = fx.receipts[i]!.dst;
+        let l = byDst.get(d);
+        if (!l) byDst.set(d, (l = []));
+        l.push(i);
+      }
+      leaves = new Map<ShardId, OutboxLeaf>();
+      groups = [];
+      for (const [dst, idx] of byDst) {
+        const row = joinReceiptRow(idx.map((i) => receiptBytes[i]!));
+        const prev = this.outboxLeaves.get(dst) ?? { count: 0n, head: chainGenesis(this.networkId, this.id, dst) };
+        const leaf = { count: prev.count + BigInt(idx.length), head: chainGroup(prev.head, row) };
+        leaves.set(dst, leaf);
+        groups.push({ dst, first: fx.receipts[idx[0]!]!.seq, epoch, n: idx.length, row });
+        await this.outboxTrie.put(outboxKey(dst), encodeOutboxLeaf(leaf));
+      }
       const outStage = this.outboxTrie.stageCommit();
       t = lap(phases, 'outboxTrie', t);
       const supply = head.supply - fx.fees - fx.outflow + credit.inflow;
@@ -374,12 +428,12 @@ export class Shard {
         nodes: acctStage.nodes.concat(txStage.nodes, outStage.nodes),
         accounts: accountRows,
         txLocations: records.map((r, index) => ({ id: r.id, epoch, index })),
-        receipts: fx.receipts,
+        receiptRows: groups,
         snapshot: signed,
         head: newHead,
         meta: credit.cursors.size === 0 ? undefined : [
           [INBOX_META_KEY, encodeInboxState(new Map([...this.inbox.cursors(), ...credit.cursors]))],
-          ...credit.credits.map(({ src, receipt: r }): [Uint8Array, Uint8Array] => [creditKey(r.txid), encodeCreditRecord({ epoch, src, seq: r.seq, srcEpoch: r.epoch })]),
+          ...encodeCreditRows(epoch, credit.credits),
         ],
       });
       lap(phases, 'write', t);
@@ -400,6 +454,14 @@ export class Shard {
     // Durable. Publish the new state in one synchronous step, so readers see old or new, never a mix.
     this.accountTrie.markCommitted();
     this.outboxTrie.markCommitted();
+    for (const [dst, leaf] of leaves) this.outboxLeaves.set(dst, leaf);
+    for (const g of groups) {
+      const dst = g.dst;
+      const l = this.recentGroups.get(dst) ?? [];
+      l.push(g);
+      if (l.length > RECENT_GROUPS) l.shift();
+      this.recentGroups.set(dst, l);
+    }
     this.inbox.commit(credit);
     // The outbox only grows and its keys are random: keep its loaded part bounded in memory
     // (the account trie stays loaded: it is rewritten all the time and its size is the state's).
@@ -477,11 +539,13 @@ export class Shard {
     return this.store.receiptsTo(dst, fromSeq, limit);
   }
 
-  /** Inclusion proof of receipt (dst, seq) against the latest outboxRoot. */
-  async outboxProof(dst: ShardId, seq: bigint): Promise<{ outboxRoot: string; epoch: number; proof: string }> {
+  /** Proof of the outbox leaf of `dst` (count, chain head) against the latest outboxRoot (absence if none). */
+  async outboxProof(dst: ShardId): Promise<{ outboxRoot: string; epoch: number; count: bigint; head: string; proof: string }> {
     const head = this.head;
     const trie = await TernaryTrie.at(this.nodeStore, head.outboxRoot);
-    return { outboxRoot: toHex(head.outboxRoot), epoch: head.epoch, proof: toHex(encodeProof(await trie.prove(outboxKey(dst, seq)))) };
+    const v = await trie.get(outboxKey(dst));
+    const leaf = v ? decodeOutboxLeaf(v) : { count: 0n, head: ZERO32 };
+    return { outboxRoot: toHex(head.outboxRoot), epoch: head.epoch, count: leaf.count, head: toHex(leaf.head), proof: toHex(encodeProof(await trie.prove(outboxKey(dst)))) };
   }
 
   latestEpoch(): number {
@@ -491,27 +555,24 @@ export class Shard {
   // ---------------------------------------------------------------- cross-shard receipts (inbox.ts, receipts.ts)
 
   /**
-   * Offers a batch of receipts from another shard. Verified (signature, network, proofs) and, if the
-   * finality predicate accepts the source snapshot, queued for the next seal; duplicates are no-ops.
+   * Offers a batch of receipts from another shard. Verified (signature, network, leaf proof) and, if
+   * the finality predicate accepts the source snapshot, chained from this shard's verified frontier
+   * for that source and queued for the next seal; duplicates are no-ops, a run above a gap is held.
    * Throws ReceiptBatchError (nothing changes) if the batch is refused.
    */
   async receiveReceipts(batch: ReceiptBatch): Promise<ReceiveResult> {
     if (this.closed) throw new ShardClosedError('shard is closed');
-    const receipts = verifyReceiptBatch(batch, this.genesis, this.id);
-    if (!(await this.receiptFinality(batch.snapshot.snapshot))) {
-      const s = batch.snapshot.snapshot;
-      throw new ReceiptBatchError('not-final', `source epoch ${s.shard}@${s.epoch} is not final yet`);
+    verifyReceiptBatch(batch, this.genesis, this.id, (to) => this.accounts.has(hex(to)));
+    const s = batch.snapshot.snapshot;
+    if (!(await this.receiptFinality(s))) throw new ReceiptBatchError('not-final', `source epoch ${s.shard}@${s.epoch} is not final yet`);
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    this.lamport.observe(s.lamport); // Lamport receive rule (DESIGN §4)
+    try {
+      return this.inbox.offer(shardIndex(s.shard), { receipts: batch.receipts, raw: batch.raw, count: batch.count, head: batch.head });
+    } catch (e) {
+      if (e instanceof ChainMismatchError) throw new ReceiptBatchError('bad-proof', `${s.shard}@${s.epoch}: ${e.message}`);
+      throw e;
     }
-    const src = shardIndex(batch.snapshot.snapshot.shard);
-    this.lamport.observe(batch.snapshot.snapshot.lamport); // Lamport receive rule (DESIGN §4)
-    const res: ReceiveResult = { queued: 0, duplicates: 0, full: 0 };
-    for (const r of receipts) {
-      const o = this.inbox.offer(src, r);
-      if (o === 'queued') res.queued++;
-      else if (o === 'duplicate') res.duplicates++;
-      else res.full++;
-    }
-    return res;
   }
 
   /** Which source epochs may be credited (the node: final in a global/aggregate). Default: any signed one. */
@@ -536,30 +597,95 @@ export class Shard {
   }
 
   /**
-   * A batch of the receipts this shard emitted to `dst` from `fromSeq`, proven against the snapshot
-   * of `atEpoch` (default: the latest; e.g. the latest FINAL epoch on a node). Receipts emitted
-   * after that epoch are left out. Undefined if there is no such snapshot yet.
+   * A batch of the receipts this shard emitted to `dst` from the group holding `fromSeq` (a batch
+   * starts and ends on group boundaries: the chain links whole groups), proven with one proof of the
+   * outbox leaf of `dst` against the snapshot of `atEpoch` (default: the latest; on a node, the
+   * latest FINAL epoch). When more than `limit` receipts (at most MAX_BATCH_RECEIPTS) are due, it
+   * ends at the latest earlier epoch whose count fits, proven against that epoch's snapshot; at least
+   * one group (the engine caps a group at MAX_BATCH_RECEIPTS). Undefined if there is no snapshot yet.
    */
-  async receiptBatch(dst: ShardId, fromSeq: bigint, limit = 1000, atEpoch?: number): Promise<ReceiptBatch | undefined> {
-    const snap = await this.snapshot(atEpoch);
-    if (!snap) return undefined;
-    if (fromSeq >= (this.head.outboxSeq.get(dst) ?? 0n)) return { snapshot: snap, items: [] };
+  async receiptBatch(dst: ShardId, fromSeq: bigint, limit = MAX_BATCH_RECEIPTS, atEpoch?: number): Promise<ReceiptBatch | undefined> {
+    const p = await this.planBatch(dst, fromSeq, limit, atEpoch);
+    if (!p) return undefined;
+    const receipts: Receipt[] = [];
+    const raw: Uint8Array[] = [];
+    for (const g of p.groups) {
+      const d = decodeReceiptGroup(g.first, g.row);
+      receipts.push(...d.receipts);
+      raw.push(...d.raw);
+    }
+    return { snapshot: p.snapshot, proof: p.proof, count: p.count, head: p.head, receipts, raw };
+  }
+
+  /** receiptBatch, encoded (encodeReceiptBatch) straight from the stored rows: nothing decoded. */
+  async receiptBatchBytes(dst: ShardId, fromSeq: bigint, limit = MAX_BATCH_RECEIPTS, atEpoch?: number): Promise<{ bytes: Uint8Array; count: bigint; receipts: number; epoch: number } | undefined> {
+    const p = await this.planBatch(dst, fromSeq, limit, atEpoch);
+    if (!p) return undefined;
+    const n = p.groups.reduce((a, g) => a + g.n, 0);
+    return { bytes: encodeReceiptBatchRows(p, p.groups.map((g) => g.row)), count: p.count, receipts: n, epoch: p.snapshot.snapshot.epoch };
+  }
+
+  private async planBatch(dst: ShardId, fromSeq: bigint, limit: number, atEpoch?: number): Promise<(Omit<ReceiptBatch, 'receipts' | 'raw'> & { groups: RawGroup[] }) | undefined> {
+    const latest = await this.snapshot(atEpoch);
+    if (!latest) return undefined;
+    const lim = Math.max(1, Math.min(limit, MAX_BATCH_RECEIPTS));
     // Between seals the live outbox trie is the latest one, with its nodes in memory: prove against
     // it (inside the seal chain, so no seal mutates it meanwhile); older roots load from the store.
-    const run = async (): Promise<ReceiptBatch> => {
-      const rs = await this.store.receiptsTo(dst, fromSeq, Math.min(limit, 4096));
-      const live = bytesEqual(this.head.outboxRoot, snap.snapshot.outboxRoot);
-      const trie = live ? this.outboxTrie : await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot);
-      const items: ReceiptBatch['items'] = [];
-      for (const r of rs) {
-        if (r.epoch > snap.snapshot.epoch) break; // seqs grow with epochs
-        items.push({ receipt: r, proof: await trie.prove(outboxKey(dst, r.seq)) });
+    const run = async () => {
+      let snap = latest;
+      let leaf = await this.leafAt(snap, dst);
+      let groups: RawGroup[] = [];
+      if (fromSeq < leaf.count) {
+        groups = (await this.readGroups(dst, fromSeq, lim)).filter((g) => g.epoch <= snap.snapshot.epoch);
+        if (groups.length === 0) throw new Error(`receipt batch: no stored group to ${dst} holds seq ${fromSeq}`);
+        const end = groups[groups.length - 1]!;
+        const endCount = end.first + BigInt(end.n);
+        if (endCount !== leaf.count) {
+          // cut short by the limit: end at the last group's epoch, proven against that snapshot
+          const older = await this.snapshot(end.epoch);
+          if (!older) throw new Error(`receipt batch: snapshot ${end.epoch} missing`);
+          snap = older;
+          leaf = await this.leafAt(snap, dst);
+          if (leaf.count !== endCount) throw new Error(`receipt batch: leaf of ${dst} at ${end.epoch} counts ${leaf.count}, groups end at ${endCount}`);
+        }
       }
-      return { snapshot: snap, items };
+      const trie = bytesEqual(this.head.outboxRoot, snap.snapshot.outboxRoot) ? this.outboxTrie : await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot);
+      const proof = await trie.prove(outboxKey(dst));
+      return { snapshot: snap, proof, count: leaf.count, head: leaf.count === 0n ? ZERO32 : leaf.head, groups };
     };
     const p = this.sealChain.then(run);
     this.sealChain = p.catch(() => undefined);
     return p;
+  }
+
+  /** Whole groups to `dst` from the one holding `from`, up to `max` receipts (>= 1 group): from memory when recent. */
+  private async readGroups(dst: ShardId, from: bigint, max: number): Promise<RawGroup[]> {
+    const c = this.recentGroups.get(dst);
+    if (c && c.length > 0 && from >= c[0]!.first) {
+      const out: RawGroup[] = [];
+      let n = 0;
+      for (const g of c) {
+        if (g.first + BigInt(g.n) <= from) continue;
+        if (out.length > 0 && n + g.n > max) break;
+        out.push(g);
+        n += g.n;
+      }
+      return out;
+    }
+    return (await this.store.receiptGroups(dst, from, max)).map((g) => ({ first: g.first, epoch: g.epoch, n: g.receipts.length, row: g.row }));
+  }
+
+  /** Receipts emitted to `dst` at epochs <= `epoch` (the outbox leaf's count then; 0 before epoch 0). */
+  async outboxCountAt(dst: ShardId, epoch: number): Promise<bigint> {
+    const snap = epoch < 0 ? undefined : await this.snapshot(epoch);
+    return snap ? (await this.leafAt(snap, dst)).count : 0n;
+  }
+
+  /** The outbox leaf of `dst` as of snapshot `snap` (count 0 if none). */
+  private async leafAt(snap: SignedSnapshot, dst: ShardId): Promise<OutboxLeaf> {
+    if (bytesEqual(this.head.outboxRoot, snap.snapshot.outboxRoot)) return this.outboxLeaves.get(dst) ?? { count: 0n, head: ZERO32 };
+    const v = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot)).get(outboxKey(dst));
+    return v ? decodeOutboxLeaf(v) : { count: 0n, head: ZERO32 };
   }
 
   /** Lamport receive rule: takes effect at the next seal (L = max(L, observed) + 1). */

@@ -5,7 +5,8 @@
 //   nodes   trie node hash -> node record (account trie, per-epoch tx tries, outbox trie)
 //   acct    address -> account value (u64 balance, u64 nonce): the account trie's leaves, for loading
 //   txi     txid -> (u64 epoch, u32 index)
-//   rcpt    u8 len | dst shard | u64 seq -> receipt
+//   rcpt    u8 len | dst shard | u64 first seq -> u32 n | n x (u32 len | receipt): the receipts one
+//           seal emitted to dst (seqs first .. first + n - 1), one row per (seal, destination)
 //   snap    u64 epoch -> signed snapshot
 //   meta    "head" -> shard head (records.ts)
 import { Level } from 'level';
@@ -13,9 +14,10 @@ import type { AbstractSublevel } from 'abstract-level';
 import type { ShardId } from '../core/ids.js';
 import { encodeSignedSnapshot, decodeSignedSnapshot, type SignedSnapshot } from './snapshot.js';
 import {
-  decodeAccountValue, decodeHead, decodeReceipt, decodeTxLocation, encodeHead, encodeReceipt, epochKey, type Receipt,
+  decodeAccountValue, decodeHead, decodeReceipt, decodeTxLocation, encodeHead, epochKey, type Receipt,
   type ShardHead,
 } from './records.js';
+import { splitReceiptRow } from './receipt-chain.js';
 import type { EngineAccount } from './engine.js';
 
 type Bytes = Uint8Array;
@@ -29,10 +31,32 @@ export interface CommitSet {
   nodes: [Bytes, Bytes][];
   accounts: [address: Bytes, value: Bytes][]; // account rows: address -> encodeAccountValue
   txLocations: { id: Bytes; epoch: number; index: number }[];
-  receipts: Receipt[];
+  receiptRows: ReceiptRow[]; // the seal's receipts, one row per destination
   snapshot?: SignedSnapshot;
   head: ShardHead;
   meta?: [Bytes, Bytes][]; // other metadata rows (e.g. the genesis hash, written once)
+}
+
+/** The receipts one seal emitted to `dst`: seqs first .. first + n - 1, as a row (receipt-chain.ts). */
+export interface ReceiptRow {
+  dst: ShardId;
+  first: bigint;
+  row: Bytes;
+}
+
+/** A stored group, decoded. */
+export interface ReceiptGroup {
+  first: bigint;
+  epoch: number;
+  receipts: Receipt[];
+  raw: Bytes[]; // each receipt's encoding
+  row: Bytes;
+}
+
+export function decodeReceiptGroup(first: bigint, row: Bytes): ReceiptGroup {
+  const raw = splitReceiptRow(row);
+  const receipts = raw.map(decodeReceipt);
+  return { first, epoch: receipts[0]?.epoch ?? 0, receipts, raw, row };
 }
 
 export function receiptKey(dst: ShardId, seq: bigint): Bytes {
@@ -103,8 +127,43 @@ export class ShardStore {
   /** Receipts emitted to `dst` with seq in [fromSeq, fromSeq + limit), in seq order. */
   async receiptsTo(dst: ShardId, fromSeq: bigint, limit: number): Promise<Receipt[]> {
     const out: Receipt[] = [];
-    for await (const v of this.receipts.values({ gte: receiptKey(dst, fromSeq), lte: receiptKey(dst, (1n << 64n) - 1n), limit })) out.push(decodeReceipt(v));
+    if (limit <= 0) return out;
+    for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
+      for (const r of g.receipts) {
+        if (r.seq < fromSeq) continue;
+        out.push(r);
+        if (out.length >= limit) return out;
+      }
+    }
     return out;
+  }
+
+  /**
+   * Whole groups to `dst` from the one holding seq `fromSeq`, while they add up to at most
+   * `maxReceipts` receipts (at least one group, if there is any).
+   */
+  async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number): Promise<ReceiptGroup[]> {
+    const out: ReceiptGroup[] = [];
+    let n = 0;
+    for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
+      if (out.length > 0 && n + g.receipts.length > maxReceipts) break;
+      out.push(g);
+      n += g.receipts.length;
+    }
+    return out;
+  }
+
+  private async *receiptGroupIterator(dst: ShardId, fromSeq: bigint): AsyncGenerator<ReceiptGroup> {
+    // the row holding fromSeq starts at or before it
+    const lo = receiptKey(dst, 0n);
+    const hi = receiptKey(dst, (1n << 64n) - 1n);
+    const start = (await this.receipts.keys({ gte: lo, lte: receiptKey(dst, fromSeq), reverse: true, limit: 1 }).all())[0] ?? receiptKey(dst, fromSeq);
+    for await (const [k, v] of this.receipts.iterator({ gte: start, lte: hi })) {
+      const first = new DataView(k.buffer, k.byteOffset + k.length - 8, 8).getBigUint64(0);
+      const g = decodeReceiptGroup(first, v);
+      if (first + BigInt(g.receipts.length) <= fromSeq) continue;
+      yield g;
+    }
   }
 
   /** The one atomic write of a seal. */
@@ -126,7 +185,7 @@ export class ShardStore {
       lv.setUint32(12 * i + 8, t.index);
       b.put(t.id, locs.subarray(12 * i, 12 * i + 12), txIndex);
     }
-    for (const r of c.receipts) b.put(receiptKey(r.dst, r.seq), encodeReceipt(r), receipts);
+    for (const r of c.receiptRows) b.put(receiptKey(r.dst, r.first), r.row, receipts);
     if (c.snapshot) b.put(epochKey(c.snapshot.snapshot.epoch), encodeSignedSnapshot(c.snapshot), { sublevel: this.snapshots });
     for (const [k, v] of c.meta ?? []) b.put(k, v, meta);
     b.put(HEAD_KEY, encodeHead(c.head), meta);
