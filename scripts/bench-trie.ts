@@ -5,12 +5,20 @@
 // applying the staged writes + hashing + encoding + the LevelDB batch); gets on the loaded trie and
 // on a fresh read-only view (cold, nodes read from LevelDB); proofs (prove + encode); verifications
 // (verifyProof on decoded proofs, and decode + verify); mean proof sizes; node hashes per update.
+// Also, per case: where the update phase's time goes (ms per commit of `batch` updates: the put calls,
+// applying the staged writes, hashing, encoding records, the LevelDB batch write, and V8 GC pauses
+// during the whole update phase; the phases are timed by calling root() before stageCommit(), which
+// does the same work as stageCommit() alone), the time to reopen the store at the last root and
+// loadAll() (what a restarted shard does), and os.loadavg() when the case ended. Verifications run
+// after the LevelDB store is closed (they need no database; its background compaction would skew them).
 // Prints a table and, as the last line, one JSON object with every figure.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Level } from 'level';
 import { TernaryTrie, LevelNodeStore, MemoryNodeStore, verifyProof, encodeProof, decodeProof } from '../src/trie/index.js';
 import { hashStats } from '../src/trie/hash.js';
@@ -34,6 +42,12 @@ interface CaseResult {
   meanProofBytes: number;
   meanAbsenceProofBytes: number;
   peakRssMB: number;
+  /** ms per commit of `batch` updates, by phase; gcMs = V8 GC pauses during the update phase. */
+  phases: { putMs: number; applyMs: number; hashMs: number; encodeMs: number; writeMs: number; gcMs: number };
+  /** Reopen at the last root + loadAll(): wall ms and CPU ms. */
+  loadAllMs: number;
+  loadAllCpuMs: number;
+  loadavg: number[];
 }
 
 function arg(name: string): string | undefined {
@@ -87,19 +101,40 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   let records = 0;
   const h0 = hashStats.count;
   let updates = 0;
+  const ph = { putMs: 0, applyMs: 0, hashMs: 0, encodeMs: 0, writeMs: 0, gcMs: 0 };
+  const flush = (trie as unknown as { flush(): void }).flush.bind(trie); // private: only to split the phases
+  const gcObs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) ph.gcMs += e.duration;
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
   let cpu0 = process.cpuUsage();
   t0 = performance.now();
   for (let r = 0; r < rounds; r++) {
+    const p0 = performance.now();
     for (let j = 0; j < batch; j++) await trie.put(keys[(Math.random() * n) | 0]!, value(n + updates++));
     const c0 = performance.now();
+    flush();
+    const c1 = performance.now();
+    trie.root();
+    const c2 = performance.now();
     const staged = trie.stageCommit();
+    const c3 = performance.now();
     records += staged.nodes.length;
     await store.writeNodes(staged.nodes);
+    const c4 = performance.now();
     trie.markCommitted();
     commitMs += performance.now() - c0;
+    ph.putMs += c0 - p0;
+    ph.applyMs += c1 - c0;
+    ph.hashMs += c2 - c1;
+    ph.encodeMs += c3 - c2;
+    ph.writeMs += c4 - c3;
   }
   const updMs = performance.now() - t0;
   const updCpu = process.cpuUsage(cpu0);
+  await new Promise((r) => setImmediate(r)); // let the observer see the last GC entries
+  gcObs.disconnect();
+  for (const k of Object.keys(ph) as Array<keyof typeof ph>) ph[k] = Math.round(ph[k] / rounds);
   const hashes = hashStats.count - h0;
   const root = trie.root();
 
@@ -132,6 +167,25 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   }
   const proveMs = performance.now() - t0;
   for (const k of pk) pv.push((await trie.get(k))!);
+  let absBytes = 0;
+  const A = 2000;
+  for (let i = 0; i < A; i++) absBytes += encodeProof(await trie.prove(randomBytes(32)), arity).length;
+
+  // Peak RSS of the case so far (before the reopened second copy below).
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  // Reopen at the committed root and load everything, as a restarted shard does.
+  const la0 = process.cpuUsage();
+  t0 = performance.now();
+  const reopened = await TernaryTrie.open(store, root, { arity });
+  await reopened.loadAll();
+  const loadAllMs = performance.now() - t0;
+  const laCpu = process.cpuUsage(la0);
+  if (Buffer.compare(reopened.root(), root) !== 0) throw new Error('reopened root differs');
+
+  // Verification needs no database: close it first, so that LevelDB's background compaction of the
+  // update phase's writes does not compete with (and, in the CPU figure, count against) verifyProof.
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
   const decoded = proofs.map((p) => decodeProof(p, arity));
   cpu0 = process.cpuUsage();
   t0 = performance.now();
@@ -141,12 +195,6 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   t0 = performance.now();
   for (let i = 0; i < P; i++) if (!verifyProof(root, pk[i]!, pv[i]!, decodeProof(proofs[i]!, arity), arity)) throw new Error('proof failed');
   const decVerMs = performance.now() - t0;
-  let absBytes = 0;
-  const A = 2000;
-  for (let i = 0; i < A; i++) absBytes += encodeProof(await trie.prove(randomBytes(32)), arity).length;
-
-  await db.close();
-  rmSync(dir, { recursive: true, force: true });
   return {
     arity,
     keys: n,
@@ -166,7 +214,11 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
     decodeVerifyPerSec: Math.round(P / (decVerMs / 1000)),
     meanProofBytes: Math.round(proofBytes / P),
     meanAbsenceProofBytes: Math.round(absBytes / A),
-    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakRssMB,
+    phases: ph,
+    loadAllMs: Math.round(loadAllMs),
+    loadAllCpuMs: Math.round((laCpu.user + laCpu.system) / 1000),
+    loadavg: loadavg().map((x) => +x.toFixed(2)),
   };
 }
 
@@ -201,6 +253,9 @@ async function main(): Promise<void> {
       'proof B'.padStart(8),
       'absent B'.padStart(9),
       'RSS MB'.padStart(7),
+      ' per commit ms: put/apply/hash/encode/write/gc'.padEnd(47),
+      'loadAll ms'.padStart(10),
+      'load'.padStart(6),
     );
     for (const n of sizes) {
       const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', `${a}:${n}`, '--batch', String(batch)], {
@@ -228,6 +283,9 @@ async function main(): Promise<void> {
         String(r.meanProofBytes).padStart(8),
         String(r.meanAbsenceProofBytes).padStart(9),
         String(r.peakRssMB).padStart(7),
+        (' ' + [r.phases.putMs, r.phases.applyMs, r.phases.hashMs, r.phases.encodeMs, r.phases.writeMs, r.phases.gcMs].join('/')).padEnd(47),
+        String(r.loadAllMs).padStart(10),
+        String(r.loadavg[0]).padStart(6),
       );
     }
   }

@@ -1,103 +1,129 @@
-// Applying staged writes in one pass. put()/delete() on a fully loaded trie only record the write;
-// root()/stageCommit()/prove() apply all recorded writes together, partitioning them by digit at each
-// level (an in-place MSD radix pass) so every touched node is visited once per batch instead of once
-// per write. The result is the same canonical trie as applying the writes one by one.
+// Applying staged writes in one pass over the node arena (arena.ts). put()/delete() on a fully
+// loaded trie only record the write (pending.ts); root()/stageCommit()/prove() apply all recorded
+// writes together, partitioning them by digit at each level (an in-place MSD radix pass over item
+// indices) so every touched node is visited once per batch. An update of an existing key rewrites its
+// leaf in place (same slot, new bytes, new version); the result is the same canonical trie as
+// applying the writes one by one.
 import { trits, pathLength } from './digits.js';
-import { BRANCH, EXT, LEAF, REF, TNode, branchNode, childAt, extNode, kvEquals, kvKeyEquals, leafNode, setChild } from './node.js';
+import { Arena, BRANCH, EXT, LEAF, NIL, F_DIRTY, F_HASHED } from './arena.js';
+import type { PendingWrites } from './pending.js';
 
-export class Item {
-  /** The key in its first 32 bytes (may be the whole key || value array). */
-  key: Uint8Array;
-  /** The leaf's key || value; null = delete. */
-  kv: Uint8Array | null;
-  /** Digit path; d[0 .. n) valid (room for 184). */
-  d: Uint8Array;
-  n = 0;
-  /** The existing leaf this item stands for (when merging with a leaf already in the trie). */
-  node: TNode | null = null;
-
-  constructor(key: Uint8Array, kv: Uint8Array | null, d: Uint8Array) {
-    this.key = key;
-    this.kv = kv;
-    this.d = d;
-  }
-}
-
-export class BatchApplier {
+export class ArenaBatch {
+  private readonly a: Arena;
   private readonly arity: number;
   private readonly L: number;
-  private items: Item[] = [];
+  /** Digit row width: room for 8 passes of 23 trits, or 256 bits. */
+  private readonly W: number;
+  // Item i < n is pending write i (value, or delete, in pw); items from n on are existing leaves
+  // that a build() had to re-place. Per item: its key at K[32 * i], its digits D[i * W + j] for
+  // j < nd[i], and the existing leaf it stands for (or NIL).
+  private pw: PendingWrites | null = null;
+  private n = 0;
+  private K = new Uint8Array(0);
+  private D = new Uint8Array(0);
+  private nd = new Uint8Array(0);
+  private node = new Int32Array(0);
+  private perm = new Int32Array(0);
+  private count = 0;
+  /**
+   * Nodes replaced during this apply, freed only at its end: a freed slot reused within the same pass
+   * would make a new node look like the old one to the identity checks in child() and ext().
+   */
+  private dead: number[] = [];
 
-  constructor(arity: number) {
-    this.arity = arity;
-    this.L = pathLength(arity);
+  constructor(a: Arena) {
+    this.a = a;
+    this.arity = a.arity;
+    this.L = pathLength(a.arity);
+    this.W = a.arity === 2 ? 256 : 184;
   }
 
-  /** Applies writes (distinct keys; kvs[i] = key || value, or null = delete) to `root`; returns the new root. */
-  apply(root: TNode | null, keys: Uint8Array[], kvs: Array<Uint8Array | null>): TNode | null {
-    const n = keys.length;
+  /** Applies the pending writes (distinct keys) to `root`; returns the new root. */
+  apply(root: number, pw: PendingWrites): number {
+    const n = pw.count;
     if (n === 0) return root;
-    const width = this.arity === 2 ? 256 : 184;
-    const D = new Uint8Array(n * width);
-    const items: Item[] = new Array(n);
+    // Each build() may add one existing leaf as an extra item: at most 2n items.
+    if (this.node.length < 2 * n) {
+      this.K = new Uint8Array(2 * n * 32);
+      this.D = new Uint8Array(2 * n * this.W);
+      this.nd = new Uint8Array(2 * n);
+      this.node = new Int32Array(2 * n);
+      this.perm = new Int32Array(n);
+    }
+    this.K.set(pw.keys.subarray(0, 32 * n));
+    this.pw = pw;
+    this.n = n;
+    this.count = n;
     for (let i = 0; i < n; i++) {
-      const it = new Item(keys[i]!, kvs[i]!, D.subarray(i * width, (i + 1) * width));
-      this.fill(it, false);
-      items[i] = it;
+      this.fill(i, false);
+      this.node[i] = NIL;
+      this.perm[i] = i;
     }
-    this.items = items;
     try {
-      return this.node(root, 0, 0, n);
+      return this.visit(root, 0, 0, n);
     } finally {
-      this.items = [];
+      this.pw = null;
+      for (const id of this.dead) this.a.free(id);
+      this.dead = [];
     }
   }
 
-  private fill(it: Item, full: boolean): void {
+  private fill(i: number, full: boolean): void {
+    const k = this.K;
+    const ko = 32 * i;
     if (this.arity === 2) {
-      const k = it.key;
-      for (let i = 0; i < 256; i++) it.d[i] = (k[31 - (i >> 3)]! >> (i & 7)) & 1;
-      it.n = 256;
+      const D = this.D;
+      const o = i * this.W;
+      for (let j = 0; j < 256; j++) D[o + j] = (k[ko + 31 - (j >> 3)]! >> (j & 7)) & 1;
+      this.nd[i] = 255; // all 256 valid (dig() never asks for j >= L = 256)
     } else if (full) {
-      trits(it.key, it.d, 8);
-      it.n = 162;
+      trits(k, this.D, 8, ko, i * this.W);
+      this.nd[i] = 162;
     } else {
-      trits(it.key, it.d, 1);
-      it.n = 23;
+      trits(k, this.D, 1, ko, i * this.W);
+      this.nd[i] = 23;
     }
   }
 
-  private dig(it: Item, j: number): number {
-    if (j >= it.n) {
+  /** Is item i a delete (or an existing leaf, which is never written anew)? */
+  private isDel(i: number): boolean {
+    return i >= this.n || this.pw!.vLen[i]! < 0;
+  }
+
+  private dig(i: number, j: number): number {
+    if (j >= this.nd[i]!) {
       if (j >= this.L) throw new Error('trie: path longer than a key (corrupt trie)');
-      this.fill(it, true);
+      this.fill(i, true);
     }
-    return it.d[j]!;
+    return this.D[i * this.W + j]!;
   }
 
-  private node(n: TNode | null, depth: number, lo: number, hi: number): TNode | null {
-    if (n === null || n.kind === LEAF) return this.build(depth, lo, hi, n);
-    if (n.kind === BRANCH) return this.branch(n, depth, lo, hi);
-    if (n.kind === EXT) return this.ext(n, depth, lo, hi);
+  private visit(n: number, depth: number, lo: number, hi: number): number {
+    if (n === NIL) return this.build(depth, lo, hi, NIL);
+    const k = this.a.kind[n];
+    if (k === LEAF) return this.build(depth, lo, hi, n);
+    if (k === BRANCH) return this.branch(n, depth, lo, hi);
+    if (k === EXT) return this.ext(n, depth, lo, hi);
     throw new Error('trie: batch apply reached an unloaded node');
   }
 
-  private branch(n: TNode, depth: number, lo: number, hi: number): TNode | null {
-    const items = this.items;
-    // Three-way partition of items[lo, hi) by the digit at `depth`.
+  private branch(n: number, depth: number, lo: number, hi: number): number {
+    const a = this.a;
+    const perm = this.perm;
+    // Three-way partition of perm[lo, hi) by the digit at `depth`.
     let lt = lo;
     let i = lo;
     let gt = hi;
     while (i < gt) {
-      const t = this.dig(items[i]!, depth);
+      const t = this.dig(perm[i]!, depth);
       if (t === 0) {
-        const x = items[lt]!;
-        items[lt++] = items[i]!;
-        items[i++] = x;
+        const x = perm[lt]!;
+        perm[lt++] = perm[i]!;
+        perm[i++] = x;
       } else if (t === 2) {
-        const x = items[--gt]!;
-        items[gt] = items[i]!;
-        items[i] = x;
+        const x = perm[--gt]!;
+        perm[gt] = perm[i]!;
+        perm[i] = x;
       } else i++;
     }
     let changed = false;
@@ -107,105 +133,166 @@ export class BatchApplier {
     let count = 0;
     let last = -1;
     for (let s = 0; s < this.arity; s++) {
-      if (childAt(n, s) !== null) {
+      if (a.child(n, s) !== NIL) {
         count++;
         last = s;
       }
     }
     if (count >= 2) {
-      if (changed) {
-        n.dirty = true;
-        n.hash = null;
-      }
+      if (changed) a.touch(n);
       return n;
     }
-    if (count === 0) return null;
+    if (count === 0) {
+      this.drop(n);
+      return NIL;
+    }
     // One child left: the branch collapses into it.
-    const c = childAt(n, last)!;
-    if (c.kind === LEAF) return c;
-    if (c.kind === BRANCH) return extNode(Uint8Array.of(last), c);
-    if (c.kind === EXT) {
-      const p = new Uint8Array(c.path!.length + 1);
-      p[0] = last;
-      p.set(c.path!, 1);
-      return extNode(p, c.c0!);
+    const c = a.child(n, last);
+    this.drop(n);
+    const ck = a.kind[c];
+    if (ck === LEAF) return c;
+    if (ck === BRANCH) return a.extFrom(last, NIL, 0, 0, NIL, c);
+    if (ck === EXT) {
+      const e = a.extFrom(last, c, 0, a.len[c]!, NIL, a.c0[c]!);
+      this.drop(c);
+      return e;
     }
     throw new Error('trie: batch apply reached an unloaded node');
   }
 
-  /** Applies items[lo, hi) to child `slot` of `n`; true if that child changed. */
-  private child(n: TNode, slot: number, depth: number, lo: number, hi: number): boolean {
-    const old = childAt(n, slot);
-    const r = this.node(old, depth + 1, lo, hi);
+  /** Applies perm[lo, hi) to child `slot` of `n`; true if that child changed. */
+  private child(n: number, slot: number, depth: number, lo: number, hi: number): boolean {
+    const a = this.a;
+    const old = a.child(n, slot);
+    const r = this.visit(old, depth + 1, lo, hi);
     if (r !== old) {
-      setChild(n, slot, r);
+      a.setChild(n, slot, r);
       return true;
     }
-    return r !== null && r.dirty && r.hash === null;
+    return r !== NIL && (a.flags[r]! & (F_DIRTY | F_HASHED)) === F_DIRTY;
   }
 
-  private ext(n: TNode, depth: number, lo: number, hi: number): TNode | null {
-    const p = n.path!;
-    const items = this.items;
-    let m = p.length;
+  private ext(n: number, depth: number, lo: number, hi: number): number {
+    const a = this.a;
+    const plen = a.len[n]!;
+    const perm = this.perm;
+    let m = plen;
     for (let i = lo; i < hi && m > 0; i++) {
-      const it = items[i]!;
+      const it = perm[i]!;
       let j = 0;
-      while (j < m && this.dig(it, depth + j) === p[j]) j++;
+      // re-read pool/off each digit: dig() never allocates in the arena
+      while (j < m && this.dig(it, depth + j) === a.pool[a.off[n]! + j]) j++;
       m = j;
     }
-    if (m === p.length) {
-      const old = n.c0!;
-      const r = this.node(old, depth + m, lo, hi);
+    if (m === plen) {
+      const old = a.c0[n]!;
+      const r = this.visit(old, depth + m, lo, hi);
       if (r === old) {
-        if (r.dirty && r.hash === null) {
-          n.dirty = true;
-          n.hash = null;
-        }
+        if ((a.flags[r]! & (F_DIRTY | F_HASHED)) === F_DIRTY) a.touch(n);
         return n;
       }
-      return wrap(p, r);
+      return this.wrap(n, 0, plen, r, true);
     }
     // Some write leaves the extension after m digits: a branch there, then apply as usual.
-    const b = branchNode();
-    setChild(b, p[m]!, m + 1 < p.length ? extNode(p.slice(m + 1), n.c0!) : n.c0);
+    const b = a.branch();
+    const below = m + 1 < plen ? a.extFrom(-1, n, m + 1, plen, NIL, a.c0[n]!) : a.c0[n]!;
+    a.setChild(b, a.pool[a.off[n]! + m]!, below);
     const r = this.branch(b, depth + m, lo, hi);
-    return m > 0 ? wrap(p.slice(0, m), r) : r;
+    return m > 0 ? this.wrap(n, 0, m, r, true) : (this.drop(n), r);
   }
 
-  /** Writes items[lo, hi) into an empty slot or a slot holding one leaf. */
-  private build(depth: number, lo: number, hi: number, leaf: TNode | null): TNode | null {
-    const items = this.items;
-    const live: Item[] = [];
-    let keep = leaf !== null;
+  /**
+   * ext(digits [from, to) of extension src) over `r`, in canonical form; frees src when `drop`.
+   * (r is never src's own slot, so freeing src afterwards is safe.)
+   */
+  private wrap(src: number, from: number, to: number, r: number, drop: boolean): number {
+    const a = this.a;
+    let out: number;
+    if (r === NIL) out = NIL;
+    else {
+      const k = a.kind[r];
+      if (k === LEAF) out = r;
+      else if (k === BRANCH) out = a.extFrom(-1, src, from, to, NIL, r);
+      else if (k === EXT) {
+        out = a.extFrom(-1, src, from, to, r, a.c0[r]!);
+        this.drop(r);
+      } else throw new Error('trie: batch apply reached an unloaded node');
+    }
+    if (drop) this.drop(src);
+    return out;
+  }
+
+  /** Writes perm[lo, hi) into an empty slot or a slot holding one leaf. */
+  private build(depth: number, lo: number, hi: number, leaf: number): number {
+    const a = this.a;
+    const perm = this.perm;
+    const pw = this.pw!;
+    const K = this.K;
+    // The common update: one write to the key already there.
+    if (hi - lo === 1 && leaf !== NIL) {
+      const it = perm[lo]!;
+      if (a.keyEqualsAt(leaf, K, 32 * it)) {
+        const vl = pw.vLen[it]!;
+        if (vl < 0) {
+          this.drop(leaf);
+          return NIL;
+        }
+        if (a.valueEqualsAt(leaf, pw.vals, pw.vOff[it]!, vl)) return leaf;
+        a.setLeaf(leaf, K, 32 * it, pw.vals, pw.vOff[it]!, vl);
+        a.touch(leaf);
+        return leaf;
+      }
+    }
+    const live: number[] = [];
+    let keep = leaf !== NIL;
+    let replaced = false;
     for (let i = lo; i < hi; i++) {
-      const it = items[i]!;
-      if (leaf !== null && kvKeyEquals(leaf.kv!, it.key)) {
+      const it = perm[i]!;
+      const del = this.isDel(it);
+      if (leaf !== NIL && a.keyEqualsAt(leaf, K, 32 * it)) {
         keep = false;
-        if (it.kv === null) continue;
-        if (kvEquals(it.kv, leaf.kv!)) {
-          const same = new Item(it.key, leaf.kv, it.d);
-          same.n = it.n;
-          same.node = leaf;
-          live.push(same);
+        if (del) {
+          replaced = true;
           continue;
         }
+        if (a.valueEqualsAt(leaf, pw.vals, pw.vOff[it]!, pw.vLen[it]!)) {
+          this.node[it] = leaf;
+          live.push(it);
+          continue;
+        }
+        replaced = true;
       }
-      if (it.kv !== null) live.push(it);
+      if (!del) live.push(it);
     }
     if (keep) {
-      const ex = new Item(leaf!.kv!, leaf!.kv, new Uint8Array(this.arity === 2 ? 256 : 184)); // key = first 32 bytes
-      ex.node = leaf;
+      // The existing leaf joins as an extra item (its key copied out of the pool).
+      const ex = this.count++;
+      const lo2 = a.off[leaf]!;
+      for (let j = 0; j < 32; j++) K[32 * ex + j] = a.pool[lo2 + j]!;
+      this.node[ex] = leaf;
       if (live.length > 0) this.fill(ex, false);
       live.push(ex);
     }
-    if (live.length === 0) return null;
-    if (live.length === 1) return leafOf(live[0]!);
+    if (replaced) this.drop(leaf);
+    if (live.length === 0) return NIL;
+    if (live.length === 1) return this.leafOf(live[0]!);
     return this.many(depth, live);
   }
 
+  private drop(id: number): void {
+    this.dead.push(id);
+  }
+
+  private leafOf(it: number): number {
+    const n = this.node[it]!;
+    if (n !== NIL) return n;
+    const pw = this.pw!;
+    return this.a.leafFrom(this.K, 32 * it, pw.vals, pw.vOff[it]!, pw.vLen[it]!);
+  }
+
   /** A canonical subtree holding `live` (2+ distinct keys) at `depth`. */
-  private many(depth: number, live: Item[]): TNode {
+  private many(depth: number, live: number[]): number {
+    const a = this.a;
     const first = live[0]!;
     let j = depth;
     for (;;) {
@@ -220,32 +307,14 @@ export class BatchApplier {
       if (!same) break;
       j++;
     }
-    const buckets: Item[][] = [[], [], []];
+    const buckets: number[][] = [[], [], []];
     for (const it of live) buckets[this.dig(it, j)]!.push(it);
-    const b = branchNode();
+    const b = a.branch();
     for (let s = 0; s < this.arity; s++) {
       const bk = buckets[s]!;
-      if (bk.length === 1) setChild(b, s, leafOf(bk[0]!));
-      else if (bk.length > 1) setChild(b, s, this.many(j + 1, bk));
+      if (bk.length === 1) a.setChild(b, s, this.leafOf(bk[0]!));
+      else if (bk.length > 1) a.setChild(b, s, this.many(j + 1, bk));
     }
-    return j > depth ? extNode(first.d.slice(depth, j), b) : b;
+    return j > depth ? a.ext(this.D, first * this.W + depth, first * this.W + j, b) : b;
   }
-}
-
-function leafOf(it: Item): TNode {
-  return it.node ?? leafNode(it.kv!);
-}
-
-/** ext(p) over `r`, in canonical form. */
-function wrap(p: Uint8Array, r: TNode | null): TNode | null {
-  if (r === null || r.kind === LEAF) return r;
-  if (r.kind === BRANCH) return extNode(p, r);
-  if (r.kind === EXT) {
-    const q = new Uint8Array(p.length + r.path!.length);
-    q.set(p, 0);
-    q.set(r.path!, p.length);
-    return extNode(q, r.c0!);
-  }
-  if (r.kind === REF) throw new Error('trie: batch apply reached an unloaded node');
-  return r;
 }

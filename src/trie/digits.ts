@@ -27,11 +27,14 @@ export function keyDigits(key: Uint8Array, arity: number): Uint8Array {
   return out.subarray(0, 162);
 }
 
-/** Writes passes x 23 trits of `key` into out[0 .. 23 * passes) (out has room for 184). */
-export function trits(key: Uint8Array, out: Uint8Array, passes: number): void {
-  for (let i = 0; i < 16; i++) limbs[i] = (key[2 * i]! << 8) | key[2 * i + 1]!;
+/**
+ * Writes passes x 23 trits of the key at key[ko, ko + 32) into out[oo .. oo + 23 * passes) (out has
+ * room for 184 from oo).
+ */
+export function trits(key: Uint8Array, out: Uint8Array, passes: number, ko = 0, oo = 0): void {
+  for (let i = 0; i < 16; i++) limbs[i] = (key[ko + 2 * i]! << 8) | key[ko + 2 * i + 1]!;
   let first = 0; // index of the first non-zero limb
-  for (let pos = 0; pos < 23 * passes; pos += 23) {
+  for (let pos = oo; pos < oo + 23 * passes; pos += 23) {
     while (first < 16 && limbs[first] === 0) first++;
     let rem = 0;
     for (let i = first; i < 16; i++) {

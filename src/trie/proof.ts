@@ -2,7 +2,7 @@
 import { DecodeError, bytesEqual } from '../core/bytes.js';
 import { KeyPath, packDigits, packedLength, pathLength, unpackDigits, KEY_BYTES } from './digits.js';
 import { sha256To, tagsFor, type Tags } from './hash.js';
-import { copy32, copyBytes, MAX_VALUE_BYTES } from './node.js';
+import { copyBytes, MAX_VALUE_BYTES } from './node.js';
 
 /** A branch passed through: the hashes of its other children, in slot order (EMPTY_HASH if empty). */
 export interface BranchStep {
@@ -188,27 +188,41 @@ interface VerifyCtx {
   branch: Uint8Array; // branch preimage: prefix || arity hashes
   cur: Uint8Array; // the running hash
   buf: Uint8Array; // leaf / extension preimages (grown on demand)
+  views: Array<Uint8Array | undefined>; // buf.subarray(0, n) by n: sodium hashes whole views
 }
 const contexts = new Map<number, VerifyCtx>();
+let ctx3: VerifyCtx | undefined;
 function ctx(arity: number): VerifyCtx {
+  if (arity === 3 && ctx3 !== undefined) return ctx3;
   let c = contexts.get(arity);
   if (!c) {
     const tags = tagsFor(arity);
     const branch = new Uint8Array(32 + 32 * arity);
     branch.set(tags.branch, 0);
-    c = { tags, kp: new KeyPath(arity), taken: new Uint8Array(2 * pathLength(arity) + 2), branch, cur: new Uint8Array(32), buf: new Uint8Array(1024) };
+    c = { tags, kp: new KeyPath(arity), taken: new Uint8Array(2 * pathLength(arity) + 2), branch, cur: new Uint8Array(32), buf: new Uint8Array(1024), views: [] };
     contexts.set(arity, c);
   }
+  if (arity === 3) ctx3 = c;
   return c;
+}
+
+/** c.buf[0, n) as a cached view. */
+function prefix(c: VerifyCtx, n: number): Uint8Array {
+  let v = c.views[n];
+  if (v === undefined) v = c.views[n] = c.buf.subarray(0, n);
+  return v;
 }
 
 function leafInto(c: VerifyCtx, key: Uint8Array, value: Uint8Array): void {
   const len = 64 + value.length;
-  if (c.buf.length < len) c.buf = new Uint8Array(Math.max(len, 2 * c.buf.length));
+  if (c.buf.length < len) {
+    c.buf = new Uint8Array(Math.max(len, 2 * c.buf.length));
+    c.views = [];
+  }
   c.buf.set(c.tags.leaf, 0);
   c.buf.set(key, 32);
   c.buf.set(value, 64);
-  sha256To(c.cur, c.buf.subarray(0, len));
+  sha256To(c.cur, prefix(c, len));
 }
 
 function extInto(c: VerifyCtx, path: Uint8Array, child: Uint8Array): void {
@@ -218,7 +232,7 @@ function extInto(c: VerifyCtx, path: Uint8Array, child: Uint8Array): void {
   buf[32] = path.length;
   const o = packDigits(path, buf, 33);
   buf.set(child, o);
-  sha256To(c.cur, buf.subarray(0, len));
+  sha256To(c.cur, prefix(c, len));
 }
 
 /**
@@ -291,7 +305,7 @@ export function verifyProof(root: Uint8Array, key: Uint8Array, value: Uint8Array
     if (st.kind === 'branch') {
       const t = c.taken[i]!;
       const sib = st.siblings;
-      for (let s = 0, k = 0; s < arity; s++) copy32(br, 32 + 32 * s, s === t ? c.cur : sib[k++]!);
+      for (let s = 0, k = 0; s < arity; s++) br.set(s === t ? c.cur : sib[k++]!, 32 + 32 * s);
       sha256To(c.cur, br);
     } else {
       // extInto reads c.cur as the child while writing the preimage, before hashing into c.cur.

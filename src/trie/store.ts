@@ -6,6 +6,8 @@ export type NodeEntry = [hash: Uint8Array, bytes: Uint8Array];
 
 export interface NodeStore {
   get(hash: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Optional: many records in one call (used by loadAll). */
+  getMany?(hashes: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
 }
 
 /** A store that the trie's convenience `commit()` can write to on its own. */
@@ -38,6 +40,7 @@ export interface ChainedBatchLike {
 /** The parts of a `level` sublevel (keyEncoding/valueEncoding 'view') we use. */
 export interface NodeSublevel {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  getMany?(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
   batch(): ChainedBatchLike;
 }
 
@@ -55,6 +58,11 @@ export class LevelNodeStore implements WritableNodeStore {
 
   get(hash: Uint8Array): Promise<Uint8Array | undefined> {
     return this.db.get(hash);
+  }
+
+  getMany(hashes: Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    const db = this.db;
+    return db.getMany !== undefined ? db.getMany(hashes) : Promise.all(hashes.map((h) => db.get(h)));
   }
 
   /** Adds the node records to `batch`, a chained batch of this sublevel's db or of an ancestor db. */
