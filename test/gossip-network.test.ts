@@ -3,7 +3,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -19,6 +18,7 @@ import { SignGuard } from '../src/hierarchy/sign-guard.js';
 import { aggregationPath, globalRoot, shardCommitments, verifyAggregationPath } from '../src/hierarchy/global.js';
 import { snapshotHash, type Snapshot } from '../src/shard/snapshot.js';
 import { expectedAggregates, makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
+import { findFreePortBases } from '../src/cluster/supervisor.js';
 
 const net = makeTestNet(2, 'ninenet', 1000);
 const G = net.genesis;
@@ -34,12 +34,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A free port below the kernel's ephemeral range (an ephemeral one may be taken by another
+ * process's outgoing connection between this check and the bind). */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
+  return (await findFreePortBases(1))[0];
 }
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {

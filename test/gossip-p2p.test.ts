@@ -2,7 +2,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -13,6 +12,7 @@ import { encodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
 import { ACCEPT, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from '../src/gossip/validation.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature } from '../src/shard/snapshot.js';
 import { makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
+import { findFreePortBases } from '../src/cluster/supervisor.js';
 
 const net = makeTestNet(2);
 const NET = net.genesis.networkId;
@@ -24,15 +24,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A free port below the kernel's ephemeral range (an ephemeral one may be taken by another
+ * process's outgoing connection between this check and the bind). */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
+  return (await findFreePortBases(1))[0];
 }
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
