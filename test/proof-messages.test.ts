@@ -58,8 +58,10 @@ test('prover rotation: three distinct shards under the triad per epoch, first tu
   }
 });
 
-test('automatic cadence: 9 shards, 1 s epochs, 2 cores -> every 8th epoch; more shards or shorter epochs -> sparser', () => {
-  assert.equal(autoProveEvery(2, 1000, 2), 8);
+test('automatic cadence: 9 shards, 1 s epochs, 2 cores -> every 7th epoch (2 s epochs: every 4th); more shards or shorter epochs -> sparser', () => {
+  // measured CPU per proof (docs/PROOFS.md §7): 3 x 1.5 s leaf + 0.85 s inner = 5.35 s per tree, 40% of 2 cores
+  assert.equal(autoProveEvery(2, 1000, 2), 7);
+  assert.equal(autoProveEvery(2, 2000, 2), 4);
   assert.equal(autoProveEvery(1, 10_000, 2), 1);
   assert.ok(autoProveEvery(3, 1000, 2) > autoProveEvery(2, 1000, 2));
   assert.ok(autoProveEvery(2, 500, 2) > autoProveEvery(2, 1000, 2));

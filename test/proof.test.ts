@@ -200,4 +200,27 @@ describe('Groth16 proof tree and global state proof', { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a warm prover child (keys in memory, compiled witness, curve built at spawn) proves valid proofs with a single-threaded curve and with the thread pool, reporting its time split', async () => {
+    const [g, t0] = trees.get(2)!;
+    for (const threads of ['single', 'pool'] as const) {
+      const p = new Prover({ threads });
+      try {
+        assert.equal(p.threads, threads);
+        assert.ok((await p.warmed) > 0);
+        for (const path of ['1', '']) {
+          const { kind, input } = triadInput(t0!, g!, path);
+          const r = await p.prove(kind, input);
+          assert.equal(await verify(kind, r.publicSignals, r.proof), true, `${threads} ${kind}`);
+          assert.ok(r.witnessMs! >= 0 && r.proveMs! > 0 && r.cpuMs! > 0 && r.ms >= r.proveMs!, JSON.stringify(r));
+        }
+        // a bad input is refused with an error, and the child keeps serving
+        const { kind, input } = triadInput(t0!, g!, '1');
+        await assert.rejects(p.prove(kind, { ...input, epoch: '1' }), /proof failed/);
+        assert.equal((await p.prove(kind, input)).publicSignals.length, 8);
+      } finally {
+        await p.close();
+      }
+    }
+  });
 });

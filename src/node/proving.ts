@@ -29,9 +29,9 @@ import { getPoseidon, pathEnc, type Hasher } from '../proof/commitment.js';
 import { apexKind, encodeGlobalProof as encodeGlobal, globalFromApex, globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../proof/global.js';
 import { Prover } from '../proof/prover.js';
 import { buildTree, circuitKindOf, genesisTreeOf, publicSignalsOf, triadLevels, type CommitmentTree } from '../proof/tree.js';
-import { proveTriad, verifyChildren } from '../proof/tree-prover.js';
+import { proveTriad, verifyChildren, type VerifyFn } from '../proof/tree-prover.js';
 import { checkOpening, encodeTriadProof as encodeTriad, sig, type TriadProof } from '../proof/triad-proof.js';
-import { closeVerifier, verify } from '../proof/verifier.js';
+import { closeVerifier, verify, warmVerifier } from '../proof/verifier.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
 import type { Shard, SealedEvent } from '../shard/shard.js';
 import { decodeEnvelope, encodeEnvelope, GossipKind } from '../gossip/encoding.js';
@@ -53,12 +53,16 @@ export interface ProvingOptions {
   proveEvery?: number;
   /** Rotation lease of a proof: the next prover in turn starts after this long. */
   leaseMs?: number;
+  /** Fallback scan interval (leases, late snapshots); trees built and proofs arriving trigger a scan at once. */
   tickMs?: number;
 }
 
-/** Measured proving cost on the 2-core reference machine (docs/PROOFS.md §7), loaded. */
-const LEAF_PROOF_MS = 1600;
-const INNER_PROOF_MS = 900;
+/**
+ * Measured CPU cost of one proof on the 2-core reference machine (docs/PROOFS.md §7): warm prover,
+ * single-threaded curve, witness + Groth16 (npm run bench:proof, "prove cpu").
+ */
+export const LEAF_PROOF_MS = 1500;
+export const INNER_PROOF_MS = 850;
 
 /**
  * Default cadence: assume the whole network runs on this machine (the local-cluster case) and let
@@ -86,11 +90,22 @@ const SNAPSHOT_WINDOW = 64; // epochs of others' snapshots kept in memory (serve
 // (many epochs sealed at once) or an overload skips whole epochs instead of piling up proofs.
 const LEAF_WINDOW_MS = 5_000;
 const TREE_KEEP_MS = 90_000; // trees kept this much longer: an epoch whose leaves are proved still gets its upper levels
+const TIMELINE_KEEP = 12; // proved epochs whose timelines /v1/proof/status shows
 
 interface Task {
   epoch: number;
   path: string;
 }
+
+/**
+ * Per proved epoch, what happened here and when, in ms after the epoch's nominal seal time
+ * (genesisTime + (e+1) * epochMs), for finding where the seal-to-global-proof latency goes.
+ * Steps: sealed (own snapshot), tree (all snapshots here, tree built), `<path>@queued`,
+ * `<path>@start` / `<path>@verified` (children checked) / `<path>@made` for proofs made here (with
+ * the child's witness and prove ms), `<path>` = proof held (made or received; apex = "apex"),
+ * global = global proof held.
+ */
+export type EpochTimeline = Record<string, number>;
 
 export class ProvingService {
   readonly proveEvery: number;
@@ -122,6 +137,12 @@ export class ProvingService {
   private latestGlobal = -1;
   private prover: Prover | null = null;
   private proving = false;
+  private readonly timelines = new Map<number, EpochTimeline>();
+  // Proof objects verified on arrival (gossip validation, fetch) or made here: verifyChildren need not
+  // re-run their pairing check.
+  private readonly verified = new WeakSet<object>();
+  private readonly verifyKnown: VerifyFn = (kind, signals, proof) => (this.verified.has(proof) ? Promise.resolve(true) : verify(kind, signals, proof));
+  private kicked = false;
   private timer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private treeFailed = false;
@@ -166,7 +187,7 @@ export class ProvingService {
       const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
       const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
       const s = new ProvingService(
-        { shard: opts.shard, genesis, p2p: opts.p2p, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 100 },
+        { shard: opts.shard, genesis, p2p: opts.p2p, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
         store, head, every, canVerify, opts.metrics,
       );
       await s.init();
@@ -187,6 +208,21 @@ export class ProvingService {
       this.ready = true;
     } catch (err) {
       this.o.log.error({ err: (err as Error).message }, 'cannot build Poseidon: proving layer idle');
+      return;
+    }
+    // Warm start: the prover child loads its keys, compiles its WASM and builds its curve now, in
+    // parallel with the node's first epochs, and the verifier builds its curve and prepares its
+    // keys, instead of both on the first proof (a failure here shows again on the first proof).
+    if (!this.canVerify || this.closed) return;
+    try {
+      if (this.o.prove) this.prover ??= new Prover();
+      const t = Date.now();
+      await warmVerifier();
+      const verifierMs = Date.now() - t;
+      const proverMs = this.prover ? Math.round(await this.prover.warmed) : undefined;
+      this.o.log.info({ verifierMs, proverMs, threads: this.prover?.threads }, 'proving warm');
+    } catch (err) {
+      if (!this.closed) this.o.log.warn({ err: (err as Error).message }, 'proving warm-up failed');
     }
   }
 
@@ -223,6 +259,7 @@ export class ProvingService {
   private readonly onSealed = (ev: SealedEvent): void => {
     const ss = ev.snapshot;
     this.sealedAt.set(ss.snapshot.epoch, Date.now());
+    this.mark(ss.snapshot.epoch, 'sealed');
     this.addSnapshot(ss);
     void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
   };
@@ -266,6 +303,8 @@ export class ProvingService {
       this.head = t;
       this.trees.set(e, t);
       this.builtAt.set(e, Date.now());
+      this.mark(e, 'tree');
+      this.kick();
       this.metrics.head.set(e);
       void this.store.putTree(t).catch((err) => this.o.log.warn({ err }, 'cannot store tree'));
       // trees stay as long as their epoch may still be proved (a proof needs its tree and the previous one)
@@ -355,8 +394,11 @@ export class ProvingService {
     }
     const m = decodeProofMessage(env.payload);
     this.counters.proofsGossiped++;
-    if (m.type === 'triad') void this.acceptTriad(m.proof);
-    else void this.acceptGlobal(m.proof, Date.now());
+    // delivered only after the topic validator verified it (validTriad / validGlobal)
+    if (m.type === 'triad') {
+      this.verified.add(m.proof.proof);
+      void this.acceptTriad(m.proof);
+    } else void this.acceptGlobal(m.proof, Date.now());
   }
 
   private async acceptTriad(p: TriadProof): Promise<void> {
@@ -364,6 +406,8 @@ export class ProvingService {
     const m = this.proofsOf(e);
     if (m.has(p.path)) return;
     m.set(p.path, p);
+    this.mark(e, p.path || 'apex');
+    this.kick(); // a parent's children may all be here now
     for (const k of [...this.proofs.keys()]) if (k < e - this.treeWindow) this.proofs.delete(k);
     await this.store.putTriad(e, p).catch((err) => this.o.log.warn({ err }, 'cannot store triad proof'));
   }
@@ -373,6 +417,7 @@ export class ProvingService {
     if (await this.store.global(e)) return;
     await this.store.putGlobal(e, { proof: g, receivedAt: at });
     this.setLatestGlobal(e);
+    this.mark(e, 'global', undefined, at);
     const sealed = this.sealedAt.get(e);
     const latencyMs = sealed === undefined ? undefined : at - sealed;
     if (latencyMs !== undefined) this.metrics.latency.observe(latencyMs / 1000);
@@ -416,6 +461,7 @@ export class ProvingService {
             if (proverOf(path, e / this.proveEvery, this.depth, k) === this.o.shard.id) {
               this.queued.add(key);
               this.queue.push({ epoch: e, path });
+              this.mark(e, `${path || 'apex'}@queued`);
               this.o.log.debug({ epoch: e, path, turn: k }, 'proof task queued');
               break;
             }
@@ -425,6 +471,29 @@ export class ProvingService {
     }
     for (const k of [...this.dueAt.keys()]) if (Number(k.split('@')[1]) < first) this.dueAt.delete(k);
     void this.runQueue();
+  }
+
+  /** Runs tick() as soon as the event loop is free (a tree was built or a proof arrived) rather than at the next interval. */
+  private kick(): void {
+    if (this.kicked || this.closed) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      this.tick();
+    });
+  }
+
+  /** Records step `name` of proved epoch e's timeline (ms after its nominal seal), first time only; `value` overrides. */
+  private mark(e: number, name: string, value?: number, at = Date.now()): void {
+    if (e % this.proveEvery !== 0) return;
+    let t = this.timelines.get(e);
+    if (!t) {
+      this.timelines.set(e, (t = {}));
+      for (const k of [...this.timelines.keys()].sort((a, b) => a - b).slice(0, -TIMELINE_KEEP)) this.timelines.delete(k);
+    }
+    if (t[name] !== undefined) return;
+    if (value !== undefined) t[name] = Math.round(value);
+    else t[name] = at - (this.o.genesis.genesisTime + (e + 1) * this.o.genesis.epochMs);
   }
 
   /** The latest epoch the wall clock has sealed (epoch e seals at genesisTime + (e+1) * epochMs). */
@@ -469,10 +538,20 @@ export class ProvingService {
       this.o.log.warn({ epoch: e, path }, 'proof task dropped: commitment tree no longer held');
       return;
     }
-    if (path.length < this.depth - 1) await verifyChildren(verify, tree, have, path);
+    const name = path || 'apex';
+    this.mark(e, `${name}@start`);
+    if (path.length < this.depth - 1) {
+      await verifyChildren(this.verifyKnown, tree, have, path);
+      this.mark(e, `${name}@verified`);
+    }
     this.prover ??= new Prover();
-    const { proof, ms } = await proveTriad(this.prover, tree, prev, path);
+    const { proof, ms, witnessMs, proveMs, cpuMs } = await proveTriad(this.prover, tree, prev, path);
     if (this.closed) return;
+    this.mark(e, `${name}@made`);
+    if (witnessMs !== undefined) this.mark(e, `${name}@witnessMs`, witnessMs);
+    if (proveMs !== undefined) this.mark(e, `${name}@proveMs`, proveMs);
+    if (cpuMs !== undefined) this.mark(e, `${name}@cpuMs`, cpuMs);
+    this.verified.add(proof.proof);
     this.metrics.made.inc({ kind: proof.kind });
     this.metrics.seconds.observe({ kind: proof.kind }, ms / 1000);
     this.o.log.info({ epoch: e, path, kind: proof.kind, ms: Math.round(ms) }, 'triad proof made');
@@ -565,6 +644,7 @@ export class ProvingService {
       x.type === 'triad' && x.proof.path === path && Number(sig.epoch(x.proof.publicSignals)) === e && (await this.validTriad(x.proof)).action === 'accept', 4);
     if (m?.type !== 'triad') return undefined;
     this.counters.proofsFetched++;
+    this.verified.add(m.proof.proof);
     await this.acceptTriad(m.proof);
     return m.proof;
   }
@@ -607,6 +687,7 @@ export class ProvingService {
       treeEpoch: this.head.epoch, treeStalled: this.treeFailed, latestGlobalProofEpoch: this.latestGlobal, queued: this.queue.length,
       proverBusy: this.proving, tasks: this.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
       recent: Object.fromEntries([...this.proofs.entries()].filter(([, m]) => m.size > 0).map(([e, m]) => [e, [...m.keys()].map((k) => k || 'apex')])), ...this.counters,
+      proverThreads: this.prover?.threads, timelines: Object.fromEntries(this.timelines),
     };
   }
 

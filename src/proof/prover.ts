@@ -1,11 +1,14 @@
-// Groth16 proving off the hot path: one long-lived child process per Prover (so snarkjs's curve and
-// its thread pool are built once), niced to lower priority, fed one proof request at a time. The
-// child holds no reference on the parent's event loop while idle.
+// Groth16 proving off the hot path: one long-lived child process per Prover, niced to lower
+// priority, fed one proof request at a time. The child warms up as soon as it is spawned (zkeys in
+// memory, witness WASMs compiled, curve built: prover-worker.ts), so constructing a Prover at boot
+// takes the cold start off the first proof. The child holds no reference on the parent's event loop
+// while idle.
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Groth16Proof } from 'snarkjs';
 import { artifactsDir, circuitsBuilt, type CircuitKind } from './artifacts.js';
+import type { ThreadMode } from './prover-worker.js';
 import type { CircuitInput } from './tree.js';
 
 export class ProverError extends Error {
@@ -16,6 +19,9 @@ export interface ProofResult {
   proof: Groth16Proof;
   publicSignals: string[];
   ms: number; // wall time in the child, witness + proof
+  witnessMs?: number;
+  proveMs?: number;
+  cpuMs?: number; // CPU time of the child during the proof (all its threads)
 }
 
 interface Pending {
@@ -29,6 +35,12 @@ const REGISTER = fileURLToPath(new URL('../../bin/register.mjs', import.meta.url
 export interface ProverOptions {
   dir?: string; // artifacts dir (default: the cache dir of the current circuit sources)
   nice?: number; // 0..19, default 10
+  /**
+   * 'single' (default): the curve runs on the child's one thread; 'pool': snarkjs's worker-thread
+   * pool (one thread per core), faster for a lone proof on an idle machine, no faster when several
+   * provers share the cores. Env SMT_PROVER_THREADS overrides the default.
+   */
+  threads?: ThreadMode;
 }
 
 export class Prover {
@@ -37,36 +49,56 @@ export class Prover {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private warming = true;
+  readonly threads: ThreadMode;
+  /** Resolves with the child's warm-up time (keys loaded, WASM compiled, curve built). */
+  readonly warmed: Promise<number>;
 
   constructor(opts: ProverOptions = {}) {
     this.dir = opts.dir ?? artifactsDir();
     if (!circuitsBuilt(this.dir)) throw new ProverError(`circuits not built in ${this.dir}: run npm run build:circuits`);
-    this.child = fork(WORKER, [], { execArgv: ['--import', REGISTER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.threads = opts.threads ?? (process.env.SMT_PROVER_THREADS === 'pool' ? 'pool' : 'single');
+    this.child = fork(WORKER, [this.dir, this.threads], { execArgv: ['--import', REGISTER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let warmed!: (ms: number) => void;
+    let failed!: (e: Error) => void;
+    this.warmed = new Promise<number>((res, rej) => {
+      warmed = res;
+      failed = rej;
+    });
+    this.warmed.catch(() => {}); // a failed warm-up also fails every proof, which callers see
     try {
       setPriority(this.child.pid!, opts.nice ?? 10);
     } catch {
       // Not permitted everywhere (containers); proving still works at normal priority.
     }
-    this.child.on('message', (m: { id: number; ok: boolean; proof?: Groth16Proof; publicSignals?: string[]; ms?: number; error?: string }) => {
-      const p = this.pending.get(m.id);
+    this.child.on('message', (m: { id?: number; warm?: boolean; ok?: boolean; proof?: Groth16Proof; publicSignals?: string[]; ms?: number; witnessMs?: number; proveMs?: number; cpuMs?: number; error?: string }) => {
+      if (m.warm !== undefined) {
+        this.warming = false;
+        this.refresh();
+        if (m.warm) warmed(m.ms!);
+        else failed(new ProverError(`prover warm-up failed: ${m.error}`));
+        return;
+      }
+      const p = this.pending.get(m.id!);
       if (!p) return;
-      this.pending.delete(m.id);
+      this.pending.delete(m.id!);
       this.refresh();
-      if (m.ok) p.resolve({ proof: m.proof!, publicSignals: m.publicSignals!, ms: m.ms! });
+      if (m.ok) p.resolve({ proof: m.proof!, publicSignals: m.publicSignals!, ms: m.ms!, witnessMs: m.witnessMs, proveMs: m.proveMs, cpuMs: m.cpuMs });
       else p.reject(new ProverError(`proof failed: ${m.error}`));
     });
     this.child.on('exit', (code) => {
       for (const p of this.pending.values()) p.reject(new ProverError(`prover process exited (${code})`));
       this.pending.clear();
       this.closed = true;
+      failed(new ProverError(`prover process exited (${code})`));
     });
     this.refresh();
   }
 
-  /** Keep the parent alive only while a proof is outstanding. */
+  /** Keep the parent alive only while warming up or a proof is outstanding. */
   private refresh(): void {
     const ch = this.child as ChildProcess & { channel?: { ref(): void; unref(): void } };
-    if (this.pending.size > 0) {
+    if (this.pending.size > 0 || (this.warming && !this.closed)) {
       this.child.ref();
       ch.channel?.ref();
     } else {
@@ -81,7 +113,7 @@ export class Prover {
     return new Promise<ProofResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.refresh();
-      this.child.send({ id, kind, input, dir: this.dir });
+      this.child.send({ id, kind, input });
     });
   }
 

@@ -8,7 +8,7 @@ import { publicSignalsOf, triadInput, triadLevels, TreeError, type CircuitInput,
 import { checkChildren, checkOpening, type TriadProof } from './triad-proof.js';
 
 export interface ProveBackend {
-  prove(kind: CircuitKind, input: CircuitInput): Promise<{ proof: Groth16Proof; publicSignals: string[]; ms?: number }>;
+  prove(kind: CircuitKind, input: CircuitInput): Promise<{ proof: Groth16Proof; publicSignals: string[]; ms?: number; witnessMs?: number; proveMs?: number; cpuMs?: number }>;
 }
 
 export type VerifyFn = (kind: CircuitKind, publicSignals: readonly string[], proof: Groth16Proof) => Promise<boolean>;
@@ -24,7 +24,7 @@ export interface ProveTreeOptions {
 }
 
 /** Proves one triad; the children's proofs (levels above the lowest) must be verified first. */
-export async function proveTriad(backend: ProveBackend, tree: CommitmentTree, prev: CommitmentTree, path: string): Promise<{ proof: TriadProof; ms: number }> {
+export async function proveTriad(backend: ProveBackend, tree: CommitmentTree, prev: CommitmentTree, path: string): Promise<{ proof: TriadProof; ms: number; witnessMs?: number; proveMs?: number; cpuMs?: number }> {
   const node = tree.triads.get(path)!;
   const { kind, input } = triadInput(tree, prev, path);
   const t = performance.now();
@@ -34,7 +34,7 @@ export async function proveTriad(backend: ProveBackend, tree: CommitmentTree, pr
   if (r.publicSignals.length !== want.length || r.publicSignals.some((s, i) => s !== want[i])) {
     throw new TreeError(`triad ${JSON.stringify(path)}: prover returned unexpected public signals`);
   }
-  return { proof: { path, kind, children: node.opening.children, publicSignals: r.publicSignals, proof: r.proof }, ms };
+  return { proof: { path, kind, children: node.opening.children, publicSignals: r.publicSignals, proof: r.proof }, ms, witnessMs: r.witnessMs, proveMs: r.proveMs, cpuMs: r.cpuMs };
 }
 
 /** Verifies the three child proofs of `path` and that they are exactly the children `tree` folded. */

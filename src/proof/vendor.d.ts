@@ -23,6 +23,8 @@ declare module 'snarkjs' {
   }
   export const groth16: {
     fullProve(input: Record<string, unknown>, wasmFile: string, zkeyFile: string, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    /** zkey and witness as file names or in-memory bytes (fastfile accepts a Uint8Array). */
+    prove(zkey: string | Uint8Array, witness: string | Uint8Array, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     verify(vk: VerificationKey, publicSignals: string[], proof: Groth16Proof, logger?: Logger): Promise<boolean>;
   };
   export const powersOfTau: {
@@ -64,7 +66,7 @@ declare module 'snarkjs' {
     terminate(): Promise<void>;
   }
   export const curves: {
-    getCurveFromName(name: string): Promise<Bn128Curve>;
+    getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<Bn128Curve>;
   };
 }
 
@@ -74,4 +76,13 @@ declare module 'circomlibjs' {
     F: { toObject(a: Uint8Array): bigint; p: bigint };
   }
   export function buildPoseidon(): Promise<PoseidonFn>;
+}
+
+// circom's witness runtime (a dependency of snarkjs, which uses it in wtns.calculate).
+declare module 'circom_runtime' {
+  export interface WitnessCalculator {
+    /** The witness as a .wtns file image; reusable, one calculation at a time. */
+    calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array>;
+  }
+  export function WitnessCalculatorBuilder(code: Uint8Array, options?: { memorySize?: number }): Promise<WitnessCalculator>;
 }

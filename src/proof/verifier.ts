@@ -3,17 +3,32 @@
 // the calling thread with the key's G2 points prepared and e(alpha, beta)'s Miller loop cached, so
 // one verification is 3 Miller loops and 1 final exponentiation without thread-pool round trips
 // (about 7 ms here, against about 16 ms for snarkjs.groth16.verify under the same load). Equality
-// with snarkjs's verdict is tested. snarkjs keeps one bn128 curve (WASM + a thread pool) per process
-// after first use; closeVerifier() releases it so a process can exit.
+// with snarkjs's verdict is tested. The curve is a single-threaded ffjavascript bn128 (everything
+// here runs on the calling thread, so a worker-thread pool would only cost memory and start-up),
+// built once per process; warmVerifier() builds it and prepares the keys ahead of the first
+// verification. snarkjs's own curve (a thread pool, used by verifyWithSnarkjs) is released by
+// closeVerifier() so a process can exit.
 import { readFileSync } from 'node:fs';
 import * as snarkjs from 'snarkjs';
 import type { Bn128Curve, Groth16Proof, VerificationKey } from 'snarkjs';
-import { artifactsDir, circuitFiles, type CircuitKind } from './artifacts.js';
+import { artifactsDir, CIRCUIT_KINDS, circuitFiles, type CircuitKind } from './artifacts.js';
 import { FIELD_R } from './commitment.js';
 
 export const PUBLIC_SIGNALS = 8;
 
 const vkeys = new Map<string, VerificationKey>();
+
+let curveP: Promise<Bn128Curve> | null = null;
+function getCurve(): Promise<Bn128Curve> {
+  curveP ??= snarkjs.curves.getCurveFromName('bn128', { singleThread: true });
+  return curveP;
+}
+
+/** Builds the curve and prepares both circuits' keys now, so the first verification is warm. */
+export async function warmVerifier(dir?: string): Promise<void> {
+  const curve = await getCurve();
+  for (const kind of CIRCUIT_KINDS) prepare(curve, loadVerificationKey(kind, dir));
+}
 
 export function loadVerificationKey(kind: CircuitKind, dir = artifactsDir()): VerificationKey {
   const path = circuitFiles(kind, dir).vkey;
@@ -67,7 +82,7 @@ function canonicalSignals(signals: readonly string[]): boolean {
 export async function verifyWithKey(vk: VerificationKey, publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean> {
   if (!Array.isArray(publicSignals) || publicSignals.length !== vk.nPublic || !canonicalSignals(publicSignals)) return false;
   try {
-    const curve = await snarkjs.curves.getCurveFromName('bn128');
+    const curve = await getCurve();
     const { G1, G2, Gt } = curve;
     const k = prepare(curve, vk);
     const a = G1.fromObject(big(proof.pi_a));
@@ -103,6 +118,7 @@ export function verify(kind: CircuitKind, publicSignals: readonly string[], proo
 
 /** Terminates snarkjs's cached curve (its worker threads keep the process alive otherwise). */
 export async function closeVerifier(): Promise<void> {
+  curveP = null; // single-threaded: nothing to terminate
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
   if (g.curve_bn128) await g.curve_bn128.terminate();
 }
