@@ -43,9 +43,11 @@ interface Row {
 }
 // Default rows (issue #6): (a) the cluster default epoch with the automatic cadence, (b) 2 s epochs
 // proving every 3rd epoch (single-threaded provers, and the same with snarkjs's thread pool) and
-// every epoch, (c) every epoch proved at 4 s and 5 s epochs (the CPU budget -- 3 leaf + 1 inner
-// proof, about 5.5 CPU-s per proved epoch, plus about 0.6 of a core for the nine nodes -- puts the
-// shortest sustainable epoch near 4 s on 2 cores). The table says which rows meet the goal.
+// every epoch, (c) every epoch proved at 5 s epochs (the CPU budget -- 3 leaf + 1 inner proof, about
+// 5.5 CPU-s per proved epoch, plus about 0.7 of a core for the nine nodes -- puts the shortest
+// sustainable every-epoch cadence near 5 s on 2 cores), (d) 4 s epochs with the automatic cadence.
+// The table says which rows meet the goal. (The snarkjs thread-pool variant, measured slower in a
+// loaded cluster, is available as --rows 2000:3:pool.)
 // --cluster-epoch-ms / --cluster-prove-every give a single row instead; --rows "ms:every,..." a list.
 function rows(): Row[] {
   if (argv.includes('--rows')) {
@@ -60,9 +62,8 @@ function rows(): Row[] {
   return [
     { epochMs: 1000, proveEvery: 0, why: '(a) default epoch, automatic cadence' },
     { epochMs: 2000, proveEvery: 3, why: '(b) 2 s epochs, every 3rd proved' },
-    { epochMs: 2000, proveEvery: 3, why: '(b) 2 s epochs, every 3rd proved, thread pool', threads: 'pool' },
     { epochMs: 2000, proveEvery: 1, why: '(b) 2 s epochs, every epoch proved' },
-    { epochMs: 4000, proveEvery: 1, why: '(c) every epoch proved' },
+    { epochMs: 4000, proveEvery: 0, why: '(d) 4 s epochs, automatic cadence (every 2nd)' },
     { epochMs: 5000, proveEvery: 1, why: '(c) every epoch proved' },
   ];
 }
