@@ -1,7 +1,8 @@
 // Inclusion and non-inclusion proofs: the nodes on the key's path, top-down, verified with no database.
 import { DecodeError, bytesEqual } from '../core/bytes.js';
 import { KeyPath, packDigits, packedLength, pathLength, unpackDigits, KEY_BYTES } from './digits.js';
-import { sha256To, tagsFor, type Tags } from './hash.js';
+import { tagsFor, type Tags } from './hash.js';
+import { wasmSha256, padAt, FREE_OFF, type WasmSha256 } from './sha256-wasm.js';
 import { copyBytes, MAX_VALUE_BYTES } from './node.js';
 
 /** A branch passed through: the hashes of its other children, in slot order (EMPTY_HASH if empty). */
@@ -181,14 +182,27 @@ export function decodeProof(input: Uint8Array, arity = 3): TrieProof {
   }
 }
 
+// Verification hashes with the wasm SHA-256 (see sha256-wasm.ts for why): every node's preimage is
+// laid out, padded, in its own slot of the module's memory during the top-down pass, and the
+// bottom-up pass hashes each slot in place with the digest written straight into the child position
+// of the slot above, so the fold is one cheap wasm call per node with no copying of running hashes.
+const SLOT = 256; // >= the largest padded step preimage: arity-2 extension 33 + 64 + 32 (+ pad) = 192
+const ROOT_OFF = FREE_OFF; // the computed root
+const END_OFF = ROOT_OFF + 64; // an ext-diverge end's preimage
+const STEPS_OFF = END_OFF + SLOT; // step i's preimage at STEPS_OFF + i * SLOT
+const LAID_BRANCH = 1;
+
 interface VerifyCtx {
+  arity: number;
   tags: Tags;
   kp: KeyPath;
-  taken: Uint8Array;
-  branch: Uint8Array; // branch preimage: prefix || arity hashes
-  cur: Uint8Array; // the running hash
-  buf: Uint8Array; // leaf / extension preimages (grown on demand)
-  views: Array<Uint8Array | undefined>; // buf.subarray(0, n) by n: sodium hashes whole views
+  w: WasmSha256;
+  mem: Uint8Array;
+  leafOff: number; // a leaf end's preimage (room for the largest value)
+  branchLen: number; // 32 + 32 * arity
+  laid: Uint8Array; // per slot: LAID_BRANCH if the branch tag (and padding) are in place
+  outAt: Int32Array; // per step: where the hash of the node below it goes (its child position)
+  blocks: Uint8Array; // per step: padded preimage length in blocks
 }
 const contexts = new Map<number, VerifyCtx>();
 let ctx3: VerifyCtx | undefined;
@@ -196,43 +210,39 @@ function ctx(arity: number): VerifyCtx {
   if (arity === 3 && ctx3 !== undefined) return ctx3;
   let c = contexts.get(arity);
   if (!c) {
+    const L = pathLength(arity);
+    const leafOff = STEPS_OFF + 2 * L * SLOT;
+    const w = wasmSha256(leafOff + 64 + MAX_VALUE_BYTES + 128);
     const tags = tagsFor(arity);
-    const branch = new Uint8Array(32 + 32 * arity);
-    branch.set(tags.branch, 0);
-    c = { tags, kp: new KeyPath(arity), taken: new Uint8Array(2 * pathLength(arity) + 2), branch, cur: new Uint8Array(32), buf: new Uint8Array(1024), views: [] };
+    w.mem.set(tags.branch, STEPS_OFF);
+    w.setPrefix(STEPS_OFF); // every branch preimage starts with this prefix: hash128p skips its rounds
+    const branchLen = 32 + 32 * arity;
+    c = {
+      arity, tags, kp: new KeyPath(arity), w, mem: w.mem, leafOff, branchLen,
+      laid: new Uint8Array(2 * L), outAt: new Int32Array(2 * L), blocks: new Uint8Array(2 * L),
+    };
     contexts.set(arity, c);
   }
   if (arity === 3) ctx3 = c;
   return c;
 }
 
-/** c.buf[0, n) as a cached view. */
-function prefix(c: VerifyCtx, n: number): Uint8Array {
-  let v = c.views[n];
-  if (v === undefined) v = c.views[n] = c.buf.subarray(0, n);
-  return v;
+/** Hashes the leaf (key, value) into mem[target, target + 32). */
+function leafAt(c: VerifyCtx, key: Uint8Array, value: Uint8Array, target: number): void {
+  const mem = c.mem;
+  const o = c.leafOff;
+  mem.set(c.tags.leaf, o);
+  mem.set(key, o + 32);
+  mem.set(value, o + 64);
+  c.w.hash(o, padAt(mem, o, 64 + value.length), target);
 }
 
-function leafInto(c: VerifyCtx, key: Uint8Array, value: Uint8Array): void {
-  const len = 64 + value.length;
-  if (c.buf.length < len) {
-    c.buf = new Uint8Array(Math.max(len, 2 * c.buf.length));
-    c.views = [];
-  }
-  c.buf.set(c.tags.leaf, 0);
-  c.buf.set(key, 32);
-  c.buf.set(value, 64);
-  sha256To(c.cur, prefix(c, len));
-}
-
-function extInto(c: VerifyCtx, path: Uint8Array, child: Uint8Array): void {
-  const len = 33 + packedLength(path.length) + 32;
-  const buf = c.buf;
-  buf.set(c.tags.ext, 0);
-  buf[32] = path.length;
-  const o = packDigits(path, buf, 33);
-  buf.set(child, o);
-  sha256To(c.cur, prefix(c, len));
+/** Lays out an extension preimage at mem[o..] up to its child, whose offset it returns (unpadded). */
+function layExt(c: VerifyCtx, path: Uint8Array, o: number): number {
+  const mem = c.mem;
+  mem.set(c.tags.ext, o);
+  mem[o + 32] = path.length;
+  return packDigits(path, mem, o + 33);
 }
 
 /**
@@ -248,37 +258,63 @@ export function verifyProof(root: Uint8Array, key: Uint8Array, value: Uint8Array
   const kp = c.kp.load(key);
   const d = kp.d;
   const steps = proof.steps;
-  if (steps.length > 2 * L) return false;
-  // Top-down: check the path and note the digit taken at each branch.
+  const n = steps.length;
+  if (n > 2 * L) return false;
+  const mem = c.mem;
+  const laid = c.laid;
+  const outAt = c.outAt;
+  const nsib = arity - 1;
+  // Top-down: check the path against the key's digits and lay out each node's preimage, leaving
+  // the child on the path blank (outAt) for the bottom-up pass.
   let depth = 0;
-  for (let i = 0; i < steps.length; i++) {
+  for (let i = 0, base = STEPS_OFF; i < n; i++, base += SLOT) {
     const st = steps[i]!;
     if (st.kind === 'branch') {
-      if (depth >= L || st.siblings.length !== arity - 1) return false;
-      for (const h of st.siblings) if (h.length !== 32) return false;
+      const sib = st.siblings;
+      if (depth >= L || sib.length !== nsib) return false;
       if (depth >= kp.n) kp.full();
-      c.taken[i] = d[depth++]!;
+      const t = d[depth++]!;
+      if (laid[i] !== LAID_BRANCH) {
+        mem.set(c.tags.branch, base);
+        c.blocks[i] = padAt(mem, base, c.branchLen);
+        laid[i] = LAID_BRANCH;
+      }
+      for (let s = 0, k = 0, o = base + 32; s < arity; s++, o += 32) {
+        if (s === t) {
+          outAt[i] = o;
+          continue;
+        }
+        const h = sib[k++]!;
+        if (h.length !== 32) return false;
+        mem.set(h, o);
+      }
     } else {
       const p = st.path;
-      if (p.length < 1 || depth + p.length > L) return false;
-      if (depth + p.length > kp.n) kp.full();
-      for (let j = 0; j < p.length; j++) if (p[j] !== d[depth + j]) return false;
-      depth += p.length;
+      const m = p.length;
+      if (m < 1 || depth + m > L) return false;
+      if (depth + m > kp.n) kp.full();
+      for (let j = 0; j < m; j++) if (p[j] !== d[depth + j]) return false;
+      depth += m;
+      laid[i] = 0;
+      const child = layExt(c, p, base);
+      outAt[i] = child;
+      c.blocks[i] = padAt(mem, base, child + 32 - base);
     }
   }
+  const target = n > 0 ? outAt[n - 1]! : ROOT_OFF;
   const e = proof.end;
   switch (e.kind) {
     case 'empty':
       if (value !== null) return false;
-      c.cur.fill(0); // EMPTY_HASH
+      mem.fill(0, target, target + 32); // EMPTY_HASH
       break;
     case 'leaf':
       if (value === null) return false;
-      leafInto(c, key, value);
+      leafAt(c, key, value, target);
       break;
     case 'other-leaf':
       if (value !== null || e.key.length !== KEY_BYTES || e.value.length > MAX_VALUE_BYTES || bytesEqual(e.key, key)) return false;
-      leafInto(c, e.key, e.value);
+      leafAt(c, e.key, e.value, target);
       break;
     case 'ext-diverge': {
       if (value !== null || e.path.length < 1 || e.path.length >= L || e.child.length !== 32) return false;
@@ -292,25 +328,22 @@ export function verifyProof(root: Uint8Array, key: Uint8Array, value: Uint8Array
         }
       }
       if (!diverges) return false;
-      extInto(c, e.path, e.child);
+      const child = layExt(c, e.path, END_OFF);
+      mem.set(e.child, child);
+      c.w.hash(END_OFF, padAt(mem, END_OFF, child + 32 - END_OFF), target);
       break;
     }
     default:
       return false;
   }
-  // Bottom-up: fold the hashes to the root.
-  const br = c.branch;
-  for (let i = steps.length - 1; i >= 0; i--) {
-    const st = steps[i]!;
-    if (st.kind === 'branch') {
-      const t = c.taken[i]!;
-      const sib = st.siblings;
-      for (let s = 0, k = 0; s < arity; s++) br.set(s === t ? c.cur : sib[k++]!, 32 + 32 * s);
-      sha256To(c.cur, br);
-    } else {
-      // extInto reads c.cur as the child while writing the preimage, before hashing into c.cur.
-      extInto(c, st.path, c.cur);
-    }
+  // Bottom-up: hash each preimage in place into the child position of the one above.
+  const w = c.w;
+  const fast = arity === 3; // a ternary branch preimage is exactly 128 bytes: constant padding block
+  for (let i = n - 1, base = STEPS_OFF + i * SLOT; i >= 0; i--, base -= SLOT) {
+    const out = i > 0 ? outAt[i - 1]! : ROOT_OFF;
+    if (fast && laid[i] === LAID_BRANCH) w.hash128p(base, out);
+    else w.hash(base, c.blocks[i]!, out);
   }
-  return bytesEqual(c.cur, root);
+  for (let j = 0; j < 32; j++) if (mem[ROOT_OFF + j] !== root[j]) return false;
+  return true;
 }
