@@ -24,6 +24,7 @@ import { initNetwork } from '../src/node/network-dir.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
+import { driveLoad, json } from './cluster-load.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,10 +46,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
-  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-  return (await r.json()) as T;
-}
 
 /** Prometheus text -> value of `name` (optionally with a label fragment), or the histogram buckets. */
 function metricValue(text: string, name: string, labelFragment = ''): number {
@@ -151,38 +148,7 @@ try {
 
   // Load: per shard, INFLIGHT workers posting batches to the home shard's API until the time is up.
   const tStart = performance.now();
-  const loadEnd = tStart + SECONDS * 1000;
-  const accepted = new Map<string, number>();
-  let retries = 0;
-  let refused = 0;
-  await Promise.all(nodes.map(async (n) => {
-    const list = perShard.get(n.shard) ?? [];
-    let next = 0;
-    accepted.set(n.shard, 0);
-    const worker = async (): Promise<void> => {
-      while (next < list.length && performance.now() < loadEnd) {
-        let pending = list.slice(next, next + BATCH);
-        next += pending.length;
-        while (pending.length > 0 && performance.now() < loadEnd + 5000) {
-          const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) });
-          if (!j.results) throw new Error(`submission to ${n.shard} failed: ${JSON.stringify(j).slice(0, 200)}`);
-          const retry: string[] = [];
-          j.results.forEach((r, i) => {
-            if (r.status === 'accepted') accepted.set(n.shard, accepted.get(n.shard)! + 1);
-            else if (r.reason === 'mempool-full' || r.reason === 'nonce-too-far') retry.push(pending[i]!);
-            else refused++;
-          });
-          if (retry.length) {
-            retries++;
-            await sleep(100);
-          }
-          pending = retry;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: INFLIGHT }, worker));
-  }));
-  const submitSeconds = (performance.now() - tStart) / 1000;
+  const { accepted, refused, retries, submitSeconds } = await driveLoad(nodes, perShard, { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT });
   const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
   log(`# submitted for ${submitSeconds.toFixed(1)} s: ${acceptedTotal} accepted, ${refused} refused, ${retries} retried batches`);
 

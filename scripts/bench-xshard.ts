@@ -37,6 +37,7 @@ import { loadKeyFile } from '../src/core/keyfile.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, SMT_BIN } from '../src/cluster/supervisor.js';
+import { driveLoad, json } from './cluster-load.js';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const EPOCHS = env('BENCH_EPOCHS', 8);
@@ -180,10 +181,6 @@ async function simLatency(): Promise<{ p50: number; p99: number; n: number }> {
 const la = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
-  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-  return (await r.json()) as T;
-}
 
 /** A GET that survives a node being briefly unreachable on a saturated machine (3 tries). */
 async function getJson<T = any>(url: string): Promise<T> {
@@ -259,33 +256,7 @@ async function clusterBench(): Promise<ClusterResult> {
       const lists = loads[label];
       const h0 = await health();
       const tStart = performance.now();
-      const loadEnd = tStart + SECONDS * 1000;
-      const accepted = new Map<string, number>();
-      let refused = 0;
-      await Promise.all(nodes.map(async (n) => {
-        const list = lists.get(n.shard) ?? [];
-        let next = 0;
-        accepted.set(n.shard, 0);
-        const worker = async (): Promise<void> => {
-          while (next < list.length && performance.now() < loadEnd) {
-            let pending = list.slice(next, next + BATCH);
-            next += pending.length;
-            while (pending.length > 0 && performance.now() < loadEnd + 5000) {
-              const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) });
-              if (!j.results) throw new Error(`submission to ${n.shard} failed: ${JSON.stringify(j).slice(0, 200)}`);
-              const retry: string[] = [];
-              j.results.forEach((r, i) => {
-                if (r.status === 'accepted') accepted.set(n.shard, accepted.get(n.shard)! + 1);
-                else if (r.reason === 'mempool-full' || r.reason === 'nonce-too-far') retry.push(pending[i]!);
-                else refused++;
-              });
-              if (retry.length) await sleep(100);
-              pending = retry;
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: INFLIGHT }, worker));
-      }));
+      const { accepted, refused } = await driveLoad(nodes, lists, { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT });
       const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
       const committedAt = new Map<string, number>();
       const deadline = performance.now() + 90_000;

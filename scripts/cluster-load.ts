@@ -1,0 +1,52 @@
+// The load driver shared by the cluster benchmarks (bench-cluster.ts, bench-xshard.ts): per shard
+// node, `inflight` workers post batches of pre-signed transactions to that node's API until the
+// time is up, resubmitting what bounced off back-pressure (mempool-full, nonce-too-far).
+export async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  return (await r.json()) as T;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface LoadResult {
+  accepted: Map<string, number>; // per shard
+  refused: number;
+  retries: number; // batches resubmitted after back-pressure
+  submitSeconds: number;
+}
+
+export async function driveLoad(nodes: readonly { shard: string; url: string }[], lists: Map<string, string[]>, o: { seconds: number; batch: number; inflight: number }): Promise<LoadResult> {
+  const tStart = performance.now();
+  const loadEnd = tStart + o.seconds * 1000;
+  const accepted = new Map<string, number>();
+  let refused = 0;
+  let retries = 0;
+  await Promise.all(nodes.map(async (n) => {
+    const list = lists.get(n.shard) ?? [];
+    let next = 0;
+    accepted.set(n.shard, 0);
+    const worker = async (): Promise<void> => {
+      while (next < list.length && performance.now() < loadEnd) {
+        let pending = list.slice(next, next + o.batch);
+        next += pending.length;
+        while (pending.length > 0 && performance.now() < loadEnd + 5000) {
+          const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) });
+          if (!j.results) throw new Error(`submission to ${n.shard} failed: ${JSON.stringify(j).slice(0, 200)}`);
+          const retry: string[] = [];
+          j.results.forEach((r, i) => {
+            if (r.status === 'accepted') accepted.set(n.shard, accepted.get(n.shard)! + 1);
+            else if (r.reason === 'mempool-full' || r.reason === 'nonce-too-far') retry.push(pending[i]!);
+            else refused++;
+          });
+          if (retry.length) {
+            retries++;
+            await sleep(100);
+          }
+          pending = retry;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: o.inflight }, worker));
+  }));
+  return { accepted, refused, retries, submitSeconds: (performance.now() - tStart) / 1000 };
+}
