@@ -24,7 +24,7 @@ import { initNetwork } from '../src/node/network-dir.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
-import { driveLoad, json } from './cluster-load.js';
+import { driveLoad, json, waitCommitted } from './cluster-load.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -153,17 +153,9 @@ try {
   log(`# submitted for ${submitSeconds.toFixed(1)} s: ${acceptedTotal} accepted, ${refused} refused, ${retries} retried batches`);
 
   // Wait until every accepted transfer is committed (per shard: committedTotal delta).
-  const committedAt = new Map<string, number>();
-  const deadline = performance.now() + 120_000;
-  let h1 = h0;
-  while (committedAt.size < nodes.length) {
-    h1 = await health();
-    nodes.forEach((n, i) => {
-      if (!committedAt.has(n.shard) && h1[i]!.committedTotal - h0[i]!.committedTotal >= accepted.get(n.shard)!) committedAt.set(n.shard, performance.now());
-    });
-    if (performance.now() > deadline) throw new Error(`not all accepted transfers committed after 120 s: ${JSON.stringify(h1.map((h, i) => h.committedTotal - h0[i]!.committedTotal))}`);
-    await sleep(20);
-  }
+  const waited = await waitCommitted(nodes, health, h0, accepted, 120_000, 'cluster');
+  const committedAt = waited.committedAt;
+  let h1 = waited.h1;
   const tEnd = Math.max(...committedAt.values());
   await sleep(3 * EPOCH_MS); // let the last epochs' global snapshots finalise
   polling = false;

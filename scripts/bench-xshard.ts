@@ -37,7 +37,7 @@ import { loadKeyFile } from '../src/core/keyfile.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, SMT_BIN } from '../src/cluster/supervisor.js';
-import { driveLoad, json } from './cluster-load.js';
+import { driveLoad, json, waitCommitted } from './cluster-load.js';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const EPOCHS = env('BENCH_EPOCHS', 8);
@@ -258,17 +258,7 @@ async function clusterBench(): Promise<ClusterResult> {
       const tStart = performance.now();
       const { accepted, refused } = await driveLoad(nodes, lists, { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT });
       const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
-      const committedAt = new Map<string, number>();
-      const deadline = performance.now() + 90_000;
-      let h1 = h0;
-      while (committedAt.size < nodes.length) {
-        h1 = await health();
-        nodes.forEach((n, i) => {
-          if (!committedAt.has(n.shard) && h1[i]!.committedTotal - h0[i]!.committedTotal >= accepted.get(n.shard)!) committedAt.set(n.shard, performance.now());
-        });
-        if (performance.now() > deadline) throw new Error(`${label}: accepted transfers not committed after 90 s`);
-        await sleep(20);
-      }
+      const { committedAt, h1 } = await waitCommitted(nodes, health, h0, accepted, 90_000, label);
       const seconds = (Math.max(...committedAt.values()) - tStart) / 1000;
       const committed = h1.reduce((a, h, i) => a + h.committedTotal - h0[i]!.committedTotal, 0);
       const r: ClusterPhase = { label, accepted: acceptedTotal, committed, seconds: +seconds.toFixed(2), tps: Math.round(committed / seconds), refused, loadavg: loadavg().map((x) => +x.toFixed(2)) };

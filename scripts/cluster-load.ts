@@ -50,3 +50,26 @@ export async function driveLoad(nodes: readonly { shard: string; url: string }[]
   }));
   return { accepted, refused, retries, submitSeconds: (performance.now() - tStart) / 1000 };
 }
+
+export interface Health {
+  committedTotal: number;
+}
+
+/**
+ * Polls until every node has committed what it accepted (its committedTotal grew by that much since
+ * `h0`); returns when each got there and the last health readings. Throws after `timeoutMs`.
+ */
+export async function waitCommitted<H extends Health>(nodes: readonly { shard: string }[], health: () => Promise<H[]>, h0: H[], accepted: Map<string, number>, timeoutMs: number, what: string): Promise<{ committedAt: Map<string, number>; h1: H[] }> {
+  const committedAt = new Map<string, number>();
+  const deadline = performance.now() + timeoutMs;
+  let h1 = h0;
+  while (committedAt.size < nodes.length) {
+    h1 = await health();
+    nodes.forEach((n, i) => {
+      if (!committedAt.has(n.shard) && h1[i]!.committedTotal - h0[i]!.committedTotal >= accepted.get(n.shard)!) committedAt.set(n.shard, performance.now());
+    });
+    if (performance.now() > deadline) throw new Error(`${what}: accepted transfers not all committed after ${timeoutMs / 1000} s: ${JSON.stringify(h1.map((h, i) => h.committedTotal - h0[i]!.committedTotal))}`);
+    await sleep(20);
+  }
+  return { committedAt, h1 };
+}
