@@ -14,7 +14,7 @@
 // gossip bytes per node per epoch (envelopes in + out at the application, no libp2p framing);
 // global epochs with carried shards; peak RSS per node. The last line is one JSON object.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../src/core/bytes.js';
@@ -24,7 +24,7 @@ import { initNetwork } from '../src/node/network-dir.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
-import { driveLoad, json, waitCommitted } from './cluster-load.js';
+import { driveLoad, json, teardownCluster, waitCommitted } from './cluster-load.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -218,10 +218,5 @@ try {
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
   console.log(JSON.stringify(result));
 } finally {
-  if (started) {
-    try {
-      execFileSync(process.execPath, [SMT_BIN, 'cluster', 'down', '--network', netDir, '--grace', '5'], { stdio: 'ignore' });
-    } catch { /* best effort */ }
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  teardownCluster(SMT_BIN, netDir, tmp, started);
 }

@@ -37,7 +37,7 @@ import { loadKeyFile } from '../src/core/keyfile.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, SMT_BIN } from '../src/cluster/supervisor.js';
-import { driveLoad, json, waitCommitted } from './cluster-load.js';
+import { driveLoad, json, teardownCluster, waitCommitted } from './cluster-load.js';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const EPOCHS = env('BENCH_EPOCHS', 8);
@@ -293,12 +293,7 @@ async function clusterBench(): Promise<ClusterResult> {
       latencyMs: { p50: pct(lats, 50), p99: pct(lats, 99), sampled: sample.length, credited: lats.length },
     };
   } finally {
-    if (started) {
-      try {
-        execFileSync(process.execPath, [SMT_BIN, 'cluster', 'down', '--network', netDir, '--grace', '5'], { stdio: 'ignore' });
-      } catch { /* best effort */ }
-    }
-    rmSync(tmp, { recursive: true, force: true });
+    teardownCluster(SMT_BIN, netDir, tmp, started);
   }
 }
 

@@ -1,6 +1,9 @@
 // The load driver shared by the cluster benchmarks (bench-cluster.ts, bench-xshard.ts): per shard
 // node, `inflight` workers post batches of pre-signed transactions to that node's API until the
 // time is up, resubmitting what bounced off back-pressure (mempool-full, nonce-too-far).
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+
 export async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
   return (await r.json()) as T;
@@ -72,4 +75,14 @@ export async function waitCommitted<H extends Health>(nodes: readonly { shard: s
     await sleep(20);
   }
   return { committedAt, h1 };
+}
+
+/** Best-effort teardown of a benchmark's cluster (`smt cluster down`), then its temp dir. */
+export function teardownCluster(smtBin: string, netDir: string, tmp: string, started: boolean): void {
+  if (started) {
+    try {
+      execFileSync(process.execPath, [smtBin, 'cluster', 'down', '--network', netDir, '--grace', '5'], { stdio: 'ignore' });
+    } catch { /* best effort */ }
+  }
+  rmSync(tmp, { recursive: true, force: true });
 }

@@ -296,7 +296,6 @@ export class TriadNetwork {
     const req = encodeTxBatch(txs);
     for (const peer of this.p2p.topicPeers(txTopic(net, home)).slice(0, 2)) {
       try {
-        this.counters.messagesOut++;
         const b = await this.p2p.request(peer, submitProtocol(net), req, { timeoutMs: SUBMIT_TIMEOUT_MS });
         return decodeSubmitResults(b, txs.length);
       } catch (err) {
