@@ -227,3 +227,53 @@ test('keys and values are validated and copied', async () => {
   t.root();
   assert.deepEqual(await t.get(k), enc('abc'));
 });
+
+test('storage: records are keyed gen || hash and each committed root is reachable by its hash alone (a root pointer), including a clean record that became the root', async () => {
+  const store = new MemoryNodeStore();
+  // recordBytes 0: every node its own record, so deleting a leaf's siblings leaves a clean record as the root.
+  const t = await TernaryTrie.open(store, undefined, { recordBytes: 0 });
+  const keys = Array.from({ length: 30 }, (_, i) => hkey(`ptr${i}`));
+  for (const k of keys) await t.put(k, enc('v'));
+  const r1 = await t.commit();
+  for (const k of store.map.keys()) assert.ok(k.length === 72 || k.length === 64, 'a key is gen || hash (36 bytes) or a root hash (32)');
+  const pointers = [...store.map].filter(([k]) => k.length === 64);
+  assert.deepEqual(pointers.map(([k]) => k), [toHex(r1)], 'one pointer, for the committed root');
+  for (const k of keys.slice(1)) await t.delete(k);
+  const r2 = await t.commit(); // root = the clean leaf record of keys[0]
+  assert.equal(toHex(r2), toHex(taggedHash('trie/leaf', keys[0]!, enc('v'))));
+  for (const root of [r1, r2]) {
+    const view = await TernaryTrie.at(store, root);
+    assert.deepEqual(await view.get(keys[0]!), enc('v'));
+  }
+  assert.equal(await (await TernaryTrie.at(store, r1)).get(keys[7]!).then((v) => v !== undefined), true);
+});
+
+test('storage: a store written in the legacy layout (records keyed by hash, 0x03 references) still opens, reads and takes new commits', async () => {
+  // Three keys with distinct first trits: root = branch of three leaves, each leaf its own record.
+  const byTrit = new Map<number, Uint8Array>();
+  for (let i = 0; byTrit.size < 3; i++) {
+    const k = hkey(`legacy${i}`);
+    byTrit.set(refDigits(k, 3, 1)[0]!, k);
+  }
+  const store = new MemoryNodeStore();
+  const refs: Uint8Array[] = [];
+  for (let t = 0; t < 3; t++) {
+    const k = byTrit.get(t)!;
+    const v = enc(`leaf${t}`);
+    const rec = Uint8Array.of(0x01, ...k, 0, 0, 0, v.length, ...v);
+    const h = taggedHash('trie/leaf', k, v);
+    store.map.set(toHex(h), rec);
+    refs.push(h);
+  }
+  const branch = Uint8Array.of(0x02, 0x03, ...refs[0]!, 0x03, ...refs[1]!, 0x03, ...refs[2]!);
+  const root = taggedHash('trie/branch', ...refs);
+  store.map.set(toHex(root), branch);
+  const t = await TernaryTrie.open(store, root);
+  for (let i = 0; i < 3; i++) assert.deepEqual(await t.get(byTrit.get(i)!), enc(`leaf${i}`));
+  await t.put(hkey('legacy-new'), enc('new'));
+  const r2 = await t.commit();
+  const re = await TernaryTrie.open(store, r2);
+  await re.loadAll();
+  for (let i = 0; i < 3; i++) assert.deepEqual(await re.get(byTrit.get(i)!), enc(`leaf${i}`));
+  assert.deepEqual(await re.get(hkey('legacy-new')), enc('new'));
+});

@@ -11,6 +11,13 @@ import { DecodeError } from '../core/bytes.js';
 import { packedLength, KEY_BYTES } from './digits.js';
 import { hashStats, type Tags } from './hash.js';
 import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES } from './node.js';
+import { wasmSha256x4, paddingWords, X4_FREE_OFF, X4_BLOCK_BYTES, X4_OUT_BYTES, type WasmSha256x4 } from './sha256x4-wasm.js';
+
+/** Groups of 4 messages per kernel call (bounds the kernel's memory: ~160 KiB). */
+const X4_GROUPS = 256;
+/** Padding words of an 80-byte preimage (a leaf with a 16-byte value). */
+const LEAF80_PAD = paddingWords(80); // message words 20..31
+const KERNELS = new Map<number, WasmSha256x4>(); // by arity (the tags are a function of it)
 
 export { LEAF, BRANCH, EXT, REF };
 /** A slot on the free list. */
@@ -33,6 +40,7 @@ const R_LEAF = 0x01;
 const R_BRANCH = 0x02;
 const R_REF = 0x03;
 const R_EXT = 0x04;
+const R_REFG = 0x05;
 
 export class Arena {
   readonly arity: number;
@@ -49,9 +57,16 @@ export class Arena {
   off: Int32Array = new Int32Array(0);
   len: Int32Array = new Int32Array(0);
   ver: Int32Array = new Int32Array(0);
+  /**
+   * Generation of the node's own record (its store key is gen || hash), for nodes that have one and
+   * REF nodes; -1 = unknown or legacy (keyed by the hash alone).
+   */
+  gen: Int32Array = new Int32Array(0);
   hash: Uint8Array = new Uint8Array(0);
   h32: Int32Array = new Int32Array(0);
   private freeList: number[] = [];
+  /** Nodes allocated plus leaves rewritten since the last relayout (how scattered the arena got). */
+  churn = 0;
   pool: Uint8Array;
   poolTop = 0;
   /** Bytes of `pool` below poolTop that no live node uses any more. */
@@ -96,6 +111,7 @@ export class Arena {
     this.off = g32(this.off);
     this.len = g32(this.len);
     this.ver = g32(this.ver);
+    this.gen = g32(this.gen);
     const h = new Uint8Array(cap * 32);
     h.set(this.hash);
     this.hash = h;
@@ -120,6 +136,8 @@ export class Arena {
     this.off[id] = 0;
     this.len[id] = 0;
     this.ver[id]++;
+    this.gen[id] = -1;
+    this.churn++;
     return id;
   }
 
@@ -184,6 +202,89 @@ export class Arena {
     return o;
   }
 
+  /**
+   * Moves the nodes under `root` to fresh slots in depth-first pre-order (a node, then each child's
+   * subtree), their bytes likewise into a fresh pool, and returns root's new id. Why: the arrays are
+   * indexed by node id, and after many batches a subtree's nodes are scattered over the whole arena,
+   * so walking one (hashing, encoding a record with its clean inline siblings) costs a cache miss per
+   * array per node; in pre-order a small subtree's fields sit in a few cache lines. Every id held
+   * outside the arena is invalid afterwards: only the caller's root may be live (no staged commit).
+   */
+  relayout(root: number): number {
+    if (root === NIL) return NIL;
+    const live = this.live;
+    const cap = Math.max(64, live + (live >> 1));
+    const kind = new Uint8Array(cap);
+    const flags = new Uint8Array(cap);
+    const c0 = new Int32Array(cap).fill(NIL);
+    const c1 = new Int32Array(cap).fill(NIL);
+    const c2 = new Int32Array(cap).fill(NIL);
+    const size = new Int32Array(cap);
+    const off = new Int32Array(cap);
+    const len = new Int32Array(cap);
+    const ver = new Int32Array(cap);
+    const gen = new Int32Array(cap);
+    const hash = new Uint8Array(cap * 32);
+    const liveBytes = this.poolTop - this.garbage;
+    const pool = new Uint8Array(Math.max(64, liveBytes + (liveBytes >> 2)));
+    const oh = this.h32;
+    const nh = new Int32Array(hash.buffer);
+    const op = this.pool;
+    let top = 0;
+    let ptop = 0;
+    const place = (id: number): number => {
+      const n = top++;
+      const k = this.kind[id]!;
+      kind[n] = k;
+      flags[n] = this.flags[id]!;
+      size[n] = this.size[id]!;
+      ver[n] = this.ver[id]!;
+      gen[n] = this.gen[id]!;
+      const l = this.len[id]!;
+      if (l > 0) {
+        const o = this.off[id]!;
+        if (l <= 64) for (let i = 0; i < l; i++) pool[ptop + i] = op[o + i]!;
+        else pool.set(op.subarray(o, o + l), ptop);
+        off[n] = ptop;
+        ptop += l;
+      }
+      len[n] = l;
+      const hs = id * 8;
+      const hd = n * 8;
+      for (let i = 0; i < 8; i++) nh[hd + i] = oh[hs + i]!;
+      if (k === BRANCH || k === EXT) {
+        const a = this.c0[id]!;
+        const b = this.c1[id]!;
+        const c = this.c2[id]!;
+        if (a !== NIL) c0[n] = place(a);
+        if (b !== NIL) c1[n] = place(b);
+        if (c !== NIL) c2[n] = place(c);
+      }
+      return n;
+    };
+    const r = place(root);
+    this.kind = kind;
+    this.flags = flags;
+    this.c0 = c0;
+    this.c1 = c1;
+    this.c2 = c2;
+    this.size = size;
+    this.off = off;
+    this.len = len;
+    this.ver = ver;
+    this.gen = gen;
+    this.hash = hash;
+    this.h32 = nh;
+    this.pool = pool;
+    this.poolTop = ptop;
+    this.garbage = 0;
+    this.cap = cap;
+    this.top = top;
+    this.freeList = [];
+    this.churn = 0;
+    return r;
+  }
+
   /** Copies every live node's bytes into a fresh pool, dropping garbage. */
   private compact(cap: number): void {
     const src = this.pool;
@@ -237,6 +338,7 @@ export class Arena {
 
   /** Sets leaf bytes to key k[ko, ko + 32) || value v[vo, vo + vl). */
   setLeaf(id: number, k: Uint8Array, ko: number, v: Uint8Array, vo: number, vl: number): void {
+    this.churn++;
     this.garbage += this.len[id]!;
     this.len[id] = 0; // not live while allocData may compact
     const o = this.allocData(32 + vl);
@@ -299,8 +401,9 @@ export class Arena {
     return id;
   }
 
-  ref(hash: Uint8Array, ho = 0): number {
+  ref(hash: Uint8Array, ho = 0, gen = -1): number {
     const id = this.alloc(REF);
+    this.gen[id] = gen;
     this.flags[id] = F_HASHED | F_REC;
     const h = this.hash;
     const o = id * 32;
@@ -330,6 +433,31 @@ export class Arena {
   bytes(id: number, from: number, to: number): Uint8Array {
     const o = this.off[id]!;
     return this.pool.slice(o + from, o + to);
+  }
+
+  /** Bytes of node `id`'s inline form when written as a reference. */
+  refBytes(id: number): number {
+    return this.gen[id]! >= 0 ? 37 : 33;
+  }
+
+  /** The store key of node `id`'s own record: gen (u32) || hash, or the hash alone (gen unknown). */
+  locator(id: number): Uint8Array {
+    const g = this.gen[id]!;
+    if (g < 0) return this.hashCopy(id);
+    const k = new Uint8Array(36);
+    k[0] = g >>> 24;
+    k[1] = (g >>> 16) & 0xff;
+    k[2] = (g >>> 8) & 0xff;
+    k[3] = g & 0xff;
+    this.hashInto(id, k, 4);
+    return k;
+  }
+
+  /** Copies node `id`'s hash to out[o, o + 32). */
+  hashInto(id: number, out: Uint8Array, o: number): void {
+    const h = this.hash;
+    const ho = id * 32;
+    for (let i = 0; i < 32; i++) out[o + i] = h[ho + i]!;
   }
 
   hashCopy(id: number): Uint8Array {
@@ -426,6 +554,169 @@ export class Arena {
     this.flags[id] = f | F_HASHED;
   }
 
+  /**
+   * Makes the hash of `root` and of every node under it valid, like ensureHash(root), but collects
+   * the unhashed nodes first and hashes them by height (leaves, then their parents, ...): nodes of
+   * one height never depend on each other, so same-kind nodes are hashed in groups
+   * (hashBranches/hashLeaves) where a multi-message kernel can take several at once.
+   */
+  hashTree(root: number): void {
+    if (root === NIL || (this.flags[root]! & F_HASHED) !== 0) return;
+    this.ordN = 0;
+    const maxH = this.collect(root);
+    const n = this.ordN;
+    // Counting sort of the collected nodes by height.
+    const count = new Int32Array(maxH + 2);
+    const hts = this.ordH;
+    for (let i = 0; i < n; i++) count[hts[i]! + 1]!++;
+    for (let h = 1; h <= maxH + 1; h++) count[h]! += count[h - 1]!;
+    const byH = this.grown(this.byH, n);
+    this.byH = byH;
+    const at = count.slice();
+    const ord = this.ord;
+    for (let i = 0; i < n; i++) byH[at[hts[i]!]!++] = ord[i]!;
+    for (let h = 0; h <= maxH; h++) this.hashLevel(byH, count[h]!, count[h + 1]!);
+  }
+
+  private ord: Int32Array = new Int32Array(0);
+  private ordH: Uint8Array = new Uint8Array(0);
+  private ordN = 0;
+  private byH: Int32Array = new Int32Array(0);
+  private sel: Int32Array = new Int32Array(0);
+
+  private grown(a: Int32Array, n: number): Int32Array {
+    return a.length >= n ? a : new Int32Array(Math.max(n, 2 * a.length));
+  }
+
+  /** Post-order collection of the unhashed nodes under `id` (itself unhashed); returns its height. */
+  private collect(id: number): number {
+    let h = 0;
+    const k = this.kind[id];
+    if (k === BRANCH || k === EXT) {
+      const F = F_HASHED;
+      const a = this.c0[id]!;
+      const b = this.c1[id]!;
+      const c = this.c2[id]!;
+      if (a !== NIL && (this.flags[a]! & F) === 0) h = this.collect(a) + 1;
+      if (b !== NIL && (this.flags[b]! & F) === 0) h = Math.max(h, this.collect(b) + 1);
+      if (c !== NIL && (this.flags[c]! & F) === 0) h = Math.max(h, this.collect(c) + 1);
+    } else if (k !== LEAF) throw new Error('trie: hashing a node that is not loaded');
+    if (this.ordN === this.ord.length) {
+      const m = Math.max(1024, 2 * this.ord.length);
+      const o = new Int32Array(m);
+      o.set(this.ord);
+      this.ord = o;
+      const t = new Uint8Array(m);
+      t.set(this.ordH);
+      this.ordH = t;
+    }
+    this.ord[this.ordN] = id;
+    this.ordH[this.ordN++] = h;
+    return h;
+  }
+
+  /** Hashes byH[from, to): nodes whose children are all hashed. */
+  private hashLevel(byH: Int32Array, from: number, to: number): void {
+    const sel = (this.sel = this.grown(this.sel, 2 * (to - from)));
+    // Branches (arity 3: 128-byte preimages) from sel[0], leaves with 16-byte values (80-byte
+    // preimages) from sel[half]: the two shapes the 4-lane kernel takes; anything else one by one.
+    const half = to - from;
+    let nb = 0;
+    let nl = 0;
+    const three = this.arity === 3;
+    for (let i = from; i < to; i++) {
+      const id = byH[i]!;
+      const k = this.kind[id];
+      if (k === BRANCH && three) sel[nb++] = id;
+      else if (k === LEAF && this.len[id] === 48) sel[half + nl++] = id;
+      else this.ensureHash(id); // its children are hashed already
+    }
+    if (nb > 0) this.hashX4(sel, 0, nb, false);
+    if (nl > 0) this.hashX4(sel, half, nl, true);
+  }
+
+  private x4: WasmSha256x4 | null = null;
+
+  private kernel(): WasmSha256x4 {
+    // One kernel per set of tags, shared by every arena (calls are synchronous and never nest).
+    if (this.x4 === null) {
+      let x = KERNELS.get(this.arity);
+      if (x === undefined) {
+        x = wasmSha256x4(X4_FREE_OFF + X4_GROUPS * (X4_BLOCK_BYTES * 2 + X4_OUT_BYTES));
+        x.setPrefix(0, this.tags.branch);
+        x.setPrefix(1, this.tags.leaf);
+        KERNELS.set(this.arity, x);
+      }
+      this.x4 = x;
+    }
+    return this.x4;
+  }
+
+  /**
+   * Hashes ids[at, at + n), all arity-3 branches (`leaves` false: 128-byte preimages, their children
+   * hashed) or all leaves with 16-byte values (80-byte preimages), 4 at a time.
+   */
+  private hashX4(ids: Int32Array, at: number, n: number, leaves: boolean): void {
+    const x = this.kernel();
+    const OUT = X4_FREE_OFF + X4_GROUPS * 2 * X4_BLOCK_BYTES;
+    hashStats.count += n;
+    for (let s = 0; s < n; s += 4 * X4_GROUPS) {
+      const cnt = Math.min(n - s, 4 * X4_GROUPS);
+      for (let i = 0; i < cnt; i++) {
+        // Group i >> 2 (128 words: 2 blocks x 4 lanes), lane i & 3. Words 0..7 (the tag) come from
+        // the registered prefix and are not read.
+        const base = (X4_FREE_OFF >> 2) + 128 * (i >> 2) + (i & 3);
+        if (leaves) this.layLeaf80(ids[at + s + i]!, x.mem32, base);
+        else this.layBranch(ids[at + s + i]!, x.mem32, base);
+      }
+      if (leaves) x.hashGroups(X4_FREE_OFF, OUT, (cnt + 3) >> 2, 2, 1);
+      else x.hash128Groups(X4_FREE_OFF, OUT, (cnt + 3) >> 2, 0);
+      this.takeDigests(ids, at + s, cnt, OUT >> 2);
+    }
+  }
+
+  /** Message words 8..31 of branch `id`: its three child hashes (EMPTY = zeros), one lane. */
+  private layBranch(id: number, m: Int32Array, base: number): void {
+    const h = this.h32;
+    const c0 = this.c0[id]!;
+    const c1 = this.c1[id]!;
+    const c2 = this.c2[id]!;
+    if (c0 === NIL) for (let w = 0; w < 8; w++) m[base + 4 * (8 + w)] = 0;
+    else for (let w = 0, o = c0 * 8; w < 8; w++) m[base + 4 * (8 + w)] = h[o + w]!;
+    if (c1 === NIL) for (let w = 0; w < 8; w++) m[base + 4 * (16 + w)] = 0;
+    else for (let w = 0, o = c1 * 8; w < 8; w++) m[base + 4 * (16 + w)] = h[o + w]!;
+    if (c2 === NIL) for (let w = 0; w < 8; w++) m[base + 4 * (24 + w)] = 0;
+    else for (let w = 0, o = c2 * 8; w < 8; w++) m[base + 4 * (24 + w)] = h[o + w]!;
+  }
+
+  /**
+   * Message words 8..31 of leaf `id` (16-byte value): key || value (pool bytes read as little-endian
+   * words, as the kernel's layout asks), then the constant padding of an 80-byte message.
+   */
+  private layLeaf80(id: number, m: Int32Array, base: number): void {
+    const p = this.pool;
+    const o = this.off[id]!;
+    for (let w = 0; w < 12; w++) {
+      const b = o + 4 * w;
+      m[base + 4 * (8 + w)] = p[b]! | (p[b + 1]! << 8) | (p[b + 2]! << 16) | (p[b + 3]! << 24);
+    }
+    const pad = LEAF80_PAD;
+    for (let w = 0; w < 12; w++) m[base + 4 * (20 + w)] = pad[w]!;
+  }
+
+  /** Copies the kernel's digests of ids[at, at + cnt) into hash[] and marks those nodes hashed. */
+  private takeDigests(ids: Int32Array, at: number, cnt: number, OUT: number): void {
+    const m = this.x4!.mem32;
+    const h = this.h32;
+    for (let i = 0; i < cnt; i++) {
+      const id = ids[at + i]!;
+      const src = OUT + 8 * i; // group i >> 2 at 32 words, lane i & 3 at 8 words: 8 * i
+      const dst = id * 8;
+      for (let r = 0; r < 8; r++) h[dst + r] = m[src + r]!;
+      this.flags[id] = this.flags[id]! | F_HASHED;
+    }
+  }
+
   private childHash32(p32: Int32Array, at: number, c: number): void {
     if (c === NIL) {
       for (let i = 0; i < 8; i++) p32[at + i] = 0;
@@ -449,7 +740,7 @@ export class Arena {
 
   // ---- records ----
 
-  /** Is child `c` written as a reference (0x03 hash) rather than inline? */
+  /** Is child `c` written as a reference (0x05 gen hash, or legacy 0x03 hash) rather than inline? */
   isRefChild(c: number): boolean {
     const f = this.flags[c]!;
     return this.kind[c] === REF || (f & F_ASREC) !== 0 || (f & (F_DIRTY | F_REC)) === F_REC;
@@ -498,11 +789,22 @@ export class Arena {
       return o + 1;
     }
     if (this.isRefChild(c)) {
-      out[o] = R_REF;
       const h = this.hash;
       const ho = c * 32;
-      for (let i = 0; i < 32; i++) out[o + 1 + i] = h[ho + i]!;
-      return o + 33;
+      const g = this.gen[c]!;
+      if (g < 0) {
+        // A legacy reference: that record is keyed by the hash alone.
+        out[o] = R_REF;
+        for (let i = 0; i < 32; i++) out[o + 1 + i] = h[ho + i]!;
+        return o + 33;
+      }
+      out[o] = R_REFG;
+      out[o + 1] = g >>> 24;
+      out[o + 2] = (g >>> 16) & 0xff;
+      out[o + 3] = (g >>> 8) & 0xff;
+      out[o + 4] = g & 0xff;
+      for (let i = 0; i < 32; i++) out[o + 5 + i] = h[ho + i]!;
+      return o + 37;
     }
     return this.write(c, out, o, written);
   }
@@ -512,7 +814,7 @@ export class Arena {
    * nodes hash lazily. Returns the top id; `stats.refs` = references (REF nodes) created. On malformed
    * bytes throws DecodeError and leaves the arena as it was (apart from free-list order).
    */
-  decode(bytes: Uint8Array, hash: Uint8Array, stats: { refs: number }): number {
+  decode(bytes: Uint8Array, hash: Uint8Array, stats: { refs: number }, gen = -1): number {
     const made: number[] = [];
     const r = { pos: 0, refs: 0 };
     try {
@@ -522,6 +824,7 @@ export class Arena {
       const h = this.hash;
       for (let i = 0; i < 32; i++) h[id * 32 + i] = hash[i]!;
       this.flags[id] = F_HASHED | F_REC;
+      this.gen[id] = gen;
       stats.refs = r.refs;
       return id;
     } catch (e) {
@@ -546,6 +849,17 @@ export class Arena {
         r.pos += 32;
         r.refs++;
         return id;
+      case R_REFG: {
+        need(b, r, 36);
+        const p = r.pos;
+        const g = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+        if (g > 0x7fffffff) throw new DecodeError('trie record: reference generation out of range');
+        id = this.ref(b, p + 4, g);
+        made.push(id);
+        r.pos += 36;
+        r.refs++;
+        return id;
+      }
       case R_LEAF: {
         need(b, r, 36);
         const p = r.pos;

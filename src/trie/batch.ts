@@ -8,6 +8,9 @@ import { trits, pathLength } from './digits.js';
 import { Arena, BRANCH, EXT, LEAF, NIL, F_DIRTY, F_HASHED } from './arena.js';
 import type { PendingWrites } from './pending.js';
 
+/** Digits per item computed up front (one base-3 division pass): enough for nearly every walk. */
+const FIRST = 23;
+
 export class ArenaBatch {
   private readonly a: Arena;
   private readonly arity: number;
@@ -20,7 +23,17 @@ export class ArenaBatch {
   private pw: PendingWrites | null = null;
   private n = 0;
   private K = new Uint8Array(0);
+  /** Digits past the first FIRST of items that needed them (rare): item i's digit j at D[i * W + j]. */
   private D = new Uint8Array(0);
+  /**
+   * The first FIRST digits of every item, level-major: item i's digit j at Dl[j * cap + i]. The
+   * partition at depth j reads digit j of items in permuted order; level-major, those reads stay in
+   * one array of `cap` bytes instead of striding over W bytes per item (a cache miss each).
+   */
+  private Dl = new Uint8Array(0);
+  private cap = 0;
+  private readonly tmp = new Uint8Array(256);
+  /** Item i has digits [0, nd[i]) valid: FIRST (Dl only) or all (D too). */
   private nd = new Uint8Array(0);
   private node = new Int32Array(0);
   private perm = new Int32Array(0);
@@ -46,6 +59,8 @@ export class ArenaBatch {
     if (this.node.length < 2 * n) {
       this.K = new Uint8Array(2 * n * 32);
       this.D = new Uint8Array(2 * n * this.W);
+      this.Dl = new Uint8Array(2 * n * FIRST);
+      this.cap = 2 * n;
       this.nd = new Uint8Array(2 * n);
       this.node = new Int32Array(2 * n);
       this.perm = new Int32Array(n);
@@ -71,18 +86,26 @@ export class ArenaBatch {
   private fill(i: number, full: boolean): void {
     const k = this.K;
     const ko = 32 * i;
+    const D = this.D;
+    const o = i * this.W;
     if (this.arity === 2) {
-      const D = this.D;
-      const o = i * this.W;
       for (let j = 0; j < 256; j++) D[o + j] = (k[ko + 31 - (j >> 3)]! >> (j & 7)) & 1;
       this.nd[i] = 255; // all 256 valid (dig() never asks for j >= L = 256)
     } else if (full) {
-      trits(k, this.D, 8, ko, i * this.W);
+      trits(k, D, 8, ko, o);
       this.nd[i] = 162;
     } else {
-      trits(k, this.D, 1, ko, i * this.W);
-      this.nd[i] = 23;
+      const t = this.tmp;
+      trits(k, t, 1, ko, 0);
+      const Dl = this.Dl;
+      const cap = this.cap;
+      for (let j = 0; j < FIRST; j++) Dl[j * cap + i] = t[j]!;
+      this.nd[i] = FIRST;
+      return;
     }
+    const Dl = this.Dl;
+    const cap = this.cap;
+    for (let j = 0; j < FIRST; j++) Dl[j * cap + i] = D[o + j]!;
   }
 
   /** Is item i a delete (or an existing leaf, which is never written anew)? */
@@ -91,6 +114,7 @@ export class ArenaBatch {
   }
 
   private dig(i: number, j: number): number {
+    if (j < FIRST) return this.Dl[j * this.cap + i]!;
     if (j >= this.nd[i]!) {
       if (j >= this.L) throw new Error('trie: path longer than a key (corrupt trie)');
       this.fill(i, true);
@@ -315,6 +339,9 @@ export class ArenaBatch {
       if (bk.length === 1) a.setChild(b, s, this.leafOf(bk[0]!));
       else if (bk.length > 1) a.setChild(b, s, this.many(j + 1, bk));
     }
-    return j > depth ? a.ext(this.D, first * this.W + depth, first * this.W + j, b) : b;
+    if (j === depth) return b;
+    const t = this.tmp;
+    for (let x = depth; x < j; x++) t[x - depth] = this.dig(first, x);
+    return a.ext(t, 0, j - depth, b);
   }
 }

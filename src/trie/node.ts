@@ -54,6 +54,8 @@ export class TNode {
   c0: TNode | null = null;
   c1: TNode | null = null;
   c2: TNode | null = null;
+  /** REF: the generation its record is stored under (-1: a legacy reference, keyed by the hash alone). */
+  gen = -1;
 
   constructor(kind: number) {
     this.kind = kind;
@@ -166,17 +168,19 @@ export function nodeHash(n: TNode | null, tags: Tags, s: Scratch): Uint8Array {
 
 // ---- storage records ----
 // A record stores one node; each child is either inline (its full encoding) or a reference to the
-// child's own record by hash. The writer chooses (see trie.ts: small subtrees are inlined so a
-// commit writes far fewer LevelDB entries than nodes); the record's key is always the hash of the
-// node it encodes, so records are content-addressed whatever the choice.
+// child's own record by (generation and) hash. The writer chooses (see trie.ts: small subtrees are
+// inlined so a commit writes far fewer LevelDB entries than nodes); the record's key is always
+// gen || hash of the node it encodes (legacy: the hash alone), whatever the choice.
 //   node  := 0x01 key(32) u32 len value | 0x02 child*arity | 0x04 u8 n packed(n) child
-//   child := 0x00 (empty slot) | 0x03 hash(32) (reference) | node
+//   child := 0x00 (empty slot) | 0x05 u32 gen hash(32) (reference) | 0x03 hash(32) (legacy
+//            reference, before record keys carried a generation) | node
 
 const R_EMPTY = 0x00;
 const R_LEAF = 0x01;
 const R_BRANCH = 0x02;
 const R_REF = 0x03;
 const R_EXT = 0x04;
+const R_REFG = 0x05;
 
 /** Encoded size of `n` inline; children with `asRecord` or clean `rec` (or REF) are references. */
 export function inlineSize(n: TNode, arity: number): number {
@@ -188,7 +192,7 @@ export function inlineSize(n: TNode, arity: number): number {
     case EXT:
       return 2 + packedLength(n.path!.length) + childSize(n.c0, arity);
     default:
-      return 33;
+      return n.gen >= 0 ? 37 : 33;
   }
 }
 
@@ -198,7 +202,7 @@ export function isRefChild(c: TNode): boolean {
 
 function childSize(c: TNode | null, arity: number): number {
   if (c === null) return 1;
-  return isRefChild(c) ? 33 : inlineSize(c, arity);
+  return isRefChild(c) ? (c.gen >= 0 ? 37 : 33) : inlineSize(c, arity);
 }
 
 /** Writes `n` (inline form) at `off`; calls `visit` for every node written inline, `n` included. */
@@ -242,6 +246,15 @@ function writeChild(c: TNode | null, arity: number, out: Uint8Array, off: number
     return off + 1;
   }
   if (isRefChild(c)) {
+    if (c.gen >= 0) {
+      out[off] = R_REFG;
+      out[off + 1] = c.gen >>> 24;
+      out[off + 2] = (c.gen >>> 16) & 0xff;
+      out[off + 3] = (c.gen >>> 8) & 0xff;
+      out[off + 4] = c.gen & 0xff;
+      copy32(out, off + 5, c.hash!);
+      return off + 37;
+    }
     out[off] = R_REF;
     copy32(out, off + 1, c.hash!);
     return off + 33;
@@ -280,6 +293,17 @@ function readNode(bytes: Uint8Array, r: { pos: number; refs: number }, arity: nu
       r.pos += 32;
       r.refs++;
       return n;
+    case R_REFG: {
+      need(bytes, r, 36);
+      const p = r.pos;
+      const gen = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+      if (gen > 0x7fffffff) throw new DecodeError('trie record: reference generation out of range');
+      n = refNode(copyBytes(bytes, p + 4, p + 36));
+      n.gen = gen;
+      r.pos += 36;
+      r.refs++;
+      return n;
+    }
     case R_LEAF: {
       need(bytes, r, 36);
       const len = ((bytes[r.pos + 32]! << 24) | (bytes[r.pos + 33]! << 16) | (bytes[r.pos + 34]! << 8) | bytes[r.pos + 35]!) >>> 0;

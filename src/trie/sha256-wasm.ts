@@ -8,7 +8,7 @@
 // caller lays out padded preimages in the module's memory and hashes them in place, writing each
 // digest straight into the next preimage. Checked against node:crypto in test/trie-proof.test.ts.
 
-const K = new Int32Array([
+export const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
   0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
   0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
@@ -17,7 +17,7 @@ const K = new Int32Array([
   0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+export const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 
 /** Byte offset of the 32-byte chaining state in the module's memory; callers must not use [0, 64). */
 export const STATE_OFF = 0;
@@ -26,17 +26,17 @@ const MID_OFF = 32;
 /** Input bytes a caller may use start here. */
 export const FREE_OFF = 64;
 
-// --- a minimal wasm binary emitter (only what the functions below use) ---
-const I32 = 0x7f;
-const OP = {
+// --- a minimal wasm binary emitter (only what the functions below use; also used by sha256x4-wasm.ts) ---
+export const I32 = 0x7f;
+export const OP = {
   end: 0x0b, block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, call: 0x10,
   get: 0x20, set: 0x21, tee: 0x22, load: 0x28, store: 0x36, const: 0x41,
   eqz: 0x45, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, xor: 0x73, shrU: 0x76, rotl: 0x77, rotr: 0x78,
 } as const;
-const V128 = 0x7b;
-const V = { load: 0x00, const: 0x0c, shuffle: 0x0d, extract: 0x1b, or: 0x50, xor: 0x51, shl: 0xab, shrU: 0xad, add: 0xae } as const;
+export const V128 = 0x7b;
+export const V = { load: 0x00, const: 0x0c, shuffle: 0x0d, extract: 0x1b, or: 0x50, xor: 0x51, shl: 0xab, shrU: 0xad, add: 0xae } as const;
 
-function uleb(n: number, out: number[]): void {
+export function uleb(n: number, out: number[]): void {
   do {
     let b = n & 0x7f;
     n >>>= 7;
@@ -44,7 +44,7 @@ function uleb(n: number, out: number[]): void {
     out.push(b);
   } while (n !== 0);
 }
-function sleb(n: number, out: number[]): void {
+export function sleb(n: number, out: number[]): void {
   n |= 0;
   for (;;) {
     const b = n & 0x7f;
@@ -57,7 +57,7 @@ function sleb(n: number, out: number[]): void {
   }
 }
 
-class Code {
+export class Code {
   readonly b: number[] = [];
   op(...ops: number[]): this {
     this.b.push(...ops);
@@ -217,7 +217,7 @@ function compressSimd(variant: 'full' | 'fromMid'): { locals: number; vlocals: n
   for (let r = 0; r < 8; r++) c.i32(STATE_OFF).i32(STATE_OFF).load(4 * r).get(1 + r).op(OP.add).store(4 * r);
   return { locals: 9, vlocals: 7, code: c.b };
 }
-function ulebBytes(n: number): number[] {
+export function ulebBytes(n: number): number[] {
   const o: number[] = [];
   uleb(n, o);
   return o;
@@ -239,7 +239,7 @@ function outputState(c: Code, out: number, tmp: number): void {
 }
 
 /** The message schedule of the padding block that follows a 128-byte message. */
-function pad128Schedule(): Int32Array {
+export function pad128Schedule(): Int32Array {
   const w = new Int32Array(64);
   w[0] = 0x80000000 | 0;
   w[15] = 128 * 8;
@@ -252,12 +252,12 @@ function pad128Schedule(): Int32Array {
   return w;
 }
 
-function section(id: number, body: number[], out: number[]): void {
+export function section(id: number, body: number[], out: number[]): void {
   out.push(id);
   uleb(body.length, out);
   out.push(...body);
 }
-function name(s: string, out: number[]): void {
+export function name(s: string, out: number[]): void {
   uleb(s.length, out);
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
@@ -313,6 +313,22 @@ function buildModule(): Uint8Array {
     funcs.push({ type: 3, locals: 1, code: c.b });
   }
 
+  return assemble(types, funcs, [['hash', 2], ['hash128', 3], ['setPrefix', 5], ['hash128p', 6]]);
+}
+
+/** A wasm function to assemble: its type index, its i32 and v128 locals, its body (without `end`). */
+export interface WasmFunc {
+  type: number;
+  locals: number;
+  vlocals?: number;
+  code: number[];
+}
+
+/**
+ * The module's bytes: the given function types and functions, the memory imported as `e.m`, and the
+ * named exports (function index).
+ */
+export function assemble(types: ReadonlyArray<readonly [readonly number[], readonly number[]]>, funcs: WasmFunc[], exports: Array<[string, number]>): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const ty: number[] = [];
   uleb(types.length, ty);
@@ -334,15 +350,11 @@ function buildModule(): Uint8Array {
   for (const f of funcs) uleb(f.type, fn);
   section(3, fn, out);
   const ex: number[] = [];
-  uleb(4, ex);
-  name('hash', ex);
-  ex.push(0x00, 2);
-  name('hash128', ex);
-  ex.push(0x00, 3);
-  name('setPrefix', ex);
-  ex.push(0x00, 5);
-  name('hash128p', ex);
-  ex.push(0x00, 6);
+  uleb(exports.length, ex);
+  for (const [n, i] of exports) {
+    name(n, ex);
+    ex.push(0x00, i);
+  }
   section(7, ex, out);
   const co: number[] = [];
   uleb(funcs.length, co);

@@ -1,5 +1,7 @@
-// Content-addressed node storage: record bytes under the hash of the node they encode. Records are
-// never deleted (every committed root stays readable: versioned, immutable snapshots).
+// Node storage: record bytes under `u32 gen || hash` of the node they encode, plus a root pointer
+// under each committed root's hash alone (docs/PROTOCOL.md "Storage and commits"; the trie makes the
+// keys, a store only maps keys to bytes). Records are never deleted (every committed root stays
+// readable: versioned, immutable snapshots).
 import { toHex } from '../core/bytes.js';
 
 export type NodeEntry = [hash: Uint8Array, bytes: Uint8Array];
@@ -39,6 +41,8 @@ export interface ChainedBatchLike {
 
 /** The parts of a `level` sublevel (keyEncoding/valueEncoding 'view') we use. */
 export interface NodeSublevel {
+  /** The root database of a `level` sublevel: its chained batch with `{ sublevel }` is the fast path. */
+  readonly db?: { batch(): ChainedBatchLike };
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   getMany?(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
   batch(): ChainedBatchLike;
@@ -72,8 +76,15 @@ export class LevelNodeStore implements WritableNodeStore {
   }
 
   async writeNodes(nodes: NodeEntry[]): Promise<void> {
-    const batch = this.db.batch();
-    for (const [h, b] of nodes) batch.put(h, b);
+    // A sublevel's own chained batch queues the operations in JS and prefixes every key at write(),
+    // on the main thread; the root db's batch with `{ sublevel }` hands each record to LevelDB at
+    // put() and writes off the main thread (measured, 99k records of ~360 B: ~0.35 s against ~0.08 s
+    // of main-thread time).
+    const root = this.db.db;
+    const sub = root !== undefined && root !== (this.db as unknown);
+    const batch = sub ? root.batch() : this.db.batch();
+    if (sub) this.putNodes(batch, nodes);
+    else for (const [h, b] of nodes) batch.put(h, b);
     await batch.write();
   }
 }

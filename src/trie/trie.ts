@@ -18,6 +18,38 @@ import { isWritable, type NodeEntry, type NodeStore } from './store.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** First byte of a root pointer record (`0x06 u32 gen`, stored under the root's hash alone). */
+const ROOT_POINTER = 0x06;
+/** Generations count seconds from 2026-01-01 (u31: until 2094), at least one more per commit. */
+const GEN_EPOCH_MS = Date.UTC(2026, 0, 1);
+let lastGen = 0;
+
+/**
+ * The generation of a new commit's records: increasing within a process and, across restarts, with
+ * the clock. Record keys are gen || hash, so each commit's records take a fresh key range at the end
+ * of LevelDB's key order; a generation that repeats or goes back only costs compaction work.
+ */
+function nextGen(): number {
+  const now = Math.floor((Date.now() - GEN_EPOCH_MS) / 1000);
+  lastGen = Math.min(0x7fffffff, Math.max(lastGen + 1, now));
+  return lastGen;
+}
+
+function rootPointer(gen: number): Uint8Array {
+  return Uint8Array.of(ROOT_POINTER, gen >>> 24, (gen >>> 16) & 0xff, (gen >>> 8) & 0xff, gen & 0xff);
+}
+
+/** The store key of a record written in generation `gen`: u32 gen || hash. */
+function genKey(gen: number, h: Uint8Array, ho = 0): Uint8Array {
+  const k = new Uint8Array(36);
+  k[0] = gen >>> 24;
+  k[1] = (gen >>> 16) & 0xff;
+  k[2] = (gen >>> 8) & 0xff;
+  k[3] = gen & 0xff;
+  for (let i = 0; i < 32; i++) k[4 + i] = h[ho + i]!;
+  return k;
+}
+
 /** Root of the empty trie (the fixed empty value, 32 zero bytes). */
 export const EMPTY_ROOT: Uint8Array = EMPTY_HASH;
 
@@ -30,6 +62,12 @@ export interface TrieOptions {
    * entries but more clean (cold) siblings re-encoded per commit; 0 = one record per node.
    */
   recordBytes?: number;
+  /**
+   * Re-lay the node arena in depth-first order (Arena.relayout) once this many nodes were allocated
+   * or leaves rewritten since the last time, and at least half the live node count (default 4096;
+   * tests set it low to exercise the relayout).
+   */
+  relayoutMinNodes?: number;
 }
 
 export class TrieReadOnlyError extends Error {
@@ -47,6 +85,8 @@ interface Staged {
   /** Record roots, with their versions. */
   records: number[];
   recVers: Int32Array;
+  /** The root whose pointer record this stage writes, if any. */
+  pointer: Uint8Array | null;
 }
 
 export class TernaryTrie {
@@ -55,9 +95,14 @@ export class TernaryTrie {
   readonly readOnly: boolean;
   private readonly L: number;
   private readonly recordBytes: number;
+  private readonly relayoutMin: number;
   private readonly a: Arena;
   private rootNode: number;
   private staged: Staged | null = null;
+  /** A root known to be addressable by its hash alone (a pointer or legacy record is stored). */
+  private pointed: Uint8Array | null = null;
+  /** The commit() whose write is in flight, if any (commits land in call order). */
+  private committing: Promise<void> | null = null;
   // Reused by the synchronous walkers (they never await, so no two use them at once).
   private readonly stack: number[] = [];
   private readonly slots: number[] = [];
@@ -78,6 +123,7 @@ export class TernaryTrie {
     this.readOnly = readOnly;
     this.L = pathLength(this.arity);
     this.recordBytes = opts.recordBytes ?? 256;
+    this.relayoutMin = opts.relayoutMinNodes ?? 4096;
     this.kp = new KeyPath(this.arity);
     this.kp2 = new KeyPath(this.arity);
     this.a = new Arena(this.arity, tagsFor(this.arity));
@@ -103,17 +149,33 @@ export class TernaryTrie {
 
   private async loadRoot(): Promise<void> {
     const r = this.rootNode;
-    if (r !== NIL && this.a.kind[r] === REF) await this.resolve(r, NIL, 0);
+    if (r !== NIL && this.a.kind[r] === REF) {
+      const h = this.a.hashCopy(r);
+      await this.resolve(r, NIL, 0);
+      this.pointed = h;
+    }
   }
 
   /** Loads `ref` and, if its parent still points at it, swaps it in (a no-op for the hashes). */
   private async resolve(ref: number, parent: number, slot: number): Promise<void> {
     const h = this.a.hashCopy(ref);
-    this.install(ref, parent, slot, h, await this.store.get(h));
+    const got = await this.follow(h, this.a.gen[ref]!, await this.store.get(this.a.locator(ref)));
+    this.install(ref, parent, slot, h, got.bytes, got.gen);
+  }
+
+  /**
+   * A record fetched by the hash alone may be a root pointer (ROOT_POINTER u32 gen, written with
+   * every committed root): then the node's record is under gen || hash.
+   */
+  private async follow(h: Uint8Array, gen: number, bytes: Uint8Array | undefined): Promise<{ bytes: Uint8Array | undefined; gen: number }> {
+    if (bytes === undefined || bytes.length !== 5 || bytes[0] !== ROOT_POINTER) return { bytes, gen };
+    const g = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
+    if (g > 0x7fffffff) return { bytes: undefined, gen };
+    return { bytes: await this.store.get(genKey(g, h)), gen: g };
   }
 
   /** The synchronous half of resolve(): swaps in the record `bytes` of REF `ref` (hash h) if still in place. */
-  private install(ref: number, parent: number, slot: number, h: Uint8Array, bytes: Uint8Array | undefined): void {
+  private install(ref: number, parent: number, slot: number, h: Uint8Array, bytes: Uint8Array | undefined, gen: number): void {
     const a = this.a;
     if (bytes === undefined) throw new TrieMissingNodeError(`trie: node ${toHex(h)} not in store`);
     // Slots are reused, so "still there" also means: still a REF with this hash (then the swap is right).
@@ -121,7 +183,7 @@ export class TernaryTrie {
     const cur = parent === NIL ? this.rootNode : pk === BRANCH || pk === EXT ? a.child(parent, slot) : NIL;
     if (cur !== ref || a.kind[ref] !== REF || !a.hashEquals(ref, h)) return;
     const stats = { refs: 0 };
-    const n = a.decode(bytes, h, stats);
+    const n = a.decode(bytes, h, stats, gen);
     if (parent === NIL) this.rootNode = n;
     else a.setChild(parent, slot, n);
     a.free(ref);
@@ -152,11 +214,36 @@ export class TernaryTrie {
       for (let i = 0; i < refs.length; i += CHUNK) {
         const end = Math.min(refs.length, i + CHUNK);
         const hashes: Uint8Array[] = [];
-        for (let j = i; j < end; j += 3) hashes.push(a.hashCopy(refs[j]!));
-        const got = store.getMany !== undefined ? await store.getMany(hashes) : await Promise.all(hashes.map((h) => store.get(h)));
-        for (let j = i, k = 0; j < end; j += 3, k++) this.install(refs[j]!, refs[j + 1]!, refs[j + 2]!, hashes[k]!, got[k]);
+        const locs: Uint8Array[] = [];
+        const gens: number[] = [];
+        for (let j = i; j < end; j += 3) {
+          hashes.push(a.hashCopy(refs[j]!));
+          locs.push(a.locator(refs[j]!));
+          gens.push(a.gen[refs[j]!]!);
+        }
+        const got = store.getMany !== undefined ? await store.getMany(locs) : await Promise.all(locs.map((h) => store.get(h)));
+        for (let k = 0; k < got.length; k++) {
+          if (gens[k]! >= 0) continue;
+          const f = await this.follow(hashes[k]!, -1, got[k]); // only a root is fetched by its hash alone
+          got[k] = f.bytes;
+          gens[k] = f.gen;
+        }
+        for (let j = i, k = 0; j < end; j += 3, k++) this.install(refs[j]!, refs[j + 1]!, refs[j + 2]!, hashes[k]!, got[k], gens[k]!);
       }
+      if (this.unloaded === 0) this.maybeRelayout(true);
     }
+  }
+
+  /**
+   * Re-lays the arena in depth-first order when enough of it changed (see TrieOptions) or when
+   * `force`d. Only while fully loaded (no load in flight holds a node id across an await) and with
+   * no staged commit (its node list would go stale).
+   */
+  private maybeRelayout(force: boolean): void {
+    const a = this.a;
+    if (this.unloaded !== 0 || this.staged !== null || this.rootNode === NIL || this.readOnly) return;
+    if (!force && a.churn < Math.max(this.relayoutMin, a.live >> 1)) return;
+    this.rootNode = a.relayout(this.rootNode);
   }
 
   /** Applies the recorded writes (synchronous: they are only recorded while nothing is unloaded). */
@@ -485,7 +572,7 @@ export class TernaryTrie {
     this.flush();
     const r = this.rootNode;
     if (r === NIL) return EMPTY_HASH.slice();
-    this.a.ensureHash(r);
+    this.a.hashTree(r);
     return this.a.hashCopy(r);
   }
 
@@ -499,27 +586,54 @@ export class TernaryTrie {
     const root = this.root();
     const a = this.a;
     const r = this.rootNode;
-    const none: Staged = { nodes: [], vers: new Int32Array(0), records: [], recVers: new Int32Array(0) };
+    const none: Staged = { nodes: [], vers: new Int32Array(0), records: [], recVers: new Int32Array(0), pointer: null };
+    let pointer: Uint8Array | null = null;
     this.staged = none;
-    if (r === NIL || a.kind[r] === REF || (a.flags[r]! & (F_DIRTY | F_REC)) === F_REC) return { root, nodes: [] };
-    this.plan(r); // sets size[] of dirty nodes, flags record roots
-    a.flags[r] = a.flags[r]! | F_ASREC;
+    if (r === NIL || a.kind[r] === REF) return { root, nodes: [] };
+    if ((a.flags[r]! & (F_DIRTY | F_REC)) === F_REC) {
+      // Nothing new, but a clean record may have become the root: (re)write its root pointer.
+      const g = a.gen[r]!;
+      if (g < 0 || (this.pointed !== null && bytesEqual(this.pointed, root))) return { root, nodes: [] };
+      this.staged = { ...none, pointer: root };
+      return { root, nodes: [[root, rootPointer(g)]] };
+    }
+    // Sets size[] of the dirty nodes, flags record roots and lists them in post-order (root last).
     const records: number[] = [];
-    this.collectRecords(r, records);
-    if ((a.flags[r]! & F_DIRTY) === 0) records.push(r); // a clean node that became the root needs its own record
+    this.plan(r, records);
+    if ((a.flags[r]! & F_ASREC) === 0) {
+      // The root is always a record; a clean node that became the root needs its own record too.
+      a.flags[r] = a.flags[r]! | F_ASREC;
+      records.push(r);
+    }
+    // Every record of this commit is stored under gen || hash (docs/PROTOCOL.md "Storage"), the
+    // root also under its hash alone, as a pointer to that key.
+    const gen = nextGen();
     let total = 0;
-    for (const n of records) total += a.size[n]!;
+    for (const n of records) {
+      total += a.size[n]!;
+      a.gen[n] = gen;
+    }
+    // One buffer for all record bytes and one for all their keys (views into them, not a copy each:
+    // a small ArrayBuffer per record was ~100k allocations per large commit for the GC to track).
     const buf = new Uint8Array(total);
-    const nodes: NodeEntry[] = new Array(records.length);
+    const keys = new Uint8Array(36 * records.length);
+    const nodes: NodeEntry[] = new Array(records.length + 1);
     const written: number[] = [];
     let off = 0;
     for (let i = 0; i < records.length; i++) {
       const n = records[i]!;
       const end = a.write(n, buf, off, written);
       if (end - off !== a.size[n]) throw new Error('trie: record size mismatch');
-      nodes[i] = [a.hashCopy(n), buf.subarray(off, end)];
+      keys[36 * i] = gen >>> 24;
+      keys[36 * i + 1] = (gen >>> 16) & 0xff;
+      keys[36 * i + 2] = (gen >>> 8) & 0xff;
+      keys[36 * i + 3] = gen & 0xff;
+      a.hashInto(n, keys, 36 * i + 4);
+      nodes[i] = [keys.subarray(36 * i, 36 * i + 36), buf.subarray(off, end)];
       off = end;
     }
+    nodes[records.length] = [root, rootPointer(gen)];
+    pointer = root;
     const vers = new Int32Array(written.length);
     for (let i = 0; i < written.length; i++) vers[i] = a.ver[written[i]!]!;
     const recVers = new Int32Array(records.length);
@@ -528,50 +642,37 @@ export class TernaryTrie {
       a.flags[n] = a.flags[n]! & ~F_ASREC;
       recVers[i] = a.ver[n]!;
     }
-    this.staged = { nodes: written, vers, records, recVers };
+    this.staged = { nodes: written, vers, records, recVers, pointer };
     return { root, nodes };
   }
 
-  /** Decides, bottom-up over dirty nodes, which nodes get their own record; returns inline sizes. */
-  private plan(n: number): number {
+  /**
+   * Decides, bottom-up over dirty nodes, which nodes get their own record (appended to `records`,
+   * post-order); returns inline sizes.
+   */
+  private plan(n: number, records: number[]): number {
     const a = this.a;
     const f = a.flags[n]!;
     // A clean node's inline size is fixed while it stays clean (cached when written or decoded).
-    if ((f & F_DIRTY) === 0) return a.kind[n] === REF || (f & F_REC) !== 0 ? 33 : a.size[n]!;
+    if ((f & F_DIRTY) === 0) return a.kind[n] === REF || (f & F_REC) !== 0 ? a.refBytes(n) : a.size[n]!;
     let size: number;
     const k = a.kind[n];
     if (k === LEAF) size = 5 + a.len[n]!;
-    else if (k === EXT) size = 2 + ((a.len[n]! + 3) >> 2) + this.plan(a.c0[n]!);
+    else if (k === EXT) size = 2 + ((a.len[n]! + 3) >> 2) + this.plan(a.c0[n]!, records);
     else {
       size = 1;
       for (let i = 0; i < this.arity; i++) {
         const c = a.child(n, i);
-        size += c === NIL ? 1 : this.plan(c);
+        size += c === NIL ? 1 : this.plan(c, records);
       }
     }
     a.size[n] = size;
     if (size > this.recordBytes) {
       a.flags[n] = f | F_ASREC;
-      return 33;
+      records.push(n);
+      return 37; // a reference to a record of this commit: 0x05 gen hash
     }
     return size;
-  }
-
-  /** Dirty record roots under `n` (post-order), `n` included if it is one. */
-  private collectRecords(n: number, out: number[]): void {
-    const a = this.a;
-    const f = a.flags[n]!;
-    if ((f & F_DIRTY) === 0) return;
-    const k = a.kind[n];
-    if (k === BRANCH || k === EXT) {
-      const c0 = a.c0[n]!;
-      const c1 = a.c1[n]!;
-      const c2 = a.c2[n]!;
-      if (c0 !== NIL) this.collectRecords(c0, out);
-      if (c1 !== NIL) this.collectRecords(c1, out);
-      if (c2 !== NIL) this.collectRecords(c2, out);
-    }
-    if ((f & F_ASREC) !== 0) out.push(n);
   }
 
   /** After the caller's batch with the staged nodes succeeded. */
@@ -579,6 +680,7 @@ export class TernaryTrie {
     const s = this.staged;
     if (s === null) return;
     this.staged = null;
+    if (s.pointer !== null) this.pointed = s.pointer;
     const a = this.a;
     for (let i = 0; i < s.nodes.length; i++) {
       const n = s.nodes[i]!;
@@ -589,15 +691,33 @@ export class TernaryTrie {
       const n = s.records[i]!;
       if (a.ver[n] === s.recVers[i] && (a.flags[n]! & F_DIRTY) === 0) a.flags[n] = a.flags[n]! | F_REC;
     }
+    this.maybeRelayout(false);
   }
 
-  /** stageCommit + one batch write to the trie's own store + markCommitted. Returns the root. */
+  /**
+   * stageCommit + one batch write to the trie's own store + markCommitted. Returns the root written.
+   * Commits may overlap: a commit() called while an earlier one is still writing applies and hashes
+   * its writes at once (CPU work while LevelDB writes on its own thread), then waits for the earlier
+   * commit to land before staging, so commits land in call order, each one atomic. The root returned
+   * covers every write made before this commit staged (writes made during the wait included).
+   */
   async commit(): Promise<Uint8Array> {
-    const { root, nodes } = this.stageCommit();
     const store = this.store;
     if (!isWritable(store)) throw new Error('trie: store cannot write; use stageCommit() with your own batch');
-    if (nodes.length > 0) await store.writeNodes(nodes);
-    this.markCommitted();
+    this.checkWritable();
+    this.root(); // the CPU work first, overlapping an earlier commit's write
+    while (this.committing !== null) await this.committing.catch(() => undefined);
+    const { root, nodes } = this.stageCommit();
+    const done = (async () => {
+      if (nodes.length > 0) await store.writeNodes(nodes);
+      this.markCommitted();
+    })();
+    this.committing = done;
+    try {
+      await done;
+    } finally {
+      if (this.committing === done) this.committing = null;
+    }
     return root;
   }
 
@@ -690,8 +810,9 @@ export class TernaryTrie {
         const f = a.flags[c]!;
         if (level + 1 >= depth && (f & (F_DIRTY | F_REC)) === F_REC && a.kind[c] !== REF) {
           const h = a.hashCopy(c);
+          const g = a.gen[c]!;
           a.freeTree(c);
-          a.setChild(n, i, a.ref(h));
+          a.setChild(n, i, a.ref(h, 0, g));
         } else walk(c, level + 1);
       }
     };
