@@ -16,7 +16,7 @@ import type { ShardId, TriadPath } from '../src/core/ids.js';
 import { decodeSignedTx, decodeSignedTxFull, encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { decodeSignedSnapshot, decodeSnapshot, encodeSignedSnapshot, encodeSnapshot } from '../src/shard/snapshot.js';
 import {
-  decodeAccountValue, decodeHead, decodeOutboxLeaf, decodeReceipt, encodeOutboxLeaf, decodeTxLocation, decodeTxRecord, encodeAccountValue, encodeHead, encodeReceipt, encodeTxLocation, encodeTxRecord,
+  decodeAccountValue, decodeHead, decodeOutboxLeaf, decodeReceiptRow, encodeOutboxLeaf, decodeTxLocation, decodeTxRecord, encodeAccountValue, encodeHead, encodeReceiptRow, encodeTxLocation, encodeTxRecord, groupReceipts, type ReceiptGroup,
 } from '../src/shard/records.js';
 import { computeAggregate, decodeAggregate, encodeAggregate, type ChildInput } from '../src/hierarchy/aggregate.js';
 import { decodeFinalAggregate, encodeFinalAggregate, memberSigner, signAggregate, type FinalAggregate } from '../src/hierarchy/finality.js';
@@ -29,7 +29,7 @@ import { decodeTriadProof, encodeTriadProof } from '../src/proof/triad-proof.js'
 import { TernaryTrie, MemoryNodeStore, decodeProof as decodeTrieProof, encodeProof as encodeTrieProof } from '../src/trie/index.js';
 import { decodeRecord } from '../src/trie/node.js';
 import { decodeReceiptBatch, encodeReceiptBatch } from '../src/shard/receipts.js';
-import { decodeCreditRecord, decodeCursorValue, decodeInboxState, encodeCreditRecord, encodeCursorValue, encodeInboxState } from '../src/shard/inbox.js';
+import { decodeCreditRow, decodeCursorValue, decodeInboxState, encodeCreditRow, encodeCursorValue, encodeInboxState } from '../src/shard/inbox.js';
 import { decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, ProofFetchKind } from '../src/gossip/proof-messages.js';
 import { makeSignedSnapshot, makeSnapshot, makeTestNet } from './hierarchy-fixtures.js';
 
@@ -115,11 +115,16 @@ function onlyDecodeError(c: Case, input: Uint8Array): void {
   if (c.encode) assert.deepEqual(Buffer.from(c.encode(v as never)), Buffer.from(input), `${c.name}: accepted a non-canonical encoding`);
 }
 
-/** A receipt batch (version 2): snapshot, one leaf proof, (count, head), n consecutive receipts ending at count. */
+/** A receipt batch (version 3): snapshot, one leaf proof, (count, head), rows of n consecutive receipts ending at count. */
 function receiptBatchFixture(snapshot: typeof signedSnap, proofBytes: Uint8Array, n: number): Uint8Array {
   const count = 5n + BigInt(n);
   const receipts = Array.from({ length: n }, (_, i) => ({ txid: new Uint8Array(32).fill(i + 1), src: '2' as ShardId, dst: '1' as ShardId, seq: 5n + BigInt(i), to: new Uint8Array(20).fill(3), amount: 10n, epoch: 4 }));
   return encodeReceiptBatch({ snapshot, proof: decodeTrieProof(proofBytes), count, head: new Uint8Array(32).fill(7), receipts });
+}
+
+/** A receipt row: n receipts of one group (0 -> 2, epoch 8, seqs 4..). */
+function receiptRowFixture(n: number): Uint8Array {
+  return encodeReceiptRow(Array.from({ length: n }, (_, i) => ({ txid: new Uint8Array(32).fill(i + 1), src: '0' as ShardId, dst: '2' as ShardId, seq: 4n + BigInt(i), to: new Uint8Array(20).fill(3), amount: 55n + BigInt(i), epoch: 8 })));
 }
 
 const counts: Array<[string, number, number]> = [];
@@ -140,7 +145,7 @@ test('every decoder throws only DecodeError on random bytes and on mutations of 
     { name: 'fetch request (decodeFetchRequest)', valid: [encodeFetchRequest({ kind: FetchKind.snapshot, path: '12', epoch: 77 }), encodeFetchRequest({ kind: FetchKind.globalLatest, path: '', epoch: 0 })], decode: decodeFetchRequest, encode: encodeFetchRequest as never },
     { name: 'account value (decodeAccountValue)', valid: [encodeAccountValue({ balance: 10n, nonce: 3n })], decode: decodeAccountValue },
     { name: 'tx record (decodeTxRecord)', valid: [encodeTxRecord({ signedTx, epoch: 4, index: 9, status: 0 })], decode: decodeTxRecord },
-    { name: 'receipt (decodeReceipt)', valid: [encodeReceipt({ txid: new Uint8Array(32).fill(1), src: '0' as ShardId, dst: '2' as ShardId, seq: 4n, to: new Uint8Array(20).fill(3), amount: 55n, epoch: 8 })], decode: decodeReceipt },
+    { name: 'receipt row (decodeReceiptRow)', valid: [receiptRowFixture(1), receiptRowFixture(3)], decode: (b) => decodeReceiptRow(b), encode: ((g: ReceiptGroup) => encodeReceiptRow(groupReceipts(g))) as never },
     { name: 'receipt batch (decodeReceiptBatch)', valid: [receiptBatchFixture(signedSnap, trie.proofs[0]!, 0), receiptBatchFixture(signedSnap, trie.proofs[0]!, 3)], decode: decodeReceiptBatch },
     { name: 'outbox leaf (decodeOutboxLeaf)', valid: [encodeOutboxLeaf({ count: 9n, head: new Uint8Array(32).fill(4) })], decode: decodeOutboxLeaf, encode: encodeOutboxLeaf as never },
     { name: 'shard head (decodeHead)', valid: [encodeHead({ epoch: 3, stateRoot: new Uint8Array(32).fill(1), outboxRoot: new Uint8Array(32).fill(2), snapshotHash: new Uint8Array(32).fill(3), lamport: 4n, hlc: 5n << 16n, supply: 1000n, committedTotal: 7n, totalOutflow: 1n, totalInflow: 2n, totalFees: 3n, outboxSeq: new Map([['1', 2n]]) })], decode: decodeHead },
@@ -152,7 +157,7 @@ test('every decoder throws only DecodeError on random bytes and on mutations of 
     { name: 'global state proof (decodeGlobalProof)', valid: [encodeGlobalProof({ depth: 2, publicSignals: ['1', '5', '123', '456', '1000', '1', '2', '3'], proof, prevGlobalProofHash: new Uint8Array(32).fill(9) })], decode: decodeGlobalProof, encode: encodeGlobalProof as never },
     { name: 'inbox cursor (decodeCursorValue)', valid: [encodeCursorValue({ next: 7n, epoch: 3, head: new Uint8Array(32).fill(5) })], decode: decodeCursorValue, encode: encodeCursorValue as never },
     { name: 'inbox state (decodeInboxState)', valid: [encodeInboxState(new Map([[0, { next: 1n, epoch: 2, head: new Uint8Array(32).fill(1) }], [4, { next: 9n, epoch: 5, head: new Uint8Array(32).fill(2) }]]))], decode: decodeInboxState, encode: encodeInboxState as never },
-    { name: 'credit record (decodeCreditRecord)', valid: [encodeCreditRecord({ epoch: 5, src: 2, seq: 11n, srcEpoch: 4 })], decode: decodeCreditRecord, encode: encodeCreditRecord as never },
+    { name: 'credit row (decodeCreditRow)', valid: [encodeCreditRow({ epoch: 5, srcEpoch: 4, first: 11n, n: 2, txids: new Uint8Array(64).fill(6) })], decode: decodeCreditRow, encode: encodeCreditRow as never },
     { name: 'proof gossip message (decodeProofMessage)', valid: [
       encodeProofMessage({ type: 'triad', proof: { path: '01', kind: 'triad_inner', children: [1n, 2n, 3n], publicSignals: ['4', '1', '2', '3', '4', '5', '6', '7'], proof } }),
       encodeProofMessage({ type: 'global', proof: { depth: 2, publicSignals: ['1', '5', '123', '456', '1000', '1', '2', '3'], proof, prevGlobalProofHash: new Uint8Array(32).fill(9) } }),

@@ -6,6 +6,7 @@ import { homeShard } from '../src/core/address.js';
 import { toHex } from '../src/core/bytes.js';
 import type { ShardId } from '../src/core/ids.js';
 import { applyEpoch, type ApplyTx, type EngineAccount } from '../src/shard/engine.js';
+import { groupReceipts } from '../src/shard/records.js';
 import { decodeSignedTxFull, encodeSignedTx, txIdOfTransferBytes } from '../src/shard/tx.js';
 
 const DEPTH = 1;
@@ -43,7 +44,7 @@ test('applyEpoch: the effects do not depend on the order of the input, and value
     const a = run(txs);
     const b = run(shuffled);
     assert.deepEqual(a.records, b.records);
-    assert.deepEqual(a.receipts, b.receipts);
+    assert.deepEqual(a.groups, b.groups);
     assert.deepEqual([...a.accounts].sort(), [...b.accounts].sort());
     // conservation: what left the touched accounts = fees + outflow
     let before = 0n;
@@ -55,7 +56,7 @@ test('applyEpoch: the effects do not depend on the order of the input, and value
     assert.equal(before - afterSum, a.fees + a.outflow);
     // receipts per destination count up from the committed next seq without gaps
     const byDst = new Map<string, bigint[]>();
-    for (const r of a.receipts) byDst.set(r.dst, [...(byDst.get(r.dst) ?? []), r.seq]);
+    for (const r of a.groups.flatMap(groupReceipts)) byDst.set(r.dst, [...(byDst.get(r.dst) ?? []), r.seq]);
     for (const seqs of byDst.values()) assert.deepEqual(seqs, seqs.map((_, i) => 5n + BigInt(i)));
     // the committed input map was not mutated
     for (const acc of accounts.values()) assert.equal(acc.balance, 10_000n);

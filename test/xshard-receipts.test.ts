@@ -7,7 +7,8 @@ import { type ShardId } from '../src/core/ids.js';
 import { toHex } from '../src/core/bytes.js';
 import { Shard } from '../src/shard/shard.js';
 import { signSnapshot } from '../src/shard/snapshot.js';
-import { decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
+import { batchReceipts, batchSize, decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
+import { decodeReceiptRow, groupReceipts, RECEIPT_ENTRY_BYTES } from '../src/shard/records.js';
 import { addr, makeNetwork, tempDir, transfer, usersOn, seedKey } from './fixtures/shard-helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -37,7 +38,7 @@ async function setup(n: number): Promise<{ src: Shard; dst: Shard; batch: Receip
   assert.ok(res.every((r) => r.ok));
   await src.sealEpoch();
   const batch = (await src.receiptBatch(DST, 0n))!;
-  assert.equal(batch.receipts.length, n);
+  assert.equal(batchSize(batch), n);
   return { src, dst, batch, to };
 }
 
@@ -63,6 +64,9 @@ test('an honest batch is credited once at the next seal; a replay of it is a no-
   assert.equal(s0.snapshot.vectorClock[0], 0, 'vector clock entry of the source = its epoch consumed');
   assert.equal(dst.inboxCursor(0).next, 3n);
   assert.deepEqual(await dst.receiveReceipts(batch), { queued: 0, duplicates: 3, full: 0, gap: 0 });
+  // a batch that ends at or below the frontier is a no-op whatever it holds (it is not even verified)
+  const forgedReplay = { ...batch, snapshot: signSnapshot(batch.snapshot.snapshot, seedKey('mallory', 2).secretKey) };
+  assert.deepEqual(await dst.receiveReceipts(forgedReplay), { queued: 0, duplicates: 3, full: 0, gap: 0 });
   const s1 = await dst.sealEpoch();
   assert.equal((await dst.account(to)).balance, before + 300n, 'replayed batch credits nothing');
   assert.equal(s1.snapshot.inflow, 0n);
@@ -71,16 +75,26 @@ test('an honest batch is credited once at the next seal; a replay of it is a no-
 
 test('a batch with a bad proof, a wrong recipient shard, a forged or foreign snapshot is refused and changes nothing', async () => {
   const { dst, batch, to } = await setup(2);
-  // bad chain: a receipt altered (amount) no longer chains to the proven head
-  const altered = decodeReceiptBatch(encodeReceiptBatch(batch));
-  altered.receipts[1]!.amount += 1n;
-  altered.raw = undefined;
+  // a copy of the batch with its (one) row edited in place
+  const edited = (edit: (row: Uint8Array, body: number) => void): ReceiptBatch => {
+    const c = decodeReceiptBatch(Uint8Array.from(encodeReceiptBatch(batch)));
+    edit(c.groups[0]!.row, c.groups[0]!.body);
+    return c;
+  };
+  // bad chain: a receipt altered (amount + 1) no longer chains to the proven head
+  const altered = edited((row, body) => { row[body + RECEIPT_ENTRY_BYTES + RECEIPT_ENTRY_BYTES - 1]! ^= 1; });
+  assert.notEqual(batchReceipts(altered)[1]!.amount, batchReceipts(batch)[1]!.amount);
   await refused(dst, to, altered, 'bad-proof');
-  // receipts reordered (seqs swapped too, so the run still looks consecutive)
-  const swapped = decodeReceiptBatch(encodeReceiptBatch(batch));
-  swapped.raw = undefined;
-  [swapped.receipts[0], swapped.receipts[1]] = [{ ...swapped.receipts[1]!, seq: 0n }, { ...swapped.receipts[0]!, seq: 1n }];
+  // receipts reordered (seqs follow the position, so the run still looks consecutive)
+  const swapped = edited((row, body) => {
+    const a = row.slice(body, body + RECEIPT_ENTRY_BYTES);
+    row.copyWithin(body, body + RECEIPT_ENTRY_BYTES, body + 2 * RECEIPT_ENTRY_BYTES);
+    row.set(a, body + RECEIPT_ENTRY_BYTES);
+  });
   await refused(dst, to, swapped, 'bad-proof');
+  // a recipient that is not homed on the destination (and has no account there)
+  const elsewhere = addr(usersOn(net, SRC)[1]!);
+  await refused(dst, to, edited((row, body) => row.set(elsewhere, body + 32)), 'wrong-destination');
   // a leaf (count, head) that the outboxRoot does not commit to
   await refused(dst, to, { ...batch, head: new Uint8Array(32).fill(9) }, 'bad-proof');
   await refused(dst, to, { ...batch, count: batch.count + 1n }, 'malformed');
@@ -116,7 +130,7 @@ test('a gap waits: a run above a missing seq is held until the run before it arr
   assert.ok((await src.submit([2, 3].map((i) => transfer(net, from, to, 100n, BigInt(i))))).every((r) => r.ok));
   await src.sealEpoch();
   const tail = (await src.receiptBatch(DST, 2n))!;
-  assert.deepEqual([first.count, tail.count, tail.receipts.length], [2n, 4n, 2]);
+  assert.deepEqual([first.count, tail.count, batchSize(tail)], [2n, 4n, 2]);
   assert.deepEqual(await dst.receiveReceipts(tail), { queued: 0, duplicates: 0, full: 0, gap: 2 });
   const s0 = await dst.sealEpoch();
   assert.equal((await dst.account(to)).balance, before, 'nothing credited across the gap');
@@ -132,7 +146,7 @@ test('a gap waits: a run above a missing seq is held until the run before it arr
   // a batch asked from seq 1 starts at the group holding it (seq 0: the chain links whole groups);
   // everything in it is credited already
   const again = (await src.receiptBatch(DST, 1n))!;
-  assert.equal(again.receipts[0]!.seq, 0n);
+  assert.equal(again.groups[0]!.first, 0n);
   assert.deepEqual(await dst.receiveReceipts(again), { queued: 0, duplicates: 4, full: 0, gap: 0 });
 });
 
@@ -148,9 +162,9 @@ test('a batch is bounded: a far-behind destination is served epoch by epoch, eac
   const counts: bigint[] = [];
   for (let k = 0; k < 10 && dst.inboxCursor(0).next < 9n; k++) {
     const b = (await src.receiptBatch(DST, dst.inboxCursor(0).next, 4))!;
-    assert.ok(b.receipts.length <= 4, 'limit honoured (an epoch holds 3)');
+    assert.ok(batchSize(b) <= 4, 'limit honoured (an epoch holds 3)');
     counts.push(b.count);
-    assert.equal((await dst.receiveReceipts(decodeReceiptBatch(encodeReceiptBatch(b)))).queued, b.receipts.length);
+    assert.equal((await dst.receiveReceipts(decodeReceiptBatch(encodeReceiptBatch(b)))).queued, batchSize(b));
     await dst.sealEpoch();
   }
   assert.deepEqual(counts, [3n, 6n, 9n]);
@@ -185,12 +199,18 @@ test('the inbox cursor is state: it survives a restart and stateRoot commits to 
   const e2 = await dst.sealEpoch();
   assert.equal(e2.snapshot.inflow, 0n);
   assert.deepEqual(e2.snapshot.stateRoot, e1.snapshot.stateRoot);
-  assert.ok(await dst.creditStatus(batch.receipts[0]!.txid));
+  // the credit half, found by (source, seq) from the stored credit row of its group
+  const [r0, r1] = batchReceipts(batch);
+  const c = await dst.creditStatus(SRC, 1n, r1!.txid);
+  assert.deepEqual(c && [c.epoch, c.src, c.seq, c.srcEpoch, toHex(c.txid)], [e1.snapshot.epoch, 0, 1n, batch.snapshot.snapshot.epoch, toHex(r1!.txid)]);
+  assert.equal(await dst.creditStatus(SRC, 1n, r0!.txid), undefined, 'another transfer\'s receipt is not its credit');
+  assert.equal(await dst.creditStatus(SRC, 2n), undefined, 'seq 2 was never credited');
+  assert.equal(await dst.creditStatus('2' as ShardId, 0n), undefined, 'nothing credited from shard 2');
 });
 
 test('the receipt-batch, inbox-state, cursor and credit-record decoders throw only DecodeError, whatever the input', async () => {
   const { default: fc } = await import('fast-check');
-  const { decodeInboxState, decodeCursorValue, decodeCreditRecord, encodeInboxState } = await import('../src/shard/inbox.js');
+  const { decodeInboxState, decodeCursorValue, decodeCreditRow, encodeCreditRow, creditRowOf, encodeInboxState } = await import('../src/shard/inbox.js');
   const { batch } = await setup(2);
   const good = encodeReceiptBatch(batch);
   const onlyDecodeError = (f: () => unknown) => {
@@ -207,26 +227,36 @@ test('the receipt-batch, inbox-state, cursor and credit-record decoders throw on
     onlyDecodeError(() => decodeReceiptBatch(mutated));
     onlyDecodeError(() => decodeInboxState(junk));
     onlyDecodeError(() => decodeCursorValue(junk));
-    onlyDecodeError(() => decodeCreditRecord(junk));
+    onlyDecodeError(() => decodeCreditRow(junk));
+    onlyDecodeError(() => decodeReceiptRow(junk));
+    onlyDecodeError(() => decodeReceiptRow(mutated.subarray(good.length - batch.groups[0]!.row.length))); // the row, mutated
   }), { numRuns: 300 });
+  // a credit row built from a group (the seal's fast path) is the canonical encoding of what it decodes to
+  const g = batch.groups[0]!;
+  const cr = decodeCreditRow(creditRowOf(7, g));
+  assert.deepEqual([cr.epoch, cr.srcEpoch, cr.first, cr.n, Buffer.from(cr.txids)], [7, g.epoch, g.first, g.n, Buffer.concat(batchReceipts(batch).map((r) => r.txid))]);
+  assert.deepEqual(Buffer.from(encodeCreditRow(cr)), Buffer.from(creditRowOf(7, g)));
   const st = new Map([[0, { next: 3n, epoch: 2, head: new Uint8Array(32).fill(1) }], [4, { next: 1n, epoch: 7, head: new Uint8Array(32).fill(2) }]]);
   assert.deepEqual(decodeInboxState(encodeInboxState(st)), st);
 });
 
-test('the hand-written receipt codec is byte-identical to the ByteWriter reference form and round-trips', async () => {
+test('the hand-written receipt row codec is byte-identical to the ByteWriter reference form and round-trips', async () => {
   const { default: fc } = await import('fast-check');
   const { ByteWriter } = await import('../src/core/bytes.js');
-  const { encodeReceipt, decodeReceipt } = await import('../src/shard/records.js');
-  const reference = (r: { txid: Uint8Array; src: string; dst: string; seq: bigint; to: Uint8Array; amount: bigint; epoch: number }) =>
-    new ByteWriter(128).u8(1).fixed(r.txid, 32).string(r.src).string(r.dst).u64(r.seq).fixed(r.to, 20).u64(r.amount).u64(BigInt(r.epoch)).finish();
+  const { encodeReceiptRow } = await import('../src/shard/records.js');
+  const reference = (src: string, dst: string, epoch: number, first: bigint, es: { txid: Uint8Array; to: Uint8Array; amount: bigint }[]) => {
+    const w = new ByteWriter(64).u8(2).string(src).string(dst).u64(BigInt(epoch)).u64(first).u32(es.length);
+    for (const e of es) w.fixed(e.txid, 32).fixed(e.to, 20).u64(e.amount);
+    return w.finish();
+  };
+  const entry = fc.record({ txid: fc.uint8Array({ minLength: 32, maxLength: 32 }), to: fc.uint8Array({ minLength: 20, maxLength: 20 }), amount: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) });
   fc.assert(fc.property(
-    fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.stringMatching(/^[012]{0,8}$/), fc.stringMatching(/^[012]{0,8}$/), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-    fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat(),
-    (txid, src, dst, seq, to, amount, epoch) => {
-      const r = { txid, src: src as ShardId, dst: dst as ShardId, seq, to, amount, epoch };
-      const bytes = encodeReceipt(r);
-      assert.deepEqual(Buffer.from(bytes), Buffer.from(reference(r)));
-      assert.deepEqual(decodeReceipt(bytes), r);
+    fc.stringMatching(/^[012]{0,8}$/), fc.stringMatching(/^[012]{0,8}$/), fc.nat(), fc.bigInt({ min: 0n, max: (1n << 63n) }), fc.array(entry, { minLength: 1, maxLength: 6 }),
+    (src, dst, epoch, first, es) => {
+      const rs = es.map((e, i) => ({ ...e, src: src as ShardId, dst: dst as ShardId, seq: first + BigInt(i), epoch }));
+      const bytes = encodeReceiptRow(rs);
+      assert.deepEqual(Buffer.from(bytes), Buffer.from(reference(src, dst, epoch, first, es)));
+      assert.deepEqual(groupReceipts(decodeReceiptRow(bytes)), rs);
     },
   ), { numRuns: 500 });
 });
@@ -246,7 +276,7 @@ test('a batch served as bytes straight from the stored rows is byte-identical to
     const obj = (await s.receiptBatch(DST, fromSeq, limit, at))!;
     const bytes = (await s.receiptBatchBytes(DST, fromSeq, limit, at))!;
     assert.deepEqual(Buffer.from(bytes.bytes), Buffer.from(encodeReceiptBatch(obj)));
-    assert.deepEqual([bytes.count, bytes.receipts, bytes.epoch], [obj.count, obj.receipts.length, obj.snapshot.snapshot.epoch]);
+    assert.deepEqual([bytes.count, bytes.receipts, bytes.epoch], [obj.count, batchSize(obj), obj.snapshot.snapshot.epoch]);
   };
   for (const [f, l, at] of [[0n, 4096, undefined], [0n, 3, undefined], [3n, 2, undefined], [1n, 4096, 1], [6n, 4096, undefined]] as const) await check(src, f, l, at);
   await src.close();
@@ -284,7 +314,12 @@ test('the engine caps receipts per destination per epoch: the excess and every l
     const accounts = new Map(senders.map((a) => [toHex(a), { address: a, balance: 1000n, nonce: 0n }]));
     const fx = applyEpoch({ shard: here, depth: 1, epoch: 0, txs, account: (h) => accounts.get(h), nextSeq: () => 0n, maxReceiptsPerDst: cap });
     const perDst = new Map<string, number>();
-    for (const r of fx.receipts) perDst.set(r.dst, (perDst.get(r.dst) ?? 0) + 1);
+    for (const r of fx.groups.flatMap(groupReceipts)) perDst.set(r.dst, (perDst.get(r.dst) ?? 0) + 1);
+    for (const g of fx.groups) {
+      assert.deepEqual([g.src, g.epoch, g.first], [here, 0, 0n], 'one row per destination: this shard, this epoch, from the committed next seq');
+      const d = decodeReceiptRow(g.row); // the engine writes rows in place: they decode to what it says
+      assert.deepEqual([d.src, d.dst, d.epoch, d.first, d.n, d.body, d.row.length], [g.src, g.dst, g.epoch, g.first, g.n, g.body, g.row.length]);
+    }
     for (const n of perDst.values()) assert.ok(n <= cap, `at most ${cap} receipts per destination`);
     // every applied sender's run is a prefix of its nonces (a deferred tx defers all later ones)
     const applied = new Map<string, bigint[]>();
@@ -296,7 +331,7 @@ test('the engine caps receipts per destination per epoch: the excess and every l
     const debited = [...fx.accounts.values()].reduce((a, x) => a + (1000n - x.balance), 0n);
     assert.equal(debited, fx.outflow + fx.fees);
     assert.equal(fx.fees, BigInt(fx.ordered.length));
-    if (txs.length > 0 && fx.receipts.length < txs.length) assert.ok([...perDst.values()].some((n) => n === cap), 'only the cap defers');
+    if (txs.length > 0 && fx.ordered.length < txs.length) assert.ok([...perDst.values()].some((n) => n === cap), 'only the cap defers');
   }), { numRuns: 200 });
 });
 

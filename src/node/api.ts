@@ -23,7 +23,7 @@ export const FORWARD_CHUNK = 2_000;
 const TXID_BYTES = 32;
 
 /** What the API needs from a shard (the Shard class satisfies it). */
-export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus'>>;
+export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt'>>;
 
 export interface ApiOptions {
   shard: ApiShard;
@@ -148,12 +148,30 @@ export function buildApi(o: ApiOptions): Router {
   router.add('GET', '/v1/tx/:id', async (req) => {
     const id = parseHexParam(req.params.id!, TXID_BYTES, 'transaction id');
     const s = await shard.txStatus(id);
-    // the credit half of a cross-shard transfer, if this shard is its destination and credited it
-    const c = await shard.creditStatus?.(id);
-    const credit = c ? { credit: { shard: shard.id, epoch: c.epoch, srcShard: shardFromIndex(c.src, depth), srcEpoch: c.srcEpoch, seq: c.seq.toString() } } : {};
+    // The credit half of a cross-shard transfer, if this shard is its destination and credited it:
+    // found by its receipt (?src=<source shard>&seq=<receipt seq>, which the source's answer gives).
+    const src = req.query.get('src');
+    const seqParam = req.query.get('seq');
+    let credit = {};
+    if (src !== null || seqParam !== null) {
+      if (src === null || seqParam === null || !/^[0-9]{1,19}$/.test(seqParam)) throw new HttpError(400, 'bad-request', 'src and seq go together: ?src=<source shard id>&seq=<receipt seq>');
+      let srcShard: ShardId;
+      try {
+        srcShard = parseShardId(src, depth);
+      } catch (e) {
+        throw new HttpError(400, 'bad-request', (e as Error).message);
+      }
+      const c = await shard.creditStatus?.(srcShard, BigInt(seqParam), id);
+      if (c) credit = { credit: { shard: shard.id, epoch: c.epoch, srcShard: shardFromIndex(c.src, depth), srcEpoch: c.srcEpoch, seq: c.seq.toString() } };
+    }
     // the debit half: a committed transfer to an address homed elsewhere left a receipt for that shard
-    const debit = s.status === 'committed' ? { dst: crossShardOf(s.value, shard.id, depth), epoch: s.epoch } : undefined;
-    return { json: { txid: toHex(id), ...s, ...(debit?.dst ? { crossShard: { srcShard: shard.id, dstShard: debit.dst, debitEpoch: debit.epoch } } : {}), ...credit } };
+    let crossShard = {};
+    if (s.status === 'committed') {
+      const r = shard.debitReceipt ? await shard.debitReceipt(id) : undefined;
+      const dst = r?.dst ?? crossShardOf(s.value, shard.id, depth);
+      if (dst) crossShard = { crossShard: { srcShard: shard.id, dstShard: dst, debitEpoch: s.epoch, ...(r ? { seq: r.seq.toString() } : {}) } };
+    }
+    return { json: { txid: toHex(id), ...s, ...crossShard, ...credit } };
   });
 
   router.add('GET', '/v1/account/:address', async (req) => {

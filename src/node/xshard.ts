@@ -25,7 +25,7 @@ import { shardCommitments } from '../hierarchy/global.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
 
-const PUSH_LIMIT = MAX_BATCH_RECEIPTS; // receipts per gossip message (~90 B each: well under the 1 MiB cap)
+const PUSH_LIMIT = MAX_BATCH_RECEIPTS; // receipts per gossip message (60 B each in a row: well under the 1 MiB cap)
 /** Safety-net pull of a source every this many of its final epochs (pushes do the common case). */
 const PULL_EVERY_EPOCHS = 5;
 /** Batches per source kept to be offered again once their epoch is final here. */
@@ -91,7 +91,7 @@ export class CrossShardDelivery {
       throw e;
     }
     if (b.snapshot.snapshot.network !== this.genesis.networkId) return reject('wrong-network');
-    if (b.receipts.some((r) => r.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
+    if (b.groups.some((g) => g.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
     return ACCEPT;
   };
 
@@ -192,7 +192,7 @@ export class CrossShardDelivery {
         if (!this.wantPull.has(src) && last !== undefined && fe - last < PULL_EVERY_EPOCHS) continue;
         this.wantPull.delete(src);
         this.counters.pulls++;
-        const from = this.shard.inboxCursor(shardIndex(src)).next;
+        const from = this.shard.inboxFrontier(shardIndex(src)).next; // past what is already verified and waiting
         const bytes = await net.fetchReceipts(src, this.shard.id, from);
         if (!bytes) {
           // the source is unreachable: retry in a couple of epochs, not every tick
@@ -201,7 +201,7 @@ export class CrossShardDelivery {
         }
         this.pulledAt.set(src, fe);
         const b = decodeReceiptBatchSafe(bytes);
-        if (!b || b.receipts.length === 0) continue;
+        if (!b || b.groups.length === 0) continue;
         await this.offer(b, 'pull');
         if (b.snapshot.snapshot.epoch < fe) this.wantPull.add(src); // served up to an earlier epoch: more to come
       }

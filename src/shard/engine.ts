@@ -15,7 +15,7 @@ import { toHex } from '../core/bytes.js';
 import { hex } from './fast-hash.js';
 import type { ShardId } from '../core/ids.js';
 import type { DecodedTx } from './tx.js';
-import { txRecordSize, writeTxRecord, TX_STATUS_APPLIED, type Receipt } from './records.js';
+import { receiptRowHeaderSize, txRecordSize, writeReceiptEntry, writeReceiptRowHeader, writeTxRecord, RECEIPT_ENTRY_BYTES, TX_STATUS_APPLIED, type ReceiptGroup } from './records.js';
 
 export interface ApplyTx {
   id: Uint8Array;
@@ -47,7 +47,7 @@ export interface EpochEffects<T extends ApplyTx> {
   ordered: T[]; // the applied transactions, in order (the deferred ones are not in it)
   accounts: Map<string, EngineAccount>; // new values of every touched account
   records: { id: Uint8Array; value: Uint8Array }[]; // tx accumulator leaves, in order
-  receipts: Receipt[];
+  groups: (ReceiptGroup & { dst: ShardId })[]; // the epoch's receipts: one row per destination (records.ts), first emission order
   outboxSeq: Map<ShardId, bigint>; // next seq of every destination written to
   fees: bigint;
   outflow: bigint;
@@ -58,16 +58,18 @@ export class EngineInvariantError extends Error {
   override name = 'EngineInvariantError';
 }
 
-// Memo of home shards of recipients seen lately (a pure function of the address; bounded).
-const homeMemo = new Map<string, ShardId>();
-function homeOf(address: Uint8Array, hex: string, depth: number): ShardId {
+// Memo of home shards of recipients seen lately, per depth (a pure function of the address; bounded).
+const homeMemo = new Map<number, Map<string, ShardId>>();
+/** The recipient's home shard: from the memo, else `here` if it has an account here (homed here by construction), else hashed. */
+function homeOf(address: Uint8Array, hex: string, depth: number, here: ShardId, hasAccountHere: (hex: string) => boolean): ShardId {
   if (depth === 0) return '' as ShardId;
-  const key = depth + hex;
-  let s = homeMemo.get(key);
+  let m = homeMemo.get(depth);
+  if (!m) homeMemo.set(depth, (m = new Map()));
+  let s = m.get(hex);
   if (s === undefined) {
-    if (homeMemo.size >= 100_000) homeMemo.clear();
-    s = homeShard(address, depth);
-    homeMemo.set(key, s);
+    if (m.size >= 100_000) m.clear();
+    s = hasAccountHere(hex) ? here : homeShard(address, depth);
+    m.set(hex, s);
   }
   return s;
 }
@@ -96,12 +98,16 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   const slab = new Uint8Array(total);
   const slabView = new DataView(slab.buffer);
   let off = 0;
-  const receipts: Receipt[] = [];
   const outboxSeq = new Map<ShardId, bigint>();
+  // Per destination: its receipt row, entries written while the transaction is at hand (hot in
+  // cache) after room for the header (written last, once n is known). Sized for an even share of the
+  // epoch's transactions, doubled when that is short; trimmed (one copy) if it ends with room to spare.
+  const perDst = new Map<ShardId, { n: number; buf: Uint8Array; view: DataView; body: number }>();
+  const share = Math.min(input.maxReceiptsPerDst ?? Infinity, Math.max(16, Math.ceil(ordered.length / Math.max(1, 3 ** input.depth - 1))));
   let fees = 0n;
   let outflow = 0n;
   const cap = input.maxReceiptsPerDst ?? Infinity;
-  const perDst = new Map<ShardId, number>(); // receipts emitted this epoch per destination
+  const hasHere = (h: string): boolean => touched.has(h) || input.account(h) !== undefined;
   let deferredSender = ''; // the sender whose remaining nonces wait for the next epoch
   let applied = 0;
   for (let k = 0; k < ordered.length; k++) {
@@ -110,8 +116,9 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     const tx = t.d.tx;
     const toHexStr = hex(tx.to);
     // accounts that exist here are homed here: the home map is hashed only for the others
-    const dst = touched.has(toHexStr) || input.account(toHexStr) ? input.shard : homeOf(tx.to, toHexStr, input.depth);
-    if (dst !== input.shard && (perDst.get(dst) ?? 0) >= cap) {
+    const dst = homeOf(tx.to, toHexStr, input.depth, input.shard, hasHere);
+    let out: { n: number; buf: Uint8Array; view: DataView; body: number } | undefined;
+    if (dst !== input.shard && (out = perDst.get(dst))?.n! >= cap) {
       deferredSender = t.senderHex; // ordered by sender then nonce: skip the rest of this sender's run
       continue;
     }
@@ -124,10 +131,17 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     if (dst === input.shard) {
       get(toHexStr, tx.to).balance += tx.amount; // cannot pass u64: total supply fits in a u64
     } else {
-      const seq = outboxSeq.get(dst) ?? input.nextSeq(dst);
-      outboxSeq.set(dst, seq + 1n);
-      perDst.set(dst, (perDst.get(dst) ?? 0) + 1);
-      receipts.push({ txid: t.id, src: input.shard, dst, seq, to: tx.to, amount: tx.amount, epoch: input.epoch });
+      if (!out) {
+        const body = receiptRowHeaderSize(input.shard, dst);
+        const buf = new Uint8Array(body + share * RECEIPT_ENTRY_BYTES);
+        perDst.set(dst, (out = { n: 0, buf, view: new DataView(buf.buffer), body }));
+      } else if (out.body + (out.n + 1) * RECEIPT_ENTRY_BYTES > out.buf.length) {
+        const buf = new Uint8Array(out.body + 2 * out.n * RECEIPT_ENTRY_BYTES);
+        buf.set(out.buf);
+        out.buf = buf;
+        out.view = new DataView(buf.buffer);
+      }
+      writeReceiptEntry(out.buf, out.view, out.body + out.n++ * RECEIPT_ENTRY_BYTES, t.id, tx.to, tx.amount);
       outflow += tx.amount;
     }
     const i = applied++;
@@ -138,5 +152,15 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   }
   ordered.length = applied;
   records.length = applied;
-  return { ordered, accounts: touched, records, receipts, outboxSeq, fees, outflow };
+  // one receipt row per destination, entries in the epoch's order (= seq order)
+  const groups: EpochEffects<T>['groups'] = [];
+  for (const [dst, { n, buf, view, body }] of perDst) {
+    const first = input.nextSeq(dst);
+    writeReceiptRowHeader(buf, view, input.shard, dst, input.epoch, first, n);
+    const size = body + n * RECEIPT_ENTRY_BYTES;
+    const row = size === buf.length ? buf : buf.slice(0, size);
+    outboxSeq.set(dst, first + BigInt(n));
+    groups.push({ src: input.shard, dst, epoch: input.epoch, first, n, row, body });
+  }
+  return { ordered, accounts: touched, records, groups, outboxSeq, fees, outflow };
 }

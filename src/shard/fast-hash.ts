@@ -36,3 +36,9 @@ export const hex: (b: Uint8Array) => string =
   typeof hexSlice === 'function'
     ? (b) => hexSlice.call(b, 0, b.length)
     : (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** Lowercase hex of b[start, end) (no view object in between; hot path). */
+export const hexRange: (b: Uint8Array, start: number, end: number) => string =
+  typeof hexSlice === 'function'
+    ? (b, start, end) => hexSlice.call(b, start, end)
+    : (b, start, end) => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('hex');

@@ -6,15 +6,15 @@
 // The cursor is part of the shard's STATE: it lives in the account trie under inboxCursorKey(j)
 // (so stateRoot commits to it) and in the 'inbox' metadata row, both written in the seal's batch.
 //
-// A run of receipts ending at the source's proven (count, head) is chained from the verified
-// frontier's head (`offer`): the receipts it adds wait in memory; a seal credits, per source in index
-// order, everything waiting (`plan`), and the cursors advance only once that seal is durable
-// (`commit`). A receipt below the frontier is a replay (no-op); a run above it is held (bounded) until
+// A run of receipt groups (rows, records.ts) ending at the source's proven (count, head) is chained
+// from the verified frontier's head (`offer`): the groups it adds wait in memory, as received; a seal
+// credits, per source in index order, everything waiting (`plan`), and the cursors advance only once
+// that seal is durable (`commit`). A receipt below the frontier is a replay (no-op); a run above it is held (bounded) until
 // the gap fills. Pure: no I/O; the waiting set is rebuilt by re-delivery after a restart.
 import { ByteReader, ByteWriter, DecodeError, bytesEqual } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
-import { encodeReceipts, type Receipt } from './records.js';
-import { chainGroup, groupBounds, joinReceiptRow } from './receipt-chain.js';
+import { RECEIPT_ENTRY_BYTES, type ReceiptGroup } from './records.js';
+import { chainGroup } from './receipt-chain.js';
 
 export interface InboxCursor {
   next: bigint; // next expected seq from this source
@@ -70,70 +70,76 @@ export function decodeInboxState(b: Uint8Array): Map<number, InboxCursor> {
   return out;
 }
 
-/** Credit record (metadata row 'credit' || txid): where the credit half of a transfer landed. */
+/**
+ * Credit row (sublevel `cred`, key u32 src | u64 first seq): one per group of receipts credited here,
+ * what a query needs to name the credit half of each of its transfers (not the amounts: the source's
+ * row has them):
+ *   u64 epoch (this shard's, that credited it) | u64 source epoch | u64 first seq | u32 n | n x 32 txid
+ * Found by (source, seq) with one range seek.
+ */
+export interface CreditRow {
+  epoch: number; // this shard's epoch that credited the group
+  srcEpoch: number; // the source epoch that emitted it
+  first: bigint;
+  n: number;
+  txids: Uint8Array; // n x 32
+}
+
+export function creditRowKey(src: number, first: bigint): Uint8Array {
+  return new ByteWriter(12).u32(src).u64(first).finish();
+}
+
+/** The credit row of a group credited at `epoch` (txids copied out of the group's row). */
+export function creditRowOf(epoch: number, g: ReceiptGroup): Uint8Array {
+  const out = new Uint8Array(28 + 32 * g.n);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, BigInt(epoch));
+  v.setBigUint64(8, BigInt(g.epoch));
+  v.setBigUint64(16, g.first);
+  v.setUint32(24, g.n);
+  const row = g.row;
+  for (let i = 0, o = g.body, d = 28; i < g.n; i++, o += RECEIPT_ENTRY_BYTES - 32) for (let k = 0; k < 32; k++) out[d++] = row[o++]!; // no view per receipt
+  return out;
+}
+
+export function encodeCreditRow(c: CreditRow): Uint8Array {
+  if (c.txids.length !== 32 * c.n || c.n < 1) throw new RangeError('credit row: n txids of 32 bytes, n >= 1');
+  return new ByteWriter(28 + c.txids.length).u64(BigInt(c.epoch)).u64(BigInt(c.srcEpoch)).u64(c.first).u32(c.n).fixed(c.txids).finish();
+}
+
+export function decodeCreditRow(b: Uint8Array): CreditRow {
+  const r = new ByteReader(b, 'credit row');
+  const epoch = safe(r.u64());
+  const srcEpoch = safe(r.u64());
+  const first = r.u64();
+  const n = r.u32();
+  if (n < 1) throw new DecodeError('credit row: no receipt');
+  if (n > r.remaining / 32) throw new DecodeError(`credit row: ${n} txids, ${r.remaining} bytes`);
+  const txids = r.fixed(32 * n);
+  r.end();
+  return { epoch, srcEpoch, first, n, txids };
+}
+
+/** Where the credit half of a cross-shard transfer landed. */
 export interface CreditRecord {
   epoch: number; // this shard's epoch that credited it
   src: number; // source shard index
   seq: bigint;
   srcEpoch: number; // the source epoch that debited it
-}
-const CREDIT_PREFIX = new TextEncoder().encode('credit');
-
-export function creditKey(txid: Uint8Array): Uint8Array {
-  const k = new Uint8Array(CREDIT_PREFIX.length + txid.length);
-  k.set(CREDIT_PREFIX);
-  k.set(txid, CREDIT_PREFIX.length);
-  return k;
-}
-
-export function encodeCreditRecord(c: CreditRecord): Uint8Array {
-  return new ByteWriter(28).u64(BigInt(c.epoch)).u32(c.src).u64(c.seq).u64(BigInt(c.srcEpoch)).finish();
-}
-
-/** The credit rows of one seal (creditKey(txid) -> encodeCreditRecord), keys and values carved from one buffer. */
-export function encodeCreditRows(epoch: number, credits: readonly { src: number; receipt: Receipt }[]): [Uint8Array, Uint8Array][] {
-  const kl = CREDIT_PREFIX.length + 32;
-  const slab = new Uint8Array(credits.length * (kl + 28));
-  const v = new DataView(slab.buffer);
-  const e = BigInt(epoch);
-  const out = new Array<[Uint8Array, Uint8Array]>(credits.length);
-  let o = 0;
-  for (let i = 0; i < credits.length; i++) {
-    const { src, receipt: r } = credits[i]!;
-    slab.set(CREDIT_PREFIX, o);
-    slab.set(r.txid, o + CREDIT_PREFIX.length);
-    const vo = o + kl;
-    v.setBigUint64(vo, e);
-    v.setUint32(vo + 8, src);
-    v.setBigUint64(vo + 12, r.seq);
-    v.setBigUint64(vo + 20, BigInt(r.epoch));
-    out[i] = [slab.subarray(o, vo), slab.subarray(vo, vo + 28)];
-    o = vo + 28;
-  }
-  return out;
-}
-
-export function decodeCreditRecord(b: Uint8Array): CreditRecord {
-  const r = new ByteReader(b, 'credit record');
-  const epoch = safe(r.u64());
-  const src = r.u32();
-  const seq = r.u64();
-  const srcEpoch = safe(r.u64());
-  r.end();
-  return { epoch, src, seq, srcEpoch };
+  txid: Uint8Array;
 }
 
 /** What one seal credits. */
 export interface InboxPlan {
-  credits: { src: number; receipt: Receipt }[]; // in crediting order: source index, then seq
+  credits: { src: number; group: ReceiptGroup }[]; // in crediting order: source index, then seq
   cursors: Map<number, InboxCursor>; // new values of the cursors that moved
   inflow: bigint;
+  count: number; // receipts credited
 }
 
 /** The chain-checkable part of a verified batch (receipts.ts verifyReceiptBatch checked the rest). */
 export interface ChainRun {
-  receipts: readonly Receipt[]; // seqs count - n .. count - 1
-  raw?: readonly Uint8Array[]; // their canonical encodings, if at hand (saves re-encoding)
+  groups: readonly ReceiptGroup[]; // whole groups, seqs count - n .. count - 1
   count: bigint;
   head: Uint8Array; // head_count, proven by the source's outbox leaf
 }
@@ -151,11 +157,18 @@ export class ChainMismatchError extends Error {
 }
 
 interface Pending {
-  queue: Receipt[]; // verified, consecutive seqs from the committed cursor
+  queue: ReceiptGroup[]; // verified whole groups, consecutive seqs from the committed cursor
+  size: number; // receipts in queue
   front: InboxCursor; // the cursor after the queue
 }
 
 const MAX_HELD_RUNS = 8; // runs above a gap kept per source (their chain is checked once the gap fills)
+
+function runSize(run: ChainRun): number {
+  let n = 0;
+  for (const g of run.groups) n += g.n;
+  return n;
+}
 
 export class Inbox {
   private readonly committed: Map<number, InboxCursor>;
@@ -178,17 +191,22 @@ export class Inbox {
     return this.committed;
   }
 
+  /** The verified frontier of source `src`: past the receipts already waiting, else the committed cursor. */
+  frontier(src: number): InboxCursor {
+    return this.pending.get(src)?.front ?? this.cursor(src);
+  }
+
   pendingCount(): number {
     let n = 0;
-    for (const p of this.pending.values()) n += p.queue.length;
+    for (const p of this.pending.values()) n += p.size;
     return n;
   }
 
   /**
-   * Offers a verified run of receipts from source `src`. Receipts below the verified frontier are
-   * duplicates (no-ops). A run starting above it is held (bounded) until the gap fills. Otherwise
-   * the chain is recomputed from the frontier's head over the new receipts and must end at the
-   * proven head (else ChainMismatchError, nothing changes); the new receipts are queued for the
+   * Offers a verified run of receipt groups from source `src`. Groups below the verified frontier
+   * are duplicates (no-ops). A run starting above it is held (bounded) until the gap fills.
+   * Otherwise the chain is recomputed from the frontier's head over the new groups and must end at
+   * the proven head (else ChainMismatchError, nothing changes); the new groups are queued for the
    * next seal.
    */
   offer(src: number, run: ChainRun): OfferResult {
@@ -198,7 +216,7 @@ export class Inbox {
   }
 
   private offerOne(src: number, run: ChainRun): OfferResult {
-    const n = run.receipts.length;
+    const n = runSize(run);
     const p = this.pending.get(src);
     const front = p ? p.front : this.cursor(src);
     if (run.count <= front.next) return { queued: 0, duplicates: n, full: 0, gap: 0 };
@@ -213,32 +231,32 @@ export class Inbox {
       return { queued: 0, duplicates: 0, full: 0, gap: n };
     }
     // the chain links whole groups: the frontier must sit on a group boundary of the run
-    const bounds = groupBounds(run.receipts);
+    const g0 = run.groups.findIndex((g) => g.first === front.next);
     const skip = Number(front.next - first);
-    const g0 = bounds.findIndex(([a]) => a === skip);
     if (g0 < 0) return { queued: 0, duplicates: skip, full: 0, gap: n - skip }; // a run cut mid-group (no honest source serves one)
-    const raw = run.raw ?? encodeReceipts(run.receipts);
-    const room = Math.max(0, this.maxPendingPerSource - (p ? p.queue.length : 0));
+    const room = Math.max(0, this.maxPendingPerSource - (p ? p.size : 0));
     // the whole chain must reach the proven head, even for the groups that do not fit
     let h = front.head;
     let cut = front.head;
     let take = 0;
+    let takeGroups = 0;
     let epoch = front.epoch;
     let fits = true;
-    for (let g = g0; g < bounds.length; g++) {
-      const [a, b] = bounds[g]!;
-      h = chainGroup(h, joinReceiptRow(raw, a, b));
-      if (fits && take + (b - a) <= room) {
-        take += b - a;
+    for (let k = g0; k < run.groups.length; k++) {
+      const g = run.groups[k]!;
+      h = chainGroup(h, g.row);
+      if (fits && take + g.n <= room) {
+        take += g.n;
+        takeGroups++;
         cut = h;
-        const e = run.receipts[a]!.epoch;
-        if (e > epoch) epoch = e;
+        if (g.epoch > epoch) epoch = g.epoch;
       } else fits = false;
     }
     if (!bytesEqual(h, run.head)) throw new ChainMismatchError(`receipts ${first}..${run.count - 1n} do not chain from seq ${front.next} to the proven head`);
     if (take > 0) {
-      const q = p ?? { queue: [], front };
-      for (let i = skip; i < skip + take; i++) q.queue.push(run.receipts[i]!);
+      const q = p ?? { queue: [], size: 0, front };
+      for (let k = g0; k < g0 + takeGroups; k++) q.queue.push(run.groups[k]!);
+      q.size += take;
       q.front = { next: front.next + BigInt(take), epoch, head: cut };
       this.pending.set(src, q);
     }
@@ -255,7 +273,7 @@ export class Inbox {
       for (let i = h.length - 1; i >= 0; i--) {
         const run = h[i]!;
         if (run.count <= front.next) { h.splice(i, 1); continue; }
-        if (run.count - BigInt(run.receipts.length) > front.next) continue;
+        if (run.count - BigInt(runSize(run)) > front.next) continue;
         h.splice(i, 1);
         try {
           if (this.offerOne(src, run).queued > 0) progress = true;
@@ -268,21 +286,23 @@ export class Inbox {
     if (h.length === 0) this.held.delete(src);
   }
 
-  /** The credits of the next seal: per source (ascending), every verified receipt queued. */
+  /** The credits of the next seal: per source (ascending), every verified group queued. */
   plan(): InboxPlan {
     const credits: InboxPlan['credits'] = [];
     const cursors = new Map<number, InboxCursor>();
     let inflow = 0n;
+    let count = 0;
     for (const src of [...this.pending.keys()].sort((a, b) => a - b)) {
       const p = this.pending.get(src)!;
       if (p.queue.length === 0) continue;
-      for (const r of p.queue) {
-        credits.push({ src, receipt: r });
-        inflow += r.amount;
+      for (const g of p.queue) {
+        credits.push({ src, group: g });
+        inflow += groupAmount(g);
+        count += g.n;
       }
       cursors.set(src, p.front);
     }
-    return { credits, cursors, inflow };
+    return { credits, cursors, inflow, count };
   }
 
   /** The seal that applied `plan` is durable: advance the cursors, drop what they passed. */
@@ -292,11 +312,19 @@ export class Inbox {
       const p = this.pending.get(src);
       if (!p) continue;
       let k = 0;
-      while (k < p.queue.length && p.queue[k]!.seq < c.next) k++;
+      while (k < p.queue.length && p.queue[k]!.first < c.next) p.size -= p.queue[k++]!.n;
       p.queue.splice(0, k);
       if (p.queue.length === 0) this.pending.delete(src);
     }
   }
+}
+
+/** Sum of a group's amounts (read in place). */
+export function groupAmount(g: ReceiptGroup): bigint {
+  const v = new DataView(g.row.buffer, g.row.byteOffset, g.row.byteLength);
+  let sum = 0n;
+  for (let i = 0, o = g.body + 52; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) sum += v.getBigUint64(o);
+  return sum;
 }
 
 function safe(v: bigint): number {

@@ -2,33 +2,35 @@
 //
 // The source's outbox trie holds ONE leaf per destination: (count, head) of the (src, dst) receipt
 // hash chain (receipt-chain.ts). A batch = the source's signed snapshot of some epoch E + ONE trie
-// proof of the destination's leaf against that snapshot's outboxRoot + the receipts with seqs
-// [count - n, count) of that leaf, in seq order. The destination checks the validator signature
-// against genesis, the network, the leaf proof and every receipt's fields here (pure, stateless);
-// the chain itself is checked against the destination's own stored head (inbox.ts), which also skips
-// the receipts it already has. A peer can withhold, never forge.
+// proof of the destination's leaf against that snapshot's outboxRoot + the receipt rows (records.ts)
+// holding seqs [count - n, count) of that leaf, whole groups in seq order. The destination checks
+// the validator signature against genesis, the network, the leaf proof and the rows' fields here
+// (pure, stateless); the chain itself is checked against the destination's own stored head
+// (inbox.ts), which also skips the groups it already has. A peer can withhold, never forge.
 //
-// Wire form (version 2):
-//   u8 version | bytes signed snapshot | bytes leaf proof | u64 count | 32 head | u32 n | n x bytes receipt
+// Wire form (version 3):
+//   u8 version | bytes signed snapshot | bytes leaf proof | u64 count | 32 head | u32 g | g x receipt row
 // count = 0 means "no receipt to this destination yet at E": head is zeros, the proof shows absence.
+// The rows are sent as stored and hashed: nothing is re-encoded on the way, and a destination reads
+// them in place (no object per receipt).
 import { ByteReader, ByteWriter, DecodeError, bytesEqual, toHex } from '../core/bytes.js';
 import { shardFromIndex } from '../core/ids.js';
-import { taggedHasher } from './fast-hash.js';
+import { hexRange, taggedHasher } from './fast-hash.js';
 import type { Genesis } from '../core/genesis.js';
 import type { ShardId } from '../core/ids.js';
+import { ADDRESS_BYTES } from '../core/address.js';
 import { decodeProof, encodeProof, verifyProof, type TrieProof } from '../trie/index.js';
-import { decodeReceipt, encodeOutboxLeaf, encodeReceipt, encodeReceipts, outboxKey, type Receipt } from './records.js';
-import { joinReceiptRow, splitReceiptRow } from './receipt-chain.js';
+import { encodeOutboxLeaf, groupReceipts, outboxKey, readReceiptRow, receiptRows, RECEIPT_ENTRY_BYTES, type Receipt, type ReceiptGroup } from './records.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from './snapshot.js';
 
-export const RECEIPT_BATCH_VERSION = 2;
+export const RECEIPT_BATCH_VERSION = 3;
 /** Receipts per batch, and per destination per source epoch (the engine's cap): any epoch fits one batch. */
 export const MAX_BATCH_RECEIPTS = 4096;
 const MAX_ITEM_BYTES = 1 << 16;
 const ZERO32 = new Uint8Array(32);
 const hHome = taggedHasher('home-shard');
 
-/** core/address.ts homeShard through libsodium (one check per received receipt). */
+/** core/address.ts homeShard through libsodium (one check per new recipient). */
 function homeShardFast(address: Uint8Array, depth: number): ShardId {
   const h = hHome(address);
   return shardFromIndex(Number(new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) % BigInt(3 ** depth)), depth);
@@ -39,31 +41,55 @@ export interface ReceiptBatch {
   proof: TrieProof; // of outboxKey(dst) against snapshot.outboxRoot
   count: bigint; // the leaf: receipts emitted to dst at epochs <= E
   head: Uint8Array; // the leaf: chain head after them (zeros when count = 0)
-  receipts: Receipt[]; // seqs count - n .. count - 1
-  raw?: Uint8Array[]; // encodeReceipt of each receipt, when at hand (the decoder and the source's store set it; it must match `receipts`)
+  groups: ReceiptGroup[]; // whole groups, seq order, ending at count
 }
 
-export function encodeReceiptBatch(b: ReceiptBatch): Uint8Array {
-  // the receipt list is u32 n | n x (u32 len | receipt): a receipts row (receipt-chain.ts)
-  return encodeReceiptBatchRows(b, [joinReceiptRow(b.raw ?? encodeReceipts(b.receipts))]);
-}
-
-/** The same encoding, from the receipts as group rows (a source's stored form): the list is their concatenation. */
-export function encodeReceiptBatchRows(b: Omit<ReceiptBatch, 'receipts' | 'raw'>, rows: readonly Uint8Array[]): Uint8Array {
-  const snap = encodeSignedSnapshot(b.snapshot);
-  const proof = encodeProof(b.proof);
+/** The number of receipts in a batch. */
+export function batchSize(b: Pick<ReceiptBatch, 'groups'>): number {
   let n = 0;
-  let listBytes = 4;
-  for (const row of rows) {
-    n += new DataView(row.buffer, row.byteOffset, 4).getUint32(0);
-    listBytes += row.length - 4;
-  }
-  const w = new ByteWriter(1 + 8 + snap.length + proof.length + 40 + listBytes);
-  w.u8(RECEIPT_BATCH_VERSION).bytes(snap).bytes(proof).u64(b.count).fixed(b.head, 32).u32(n);
-  for (const row of rows) w.fixed(row.subarray(4));
-  return w.finish();
+  for (const g of b.groups) n += g.n;
+  return n;
 }
 
+/** Every receipt of a batch as objects (tests, tools: the shard reads the rows in place). */
+export function batchReceipts(b: Pick<ReceiptBatch, 'groups'>): Receipt[] {
+  return b.groups.flatMap(groupReceipts);
+}
+
+type BatchHead = Omit<ReceiptBatch, 'groups'>;
+
+/** Encodes a batch; its receipts given as groups, or as receipt objects (tests), seq order. */
+export function encodeReceiptBatch(b: BatchHead & ({ groups: readonly ReceiptGroup[] } | { receipts: readonly Receipt[] })): Uint8Array {
+  return encodeReceiptBatchRows(b, 'groups' in b ? b.groups.map((g) => g.row) : receiptRows(b.receipts));
+}
+
+// A source proves batches to every destination against the same few snapshots: encode each once
+// (snapshots are never mutated; the entry goes with the object).
+const encodedSnapshots = new WeakMap<SignedSnapshot, Uint8Array>();
+
+/** The same encoding, from the rows as stored (a source's form). */
+export function encodeReceiptBatchRows(b: BatchHead, rows: readonly Uint8Array[]): Uint8Array {
+  let snap = encodedSnapshots.get(b.snapshot);
+  if (!snap) encodedSnapshots.set(b.snapshot, (snap = encodeSignedSnapshot(b.snapshot)));
+  const proof = encodeProof(b.proof);
+  const head = new ByteWriter(1 + 8 + snap.length + proof.length + 44).u8(RECEIPT_BATCH_VERSION).bytes(snap).bytes(proof).u64(b.count).fixed(b.head, 32).u32(rows.length).finish();
+  let size = head.length;
+  for (const row of rows) size += row.length;
+  const out = new Uint8Array(size); // the rows are copied once, into place
+  out.set(head);
+  let o = head.length;
+  for (const row of rows) {
+    out.set(row, o);
+    o += row.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes a batch. Structural checks: the rows are views into `bytes` (no copies), hold at most
+ * MAX_BATCH_RECEIPTS receipts in all, one source, one destination, strictly increasing epochs and
+ * consecutive seqs ending at `count`. Throws DecodeError.
+ */
 export function decodeReceiptBatch(bytes: Uint8Array): ReceiptBatch {
   const r = new ByteReader(bytes, 'receipt batch');
   const v = r.u8();
@@ -79,18 +105,31 @@ export function decodeReceiptBatch(bytes: Uint8Array): ReceiptBatch {
   const count = r.u64();
   const head = r.fixed(32);
   if (count === 0n && !bytesEqual(head, ZERO32)) throw new DecodeError('receipt batch: count 0 with a non-zero head');
-  // the rest is the receipt list (a row): split into views, no copies
-  const raw = splitReceiptRow(r.fixed(r.remaining), MAX_BATCH_RECEIPTS, 'receipt batch');
-  const n = raw.length;
-  if (BigInt(n) > count) throw new DecodeError(`receipt batch: ${n} receipts but the leaf counts ${count}`);
-  const receipts: Receipt[] = new Array(n);
-  const first = count - BigInt(n);
-  for (let i = 0; i < n; i++) {
-    const rc = decodeReceipt(raw[i]!);
-    if (rc.seq !== first + BigInt(i)) throw new DecodeError(`receipt batch: receipt ${i} has seq ${rc.seq}, want ${first + BigInt(i)}`);
-    receipts[i] = rc;
+  const ng = r.u32();
+  if (ng > MAX_BATCH_RECEIPTS) throw new DecodeError(`receipt batch: ${ng} groups exceed ${MAX_BATCH_RECEIPTS}`);
+  const rest = r.fixed(r.remaining);
+  const groups: ReceiptGroup[] = new Array(ng);
+  let o = 0;
+  let total = 0;
+  for (let i = 0; i < ng; i++) {
+    const { group: g, end } = readReceiptRow(rest, o, MAX_BATCH_RECEIPTS - total);
+    if (i > 0) {
+      const p = groups[i - 1]!;
+      if (g.src !== p.src || g.dst !== p.dst) throw new DecodeError(`receipt batch: group ${i} is of another (source, destination) pair`);
+      if (g.epoch <= p.epoch) throw new DecodeError(`receipt batch: group ${i} is of epoch ${g.epoch}, not after ${p.epoch}`);
+      if (g.first !== p.first + BigInt(p.n)) throw new DecodeError(`receipt batch: group ${i} starts at seq ${g.first}, want ${p.first + BigInt(p.n)}`);
+    }
+    groups[i] = g;
+    total += g.n;
+    o = end;
   }
-  return { snapshot, proof, count, head, receipts, raw };
+  if (o !== rest.length) throw new DecodeError(`receipt batch: ${rest.length - o} trailing bytes`);
+  if (BigInt(total) > count) throw new DecodeError(`receipt batch: ${total} receipts but the leaf counts ${count}`);
+  if (ng > 0) {
+    const last = groups[ng - 1]!;
+    if (last.first + BigInt(last.n) !== count) throw new DecodeError(`receipt batch: the receipts end at seq ${last.first + BigInt(last.n)}, the leaf counts ${count}`);
+  }
+  return { snapshot, proof, count, head, groups };
 }
 
 /** Why a batch is refused (the whole batch: a bad item means a bad peer or a corrupted message). */
@@ -107,38 +146,43 @@ export class ReceiptBatchError extends Error {
 
 /**
  * Checks a batch for destination `dst`, statelessly: network, source validator signature (genesis),
- * the leaf proof against the snapshot's outboxRoot, and each receipt's fields (src, dst, seq run
- * ending at count, epoch <= E, recipient homed on dst; `knownHere` may vouch for recipients that
- * already have an account on dst, which are homed there by construction, sparing the hash). The
- * chain (receipt groups -> head) is checked by the destination's inbox from its own head. Throws
- * ReceiptBatchError. Pure.
+ * the leaf proof against the snapshot's outboxRoot, and each group's fields (src, dst, a seq run
+ * ending at count, epoch <= E) and recipients (homed on dst; `knownHere` may vouch, by hex, for
+ * recipients that already have an account on dst, which are homed there by construction, sparing
+ * the hash). The chain (rows -> head) is checked by the destination's inbox from its own head.
+ * Throws ReceiptBatchError. Pure.
  */
-export function verifyReceiptBatch(b: ReceiptBatch, genesis: Genesis, dst: ShardId, knownHere?: (to: Uint8Array) => boolean): void {
+export function verifyReceiptBatch(b: ReceiptBatch, genesis: Genesis, dst: ShardId, knownHere?: (toHex: string) => boolean): void {
   const s = b.snapshot.snapshot;
   if (s.network !== genesis.networkId) throw new ReceiptBatchError('wrong-network', `batch is of network "${s.network}", this is "${genesis.networkId}"`);
   const key = genesis.validators.get(s.shard);
   if (!key || s.shard.length !== genesis.depth) throw new ReceiptBatchError('unknown-source', `source shard "${s.shard}" is not a shard of this network`);
   if (s.shard === dst) throw new ReceiptBatchError('wrong-destination', 'a shard does not send receipts to itself');
   if (!verifySnapshotSignature(b.snapshot, key)) throw new ReceiptBatchError('bad-signature', `snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
-  const first = b.count - BigInt(b.receipts.length);
-  for (let i = 0; i < b.receipts.length; i++) {
-    const r = b.receipts[i]!;
-    const id = `receipt ${s.shard}->${r.dst}#${r.seq}`;
-    if (r.seq !== first + BigInt(i)) throw new ReceiptBatchError('malformed', `${id}: seq out of the run ending at ${b.count}`);
-    if (r.src !== s.shard) throw new ReceiptBatchError('bad-proof', `${id}: source ${r.src} is not the snapshot's shard`);
-    if (r.dst !== dst) throw new ReceiptBatchError('wrong-destination', `${id}: addressed to "${r.dst}", this is "${dst}"`);
-    if (r.epoch > s.epoch) throw new ReceiptBatchError('bad-proof', `${id}: epoch ${r.epoch} is after the snapshot's ${s.epoch}`);
-    if (genesis.depth > 0 && !knownHere?.(r.to) && homeShardFast(r.to, genesis.depth) !== dst) throw new ReceiptBatchError('wrong-destination', `${id}: recipient ${toHex(r.to)} is not homed on "${dst}"`);
+  let next = b.count - BigInt(batchSize(b));
+  for (const g of b.groups) {
+    const id = `receipts ${g.src}->${g.dst}#${g.first}`;
+    if (g.first !== next || g.n < 1) throw new ReceiptBatchError('malformed', `${id}: seq out of the run ending at ${b.count}`);
+    next += BigInt(g.n);
+    if (g.src !== s.shard) throw new ReceiptBatchError('bad-proof', `${id}: source ${g.src} is not the snapshot's shard`);
+    if (g.dst !== dst) throw new ReceiptBatchError('wrong-destination', `${id}: addressed to "${g.dst}", this is "${dst}"`);
+    if (g.epoch > s.epoch) throw new ReceiptBatchError('bad-proof', `${id}: epoch ${g.epoch} is after the snapshot's ${s.epoch}`);
+    // the recipients' hex is kept on the group (g.recipients): the seal that credits it looks them up again
+    const row = g.row;
+    const hexes = g.recipients ?? new Array<string>(g.n);
+    for (let i = 0, o = g.body + 32; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) {
+      const h = (hexes[i] ??= hexRange(row, o, o + ADDRESS_BYTES));
+      if (genesis.depth === 0 || knownHere?.(h)) continue;
+      const to = row.subarray(o, o + ADDRESS_BYTES);
+      if (homeShardFast(to, genesis.depth) !== dst) throw new ReceiptBatchError('wrong-destination', `${id}: recipient ${toHex(to)} (seq ${g.first + BigInt(i)}) is not homed on "${dst}"`);
+    }
+    g.recipients = hexes;
   }
+  if (next !== b.count) throw new ReceiptBatchError('malformed', `receipts end at seq ${next}, the leaf counts ${b.count}`);
   const leaf = b.count === 0n ? null : encodeOutboxLeaf({ count: b.count, head: b.head });
   if (!verifyProof(s.outboxRoot, outboxKey(dst), leaf, b.proof)) {
     throw new ReceiptBatchError('bad-proof', `outbox leaf of "${dst}" (count ${b.count}) does not verify against outboxRoot ${toHex(s.outboxRoot)} of ${s.shard}@${s.epoch}`);
   }
-}
-
-/** Same receipt (all fields)? */
-export function sameReceipt(a: Receipt, b: Receipt): boolean {
-  return bytesEqual(encodeReceipt(a), encodeReceipt(b));
 }
 
 /** The outcome of offering a batch to a destination shard. */
@@ -148,3 +192,4 @@ export interface ReceiveResult {
   full: number; // not queued because the queue is full (to be re-delivered)
   gap: number; // above a missing seq: held (bounded) until the gap fills, else re-delivered
 }
+

@@ -1,8 +1,8 @@
 // Canonical encodings of what a shard stores and commits to (all big-endian, strict decoders):
 //   account leaf   key = H_account-key(address)       value = u64 balance | u64 nonce
 //   tx record      key = txid                          value = u32 len | signed tx | u64 epoch | u32 index | u8 status
-//   receipt        u8 version | 32 txid | str src | str dst | u64 seq | 20 to | u64 amount | u64 epoch
-//                  (stored by (dst, seq); hashed into the (src, dst) receipt chain, receipt-chain.ts)
+//   receipt row    u8 version | str src | str dst | u64 epoch | u64 first | u32 n | n x (32 txid | 20 to | u64 amount)
+//                  (one per (seal, destination): stored by (dst, first), hashed into the (src, dst) receipt chain)
 //   outbox leaf    key = H_outbox-key(u8 len | dst)       value = u64 count | 32 chain head
 //   shard head     (metadata row, not hashed): the last sealed epoch and everything needed to resume
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
@@ -13,6 +13,7 @@ import type { ShardId } from '../core/ids.js';
 import { MAX_TX_BYTES } from './tx.js';
 
 const MAX_SHARD_ID = 16;
+const U64_MAX = (1n << 64n) - 1n;
 
 // ---- accounts ----
 export interface AccountValue {
@@ -85,8 +86,18 @@ export function decodeTxRecord(b: Uint8Array): TxRecord {
 }
 
 // ---- cross-shard receipts (the outbox) ----
-export const RECEIPT_VERSION = 1;
+// A receipt is never encoded alone: the receipts one source seal emits to one destination (a
+// *group*: one epoch, consecutive seqs) are one row, which is at once the stored form, the wire form
+// and the hashed form (receipt-chain.ts):
+//   row = u8 version | str src | str dst | u64 epoch | u64 first seq | u32 n | n x (32 txid | 20 to | u64 amount)
+// (`str` = u32 length | ASCII). Receipt i of the row has seq `first + i`. The fields every receipt of a
+// group shares are written once, and the entries have a fixed size, so a destination reads the
+// recipient and the amount of entry i at fixed offsets without building any object per receipt.
+export const RECEIPT_ROW_VERSION = 2;
+/** Bytes per receipt in a row: txid, recipient, amount. */
+export const RECEIPT_ENTRY_BYTES = 32 + ADDRESS_BYTES + 8;
 
+/** One receipt, as a whole (tests, queries): the row's shared fields plus its entry. */
 export interface Receipt {
   txid: Uint8Array;
   src: ShardId;
@@ -95,6 +106,19 @@ export interface Receipt {
   to: Uint8Array; // 20
   amount: bigint;
   epoch: number; // the source epoch that emitted it
+}
+
+/** A parsed row: its shared fields, and where its entries start (entry i at body + i * RECEIPT_ENTRY_BYTES). */
+export interface ReceiptGroup {
+  src: ShardId;
+  dst: ShardId;
+  epoch: number;
+  first: bigint;
+  n: number;
+  row: Uint8Array;
+  body: number;
+  /** Memo, not data: the recipients' hex once a destination computed it (verify), reused when crediting. */
+  recipients?: string[];
 }
 
 /** Key of the ONE outbox leaf of destination `dst`: H_outbox-key(u8 len | dst). */
@@ -120,65 +144,71 @@ export function decodeOutboxLeaf(b: Uint8Array): OutboxLeaf {
   return { count, head };
 }
 
-// Hand-written (no ByteWriter/TextEncoder): every cross-shard transfer is encoded at the source and
-// decoded at the destination; byte-identical to the ByteWriter form (u32-prefixed ASCII shard ids).
-export function encodeReceipt(r: Receipt): Uint8Array {
-  return encodeReceipts([r])[0]!;
+/** Bytes before entry 0 of a row of (src, dst). */
+export function receiptRowHeaderSize(src: string, dst: string): number {
+  return 1 + 4 + src.length + 4 + dst.length + 20;
 }
 
-function receiptSize(r: Receipt): number {
-  return 1 + 32 + 4 + r.src.length + 4 + r.dst.length + 8 + ADDRESS_BYTES + 16;
+/** Writes a row's header at offset 0 of `row` (its entries follow at receiptRowHeaderSize). */
+export function writeReceiptRowHeader(row: Uint8Array, v: DataView, src: ShardId, dst: ShardId, epoch: number, first: bigint, n: number): void {
+  if (n < 1 || first + BigInt(n) > U64_MAX) throw new RangeError(`receipt row: ${n} receipts from seq ${first}`);
+  row[0] = RECEIPT_ROW_VERSION;
+  let o = 1;
+  v.setUint32(o, src.length);
+  for (let i = 0; i < src.length; i++) row[o + 4 + i] = src.charCodeAt(i);
+  o += 4 + src.length;
+  v.setUint32(o, dst.length);
+  for (let i = 0; i < dst.length; i++) row[o + 4 + i] = dst.charCodeAt(i);
+  o += 4 + dst.length;
+  v.setBigUint64(o, BigInt(epoch));
+  v.setBigUint64(o + 8, first);
+  v.setUint32(o + 16, n);
 }
 
-/** encodeReceipt of each, carved from one buffer (one allocation per seal, not per receipt). */
-export function encodeReceipts(rs: readonly Receipt[]): Uint8Array[] {
-  let total = 0;
-  for (const r of rs) total += receiptSize(r);
-  const out = new Uint8Array(total);
-  const v = new DataView(out.buffer);
-  const res = new Array<Uint8Array>(rs.length);
-  let o = 0;
-  for (let k = 0; k < rs.length; k++) {
-    const r = rs[k]!;
-    if (r.txid.length !== 32 || r.to.length !== ADDRESS_BYTES) throw new RangeError('receipt: txid must be 32 bytes and to 20');
-    const start = o;
-    const ls = r.src.length;
-    const ld = r.dst.length;
-    out[o] = RECEIPT_VERSION;
-    out.set(r.txid, o + 1);
-    o += 33;
-    v.setUint32(o, ls);
-    for (let i = 0; i < ls; i++) out[o + 4 + i] = r.src.charCodeAt(i);
-    o += 4 + ls;
-    v.setUint32(o, ld);
-    for (let i = 0; i < ld; i++) out[o + 4 + i] = r.dst.charCodeAt(i);
-    o += 4 + ld;
-    v.setBigUint64(o, r.seq);
-    out.set(r.to, o + 8);
-    o += 8 + ADDRESS_BYTES;
-    v.setBigUint64(o, r.amount);
-    v.setBigUint64(o + 8, BigInt(r.epoch));
-    o += 16;
-    res[k] = out.subarray(start, o);
+/**
+ * A new row for `n` receipts with its header written; the caller writes entry i at
+ * `body + i * RECEIPT_ENTRY_BYTES` (writeReceiptEntry).
+ */
+export function newReceiptRow(src: ShardId, dst: ShardId, epoch: number, first: bigint, n: number): ReceiptGroup & { view: DataView } {
+  const body = receiptRowHeaderSize(src, dst);
+  const row = new Uint8Array(body + n * RECEIPT_ENTRY_BYTES);
+  const v = new DataView(row.buffer);
+  writeReceiptRowHeader(row, v, src, dst, epoch, first, n);
+  return { src, dst, epoch, first, n, row, body, view: v };
+}
+
+/** Writes one entry (txid, recipient, amount) at offset `o` of a row. */
+export function writeReceiptEntry(row: Uint8Array, view: DataView, o: number, txid: Uint8Array, to: Uint8Array, amount: bigint): void {
+  if (txid.length !== 32 || to.length !== ADDRESS_BYTES) throw new RangeError('receipt: txid must be 32 bytes and to 20');
+  row.set(txid, o);
+  row.set(to, o + 32);
+  view.setBigUint64(o + 32 + ADDRESS_BYTES, amount);
+}
+
+/** The row of a group of receipts (same src, dst and epoch; consecutive seqs; at least one). */
+export function encodeReceiptRow(rs: readonly Receipt[]): Uint8Array {
+  if (rs.length === 0) throw new RangeError('receipt row: no receipt');
+  const r0 = rs[0]!;
+  const g = newReceiptRow(r0.src, r0.dst, r0.epoch, r0.seq, rs.length);
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    if (r.src !== r0.src || r.dst !== r0.dst || r.epoch !== r0.epoch || r.seq !== r0.seq + BigInt(i)) throw new RangeError('receipt row: receipts of one group share src, dst and epoch and have consecutive seqs');
+    writeReceiptEntry(g.row, g.view, g.body + i * RECEIPT_ENTRY_BYTES, r.txid, r.to, r.amount);
   }
-  return res;
+  return g.row;
 }
 
-// Shard ids decoded lately, by their bytes (there are 3^depth of them): no string building per receipt.
+// Shard ids decoded lately, by their bytes (there are 3^depth of them): no string building per row.
 const shardIdMemo = new Map<number, ShardId>();
 
-function receiptShardId(b: Uint8Array, o: number, len: number): ShardId {
+function rowShardId(b: Uint8Array, o: number, len: number): ShardId {
   let key = len; // base-4 digits of the ASCII '0'..'2' bytes, plus the length: unique for len <= 12
   for (let i = 0; i < len; i++) {
     const c = b[o + i]!;
-    if (c < 0x30 || c > 0x32) throw new DecodeError('shard id is not ternary digits');
+    if (c < 0x30 || c > 0x32) throw new DecodeError('receipt row: shard id is not ternary digits');
     key = key * 4 + (c - 0x2f);
   }
-  if (len > 12) {
-    let out = '';
-    for (let i = 0; i < len; i++) out += String.fromCharCode(b[o + i]!);
-    return out as ShardId;
-  }
+  if (len > 12) return String.fromCharCode(...b.subarray(o, o + len)) as ShardId;
   let id = shardIdMemo.get(key);
   if (id === undefined) {
     id = String.fromCharCode(...b.subarray(o, o + len)) as ShardId;
@@ -187,32 +217,72 @@ function receiptShardId(b: Uint8Array, o: number, len: number): ShardId {
   return id;
 }
 
-export function decodeReceipt(b: Uint8Array): Receipt {
+/**
+ * Parses the row starting at offset `at` of `b` (its length follows from n); returns it and where it
+ * ends. At least one and at most `maxN` receipts. Throws DecodeError.
+ */
+export function readReceiptRow(b: Uint8Array, at: number, maxN: number): { group: ReceiptGroup; end: number } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const n = b.length;
-  if (n < 1) throw new DecodeError('receipt: truncated (need 1 bytes at 0, have 0)');
-  const version = b[0]!;
-  if (version !== RECEIPT_VERSION) throw new DecodeError(`receipt: unknown version ${version}`);
-  if (n < 37) throw new DecodeError(`receipt: truncated at the txid or source (${n} bytes)`);
-  const txid = b.subarray(1, 33); // views into the input (a received batch): no copies
-  const ls = v.getUint32(33);
-  if (ls > MAX_SHARD_ID) throw new DecodeError(`receipt: field length ${ls} exceeds limit ${MAX_SHARD_ID}`);
-  if (n < 37 + ls + 4) throw new DecodeError(`receipt: truncated at the source or destination (${n} bytes)`);
-  const src = receiptShardId(b, 37, ls);
-  let o = 37 + ls;
+  const len = b.length;
+  const need = (o: number, k: number, what: string) => {
+    if (o + k > len) throw new DecodeError(`receipt row: truncated at the ${what} (need ${k} bytes at ${o - at}, have ${Math.max(0, len - o)})`);
+  };
+  need(at, 1, 'version');
+  if (b[at] !== RECEIPT_ROW_VERSION) throw new DecodeError(`receipt row: unknown version ${b[at]}`);
+  let o = at + 1;
+  need(o, 4, 'source');
+  const ls = v.getUint32(o);
+  if (ls > MAX_SHARD_ID) throw new DecodeError(`receipt row: shard id length ${ls} exceeds ${MAX_SHARD_ID}`);
+  need(o + 4, ls + 4, 'source');
+  const src = rowShardId(b, o + 4, ls);
+  o += 4 + ls;
   const ld = v.getUint32(o);
-  if (ld > MAX_SHARD_ID) throw new DecodeError(`receipt: field length ${ld} exceeds limit ${MAX_SHARD_ID}`);
-  if (n < o + 4 + ld) throw new DecodeError(`receipt: truncated at the destination (${n} bytes)`);
-  const dst = receiptShardId(b, o + 4, ld);
+  if (ld > MAX_SHARD_ID) throw new DecodeError(`receipt row: shard id length ${ld} exceeds ${MAX_SHARD_ID}`);
+  need(o + 4, ld + 20, 'destination');
+  const dst = rowShardId(b, o + 4, ld);
   o += 4 + ld;
-  if (n < o + 8 + ADDRESS_BYTES + 16) throw new DecodeError(`receipt: truncated (need ${8 + ADDRESS_BYTES + 16} bytes at ${o}, have ${n - o})`);
-  const seq = v.getBigUint64(o);
-  const to = b.subarray(o + 8, o + 8 + ADDRESS_BYTES);
-  o += 8 + ADDRESS_BYTES;
-  const amount = v.getBigUint64(o);
-  const epoch = safe(v.getBigUint64(o + 8), 'receipt epoch');
-  if (o + 16 !== n) throw new DecodeError(`receipt: ${n - o - 16} trailing bytes`);
-  return { txid, src, dst, seq, to, amount, epoch };
+  const epoch = safe(v.getBigUint64(o), 'receipt row epoch');
+  const first = v.getBigUint64(o + 8);
+  const n = v.getUint32(o + 16);
+  o += 20;
+  if (n === 0) throw new DecodeError('receipt row: no receipt');
+  if (n > maxN) throw new DecodeError(`receipt row: ${n} receipts exceed ${maxN}`);
+  if (first + BigInt(n) > U64_MAX) throw new DecodeError('receipt row: seqs pass u64');
+  need(o, n * RECEIPT_ENTRY_BYTES, 'receipts');
+  const end = o + n * RECEIPT_ENTRY_BYTES;
+  return { group: { src, dst, epoch, first, n, row: b.subarray(at, end), body: o - at }, end };
+}
+
+/** A whole row (nothing after it). Throws DecodeError. */
+export function decodeReceiptRow(b: Uint8Array, maxN = 0xffffffff): ReceiptGroup {
+  const { group, end } = readReceiptRow(b, 0, maxN);
+  if (end !== b.length) throw new DecodeError(`receipt row: ${b.length - end} trailing bytes`);
+  return group;
+}
+
+/** Receipt i of a group (views into the row). */
+export function receiptAt(g: ReceiptGroup, i: number): Receipt {
+  const o = g.body + i * RECEIPT_ENTRY_BYTES;
+  const amount = new DataView(g.row.buffer, g.row.byteOffset + o + 32 + ADDRESS_BYTES, 8).getBigUint64(0);
+  return { txid: g.row.subarray(o, o + 32), src: g.src, dst: g.dst, seq: g.first + BigInt(i), to: g.row.subarray(o + 32, o + 32 + ADDRESS_BYTES), amount, epoch: g.epoch };
+}
+
+/** Every receipt of a group, as objects (tests, queries; the hot paths read the row in place). */
+export function groupReceipts(g: ReceiptGroup): Receipt[] {
+  return Array.from({ length: g.n }, (_, i) => receiptAt(g, i));
+}
+
+/** The rows of a seq-ordered run of receipts (one per emitting epoch). */
+export function receiptRows(rs: readonly Receipt[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let s = 0;
+  for (let i = 1; i <= rs.length; i++) {
+    if (i === rs.length || rs[i]!.epoch !== rs[s]!.epoch) {
+      out.push(encodeReceiptRow(rs.slice(s, i)));
+      s = i;
+    }
+  }
+  return out;
 }
 
 // ---- the shard head: one metadata row, rewritten by every seal in the same batch ----
@@ -231,7 +301,7 @@ export interface ShardHead {
   outboxSeq: Map<string, bigint>; // dst shard -> next seq
 }
 
-const HEAD_VERSION = 3; // 2: cumulative outflow/inflow/fees; 3: receipt chains (one outbox leaf per destination, receipt rows per seal)
+const HEAD_VERSION = 4; // 2: cumulative outflow/inflow/fees; 3: receipt chains (one outbox leaf per destination, receipt rows per seal); 4: receipt rows v2 (shared fields once, fixed-size entries), credit rows per group
 
 export function encodeHead(h: ShardHead): Uint8Array {
   const w = new ByteWriter(256);

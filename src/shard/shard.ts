@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { homeShard } from '../core/address.js';
-import { addressFast, hex } from './fast-hash.js';
+import { addressFast, hex, hexRange } from './fast-hash.js';
 import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
 import type { KeyPair } from '../core/ed25519.js';
 import { allocationsOf, genesisHash, type Genesis } from '../core/genesis.js';
@@ -22,12 +22,13 @@ import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
 import { applyEpoch, type EngineAccount } from './engine.js';
-import { accountKey, decodeOutboxLeaf, encodeAccountValue, encodeOutboxLeaf, encodeReceipts, outboxKey, type OutboxLeaf, type Receipt, type ShardHead } from './records.js';
-import { ShardStore, decodeReceiptGroup } from './store.js';
+import { accountKey, decodeOutboxLeaf, decodeTxRecord, encodeAccountValue, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
+import { ShardStore } from './store.js';
+import { decodeSignedTx } from './tx.js';
 import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
-import { ChainMismatchError, Inbox, INBOX_META_KEY, creditKey, decodeCreditRecord, decodeInboxState, encodeCreditRows, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
+import { ChainMismatchError, Inbox, INBOX_META_KEY, creditRowKey, creditRowOf, decodeInboxState, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
 import { MAX_BATCH_RECEIPTS, ReceiptBatchError, encodeReceiptBatchRows, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
-import { chainGenesis, chainGroup, joinReceiptRow } from './receipt-chain.js';
+import { chainGenesis, chainGroup } from './receipt-chain.js';
 
 export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
 
@@ -84,14 +85,6 @@ export interface SealedEvent {
 /** May receipts proven against this source snapshot be credited? (The node: is its epoch final?) */
 export type ReceiptFinality = (source: Snapshot) => boolean | Promise<boolean>;
 
-/** A stored receipt group, undecoded (store.ts ReceiptRow + where it sits). */
-interface RawGroup {
-  first: bigint;
-  epoch: number;
-  n: number;
-  row: Uint8Array;
-}
-
 export class ShardConfigError extends Error {
   override name = 'ShardConfigError';
 }
@@ -140,9 +133,8 @@ export class Shard {
   private inbox: Inbox;
   /** Committed outbox leaves (count, chain head) per destination: the outbox trie's only leaves. */
   private outboxLeaves = new Map<ShardId, OutboxLeaf>();
-  /** The latest receipts emitted per destination, as stored (serving a batch skips the store and the decoding). */
-  // rows only (one object per group): decoded when served, so the receipts do not live on in the old generation
-  private readonly recentGroups = new Map<ShardId, RawGroup[]>();
+  /** The latest receipt groups emitted per destination, as stored (serving a batch skips the store). */
+  private readonly recentGroups = new Map<ShardId, ReceiptGroup[]>();
   private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
@@ -345,7 +337,7 @@ export class Shard {
     let fx: ReturnType<typeof applyEpoch<PendingTx>>;
     let credit: ReturnType<Inbox['plan']>;
     let leaves: Map<ShardId, OutboxLeaf>;
-    let groups: (RawGroup & { dst: ShardId })[];
+    let groups: ReceiptGroup[];
     try {
       fx = applyEpoch({
         shard: this.id, depth: this.genesis.depth, epoch, txs: ready,
@@ -354,16 +346,22 @@ export class Shard {
         maxReceiptsPerDst: this.receiptCap,
       });
       // Credit the receipts from other shards that are next in seq order (inbox.ts).
+      // Read in place from the rows as received: recipient and amount at fixed offsets.
       credit = this.inbox.plan();
-      for (const { receipt: r } of credit.credits) {
-        const h = hex(r.to);
-        let a = fx.accounts.get(h);
-        if (!a) {
-          const c = this.accounts.get(h);
-          a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address: r.to, balance: 0n, nonce: 0n };
-          fx.accounts.set(h, a);
+      for (const { group: g } of credit.credits) {
+        const row = g.row;
+        const v = new DataView(row.buffer, row.byteOffset, row.byteLength);
+        const hexes = g.recipients;
+        for (let i = 0, o = g.body + 32; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) {
+          const h = hexes?.[i] ?? hexRange(row, o, o + 20);
+          let a = fx.accounts.get(h);
+          if (!a) {
+            const c = this.accounts.get(h);
+            a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address: row.slice(o, o + 20), balance: 0n, nonce: 0n };
+            fx.accounts.set(h, a);
+          }
+          a.balance += v.getBigUint64(o + 20);
         }
-        a.balance += r.amount;
       }
       for (const [src, c] of credit.cursors) await this.accountTrie.put(inboxCursorKey(src), encodeCursorValue(c));
       let t = lap(phases, 'apply', started);
@@ -379,25 +377,15 @@ export class Shard {
       for (const r of fx.records) await txTrie.put(r.id, r.value);
       const txStage = txTrie.stageCommit();
       t = lap(phases, 'txTrie', t);
-      // This seal's receipts to a destination are one group (receipt-chain.ts): one stored row, one
-      // chain link, one outbox leaf (count, chain head) rewritten.
-      const receiptBytes = encodeReceipts(fx.receipts);
-      const byDst = new Map<ShardId, number[]>();
-      for (let i = 0; i < fx.receipts.length; i++) {
-        const d = fx.receipts[i]!.dst;
-        let l = byDst.get(d);
-        if (!l) byDst.set(d, (l = []));
-        l.push(i);
-      }
+      // This seal's receipts to a destination are one group, one row written by the engine
+      // (records.ts): stored as is, one chain link, one outbox leaf (count, chain head) rewritten.
       leaves = new Map<ShardId, OutboxLeaf>();
-      groups = [];
-      for (const [dst, idx] of byDst) {
-        const row = joinReceiptRow(idx.map((i) => receiptBytes[i]!));
-        const prev = this.outboxLeaves.get(dst) ?? { count: 0n, head: chainGenesis(this.networkId, this.id, dst) };
-        const leaf = { count: prev.count + BigInt(idx.length), head: chainGroup(prev.head, row) };
-        leaves.set(dst, leaf);
-        groups.push({ dst, first: fx.receipts[idx[0]!]!.seq, epoch, n: idx.length, row });
-        await this.outboxTrie.put(outboxKey(dst), encodeOutboxLeaf(leaf));
+      groups = fx.groups;
+      for (const g of groups) {
+        const prev = this.outboxLeaves.get(g.dst) ?? { count: 0n, head: chainGenesis(this.networkId, this.id, g.dst) };
+        const leaf = { count: prev.count + BigInt(g.n), head: chainGroup(prev.head, g.row) };
+        leaves.set(g.dst, leaf);
+        await this.outboxTrie.put(outboxKey(g.dst), encodeOutboxLeaf(leaf));
       }
       const outStage = this.outboxTrie.stageCommit();
       t = lap(phases, 'outboxTrie', t);
@@ -429,12 +417,10 @@ export class Shard {
         accounts: accountRows,
         txLocations: records.map((r, index) => ({ id: r.id, epoch, index })),
         receiptRows: groups,
+        creditRows: credit.credits.map(({ src, group }) => [creditRowKey(src, group.first), creditRowOf(epoch, group)]),
         snapshot: signed,
         head: newHead,
-        meta: credit.cursors.size === 0 ? undefined : [
-          [INBOX_META_KEY, encodeInboxState(new Map([...this.inbox.cursors(), ...credit.cursors]))],
-          ...encodeCreditRows(epoch, credit.credits),
-        ],
+        meta: credit.cursors.size === 0 ? undefined : [[INBOX_META_KEY, encodeInboxState(new Map([...this.inbox.cursors(), ...credit.cursors]))]],
       });
       lap(phases, 'write', t);
     } catch (e) {
@@ -465,7 +451,7 @@ export class Shard {
     this.inbox.commit(credit);
     // The outbox only grows and its keys are random: keep its loaded part bounded in memory
     // (the account trie stays loaded: it is rewritten all the time and its size is the state's).
-    this.outboxSinceUnload += fx.receipts.length;
+    for (const g of groups) this.outboxSinceUnload += g.n;
     if (this.outboxSinceUnload >= this.outboxUnloadEvery) {
       this.outboxTrie.unload(4);
       this.outboxSinceUnload = 0;
@@ -555,20 +541,26 @@ export class Shard {
   // ---------------------------------------------------------------- cross-shard receipts (inbox.ts, receipts.ts)
 
   /**
-   * Offers a batch of receipts from another shard. Verified (signature, network, leaf proof) and, if
-   * the finality predicate accepts the source snapshot, chained from this shard's verified frontier
+   * Offers a batch of receipts from another shard. If it brings anything new and the finality
+   * predicate accepts the source snapshot, verified (signature, network, leaf proof) and chained from this shard's verified frontier
    * for that source and queued for the next seal; duplicates are no-ops, a run above a gap is held.
    * Throws ReceiptBatchError (nothing changes) if the batch is refused.
    */
   async receiveReceipts(batch: ReceiptBatch): Promise<ReceiveResult> {
     if (this.closed) throw new ShardClosedError('shard is closed');
-    verifyReceiptBatch(batch, this.genesis, this.id, (to) => this.accounts.has(hex(to)));
     const s = batch.snapshot.snapshot;
-    if (!(await this.receiptFinality(s))) throw new ReceiptBatchError('not-final', `source epoch ${s.shard}@${s.epoch} is not final yet`);
-    if (this.closed) throw new ShardClosedError('shard is closed');
+    // Cheap answers first, for a batch from a known source: one that ends at or below the verified
+    // frontier brings nothing new (a no-op whatever it holds: pulls and pushes overlap), and one of a
+    // source epoch not final here yet waits (re-offered later); only then the signature and proofs.
+    if (this.genesis.validators.has(s.shard) && s.shard.length === this.genesis.depth && s.shard !== this.id && s.network === this.networkId) {
+      if (batch.count <= this.inbox.frontier(shardIndex(s.shard)).next) return { queued: 0, duplicates: batch.groups.reduce((a, g) => a + g.n, 0), full: 0, gap: 0 };
+      if (!(await this.receiptFinality(s))) throw new ReceiptBatchError('not-final', `source epoch ${s.shard}@${s.epoch} is not final yet`);
+      if (this.closed) throw new ShardClosedError('shard is closed');
+    }
+    verifyReceiptBatch(batch, this.genesis, this.id, (toHex) => this.accounts.has(toHex));
     this.lamport.observe(s.lamport); // Lamport receive rule (DESIGN §4)
     try {
-      return this.inbox.offer(shardIndex(s.shard), { receipts: batch.receipts, raw: batch.raw, count: batch.count, head: batch.head });
+      return this.inbox.offer(shardIndex(s.shard), { groups: batch.groups, count: batch.count, head: batch.head });
     } catch (e) {
       if (e instanceof ChainMismatchError) throw new ReceiptBatchError('bad-proof', `${s.shard}@${s.epoch}: ${e.message}`);
       throw e;
@@ -585,15 +577,54 @@ export class Shard {
     return this.inbox.cursor(src);
   }
 
+  /** The verified frontier of source shard index `src` (receipts from its `next` on are still wanted). */
+  inboxFrontier(src: number): InboxCursor {
+    return this.inbox.frontier(src);
+  }
+
   /** Verified receipts waiting for a gap to fill or the next seal. */
   inboxPending(): number {
     return this.inbox.pendingCount();
   }
 
-  /** Where the credit half of cross-shard transfer `txid` landed here, if it has. */
-  async creditStatus(txid: Uint8Array): Promise<CreditRecord | undefined> {
-    const b = await this.store.meta.get(creditKey(txid));
-    return b === undefined ? undefined : decodeCreditRecord(b);
+  /**
+   * Where the credit half of the cross-shard transfer with receipt (source shard `src`, `seq`)
+   * landed here, if it has (one range seek). With `txid`, only if that receipt is of this transfer.
+   */
+  async creditStatus(src: ShardId, seq: bigint, txid?: Uint8Array): Promise<CreditRecord | undefined> {
+    if (src.length !== this.genesis.depth || !/^[012]*$/.test(src) || src === this.id || seq < 0n) return undefined;
+    const c = await this.store.creditOf(shardIndex(src), seq);
+    if (!c) return undefined;
+    const i = Number(seq - c.first);
+    const id = c.txids.subarray(32 * i, 32 * i + 32);
+    if (txid && !bytesEqual(id, txid)) return undefined;
+    return { epoch: c.epoch, src: shardIndex(src), seq, srcEpoch: c.srcEpoch, txid: id };
+  }
+
+  /**
+   * The receipt a committed transfer of this shard emitted, if it went to another shard: its
+   * destination and seq. Found from the tx record (recipient -> destination, epoch) and the outbox
+   * count before that epoch (the first seq of the epoch's group), then the group's row: nothing is
+   * indexed per transfer for it.
+   */
+  async debitReceipt(txid: Uint8Array): Promise<{ dst: ShardId; seq: bigint; epoch: number } | undefined> {
+    if (this.genesis.depth === 0 || txid.length !== 32) return undefined;
+    const loc = await this.store.txLocation(txid);
+    if (!loc || loc.epoch > this.head.epoch) return undefined;
+    const snap = await this.snapshot(loc.epoch);
+    if (!snap) return undefined;
+    const value = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).get(txid);
+    if (!value) return undefined;
+    const dst = homeShard(decodeSignedTx(decodeTxRecord(value).signedTx).tx.to, this.genesis.depth);
+    if (dst === this.id) return undefined;
+    const first = await this.outboxCountAt(dst, loc.epoch - 1);
+    for (const g of await this.readGroups(dst, first, 1)) {
+      if (g.epoch !== loc.epoch) continue;
+      for (let i = 0, o = g.body; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) {
+        if (bytesEqual(g.row.subarray(o, o + 32), txid)) return { dst, seq: g.first + BigInt(i), epoch: loc.epoch };
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -607,14 +638,7 @@ export class Shard {
   async receiptBatch(dst: ShardId, fromSeq: bigint, limit = MAX_BATCH_RECEIPTS, atEpoch?: number): Promise<ReceiptBatch | undefined> {
     const p = await this.planBatch(dst, fromSeq, limit, atEpoch);
     if (!p) return undefined;
-    const receipts: Receipt[] = [];
-    const raw: Uint8Array[] = [];
-    for (const g of p.groups) {
-      const d = decodeReceiptGroup(g.first, g.row);
-      receipts.push(...d.receipts);
-      raw.push(...d.raw);
-    }
-    return { snapshot: p.snapshot, proof: p.proof, count: p.count, head: p.head, receipts, raw };
+    return { snapshot: p.snapshot, proof: p.proof, count: p.count, head: p.head, groups: p.groups };
   }
 
   /** receiptBatch, encoded (encodeReceiptBatch) straight from the stored rows: nothing decoded. */
@@ -625,7 +649,7 @@ export class Shard {
     return { bytes: encodeReceiptBatchRows(p, p.groups.map((g) => g.row)), count: p.count, receipts: n, epoch: p.snapshot.snapshot.epoch };
   }
 
-  private async planBatch(dst: ShardId, fromSeq: bigint, limit: number, atEpoch?: number): Promise<(Omit<ReceiptBatch, 'receipts' | 'raw'> & { groups: RawGroup[] }) | undefined> {
+  private async planBatch(dst: ShardId, fromSeq: bigint, limit: number, atEpoch?: number): Promise<ReceiptBatch | undefined> {
     const latest = await this.snapshot(atEpoch);
     if (!latest) return undefined;
     const lim = Math.max(1, Math.min(limit, MAX_BATCH_RECEIPTS));
@@ -634,7 +658,7 @@ export class Shard {
     const run = async () => {
       let snap = latest;
       let leaf = await this.leafAt(snap, dst);
-      let groups: RawGroup[] = [];
+      let groups: ReceiptGroup[] = [];
       if (fromSeq < leaf.count) {
         groups = (await this.readGroups(dst, fromSeq, lim)).filter((g) => g.epoch <= snap.snapshot.epoch);
         if (groups.length === 0) throw new Error(`receipt batch: no stored group to ${dst} holds seq ${fromSeq}`);
@@ -659,10 +683,10 @@ export class Shard {
   }
 
   /** Whole groups to `dst` from the one holding `from`, up to `max` receipts (>= 1 group): from memory when recent. */
-  private async readGroups(dst: ShardId, from: bigint, max: number): Promise<RawGroup[]> {
+  private async readGroups(dst: ShardId, from: bigint, max: number): Promise<ReceiptGroup[]> {
     const c = this.recentGroups.get(dst);
     if (c && c.length > 0 && from >= c[0]!.first) {
-      const out: RawGroup[] = [];
+      const out: ReceiptGroup[] = [];
       let n = 0;
       for (const g of c) {
         if (g.first + BigInt(g.n) <= from) continue;
@@ -672,7 +696,7 @@ export class Shard {
       }
       return out;
     }
-    return (await this.store.receiptGroups(dst, from, max)).map((g) => ({ first: g.first, epoch: g.epoch, n: g.receipts.length, row: g.row }));
+    return this.store.receiptGroups(dst, from, max);
   }
 
   /** Receipts emitted to `dst` at epochs <= `epoch` (the outbox leaf's count then; 0 before epoch 0). */

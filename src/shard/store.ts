@@ -5,8 +5,10 @@
 //   nodes   trie node hash -> node record (account trie, per-epoch tx tries, outbox trie)
 //   acct    address -> account value (u64 balance, u64 nonce): the account trie's leaves, for loading
 //   txi     txid -> (u64 epoch, u32 index)
-//   rcpt    u8 len | dst shard | u64 first seq -> u32 n | n x (u32 len | receipt): the receipts one
-//           seal emitted to dst (seqs first .. first + n - 1), one row per (seal, destination)
+//   rcpt    u8 len | dst shard | u64 first seq -> receipt row (records.ts): the receipts one seal
+//           emitted to dst (seqs first .. first + n - 1), one row per (seal, destination)
+//   cred    u32 src index | u64 first seq -> credit row (inbox.ts): a group of receipts from src
+//           credited here, and the epoch that credited it
 //   snap    u64 epoch -> signed snapshot
 //   meta    "head" -> shard head (records.ts)
 import { Level } from 'level';
@@ -14,10 +16,10 @@ import type { AbstractSublevel } from 'abstract-level';
 import type { ShardId } from '../core/ids.js';
 import { encodeSignedSnapshot, decodeSignedSnapshot, type SignedSnapshot } from './snapshot.js';
 import {
-  decodeAccountValue, decodeHead, decodeReceipt, decodeTxLocation, encodeHead, epochKey, type Receipt,
-  type ShardHead,
+  decodeAccountValue, decodeHead, decodeReceiptRow, decodeTxLocation, encodeHead, epochKey, groupReceipts, type Receipt,
+  type ReceiptGroup, type ShardHead,
 } from './records.js';
-import { splitReceiptRow } from './receipt-chain.js';
+import { creditRowKey, decodeCreditRow, type CreditRow } from './inbox.js';
 import type { EngineAccount } from './engine.js';
 
 type Bytes = Uint8Array;
@@ -32,6 +34,7 @@ export interface CommitSet {
   accounts: [address: Bytes, value: Bytes][]; // account rows: address -> encodeAccountValue
   txLocations: { id: Bytes; epoch: number; index: number }[];
   receiptRows: ReceiptRow[]; // the seal's receipts, one row per destination
+  creditRows?: [key: Bytes, value: Bytes][]; // the groups the seal credited (inbox.ts creditRowKey / encodeCreditRow)
   snapshot?: SignedSnapshot;
   head: ShardHead;
   meta?: [Bytes, Bytes][]; // other metadata rows (e.g. the genesis hash, written once)
@@ -42,21 +45,6 @@ export interface ReceiptRow {
   dst: ShardId;
   first: bigint;
   row: Bytes;
-}
-
-/** A stored group, decoded. */
-export interface ReceiptGroup {
-  first: bigint;
-  epoch: number;
-  receipts: Receipt[];
-  raw: Bytes[]; // each receipt's encoding
-  row: Bytes;
-}
-
-export function decodeReceiptGroup(first: bigint, row: Bytes): ReceiptGroup {
-  const raw = splitReceiptRow(row);
-  const receipts = raw.map(decodeReceipt);
-  return { first, epoch: receipts[0]?.epoch ?? 0, receipts, raw, row };
 }
 
 export function receiptKey(dst: ShardId, seq: bigint): Bytes {
@@ -75,6 +63,7 @@ export class ShardStore {
   readonly receipts: Sub;
   readonly snapshots: Sub;
   readonly meta: Sub;
+  readonly credits: Sub;
   /** fsync each commit (survives power loss, not only a process crash). */
   readonly sync: boolean;
 
@@ -88,6 +77,7 @@ export class ShardStore {
     this.receipts = sub('rcpt');
     this.snapshots = sub('snap');
     this.meta = sub('meta');
+    this.credits = sub('cred');
   }
 
   static async open(dir: string, opts: { sync?: boolean } = {}): Promise<ShardStore> {
@@ -129,7 +119,7 @@ export class ShardStore {
     const out: Receipt[] = [];
     if (limit <= 0) return out;
     for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
-      for (const r of g.receipts) {
+      for (const r of groupReceipts(g)) {
         if (r.seq < fromSeq) continue;
         out.push(r);
         if (out.length >= limit) return out;
@@ -146,9 +136,9 @@ export class ShardStore {
     const out: ReceiptGroup[] = [];
     let n = 0;
     for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
-      if (out.length > 0 && n + g.receipts.length > maxReceipts) break;
+      if (out.length > 0 && n + g.n > maxReceipts) break;
       out.push(g);
-      n += g.receipts.length;
+      n += g.n;
     }
     return out;
   }
@@ -158,12 +148,19 @@ export class ShardStore {
     const lo = receiptKey(dst, 0n);
     const hi = receiptKey(dst, (1n << 64n) - 1n);
     const start = (await this.receipts.keys({ gte: lo, lte: receiptKey(dst, fromSeq), reverse: true, limit: 1 }).all())[0] ?? receiptKey(dst, fromSeq);
-    for await (const [k, v] of this.receipts.iterator({ gte: start, lte: hi })) {
-      const first = new DataView(k.buffer, k.byteOffset + k.length - 8, 8).getBigUint64(0);
-      const g = decodeReceiptGroup(first, v);
-      if (first + BigInt(g.receipts.length) <= fromSeq) continue;
+    for await (const [, v] of this.receipts.iterator({ gte: start, lte: hi })) {
+      const g = decodeReceiptRow(v);
+      if (g.first + BigInt(g.n) <= fromSeq) continue;
       yield g;
     }
+  }
+
+  /** The credit row of the group from source `src` holding seq `seq`, if credited here. */
+  async creditOf(src: number, seq: bigint): Promise<CreditRow | undefined> {
+    const [e] = await this.credits.iterator({ gte: creditRowKey(src, 0n), lte: creditRowKey(src, seq), reverse: true, limit: 1 }).all();
+    if (!e) return undefined;
+    const c = decodeCreditRow(e[1]);
+    return seq >= c.first && seq < c.first + BigInt(c.n) ? c : undefined;
   }
 
   /** The one atomic write of a seal. */
@@ -186,6 +183,10 @@ export class ShardStore {
       b.put(t.id, locs.subarray(12 * i, 12 * i + 12), txIndex);
     }
     for (const r of c.receiptRows) b.put(receiptKey(r.dst, r.first), r.row, receipts);
+    if (c.creditRows) {
+      const credits = { sublevel: this.credits };
+      for (const [k, v] of c.creditRows) b.put(k, v, credits);
+    }
     if (c.snapshot) b.put(epochKey(c.snapshot.snapshot.epoch), encodeSignedSnapshot(c.snapshot), { sublevel: this.snapshots });
     for (const [k, v] of c.meta ?? []) b.put(k, v, meta);
     b.put(HEAD_KEY, encodeHead(c.head), meta);

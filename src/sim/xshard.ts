@@ -10,7 +10,7 @@ import { addressFromPublicKey, homeShard } from '../core/address.js';
 import { keyPairFromSeed, type KeyPair } from '../core/ed25519.js';
 import { allShards, shardIndex, type ShardId } from '../core/ids.js';
 import { totalSupply, type Genesis } from '../core/genesis.js';
-import { toHex } from '../core/bytes.js';
+import { bytesEqual, toHex } from '../core/bytes.js';
 import { Shard, type ShardOptions } from '../shard/shard.js';
 import { encodeSignedTx, signTransfer } from '../shard/tx.js';
 import type { SignedSnapshot, Snapshot } from '../shard/snapshot.js';
@@ -210,7 +210,7 @@ export class XShardSim {
         const at = this.rand() < 0.3 ? hist[Math.floor(this.rand() * hist.length)]!.snapshot.epoch : undefined;
         const limit = this.rand() < 0.5 ? 1 + Math.floor(this.rand() * 4) : 1000;
         const b = await this.shards[s]!.receiptBatch(this.shardIds[d]!, from, limit, at);
-        if (b && b.receipts.length > 0) this.bag.push({ dst: d, bytes: encodeReceiptBatch(b) });
+        if (b && b.groups.length > 0) this.bag.push({ dst: d, bytes: encodeReceiptBatch(b) });
       }
     }
   }
@@ -307,8 +307,8 @@ export class XShardSim {
         const cur = dst.inboxCursor(s);
         if (cur.next !== BigInt(rs.length)) return `${s}->${d}: cursor ${cur.next}, ${rs.length} receipts emitted`;
         for (const r of rs) {
-          const c = await dst.creditStatus(r.txid);
-          if (!c || c.seq !== r.seq || c.src !== s || c.srcEpoch !== r.epoch) return `${s}->${d}: receipt seq ${r.seq} (${toHex(r.txid)}) not credited as such`;
+          const c = await dst.creditStatus(this.shardIds[s]!, r.seq, r.txid);
+          if (!c || c.seq !== r.seq || c.src !== s || c.srcEpoch !== r.epoch || !bytesEqual(c.txid, r.txid)) return `${s}->${d}: receipt seq ${r.seq} (${toHex(r.txid)}) not credited as such`;
         }
       }
     }

@@ -96,10 +96,13 @@ test('cross-shard transfers through the API are credited exactly once, and every
       if (src.status !== 'committed') return;
       assert.equal(src.crossShard?.srcShard, s.src);
       assert.equal(src.crossShard?.dstShard, s.dst);
-      const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}`)).body;
+      assert.match(String(src.crossShard?.seq), /^\d+$/, 'the source names the receipt (seq)');
+      // the destination finds the credit half by the receipt (source, seq)
+      const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}?src=${s.src}&seq=${src.crossShard.seq}`)).body;
       if (!dst.credit) return;
       assert.equal(dst.credit.srcShard, s.src);
       assert.equal(dst.credit.srcEpoch, src.epoch, 'credited from the epoch that debited it');
+      assert.equal(dst.credit.seq, src.crossShard.seq);
       halves.set(s.txid, { debitEpoch: src.epoch, creditEpoch: dst.credit.epoch });
       pending.delete(s.txid);
     }));
@@ -108,7 +111,7 @@ test('cross-shard transfers through the API are credited exactly once, and every
   if (pending.size > 0) {
     const s = sent.find((x) => pending.has(x.txid))!;
     const src = (await getJson(`${url(byShard(s.src))}/v1/tx/${s.txid}`)).body;
-    const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}`)).body;
+    const dst = (await getJson(`${url(byShard(s.dst))}/v1/tx/${s.txid}?src=${s.src}&seq=${src.crossShard?.seq ?? 0}`)).body;
     console.log('pending example', JSON.stringify({ s, srcStatus: src.status, crossShard: src.crossShard, dst: dst.status, credit: dst.credit }));
   }
   assert.equal(pending.size, 0, `${pending.size} of ${sent.length} transfers not credited within 60 s`);

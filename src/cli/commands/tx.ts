@@ -25,7 +25,7 @@ interface TxStatusJson {
   value?: string;
   reason?: string;
   message?: string;
-  crossShard?: { srcShard: string; dstShard: string; debitEpoch: number };
+  crossShard?: { srcShard: string; dstShard: string; debitEpoch: number; seq?: string };
   credit?: { shard: string; epoch: number; srcShard: string; srcEpoch: number; seq: string };
 }
 
@@ -148,11 +148,12 @@ Examples:
         break;
       }
     }
-    // A cross-shard transfer has two halves: debited here, credited on the destination's node.
+    // A cross-shard transfer has two halves: debited here, credited on the destination's node, which
+    // finds it by its receipt (source shard, seq).
     let credit = st.credit;
-    if (st.crossShard && !credit && o.network) {
+    if (st.crossShard?.seq !== undefined && !credit && o.network) {
       const url = clusterApiUrls(o.network)?.get(st.crossShard.dstShard);
-      if (url) credit = (await nodeRequest<TxStatusJson>(url, `v1/tx/${id}`).catch(() => undefined))?.body.credit;
+      if (url) credit = (await nodeRequest<TxStatusJson>(url, `v1/tx/${id}?src=${st.crossShard.srcShard}&seq=${st.crossShard.seq}`).catch(() => undefined))?.body.credit;
     }
     const { checkTxProof } = await import('../verify.js');
     let proofError = st.status === 'committed' ? checkTxProof(st.txid, st.txRoot!, st.proof!, st.value!) : undefined;
@@ -171,7 +172,7 @@ Examples:
         if (!proofError) f.push(['anchored', anchor]);
       }
       if (st.crossShard) {
-        f.push(['debited', `shard ${st.crossShard.srcShard} epoch ${st.crossShard.debitEpoch}`]);
+        f.push(['debited', `shard ${st.crossShard.srcShard} epoch ${st.crossShard.debitEpoch}${st.crossShard.seq !== undefined ? ` (receipt seq ${st.crossShard.seq} to shard ${st.crossShard.dstShard})` : ''}`]);
         f.push(['credited', credit ? `shard ${credit.shard} epoch ${credit.epoch} (receipt seq ${credit.seq})` : `not yet on shard ${st.crossShard.dstShard}${o.network ? '' : ' (pass --network DIR to ask its node)'}`]);
       }
       if (st.status === 'rejected') f.push(['reason', `${st.reason}: ${st.message}`]);
