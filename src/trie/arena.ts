@@ -7,7 +7,7 @@
 // (bumped whenever the node changes, so a staged commit can tell which nodes it really wrote), and its
 // hash at hash[32 * id]. Same node kinds, hashes and record bytes as node.ts (docs/PROTOCOL.md "Trie").
 import sodium from 'sodium-native';
-import { DecodeError } from '../core/bytes.js';
+import { DecodeError, getU32, putU32 } from '../core/bytes.js';
 import { packedLength, KEY_BYTES } from './digits.js';
 import { hashStats, type Tags } from './hash.js';
 import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES } from './node.js';
@@ -445,12 +445,14 @@ export class Arena {
     const g = this.gen[id]!;
     if (g < 0) return this.hashCopy(id);
     const k = new Uint8Array(36);
-    k[0] = g >>> 24;
-    k[1] = (g >>> 16) & 0xff;
-    k[2] = (g >>> 8) & 0xff;
-    k[3] = g & 0xff;
-    this.hashInto(id, k, 4);
+    this.genKeyInto(id, g, k, 0);
     return k;
+  }
+
+  /** Writes the store key gen || hash of node `id` at out[o, o + 36). */
+  genKeyInto(id: number, gen: number, out: Uint8Array, o: number): void {
+    putU32(out, o, gen);
+    this.hashInto(id, out, o + 4);
   }
 
   /** Copies node `id`'s hash to out[o, o + 32). */
@@ -799,11 +801,7 @@ export class Arena {
         return o + 33;
       }
       out[o] = R_REFG;
-      out[o + 1] = g >>> 24;
-      out[o + 2] = (g >>> 16) & 0xff;
-      out[o + 3] = (g >>> 8) & 0xff;
-      out[o + 4] = g & 0xff;
-      for (let i = 0; i < 32; i++) out[o + 5 + i] = h[ho + i]!;
+      this.genKeyInto(c, g, out, o + 1);
       return o + 37;
     }
     return this.write(c, out, o, written);
@@ -852,7 +850,7 @@ export class Arena {
       case R_REFG: {
         need(b, r, 36);
         const p = r.pos;
-        const g = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+        const g = getU32(b, p);
         if (g > 0x7fffffff) throw new DecodeError('trie record: reference generation out of range');
         id = this.ref(b, p + 4, g);
         made.push(id);

@@ -6,7 +6,7 @@
 //   extension (path = 1+ digits, child)         - the child is always a branch
 // Hashes:  leaf = H_leaf(key || value), branch = H_branch(h0 || h1 || h2), extension =
 // H_ext(u8 n || packed path || h(child)); an empty slot is EMPTY_HASH (32 zero bytes).
-import { DecodeError } from '../core/bytes.js';
+import { DecodeError, getU32, putU32 } from '../core/bytes.js';
 import { packDigits, packedLength, unpackDigits, KEY_BYTES } from './digits.js';
 import { EMPTY_HASH, sha256Into, type Scratch, type Tags } from './hash.js';
 
@@ -248,10 +248,7 @@ function writeChild(c: TNode | null, arity: number, out: Uint8Array, off: number
   if (isRefChild(c)) {
     if (c.gen >= 0) {
       out[off] = R_REFG;
-      out[off + 1] = c.gen >>> 24;
-      out[off + 2] = (c.gen >>> 16) & 0xff;
-      out[off + 3] = (c.gen >>> 8) & 0xff;
-      out[off + 4] = c.gen & 0xff;
+      putU32(out, off + 1, c.gen);
       copy32(out, off + 5, c.hash!);
       return off + 37;
     }
@@ -296,7 +293,7 @@ function readNode(bytes: Uint8Array, r: { pos: number; refs: number }, arity: nu
     case R_REFG: {
       need(bytes, r, 36);
       const p = r.pos;
-      const gen = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+      const gen = getU32(bytes, p);
       if (gen > 0x7fffffff) throw new DecodeError('trie record: reference generation out of range');
       n = refNode(copyBytes(bytes, p + 4, p + 36));
       n.gen = gen;

@@ -6,7 +6,7 @@
 // content-addressed NodeStore; while any is unloaded, writes walk their path at once. Every async
 // method does its I/O first and then its mutation in one synchronous step, so concurrent calls cannot
 // interleave inside a mutation.
-import { bytesEqual, toHex } from '../core/bytes.js';
+import { bytesEqual, getU32, putU32, toHex } from '../core/bytes.js';
 import { KeyPath, pathLength, KEY_BYTES } from './digits.js';
 import { EMPTY_HASH, tagsFor } from './hash.js';
 import { MAX_VALUE_BYTES } from './node.js';
@@ -36,18 +36,10 @@ function nextGen(): number {
 }
 
 function rootPointer(gen: number): Uint8Array {
-  return Uint8Array.of(ROOT_POINTER, gen >>> 24, (gen >>> 16) & 0xff, (gen >>> 8) & 0xff, gen & 0xff);
-}
-
-/** The store key of a record written in generation `gen`: u32 gen || hash. */
-function genKey(gen: number, h: Uint8Array, ho = 0): Uint8Array {
-  const k = new Uint8Array(36);
-  k[0] = gen >>> 24;
-  k[1] = (gen >>> 16) & 0xff;
-  k[2] = (gen >>> 8) & 0xff;
-  k[3] = gen & 0xff;
-  for (let i = 0; i < 32; i++) k[4 + i] = h[ho + i]!;
-  return k;
+  const p = new Uint8Array(5);
+  p[0] = ROOT_POINTER;
+  putU32(p, 1, gen);
+  return p;
 }
 
 /** Root of the empty trie (the fixed empty value, 32 zero bytes). */
@@ -169,9 +161,12 @@ export class TernaryTrie {
    */
   private async follow(h: Uint8Array, gen: number, bytes: Uint8Array | undefined): Promise<{ bytes: Uint8Array | undefined; gen: number }> {
     if (bytes === undefined || bytes.length !== 5 || bytes[0] !== ROOT_POINTER) return { bytes, gen };
-    const g = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
+    const g = getU32(bytes, 1);
     if (g > 0x7fffffff) return { bytes: undefined, gen };
-    return { bytes: await this.store.get(genKey(g, h)), gen: g };
+    const key = new Uint8Array(36); // the record's key: gen || hash
+    putU32(key, 0, g);
+    key.set(h, 4);
+    return { bytes: await this.store.get(key), gen: g };
   }
 
   /** The synchronous half of resolve(): swaps in the record `bytes` of REF `ref` (hash h) if still in place. */
@@ -624,11 +619,7 @@ export class TernaryTrie {
       const n = records[i]!;
       const end = a.write(n, buf, off, written);
       if (end - off !== a.size[n]) throw new Error('trie: record size mismatch');
-      keys[36 * i] = gen >>> 24;
-      keys[36 * i + 1] = (gen >>> 16) & 0xff;
-      keys[36 * i + 2] = (gen >>> 8) & 0xff;
-      keys[36 * i + 3] = gen & 0xff;
-      a.hashInto(n, keys, 36 * i + 4);
+      a.genKeyInto(n, gen, keys, 36 * i);
       nodes[i] = [keys.subarray(36 * i, 36 * i + 36), buf.subarray(off, end)];
       off = end;
     }
