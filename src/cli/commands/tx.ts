@@ -119,7 +119,7 @@ Examples:
     .command('status')
     .description('show a transaction\'s status: pending, committed (with epoch and verified inclusion proof), rejected or unknown')
     .argument('<txid>', 'transaction id (64 hex digits)')
-    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key (and ask every node of its cluster.json if --node does not know the transaction)');
+    .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key (and ask every node of its cluster.json if --node does not know the transaction; for a cross-shard transfer, also ask the destination shard\'s node for the credit half)');
   addNodeOption(status);
   addJsonOption(status);
   status.addHelpText('after', `
