@@ -1,4 +1,4 @@
-// Trie benchmark: npm run bench:trie [-- --sizes 10000,100000 --batch 100000 --arities 3,2]
+// Trie benchmark: npm run bench:trie [-- --sizes 10000,100000 --batch 100000 --arities 3,2 --checkpoint-every 10]
 // Each (arity, size) runs in its own child process so peak RSS is per case. Per case: load N random
 // keys (16-byte values) committing every `batch` inserts; then updates of random existing keys,
 // committed every `batch` to a real LevelDB in a temp dir, twice: "seq upd/s" awaits each commit
@@ -14,6 +14,9 @@
 // does the same work as stageCommit() alone), the time to reopen the store at the last root and
 // loadAll() (what a restarted shard does), and os.loadavg() when the case ended. Verifications run
 // after the LevelDB store is closed (they need no database; its background compaction would skew them).
+// Then arity 3 again with journaled commits (TrieOptions.checkpointEvery, default here 10; 0 skips
+// it): every 10th commit writes the dirty nodes, the others only their write journal; the reopen
+// figure then includes replaying up to 9 journals.
 // Prints a table and, as the last line, one JSON object with every figure.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +31,8 @@ import { hashStats } from '../src/trie/hash.js';
 
 interface CaseResult {
   arity: number;
+  /** TrieOptions.checkpointEvery: 1 = every commit writes its nodes. */
+  checkpointEvery: number;
   keys: number;
   batch: number;
   loadInsertsPerSec: number;
@@ -76,13 +81,13 @@ async function warmUp(arity: number): Promise<void> {
   }
 }
 
-async function runCase(arity: number, n: number, batch: number): Promise<CaseResult> {
+async function runCase(arity: number, n: number, batch: number, checkpointEvery: number): Promise<CaseResult> {
   await warmUp(arity);
   const dir = mkdtempSync(join(tmpdir(), 'smt-bench-trie-'));
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open();
   const store = new LevelNodeStore(db.sublevel<Uint8Array, Uint8Array>('n', { keyEncoding: 'view', valueEncoding: 'view' }));
-  const trie = await TernaryTrie.open(store, undefined, { arity });
+  const trie = await TernaryTrie.open(store, undefined, { arity, checkpointEvery });
   const keys: Uint8Array[] = new Array(n);
   const pool = randomBytes(32 * n);
   for (let i = 0; i < n; i++) keys[i] = pool.subarray(32 * i, 32 * i + 32);
@@ -111,7 +116,8 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   const loadMs = performance.now() - t0;
 
   // Updates: random existing keys get new values, committed every `batch`, at least 2 commits.
-  const rounds = Math.max(2, Math.ceil(Math.min(n, 200_000) / batch));
+  // (Journaled: at least one checkpoint's worth of commits, so the average includes one.)
+  const rounds = Math.max(2, Math.ceil(Math.min(n, 200_000) / batch), checkpointEvery);
   let commitMs = 0;
   let records = 0;
   const h0 = hashStats.count;
@@ -211,7 +217,7 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   // Reopen at the committed root and load everything, as a restarted shard does.
   const la0 = process.cpuUsage();
   t0 = performance.now();
-  const reopened = await TernaryTrie.open(store, root, { arity });
+  const reopened = await TernaryTrie.open(store, root, { arity, checkpointEvery });
   await reopened.loadAll();
   const loadAllMs = performance.now() - t0;
   const laCpu = process.cpuUsage(la0);
@@ -232,6 +238,7 @@ async function runCase(arity: number, n: number, batch: number): Promise<CaseRes
   const decVerMs = performance.now() - t0;
   return {
     arity,
+    checkpointEvery,
     keys: n,
     batch,
     loadInsertsPerSec: Math.round(n / (loadMs / 1000)),
@@ -262,16 +269,19 @@ async function main(): Promise<void> {
   const one = arg('--one');
   const batch = Number(arg('--batch') ?? 100_000);
   if (one) {
-    const [a, n] = one.split(':').map(Number);
-    const r = await runCase(a!, n!, Math.min(batch, n!));
+    const [a, n, c] = one.split(':').map(Number);
+    const r = await runCase(a!, n!, Math.min(batch, n!), c ?? 1);
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
   const arities = (arg('--arities') ?? '3,2').split(',').map(Number);
+  const every = Number(arg('--checkpoint-every') ?? 10);
+  const modes: Array<[arity: number, every: number]> = arities.map((a) => [a, 1]);
+  if (every > 1) modes.push([3, every]);
   const results: CaseResult[] = [];
-  for (const a of arities) {
-    console.log(`arity ${a}${a === 2 ? ' (binary, for comparison)' : ''}`);
+  for (const [a, c] of modes) {
+    console.log(`arity ${a}${a === 2 ? ' (binary, for comparison)' : ''}${c > 1 ? `, journaled commits (nodes written every ${c}th commit)` : ''}`);
     console.log(
       'keys'.padStart(9),
       'load ins/s'.padStart(11),
@@ -295,12 +305,12 @@ async function main(): Promise<void> {
       'load'.padStart(6),
     );
     for (const n of sizes) {
-      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', `${a}:${n}`, '--batch', String(batch)], {
+      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', `${a}:${n}:${c}`, '--batch', String(batch)], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
         maxBuffer: 1 << 20,
       });
-      if (child.status !== 0) throw new Error(`bench case ${a}:${n} failed`);
+      if (child.status !== 0) throw new Error(`bench case ${a}:${n}:${c} failed`);
       const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as CaseResult;
       results.push(r);
       console.log(

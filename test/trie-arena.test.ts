@@ -34,11 +34,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ t: 'root' as const }) },
 );
 
-test('staged commits with writes before markCommitted: every committed root reopens from the store with exactly its contents', async () => {
+test('staged commits with writes before markCommitted, node checkpoints or journaled: every committed root reopens from the store with exactly its contents', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { maxLength: 150 }), fc.constantFrom(0, 100, 256), fc.constantFrom(1, 4096), async (ops, recordBytes, relayoutMinNodes) => {
+    fc.asyncProperty(fc.array(opArb, { maxLength: 150 }), fc.constantFrom(0, 100, 256), fc.constantFrom(1, 4096), fc.constantFrom(1, 2, 3, 7), async (ops, recordBytes, relayoutMinNodes, checkpointEvery) => {
       const store = new MemoryNodeStore();
-      const t = await TernaryTrie.open(store, undefined, { recordBytes, relayoutMinNodes });
+      const t = await TernaryTrie.open(store, undefined, { recordBytes, relayoutMinNodes, checkpointEvery });
       const model = new Map<number, Uint8Array>();
       const versions: Array<[string, Map<number, Uint8Array>]> = [];
       let staged: Map<number, Uint8Array> | null = null;
@@ -75,7 +75,7 @@ test('staged commits with writes before markCommitted: every committed root reop
         }
       }
     }),
-    { numRuns: 60, seed: 20261122 },
+    { numRuns: 100, seed: 20261122 },
   );
 });
 

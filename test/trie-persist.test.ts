@@ -73,49 +73,51 @@ test('reopening from LevelDB gives the same root and data; at(oldRoot) still rea
   await db.close();
 });
 
-test('crash: a writer SIGKILLed during commits reopens at a committed root, every key of that version intact', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'smt-trie-crash-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', './bin/register.mjs', 'test/fixtures/trie-crash-writer.ts', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const printed = new Map<number, string>();
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const [, r, h] = buf.slice(0, nl).split(' ');
-      printed.set(Number(r), h!);
-      buf = buf.slice(nl + 1);
-    }
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  // Kill at a random moment after a few commits, bounded in time.
-  const target = 3 + Math.floor(Math.random() * 8);
-  const t0 = Date.now();
-  // Normally well under a second; the generous bounds only matter on a heavily loaded machine.
-  const waited = (): number => Date.now() - t0;
-  while (printed.size < target && !(waited() > 10_000 && printed.size > 0) && waited() < 40_000) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, Math.random() * 40));
-  child.kill('SIGKILL');
-  await exited;
-  assert.ok(printed.size >= 1, 'writer committed nothing');
+for (const every of [1, 3]) {
+  test(`crash: a writer SIGKILLed during commits reopens at a committed root, every key of that version intact (checkpointEvery ${every}${every > 1 ? ': journaled commits' : ''})`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smt-trie-crash-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ['--import', './bin/register.mjs', 'test/fixtures/trie-crash-writer.ts', dir, String(every)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const printed = new Map<number, string>();
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const [, r, h] = buf.slice(0, nl).split(' ');
+        printed.set(Number(r), h!);
+        buf = buf.slice(nl + 1);
+      }
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Kill at a random moment after a few commits, bounded in time.
+    const target = 3 + Math.floor(Math.random() * 8);
+    const t0 = Date.now();
+    // Normally well under a second; the generous bounds only matter on a heavily loaded machine.
+    const waited = (): number => Date.now() - t0;
+    while (printed.size < target && !(waited() > 10_000 && printed.size > 0) && waited() < 40_000) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, Math.random() * 40));
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(printed.size >= 1, 'writer committed nothing');
 
-  const { db, store, meta } = await openDb(dir);
-  t.after(() => db.close());
-  const root = (await meta.get(enc('root')))!;
-  const rb = (await meta.get(enc('round')))!;
-  const round = new DataView(rb.buffer, rb.byteOffset).getUint32(0);
-  const last = Math.max(...printed.keys());
-  // The stored version is the last printed one, or the next whose batch landed before its print.
-  assert.ok(round === last || round === last + 1, `round ${round}, last printed ${last}`);
-  if (round === last) assert.equal(toHex(root), printed.get(last));
-  const trie = await TernaryTrie.open(store, root);
-  assert.equal(toHex(trie.root()), toHex(root));
-  const key = (r: number, i: number): Uint8Array => sha256(enc(`crash/${r}/${i}`));
-  const u32 = (v: Uint8Array | undefined): number | undefined => (v === undefined ? undefined : new DataView(v.buffer, v.byteOffset).getUint32(0));
-  assert.equal(u32(await trie.get(key(0, 0))), round);
-  for (let r = 1; r <= round; r++) for (let i = 0; i < 300; i++) assert.equal(u32(await trie.get(key(r, i))), r);
-  assert.equal(await trie.get(key(round + 1, 0)), undefined);
-});
+    const { db, store, meta } = await openDb(dir);
+    t.after(() => db.close());
+    const root = (await meta.get(enc('root')))!;
+    const rb = (await meta.get(enc('round')))!;
+    const round = new DataView(rb.buffer, rb.byteOffset).getUint32(0);
+    const last = Math.max(...printed.keys());
+    // The stored version is the last printed one, or the next whose batch landed before its print.
+    assert.ok(round === last || round === last + 1, `round ${round}, last printed ${last}`);
+    if (round === last) assert.equal(toHex(root), printed.get(last));
+    const trie = await TernaryTrie.open(store, root);
+    assert.equal(toHex(trie.root()), toHex(root));
+    const key = (r: number, i: number): Uint8Array => sha256(enc(`crash/${r}/${i}`));
+    const u32 = (v: Uint8Array | undefined): number | undefined => (v === undefined ? undefined : new DataView(v.buffer, v.byteOffset).getUint32(0));
+    assert.equal(u32(await trie.get(key(0, 0))), round);
+    for (let r = 1; r <= round; r++) for (let i = 0; i < 300; i++) assert.equal(u32(await trie.get(key(r, i))), r);
+    assert.equal(await trie.get(key(round + 1, 0)), undefined);
+  });
+}

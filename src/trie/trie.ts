@@ -7,12 +7,14 @@
 // method does its I/O first and then its mutation in one synchronous step, so concurrent calls cannot
 // interleave inside a mutation.
 import { bytesEqual, getU32, putU32, toHex } from '../core/bytes.js';
+import { taggedHash } from '../core/hash.js';
 import { KeyPath, pathLength, KEY_BYTES } from './digits.js';
 import { EMPTY_HASH, tagsFor } from './hash.js';
 import { MAX_VALUE_BYTES } from './node.js';
 import { Arena, BRANCH, EXT, LEAF, REF, NIL, F_ASREC, F_DIRTY, F_HASHED, F_REC } from './arena.js';
 import { ArenaBatch } from './batch.js';
 import { PendingWrites } from './pending.js';
+import { WriteJournal, forEachJournalEntry } from './journal.js';
 import type { ProofEnd, ProofStep, TrieProof } from './proof.js';
 import { isWritable, type NodeEntry, type NodeStore } from './store.js';
 
@@ -42,6 +44,36 @@ function rootPointer(gen: number): Uint8Array {
   return p;
 }
 
+/**
+ * First byte of a journaled root's pointer (`0x07 u32 gen base(32)`, under the root's hash alone):
+ * the root is `base` (a committed root) plus the writes of the journal stored at journalKey(gen, root).
+ */
+const JOURNAL_POINTER = 0x07;
+/** Longest chain of journaled roots a reader follows (a longer or looping one is a corrupt store). */
+const MAX_CHAIN = 1 << 16;
+/** Above this many journaled writes to replay, a reader loads the whole base first (one pass). */
+const REPLAY_LOAD_ALL = 4096;
+
+function journalPointer(gen: number, base: Uint8Array): Uint8Array {
+  const p = new Uint8Array(37);
+  p[0] = JOURNAL_POINTER;
+  putU32(p, 1, gen);
+  p.set(base, 5);
+  return p;
+}
+
+function isJournalPointer(b: Uint8Array | undefined): b is Uint8Array {
+  return b !== undefined && b.length === 37 && b[0] === JOURNAL_POINTER && getU32(b, 1) <= 0x7fffffff;
+}
+
+/** gen || H_trie/journal(root): 36 bytes like a node record's key, never equal to one. */
+function journalKey(gen: number, root: Uint8Array): Uint8Array {
+  const k = new Uint8Array(36);
+  putU32(k, 0, gen);
+  k.set(taggedHash('trie/journal', root), 4);
+  return k;
+}
+
 /** Root of the empty trie (the fixed empty value, 32 zero bytes). */
 export const EMPTY_ROOT: Uint8Array = EMPTY_HASH;
 
@@ -49,9 +81,10 @@ export interface TrieOptions {
   /** 3 for the protocol trie; 2 only to compare in the benchmark. */
   arity?: number;
   /**
-   * A dirty node whose inline encoding would exceed this many bytes (default 256) gets its own store
-   * record; smaller subtrees are stored inline in their parent's record. Larger = fewer LevelDB
-   * entries but more clean (cold) siblings re-encoded per commit; 0 = one record per node.
+   * A dirty node whose inline encoding would exceed this many bytes gets its own store record;
+   * smaller subtrees are stored inline in their parent's record. Larger = fewer LevelDB entries but
+   * more clean (cold) siblings re-encoded per commit; 0 = one record per node. Default 256, or 1024
+   * with journaled commits (a checkpoint rewrites most of the trie, so few siblings are clean).
    */
   recordBytes?: number;
   /**
@@ -60,6 +93,13 @@ export interface TrieOptions {
    * tests set it low to exercise the relayout).
    */
   relayoutMinNodes?: number;
+  /**
+   * Write every node only at every `checkpointEvery`-th commit (default 1: every commit); the
+   * commits in between store the write journal instead (docs/PROTOCOL.md "Journaled commits"):
+   * about 53 bytes per write instead of every dirty node, at the price of replaying up to
+   * checkpointEvery - 1 journals to open such a root.
+   */
+  checkpointEvery?: number;
 }
 
 export class TrieReadOnlyError extends Error {
@@ -79,6 +119,12 @@ interface Staged {
   recVers: Int32Array;
   /** The root whose pointer record this stage writes, if any. */
   pointer: Uint8Array | null;
+  /** The root this stage commits, and how: node records (a checkpoint) or the write journal. */
+  root: Uint8Array;
+  checkpoint: boolean;
+  journaled: boolean;
+  /** The journal entries this stage covers (dropped once it landed). */
+  journalMark: { count: number; top: number } | null;
 }
 
 export class TernaryTrie {
@@ -107,6 +153,15 @@ export class TernaryTrie {
   /** Number of REF (not yet loaded) nodes in the tree. */
   private unloaded = 0;
   private readonly applier: ArenaBatch;
+  private readonly checkpointEvery: number;
+  /** Writes since the last landed commit, when commits may be journaled (null: every commit writes nodes). */
+  private readonly journal: WriteJournal | null;
+  /** The last root whose commit landed (or the root opened): a journaled commit's base. */
+  private base: Uint8Array;
+  /** Journaled commits landed since the last checkpoint. */
+  private sinceCheckpoint = 0;
+  /** The roots of the current chain (checkpoint and journaled roots), hex: never re-pointed. */
+  private chainRoots = new Set<string>();
 
   private constructor(store: NodeStore, root: Uint8Array | undefined, readOnly: boolean, opts: TrieOptions) {
     this.store = store;
@@ -114,8 +169,13 @@ export class TernaryTrie {
     if (this.arity !== 2 && this.arity !== 3) throw new RangeError('trie: arity must be 2 or 3');
     this.readOnly = readOnly;
     this.L = pathLength(this.arity);
-    this.recordBytes = opts.recordBytes ?? 256;
     this.relayoutMin = opts.relayoutMinNodes ?? 4096;
+    this.checkpointEvery = opts.checkpointEvery ?? 1;
+    this.recordBytes = opts.recordBytes ?? (this.checkpointEvery > 1 ? 1024 : 256);
+    if (!Number.isInteger(this.checkpointEvery) || this.checkpointEvery < 1 || this.checkpointEvery > 4096) {
+      throw new RangeError('trie: checkpointEvery must be an integer from 1 to 4096');
+    }
+    this.journal = this.checkpointEvery > 1 && !readOnly ? new WriteJournal() : null;
     this.kp = new KeyPath(this.arity);
     this.kp2 = new KeyPath(this.arity);
     this.a = new Arena(this.arity, tagsFor(this.arity));
@@ -123,6 +183,8 @@ export class TernaryTrie {
     if (root !== undefined && root.length !== 32) throw new RangeError('trie: root must be 32 bytes');
     this.rootNode = root === undefined || bytesEqual(root, EMPTY_ROOT) ? NIL : this.a.ref(root);
     this.unloaded = this.rootNode === NIL ? 0 : 1;
+    this.base = root === undefined ? EMPTY_ROOT : root.slice();
+    this.chainRoots.add(toHex(this.base));
   }
 
   /** A writable trie at a committed root (undefined or EMPTY_ROOT = empty). Loads the root node. */
@@ -141,11 +203,67 @@ export class TernaryTrie {
 
   private async loadRoot(): Promise<void> {
     const r = this.rootNode;
-    if (r !== NIL && this.a.kind[r] === REF) {
-      const h = this.a.hashCopy(r);
-      await this.resolve(r, NIL, 0);
-      this.pointed = h;
+    if (r === NIL || this.a.kind[r] !== REF) return;
+    const h = this.a.hashCopy(r);
+    const first = await this.store.get(h);
+    if (isJournalPointer(first)) return this.replay(h, first);
+    const got = await this.follow(h, -1, first);
+    this.install(r, NIL, 0, h, got.bytes, got.gen);
+    this.pointed = h;
+  }
+
+  /**
+   * Opens a journaled root: follows the pointers back to the checkpoint (node records) the chain
+   * starts from, loads it, applies the journals oldest first and checks that the result has the
+   * root asked for. The replayed nodes stay unwritten (the journals hold them) until a checkpoint.
+   */
+  private async replay(root: Uint8Array, ptr: Uint8Array): Promise<void> {
+    const chain: Array<{ root: Uint8Array; gen: number }> = [];
+    const seen = new Set<string>();
+    let h = root;
+    let rec: Uint8Array | undefined = ptr;
+    while (isJournalPointer(rec)) {
+      const hex = toHex(h);
+      if (seen.has(hex) || chain.length >= MAX_CHAIN) throw new Error(`trie: the journal chain of root ${toHex(root)} loops (corrupt store)`);
+      seen.add(hex);
+      chain.push({ root: h, gen: getU32(rec, 1) });
+      h = rec.slice(5, 37);
+      rec = bytesEqual(h, EMPTY_ROOT) ? undefined : await this.store.get(h);
     }
+    const a = this.a;
+    a.free(this.rootNode);
+    if (bytesEqual(h, EMPTY_ROOT)) {
+      this.rootNode = NIL;
+      this.unloaded = 0;
+    } else {
+      this.rootNode = a.ref(h);
+      this.unloaded = 1;
+      const got = await this.follow(h, -1, rec);
+      this.install(this.rootNode, NIL, 0, h, got.bytes, got.gen);
+    }
+    const journals: Uint8Array[] = [];
+    let writes = 0;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const j = await this.store.get(journalKey(chain[i]!.gen, chain[i]!.root));
+      if (j === undefined) throw new TrieMissingNodeError(`trie: journal of root ${toHex(chain[i]!.root)} not in store`);
+      journals.push(j);
+      if (j.length >= 4) writes += getU32(j, 0);
+    }
+    if (writes > REPLAY_LOAD_ALL && this.unloaded > 0) await this.loadAll();
+    for (const j of journals) {
+      const entries: Array<[Uint8Array, Uint8Array | null]> = [];
+      forEachJournalEntry(j, (k, v) => {
+        if (this.unloaded === 0) this.pending.set(k, v);
+        else entries.push([k, v]);
+      });
+      for (const [k, v] of entries) await this.write(k, v, false);
+    }
+    const got = this.root();
+    if (!bytesEqual(got, root)) throw new Error(`trie: replaying the journals of root ${toHex(root)} gave ${toHex(got)} (corrupt store)`);
+    this.pointed = root;
+    this.base = root.slice();
+    this.sinceCheckpoint = chain.length;
+    this.chainRoots = new Set([toHex(h), ...seen]);
   }
 
   /** Loads `ref` and, if its parent still points at it, swaps it in (a no-op for the hashes). */
@@ -319,6 +437,7 @@ export class TernaryTrie {
     // skip the async function's promise; anything else, including every error, takes putSlow.
     if (this.unloaded === 0 && !this.readOnly && key instanceof Uint8Array && key.length === KEY_BYTES && value instanceof Uint8Array && value.length <= MAX_VALUE_BYTES) {
       this.pending.set(key, value);
+      if (this.journal !== null) this.journal.append(key, value);
       return RESOLVED;
     }
     return this.putSlow(key, value);
@@ -328,13 +447,23 @@ export class TernaryTrie {
     this.checkWritable();
     this.checkKey(key);
     if (!(value instanceof Uint8Array) || value.length > MAX_VALUE_BYTES) throw new RangeError(`trie: value must be at most ${MAX_VALUE_BYTES} bytes`);
-    if (this.unloaded === 0) {
-      this.pending.set(key, value);
-      return;
-    }
+    return this.write(key, value, true);
+  }
+
+  /**
+   * A put (value) or delete (null) of a checked key: recorded at once while fully loaded, else
+   * walked (loading its path). Journaled (if `journal`) in the same synchronous step as the
+   * mutation, so the journal's order is the order the writes took effect.
+   */
+  private async write(key: Uint8Array, value: Uint8Array | null, journal: boolean): Promise<void> {
     for (;;) {
-      const r = this.putSync(this.kp.load(key), key, value);
-      if (r === NIL) return;
+      let r = NIL;
+      if (this.unloaded === 0) this.pending.set(key, value);
+      else r = value === null ? this.deleteSync(this.kp.load(key), key) : this.putSync(this.kp.load(key), key, value);
+      if (r === NIL) {
+        if (journal && this.journal !== null) this.journal.append(key, value);
+        return;
+      }
       await this.resolve(r, this.pendParent, this.pendSlot);
     }
   }
@@ -456,15 +585,7 @@ export class TernaryTrie {
   async delete(key: Uint8Array): Promise<void> {
     this.checkWritable();
     this.checkKey(key);
-    if (this.unloaded === 0) {
-      this.pending.set(key, null);
-      return;
-    }
-    for (;;) {
-      const r = this.deleteSync(this.kp.load(key), key);
-      if (r === NIL) return;
-      await this.resolve(r, this.pendParent, this.pendSlot);
-    }
+    return this.write(key, null, true);
   }
 
   private deleteSync(kp: KeyPath, key: Uint8Array): number {
@@ -579,9 +700,30 @@ export class TernaryTrie {
   stageCommit(): { root: Uint8Array; nodes: NodeEntry[] } {
     this.checkWritable();
     const root = this.root();
+    const mark = this.journal === null ? null : this.journal.mark();
+    const none: Staged = { nodes: [], vers: new Int32Array(0), records: [], recVers: new Int32Array(0), pointer: null, root, checkpoint: true, journaled: false, journalMark: mark };
+    if (mark !== null && this.sinceCheckpoint + 1 < this.checkpointEvery) return this.stageJournal(root, none);
+    return this.stageNodes(root, none);
+  }
+
+  /**
+   * A journaled commit: the journal (every write since the last landed commit) and a pointer
+   * `root -> base + journal`. Nothing is written for a root of the current chain (it can already
+   * be opened, and re-pointing it could make the chain loop).
+   */
+  private stageJournal(root: Uint8Array, none: Staged): { root: Uint8Array; nodes: NodeEntry[] } {
+    this.staged = { ...none, checkpoint: false };
+    if (this.chainRoots.has(toHex(root))) return { root, nodes: [] };
+    const gen = nextGen();
+    this.staged.journaled = true;
+    this.staged.pointer = root;
+    return { root, nodes: [[journalKey(gen, root), this.journal!.encode()], [root, journalPointer(gen, this.base)]] };
+  }
+
+  /** A checkpoint: every node not yet in the store, in records, and the root pointer. */
+  private stageNodes(root: Uint8Array, none: Staged): { root: Uint8Array; nodes: NodeEntry[] } {
     const a = this.a;
     const r = this.rootNode;
-    const none: Staged = { nodes: [], vers: new Int32Array(0), records: [], recVers: new Int32Array(0), pointer: null };
     let pointer: Uint8Array | null = null;
     this.staged = none;
     if (r === NIL || a.kind[r] === REF) return { root, nodes: [] };
@@ -633,7 +775,7 @@ export class TernaryTrie {
       a.flags[n] = a.flags[n]! & ~F_ASREC;
       recVers[i] = a.ver[n]!;
     }
-    this.staged = { nodes: written, vers, records, recVers, pointer };
+    this.staged = { ...none, nodes: written, vers, records, recVers, pointer };
     return { root, nodes };
   }
 
@@ -672,6 +814,15 @@ export class TernaryTrie {
     if (s === null) return;
     this.staged = null;
     if (s.pointer !== null) this.pointed = s.pointer;
+    if (s.journalMark !== null) this.journal!.drop(s.journalMark);
+    this.base = s.root;
+    if (s.checkpoint) {
+      this.sinceCheckpoint = 0;
+      this.chainRoots = new Set([toHex(s.root)]);
+    } else if (s.journaled) {
+      this.sinceCheckpoint++;
+      this.chainRoots.add(toHex(s.root));
+    }
     const a = this.a;
     for (let i = 0; i < s.nodes.length; i++) {
       const n = s.nodes[i]!;
