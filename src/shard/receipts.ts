@@ -36,6 +36,33 @@ function homeShardFast(address: Uint8Array, depth: number): ShardId {
   return shardFromIndex(Number(new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) % BigInt(3 ** depth)), depth);
 }
 
+// Recipients' hex, memoized by address: a destination sees the same recipients batch after batch,
+// and reusing one string per address also spares the hash the account lookups compute on a new
+// string. Keyed by the address's first 4 bytes, the whole address compared on a hit; the addresses
+// live in one slab (no buffer per entry), and the memo starts over when it is full.
+const MEMO_MAX = 50_000;
+const memoAddresses = new Uint8Array(MEMO_MAX * ADDRESS_BYTES);
+const recipientMemo = new Map<number, { at: number; hex: string }>();
+
+/** Lowercase hex of the 20-byte address at offset `o` of `row`. */
+function recipientHex(row: Uint8Array, o: number): string {
+  const k = ((row[o]! << 24) | (row[o + 1]! << 16) | (row[o + 2]! << 8) | row[o + 3]!) >> 1; // a Smi key
+  let e = recipientMemo.get(k);
+  if (e !== undefined) {
+    const at = e.at;
+    let i = 4;
+    while (i < ADDRESS_BYTES && memoAddresses[at + i] === row[o + i]) i++;
+    if (i === ADDRESS_BYTES && memoAddresses[at + 3] === row[o + 3]) return e.hex;
+  }
+  const hex = hexRange(row, o, o + ADDRESS_BYTES);
+  if (e === undefined) {
+    if (recipientMemo.size >= MEMO_MAX) recipientMemo.clear();
+    recipientMemo.set(k, (e = { at: recipientMemo.size * ADDRESS_BYTES, hex }));
+  } else e.hex = hex; // same key, another address: it takes the slot
+  memoAddresses.set(row.subarray(o, o + ADDRESS_BYTES), e.at);
+  return hex;
+}
+
 export interface ReceiptBatch {
   snapshot: SignedSnapshot; // the source's, of the epoch E the proof refers to
   proof: TrieProof; // of outboxKey(dst) against snapshot.outboxRoot
@@ -107,7 +134,7 @@ export function decodeReceiptBatch(bytes: Uint8Array): ReceiptBatch {
   if (count === 0n && !bytesEqual(head, ZERO32)) throw new DecodeError('receipt batch: count 0 with a non-zero head');
   const ng = r.u32();
   if (ng > MAX_BATCH_RECEIPTS) throw new DecodeError(`receipt batch: ${ng} groups exceed ${MAX_BATCH_RECEIPTS}`);
-  const rest = r.fixed(r.remaining);
+  const rest = bytes.subarray(r.offset); // the rows stay views into `bytes` (ByteReader.fixed would copy them)
   const groups: ReceiptGroup[] = new Array(ng);
   let o = 0;
   let total = 0;
@@ -171,7 +198,7 @@ export function verifyReceiptBatch(b: ReceiptBatch, genesis: Genesis, dst: Shard
     const row = g.row;
     const hexes = g.recipients ?? new Array<string>(g.n);
     for (let i = 0, o = g.body + 32; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) {
-      const h = (hexes[i] ??= hexRange(row, o, o + ADDRESS_BYTES));
+      const h = (hexes[i] ??= recipientHex(row, o));
       if (genesis.depth === 0 || knownHere?.(h)) continue;
       const to = row.subarray(o, o + ADDRESS_BYTES);
       if (homeShardFast(to, genesis.depth) !== dst) throw new ReceiptBatchError('wrong-destination', `${id}: recipient ${toHex(to)} (seq ${g.first + BigInt(i)}) is not homed on "${dst}"`);
