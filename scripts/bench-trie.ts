@@ -1,4 +1,4 @@
-// Trie benchmark: npm run bench:trie [-- --sizes 10000,100000 --batch 100000 --arities 3,2 --checkpoint-every 10]
+// Trie benchmark: npm run bench:trie [-- --sizes 10000,100000 --batch 100000 --arities 3,2 --checkpoint-every 10,20]
 // Each (arity, size) runs in its own child process so peak RSS is per case. Per case: load N random
 // keys (16-byte values) committing every `batch` inserts; then updates of random existing keys,
 // committed every `batch` to a real LevelDB in a temp dir, twice: "seq upd/s" awaits each commit
@@ -14,9 +14,9 @@
 // does the same work as stageCommit() alone), the time to reopen the store at the last root and
 // loadAll() (what a restarted shard does), and os.loadavg() when the case ended. Verifications run
 // after the LevelDB store is closed (they need no database; its background compaction would skew them).
-// Then arity 3 again with journaled commits (TrieOptions.checkpointEvery, default here 10; 0 skips
-// it): every 10th commit writes the dirty nodes, the others only their write journal; the reopen
-// figure then includes replaying up to 9 journals.
+// Then arity 3 again with journaled commits (TrieOptions.checkpointEvery K, by default here K = 10
+// and K = 20; 0 skips them): every K-th commit writes the dirty nodes, the others only their write
+// journal; the reopen figure then includes replaying up to K - 1 journals.
 // Prints a table and, as the last line, one JSON object with every figure.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -116,8 +116,8 @@ async function runCase(arity: number, n: number, batch: number, checkpointEvery:
   const loadMs = performance.now() - t0;
 
   // Updates: random existing keys get new values, committed every `batch`, at least 2 commits.
-  // (Journaled: at least one checkpoint's worth of commits, so the average includes one.)
-  const rounds = Math.max(2, Math.ceil(Math.min(n, 200_000) / batch), checkpointEvery);
+  // (Journaled: a multiple of K commits, so the average includes one checkpoint per K.)
+  const rounds = Math.ceil(Math.max(2, Math.ceil(Math.min(n, 200_000) / batch)) / checkpointEvery) * checkpointEvery;
   let commitMs = 0;
   let records = 0;
   const h0 = hashStats.count;
@@ -163,7 +163,8 @@ async function runCase(arity: number, n: number, batch: number, checkpointEvery:
   // each atomic). Counted from the first put to the last commit landed: committed updates per second.
   // Enough batches (up to a million updates) that the amortised arena relayout (~every 10 batches of
   // 100k at a million keys) is counted at its average rate, not by where a short window falls.
-  const prounds = Math.max(3, Math.ceil(Math.min(n, 1_000_000) / batch));
+  // Journaled: a multiple of K commits, so exactly one checkpoint per K commits is counted.
+  const prounds = Math.ceil(Math.max(3, Math.ceil(Math.min(n, 1_000_000) / batch)) / checkpointEvery) * checkpointEvery;
   cpu0 = process.cpuUsage();
   t0 = performance.now();
   let prev: Promise<Uint8Array> | null = null;
@@ -276,9 +277,9 @@ async function main(): Promise<void> {
   }
   const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
   const arities = (arg('--arities') ?? '3,2').split(',').map(Number);
-  const every = Number(arg('--checkpoint-every') ?? 10);
+  const every = (arg('--checkpoint-every') ?? '10,20').split(',').map(Number);
   const modes: Array<[arity: number, every: number]> = arities.map((a) => [a, 1]);
-  if (every > 1) modes.push([3, every]);
+  for (const c of every) if (c > 1) modes.push([3, c]);
   const results: CaseResult[] = [];
   for (const [a, c] of modes) {
     console.log(`arity ${a}${a === 2 ? ' (binary, for comparison)' : ''}${c > 1 ? `, journaled commits (nodes written every ${c}th commit)` : ''}`);
