@@ -2,8 +2,9 @@
 // own data dir, log file and pid file under the network dir, so `cluster down/status/logs` can find
 // them from another shell.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peersOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
@@ -87,17 +88,46 @@ export function portFree(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Port reservations shared by the processes of this machine (see reservePort). */
+const RESERVATIONS = join(tmpdir(), 'smt-port-reservations');
+/** A reservation older than this is stale (its owner bound the port long ago, or died). */
+const RESERVATION_MS = 10 * 60_000;
+
+/**
+ * Claims `port` for this process for a while: a free port is only checked, not held, until its
+ * user binds it, so two processes (or two callers in one) searching at once could pick the same
+ * one (seen: EADDRINUSE in a 9-node test running beside another test file). A file created with
+ * O_EXCL per port makes every claim unique.
+ */
+function reservePort(port: number): boolean {
+  const f = join(RESERVATIONS, String(port));
+  try {
+    mkdirSync(RESERVATIONS, { recursive: true });
+    writeFileSync(f, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(f).mtimeMs < RESERVATION_MS) return false;
+      writeFileSync(f, String(process.pid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /**
  * API and p2p base ports with `n` free consecutive ports each, for tests and benchmarks that run
  * clusters side by side. Chosen at random below the kernel's ephemeral range (32768+), where other
- * processes' outgoing connections could take a port between this check and the shard's bind.
+ * processes' outgoing connections could take a port between this check and the shard's bind, and
+ * reserved (reservePort) so that concurrent searches never hand out the same port.
  */
 export async function findFreePortBases(n: number, host = '127.0.0.1'): Promise<[api: number, p2p: number]> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const api = 10_000 + Math.floor(Math.random() * 10_000);
     const p2p = api + 11_000;
     let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await portFree(host, api + i)) && (await portFree(host, p2p + i));
+    for (let i = 0; i < n && ok; i++) ok = reservePort(api + i) && reservePort(p2p + i) && (await portFree(host, api + i)) && (await portFree(host, p2p + i));
     if (ok) return [api, p2p];
   }
   throw new Error(`no ${n} free consecutive ports found on ${host} after 50 tries`);
