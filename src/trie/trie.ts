@@ -814,14 +814,17 @@ export class TernaryTrie {
     if (s === null) return;
     this.staged = null;
     if (s.pointer !== null) this.pointed = s.pointer;
-    if (s.journalMark !== null) this.journal!.drop(s.journalMark);
-    this.base = s.root;
-    if (s.checkpoint) {
-      this.sinceCheckpoint = 0;
-      this.chainRoots = new Set([toHex(s.root)]);
-    } else if (s.journaled) {
-      this.sinceCheckpoint++;
-      this.chainRoots.add(toHex(s.root));
+    if (s.journalMark !== null) {
+      // Chain bookkeeping only where commits can be journaled (nothing on the default path).
+      this.journal!.drop(s.journalMark);
+      this.base = s.root;
+      if (s.checkpoint) {
+        this.sinceCheckpoint = 0;
+        this.chainRoots = new Set([toHex(s.root)]);
+      } else if (s.journaled) {
+        this.sinceCheckpoint++;
+        this.chainRoots.add(toHex(s.root));
+      }
     }
     const a = this.a;
     for (let i = 0; i < s.nodes.length; i++) {
