@@ -2,7 +2,7 @@
 // beyond the root it names). The one place the CLI, tests and benchmarks touch src/trie.
 import { DecodeError, fromHex } from '../core/bytes.js';
 import { accountKey, decodeAccountValue } from '../shard/records.js';
-import { decodeProof, verifyProof } from '../trie/proof.js';
+import { decodeProof, verifyProof } from '../trie/index.js';
 
 export interface AccountJson {
   address: string;

@@ -1,6 +1,7 @@
 // The ternary Merkle trie accumulator (DESIGN §3, docs/PROTOCOL.md "Trie").
 export { TernaryTrie, EMPTY_ROOT, TrieReadOnlyError, TrieMissingNodeError, type TrieOptions } from './trie.js';
-export { verifyProof, encodeProof, decodeProof, type TrieProof, type ProofStep, type ProofEnd, type BranchStep, type ExtStep } from './proof.js';
+export { encodeProof, decodeProof, type TrieProof, type ProofStep, type ProofEnd, type BranchStep, type ExtStep } from './proof.js';
+export { verifyProof, verifyProofs, type ProofClaim } from './verify.js';
 export {
   LevelNodeStore, MemoryNodeStore, isWritable, type NodeStore, type WritableNodeStore, type NodeEntry, type NodeSublevel,
   type ChainedBatchLike,

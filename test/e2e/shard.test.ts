@@ -20,7 +20,7 @@ import { generateKeyPair } from '../../src/core/ed25519.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { accountKey, decodeAccountValue } from '../../src/shard/records.js';
 import { decodeSignedSnapshot, snapshotHash, verifySnapshotSignature } from '../../src/shard/snapshot.js';
-import { decodeProof, verifyProof } from '../../src/trie/proof.js';
+import { decodeProof, verifyProof } from '../../src/trie/index.js';
 
 const SMT = join(import.meta.dirname, '..', '..', 'bin', 'smt.mjs');
 const ACCOUNTS = 8;
