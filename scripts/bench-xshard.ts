@@ -2,7 +2,10 @@
 // cross-shard traffic in the same run:
 //
 // 1. In-process engines (3 shards, depth 1, each its own LevelDB): committed transactions per second
-//    and CPU time per transaction. An epoch = every shard takes its pre-signed transactions and
+//    and CPU time per transaction. Every measured run is a fresh child process (this script with
+//    BENCH_ONLY) that first runs a discarded warm-up of its own mode: runs back to back in one process
+//    inherit each other's heap and JIT state, which moved one mode's tps by up to 1.7x between
+//    consecutive runs of the same code (measured), more than the difference being measured. An epoch = every shard takes its pre-signed transactions and
 //    seals; then every source builds a receipt batch per destination (its signed snapshot, ONE proof
 //    of the destination's outbox leaf, the receipts), which is encoded, decoded, verified, chained
 //    and queued at the destination and credited at its next seal. The cross-shard run pays all of
@@ -18,12 +21,13 @@
 //    half to other shards; committed tps of each phase, and debit-to-credit latency (destination
 //    epoch that credited - source epoch that debited, times epochMs) over a sample of the transfers.
 //
-// Last line: one JSON object. Env knobs: BENCH_EPOCHS (16; the in-process runs start with one warm-up
-// pair of 3 epochs, not counted: the cross-shard run has more code to compile, a one-off cost), BENCH_TXS_PER_SHARD (3000 per epoch),
-// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (3 alternating local/cross pairs; best of each, and the median of the pairs' ratios), BENCH_ONLY (local|cross: one in-process run, for profiling),
+// Last line: one JSON object. Env knobs: BENCH_EPOCHS (16; each measured run starts with a warm-up
+// of 3 epochs of its own mode, not counted: compiling, a one-off cost), BENCH_TXS_PER_SHARD (3000 per epoch),
+// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (5 alternating local/cross pairs of child processes; best of each, and the median of the pairs' ratios),
+// BENCH_ONLY (local|cross: one run in this process, for profiling; with BENCH_WARM=1 after a warm-up, with BENCH_JSON=1 its figures as the last line),
 // BENCH_CLUSTER (1; 0 skips part 2), BENCH_CLUSTER_SECONDS (15 s of load per phase),
 // BENCH_CLUSTER_ACCOUNTS (5400), BENCH_CLUSTER_PER_ACCOUNT (60), BENCH_EPOCH_MS (1000).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,29 +369,40 @@ function threadCpu(): Record<string, number> {
 
 if (ONLY === 'local' || ONLY === 'cross') {
   const txs = presign(genesis, users, ONLY === 'cross');
+  if (process.env.BENCH_WARM === '1') await run(`warm-up ${ONLY}`, genesis, validators, txs.slice(0, WARMUP_EPOCHS));
   const before = threadCpu();
   const r = await run(ONLY, genesis, validators, txs);
   const after = threadCpu();
   console.log(`  CPU s per thread during the run: ${Object.entries(after).map(([k, v]) => `${k} ${(v - (before[k] ?? 0)).toFixed(2)}`).join(', ')}`);
   console.log(`${ONLY}: ${r.txs} tx in ${r.seconds.toFixed(2)} s = ${r.tps.toFixed(0)} tps, ${((r.cpuSeconds / r.txs) * 1e6).toFixed(1)} us CPU per tx`);
+  if (process.env.BENCH_JSON === '1') console.log(JSON.stringify(r));
   process.exit(0);
+}
+
+/** One measured run in a fresh child process (warm-up of its own mode first, discarded). */
+function runChild(mode: 'local' | 'cross'): Run {
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_ONLY: mode, BENCH_WARM: '1', BENCH_JSON: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 << 20,
+  });
+  if (child.status !== 0) throw new Error(`bench:xshard: the ${mode} run failed (exit ${child.status})`);
+  const lines = child.stdout.trim().split('\n');
+  for (const l of lines.slice(0, -1)) if (l.startsWith(`  ${mode}:`)) console.log(l); // its per-step lines
+  return JSON.parse(lines.at(-1)!) as Run;
 }
 // Alternating pairs (local, cross, local, cross, ...): each mode's best run, so that a burst of load
 // from other processes during one run does not decide the ratio.
-const REPEAT = Math.max(1, env('BENCH_REPEAT', 3));
-const txsLocal = presign(genesis, users, false);
-const txsCross = presign(genesis, users, true);
+const REPEAT = Math.max(1, env('BENCH_REPEAT', 5));
 const best = (a: Run | undefined, b: Run): Run => (!a ? b : { ...b, tps: Math.max(a.tps, b.tps), cpuSeconds: Math.min(a.cpuSeconds, b.cpuSeconds), seconds: Math.min(a.seconds, b.seconds) });
 let local: Run | undefined;
 let cross: Run | undefined;
 const breakdown: { local?: Record<string, number>; cross?: Record<string, number> } = {}; // of the lowest-CPU run of each mode
 const pairs: { local: number; cross: number; loadavg: number }[] = [];
-// warm-up (JIT): both modes once on the first epochs, discarded
-await run('warm-up local', genesis, validators, txsLocal.slice(0, WARMUP_EPOCHS));
-await run('warm-up cross', genesis, validators, txsCross.slice(0, WARMUP_EPOCHS));
 for (let k = 0; k < REPEAT; k++) {
-  const l = await run('local', genesis, validators, txsLocal);
-  const c = await run('cross', genesis, validators, txsCross);
+  const l = runChild('local');
+  const c = runChild('cross');
   if (!local || l.cpuSeconds < local.cpuSeconds) breakdown.local = l.cpuUsPerTx;
   if (!cross || c.cpuSeconds < cross.cpuSeconds) breakdown.cross = c.cpuUsPerTx;
   local = best(local, l);
@@ -405,7 +420,7 @@ console.log(`overhead: ${(overhead * 100).toFixed(1)}% best vs best, ${(medianPa
 // On a shared machine wall-clock tps follows the load; CPU time per committed tx does not.
 const cpuLocal = (local!.cpuSeconds / local!.txs) * 1e6;
 const cpuCross = (cross!.cpuSeconds / cross!.txs) * 1e6;
-console.log(`CPU per committed tx (this process): ${cpuLocal.toFixed(1)} us local, ${cpuCross.toFixed(1)} us cross-shard -> CPU overhead ${((1 - cpuLocal / cpuCross) * 100).toFixed(1)}%; 1-core-equivalent tps ${(1e6 / cpuLocal).toFixed(0)} vs ${(1e6 / cpuCross).toFixed(0)}`);
+console.log(`CPU per committed tx (the run's process, best run of each mode): ${cpuLocal.toFixed(1)} us local, ${cpuCross.toFixed(1)} us cross-shard -> CPU overhead ${((1 - cpuLocal / cpuCross) * 100).toFixed(1)}%; 1-core-equivalent tps ${(1e6 / cpuLocal).toFixed(0)} vs ${(1e6 / cpuCross).toFixed(0)}`);
 console.log(`debit-to-credit latency (pipelined, ms, last cross run): p50 ${cross!.latP50ms.toFixed(0)} p99 ${cross!.latP99ms.toFixed(0)}`);
 const sim = await simLatency();
 console.log(`debit-to-credit latency (simulation, epoch ticks, random delay/duplication/restarts): p50 ${sim.p50} p99 ${sim.p99} (n=${sim.n})`);
