@@ -72,8 +72,9 @@ test('verifyProofs returns verifyProof\'s verdict for every claim, in groups of 
   }
 });
 
-test('verifyProofs writes into a caller\'s array and accepts an empty batch', () => {
+test('verifyProofs writes into a caller\'s array, accepts an empty batch and refuses an array too short', () => {
   const out = new Uint8Array(3).fill(9);
   assert.equal(verifyProofs([], 3, out), out);
   assert.deepEqual([...out], [9, 9, 9]);
+  assert.throws(() => verifyProofs([{ root: new Uint8Array(32), key: new Uint8Array(32), value: null, proof: { steps: [], end: { kind: 'empty' } } }], 3, new Uint8Array(0)), RangeError);
 });

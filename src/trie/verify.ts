@@ -253,9 +253,11 @@ function laneWords(m32: Int32Array, at: number, h: Uint8Array): void {
 /**
  * verifyProof for many claims: out[i] = 1 if claims[i] verifies, else 0, the same verdicts as
  * verifyProof(claims[i]...) (the checks are the same code). For throughput when one party checks many
- * proofs (an auditor, a light client, a benchmark): ternary proofs are hashed 4 at a time. Never throws.
+ * proofs (an auditor, a light client, a benchmark): ternary proofs are hashed 4 at a time. Never throws
+ * on a claim (a RangeError only for an `out` shorter than `claims`).
  */
 export function verifyProofs(claims: ReadonlyArray<ProofClaim>, arity = 3, out: Uint8Array = new Uint8Array(claims.length)): Uint8Array {
+  if (out.length < claims.length) throw new RangeError(`verifyProofs: out has ${out.length} places for ${claims.length} claims`);
   if (arity !== 3) {
     for (let i = 0; i < claims.length; i++) {
       const a = claims[i]!;
