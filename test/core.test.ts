@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, DecodeError, fromHex, toHex } from '../src/core/bytes.js';
+import { ByteReader, ByteWriter, DecodeError, fromHex, toHex, uninitBytes } from '../src/core/bytes.js';
 import { allShards, ancestorsOf, childrenOf, parentOf, parseShardId, positionInParent, shardFromIndex, shardIndex, type TriadPath } from '../src/core/ids.js';
 import { homeShard } from '../src/core/address.js';
 import { taggedHash } from '../src/core/hash.js';
@@ -33,6 +33,16 @@ test('ByteWriter/ByteReader round-trip every field kind, and truncation is a Dec
 test('a length prefix over the field limit is refused before allocation', () => {
   const enc = new ByteWriter().u32(1 << 30).finish();
   assert.throws(() => new ByteReader(enc).bytes(1024), /exceeds limit/);
+});
+
+test('uninitBytes gives a plain Uint8Array of n bytes alone in its buffer (offset 0: DataViews over .buffer line up)', () => {
+  for (const n of [0, 1, 100, 5000, 200_000]) {
+    const b = uninitBytes(n);
+    assert.equal(Object.getPrototypeOf(b), Uint8Array.prototype); // not a Buffer: slice() copies
+    assert.equal(b.length, n);
+    assert.equal(b.byteOffset, 0);
+    assert.equal(b.buffer.byteLength, n);
+  }
 });
 
 test('hex decoding is strict', () => {

@@ -11,7 +11,7 @@
 // destination fit one receipt batch): a cross-shard transfer past the cap, and every later nonce of
 // its sender, is left out of the epoch (it stays pending and goes into the next one).
 import { homeShard } from '../core/address.js';
-import { toHex } from '../core/bytes.js';
+import { toHex, uninitBytes } from '../core/bytes.js';
 import { hex } from './fast-hash.js';
 import type { ShardId } from '../core/ids.js';
 import type { DecodedTx } from './tx.js';
@@ -133,10 +133,10 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     } else {
       if (!out) {
         const body = receiptRowHeaderSize(input.shard, dst);
-        const buf = new Uint8Array(body + share * RECEIPT_ENTRY_BYTES);
+        const buf = uninitBytes(body + share * RECEIPT_ENTRY_BYTES); // header and entries all written; the slack is trimmed
         perDst.set(dst, (out = { n: 0, buf, view: new DataView(buf.buffer), body }));
       } else if (out.body + (out.n + 1) * RECEIPT_ENTRY_BYTES > out.buf.length) {
-        const buf = new Uint8Array(out.body + 2 * out.n * RECEIPT_ENTRY_BYTES);
+        const buf = uninitBytes(out.body + 2 * out.n * RECEIPT_ENTRY_BYTES);
         buf.set(out.buf);
         out.buf = buf;
         out.view = new DataView(buf.buffer);

@@ -13,7 +13,7 @@
 // count = 0 means "no receipt to this destination yet at E": head is zeros, the proof shows absence.
 // The rows are sent as stored and hashed: nothing is re-encoded on the way, and a destination reads
 // them in place (no object per receipt).
-import { ByteReader, ByteWriter, DecodeError, bytesEqual, toHex } from '../core/bytes.js';
+import { ByteReader, ByteWriter, DecodeError, bytesEqual, toHex, uninitBytes } from '../core/bytes.js';
 import { shardFromIndex } from '../core/ids.js';
 import { hexRange, taggedHasher } from './fast-hash.js';
 import type { Genesis } from '../core/genesis.js';
@@ -102,7 +102,7 @@ export function encodeReceiptBatchRows(b: BatchHead, rows: readonly Uint8Array[]
   const head = new ByteWriter(1 + 8 + snap.length + proof.length + 44).u8(RECEIPT_BATCH_VERSION).bytes(snap).bytes(proof).u64(b.count).fixed(b.head, 32).u32(rows.length).finish();
   let size = head.length;
   for (const row of rows) size += row.length;
-  const out = new Uint8Array(size); // the rows are copied once, into place
+  const out = uninitBytes(size); // every byte is written below: the head, then the rows copied once, into place
   out.set(head);
   let o = head.length;
   for (const row of rows) {
