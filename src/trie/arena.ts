@@ -65,7 +65,7 @@ export class Arena {
   hash: Uint8Array = new Uint8Array(0);
   h32: Int32Array = new Int32Array(0);
   private freeList: number[] = [];
-  /** Nodes allocated plus leaves rewritten since the last relayout (how scattered the arena got). */
+  /** Nodes allocated plus leaves rewritten to a new place in the pool since the last relayout (how scattered the arena got). */
   churn = 0;
   pool: Uint8Array;
   poolTop = 0;
@@ -338,6 +338,18 @@ export class Arena {
 
   /** Sets leaf bytes to key k[ko, ko + 32) || value v[vo, vo + vl). */
   setLeaf(id: number, k: Uint8Array, ko: number, v: Uint8Array, vo: number, vl: number): void {
+    if (this.len[id] === 32 + vl) {
+      // Same size (an update of a live leaf): overwrite in place. No pool garbage, and the leaf keeps
+      // its place in the pool, so no churn: an update-only workload then never needs a relayout
+      // (appending scattered each updated leaf's bytes to the pool's end). Safe because no one holds
+      // a view of the pool across calls (get(), prove() and the encoders copy).
+      const p = this.pool;
+      const o = this.off[id]!;
+      for (let i = 0; i < 32; i++) p[o + i] = k[ko + i]!;
+      if (vl <= 64) for (let i = 0; i < vl; i++) p[o + 32 + i] = v[vo + i]!;
+      else p.set(v.subarray(vo, vo + vl), o + 32);
+      return;
+    }
     this.churn++;
     this.garbage += this.len[id]!;
     this.len[id] = 0; // not live while allocData may compact

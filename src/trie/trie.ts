@@ -89,7 +89,8 @@ export interface TrieOptions {
   recordBytes?: number;
   /**
    * Re-lay the node arena in depth-first order (Arena.relayout) once this many nodes were allocated
-   * or leaves rewritten since the last time, and at least half the live node count (default 4096;
+   * or leaves rewritten to a new size since the last time (a same-size rewrite stays in place), and
+   * at least half the live node count (default 4096;
    * tests set it low to exercise the relayout).
    */
   relayoutMinNodes?: number;
