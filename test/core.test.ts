@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, DecodeError, fromHex, toHex, uninitBytes } from '../src/core/bytes.js';
+import { ByteReader, ByteSlab, ByteWriter, DecodeError, fromHex, toHex, uninitBytes } from '../src/core/bytes.js';
 import { allShards, ancestorsOf, childrenOf, parentOf, parseShardId, positionInParent, shardFromIndex, shardIndex, type TriadPath } from '../src/core/ids.js';
 import { homeShard } from '../src/core/address.js';
 import { taggedHash } from '../src/core/hash.js';
@@ -43,6 +43,26 @@ test('uninitBytes gives a plain Uint8Array of n bytes alone in its buffer (offse
     assert.equal(b.byteOffset, 0);
     assert.equal(b.buffer.byteLength, n);
   }
+});
+
+test('ByteSlab hands out zeroed, 8-byte aligned views that never overlap, and starts a new buffer when one is full', () => {
+  const slab = new ByteSlab(100);
+  const got: Uint8Array[] = [];
+  for (const n of [3, 32, 1, 40, 17, 100, 0, 9]) {
+    const b = slab.take(n);
+    assert.equal(b.length, n);
+    assert.equal(b.byteOffset % 8, 0);
+    assert.ok(b.every((x) => x === 0));
+    b.fill(0xff);
+    got.push(b);
+  }
+  for (const [i, a] of got.entries()) {
+    for (const b of got.slice(i + 1)) {
+      const overlap = a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+      assert.ok(!overlap || a.length === 0 || b.length === 0);
+    }
+  }
+  assert.ok(new Set(got.map((b) => b.buffer)).size >= 3); // 3 + 32 + 1 + 40 fit in one 100-byte buffer, the rest spill
 });
 
 test('hex decoding is strict', () => {

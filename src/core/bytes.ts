@@ -221,3 +221,29 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export function uninitBytes(n: number): Uint8Array {
   return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
 }
+
+/**
+ * Carves small byte arrays out of shared buffers of `size` bytes: one ArrayBuffer per buffer instead
+ * of one per array (an ArrayBuffer's backing store lives outside V8's heap and costs far more to
+ * allocate than a view). A buffer stays alive while any view into it does, so only for arrays that
+ * are small next to `size`.
+ */
+export class ByteSlab {
+  private buf: Uint8Array;
+  private off = 0;
+  private readonly size: number;
+  constructor(size: number) {
+    this.size = size;
+    this.buf = new Uint8Array(size);
+  }
+  /** n fresh zero bytes (n <= size), 8-byte aligned in their buffer. */
+  take(n: number): Uint8Array {
+    if (this.off + n > this.size) {
+      this.buf = new Uint8Array(this.size);
+      this.off = 0;
+    }
+    const b = this.buf.subarray(this.off, this.off + n);
+    this.off += (n + 7) & ~7;
+    return b;
+  }
+}

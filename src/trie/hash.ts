@@ -4,6 +4,7 @@
 // dominates), which matters because a commit hashes every dirty node.
 import sodium from 'sodium-native';
 import { domainPrefix } from '../core/hash.js';
+import { ByteSlab } from '../core/bytes.js';
 
 export const HASH_BYTES = 32;
 /** The fixed value of an empty child slot and the root of the empty trie. */
@@ -23,9 +24,7 @@ export function tagsFor(arity: number): Tags {
 }
 
 // Hash outputs are carved from a shared slab: one ArrayBuffer per 4096 hashes instead of one each.
-const SLAB = 32 * 4096;
-let slab = new Uint8Array(SLAB);
-let slabOff = 0;
+const outputs = new ByteSlab(32 * 4096);
 
 /** Number of node hashes computed by this process (for the benchmark's hashes-per-update). */
 export const hashStats = { count: 0 };
@@ -33,12 +32,7 @@ export const hashStats = { count: 0 };
 /** SHA-256 of input[0, len) into a fresh 32-byte array. */
 export function sha256Into(input: Uint8Array, len: number): Uint8Array {
   hashStats.count++;
-  if (slabOff === SLAB) {
-    slab = new Uint8Array(SLAB);
-    slabOff = 0;
-  }
-  const out = slab.subarray(slabOff, slabOff + 32);
-  slabOff += 32;
+  const out = outputs.take(32);
   // sodium-native accepts any Uint8Array; its typings ask for Buffer.
   sodium.crypto_hash_sha256(out as Buffer, (len === input.length ? input : input.subarray(0, len)) as Buffer);
   return out;
