@@ -1,7 +1,8 @@
 // Proof verification with no database: verifyProof checks one proof, verifyProofs many (ternary
-// proofs 4 at a time through the 4-lane SIMD SHA-256). Both share the top-down check of the path
-// against the key (walk) and the hashing of the node where it ends (hashEnd), so their verdicts are
-// the same by construction; test/trie-verify-batch.test.ts checks that too.
+// proofs 4 at a time through the 4-lane SIMD SHA-256). Both share the checks before hashing
+// (checkClaim: sizes, and the path against the key's digits) and the hashing of the node where the
+// path ends (hashEnd), so their verdicts are the same by construction; test/trie-verify-batch.test.ts
+// checks that too.
 import { bytesEqual } from '../core/bytes.js';
 import { KeyPath, packDigits, pathLength, KEY_BYTES } from './digits.js';
 import { tagsFor, type Tags } from './hash.js';
@@ -155,21 +156,27 @@ function hashEnd(c: VerifyCtx, key: Uint8Array, value: Uint8Array | null, e: Pro
   }
 }
 
+/** verifyProof's checks before any hashing: sizes, then walk() (c.kp loaded with the key). The depth reached, or -1. */
+function checkClaim(c: VerifyCtx, root: Uint8Array, key: Uint8Array, value: Uint8Array | null, proof: TrieProof): number {
+  if (root.length !== 32 || key.length !== KEY_BYTES) return -1;
+  if (value !== null && value.length > MAX_VALUE_BYTES) return -1;
+  const n = proof.steps.length;
+  if (n > 2 * c.kp.L) return -1;
+  c.kp.load(key);
+  return walk(c, proof.steps, n);
+}
+
 /**
  * Checks `proof` against `root` for `key`: with `value` non-null, that the key is present with exactly
  * that value; with null, that the key is absent. The walk follows the key's own digits, so for a given
  * root at most one outcome (present with one value, or absent) can ever verify. Never throws.
  */
 export function verifyProof(root: Uint8Array, key: Uint8Array, value: Uint8Array | null, proof: TrieProof, arity = 3): boolean {
-  if (root.length !== 32 || key.length !== KEY_BYTES) return false;
-  if (value !== null && value.length > MAX_VALUE_BYTES) return false;
   const c = ctx(arity);
+  const depth = checkClaim(c, root, key, value, proof);
+  if (depth < 0) return false;
   const steps = proof.steps;
   const n = steps.length;
-  if (n > 2 * c.kp.L) return false;
-  c.kp.load(key);
-  const depth = walk(c, steps, n);
-  if (depth < 0) return false;
   // Lay out each node's preimage, leaving the child on the path blank (outAt) for the bottom-up pass.
   const mem = c.mem;
   const laid = c.laid;
@@ -284,14 +291,10 @@ function verifyGroup(c: VerifyCtx, b: BatchCtx, claims: ReadonlyArray<ProofClaim
   for (let l = 0; l < lanes; l++) {
     lanesN[l] = -1;
     const { root, key, value, proof } = claims[g + l]!;
-    if (root.length !== 32 || key.length !== KEY_BYTES) continue;
-    if (value !== null && value.length > MAX_VALUE_BYTES) continue;
+    const depth = checkClaim(c, root, key, value, proof);
+    if (depth < 0 || !hashEnd(c, key, value, proof.end, depth, ROOT_OFF)) continue;
     const steps = proof.steps;
     const n = steps.length;
-    if (n > L2) continue;
-    c.kp.load(key);
-    const depth = walk(c, steps, n);
-    if (depth < 0 || !hashEnd(c, key, value, proof.end, depth, ROOT_OFF)) continue;
     for (let k = 0; k < 8; k++) m32[cur32 + 8 * l + k] = s32[(ROOT_OFF >> 2) + k]!;
     const slot = c.slot;
     for (let i = 0; i < n; i++) {
