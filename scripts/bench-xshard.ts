@@ -2,37 +2,45 @@
 // cross-shard traffic in the same run:
 //
 // 1. In-process engines (3 shards, depth 1, each its own LevelDB): committed transactions per second
-//    and CPU time per transaction. Every measured run is a fresh child process (this script with
-//    BENCH_ONLY) that first runs a discarded warm-up of its own mode: runs back to back in one process
-//    inherit each other's heap and JIT state, which moved one mode's tps by up to 1.7x between
-//    consecutive runs of the same code (measured), more than the difference being measured. An epoch = every shard takes its pre-signed transactions and
+//    and CPU time per transaction. A round = two child processes (this script with
+//    BENCH_MODE_PROCESS), one per mode, each first running a discarded warm-up of its own mode, then
+//    stepped by the parent epoch by epoch, alternately (one runs while the other waits; the order
+//    flips every epoch). The machine's slow spells (other tenants; seconds long) then hit both modes
+//    alike: with whole runs one after the other, the same code's local runs ranged from 35 700 to
+//    53 600 tps, more than the difference being measured. Separate processes keep each mode's heap,
+//    JIT state and CPU accounting its own. An epoch = every shard takes its pre-signed transactions and
 //    seals; then every source builds a receipt batch per destination (its signed snapshot, ONE proof
 //    of the destination's outbox leaf, the receipts), which is encoded, decoded, verified, chained
 //    and queued at the destination and credited at its next seal. The cross-shard run pays all of
-//    that inside the timed loop. Debit-to-credit latency: ms from the source seal that debited to the
+//    that inside the timed steps. Debit-to-credit latency: ms from the source seal that debited to the
 //    destination seal that credited (pipelined delivery), and in epoch ticks in the randomized
 //    simulation (src/sim/xshard.ts: late, duplicated, out-of-order delivery with restarts).
-//    Signature verification is off in both runs (it costs the same per tx either way). Each run also
-//    prints its CPU per committed tx by step, on the main thread (process.threadCpuUsage: not moved by
-//    other processes' load), and for the process's other threads (V8 GC helpers, LevelDB's worker).
+//    Two configurations, each its own set of rounds: signature checks off (the protocol path alone:
+//    the strict figure, since verifying costs the same per tx in both modes and would dilute the
+//    ratio), then signatures verified in worker threads as a node always does. Each mode's CPU per
+//    committed tx is printed by step on its main thread (process.threadCpuUsage: not moved by other
+//    processes' load) and for its process's other threads (V8 GC helpers, LevelDB's worker, the
+//    signature workers).
 // 2. The 9-shard cluster (`smt cluster up`: 9 node processes, libp2p gossip, triadic aggregation,
 //    receipts pushed/pulled once the source epoch is final): the same pre-signed load through the
 //    HTTP API for a bounded time, half the funded accounts sending to their own shard, the other
 //    half to other shards; committed tps of each phase, and debit-to-credit latency (destination
 //    epoch that credited - source epoch that debited, times epochMs) over a sample of the transfers.
 //
-// Last line: one JSON object. Env knobs: BENCH_EPOCHS (16; each measured run starts with a warm-up
+// Last line: one JSON object. Env knobs: BENCH_EPOCHS (16; each mode's process starts with a warm-up
 // of 3 epochs of its own mode, not counted: compiling, a one-off cost), BENCH_TXS_PER_SHARD (3000 per epoch),
-// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (5 alternating local/cross pairs of child processes; best of each, and the median of the pairs' ratios),
-// BENCH_ONLY (local|cross: one run in this process, for profiling; with BENCH_WARM=1 after a warm-up, with BENCH_JSON=1 its figures as the last line),
+// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (5 interleaved rounds, signatures not verified),
+// BENCH_REPEAT_SIGS (3 rounds with signatures verified; 0 skips them), BENCH_SYNC (1: fsync every
+// seal, as a node; 0 off), BENCH_ONLY (local|cross: one run in this process, for profiling; with
+// BENCH_WARM=1 after a warm-up, BENCH_SIGS=1 verifying signatures),
 // BENCH_CLUSTER (1; 0 skips part 2), BENCH_CLUSTER_SECONDS (15 s of load per phase),
 // BENCH_CLUSTER_ACCOUNTS (5400), BENCH_CLUSTER_PER_ACCOUNT (60), BENCH_EPOCH_MS (1000).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressFromPublicKey, homeShard } from '../src/core/address.js';
-import { allShards, shardIndex } from '../src/core/ids.js';
+import { allShards, shardIndex, type ShardId } from '../src/core/ids.js';
 import type { Genesis } from '../src/core/genesis.js';
 import { Shard, type SealedEvent } from '../src/shard/shard.js';
 import { decodeSignedTxFull, encodeSignedTx, signTransfer, txIdOfTransferBytes } from '../src/shard/tx.js';
@@ -52,6 +60,8 @@ const WARMUP_EPOCHS = 3;
 const PER_SHARD = env('BENCH_TXS_PER_SHARD', 3000);
 const USERS = env('BENCH_USERS_PER_SHARD', 100);
 const DEPTH = 1;
+const SYNC = env('BENCH_SYNC', 1) !== 0; // fsync every seal, as a node does
+const SIGS = env('BENCH_SIGS', 0) !== 0; // verify transaction signatures (a node always does; the same cost per tx in both modes)
 
 interface Run { tps: number; cpuSeconds: number; txs: number; seconds: number; latP50ms: number; latP99ms: number; receipts: number; cpuUsPerTx: Record<string, number> }
 
@@ -123,51 +133,84 @@ function presign(genesis: Genesis, users: { key: KeyPair; address: Uint8Array }[
   return out;
 }
 
-async function run(label: string, genesis: Genesis, validators: KeyPair[], txs: Uint8Array[][][]): Promise<Run> {
-  const ids = allShards(DEPTH);
-  const dirs = ids.map(() => mkdtempSync(join(tmpdir(), 'smt-bench-xshard-')));
-  // nonce window: each sender has PER_SHARD/USERS txs per epoch
-  const shards = await Promise.all(ids.map((s, i) => Shard.open({
-    dataDir: dirs[i]!, genesis, shard: s, validatorKey: validators[i]!, verifySignatures: false, verifyWorkers: 0,
-    nonceWindow: Math.max(64, Math.ceil(PER_SHARD / USERS) * 2), mempoolMax: PER_SHARD * 4,
-  })));
-  const sealedAt: number[][] = ids.map(() => []); // [src][epoch] ms
-  const lat: [ms: number, receipts: number][] = []; // one entry per credited batch, weighted (no per-receipt array in the timed loop)
-  let receipts = 0;
-  const cursors = ids.map(() => ids.map(() => 0n)); // [dst][src] seq already handed over
-  const pendingDebit: { dst: number; src: number; epoch: number; n: number }[] = [];
-  let committed = 0;
-  const phase = { seal: 0, build: 0, codec: 0, verify: 0 };
-  const mainMs = { submit: 0, seal: 0, build: 0, decode: 0, verify: 0 }; // main-thread CPU per step
-  const threads0 = threadCpu();
-  const sealPhases: Record<string, number> = {};
-  for (const sh of shards) sh.events.on('sealed', (ev: SealedEvent) => { for (const [k, v] of Object.entries(ev.phases)) sealPhases[k] = (sealPhases[k] ?? 0) + v; });
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const epochs = txs.length; // EPOCHS, or fewer for the warm-up
-  for (let e = 0; e <= epochs; e++) {
+/** One step of the measured loop (an epoch: submit + seal on every shard, then delivery). */
+interface Step { ms: number; cpuMs: number; committed: number }
+
+/** One mode's shards and loop, steppable epoch by epoch (so that two modes can alternate). */
+class ModeRun {
+  private sealedAt: number[][]; // [src][epoch] ms
+  private lat: [ms: number, receipts: number][] = []; // one entry per credited batch, weighted (no per-receipt array in the timed loop)
+  private receipts = 0;
+  private cursors: bigint[][]; // [dst][src] seq already handed over
+  private pendingDebit: { dst: number; src: number; epoch: number; n: number }[] = [];
+  private committed = 0;
+  private ms = 0;
+  private phase = { seal: 0, build: 0, codec: 0, verify: 0 };
+  private mainMs = { submit: 0, seal: 0, build: 0, decode: 0, verify: 0 }; // main-thread CPU per step
+  private sealPhases: Record<string, number> = {};
+  private threads0 = threadCpu();
+  private cpu0 = process.cpuUsage();
+
+  readonly label: string;
+  private readonly ids: ShardId[];
+  private readonly dirs: string[];
+  private readonly shards: Shard[];
+  private readonly txs: Uint8Array[][][];
+
+  private constructor(label: string, ids: ShardId[], dirs: string[], shards: Shard[], txs: Uint8Array[][][]) {
+    this.label = label;
+    this.ids = ids;
+    this.dirs = dirs;
+    this.shards = shards;
+    this.txs = txs;
+    this.sealedAt = ids.map(() => []);
+    this.cursors = ids.map(() => ids.map(() => 0n));
+    for (const sh of shards) sh.events.on('sealed', (ev: SealedEvent) => { for (const [k, v] of Object.entries(ev.phases)) this.sealPhases[k] = (this.sealPhases[k] ?? 0) + v; });
+  }
+
+  static async open(label: string, genesis: Genesis, validators: KeyPair[], txs: Uint8Array[][][]): Promise<ModeRun> {
+    const ids = allShards(DEPTH);
+    const dirs = ids.map(() => mkdtempSync(join(tmpdir(), 'smt-bench-xshard-')));
+    // nonce window: each sender has PER_SHARD/USERS txs per epoch
+    const shards = await Promise.all(ids.map((s, i) => Shard.open({
+      dataDir: dirs[i]!, genesis, shard: s, validatorKey: validators[i]!, verifySignatures: SIGS, verifyWorkers: SIGS ? undefined : 0,
+      nonceWindow: Math.max(64, Math.ceil(PER_SHARD / USERS) * 2), mempoolMax: PER_SHARD * 4, sync: SYNC,
+    })));
+    return new ModeRun(label, ids, dirs, shards, txs);
+  }
+
+  /** Steps 0 .. txs.length: the last one only seals (crediting the last receipts). */
+  get steps(): number {
+    return this.txs.length + 1;
+  }
+
+  async step(e: number): Promise<Step> {
+    const { ids, shards, txs, phase, mainMs } = this;
+    const t0 = performance.now();
+    const c0 = threadMs();
+    const committed0 = this.committed;
     for (let s = 0; s < ids.length; s++) {
-      if (e < epochs) {
-        const c0 = threadMs();
+      if (e < txs.length) {
+        const c = threadMs();
         const res = await shards[s]!.submit(txs[e]![s]!);
-        mainMs.submit += threadMs() - c0;
+        mainMs.submit += threadMs() - c;
         const bad = res.find((r) => !r.ok);
-        if (bad) throw new Error(`${label}: refused ${JSON.stringify(bad)}`);
+        if (bad) throw new Error(`${this.label}: refused ${JSON.stringify(bad)}`);
       }
       const ts = performance.now();
       const cs = threadMs();
       const ss = await shards[s]!.sealEpoch();
       mainMs.seal += threadMs() - cs;
       phase.seal += performance.now() - ts;
-      committed += Number(ss.snapshot.txCount);
+      this.committed += Number(ss.snapshot.txCount);
       const now = performance.now();
-      sealedAt[s]![ss.snapshot.epoch] = now;
+      this.sealedAt[s]![ss.snapshot.epoch] = now;
       // credits that landed in this seal: receipts handed over before it
-      for (let k = pendingDebit.length - 1; k >= 0; k--) {
-        const p = pendingDebit[k]!;
+      for (let k = this.pendingDebit.length - 1; k >= 0; k--) {
+        const p = this.pendingDebit[k]!;
         if (p.dst !== s) continue;
-        if (p.n > 0) lat.push([now - sealedAt[p.src]![p.epoch]!, p.n]);
-        pendingDebit.splice(k, 1);
+        if (p.n > 0) this.lat.push([now - this.sealedAt[p.src]![p.epoch]!, p.n]);
+        this.pendingDebit.splice(k, 1);
       }
     }
     // delivery: every source hands each destination the receipts after the cursor
@@ -177,7 +220,7 @@ async function run(label: string, genesis: Genesis, validators: KeyPair[], txs: 
         for (;;) {
           let t = performance.now();
           let c = threadMs();
-          const b = await shards[s]!.receiptBatchBytes(ids[d]!, cursors[d]![s]!, 4096); // encoded, as a node sends it
+          const b = await shards[s]!.receiptBatchBytes(ids[d]!, this.cursors[d]![s]!, 4096); // encoded, as a node sends it
           phase.build += performance.now() - t;
           mainMs.build += threadMs() - c;
           if (!b || b.receipts === 0) break;
@@ -191,27 +234,41 @@ async function run(label: string, genesis: Genesis, validators: KeyPair[], txs: 
           const r = await shards[d]!.receiveReceipts(decoded);
           phase.verify += performance.now() - t;
           mainMs.verify += threadMs() - c;
-          cursors[d]![s] = b.count;
-          receipts += r.queued;
-          pendingDebit.push({ dst: d, src: s, epoch: b.epoch, n: r.queued });
+          this.cursors[d]![s] = b.count;
+          this.receipts += r.queued;
+          this.pendingDebit.push({ dst: d, src: s, epoch: b.epoch, n: r.queued });
         }
       }
     }
+    const ms = performance.now() - t0;
+    this.ms += ms;
+    return { ms, cpuMs: threadMs() - c0, committed: this.committed - committed0 };
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  // CPU per committed tx: main thread per step, then the process's other threads (GC helpers, LevelDB)
-  const threads1 = threadCpu();
-  const cpuUsPerTx: Record<string, number> = {};
-  for (const [k, v] of Object.entries(mainMs)) cpuUsPerTx[`main.${k}`] = +((v * 1000) / committed).toFixed(2);
-  for (const [k, v] of Object.entries(threads1)) if (k !== 'MainThread') cpuUsPerTx[k] = +((((v - (threads0[k] ?? 0)) * 1e6) / committed)).toFixed(2);
-  console.log(`  ${label}: ms in seal ${phase.seal.toFixed(0)} (${Object.entries(sealPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}), batch build+proof+encode ${phase.build.toFixed(0)}, decode ${phase.codec.toFixed(0)}, verify+chain+queue ${phase.verify.toFixed(0)}`);
-  for (const s of shards) await s.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  // sample latency: at most one value per receipt is fine, percentiles over all
-  console.log(`  ${label}: CPU us per tx: ${Object.entries(cpuUsPerTx).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  return { tps: committed / seconds, cpuSeconds, txs: committed, seconds, latP50ms: weightedPct(lat, 50), latP99ms: weightedPct(lat, 99), receipts, cpuUsPerTx };
+
+  async close(print = true): Promise<Run> {
+    const { committed, phase } = this;
+    const seconds = this.ms / 1000;
+    const cpu = process.cpuUsage(this.cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    // CPU per committed tx: main thread per step, then the process's other threads (GC helpers, LevelDB)
+    const threads1 = threadCpu();
+    const cpuUsPerTx: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.mainMs)) cpuUsPerTx[`main.${k}`] = +((v * 1000) / committed).toFixed(2);
+    for (const [k, v] of Object.entries(threads1)) if (k !== 'MainThread') cpuUsPerTx[k] = +((((v - (this.threads0[k] ?? 0)) * 1e6) / committed)).toFixed(2);
+    if (print) console.log(`  ${this.label}: ms in seal ${phase.seal.toFixed(0)} (${Object.entries(this.sealPhases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}), batch build+proof+encode ${phase.build.toFixed(0)}, decode ${phase.codec.toFixed(0)}, verify+chain+queue ${phase.verify.toFixed(0)}`);
+    for (const s of this.shards) await s.close();
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+    return { tps: committed / seconds, cpuSeconds, txs: committed, seconds, latP50ms: weightedPct(this.lat, 50), latP99ms: weightedPct(this.lat, 99), receipts: this.receipts, cpuUsPerTx };
+  }
+}
+
+/** One mode alone, start to end (warm-ups; BENCH_ONLY). */
+async function run(label: string, genesis: Genesis, validators: KeyPair[], txs: Uint8Array[][][], print = true): Promise<Run> {
+  const r = await ModeRun.open(label, genesis, validators, txs);
+  for (let e = 0; e < r.steps; e++) await r.step(e);
+  const out = await r.close(print);
+  if (print) console.log(`  ${label}: CPU us per tx: ${Object.entries(out.cpuUsPerTx).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return out;
 }
 
 async function simLatency(): Promise<{ p50: number; p99: number; n: number }> {
@@ -352,7 +409,7 @@ function txidOfHex(txHex: string): string {
 
 const { genesis, validators, users } = setup();
 const ONLY = process.env.BENCH_ONLY;
-console.log(`bench:xshard: ${allShards(DEPTH).length} in-process shards, ${EPOCHS} epochs x ${PER_SHARD} tx per shard; signature checks off; loadavg ${la()}`);
+const MODE_PROCESS = process.env.BENCH_MODE_PROCESS as 'local' | 'cross' | undefined;
 /** CPU seconds per thread name of this process (Linux /proc; {} elsewhere): where background CPU goes. */
 function threadCpu(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -367,6 +424,154 @@ function threadCpu(): Record<string, number> {
   return out;
 }
 
+/** A mode's child process, stepped by the parent: one request at a time. */
+class ModeProcess {
+  private readonly child: ChildProcess;
+  private waiting?: { resolve: (m: any) => void; reject: (e: Error) => void };
+  readonly ready: Promise<{ ready: number }>;
+
+  constructor(mode: 'local' | 'cross', sigs: boolean) {
+    this.child = fork(process.argv[1]!, [], { execArgv: process.execArgv, env: { ...process.env, BENCH_MODE_PROCESS: mode, BENCH_SIGS: sigs ? '1' : '0' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m) => { const w = this.waiting; this.waiting = undefined; w?.resolve(m); });
+    this.child.on('exit', (code) => { const w = this.waiting; this.waiting = undefined; w?.reject(new Error(`bench:xshard: the ${mode} process exited (${code})`)); });
+    this.ready = this.next();
+  }
+
+  private next<T>(): Promise<T> {
+    return new Promise<T>((resolve, reject) => { this.waiting = { resolve, reject }; });
+  }
+
+  step(e: number): Promise<Step & { procCpuMs: number }> {
+    const p = this.next<Step & { procCpuMs: number }>();
+    this.child.send({ step: e });
+    return p;
+  }
+
+  close(): Promise<Run> {
+    const p = this.next<Run>();
+    this.child.send({ close: true });
+    return p;
+  }
+}
+
+interface RoundMode { txs: number; ms: number; mainCpuMs: number; procCpuMs: number; run: Run }
+interface Round { local: RoundMode; cross: RoundMode; epochOverheads: number[] }
+
+/**
+ * One interleaved round: a local and a cross process (each warmed up on its own mode), stepped
+ * alternately epoch by epoch, one running while the other waits, and the order flipped every
+ * epoch. A slow spell of the machine (seconds long, from other tenants) hits both modes alike
+ * instead of deciding whichever whole run it fell in; each process keeps its own heap and JIT.
+ */
+async function round(sigs: boolean): Promise<Round> {
+  const procs = { local: new ModeProcess('local', sigs), cross: new ModeProcess('cross', sigs) };
+  const [{ ready: steps }] = await Promise.all([procs.local.ready, procs.cross.ready]);
+  const acc = { local: { txs: 0, ms: 0, mainCpuMs: 0, procCpuMs: 0 }, cross: { txs: 0, ms: 0, mainCpuMs: 0, procCpuMs: 0 } };
+  const epochOverheads: number[] = [];
+  for (let e = 0; e < steps; e++) {
+    const got: Partial<Record<'local' | 'cross', Step>> = {};
+    for (const mode of e % 2 === 0 ? (['local', 'cross'] as const) : (['cross', 'local'] as const)) {
+      const st = await procs[mode].step(e);
+      got[mode] = st;
+      const a = acc[mode];
+      a.txs += st.committed;
+      a.ms += st.ms;
+      a.mainCpuMs += st.cpuMs;
+      a.procCpuMs += st.procCpuMs;
+    }
+    // the first and last steps differ by construction (nothing to credit yet / nothing to submit)
+    if (e > 0 && e < steps - 1) epochOverheads.push(1 - (got.cross!.committed / got.cross!.ms) / (got.local!.committed / got.local!.ms));
+  }
+  const local = await procs.local.close();
+  const cross = await procs.cross.close();
+  return { local: { ...acc.local, run: local }, cross: { ...acc.cross, run: cross }, epochOverheads };
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2; // even count: the mean of the middle two
+};
+const quartiles = (xs: number[]): [number, number] => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return [s[Math.floor(s.length / 4)]!, s[Math.floor((3 * s.length) / 4)]!];
+};
+const pc = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** The in-process comparison in one configuration (signatures verified or not): interleaved rounds, pooled. */
+async function inProcessPart(sigs: boolean, ROUNDS: number) {
+  console.log(`in-process, signatures ${sigs ? 'verified (as a node does: worker threads)' : 'not verified (the protocol path alone)'}: ${ROUNDS} rounds`);
+  const rounds: Round[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    const r = await round(sigs);
+    rounds.push(r);
+    const tl = r.local.txs / (r.local.ms / 1000);
+    const tc = r.cross.txs / (r.cross.ms / 1000);
+    const us = (m: RoundMode, f: 'mainCpuMs' | 'procCpuMs'): string => ((m[f] * 1000) / m.txs).toFixed(1);
+    console.log(`  round ${k + 1}/${ROUNDS}: ${tl.toFixed(0)} tps local, ${tc.toFixed(0)} tps cross -> overhead ${pc(1 - tc / tl)} (epoch pairs: median ${pc(median(r.epochOverheads))}); CPU us per tx, main thread ${us(r.local, 'mainCpuMs')} vs ${us(r.cross, 'mainCpuMs')}, process ${us(r.local, 'procCpuMs')} vs ${us(r.cross, 'procCpuMs')}; loadavg ${la()}`);
+  }
+  const sum = (mode: 'local' | 'cross', f: keyof Omit<RoundMode, 'run'>): number => rounds.reduce((a, r) => a + r[mode][f], 0);
+  const tpsLocal = sum('local', 'txs') / (sum('local', 'ms') / 1000);
+  const tpsCross = sum('cross', 'txs') / (sum('cross', 'ms') / 1000);
+  const overhead = 1 - tpsCross / tpsLocal;
+  const roundOverheads = rounds.map((r) => 1 - (r.cross.txs / r.cross.ms) / (r.local.txs / r.local.ms));
+  const epochOverheads = rounds.flatMap((r) => r.epochOverheads);
+  const [q1, q3] = quartiles(epochOverheads);
+  const cpuUs = (mode: 'local' | 'cross', f: 'mainCpuMs' | 'procCpuMs'): number => (sum(mode, f) * 1000) / sum(mode, 'txs');
+  const cpuOverhead = 1 - cpuUs('local', 'procCpuMs') / cpuUs('cross', 'procCpuMs');
+  const lastCross = rounds.at(-1)!.cross.run;
+  console.log(`  0% cross-shard:   ${sum('local', 'txs')} tx in ${(sum('local', 'ms') / 1000).toFixed(2)} s of steps = ${tpsLocal.toFixed(0)} tps`);
+  console.log(`  100% cross-shard: ${sum('cross', 'txs')} tx in ${(sum('cross', 'ms') / 1000).toFixed(2)} s of steps = ${tpsCross.toFixed(0)} tps (${lastCross.receipts} receipts delivered and credited per round)`);
+  console.log(`  overhead: ${pc(overhead)} over all ${ROUNDS} rounds (goal <= 5%); rounds: median ${pc(median(roundOverheads))}, ${roundOverheads.map(pc).join(' ')}; ${epochOverheads.length} epoch pairs: median ${pc(median(epochOverheads))}, quartiles ${pc(q1)} / ${pc(q3)}`);
+  console.log(`  CPU per committed tx (each mode's process, all its threads): ${cpuUs('local', 'procCpuMs').toFixed(1)} us local, ${cpuUs('cross', 'procCpuMs').toFixed(1)} us cross-shard -> CPU overhead ${pc(cpuOverhead)}; main thread ${cpuUs('local', 'mainCpuMs').toFixed(1)} vs ${cpuUs('cross', 'mainCpuMs').toFixed(1)} us`);
+  console.log(`  debit-to-credit latency (pipelined, ms, last round): p50 ${lastCross.latP50ms.toFixed(0)} p99 ${lastCross.latP99ms.toFixed(0)}`);
+  const breakdown = (mode: 'local' | 'cross'): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of rounds) for (const [k, v] of Object.entries(r[mode].run.cpuUsPerTx)) out[k] = (out[k] ?? 0) + v * r[mode].run.txs;
+    for (const k of Object.keys(out)) out[k] = +(out[k]! / sum(mode, 'txs')).toFixed(2);
+    return out;
+  };
+  const show = (b: Record<string, number>): string => Object.entries(b).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v}`).join(', ');
+  const bLocal = breakdown('local');
+  const bCross = breakdown('cross');
+  console.log(`  CPU us per committed tx by step/thread: local ${show(bLocal)}`);
+  console.log(`                                          cross ${show(bCross)}`);
+  const r2 = (x: number): number => +(x * 100).toFixed(2);
+  return {
+    signaturesVerified: sigs, shards: allShards(DEPTH).length, epochs: EPOCHS, txsPerShardEpoch: PER_SHARD, rounds: rounds.map((r) => ({
+      tpsLocal: Math.round(r.local.txs / (r.local.ms / 1000)), tpsCross: Math.round(r.cross.txs / (r.cross.ms / 1000)),
+      cpuLocalUs: +((r.local.procCpuMs * 1000) / r.local.txs).toFixed(2), cpuCrossUs: +((r.cross.procCpuMs * 1000) / r.cross.txs).toFixed(2),
+    })),
+    tpsLocal: Math.round(tpsLocal), tpsCross: Math.round(tpsCross), overheadRatio: +(tpsCross / tpsLocal).toFixed(4), overheadPct: r2(overhead),
+    medianRoundOverheadPct: r2(median(roundOverheads)), epochPairs: epochOverheads.length, medianEpochOverheadPct: r2(median(epochOverheads)), epochOverheadQuartilesPct: [r2(q1), r2(q3)],
+    cpuUsPerTxLocal: +cpuUs('local', 'procCpuMs').toFixed(2), cpuUsPerTxCross: +cpuUs('cross', 'procCpuMs').toFixed(2), cpuOverheadPct: r2(cpuOverhead),
+    cpuUsPerTxBreakdown: { local: bLocal, cross: bCross },
+    latencyMs: { p50: Math.round(lastCross.latP50ms), p99: Math.round(lastCross.latP99ms) },
+  };
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:xshard: ${allShards(DEPTH).length} in-process shards, ${EPOCHS} epochs x ${PER_SHARD} tx per shard; loadavg ${la()}`);
+  const strict = await inProcessPart(false, Math.max(1, env('BENCH_REPEAT', 5)));
+  const verified = env('BENCH_REPEAT_SIGS', 3) > 0 ? await inProcessPart(true, env('BENCH_REPEAT_SIGS', 3)) : null;
+  const sim = await simLatency();
+  console.log(`debit-to-credit latency (simulation, epoch ticks, random delay/duplication/restarts): p50 ${sim.p50} p99 ${sim.p99} (n=${sim.n})`);
+  let cluster: ClusterResult | null = null;
+  if (env('BENCH_CLUSTER', 1) !== 0) {
+    try {
+      cluster = await clusterBench();
+    } catch (e) {
+      console.log(`  cluster part failed: ${(e as Error).message}`);
+    }
+  }
+  console.log(JSON.stringify({
+    bench: 'xshard', loadavg: loadavg().map((x) => +x.toFixed(2)), cpus: availableParallelism(),
+    inProcess: { ...strict, simLatencyEpochs: { p50: sim.p50, p99: sim.p99, n: sim.n } },
+    inProcessVerified: verified,
+    cluster,
+  }));
+}
+
 if (ONLY === 'local' || ONLY === 'cross') {
   const txs = presign(genesis, users, ONLY === 'cross');
   if (process.env.BENCH_WARM === '1') await run(`warm-up ${ONLY}`, genesis, validators, txs.slice(0, WARMUP_EPOCHS));
@@ -375,77 +580,29 @@ if (ONLY === 'local' || ONLY === 'cross') {
   const after = threadCpu();
   console.log(`  CPU s per thread during the run: ${Object.entries(after).map(([k, v]) => `${k} ${(v - (before[k] ?? 0)).toFixed(2)}`).join(', ')}`);
   console.log(`${ONLY}: ${r.txs} tx in ${r.seconds.toFixed(2)} s = ${r.tps.toFixed(0)} tps, ${((r.cpuSeconds / r.txs) * 1e6).toFixed(1)} us CPU per tx`);
-  if (process.env.BENCH_JSON === '1') console.log(JSON.stringify(r));
   process.exit(0);
 }
 
-/** One measured run in a fresh child process (warm-up of its own mode first, discarded). */
-function runChild(mode: 'local' | 'cross'): Run {
-  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
-    encoding: 'utf8',
-    env: { ...process.env, BENCH_ONLY: mode, BENCH_WARM: '1', BENCH_JSON: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 << 20,
+if (MODE_PROCESS) {
+  // A child of an interleaved round: warm up, then run one step per message from the parent.
+  const mode = MODE_PROCESS;
+  const txs = presign(genesis, users, mode === 'cross');
+  await run(`warm-up ${mode}`, genesis, validators, txs.slice(0, WARMUP_EPOCHS), false);
+  const r = await ModeRun.open(mode, genesis, validators, txs);
+  let cpu = process.cpuUsage();
+  process.on('message', (m: { step?: number; close?: true }) => {
+    void (async () => {
+      if (m.step !== undefined) {
+        const st = await r.step(m.step);
+        const d = process.cpuUsage(cpu); // this process's threads since the previous step ended (GC helpers, LevelDB included)
+        cpu = process.cpuUsage();
+        process.send!({ ...st, procCpuMs: (d.user + d.system) / 1000 });
+      } else {
+        process.send!(await r.close(), () => process.disconnect());
+      }
+    })().catch((e: unknown) => { console.error(e); process.exit(1); });
   });
-  if (child.status !== 0) throw new Error(`bench:xshard: the ${mode} run failed (exit ${child.status})`);
-  const lines = child.stdout.trim().split('\n');
-  for (const l of lines.slice(0, -1)) if (l.startsWith(`  ${mode}:`)) console.log(l); // its per-step lines
-  return JSON.parse(lines.at(-1)!) as Run;
+  process.send!({ ready: r.steps });
+} else {
+  await main();
 }
-// Alternating pairs (local, cross, local, cross, ...): each mode's best run, so that a burst of load
-// from other processes during one run does not decide the ratio.
-const REPEAT = Math.max(1, env('BENCH_REPEAT', 5));
-const best = (a: Run | undefined, b: Run): Run => (!a ? b : { ...b, tps: Math.max(a.tps, b.tps), cpuSeconds: Math.min(a.cpuSeconds, b.cpuSeconds), seconds: Math.min(a.seconds, b.seconds) });
-let local: Run | undefined;
-let cross: Run | undefined;
-const breakdown: { local?: Record<string, number>; cross?: Record<string, number> } = {}; // of the lowest-CPU run of each mode
-const pairs: { local: number; cross: number; cpuLocalUs: number; cpuCrossUs: number; loadavg: number }[] = [];
-for (let k = 0; k < REPEAT; k++) {
-  const l = runChild('local');
-  const c = runChild('cross');
-  if (!local || l.cpuSeconds < local.cpuSeconds) breakdown.local = l.cpuUsPerTx;
-  if (!cross || c.cpuSeconds < cross.cpuSeconds) breakdown.cross = c.cpuUsPerTx;
-  local = best(local, l);
-  cross = best(cross, { ...c, latP50ms: c.latP50ms, latP99ms: c.latP99ms });
-  pairs.push({ local: Math.round(l.tps), cross: Math.round(c.tps), cpuLocalUs: +(1e6 * l.cpuSeconds / l.txs).toFixed(2), cpuCrossUs: +(1e6 * c.cpuSeconds / c.txs).toFixed(2), loadavg: +loadavg()[0]!.toFixed(2) });
-  console.log(`  pair ${k + 1}/${REPEAT}: ${l.tps.toFixed(0)} tps local, ${c.tps.toFixed(0)} tps cross (${(1e6 * l.cpuSeconds / l.txs).toFixed(1)} vs ${(1e6 * c.cpuSeconds / c.txs).toFixed(1)} us CPU per tx; loadavg ${la()})`);
-}
-console.log(`0% cross-shard:   ${local!.txs} tx, best ${local!.seconds.toFixed(2)} s = ${local!.tps.toFixed(0)} tps (best of ${REPEAT})`);
-console.log(`100% cross-shard: ${cross!.txs} tx, best ${cross!.seconds.toFixed(2)} s = ${cross!.tps.toFixed(0)} tps (best of ${REPEAT}; ${cross!.receipts} receipts delivered and credited per run; loadavg ${la()})`);
-const overhead = 1 - cross!.tps / local!.tps;
-// each pair ran back to back: the median of the pairs' overheads is the figure least moved by load bursts
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2; // even count: the mean of the middle two
-};
-const medianPairOverhead = median(pairs.map((p) => 1 - p.cross / p.local));
-const medianPairCpuOverhead = median(pairs.map((p) => 1 - p.cpuLocalUs / p.cpuCrossUs));
-console.log(`overhead: ${(overhead * 100).toFixed(1)}% best vs best, ${(medianPairOverhead * 100).toFixed(1)}% median of the ${pairs.length} pairs (goal <= 5%); CPU per tx: ${(medianPairCpuOverhead * 100).toFixed(1)}% median of the pairs`);
-// On a shared machine wall-clock tps follows the load; CPU time per committed tx does not.
-const cpuLocal = (local!.cpuSeconds / local!.txs) * 1e6;
-const cpuCross = (cross!.cpuSeconds / cross!.txs) * 1e6;
-console.log(`CPU per committed tx (the run's process, best run of each mode): ${cpuLocal.toFixed(1)} us local, ${cpuCross.toFixed(1)} us cross-shard -> CPU overhead ${((1 - cpuLocal / cpuCross) * 100).toFixed(1)}%; 1-core-equivalent tps ${(1e6 / cpuLocal).toFixed(0)} vs ${(1e6 / cpuCross).toFixed(0)}`);
-console.log(`debit-to-credit latency (pipelined, ms, last cross run): p50 ${cross!.latP50ms.toFixed(0)} p99 ${cross!.latP99ms.toFixed(0)}`);
-const sim = await simLatency();
-console.log(`debit-to-credit latency (simulation, epoch ticks, random delay/duplication/restarts): p50 ${sim.p50} p99 ${sim.p99} (n=${sim.n})`);
-let cluster: ClusterResult | null = null;
-if (env('BENCH_CLUSTER', 1) !== 0) {
-  try {
-    cluster = await clusterBench();
-  } catch (e) {
-    console.log(`  cluster part failed: ${(e as Error).message}`);
-  }
-}
-console.log(JSON.stringify({
-  bench: 'xshard', loadavg: loadavg().map((x) => +x.toFixed(2)), cpus: availableParallelism(),
-  inProcess: {
-    shards: allShards(DEPTH).length, epochs: EPOCHS, txsPerShardEpoch: PER_SHARD, bestOf: REPEAT, pairs,
-    tpsLocal: Math.round(local!.tps), tpsCross: Math.round(cross!.tps), overheadRatio: Number((cross!.tps / local!.tps).toFixed(4)), overheadPct: Number((overhead * 100).toFixed(2)), medianPairOverheadPct: Number((medianPairOverhead * 100).toFixed(2)), medianPairCpuOverheadPct: Number((medianPairCpuOverhead * 100).toFixed(2)),
-    cpuUsPerTxLocal: +cpuLocal.toFixed(1), cpuUsPerTxCross: +cpuCross.toFixed(1), cpuOverheadPct: Number(((1 - cpuLocal / cpuCross) * 100).toFixed(2)),
-    cpuUsPerTxBreakdown: breakdown,
-    latencyMs: { p50: Math.round(cross!.latP50ms), p99: Math.round(cross!.latP99ms) },
-    simLatencyEpochs: { p50: sim.p50, p99: sim.p99, n: sim.n },
-  },
-  cluster,
-}));
