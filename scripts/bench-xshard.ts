@@ -31,7 +31,8 @@
 // of 3 epochs of its own mode, not counted: compiling, a one-off cost), BENCH_TXS_PER_SHARD (3000 per epoch),
 // BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (5 interleaved rounds, signatures not verified),
 // BENCH_REPEAT_SIGS (3 rounds with signatures verified; 0 skips them), BENCH_SYNC (1: fsync every
-// seal, as a node; 0 off), BENCH_ONLY (local|cross: one run in this process, for profiling; with
+// seal, as a node; 0 off), BENCH_AA (1: both processes of a round run 0% cross-shard, an A/A test
+// that shows the method's own noise), BENCH_ONLY (local|cross: one run in this process, for profiling; with
 // BENCH_WARM=1 after a warm-up, BENCH_SIGS=1 verifying signatures),
 // BENCH_CLUSTER (1; 0 skips part 2), BENCH_CLUSTER_SECONDS (15 s of load per phase),
 // BENCH_CLUSTER_ACCOUNTS (5400), BENCH_CLUSTER_PER_ACCOUNT (60), BENCH_EPOCH_MS (1000).
@@ -61,6 +62,7 @@ const PER_SHARD = env('BENCH_TXS_PER_SHARD', 3000);
 const USERS = env('BENCH_USERS_PER_SHARD', 100);
 const DEPTH = 1;
 const SYNC = env('BENCH_SYNC', 1) !== 0; // fsync every seal, as a node does
+const AA = env('BENCH_AA', 0) !== 0;
 const SIGS = env('BENCH_SIGS', 0) !== 0; // verify transaction signatures (a node always does; the same cost per tx in both modes)
 
 interface Run { tps: number; cpuSeconds: number; txs: number; seconds: number; latP50ms: number; latP99ms: number; receipts: number; cpuUsPerTx: Record<string, number> }
@@ -464,7 +466,8 @@ interface Round { local: RoundMode; cross: RoundMode; epochOverheads: number[] }
  * instead of deciding whichever whole run it fell in; each process keeps its own heap and JIT.
  */
 async function round(sigs: boolean): Promise<Round> {
-  const procs = { local: new ModeProcess('local', sigs), cross: new ModeProcess('cross', sigs) };
+  // BENCH_AA=1: both processes run the local mode (an A/A test: the method's own noise)
+  const procs = { local: new ModeProcess('local', sigs), cross: new ModeProcess(AA ? 'local' : 'cross', sigs) };
   const [{ ready: steps }] = await Promise.all([procs.local.ready, procs.cross.ready]);
   const acc = { local: { txs: 0, ms: 0, mainCpuMs: 0, procCpuMs: 0 }, cross: { txs: 0, ms: 0, mainCpuMs: 0, procCpuMs: 0 } };
   const epochOverheads: number[] = [];
@@ -551,7 +554,7 @@ async function inProcessPart(sigs: boolean, ROUNDS: number) {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:xshard: ${allShards(DEPTH).length} in-process shards, ${EPOCHS} epochs x ${PER_SHARD} tx per shard; loadavg ${la()}`);
+  console.log(`bench:xshard: ${allShards(DEPTH).length} in-process shards, ${EPOCHS} epochs x ${PER_SHARD} tx per shard; loadavg ${la()}${AA ? '; A/A TEST: both processes run 0% cross-shard' : ''}`);
   const strict = await inProcessPart(false, Math.max(1, env('BENCH_REPEAT', 5)));
   const verified = env('BENCH_REPEAT_SIGS', 3) > 0 ? await inProcessPart(true, env('BENCH_REPEAT_SIGS', 3)) : null;
   const sim = await simLatency();
