@@ -7,7 +7,8 @@ import { type ShardId } from '../src/core/ids.js';
 import { toHex } from '../src/core/bytes.js';
 import { Shard } from '../src/shard/shard.js';
 import { signSnapshot } from '../src/shard/snapshot.js';
-import { batchReceipts, batchSize, decodeReceiptBatch, encodeReceiptBatch, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
+import { batchReceipts, batchSize, decodeReceiptBatch, encodeReceiptBatch, MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
+import { groupAmount } from '../src/shard/inbox.js';
 import { decodeReceiptRow, groupReceipts, RECEIPT_ENTRY_BYTES } from '../src/shard/records.js';
 import { addr, makeNetwork, tempDir, transfer, usersOn, seedKey } from './fixtures/shard-helpers.js';
 
@@ -240,7 +241,7 @@ test('the receipt-batch, inbox-state, cursor and credit-record decoders throw on
   assert.deepEqual(decodeInboxState(encodeInboxState(st)), st);
 });
 
-test('the hand-written receipt row codec is byte-identical to the ByteWriter reference form and round-trips', async () => {
+test('the hand-written receipt row codec is byte-identical to the ByteWriter reference form and round-trips; groupAmount sums its u64 amounts exactly', async () => {
   const { default: fc } = await import('fast-check');
   const { ByteWriter } = await import('../src/core/bytes.js');
   const { encodeReceiptRow } = await import('../src/shard/records.js');
@@ -257,8 +258,13 @@ test('the hand-written receipt row codec is byte-identical to the ByteWriter ref
       const bytes = encodeReceiptRow(rs);
       assert.deepEqual(Buffer.from(bytes), Buffer.from(reference(src, dst, epoch, first, es)));
       assert.deepEqual(groupReceipts(decodeReceiptRow(bytes)), rs);
+      assert.equal(groupAmount(decodeReceiptRow(bytes)), es.reduce((a, e) => a + e.amount, 0n));
     },
   ), { numRuns: 500 });
+  // the largest amounts, many of them: the halves' sums carry far past 2^32
+  const max = (1n << 64n) - 1n;
+  const big = Array.from({ length: MAX_BATCH_RECEIPTS }, (_, i) => ({ txid: new Uint8Array(32), to: new Uint8Array(20), amount: i % 3 === 0 ? max : max - BigInt(i), src: '0' as ShardId, dst: '1' as ShardId, seq: BigInt(i), epoch: 0 }));
+  assert.equal(groupAmount(decodeReceiptRow(encodeReceiptRow(big))), big.reduce((a, r) => a + r.amount, 0n));
 });
 
 test('a batch served as bytes straight from the stored rows is byte-identical to encoding the decoded batch, from memory and from the store', async () => {
