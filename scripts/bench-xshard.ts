@@ -29,7 +29,7 @@
 //
 // Last line: one JSON object. Env knobs: BENCH_EPOCHS (16; each mode's process starts with a warm-up
 // of 3 epochs of its own mode, not counted: compiling, a one-off cost), BENCH_TXS_PER_SHARD (3000 per epoch),
-// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (5 interleaved rounds, signatures not verified),
+// BENCH_USERS_PER_SHARD (100), BENCH_REPEAT (10 interleaved rounds, signatures not verified: 5-round figures of the same code spread from 3% to 12%),
 // BENCH_REPEAT_SIGS (3 rounds with signatures verified; 0 skips them), BENCH_SYNC (1: fsync every
 // seal, as a node; 0 off), BENCH_AA (1: both processes of a round run 0% cross-shard, an A/A test
 // that shows the method's own noise), BENCH_ONLY (local|cross: one run in this process, for profiling; with
@@ -555,7 +555,7 @@ async function inProcessPart(sigs: boolean, ROUNDS: number) {
 
 async function main(): Promise<void> {
   console.log(`bench:xshard: ${allShards(DEPTH).length} in-process shards, ${EPOCHS} epochs x ${PER_SHARD} tx per shard; loadavg ${la()}${AA ? '; A/A TEST: both processes run 0% cross-shard' : ''}`);
-  const strict = await inProcessPart(false, Math.max(1, env('BENCH_REPEAT', 5)));
+  const strict = await inProcessPart(false, Math.max(1, env('BENCH_REPEAT', 10)));
   const verified = env('BENCH_REPEAT_SIGS', 3) > 0 ? await inProcessPart(true, env('BENCH_REPEAT_SIGS', 3)) : null;
   const sim = await simLatency();
   console.log(`debit-to-credit latency (simulation, epoch ticks, random delay/duplication/restarts): p50 ${sim.p50} p99 ${sim.p99} (n=${sim.n})`);
