@@ -29,6 +29,7 @@ import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type 
 import { ChainMismatchError, Inbox, INBOX_META_KEY, creditRowKey, creditRowOf, decodeInboxState, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
 import { MAX_BATCH_RECEIPTS, ReceiptBatchError, encodeReceiptBatchRows, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
 import { chainGenesis, chainGroup } from './receipt-chain.js';
+import { groupFromTxRecords } from './receipt-rebuild.js';
 
 export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
 
@@ -96,6 +97,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const MAX_REJECTED_REMEMBERED = 100_000;
 const OUTBOX_UNLOAD_EVERY = 100_000; // receipts
 const RECENT_GROUPS = 8; // receipt groups per destination kept in memory to serve batches
+const REBUILT_KEPT = 32; // older groups rebuilt from tx records (catch-up, restarts), kept in memory
 const ZERO32 = new Uint8Array(32);
 const GENESIS_META_KEY = new TextEncoder().encode('genesis');
 
@@ -135,6 +137,7 @@ export class Shard {
   private outboxLeaves = new Map<ShardId, OutboxLeaf>();
   /** The latest receipt groups emitted per destination, as stored (serving a batch skips the store). */
   private readonly recentGroups = new Map<ShardId, ReceiptGroup[]>();
+  private readonly rebuilt = new Map<string, ReceiptGroup>();
   private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
@@ -522,8 +525,22 @@ export class Shard {
 
   /** Receipts this shard emitted to `dst`, seq ascending from `fromSeq` (for cross-shard delivery). */
   receipts(dst: ShardId, fromSeq = 0n, limit = 1000): Promise<Receipt[]> {
-    return this.store.receiptsTo(dst, fromSeq, limit);
+    return this.store.receiptsTo(dst, fromSeq, limit, this.rebuildGroup);
   }
+
+  /** A stored group's row, rebuilt from its epoch's tx records (receipt-rebuild.ts); the last few kept. */
+  private readonly rebuildGroup = async (dst: ShardId, epoch: number, first: bigint, n: number): Promise<ReceiptGroup> => {
+    const key = `${dst}:${first}`;
+    const hit = this.rebuilt.get(key);
+    if (hit) return hit;
+    const snap = await this.snapshot(epoch);
+    if (!snap) throw new Error(`receipt group ${this.id}->${dst} of epoch ${epoch}: no snapshot of that epoch`);
+    const records = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).entries();
+    const g = groupFromTxRecords(this.id, dst, this.genesis.depth, epoch, first, n, records);
+    this.rebuilt.set(key, g);
+    if (this.rebuilt.size > REBUILT_KEPT) this.rebuilt.delete(this.rebuilt.keys().next().value!);
+    return g;
+  };
 
   /** Proof of the outbox leaf of `dst` (count, chain head) against the latest outboxRoot (absence if none). */
   async outboxProof(dst: ShardId): Promise<{ outboxRoot: string; epoch: number; count: bigint; head: string; proof: string }> {
@@ -696,7 +713,7 @@ export class Shard {
       }
       return out;
     }
-    return this.store.receiptGroups(dst, from, max);
+    return this.store.receiptGroups(dst, from, max, this.rebuildGroup);
   }
 
   /** Receipts emitted to `dst` at epochs <= `epoch` (the outbox leaf's count then; 0 before epoch 0). */

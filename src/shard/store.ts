@@ -5,8 +5,10 @@
 //   nodes   trie node hash -> node record (account trie, per-epoch tx tries, outbox trie)
 //   acct    address -> account value (u64 balance, u64 nonce): the account trie's leaves, for loading
 //   txi     txid -> (u64 epoch, u32 index)
-//   rcpt    u8 len | dst shard | u64 first seq -> receipt row (records.ts): the receipts one seal
-//           emitted to dst (seqs first .. first + n - 1), one row per (seal, destination)
+//   rcpt    u8 len | dst shard | u64 first seq -> u64 epoch | u32 n: the group of receipts one seal
+//           emitted to dst (seqs first .. first + n - 1). Its row is not stored: the same txids,
+//           recipients and amounts are in that epoch's tx records, and the shard rebuilds it from
+//           them (shard.ts). Stores written before that hold the row itself (records.ts), still read.
 //   cred    u32 src index | u64 first seq -> credit row (inbox.ts): a group of receipts from src
 //           credited here, and the epoch that credited it
 //   snap    u64 epoch -> signed snapshot
@@ -20,6 +22,7 @@ import {
   type ReceiptGroup, type ShardHead,
 } from './records.js';
 import { creditRowKey, decodeCreditRow, type CreditRow } from './inbox.js';
+import { DecodeError } from '../core/bytes.js';
 import type { EngineAccount } from './engine.js';
 
 type Bytes = Uint8Array;
@@ -40,12 +43,20 @@ export interface CommitSet {
   meta?: [Bytes, Bytes][]; // other metadata rows (e.g. the genesis hash, written once)
 }
 
-/** The receipts one seal emitted to `dst`: seqs first .. first + n - 1, as a row (receipt-chain.ts). */
+/** The receipts one seal emitted to `dst`: seqs first .. first + n - 1, at `epoch`. */
 export interface ReceiptRow {
   dst: ShardId;
   first: bigint;
-  row: Bytes;
+  epoch: number;
+  n: number;
 }
+
+/** A stored group: its row (stores of an earlier version) or only where it is, to be rebuilt. */
+export type StoredGroup = { row: ReceiptGroup } | { row?: undefined; dst: ShardId; first: bigint; epoch: number; n: number };
+/** Rebuilds a group's row from the tx records of its epoch (shard.ts). */
+export type GroupRebuilder = (dst: ShardId, epoch: number, first: bigint, n: number) => Promise<ReceiptGroup>;
+
+const GROUP_INDEX_BYTES = 12;
 
 export function receiptKey(dst: ShardId, seq: bigint): Bytes {
   const out = new Uint8Array(1 + dst.length + 8);
@@ -115,10 +126,10 @@ export class ShardStore {
   }
 
   /** Receipts emitted to `dst` with seq in [fromSeq, fromSeq + limit), in seq order. */
-  async receiptsTo(dst: ShardId, fromSeq: bigint, limit: number): Promise<Receipt[]> {
+  async receiptsTo(dst: ShardId, fromSeq: bigint, limit: number, rebuild: GroupRebuilder): Promise<Receipt[]> {
     const out: Receipt[] = [];
     if (limit <= 0) return out;
-    for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
+    for await (const g of this.receiptGroupIterator(dst, fromSeq, rebuild)) {
       for (const r of groupReceipts(g)) {
         if (r.seq < fromSeq) continue;
         out.push(r);
@@ -132,10 +143,10 @@ export class ShardStore {
    * Whole groups to `dst` from the one holding seq `fromSeq`, while they add up to at most
    * `maxReceipts` receipts (at least one group, if there is any).
    */
-  async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number): Promise<ReceiptGroup[]> {
+  async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number, rebuild: GroupRebuilder): Promise<ReceiptGroup[]> {
     const out: ReceiptGroup[] = [];
     let n = 0;
-    for await (const g of this.receiptGroupIterator(dst, fromSeq)) {
+    for await (const g of this.receiptGroupIterator(dst, fromSeq, rebuild)) {
       if (out.length > 0 && n + g.n > maxReceipts) break;
       out.push(g);
       n += g.n;
@@ -143,15 +154,18 @@ export class ShardStore {
     return out;
   }
 
-  private async *receiptGroupIterator(dst: ShardId, fromSeq: bigint): AsyncGenerator<ReceiptGroup> {
+  private async *receiptGroupIterator(dst: ShardId, fromSeq: bigint, rebuild: GroupRebuilder): AsyncGenerator<ReceiptGroup> {
     // the row holding fromSeq starts at or before it
     const lo = receiptKey(dst, 0n);
     const hi = receiptKey(dst, (1n << 64n) - 1n);
     const start = (await this.receipts.keys({ gte: lo, lte: receiptKey(dst, fromSeq), reverse: true, limit: 1 }).all())[0] ?? receiptKey(dst, fromSeq);
-    for await (const [, v] of this.receipts.iterator({ gte: start, lte: hi })) {
-      const g = decodeReceiptRow(v);
-      if (g.first + BigInt(g.n) <= fromSeq) continue;
-      yield g;
+    for await (const [k, v] of this.receipts.iterator({ gte: start, lte: hi })) {
+      const s = decodeStoredGroup(dst, k, v);
+      const first = s.row ? s.row.first : s.first;
+      const n = s.row ? s.row.n : s.n;
+      if (first + BigInt(n) <= fromSeq) continue;
+      if (s.row) yield s.row;
+      else yield await rebuild(dst, s.epoch, s.first, s.n);
     }
   }
 
@@ -182,7 +196,7 @@ export class ShardStore {
       lv.setUint32(12 * i + 8, t.index);
       b.put(t.id, locs.subarray(12 * i, 12 * i + 12), txIndex);
     }
-    for (const r of c.receiptRows) b.put(receiptKey(r.dst, r.first), r.row, receipts);
+    for (const r of c.receiptRows) b.put(receiptKey(r.dst, r.first), encodeGroupIndex(r.epoch, r.n), receipts);
     if (c.creditRows) {
       const credits = { sublevel: this.credits };
       for (const [k, v] of c.creditRows) b.put(k, v, credits);
@@ -196,4 +210,23 @@ export class ShardStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+function encodeGroupIndex(epoch: number, n: number): Bytes {
+  const out = new Uint8Array(GROUP_INDEX_BYTES);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, BigInt(epoch));
+  v.setUint32(8, n);
+  return out;
+}
+
+/** A stored group's value: the 12-byte index (epoch, n), or a whole row (stores of an earlier version). */
+export function decodeStoredGroup(dst: ShardId, key: Bytes, v: Bytes): StoredGroup {
+  if (v.length !== GROUP_INDEX_BYTES) return { row: decodeReceiptRow(v) };
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const epoch = dv.getBigUint64(0);
+  const n = dv.getUint32(8);
+  if (epoch > BigInt(Number.MAX_SAFE_INTEGER) || n < 1) throw new DecodeError(`receipt group index: epoch ${epoch}, ${n} receipts`);
+  const first = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(key.length - 8);
+  return { dst, first, epoch: Number(epoch), n };
 }

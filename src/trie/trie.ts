@@ -349,6 +349,28 @@ export class TernaryTrie {
   }
 
   /**
+   * Every (key, value) of the trie at its current root, in key-path order (copies). Loads every
+   * node first; staged writes that are not applied yet are not included, so only for a trie with
+   * none (e.g. opened with `at`).
+   */
+  async entries(): Promise<[key: Uint8Array, value: Uint8Array][]> {
+    if (this.pending.count !== 0) throw new Error('trie: entries() with writes pending');
+    await this.loadAll();
+    const a = this.a;
+    const out: [Uint8Array, Uint8Array][] = [];
+    const walk = (n: number): void => {
+      if (n === NIL) return;
+      const k = a.kind[n];
+      if (k === LEAF) out.push([a.bytes(n, 0, KEY_BYTES), a.bytes(n, KEY_BYTES, a.len[n]!)]);
+      else if (k === BRANCH) for (let i = 0; i < this.arity; i++) walk(a.child(n, i));
+      else if (k === EXT) walk(a.c0[n]!);
+      else throw new TrieMissingNodeError('trie: a node is still unloaded after loadAll');
+    };
+    walk(this.rootNode);
+    return out;
+  }
+
+  /**
    * Re-lays the arena in depth-first order when enough of it changed (see TrieOptions) or when
    * `force`d. Only while fully loaded (no load in flight holds a node id across an await) and with
    * no staged commit (its node list would go stale).
