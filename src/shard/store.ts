@@ -129,7 +129,8 @@ export class ShardStore {
   async receiptsTo(dst: ShardId, fromSeq: bigint, limit: number, rebuild: GroupRebuilder): Promise<Receipt[]> {
     const out: Receipt[] = [];
     if (limit <= 0) return out;
-    for await (const g of this.receiptGroupIterator(dst, fromSeq, rebuild)) {
+    for await (const e of this.receiptGroupIterator(dst, fromSeq)) {
+      const g = e.row ?? (await rebuild(dst, e.epoch, e.first, e.n));
       for (const r of groupReceipts(g)) {
         if (r.seq < fromSeq) continue;
         out.push(r);
@@ -146,15 +147,16 @@ export class ShardStore {
   async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number, rebuild: GroupRebuilder): Promise<ReceiptGroup[]> {
     const out: ReceiptGroup[] = [];
     let n = 0;
-    for await (const g of this.receiptGroupIterator(dst, fromSeq, rebuild)) {
-      if (out.length > 0 && n + g.n > maxReceipts) break;
-      out.push(g);
-      n += g.n;
+    for await (const e of this.receiptGroupIterator(dst, fromSeq)) {
+      const size = e.row ? e.row.n : e.n;
+      if (out.length > 0 && n + size > maxReceipts) break; // decided before any rebuild
+      out.push(e.row ?? (await rebuild(dst, e.epoch, e.first, e.n)));
+      n += size;
     }
     return out;
   }
 
-  private async *receiptGroupIterator(dst: ShardId, fromSeq: bigint, rebuild: GroupRebuilder): AsyncGenerator<ReceiptGroup> {
+  private async *receiptGroupIterator(dst: ShardId, fromSeq: bigint): AsyncGenerator<StoredGroup> {
     // the row holding fromSeq starts at or before it
     const lo = receiptKey(dst, 0n);
     const hi = receiptKey(dst, (1n << 64n) - 1n);
@@ -164,8 +166,7 @@ export class ShardStore {
       const first = s.row ? s.row.first : s.first;
       const n = s.row ? s.row.n : s.n;
       if (first + BigInt(n) <= fromSeq) continue;
-      if (s.row) yield s.row;
-      else yield await rebuild(dst, s.epoch, s.first, s.n);
+      yield s;
     }
   }
 
