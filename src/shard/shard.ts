@@ -138,6 +138,8 @@ export class Shard {
   /** The latest receipt groups emitted per destination, as stored (serving a batch skips the store). */
   private readonly recentGroups = new Map<ShardId, ReceiptGroup[]>();
   private readonly rebuilt = new Map<string, ReceiptGroup>();
+  /** The tx records of the epoch rebuilt last: its groups to the other destinations load it once. */
+  private rebuiltFrom?: { epoch: number; records: [Uint8Array, Uint8Array][] };
   private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
@@ -533,9 +535,13 @@ export class Shard {
     const key = `${dst}:${first}`;
     const hit = this.rebuilt.get(key);
     if (hit) return hit;
-    const snap = await this.snapshot(epoch);
-    if (!snap) throw new Error(`receipt group ${this.id}->${dst} of epoch ${epoch}: no snapshot of that epoch`);
-    const records = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).entries();
+    let records = this.rebuiltFrom?.epoch === epoch ? this.rebuiltFrom.records : undefined;
+    if (!records) {
+      const snap = await this.snapshot(epoch);
+      if (!snap) throw new Error(`receipt group ${this.id}->${dst} of epoch ${epoch}: no snapshot of that epoch`);
+      records = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).entries();
+      this.rebuiltFrom = { epoch, records };
+    }
     const g = groupFromTxRecords(this.id, dst, this.genesis.depth, epoch, first, n, records);
     this.rebuilt.set(key, g);
     if (this.rebuilt.size > REBUILT_KEPT) this.rebuilt.delete(this.rebuilt.keys().next().value!);

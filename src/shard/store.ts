@@ -51,8 +51,8 @@ export interface ReceiptRow {
   n: number;
 }
 
-/** A stored group: its row (stores of an earlier version) or only where it is, to be rebuilt. */
-export type StoredGroup = { row: ReceiptGroup } | { row?: undefined; dst: ShardId; first: bigint; epoch: number; n: number };
+/** A stored group: where it is, and its row if the store holds it (stores of an earlier version); else rebuilt. */
+interface StoredGroup { first: bigint; epoch: number; n: number; row?: ReceiptGroup }
 /** Rebuilds a group's row from the tx records of its epoch (shard.ts). */
 export type GroupRebuilder = (dst: ShardId, epoch: number, first: bigint, n: number) => Promise<ReceiptGroup>;
 
@@ -148,10 +148,9 @@ export class ShardStore {
     const out: ReceiptGroup[] = [];
     let n = 0;
     for await (const e of this.receiptGroupIterator(dst, fromSeq)) {
-      const size = e.row ? e.row.n : e.n;
-      if (out.length > 0 && n + size > maxReceipts) break; // decided before any rebuild
+      if (out.length > 0 && n + e.n > maxReceipts) break; // decided before any rebuild
       out.push(e.row ?? (await rebuild(dst, e.epoch, e.first, e.n)));
-      n += size;
+      n += e.n;
     }
     return out;
   }
@@ -162,10 +161,8 @@ export class ShardStore {
     const hi = receiptKey(dst, (1n << 64n) - 1n);
     const start = (await this.receipts.keys({ gte: lo, lte: receiptKey(dst, fromSeq), reverse: true, limit: 1 }).all())[0] ?? receiptKey(dst, fromSeq);
     for await (const [k, v] of this.receipts.iterator({ gte: start, lte: hi })) {
-      const s = decodeStoredGroup(dst, k, v);
-      const first = s.row ? s.row.first : s.first;
-      const n = s.row ? s.row.n : s.n;
-      if (first + BigInt(n) <= fromSeq) continue;
+      const s = decodeStoredGroup(k, v);
+      if (s.first + BigInt(s.n) <= fromSeq) continue;
       yield s;
     }
   }
@@ -222,12 +219,15 @@ function encodeGroupIndex(epoch: number, n: number): Bytes {
 }
 
 /** A stored group's value: the 12-byte index (epoch, n), or a whole row (stores of an earlier version). */
-export function decodeStoredGroup(dst: ShardId, key: Bytes, v: Bytes): StoredGroup {
-  if (v.length !== GROUP_INDEX_BYTES) return { row: decodeReceiptRow(v) };
+function decodeStoredGroup(key: Bytes, v: Bytes): StoredGroup {
+  if (v.length !== GROUP_INDEX_BYTES) {
+    const row = decodeReceiptRow(v);
+    return { first: row.first, epoch: row.epoch, n: row.n, row };
+  }
   const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
   const epoch = dv.getBigUint64(0);
   const n = dv.getUint32(8);
   if (epoch > BigInt(Number.MAX_SAFE_INTEGER) || n < 1) throw new DecodeError(`receipt group index: epoch ${epoch}, ${n} receipts`);
   const first = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(key.length - 8);
-  return { dst, first, epoch: Number(epoch), n };
+  return { first, epoch: Number(epoch), n };
 }
