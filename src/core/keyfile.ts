@@ -78,8 +78,11 @@ export function parseKeyFile(json: unknown, path = 'key file'): LoadedKey {
 export function loadKeyFile(path: string): LoadedKey {
   let mode: number;
   try {
-    mode = statSync(path).mode;
+    const st = statSync(path);
+    if (st.isDirectory()) throw new KeyFileError(`key file ${path} is a directory; give the path of a key file (e.g. ${path.replace(/\/+$/, '')}/0.key)`);
+    mode = st.mode;
   } catch (e) {
+    if (e instanceof KeyFileError) throw e;
     throw new KeyFileError(`cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {

@@ -13,6 +13,8 @@
 //           credited here, and the epoch that credited it
 //   snap    u64 epoch -> signed snapshot
 //   meta    "head" -> shard head (records.ts)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import type { AbstractSublevel } from 'abstract-level';
 import type { ShardId } from '../core/ids.js';
@@ -66,6 +68,11 @@ export function receiptKey(dst: ShardId, seq: bigint): Bytes {
   return out;
 }
 
+/** Another process holds the data directory's LevelDB lock. */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
 export class ShardStore {
   readonly db: Db;
   readonly nodes: Sub;
@@ -96,7 +103,22 @@ export class ShardStore {
     // epoch's batch without forcing a memtable flush in the middle of it.
     const tuned = process.env.SMT_LEVEL_DEFAULTS ? {} : { compression: false, writeBufferSize: 32 << 20 };
     const db = new Level<Bytes, Bytes>(dir, { keyEncoding: 'view', valueEncoding: 'view', ...tuned });
-    await db.open();
+    const owner = join(dir, 'OWNER'); // pid of the process holding LevelDB's lock, for the error below
+    try {
+      await db.open();
+    } catch (e) {
+      if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        let pid = '';
+        try {
+          pid = readFileSync(owner, 'utf8').trim();
+        } catch {
+          // written by versions that kept one; the lock alone is enough to refuse
+        }
+        throw new DataDirInUseError(`data directory ${dir} is in use by another smt node${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''}; stop it first or give this node its own --data directory`);
+      }
+      throw e;
+    }
+    writeFileSync(owner, `${process.pid}\n`);
     return new ShardStore(db, opts.sync ?? true);
   }
 

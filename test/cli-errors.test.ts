@@ -1,0 +1,48 @@
+// Errors a user meets get one line that says what is wrong and what to do:
+//  - a key path that is a directory: "is a directory", not a chmod hint;
+//  - a second node on a data directory another node holds: "in use by another smt node (pid N)",
+//    and the first node keeps running untouched.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SMT_BIN } from '../src/cluster/supervisor.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'smt-cli-errors-'));
+const netDir = join(tmp, 'net');
+let first: ChildProcess | undefined;
+after(() => {
+  first?.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const smt = (args: string[]) => spawnSync(process.execPath, [SMT_BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+test('a key path that is a directory is named as such (no chmod hint)', () => {
+  const r = smt(['tx', 'send', '--key', tmp, '--to', '00'.repeat(20), '--amount', '1']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr.trim(), /^error: key file .* is a directory; give the path of a key file/);
+  assert.doesNotMatch(r.stderr, /chmod/);
+});
+
+test('a second node on a data directory in use is refused with the holder pid; the first keeps serving', async () => {
+  assert.equal(smt(['network', 'init', '--dir', netDir, '--accounts', '1']).status, 0);
+  const data = join(tmp, 'data');
+  first = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  first.stdout!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`first node did not start: ${out}`)), 30_000);
+    first!.stdout!.on('data', () => {
+      const m = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(m[1]!); }
+    });
+  });
+  const r = smt(['node', 'start', '--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, new RegExp(`error: data directory .* is in use by another smt node \\(pid ${first.pid}\\)`));
+  const h = await fetch(`${url}/v1/health`);
+  assert.equal(h.status, 200, 'the first node still answers');
+});
