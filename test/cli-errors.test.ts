@@ -1,8 +1,11 @@
 // Errors a user meets get one line that says what is wrong and what to do:
 //  - a key path that is a directory: "is a directory", not a chmod hint;
 //  - a second node on a data directory another node holds: "in use by another smt node (pid N)",
-//    and the first node keeps running untouched.
-import { test, after } from 'node:test';
+//    and the first node keeps running untouched;
+//  - a missing required option: the error line plus a one-line hint, not the whole help; with --json,
+//    errors are one JSON object on stderr;
+//  - `tx send --network DIR` with DIR not a network directory; an amount over u64 is "too large".
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +23,11 @@ after(() => {
 
 const smt = (args: string[]) => spawnSync(process.execPath, [SMT_BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 
+before(() => {
+  assert.equal(smt(['network', 'init', '--dir', netDir, '--accounts', '1']).status, 0);
+});
+
+
 test('a key path that is a directory is named as such (no chmod hint)', () => {
   const r = smt(['tx', 'send', '--key', tmp, '--to', '00'.repeat(20), '--amount', '1']);
   assert.notEqual(r.status, 0);
@@ -28,7 +36,6 @@ test('a key path that is a directory is named as such (no chmod hint)', () => {
 });
 
 test('a second node on a data directory in use is refused with the holder pid; the first keeps serving', async () => {
-  assert.equal(smt(['network', 'init', '--dir', netDir, '--accounts', '1']).status, 0);
   const data = join(tmp, 'data');
   first = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -45,4 +52,35 @@ test('a second node on a data directory in use is refused with the holder pid; t
   assert.match(r.stderr, new RegExp(`error: data directory .* is in use by another smt node \\(pid ${first.pid}\\)`));
   const h = await fetch(`${url}/v1/health`);
   assert.equal(h.status, 200, 'the first node still answers');
+});
+
+test('a missing required option prints the error and a one-line hint, not the help', () => {
+  const r = smt(['tx', 'send', '--to', '00'.repeat(20)]);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.stderr.trim().split('\n'), ["error: required option '--key <file>' not specified", '(add --help for usage)']);
+});
+
+test('with --json, errors are one JSON object on stderr (usage errors and command failures)', () => {
+  for (const args of [['tx', 'send', '--to', '00'.repeat(20), '--json'], ['tx', 'send', '--key', join(tmp, 'nope.key'), '--to', '00'.repeat(20), '--amount', '1', '--json']]) {
+    const r = smt(args);
+    assert.equal(r.status, 1);
+    const j = JSON.parse(r.stderr.trim()) as { error: { code: string; message: string } };
+    assert.equal(typeof j.error.code, 'string');
+    assert.ok(j.error.message.length > 0);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('tx send --network refuses a directory that is not a network directory', () => {
+  const r = smt(['tx', 'send', '--key', join(netDir, 'accounts', '0.key'), '--to', '00'.repeat(20), '--amount', '1', '--network', tmp]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.trim(), /^error: .* is not a network directory \(no genesis\.json\)/);
+});
+
+test('an amount beyond u64 says "too large", whatever its number of digits', () => {
+  for (const amount of ['18446744073709551616', '1'.repeat(30)]) {
+    const r = smt(['tx', 'send', '--key', join(netDir, 'accounts', '0.key'), '--to', '00'.repeat(20), '--amount', amount, '--node', 'http://127.0.0.1:9']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr.trim(), /^error: --amount is too large/);
+  }
 });

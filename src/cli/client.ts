@@ -63,6 +63,7 @@ export async function nodeRequest<T = Record<string, unknown>>(
 }
 
 export function parseU64(s: string, what: string, opts: { positive?: boolean } = {}): bigint {
+  if (/^[0-9]{21,}$/.test(s)) throw new CliError(`${what} is too large (max 2^64-1)`);
   if (!/^[0-9]{1,20}$/.test(s)) throw new CliError(`${what} must be a whole number (base units), got ${JSON.stringify(s)}`);
   const v = BigInt(s);
   if (v >= 1n << 64n) throw new CliError(`${what} is too large (max 2^64-1)`);

@@ -11,12 +11,18 @@ import * as clusterCmd from './commands/cluster.js';
 import * as globalCmd from './commands/global.js';
 import * as proofCmd from './commands/proof.js';
 
+const jsonErrors = process.argv.includes('--json');
 const program = new Command();
 program
   .name('smt')
   .description('Sierpinski Merkle Trie (SMT) sharded ledger: run shard nodes, send transfers, query state and proofs')
   .version('0.1.0')
-  .showHelpAfterError();
+  // one line and a pointer to --help, not the whole help text, after a usage error
+  .showHelpAfterError(jsonErrors ? false : '(add --help for usage)')
+  .configureOutput({
+    // with --json, usage errors are one JSON object on stderr too
+    outputError: (str, write) => write(jsonErrors ? JSON.stringify({ error: { code: 'usage', message: str.replace(/^error: /, '').trim() } }) + '\n' : str),
+  });
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
@@ -27,6 +33,7 @@ for (const c of commands) c.register(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  console.error(`error: ${(e as Error).message}`);
+  const message = (e as Error).message;
+  console.error(jsonErrors ? JSON.stringify({ error: { code: (e as Error).name === 'CliError' ? 'failed' : (e as Error).name, message } }) : `error: ${message}`);
   process.exitCode = 1;
 }

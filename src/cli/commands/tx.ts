@@ -1,4 +1,5 @@
 // `smt tx send|status`: sign and submit a transfer; follow a transaction to `committed`.
+import { loadNetworkGenesis } from '../../node/network-dir.js';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { parseAddress } from '../../core/address.js';
@@ -67,6 +68,7 @@ Examples:
   smt tx send --key alice.key --to 3f1c...e9 --amount 1000 --fee 1 --node http://127.0.0.1:7701 --json
 `);
   send.action(async (o: { key: string; to: string; amount: string; fee: string; nonce?: string; wait?: boolean; timeout: string; node: string; json?: boolean; network?: string }) => {
+    if (o.network !== undefined) loadNetworkGenesis(o.network); // a --network that is not a network directory is an error, as elsewhere
     const key = loadKeyFile(o.key);
     let to: Uint8Array;
     try {
