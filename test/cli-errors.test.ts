@@ -4,6 +4,7 @@
 //    and the first node keeps running untouched;
 //  - a missing required option: the error line plus a one-line hint, not the whole help; with --json,
 //    errors are one JSON object on stderr;
+//  - `smt global` against a depth-0 node says why there is none;
 //  - `tx send --network DIR` with DIR not a network directory; an amount over u64 is "too large".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,10 @@ test('a second node on a data directory in use is refused with the holder pid; t
   assert.match(r.stderr, new RegExp(`error: data directory .* is in use by another smt node \\(pid ${first.pid}\\)`));
   const h = await fetch(`${url}/v1/health`);
   assert.equal(h.status, 200, 'the first node still answers');
+  // the depth-0 node has no hierarchy: `smt global` says why instead of "no route"
+  const g = smt(['global', '--node', url]);
+  assert.equal(g.status, 1);
+  assert.match(g.stderr.trim(), /^error: the node at .* runs a depth-0 network \(one shard\): there are no triads, hence no global snapshots/);
 });
 
 test('a missing required option prints the error and a one-line hint, not the help', () => {
@@ -82,5 +87,27 @@ test('an amount beyond u64 says "too large", whatever its number of digits', () 
     const r = smt(['tx', 'send', '--key', join(netDir, 'accounts', '0.key'), '--to', '00'.repeat(20), '--amount', amount, '--node', 'http://127.0.0.1:9']);
     assert.equal(r.status, 1);
     assert.match(r.stderr.trim(), /^error: --amount is too large/);
+  }
+});
+
+test('`smt global` against a node of a depth-1 network started without --p2p says the gossip layer is off', async () => {
+  const net1 = join(tmp, 'net1');
+  assert.equal(smt(['network', 'init', '--dir', net1, '--depth', '1', '--accounts', '1']).status, 0);
+  const p = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', net1, '--shard', '0', '--data', join(tmp, 'data1'), '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
+      p.stdout!.on('data', () => {
+        const m = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) { clearTimeout(t); resolve(m[1]!); }
+      });
+    });
+    const g = smt(['global', '--node', url]);
+    assert.equal(g.status, 1);
+    assert.match(g.stderr.trim(), /^error: the node at .* runs without gossip \(started without --p2p\)/);
+  } finally {
+    p.kill('SIGKILL');
   }
 });

@@ -62,6 +62,18 @@ export async function nodeRequest<T = Record<string, unknown>>(
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
+/**
+ * Why a node serves no global snapshots or proofs, when it answered an unknown route for them:
+ * a depth-0 network has no triads, and a node started without --p2p runs no hierarchy. Undefined
+ * when neither explains it.
+ */
+export async function whyNoHierarchy(base: string): Promise<string | undefined> {
+  const h = (await nodeRequest<{ depth?: number; peers?: unknown; shard?: string }>(base, 'v1/health')).body;
+  if (h.depth === 0) return `the node at ${base} runs a depth-0 network (one shard): there are no triads, hence no global snapshots or global proofs`;
+  if (h.peers === undefined) return `the node at ${base} (shard ${h.shard}) runs without gossip (started without --p2p): global snapshots and proofs need the triad network; ask a node started with --p2p`;
+  return undefined;
+}
+
 export function parseU64(s: string, what: string, opts: { positive?: boolean } = {}): bigint {
   if (/^[0-9]{21,}$/.test(s)) throw new CliError(`${what} is too large (max 2^64-1)`);
   if (!/^[0-9]{1,20}$/.test(s)) throw new CliError(`${what} must be a whole number (base units), got ${JSON.stringify(s)}`);

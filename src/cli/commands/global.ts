@@ -8,7 +8,7 @@ import { fromHex, toHex } from '../../core/bytes.js';
 import { loadGenesis } from '../../core/genesis.js';
 import { aggregateHash } from '../../hierarchy/aggregate.js';
 import { decodeFinalAggregate, verifyFinalAggregate } from '../../hierarchy/finality.js';
-import { addJsonOption, CliError, DEFAULT_NODE_URL, nodeRequest, printJson } from '../client.js';
+import { addJsonOption, CliError, DEFAULT_NODE_URL, nodeRequest, printJson, whyNoHierarchy } from '../client.js';
 import { clusterApiUrls } from '../../cluster/cluster.js';
 
 interface GlobalJson {
@@ -48,7 +48,12 @@ Examples:
     if (epoch !== 'latest' && !/^(0|[1-9][0-9]{0,15})$/.test(epoch)) throw new CliError(`epoch must be a non-negative integer or "latest", got ${JSON.stringify(epoch)}`);
     const netDir = o.network === undefined ? undefined : resolve(o.network);
     const node = o.node ?? process.env.SMT_NODE ?? (netDir ? clusterApiUrls(netDir)?.values().next().value : undefined) ?? DEFAULT_NODE_URL;
-    const { body: g } = await nodeRequest<GlobalJson>(node, `v1/global/${epoch}`);
+    const res = await nodeRequest<GlobalJson & { error?: { code?: string; message?: string } }>(node, `v1/global/${epoch}`, { allowStatus: [404] });
+    if (res.status === 404) {
+      if (res.body.error?.code === 'not-found') throw new CliError((await whyNoHierarchy(node)) ?? `the node at ${node} serves no global snapshots`);
+      throw new CliError(`${res.body.error?.message ?? 'not found'} (${res.body.error?.code ?? 'error'}, HTTP 404)`);
+    }
+    const g = res.body;
     let verified: string | undefined;
     let problem: string | undefined;
     if (netDir) {
