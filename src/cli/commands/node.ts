@@ -5,15 +5,17 @@ import { DEFAULT_API_PORT, parseHostPort } from '../../node/http.js';
 import { createLogger, parseLogLevel } from '../../node/logger.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import { CliError } from '../client.js';
+import { withConfig } from '../config.js';
 
 export function register(program: Command): void {
   const node = program.command('node').description('run a shard node');
   node
     .command('start')
     .description('start the node of one shard: opens its data dir, seals an epoch every epochMs and serves the HTTP API')
-    .requiredOption('--network <dir>', 'network directory made by `smt network init`')
+    .option('--network <dir>', 'network directory made by `smt network init` (required)')
     .option('--shard <id>', 'shard to run: its ternary digits, e.g. "01" (may be omitted when depth is 0)')
-    .option('--data <dir>', 'data directory (default: <network>/data/<shard>, "root" for depth 0)')
+    .option('--data-dir <dir>', 'data directory (default: <network>/data/<shard>, "root" for depth 0)')
+    .option('--data <dir>', 'alias of --data-dir')
     .option('--api <host:port>', `HTTP API address; port 0 picks a free port`, `127.0.0.1:${DEFAULT_API_PORT}`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .option('--verify-workers <n>', 'signature-verification worker threads (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
@@ -37,7 +39,10 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
+      if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
+      if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
+      o.data ??= o.dataDir;
       let api: { host: string; port: number };
       let level;
       try {
@@ -73,4 +78,5 @@ Examples:
       process.stdout.write(`api listening on ${node.url}\n`);
       onShutdownSignals(() => node.close(), node.logger);
     });
+  withConfig(node.commands.find((c) => c.name() === 'start')!);
 }
