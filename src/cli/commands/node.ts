@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_API_PORT, parseHostPort } from '../../node/http.js';
-import { createLogger, parseLogLevel } from '../../node/logger.js';
+import { createLogger, parseLogFormat, parseLogLevel, type LogFormat } from '../../node/logger.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import { CliError } from '../client.js';
 import { withConfig } from '../config.js';
@@ -18,6 +18,8 @@ export function register(program: Command): void {
     .option('--data <dir>', 'alias of --data-dir')
     .option('--api <host:port>', `HTTP API address; port 0 picks a free port`, `127.0.0.1:${DEFAULT_API_PORT}`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--log-format <format>', 'json|pretty (default: pretty when stdout is a terminal and no --log-file, else json)')
+    .option('--log-file <path>', 'append log lines to this file instead of stdout (the "api listening" line stays on stdout)')
     .option('--verify-workers <n>', 'signature-verification worker threads (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
     .option('--mempool-max <n>', 'bound on pending transactions; beyond it submissions answer 503 with Retry-After (default 200000)')
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
@@ -25,8 +27,9 @@ export function register(program: Command): void {
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
     .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs; env SMT_NO_PROVE=1)')
     .addHelpText('after', `
-The node prints "api listening on http://HOST:PORT" once it serves, and JSON log lines (pino)
-on stdout. Epoch e is sealed at genesisTime + (e+1)*epochMs; a node that was down seals the
+The node prints "api listening on http://HOST:PORT" once it serves, and log lines (pino) on
+stdout: JSON, or human-readable with --log-format pretty (the default on a terminal); --log-file
+appends them to a file instead. Epoch e is sealed at genesisTime + (e+1)*epochMs; a node that was down seals the
 missed epochs at once. With --p2p the node gossips its snapshots up the triad hierarchy,
 forwards transactions of other shards to their home shard, and serves /v1/global/...; its libp2p
 identity and global snapshots live in <data>/net/. The first SIGINT/SIGTERM shuts down cleanly (HTTP, epoch clock, shard);
@@ -39,15 +42,17 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
       let api: { host: string; port: number };
       let level;
+      let format: LogFormat;
       try {
         api = parseHostPort(o.api);
         level = parseLogLevel(o.logLevel);
+        format = o.logFormat === undefined ? (process.stdout.isTTY && o.logFile === undefined ? 'pretty' : 'json') : parseLogFormat(o.logFormat);
       } catch (e) {
         throw new CliError((e as Error).message);
       }
@@ -59,7 +64,7 @@ Examples:
       const proveEvery = every === undefined || every === 'auto' ? undefined : Number(every);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
-      const logger = createLogger({ level });
+      const logger = createLogger({ level, format, file: o.logFile === undefined ? undefined : resolve(o.logFile) });
       // Loaded here, not at the top: client commands should not pay for (or depend on) the shard and its store.
       const { SmtNode } = await import('../../node/node.js');
       const node = await SmtNode.start({
