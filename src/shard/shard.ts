@@ -187,7 +187,7 @@ export class Shard {
       const gh = concatBytes(genesisHash(g), new TextEncoder().encode(o.shard));
       const storedGenesis = await store.meta.get(GENESIS_META_KEY);
       if (storedGenesis && !bytesEqual(storedGenesis, gh)) {
-        throw new ShardConfigError(`data dir ${o.dataDir} belongs to another network or shard (genesis ${toHex(storedGenesis.subarray(0, 32))}, shard "${new TextDecoder().decode(storedGenesis.subarray(32))}")`);
+        throw new ShardConfigError(`data dir ${o.dataDir} belongs to another network or shard (genesis ${toHex(storedGenesis.subarray(0, 32))}, shard "${new TextDecoder().decode(storedGenesis.subarray(32))}"): give this node its own --data-dir, or delete ${o.dataDir} if that network's data is no longer needed`);
       }
       let head = await store.head();
       const accounts = new Map<string, EngineAccount>();
