@@ -4,6 +4,10 @@
 //   u8 version (=1) | u32 len | network id bytes ([a-z0-9-], 1..64) | from: 32-byte ed25519 public key
 //   | to: 20-byte address | u64 amount | u64 fee | u64 nonce | u64 ts (client HLC)
 // SignedTx encoding = transfer encoding || 64-byte ed25519 signature.
+// ts is signed client metadata: the client's HLC ((unix ms << 16) | logical, 0 allowed). Nodes do not
+// interpret it (no range check, no expiry, no part in ordering): the nonce protects against replay,
+// and a check against a node's clock would make admission depend on clocks for no protection
+// (docs/PROTOCOL.md "Client encodings" > "Transfers").
 // The signature is over H_tx-sign(transfer encoding); txid = H_tx(transfer encoding), so the id does
 // not depend on the signature bytes (libsodium rejects malleated signatures anyway).
 import { ByteWriter, DecodeError, toHex } from '../core/bytes.js';
@@ -28,7 +32,7 @@ export interface Transfer {
   amount: bigint;
   fee: bigint;
   nonce: bigint;
-  ts: bigint; // client HLC
+  ts: bigint; // client HLC, signed metadata; nodes do not interpret it
 }
 
 export interface SignedTx {
