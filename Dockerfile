@@ -6,6 +6,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY src ./src
 COPY circuits ./circuits
+COPY docs/openapi.yaml ./docs/openapi.yaml
 ENV NODE_ENV=production
 EXPOSE 7700 7800
 ENTRYPOINT ["node", "bin/smt.mjs"]

@@ -16,6 +16,8 @@ import { decodeTxRecord } from '../shard/records.js';
 import { shardCommitments } from '../hierarchy/global.js';
 import { totalSupply } from '../core/genesis.js';
 import type { NodeMetrics } from './metrics.js';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 export const MAX_BATCH = 10_000;
 /** Transactions per forwarded gossip message (~220 bytes each: well under the 1 MiB gossip cap). */
@@ -278,6 +280,8 @@ export function buildApi(o: ApiOptions): Router {
     });
   }
 
+  router.add('GET', '/v1/openapi.json', () => ({ json: openApiDocument() }));
+
   if (metrics) {
     router.add('GET', '/metrics', async () => {
       const st = shard.stats();
@@ -358,4 +362,20 @@ function parseHexParam(s: string, len: number, what: string): Uint8Array {
   } catch {
     throw new HttpError(400, 'bad-request', `${what} must be ${len} bytes of hex, got ${JSON.stringify(s.slice(0, 80))}`);
   }
+}
+
+// docs/openapi.yaml, the description of this API (test/openapi.test.ts holds it to the real answers),
+// parsed once on first request.
+let openApi: unknown;
+function openApiDocument(): unknown {
+  if (openApi === undefined) {
+    let text: string;
+    try {
+      text = readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8');
+    } catch {
+      throw new HttpError(404, 'not-found', 'this installation has no docs/openapi.yaml');
+    }
+    openApi = parseYaml(text);
+  }
+  return openApi;
 }
