@@ -1,9 +1,10 @@
 // The client conformance vectors (test/vectors/{keys,transfers,snapshots,proofs,receipts}.json):
 // (1) the generator reproduces every file byte for byte from the real code, so the files cannot drift
 // from it; (2) an independent client written from docs/PROTOCOL.md alone (node:crypto SHA-256 and
-// Ed25519, no import from src/) re-derives every key, address, home shard, transfer, signature, txid,
-// snapshot hash, signed-snapshot layout and receipt chain head in the files; (3) every verdict in the
-// files is the verdict of the real verifiers.
+// Ed25519; none of its code comes from src/) re-derives every key, address, home shard, transfer,
+// signature, txid, snapshot hash, signed-snapshot layout and receipt chain head in the files, and its
+// own verifiers of trie proofs, aggregation paths and the global 2-of-3 signature chain give every
+// recorded verdict; (3) the real verifiers give every recorded verdict too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -201,6 +202,224 @@ test('independent client: account leaf values, tx records, receipt rows and the 
   }
   assert.equal(hex(H('outbox-key', u8(r.dst.length), Buffer.from(r.dst))), r.outboxKey);
   assert.equal(r.leaf, hex(Buffer.concat([u64(r.receipts.length), head])));
+});
+
+// ---- independent verifiers, from docs/PROTOCOL.md "Trie" > "Proofs" and "Global snapshot" only ----
+const keyTrits = (key: Uint8Array): number[] => {
+  let x = BigInt('0x' + hex(key));
+  const out: number[] = [];
+  for (let i = 0; i < 162; i++, x /= 3n) out.push(Number(x % 3n));
+  return out;
+};
+function unpackTrits(b: Buffer, o: number, n: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const t = (b[o + (j >> 2)]! >> (6 - 2 * (j & 3))) & 3;
+    if (t === 3) throw new Error('trit 3');
+    out.push(t);
+  }
+  const last = b[o + ((n - 1) >> 2)]!;
+  if (n % 4 !== 0 && (last & ((1 << (8 - 2 * (n % 4))) - 1)) !== 0) throw new Error('padding bit set');
+  return out;
+}
+const ZERO32 = Buffer.alloc(32);
+
+/** verifyProof(root, key, value | null, proof bytes), written from the spec text; never throws. */
+function specVerifyProof(root: Buffer, key: Buffer, value: Buffer | null, proof: Buffer): boolean {
+  try {
+    const k = keyTrits(key);
+    type Step = { kind: 'branch'; slot: number; siblings: Buffer[] } | { kind: 'ext'; n: number; packed: Buffer };
+    const steps: Step[] = [];
+    let o = 0;
+    let d = 0;
+    for (;;) {
+      const tag = proof[o]!;
+      if (o >= proof.length) return false;
+      if ((tag & 0xf0) === 0x10 && (tag & 0x0f) <= 3) {
+        if (d >= 162) return false;
+        const mask = tag & 3;
+        o++;
+        const sib: Buffer[] = [];
+        for (let i = 0; i < 2; i++) {
+          if (mask & (1 << i)) {
+            const h = proof.subarray(o, o + 32);
+            if (h.length !== 32 || h.equals(ZERO32)) return false;
+            sib.push(h);
+            o += 32;
+          } else sib.push(ZERO32);
+        }
+        steps.push({ kind: 'branch', slot: k[d]!, siblings: sib });
+        d++;
+      } else if (tag === 0x20) {
+        const n = proof[o + 1]!;
+        if (!(n >= 1 && n <= 161)) return false;
+        const len = Math.ceil(n / 4);
+        const packed = proof.subarray(o + 2, o + 2 + len);
+        if (packed.length !== len) return false;
+        const t = unpackTrits(proof, o + 2, n);
+        if (d + n > 162 || t.some((x, i) => x !== k[d + i])) return false;
+        steps.push({ kind: 'ext', n, packed: Buffer.from(packed) });
+        d += n;
+        o += 2 + len;
+      } else break;
+      if (steps.length > 324) return false;
+    }
+    let h: Buffer;
+    const end = proof[o];
+    if (end === 0x00) {
+      if (value !== null) return false;
+      h = ZERO32;
+      o += 1;
+    } else if (end === 0x01) {
+      if (value === null) return false;
+      h = H('trie/leaf', key, value);
+      o += 1;
+    } else if (end === 0x02) {
+      if (value !== null) return false;
+      const k2 = proof.subarray(o + 1, o + 33);
+      const len = proof.readUInt32BE(o + 33);
+      if (len > 65536) return false;
+      const v2 = proof.subarray(o + 37, o + 37 + len);
+      if (k2.length !== 32 || v2.length !== len || k2.equals(key)) return false;
+      h = H('trie/leaf', k2, v2);
+      o += 37 + len;
+    } else if (end === 0x03) {
+      if (value !== null) return false;
+      const n = proof[o + 1]!;
+      if (!(n >= 1 && n <= 161)) return false;
+      const len = Math.ceil(n / 4);
+      const t = unpackTrits(proof, o + 2, n);
+      if (!t.some((x, i) => d + i < 162 && x !== k[d + i])) return false;
+      const child = proof.subarray(o + 2 + len, o + 2 + len + 32);
+      if (child.length !== 32) return false;
+      h = H('trie/ext', Buffer.of(n), proof.subarray(o + 2, o + 2 + len), child);
+      o += 2 + len + 32;
+    } else return false;
+    if (o !== proof.length) return false;
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const st = steps[i]!;
+      if (st.kind === 'ext') h = H('trie/ext', Buffer.of(st.n), st.packed, h);
+      else {
+        const slots: Buffer[] = [];
+        let j = 0;
+        for (let s = 0; s < 3; s++) slots.push(s === st.slot ? h : st.siblings[j++]!);
+        h = H('trie/branch', ...slots);
+      }
+    }
+    return h.equals(root);
+  } catch {
+    return false;
+  }
+}
+
+/** verifyAggregationPath(encoded path, snapshotHash, root), from the spec text; never throws. */
+function specVerifyPath(encoded: Buffer, snapshotHash: Buffer, root: Buffer): boolean {
+  try {
+    const sl = encoded.readUInt32BE(0);
+    const shard = encoded.subarray(4, 4 + sl).toString('latin1');
+    if (!/^[012]+$/.test(shard)) return false;
+    let o = 4 + sl;
+    const n = encoded[o++]!;
+    if (n !== shard.length) return false;
+    let link = snapshotHash;
+    let network: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const len = encoded.readUInt32BE(o);
+      const agg = encoded.subarray(o + 4, o + 4 + len);
+      o += 4 + len;
+      // u8 version | str network | str path | u64 epoch | 3 x (32 commitment | u64 epoch | u8 carried | 4 x u64)
+      if (agg.length !== len || agg[0] !== 1) return false;
+      let a = 1;
+      const net = agg.subarray(a + 4, a + 4 + agg.readUInt32BE(a)).toString();
+      a += 4 + Buffer.byteLength(net);
+      const path = agg.subarray(a + 4, a + 4 + agg.readUInt32BE(a)).toString();
+      a += 4 + path.length + 8;
+      const child = shard.slice(0, shard.length - i);
+      if (path !== child.slice(0, -1) || (network !== undefined && net !== network)) return false;
+      network = net;
+      const pos = Number(child[child.length - 1]);
+      const commitment = agg.subarray(a + pos * 73, a + pos * 73 + 32);
+      if (link.equals(ZERO32) || !commitment.equals(link)) return false;
+      link = H('aggregate', agg);
+    }
+    return o === encoded.length && link.equals(root);
+  } catch {
+    return false;
+  }
+}
+
+/** The 2-of-3 signature chain of a final aggregate encoding (the "encoded" of GET /v1/global), from
+ * "Members, rotation, signatures, finality": every triad needs valid signatures of 2 distinct
+ * members, each by the validator key of the shard the rotation names; child finals hash to their
+ * commitments. (The supply and flow sums are checked by the real verifier below, not here.) */
+function specGlobalSignatures(encoded: Buffer, validators: Record<string, string>, depth: number): boolean {
+  const order = (p: string, e: number): number[] => {
+    let o = p.length;
+    for (const ch of p) o += Number(ch);
+    return [0, 1, 2].map((k) => (e + o + k) % 3);
+  };
+  const signerFor = (child: string, e: number, attempt: number): string => {
+    if (child.length === depth) return child;
+    let s = child + String(order(child, e)[attempt]);
+    while (s.length < depth) s += String(order(s, e)[0]);
+    return s;
+  };
+  let o = 0;
+  const readFinal = (expectPath: string, expectHash: Buffer | null): boolean => {
+    if (encoded[o++] !== 1) return false;
+    const len = encoded.readUInt32BE(o);
+    const agg = encoded.subarray(o + 4, o + 4 + len);
+    o += 4 + len;
+    let a = 1;
+    a += 4 + agg.readUInt32BE(a);
+    const path = agg.subarray(a + 4, a + 4 + agg.readUInt32BE(a)).toString();
+    a += 4 + path.length;
+    const epoch = Number(agg.readBigUInt64BE(a));
+    a += 8;
+    const hash = H('aggregate', agg);
+    if (path !== expectPath || (expectHash && !hash.equals(expectHash))) return false;
+    const n = encoded[o++]!;
+    const ok = new Set<number>();
+    for (let i = 0; i < n; i++, o += 66) {
+      const [pos, attempt] = [encoded[o]!, encoded[o + 1]!];
+      const key = validators[signerFor(path + String(pos), epoch, attempt)];
+      if (attempt === 0 && key && edVerify(null, hash, publicKeyObject(unhex(key)), encoded.subarray(o + 2, o + 66))) ok.add(pos);
+    }
+    let good = ok.size >= 2;
+    const mask = encoded[o++]!;
+    if (mask === 0xff) return good && path.length === depth - 1;
+    for (let i = 0; i < 3; i++) {
+      if (!(mask & (1 << i))) continue;
+      const commitment = agg.subarray(a + i * 73, a + i * 73 + 32);
+      good = readFinal(path + String(i), commitment) && good;
+    }
+    return good;
+  };
+  try {
+    return readFinal('', null) && o === encoded.length;
+  } catch {
+    return false;
+  }
+}
+
+test('independent verifiers written from the spec give every recorded verdict: trie proofs (these vectors and test/vectors/trie.json), aggregation paths, the 2-of-3 signature chain of global snapshots', () => {
+  for (const c of proofs.accounts) assert.equal(specVerifyProof(unhex(c.stateRoot), H('account-key', unhex(c.address)), c.value === null ? null : unhex(c.value), unhex(c.proof)), c.verdict, c.name);
+  for (const c of proofs.transactions) assert.equal(specVerifyProof(unhex(c.txRoot), unhex(c.txid), c.value === null ? null : unhex(c.value), unhex(c.proof)), c.verdict, c.name);
+  const trie = load('trie');
+  let n = 0;
+  for (const set of trie.sets) {
+    for (const p of set.proofs) {
+      assert.ok(specVerifyProof(unhex(set.root), unhex(p.key), p.value === null ? null : unhex(p.value), unhex(p.proof)), `${set.name} ${p.key}`);
+      assert.ok(!specVerifyProof(unhex(set.root), unhex(p.key), p.value === null ? Buffer.from('x') : null, unhex(p.proof)), 'the opposite claim fails');
+      n++;
+    }
+  }
+  assert.ok(n >= 20);
+  for (const c of proofs.aggregationPaths) assert.equal(specVerifyPath(unhex(c.encoded), unhex(c.snapshotHash), unhex(c.root)), c.verdict, c.name);
+  const g = proofs.globalSnapshots;
+  for (const c of g.cases) assert.equal(specGlobalSignatures(unhex(c.encoded), g.validators, g.depth), c.verdict, c.name);
+  const r = receipts;
+  assert.ok(specVerifyProof(unhex(r.sourceSnapshot.outboxRoot), unhex(r.outboxKey), unhex(r.leaf), unhex(r.leafProof)), 'the outbox leaf proof of the receipt vectors');
 });
 
 // ---- verdicts: the real verifiers agree with every verdict in the files ----
