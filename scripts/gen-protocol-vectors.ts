@@ -12,7 +12,7 @@ import { keyPairFromSeed, type KeyPair } from '../src/core/ed25519.js';
 import { addressFromPublicKey, homeShard } from '../src/core/address.js';
 import { keyFileJson } from '../src/core/keyfile.js';
 import { allShards, type ShardId, type TriadPath } from '../src/core/ids.js';
-import type { Genesis } from '../src/core/genesis.js';
+import { encodeGenesis, genesisHash, genesisToJson, type Genesis } from '../src/core/genesis.js';
 import { encodeSignedTx, encodeTransfer, signTransfer, txId, txSigningHash, verifySignedTxBytes, decodeSignedTxFull, type Transfer } from '../src/shard/tx.js';
 import { encodeSignedSnapshot, encodeSnapshot, snapshotHash, snapshotToJson, signSnapshot, verifySnapshotSignature, decodeSignedSnapshot, type Snapshot } from '../src/shard/snapshot.js';
 import { accountKey, decodeAccountValue, encodeAccountValue, encodeTxRecord, encodeOutboxLeaf, encodeReceiptRow, outboxKey, type Receipt } from '../src/shard/records.js';
@@ -49,7 +49,8 @@ function keysVectors(): unknown {
       'Keys, addresses and home shards (docs/PROTOCOL.md "Client encodings"). publicKey = ed25519 (RFC 8032) public key of the 32-byte seed; ' +
       'address = first 20 bytes of SHA-256(publicKey) (untagged); homeValue = the first 8 bytes of H_home-shard(address) as a big-endian u64 (decimal); ' +
       'home[D] = homeValue mod 3^D written as D base-3 digits, most significant first ("" at depth 0); accountKey = H_account-key(address) over the 20 raw bytes; ' +
-      'keyFile = the JSON key file (type smt-ed25519-key/v1). tags: domainPrefix(tag) = SHA-256("smt/v1/" || tag), and H_tag("abc").',
+      'keyFile = the JSON key file (type smt-ed25519-key/v1). tags: domainPrefix(tag) = SHA-256("smt/v1/" || tag), and H_tag("abc"). ' +
+      'inboxCursorKeys: H_inbox-cursor(u32 j). genesis: a genesis.json, its canonical encoding and H_genesis(encoding).',
     tags: TAGS.map((tag) => ({ tag, prefix: toHex(domainPrefix(tag)), hashOfAbc: toHex(taggedHash(tag, enc('abc'))) })),
     keys: seeds.map(({ label, seed }) => {
       const kp = keyPairFromSeed(seed);
@@ -63,7 +64,18 @@ function keysVectors(): unknown {
       };
     }),
     inboxCursorKeys: [0, 1, 8].map((j) => ({ sourceIndex: j, key: toHex(inboxCursorKey(j)) })),
+    genesis: genesisVector(),
   };
+}
+
+/** A genesis file of depth 1 and its identity H_genesis(encoding). */
+function genesisVector(): unknown {
+  const g: Genesis = {
+    networkId: 'devnet', depth: 1, epochMs: 1000, genesisTime: 1_767_225_600_000,
+    allocations: [3, 1, 2].map((i) => ({ address: addrOf(keyOf(`key/${i}`)), amount: BigInt(1_000_000 * i) })),
+    validators: new Map(allShards(1).map((s) => [s, keyOf(`validator/${s}`).publicKey])),
+  };
+  return { json: genesisToJson(g), encoding: toHex(encodeGenesis(g)), hash: toHex(genesisHash(g)) };
 }
 
 // ---------------------------------------------------------------- transfers

@@ -66,7 +66,7 @@ function homeShard(addr: Buffer, depth: number): string {
   return s;
 }
 
-test('independent client: domain tags, key seed -> public key -> address -> home shard (depths 0-4) -> account key, key files', () => {
+test('independent client: domain tags, key seed -> public key -> address -> home shard (depths 0-4) -> account key, key files, genesis identity', () => {
   for (const t of keys.tags) {
     assert.equal(hex(sha(Buffer.from(`smt/v1/${t.tag}`))), t.prefix, t.tag);
     assert.equal(hex(H(t.tag, Buffer.from('abc'))), t.hashOfAbc, t.tag);
@@ -83,6 +83,14 @@ test('independent client: domain tags, key seed -> public key -> address -> home
     assert.deepEqual(k.keyFile, { type: 'smt-ed25519-key/v1', address: hex(a), publicKey: hex(pk), seed: k.seed });
   }
   for (const c of keys.inboxCursorKeys) assert.equal(hex(H('inbox-cursor', u32(c.sourceIndex))), c.key);
+  const g = keys.genesis.json;
+  const allocs = [...g.allocations].sort((x: any, y: any) => Buffer.compare(unhex(x.address), unhex(y.address)));
+  const ge = Buffer.concat([
+    str(g.networkId), u8(g.depth), u32(g.epochMs), u64(g.genesisTime), u32(allocs.length), ...allocs.flatMap((x: any) => [unhex(x.address), u64(x.amount)]),
+    ...['0', '1', '2'].map((s) => unhex(g.validators[s])),
+  ]);
+  assert.equal(hex(ge), keys.genesis.encoding);
+  assert.equal(hex(H('genesis', ge)), keys.genesis.hash);
 });
 
 test('independent client: transfer fields -> encoding -> signing message -> signature -> txid -> signed bytes; invalid encodings', () => {
