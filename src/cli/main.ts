@@ -10,13 +10,14 @@ import * as snapshotCmd from './commands/snapshot.js';
 import * as clusterCmd from './commands/cluster.js';
 import * as globalCmd from './commands/global.js';
 import * as proofCmd from './commands/proof.js';
+import * as versionCmd from './commands/version.js';
 
 const jsonErrors = process.argv.includes('--json');
 const program = new Command();
 program
   .name('smt')
   .description('Sierpinski Merkle Trie (SMT) sharded ledger: run shard nodes, send transfers, query state and proofs')
-  .version('0.1.0')
+  .option('-V, --version', 'print the version (same as `smt version`)')
   // one line and a pointer to --help, not the whole help text, after a usage error
   .showHelpAfterError(jsonErrors ? false : '(add --help for usage)')
   .configureOutput({
@@ -26,12 +27,14 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
-  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd,
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd, versionCmd,
 ];
 for (const c of commands) c.register(program);
 
+// `smt --version` / `smt -V` is `smt version`
+const argv = process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V') ? [...process.argv.slice(0, 2), 'version'] : process.argv;
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (e) {
   const message = (e as Error).message;
   console.error(jsonErrors ? JSON.stringify({ error: { code: (e as Error).name === 'CliError' ? 'failed' : (e as Error).name, message } }) : `error: ${message}`);

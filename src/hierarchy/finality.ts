@@ -127,7 +127,7 @@ export function verifyFinalAggregate(fa: FinalAggregate, ctx: FinalityContext): 
 }
 
 // Canonical encoding: aggregate, signatures (strictly increasing positions), child mask, children.
-const FINAL_VERSION = 1;
+export const FINAL_VERSION = 1;
 const MAX_AGGREGATE_BYTES = 4096;
 
 export function encodeFinalAggregate(fa: FinalAggregate): Uint8Array {

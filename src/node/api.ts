@@ -1,5 +1,6 @@
 // The node's HTTP JSON API (v1): routes over one shard. Amounts are decimal strings; hashes, proofs
 // and transactions are hex. `accepted` means "in the mempool"; only `committed` means sealed and durable.
+import { buildInfo } from './build-info.js';
 import { fromHex, toHex, DecodeError } from '../core/bytes.js';
 import { parseAddress, homeShard, addressFromPublicKey } from '../core/address.js';
 import { parseShardId, shardFromIndex, type ShardId } from '../core/ids.js';
@@ -229,6 +230,8 @@ export function buildApi(o: ApiOptions): Router {
     return {
       json: {
         ok: true,
+        version: buildInfo().version,
+        circuits: buildInfo().circuits.key,
         network: g.networkId,
         shard: shard.id,
         depth: g.depth,

@@ -1,6 +1,7 @@
 // All node metrics in one place (prom-client), on a registry per node so tests and several nodes in
 // one process do not collide. Served at GET /metrics.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { buildInfo } from './build-info.js';
 
 export type SubmissionResult = 'accepted' | string; // 'accepted' or a RejectReason
 
@@ -29,6 +30,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
   if (opts.labels) registry.setDefaultLabels(opts.labels);
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'smt_process_' });
   const registers = [registry];
+  const b = buildInfo();
+  new Gauge({ name: 'smt_build_info', help: 'Always 1; the labels say which build runs: software version, Node.js version, circuits key', labelNames: ['version', 'nodejs', 'circuits'], registers })
+    .set({ version: b.version, nodejs: b.node, circuits: b.circuits.key }, 1);
   return {
     registry,
     submissions: new Counter({ name: 'smt_tx_submissions_total', help: 'Transactions submitted through the API, by result (accepted or reject reason)', labelNames: ['result'], registers }),
