@@ -122,8 +122,8 @@ export function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-export async function getJson<T = any>(url: string, timeoutMs = 5000): Promise<{ status: number; body: T }> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+/** Status and body (parsed JSON, or the text when it is not JSON) of a response. */
+async function answer<T>(r: Response): Promise<{ status: number; body: T }> {
   const text = await r.text();
   let body: unknown;
   try {
@@ -134,16 +134,12 @@ export async function getJson<T = any>(url: string, timeoutMs = 5000): Promise<{
   return { status: r.status, body: body as T };
 }
 
+export async function getJson<T = any>(url: string, timeoutMs = 5000): Promise<{ status: number; body: T }> {
+  return answer<T>(await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }));
+}
+
 export async function postJson<T = any>(url: string, json: unknown, timeoutMs = 10_000): Promise<{ status: number; body: T }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), signal: AbortSignal.timeout(timeoutMs) });
-  const text = await r.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
-  return { status: r.status, body: body as T };
+  return answer<T>(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), signal: AbortSignal.timeout(timeoutMs) }));
 }
 
 export async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
