@@ -200,13 +200,13 @@ test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml:
   await call(`${home}/v1/tx/${'00'.repeat(32)}`, {}, 200);
   await call(`${home}/v1/tx/xyz`, {}, 400);
   await call(`${home}/v1/tx/${t0.txid}?src=${a.home}`, {}, 400);
-  const committed = await until('the cross-shard transfer commits', 30_000, async () => {
+  const committed = await until('the cross-shard transfer commits', 60_000, async () => {
     const r = await call(`${home}/v1/tx/${cross.txid}`, {}, 200);
     return r.body.status === 'committed' && r.body.crossShard?.seq !== undefined ? r.body : undefined;
   });
   assert.equal(committed.crossShard.dstShard, remote.home);
   const dst = c.url(remote.home);
-  await until('the destination credits it', 30_000, async () => {
+  await until('the destination credits it', 60_000, async () => {
     const r = await call(`${dst}/v1/tx/${cross.txid}?src=${a.home}&seq=${committed.crossShard.seq}`, {}, 200);
     return r.body.credit ? r.body : undefined;
   });
