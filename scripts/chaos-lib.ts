@@ -12,8 +12,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { fromHex, toHex } from '../src/core/bytes.js';
 import { loadGenesis, totalSupply, type Genesis } from '../src/core/genesis.js';
 import { loadKeyFile, type LoadedKey } from '../src/core/keyfile.js';
@@ -25,6 +23,7 @@ import { checkAccountProof, checkTxProof } from '../src/cli/verify.js';
 import { makeLayout, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
 import { PARTITION_ENV } from '../src/gossip/test-partition.js';
+import { validatorPeers } from '../src/gossip/identity.js';
 import { rng } from '../src/sim/rng.js';
 
 export interface ChaosOptions {
@@ -80,10 +79,6 @@ async function getJson(url: string, timeoutMs = 2000): Promise<{ status: number;
   } catch {
     return undefined;
   }
-}
-
-export function peerIdOfKeyFile(path: string): string {
-  return peerIdFromPrivateKey(privateKeyFromProtobuf(readFileSync(path))).toString();
 }
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
@@ -157,7 +152,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const s of nodes) start(s);
     const upOk = await until('all shards healthy', 90_000, async () => (await Promise.all(nodes.map((s) => health(s)))).every((h) => h?.ok));
     if (!upOk) throw new Error('cluster did not become healthy');
-    for (const s of nodes) peerIds.set(s.shard, peerIdOfKeyFile(join(netDir, s.dataDir, 'net', 'peer.key')));
+    // a node's peer id is its validator key's (src/gossip/identity.ts): known from the genesis alone
+    for (const [shard, id] of validatorPeers(genesis).byShard) peerIds.set(shard, id);
     if (depth > 0) {
       const ok = await until('a first global snapshot on every node', 90_000, async () => (await globalEpochs()).every((e) => e >= 0));
       if (!ok) throw new Error('no global snapshot');

@@ -1,15 +1,16 @@
 // Nine in-process "shards" (signed synthetic snapshots; no Shard class) over real libp2p on
-// 127.0.0.1 run the triad aggregation up to the apex. Bounded in time.
+// 127.0.0.1 run the triad aggregation up to the apex. Each node's libp2p identity is its validator
+// key and only the genesis validators are admitted, as in a real node. Bounded in time.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { toHex } from '../src/core/bytes.js';
 import { allShards, type ShardId } from '../src/core/ids.js';
-import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '../src/gossip/p2p.js';
+import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
+import { peerKeyFromValidator, validatorPeers } from '../src/gossip/identity.js';
 import { TriadNetwork, type GlobalStore } from '../src/gossip/network.js';
 import { aggregateHash, type TriadAggregate } from '../src/hierarchy/aggregate.js';
 import { verifyFinalAggregate } from '../src/hierarchy/finality.js';
@@ -26,7 +27,9 @@ const SHARDS = allShards(2);
 const dir = mkdtempSync(join(tmpdir(), 'smt-net-'));
 const timing = { childTimeoutMs: 1200, leaseMs: 300, tickMs: 40, syncIntervalMs: 0, fetchTimeoutMs: 1000 };
 
-interface Member { shard: ShardId; keyFile: string; port: number; addr: string; p2p?: P2PNode; net?: TriadNetwork; db?: Level<string, Uint8Array> }
+const PEERS = validatorPeers(G);
+
+interface Member { shard: ShardId; port: number; addr: string; p2p?: P2PNode; net?: TriadNetwork; db?: Level<string, Uint8Array> }
 const members = new Map<ShardId, Member>();
 
 after(async () => {
@@ -51,7 +54,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): P
 async function launch(m: Member, syncIntervalMs = 0): Promise<void> {
   const peers = [...members.values()].filter((x) => x.shard !== m.shard).map((x) => x.addr);
   m.p2p = await createP2PNode({
-    peerKeyFile: m.keyFile, listen: `/ip4/127.0.0.1/tcp/${m.port}`, peers, networkId: G.networkId,
+    privateKey: await peerKeyFromValidator(net.keys.get(m.shard)!), allowedPeers: PEERS.ids, listen: `/ip4/127.0.0.1/tcp/${m.port}`, peers, networkId: G.networkId,
     scoredTopics: TriadNetwork.topicsFor(G, m.shard), dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200,
   });
   m.db = new Level<string, Uint8Array>(join(dir, `db-${m.shard}`), { valueEncoding: 'view' });
@@ -82,10 +85,9 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
 
   test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes', async (t) => {
     for (const s of SHARDS) {
-      const keyFile = join(dir, `${s}.peer`);
-      const pid = peerIdFromPrivateKey(await loadOrCreatePeerKey(keyFile)).toString();
+      const pid = PEERS.byShard.get(s)!;
       const port = await freePort();
-      members.set(s, { shard: s, keyFile, port, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${pid}` });
+      members.set(s, { shard: s, port, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${pid}` });
     }
     await Promise.all([...members.values()].map(launch));
     for (const m of members.values()) m.net!.onGlobal((ev) => { if (ev.latencyMs !== undefined) latencies.push(ev.latencyMs); });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { ShardId } from '../src/core/ids.js';
-import { createP2PNode, loadOrCreatePeerKey, PeerKeyError, type P2PNode } from '../src/gossip/p2p.js';
+import { createP2PNode, loadOrCreatePeerKey, PeerKeyError, PeerRequestError, RemoteRequestError, type P2PNode, type P2POptions } from '../src/gossip/p2p.js';
 import { triadTopic } from '../src/gossip/topics.js';
 import { encodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
 import { ACCEPT, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from '../src/gossip/validation.js';
@@ -46,10 +46,10 @@ async function plan(name: string): Promise<Planned> {
   return { name, keyFile, port, peerId, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}` };
 }
 
-async function start(p: Planned, peers: Planned[], checks?: PayloadChecks, onOutcome?: (o: ValidationOutcome) => void): Promise<P2PNode> {
+async function start(p: Planned, peers: Planned[], checks?: PayloadChecks, onOutcome?: (o: ValidationOutcome) => void, extra: Partial<P2POptions> = {}): Promise<P2PNode> {
   const n = await createP2PNode({
     peerKeyFile: p.keyFile, listen: `/ip4/127.0.0.1/tcp/${p.port}`, peers: peers.map((x) => x.addr), networkId: NET,
-    scoredTopics: [TOPIC], dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200,
+    scoredTopics: [TOPIC], dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200, ...extra,
   });
   nodes.push(n);
   if (checks) n.setTopicValidator(TOPIC, makeTopicValidator(NET, checks, (o) => onOutcome?.(o)));
@@ -191,18 +191,91 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     await Promise.all([na.close(), nb.close()]);
   });
 
-  test('request/response: a handler answers, and a handler error comes back as an error', async () => {
+  test('request/response: a handler answers; a handler error comes back as a fixed code, never its text', async () => {
     const [a, b] = [await plan('qa'), await plan('qb')];
     const na = await start(a, [b]);
     const nb = await start(b, []);
     await nb.handle('/smt/testnet/echo/1', async (req) => {
-      if (req[0] === 0) throw new Error('nope');
+      if (req[0] === 0) throw new Error('nope: /secret/internal/path');
+      if (req[0] === 1) throw new PeerRequestError('refused', 'why it was refused, for our log only');
       return Uint8Array.from([...req].reverse());
     });
     await waitFor('connection', () => na.connectedPeers().includes(b.peerId));
-    assert.deepEqual(await na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([1, 2, 3])), new Uint8Array([3, 2, 1]));
-    await assert.rejects(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([0])), /nope/);
+    assert.deepEqual(await na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([3, 2, 3])), new Uint8Array([3, 2, 3]));
+    const err = (p: Promise<unknown>) => p.then(() => assert.fail('no error'), (e: unknown) => e as RemoteRequestError);
+    const internal = await err(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([0])));
+    assert.equal(internal.code, 'internal');
+    assert.doesNotMatch(internal.message, /nope|secret/, 'the exception text stays on the serving node');
+    assert.equal((await err(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array([1])))).code, 'refused');
     await assert.rejects(na.request(b.peerId, '/smt/testnet/echo/1', new Uint8Array(200_000).fill(9), { timeoutMs: 3000 }));
     await Promise.all([na.close(), nb.close()]);
+  });
+
+  test('a request budget per peer: over the rate a peer gets rate-limited, over the concurrency busy; others are unaffected', async () => {
+    const [a, b, c] = [await plan('ra'), await plan('rb'), await plan('rc')];
+    const nb = await start(b, []);
+    const na = await start(a, [b]);
+    const nc = await start(c, [b]);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => { release = r; });
+    await nb.handle('/smt/testnet/budget/1', async (req) => {
+      if (req[0] === 9) await gate; // held until released: occupies the peer's one concurrent slot
+      return req;
+    }, undefined, { ratePerS: 0.5, burst: 3, maxConcurrent: 1 });
+    await waitFor('connections', () => nb.connectedPeers().includes(a.peerId) && nb.connectedPeers().includes(c.peerId));
+    const held = na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([9]), { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const busy = await na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([1])).catch((e: RemoteRequestError) => e);
+    assert.equal((busy as RemoteRequestError).code, 'busy', 'a second request while one is in flight');
+    release();
+    assert.deepEqual(await held, new Uint8Array([9]));
+    // the bucket held 3: one used by the held request, one refused as busy (tokens are taken only
+    // when admitted), so two more pass and the next is over the rate
+    assert.deepEqual(await na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([2])), new Uint8Array([2]));
+    assert.deepEqual(await na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([3])), new Uint8Array([3]));
+    const limited = await na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([4])).catch((e: RemoteRequestError) => e);
+    assert.equal((limited as RemoteRequestError).code, 'rate-limited');
+    assert.deepEqual(await nc.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([5])), new Uint8Array([5]), 'another peer has its own budget');
+    assert.ok(nb.admissionStats().refusedRequests >= 2);
+    await Promise.all([na.close(), nb.close(), nc.close()]);
+  });
+});
+
+describe('admission: an allow list of peer ids', () => {
+  test("an outsider's connections are refused in both directions; listed peers connect", async () => {
+    const [v1, v2, x] = [await plan('v1'), await plan('v2'), await plan('x')];
+    const allowedPeers = new Set([v1.peerId, v2.peerId]);
+    const n1 = await start(v1, [], undefined, undefined, { allowedPeers });
+    const n2 = await start(v2, [v1], undefined, undefined, { allowedPeers });
+    const nx = await start(x, [v1]); // the outsider keeps dialling v1
+    n1.addPeer(x.addr); // and v1 is even told to dial the outsider
+    await waitFor('the validators connect', () => n1.connectedPeers().includes(v2.peerId) && n2.connectedPeers().includes(v1.peerId));
+    await new Promise((r) => setTimeout(r, 2000)); // several dial attempts both ways
+    assert.ok(!n1.connectedPeers().includes(x.peerId), 'v1 holds no connection to the outsider');
+    assert.ok(!nx.connectedPeers().includes(v1.peerId), 'the outsider holds no connection to v1');
+    assert.ok(n1.admissionStats().deniedConnections >= 1, `denied ${n1.admissionStats().deniedConnections}`);
+    await Promise.all([n1.close(), n2.close(), nx.close()]);
+  });
+
+  test('a message authored by a peer outside the list is Rejected even when a listed peer relays it', async () => {
+    // X (outsider) -> R (relay without an allow list) -> V (allows V and R only)
+    const [v, r, x] = [await plan('av'), await plan('ar'), await plan('ax')];
+    const outcomes: ValidationOutcome[] = [];
+    const nv = await start(v, [], snapshotChecks, (o) => outcomes.push(o), { allowedPeers: new Set([v.peerId, r.peerId]) });
+    const nr = await start(r, [v]);
+    const nx = await start(x, [r]);
+    const atV: string[] = [];
+    nv.subscribe(TOPIC, (_d, info) => atV.push(info.from));
+    nr.subscribe(TOPIC, () => {});
+    nx.subscribe(TOPIC, () => {});
+    await waitFor('subscriptions known', () => nr.topicPeers(TOPIC).includes(v.peerId) && nr.topicPeers(TOPIC).includes(x.peerId) && nv.topicPeers(TOPIC).includes(r.peerId) && nx.topicPeers(TOPIC).includes(r.peerId) && nr.meshPeers(TOPIC).includes(v.peerId));
+    await nx.publish(TOPIC, snapshotMsg('00', 1)); // validly signed content, wrong author
+    await nr.publish(TOPIC, snapshotMsg('01', 1)); // the relay's own message: admitted
+    await waitFor('the relay\'s own message arrives', () => atV.includes(r.peerId));
+    await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(atV, [r.peerId], "only the listed author's message is delivered");
+    assert.equal(nv.admissionStats().rejectedAuthors, 1);
+    assert.equal(outcomes.length, 1, 'the payload check ran only for the admitted author');
+    await Promise.all([nv.close(), nr.close(), nx.close()]);
   });
 });

@@ -10,6 +10,10 @@
 //  - a replayed message (the same bytes again, from another peer) is dropped as a duplicate: it is
 //    delivered once and does not count as a rejection;
 //  - a valid snapshot from the triad is accepted and delivered.
+// The victim runs WITHOUT the genesis allow list a real node has (src/gossip/admission.ts), so that
+// outside nodes can reach its topic validators at all: each layer checks its own inputs, whoever
+// got past the layer before. The allow list itself is tested in test/gossip-p2p.test.ts and
+// test/security/cheap-identities.test.ts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

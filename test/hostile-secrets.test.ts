@@ -1,19 +1,22 @@
 // Secrets and exposure, against real processes and real files. Properties checked:
-//  - `smt network init` writes every validator and account key file with mode 0600, and a node
-//    creates its libp2p peer key with mode 0600;
-//  - a validator key, an account key or a peer key readable by group or others is refused (the node
-//    does not start; `tx send` does not sign), with a chmod hint, and without printing the secret;
+//  - `smt network init` writes every validator and account key file with mode 0600; a node with
+//    gossip writes no key file of its own (its libp2p identity is its validator key);
+//  - a validator key (with or without gossip) or an account key readable by group or others is
+//    refused (the node does not start; `tx send` does not sign), with a chmod hint, and without
+//    printing the secret;
 //  - the HTTP API binds 127.0.0.1 unless told otherwise (library default and CLI default);
 //  - no line a running node writes (stdout and stderr, at info and at debug level, through startup
 //    with gossip, a transfer, epoch seals and shutdown) contains any secret from the network dir:
-//    key seeds and full secret keys (hex, either case, and base64) and the peer private key.
+//    key seeds and full secret keys (hex, either case, and base64), also in the libp2p protobuf form
+//    the node's identity takes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { peerKeyFromValidator } from '../src/gossip/identity.js';
 import { toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
@@ -39,7 +42,7 @@ execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--dir', netDir, '--
 const index = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as Array<{ address: string; shard: string; keyFile: string }>;
 const SHARD = index[0]!.shard; // run the home shard of account 0, so its transfer is local
 const keyFiles = [...readdirSync(join(netDir, 'validators')).map((f) => join(netDir, 'validators', f)), ...readdirSync(join(netDir, 'accounts')).map((f) => join(netDir, 'accounts', f))];
-const peerKey = join(dataDir, 'net', 'peer.key');
+const oldPeerKey = join(dataDir, 'net', 'peer.key'); // where earlier versions kept a separate libp2p key
 
 /** Starts the node of SHARD with gossip on (no peers: it seals on its own), capturing everything it writes. */
 function startNode(level: string): Promise<{ proc: ChildProcess; url: string; output: () => string; exit: Promise<number | null> }> {
@@ -60,16 +63,16 @@ function startNode(level: string): Promise<{ proc: ChildProcess; url: string; ou
   });
 }
 
-function secrets(): string[] {
+async function secrets(): Promise<string[]> {
   const out: string[] = [];
   for (const f of keyFiles) {
     const k = loadKeyFile(f);
     const seed = k.keyPair.secretKey.subarray(0, 32);
     out.push(toHex(seed), toHex(k.keyPair.secretKey), Buffer.from(seed).toString('base64'), Buffer.from(k.keyPair.secretKey).toString('base64'));
+    // the libp2p form of the same key (what a validator node runs its identity on)
+    const pb = privateKeyToProtobuf(await peerKeyFromValidator(k.keyPair));
+    out.push(toHex(pb), Buffer.from(pb).toString('base64').replace(/=+$/, ''));
   }
-  const pb = readFileSync(peerKey);
-  const raw = privateKeyFromProtobuf(pb).raw;
-  out.push(toHex(pb), toHex(raw), toHex(raw.subarray(0, 32)), Buffer.from(raw).toString('base64'), Buffer.from(raw.subarray(0, 32)).toString('base64').replace(/=+$/, ''));
   return out;
 }
 
@@ -82,7 +85,7 @@ test('no log line of a running node contains a secret key (info and debug: start
   const logs: string[] = [];
   for (const level of ['info', 'debug']) {
     const node = await startNode(level);
-    assert.equal(mode(peerKey), 0o600, 'the peer key is created 0600');
+    assert.ok(!existsSync(oldPeerKey), 'no separate peer key is written: the identity is the validator key');
     // a transfer from account 0 (home shard SHARD), committed by a seal
     const r = await smt(['tx', 'send', '--key', join(netDir, index[0]!.keyFile), '--to', index[1]!.address, '--amount', '5', '--fee', '1', '--node', node.url, '--wait', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -96,7 +99,7 @@ test('no log line of a running node contains a secret key (info and debug: start
   const text = logs.join('\n');
   assert.ok(text.split('\n').length > 10, 'the node did log');
   assert.ok(/"level":20|"level":"debug"/.test(text), 'debug lines were captured');
-  for (const s of secrets()) {
+  for (const s of await secrets()) {
     assert.ok(!text.toLowerCase().includes(s.toLowerCase()), `a secret (${s.slice(0, 6)}...) appears in the logs`);
   }
 });
@@ -104,11 +107,11 @@ test('no log line of a running node contains a secret key (info and debug: start
 test('key files readable by group or others are refused, with a chmod hint and without the secret', { timeout: 90_000 }, async () => {
   const validatorKey = join(netDir, 'validators', `${SHARD}.key`);
   const accountKey = join(netDir, index[0]!.keyFile);
-  const all = secrets();
+  const all = await secrets();
   const cases: Array<[string, string, number, string[]]> = [
     ['validator key', validatorKey, 0o640, ['node', 'start', '--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--log-level', 'warn']],
     ['validator key', validatorKey, 0o604, ['node', 'start', '--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--log-level', 'warn']],
-    ['peer key', peerKey, 0o644, ['node', 'start', '--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--p2p', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']],
+    ['validator key (gossip on)', validatorKey, 0o644, ['node', 'start', '--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--p2p', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']],
     ['account key', accountKey, 0o644, ['tx', 'send', '--key', accountKey, '--to', index[1]!.address, '--amount', '1', '--node', 'http://127.0.0.1:9']],
   ];
   for (const [what, file, m, args] of cases) {

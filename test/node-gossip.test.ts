@@ -27,6 +27,7 @@ import { encodeFinalAggregate } from '../src/hierarchy/finality.js';
 import { decodeFetchRequest } from '../src/gossip/fetch.js';
 import { FetchKind } from '../src/gossip/fetch.js';
 import { TriadNetwork } from '../src/gossip/network.js';
+import { validatorPeers } from '../src/gossip/identity.js';
 import type { P2PNode } from '../src/gossip/p2p.js';
 import { generateKeyPair } from '../src/core/ed25519.js';
 import type { ShardId } from '../src/core/ids.js';
@@ -172,7 +173,7 @@ test('catch-up records only verified global snapshots of the epochs asked for, f
   // network's catch-up and verification are the code under test.
   const p2p = {
     setTopicValidator() {}, subscribe() {}, unsubscribe() {}, handle: async () => {}, publish: async () => 0,
-    connectedPeers: () => ['peer-a'],
+    connectedPeers: () => [validatorPeers(genesis).byShard.get('1' as ShardId)!], // shard 1's validator: only validators are asked
     request: async (_peer: string, _proto: string, req: Uint8Array) => {
       const q = decodeFetchRequest(req);
       if (q.kind === FetchKind.globalLatest) { asked.push('latest'); return latest; }

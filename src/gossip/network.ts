@@ -37,6 +37,9 @@ import {
 } from './encoding.js';
 import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type FetchRequest } from './fetch.js';
 import type { P2PNode } from './p2p.js';
+import { PeerRequestError } from './admission.js';
+import { validatorPeers, type ValidatorPeers } from './identity.js';
+import { decodeReceiptBatch, verifyReceiptBatch } from '../shard/receipts.js';
 import { triadTopic, txTopic } from './topics.js';
 import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
 import type { SubmitResult } from '../shard/shard.js';
@@ -106,6 +109,8 @@ export interface NetworkStats {
   ignored: number;
   fetchesServed: number;
   fetchesMade: number;
+  /** Fetched answers that failed verification (or errored), after which another peer was asked. */
+  fetchesRefused: number;
   /** Rounds this validator did not sign because it had signed another aggregate for them (sign guard). */
   signaturesRefused: number;
   peers: number;
@@ -158,7 +163,7 @@ export class TriadNetwork {
   private readonly onReceipts?: (batch: Uint8Array, from: string) => void;
   private readonly checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
   private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
-  private readonly receiptPeers = new Map<string, string>(); // source shard -> peer that served its receipts
+  private readonly peers: ValidatorPeers; // genesis validators' peer ids (identity.ts)
   private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
   private readonly ancestorSet: Set<string>;
   private readonly rounds = new Map<string, Round>(); // `${path}@${epoch}`
@@ -174,7 +179,7 @@ export class TriadNetwork {
   private readonly syncTries = new Map<number, number>(); // epoch -> failed catch-up fetches
   private peerCursor = 0;
   private closed = false;
-  private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0, signaturesRefused: 0 };
+  private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0, fetchesRefused: 0, signaturesRefused: 0 };
 
   private constructor(opts: TriadNetworkOptions) {
     if (opts.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
@@ -201,6 +206,7 @@ export class TriadNetwork {
     this.onReceipts = opts.onReceipts;
     this.checkReceipts = opts.checkReceipts;
     this.serveReceipts = opts.serveReceipts;
+    this.peers = validatorPeers(opts.genesis);
     this.ancestors = ancestorsOf(opts.shard);
     this.ancestorSet = new Set(this.ancestors);
     const net = opts.genesis.networkId;
@@ -234,7 +240,14 @@ export class TriadNetwork {
         const txs = decodeTxBatch(payload);
         return this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
       },
-      [GossipKind.receipts]: (payload) => (this.checkReceipts ? this.checkReceipts(payload) : this.onReceipts ? ACCEPT : ignore('unknown', 'no receipt consumer')),
+      [GossipKind.receipts]: (payload) => {
+        if (!this.onReceipts) return ignore('unknown', 'no receipt consumer');
+        // the source's snapshot signature before anything decides to keep the batch (e.g. as
+        // "not final yet"): a forged batch is Rejected here, never queued
+        const o = this.checkReceiptSource(payload);
+        if (o.action !== 'accept') return o;
+        return this.checkReceipts ? this.checkReceipts(payload) : ACCEPT;
+      },
     }, onOutcome));
     this.p2p.subscribe(this.topics.tx, (data, info) => {
       this.countIn(data);
@@ -253,7 +266,7 @@ export class TriadNetwork {
       await this.p2p.handle(submitProtocol(net), async (req) => {
         const txs = decodeTxBatch(req);
         const o = this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
-        if (o.action !== 'accept') throw new Error(`submission refused: ${o.code}${o.message ? `: ${o.message}` : ''}`);
+        if (o.action !== 'accept') throw new PeerRequestError('refused', `submission refused: ${o.code}${o.message ? `: ${o.message}` : ''}`);
         return encodeSubmitResults(await submit(txs));
       }, MAX_SUBMIT_REQUEST_BYTES);
     }
@@ -278,31 +291,37 @@ export class TriadNetwork {
     await this.publish(this.ancestors[0]!, GossipKind.snapshot, encodeSignedSnapshot(ss));
   }
 
-  /** Routing: publish a batch of signed transactions to the home shard's tx topic. */
+  /**
+   * Routing fallback: publishes a batch of signed transactions on the home shard's tx topic, only
+   * if the home's validator peer (genesis) is among that topic's subscribers; resolves to the
+   * number of recipients. Throws when it is not: nobody else's subscription counts as reaching home.
+   */
   async publishTxs(shard: ShardId, txs: Uint8Array[]): Promise<number> {
+    const topic = txTopic(this.genesis.networkId, shard);
+    const home = this.peers.byShard.get(shard);
+    if (!home || !this.p2p.topicPeers(topic).includes(home)) throw new Error(`home-unreachable: the validator of shard ${shard} is not connected`);
     const data = encodeEnvelope({ kind: GossipKind.txBatch, network: this.genesis.networkId, payload: encodeTxBatch(txs) });
     this.countOut(data);
-    return this.p2p.publish(txTopic(this.genesis.networkId, shard), data);
+    return this.p2p.publish(topic, data);
   }
 
   /**
-   * Hands `txs` (all of shard `home`) to a node of that shard over /smt/<net>/submit/1 and returns
-   * its verdict per transaction; undefined when no peer subscribed to home's tx topic answers (the
-   * caller then falls back to gossip). The verdict is that peer's word: clients confirm commitment
-   * with the transaction's inclusion proof, as for any submission.
+   * Hands `txs` (all of shard `home`) to home's validator over /smt/<net>/submit/1 and returns its
+   * verdict per transaction. Only the peer id the genesis binds to `home` is asked (never "whoever
+   * subscribes to tx/<home>"); undefined when it cannot be reached or does not answer in time (the
+   * caller then falls back to gossip on home's topic, answering "forwarded", or "unroutable").
    */
   async submitTo(home: ShardId, txs: Uint8Array[]): Promise<SubmitResult[] | undefined> {
     const net = this.genesis.networkId;
-    const req = encodeTxBatch(txs);
-    for (const peer of this.p2p.topicPeers(txTopic(net, home)).slice(0, 2)) {
-      try {
-        const b = await this.p2p.request(peer, submitProtocol(net), req, { timeoutMs: SUBMIT_TIMEOUT_MS });
-        return decodeSubmitResults(b, txs.length);
-      } catch (err) {
-        this.log?.debug({ peer, home, err: (err as Error).message }, 'direct submission failed');
-      }
+    const peer = this.peers.byShard.get(home);
+    if (!peer || peer === this.p2p.peerId || !this.p2p.connectedPeers().includes(peer)) return undefined;
+    try {
+      const b = await this.p2p.request(peer, submitProtocol(net), encodeTxBatch(txs), { timeoutMs: SUBMIT_TIMEOUT_MS });
+      return decodeSubmitResults(b, txs.length);
+    } catch (err) {
+      this.log?.debug({ peer, home, err: (err as Error).message }, 'direct submission failed');
+      return undefined;
     }
-    return undefined;
   }
 
   latestGlobalEpoch(): number {
@@ -317,27 +336,37 @@ export class TriadNetwork {
   }
 
   /**
-   * Cross-shard delivery (pull): asks peers for `src`'s receipts to `dst` from `fromSeq`. Tries the
-   * peer that served `src` last time first, then the others in turn (at most `maxPeers`).
-   * Returns the encoded batch (unverified: the shard verifies it) or undefined.
+   * Cross-shard delivery (pull): asks for `src`'s receipts to `dst` from `fromSeq`: src's validator
+   * first (only it serves them), then other validators in turn (at most `maxPeers` asked). An answer
+   * counts only if it verifies (verifyReceiptBatch: src's signature, the outbox proof, every group);
+   * a forged or damaged one is logged and the next peer asked. Returns the encoded batch or undefined.
    */
-  async fetchReceipts(src: ShardId, dst: ShardId, fromSeq: bigint, maxPeers = 12): Promise<Uint8Array | undefined> {
-    const peers = this.p2p.connectedPeers();
-    const known = this.receiptPeers.get(src);
-    const order = known && peers.includes(known) ? [known, ...peers.filter((p) => p !== known)] : peers;
+  async fetchReceipts(src: ShardId, dst: ShardId, fromSeq: bigint, maxPeers = 4): Promise<Uint8Array | undefined> {
     const req = encodeFetchRequest({ kind: FetchKind.receipts, path: src + dst, epoch: Number(fromSeq) });
-    for (const peer of order.slice(0, maxPeers)) {
+    for (const peer of this.askOrder(this.peers.byShard.get(src), maxPeers)) {
       try {
         this.counters.fetchesMade++;
         const b = await this.p2p.request(peer, fetchProtocol(this.genesis.networkId), req, { timeoutMs: this.timing.fetchTimeoutMs });
         if (b.length === 0) continue;
-        this.receiptPeers.set(src, peer);
+        const batch = decodeReceiptBatch(b);
+        if (batch.snapshot.snapshot.shard !== src) throw new Error(`a batch of ${batch.snapshot.snapshot.shard}, asked for ${src}`);
+        verifyReceiptBatch(batch, this.genesis, dst);
         return b;
       } catch (err) {
-        this.log?.debug({ peer, err: (err as Error).message }, 'receipt fetch failed');
+        this.counters.fetchesRefused++;
+        this.log?.warn({ peer, src, err: (err as Error).message }, 'receipt fetch: answer refused or failed');
       }
     }
     return undefined;
+  }
+
+  /** Connected validator peers to ask, `first` (if connected) ahead of the others in rotation. */
+  private askOrder(first: string | undefined, max: number): string[] {
+    const connected = this.p2p.connectedPeers().filter((p) => this.peers.ids.has(p) && p !== this.p2p.peerId);
+    const rest = connected.filter((p) => p !== first);
+    const start = rest.length ? this.peerCursor++ % rest.length : 0;
+    const rotated = [...rest.slice(start), ...rest.slice(0, start)];
+    return (first && connected.includes(first) ? [first, ...rotated] : rotated).slice(0, max);
   }
 
   latestGlobalSnapshot(): GlobalSnapshot | undefined {
@@ -366,7 +395,9 @@ export class TriadNetwork {
   }
 
   stats(): NetworkStats {
-    return { latestGlobalEpoch: this.latestGlobal, ...this.counters, peers: this.p2p.connectedPeers().length };
+    // author rejections happen in the libp2p layer, before our topic validators: counted with ours
+    const a = this.p2p.admissionStats();
+    return { latestGlobalEpoch: this.latestGlobal, ...this.counters, rejected: this.counters.rejected + a.rejectedAuthors, peers: this.p2p.connectedPeers().length };
   }
 
   async close(): Promise<void> {
@@ -378,6 +409,17 @@ export class TriadNetwork {
   }
 
   // ---- gossip in ----
+
+  /** A pushed receipt batch's source: a validator shard of this network other than us, whose
+   * snapshot signature verifies. Cheap next to the batch's proofs; the shard checks the rest. */
+  private checkReceiptSource(payload: Uint8Array): ValidationOutcome {
+    const b = decodeReceiptBatch(payload); // DecodeError -> Rejected as undecodable
+    const s = b.snapshot.snapshot;
+    if (s.network !== this.genesis.networkId) return reject('wrong-network');
+    const key = this.genesis.validators.get(s.shard);
+    if (!key || s.shard.length !== this.genesis.depth || s.shard === this.shard) return reject('invalid', `receipts from ${JSON.stringify(s.shard)}`);
+    return verifySnapshotSignature(b.snapshot, key) ? ACCEPT : reject('bad-signature', `receipt batch: snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
+  }
 
   private stale(epoch: number): boolean {
     return epoch < this.latestGlobal - this.keepEpochs;
@@ -391,17 +433,17 @@ export class TriadNetwork {
         const m = decodeAggregateSig(payload);
         if (m.aggregate.network !== this.genesis.networkId) return reject('wrong-network');
         if (m.aggregate.path !== t) return reject('wrong-topic', `aggregate of ${JSON.stringify(m.aggregate.path)}`);
-        if (!verifyMemberSignature(m.aggregate, m.signature, this.genesis)) return reject('bad-signature');
-        return this.stale(m.aggregate.epoch) ? ignore('stale') : ACCEPT;
+        if (this.stale(m.aggregate.epoch)) return ignore('stale'); // before the signature: stale costs no verification
+        return verifyMemberSignature(m.aggregate, m.signature, this.genesis) ? ACCEPT : reject('bad-signature');
       },
       [GossipKind.finalAggregate]: (payload) => {
         const fa = decodeFinalAggregate(payload);
         const p = fa.aggregate.path;
         const here = p === '' ? t === '' : parentOf(p) === t;
         if (!here) return reject('wrong-topic', `final of ${JSON.stringify(p)}`);
+        if (this.stale(fa.aggregate.epoch)) return ignore('stale'); // before the 2-of-3 chain: stale costs no verification
         const r = verifyFinalAggregate(fa, this.genesis);
-        if (!r.ok) return reject('invalid', r.reason);
-        return this.stale(fa.aggregate.epoch) ? ignore('stale') : ACCEPT;
+        return r.ok ? ACCEPT : reject('invalid', r.reason);
       },
     };
     if (lowest) {
@@ -410,9 +452,9 @@ export class TriadNetwork {
         const s = ss.snapshot;
         if (s.network !== this.genesis.networkId) return reject('wrong-network');
         if (s.shard.length !== depth || parentOf(s.shard) !== t) return reject('wrong-topic', `snapshot of ${JSON.stringify(s.shard)}`);
+        if (this.stale(s.epoch)) return ignore('stale'); // before the signature
         const key = this.genesis.validators.get(s.shard);
-        if (!key || !verifySnapshotSignature(ss, key)) return reject('bad-signature');
-        return this.stale(s.epoch) ? ignore('stale') : ACCEPT;
+        return key && verifySnapshotSignature(ss, key) ? ACCEPT : reject('bad-signature');
       };
     }
     return checks;
@@ -738,19 +780,23 @@ export class TriadNetwork {
     }
   }
 
-  /** Asks connected peers in turn (at most `maxPeers`) until one returns a record that `accept` takes. */
-  private async fetchFirst<T>(q: FetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean, maxPeers = 3): Promise<T | undefined> {
-    const peers = this.p2p.connectedPeers();
-    for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
-      const peer = peers[(this.peerCursor++) % peers.length]!;
+  /**
+   * Asks connected validators in turn (`prefer` first, at most `maxPeers`) until one returns a
+   * record that `accept` verifies. An empty answer, an error or a record that fails verification
+   * moves on to the next peer: no peer's answer counts unless it verifies.
+   */
+  private async fetchFirst<T>(q: FetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean, maxPeers = 4, prefer?: string): Promise<T | undefined> {
+    for (const peer of this.askOrder(prefer, maxPeers)) {
       try {
         this.counters.fetchesMade++;
         const b = await this.p2p.request(peer, fetchProtocol(this.genesis.networkId), encodeFetchRequest(q), { timeoutMs: this.timing.fetchTimeoutMs });
         if (b.length === 0) continue;
         const x = decode(b);
         if (accept(x)) return x;
+        this.counters.fetchesRefused++;
         this.log?.warn({ peer, kind: q.kind, path: q.path, epoch: q.epoch }, 'peer served an invalid record');
       } catch (err) {
+        this.counters.fetchesRefused++;
         this.log?.debug({ peer, err: (err as Error).message }, 'fetch failed');
       }
     }
@@ -766,11 +812,11 @@ export class TriadNetwork {
       if (r.lowest) {
         const ss = await this.fetchFirst({ kind: FetchKind.snapshot, path: child, epoch: r.epoch }, decodeSignedSnapshot, (x) =>
           x.snapshot.shard === child && x.snapshot.epoch === r.epoch && x.snapshot.network === this.genesis.networkId
-          && verifySnapshotSignature(x, this.genesis.validators.get(x.snapshot.shard as ShardId)!), 2);
+          && verifySnapshotSignature(x, this.genesis.validators.get(x.snapshot.shard as ShardId)!), 3, this.peers.byShard.get(child as ShardId));
         if (ss && !r.inputs[i]) { this.snapshots.set(`${child}@${r.epoch}`, ss); r.inputs[i] = { kind: 'snapshot', snapshot: ss.snapshot }; }
       } else {
         const fa = await this.fetchFirst({ kind: FetchKind.finalAggregate, path: child, epoch: r.epoch }, decodeFinalAggregate, (x) =>
-          x.aggregate.path === child && x.aggregate.epoch === r.epoch && this.verifiedFinal(x), 2);
+          x.aggregate.path === child && x.aggregate.epoch === r.epoch && this.verifiedFinal(x), 3);
         if (fa) this.recordFinal(fa); // feeds r.inputs[i] unless computed meanwhile
       }
     }));
@@ -797,7 +843,7 @@ export class TriadNetwork {
     if (this.syncing || this.closed) return;
     this.syncing = true;
     try {
-      const latest = await this.fetchFirst({ kind: FetchKind.globalLatest, path: '', epoch: 0 }, decodeFinalAggregate, (x) => x.aggregate.path === '' && this.verifiedFinal(x), 1);
+      const latest = await this.fetchFirst({ kind: FetchKind.globalLatest, path: '', epoch: 0 }, decodeFinalAggregate, (x) => x.aggregate.path === '' && this.verifiedFinal(x), 3);
       if (latest && !this.globals.has(latest.aggregate.epoch)) this.recordFinal(latest);
       const top = this.latestGlobal;
       let budget = 8;

@@ -1,8 +1,10 @@
 // The libp2p node: libp2p 3 + @libp2p/gossipsub (the maintained successor of
 // @chainsafe/libp2p-gossipsub, whose v14 only runs on libp2p 2), TCP, noise, yamux, identify.
-// Persistent peer identity from a key file (0600), content-hash message ids, StrictSign, peer
-// scoring, and a dialer that keeps configured peers connected (retry with capped exponential
-// backoff, re-dial after disconnects), so nodes may start in any order and come back after restarts.
+// Peer identity: a given private key (a validator node passes its validator key, src/gossip/identity.ts)
+// or a key file (0600; tests and tools). Content-hash message ids, StrictSign, peer scoring, and a
+// dialer that keeps configured peers connected (retry with capped exponential backoff, re-dial after
+// disconnects), so nodes may start in any order and come back after restarts. With `allowedPeers`
+// (the genesis validators) only those peers may connect, ask requests or author gossip (admission.ts).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,24 +13,27 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify, type Identify } from '@libp2p/identify';
-import { gossipsub, StrictSign, type GossipSub, type TopicValidatorFn } from '@libp2p/gossipsub';
+import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type TopicValidatorFn } from '@libp2p/gossipsub';
 import type { TopicScoreParams } from '@libp2p/gossipsub/score';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
+import { DecodeError } from '../core/bytes.js';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
 import { testPartitionFromEnv } from './test-partition.js';
+import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
+import { PeerKeyError } from './identity.js';
+
+export { PeerKeyError } from './identity.js';
+export { PeerRequestError } from './admission.js';
 
 // Types derived from the installed packages' own signatures (@libp2p/interface is only a transitive dependency).
 type PrivateKey = ReturnType<typeof privateKeyFromProtobuf>;
 type Stream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
 
-export class PeerKeyError extends Error {
-  override name = 'PeerKeyError';
-}
-
-/** Loads the node's libp2p identity, creating it (mode 0600, atomically) if the file is missing. */
+/** Loads a libp2p identity from a key file, creating it (mode 0600, atomically) if the file is missing.
+ * Validator nodes do not use this (their identity is the validator key); tests and tools do. */
 export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
   let bytes: Uint8Array | undefined;
   try {
@@ -57,8 +62,21 @@ export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
   return key;
 }
 
+/** Inbound connections per second per remote host (libp2p's default is 5; every node of a loopback
+ * cluster dials from 127.0.0.1, and a 9-node cluster opens 8 per node at start plus redials). */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 20;
+
 export interface P2POptions {
-  peerKeyFile: string;
+  /** The identity (a validator node: its validator key, identity.ts `peerKeyFromValidator`). */
+  privateKey?: PrivateKey;
+  /** Or a key file, created if missing (used when `privateKey` is absent). */
+  peerKeyFile?: string;
+  /** The only peer ids admitted (connections, requests, gossip authors); everyone when absent. */
+  allowedPeers?: ReadonlySet<string>;
+  /** Per peer and protocol request budget (admission.ts DEFAULT_REQUEST_BUDGET when absent). */
+  requestBudget?: Partial<RequestBudgetOptions>;
+  /** Inbound connections per second per host; default INBOUND_CONNECTIONS_PER_HOST_PER_S. */
+  inboundConnectionsPerHostPerS?: number;
   /** Listen multiaddrs; default /ip4/127.0.0.1/tcp/0. */
   listen?: string | string[];
   /** Peers to keep connected: multiaddrs, ideally ending in /p2p/<peer id>. */
@@ -74,7 +92,28 @@ export interface P2POptions {
 }
 
 export type MessageHandler = (data: Uint8Array, info: { topic: string; from: string }) => void;
+/** Throw `PeerRequestError(code)` to answer with a fixed code; any other error answers 'internal'
+ * (or 'bad-request' for a DecodeError) and its text stays in this node's log. */
 export type RequestHandler = (request: Uint8Array, from: string) => Promise<Uint8Array>;
+
+/** A request that failed at the remote end: the fixed code it answered. */
+export class RemoteRequestError extends Error {
+  override name = 'RemoteRequestError';
+  readonly code: PeerErrorCode | 'unknown';
+  constructor(protocol: string, code: PeerErrorCode | 'unknown') {
+    super(`${protocol}: remote error: ${code}`);
+    this.code = code;
+  }
+}
+
+export interface AdmissionStats {
+  /** Connections refused by the allow list (not the test partition). */
+  deniedConnections: number;
+  /** Gossip messages Rejected because their author is not an admitted peer. */
+  rejectedAuthors: number;
+  /** Requests refused: not admitted, over budget or busy. */
+  refusedRequests: number;
+}
 
 export interface P2PNode {
   readonly peerId: string;
@@ -93,14 +132,26 @@ export interface P2PNode {
   meshPeers(topic: string): string[];
   /** Gossipsub score of a peer (negative after invalid messages). */
   peerScore(peer: string): number;
-  handle(protocol: string, handler: RequestHandler, maxRequestBytes?: number): Promise<void>;
+  /** Serves `protocol`: admitted peers only, within `budget` per peer (defaults: the node's budget). */
+  handle(protocol: string, handler: RequestHandler, maxRequestBytes?: number, budget?: Partial<RequestBudgetOptions>): Promise<void>;
   request(peer: string, protocol: string, request: Uint8Array, opts?: { timeoutMs?: number; maxResponseBytes?: number }): Promise<Uint8Array>;
+  /** Whether `peer` is admitted (always true without an allow list). */
+  isAllowed(peer: string): boolean;
+  admissionStats(): AdmissionStats;
   close(): Promise<void>;
 }
 
 /** Topic score parameters: reward first deliveries a little, punish invalid messages hard.
  * Mesh-delivery deficits are off: triad topics carry a handful of messages per epoch, too few for
  * a delivery-rate expectation that would not also punish honest peers. */
+function errorResponse(code: PeerErrorCode): Uint8Array {
+  const m = new TextEncoder().encode(code);
+  const res = new Uint8Array(m.length + 1);
+  res[0] = 1;
+  res.set(m, 1);
+  return res;
+}
+
 export function topicScoreParams(): Partial<TopicScoreParams> {
   return {
     topicWeight: 1,
@@ -113,23 +164,33 @@ export function topicScoreParams(): Partial<TopicScoreParams> {
 
 export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const log = opts.logger;
-  const privateKey = await loadOrCreatePeerKey(opts.peerKeyFile);
+  if (!opts.privateKey && !opts.peerKeyFile) throw new PeerKeyError('createP2PNode needs privateKey or peerKeyFile');
+  const privateKey = opts.privateKey ?? await loadOrCreatePeerKey(opts.peerKeyFile!);
+  const allowed = opts.allowedPeers;
+  const admission: AdmissionStats = { deniedConnections: 0, rejectedAuthors: 0, refusedRequests: 0 };
+  const isAllowed = (peer: string): boolean => !allowed || allowed.has(peer);
   const listen = opts.listen === undefined ? ['/ip4/127.0.0.1/tcp/0'] : Array.isArray(opts.listen) ? opts.listen : [opts.listen];
   const topics: Record<string, Partial<TopicScoreParams>> = {};
   for (const t of opts.scoredTopics ?? []) topics[t] = topicScoreParams();
   // TEST ONLY (chaos tests): a partition gater, installed solely when SMT_TEST_PARTITION_FILE is set.
   const partition = testPartitionFromEnv();
+  let lastDenyLog = 0;
+  const allowGater = allowed ? allowListGater(allowed, (peer, hook) => {
+    admission.deniedConnections++;
+    const now = Date.now();
+    if (now - lastDenyLog > 10_000) { lastDenyLog = now; log?.info({ peer, hook, denied: admission.deniedConnections }, 'connection refused: peer is not a genesis validator'); }
+  }) : undefined;
+  const gater = composeGaters(allowGater, partition?.gater);
   const node = await createLibp2p({
     privateKey,
-    ...(partition ? { connectionGater: partition.gater } : {}),
+    ...(gater ? { connectionGater: gater } : {}),
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
-      // every node of a local cluster dials from 127.0.0.1: the default of 5/s per host is too low
-      inboundConnectionThreshold: 100,
-      maxIncomingPendingConnections: 64,
+      inboundConnectionThreshold: opts.inboundConnectionsPerHostPerS ?? INBOUND_CONNECTIONS_PER_HOST_PER_S,
+      maxIncomingPendingConnections: 32,
       dialTimeout: 5000,
     },
     services: {
@@ -284,12 +345,25 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     await stream.close();
   };
 
+  // Defence in depth behind the gater: a message authored (StrictSign `from`) by a peer outside the
+  // allow list is Rejected before any payload check, whoever relayed it.
+  const authorGate = (fn: TopicValidatorFn | undefined): TopicValidatorFn => async (peer, msg) => {
+    if (msg.type !== 'signed' || !isAllowed(msg.from.toString())) {
+      admission.rejectedAuthors++;
+      log?.debug({ topic: msg.topic, via: peer.toString() }, 'gossip rejected: author is not a genesis validator');
+      return TopicValidatorResult.Reject;
+    }
+    return fn ? fn(peer, msg) : TopicValidatorResult.Accept;
+  };
+
   return {
     peerId: node.peerId.toString(),
     libp2p: node,
     multiaddrs: () => node.getMultiaddrs().map((m) => m.toString()),
     subscribe(topic, handler) {
       handlers.set(topic, handler);
+      // a topic without a validator of its own still checks authors
+      if (allowed && !pubsub.topicValidators.has(topic)) pubsub.topicValidators.set(topic, authorGate(undefined));
       pubsub.subscribe(topic);
     },
     unsubscribe(topic) {
@@ -301,7 +375,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       return r.recipients.length;
     },
     setTopicValidator(topic, fn) {
-      pubsub.topicValidators.set(topic, fn);
+      pubsub.topicValidators.set(topic, allowed ? authorGate(fn) : fn);
     },
     addPeer,
     connectedPeers: () => [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))],
@@ -309,23 +383,39 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     // both exist on the gossipsub implementation but not on its exported interface
     meshPeers: (topic) => (pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic),
     peerScore: (peer) => (pubsub as unknown as { getScore(p: string): number }).getScore(peer),
-    async handle(protocol, handler, maxRequestBytes = 64 * 1024) {
+    async handle(protocol, handler, maxRequestBytes = 64 * 1024, budgetOpts) {
+      const budget = new RequestBudget({ ...opts.requestBudget, ...budgetOpts });
       await node.handle(protocol, async (stream, connection) => {
+        const from = connection.remotePeer.toString();
+        const refuse = async (code: PeerErrorCode): Promise<void> => {
+          admission.refusedRequests++;
+          // read (not decode) the request first: an answer sent before it is consumed never reaches the asker
+          await readAll(stream, maxRequestBytes, 'request');
+          await sendAll(stream, errorResponse(code));
+        };
         try {
-          const req = await readAll(stream, maxRequestBytes, 'request');
-          let res: Uint8Array;
+          // decided before decoding the request: a refused peer costs a stream read, not a decode
+          if (!isAllowed(from)) return await refuse('not-validator');
+          const a = budget.admit(from);
+          if (!a.ok) return await refuse(a.code);
           try {
-            const body = await handler(req, connection.remotePeer.toString());
-            res = new Uint8Array(body.length + 1);
-            res[0] = 0;
-            res.set(body, 1);
-          } catch (e) {
-            const m = new TextEncoder().encode(String((e as Error).message).slice(0, 500));
-            res = new Uint8Array(m.length + 1);
-            res[0] = 1;
-            res.set(m, 1);
+            const req = await readAll(stream, maxRequestBytes, 'request');
+            let res: Uint8Array;
+            try {
+              const body = await handler(req, from);
+              res = new Uint8Array(body.length + 1);
+              res[0] = 0;
+              res.set(body, 1);
+            } catch (e) {
+              const code: PeerErrorCode = e instanceof PeerRequestError ? e.code : e instanceof DecodeError ? 'bad-request' : 'internal';
+              if (code === 'internal') log?.warn({ err: (e as Error).message, protocol, peer: from }, 'request handler failed');
+              else log?.debug({ err: (e as Error).message, protocol, peer: from, code }, 'request refused');
+              res = errorResponse(code);
+            }
+            await sendAll(stream, res);
+          } finally {
+            a.release();
           }
-          await sendAll(stream, res);
         } catch (e) {
           log?.debug({ err: (e as Error).message, protocol }, 'request stream failed');
           stream.abort(e as Error);
@@ -341,12 +431,17 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         await sendAll(stream, request);
         const res = await readAll(stream, (ropts.maxResponseBytes ?? MAX_GOSSIP_BYTES * 4) + 1, 'response');
         if (res.length === 0) throw new Error(`${protocol}: empty response`);
-        if (res[0] !== 0) throw new Error(`${protocol}: remote error: ${new TextDecoder().decode(res.subarray(1))}`);
+        if (res[0] !== 0) {
+          const code = new TextDecoder().decode(res.subarray(1, 1 + 32));
+          throw new RemoteRequestError(protocol, isPeerErrorCode(code) ? code : 'unknown');
+        }
         return res.subarray(1);
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
     },
+    isAllowed,
+    admissionStats: () => ({ ...admission }),
     async close() {
       closed = true;
       clearInterval(timer);

@@ -11,6 +11,7 @@ import { addressFromPublicKey, homeShard } from '../core/address.js';
 import { ancestorsOf, type ShardId } from '../core/ids.js';
 import { DecodeError } from '../core/bytes.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
+import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
 import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
 import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
 import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
@@ -34,7 +35,8 @@ export interface GossipLayer {
   components: Component[]; // in opening order
 }
 
-/** Where the node keeps its libp2p identity and global snapshots: `<data>/net/`. */
+/** Where the node keeps its global snapshots and signing records: `<data>/net/` (its libp2p identity
+ * is its validator key; a `peer.key` left there by an older version is not used). */
 export function gossipDir(dataDir: string): string {
   return join(dataDir, 'net');
 }
@@ -80,8 +82,15 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     components.push({ name: 'global-db', close: () => db.close() });
     const store: GlobalStore = db.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' });
 
+    // The node's libp2p identity is its validator key: its peer id is the one the genesis binds to
+    // this shard, and only the genesis validators' peer ids are admitted (src/gossip/identity.ts).
+    const peers = validatorPeers(genesis);
+    const privateKey = await peerKeyFromValidator(o.validatorKey).catch((e: Error) => {
+      throw new Error(`the validator key of shard ${shard.id} cannot serve as the node's libp2p identity: ${e.message}`);
+    });
     const p2p = await createP2PNode({
-      peerKeyFile: join(dir, 'peer.key'),
+      privateKey,
+      allowedPeers: peers.ids,
       listen: listenMultiaddr(o.listen),
       peers: o.peers,
       networkId: genesis.networkId,

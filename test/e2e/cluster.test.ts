@@ -5,9 +5,10 @@
 //    holds it and refers account queries to the home shard (421 wrong-shard);
 //  - all 9 nodes report the same global root for the same epochs, and the global snapshot verifies
 //    locally (`smt global --network`: the 2-of-3 chain down to the shards);
+//  - an outside libp2p node (a key that is no genesis validator's) cannot connect to a shard at all;
 //  - a gossip message with a bad signature (a forged snapshot and a forged aggregate signature,
-//    published by an outside libp2p node connected to one shard) is rejected by that shard and
-//    reaches no other node;
+//    published by a peer holding a real validator key, shard 22's, whose node is stopped meanwhile,
+//    connected to one shard) is rejected by that shard and reaches no other node;
 //  - a shard process killed with SIGKILL and restarted with the supervisor's arguments rejoins and
 //    catches up: its global snapshots of the epochs it missed equal the others', and later global
 //    snapshots include its fresh (not carried) snapshots again.
@@ -27,6 +28,7 @@ import { decodeAggregationPath } from '../../src/hierarchy/global.js';
 import { encodeAggregateSig, encodeEnvelope, GossipKind } from '../../src/gossip/encoding.js';
 import { triadTopic } from '../../src/gossip/topics.js';
 import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
+import { peerKeyFromValidator } from '../../src/gossip/identity.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, startShard } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
@@ -158,13 +160,29 @@ test('all 9 nodes report the same global root for the same epochs, and it verifi
   assert.equal(decodeAggregationPath(fromHex(path.encoded)).steps.length, 2);
 });
 
-test('a gossip message with a bad signature is rejected by the receiving shard and reaches no other node', { timeout: 30_000 }, async () => {
+test('an outside peer cannot connect to a shard: only genesis validators are admitted', { timeout: 30_000 }, async () => {
   const entry = byShard('00');
-  outsider = await createP2PNode({ peerKeyFile: join(tmp, 'outsider.key'), networkId: genesis.networkId, peers: [`/ip4/127.0.0.1/tcp/${entry.p2pPort}`] });
+  outsider = await createP2PNode({ peerKeyFile: join(tmp, 'outsider.key'), networkId: genesis.networkId, peers: [`/ip4/127.0.0.1/tcp/${entry.p2pPort}`], dialBackoff: { initialMs: 100, maxMs: 500 } });
+  await sleep(3000); // several dial attempts
+  assert.deepEqual(outsider.connectedPeers(), [], 'the outsider holds no connection');
+  assert.equal((await getJson(`${url(entry)}/v1/health`)).body.peers, 8, 'shard 00 is connected to the 8 other validators only');
+  await outsider.close();
+  outsider = undefined;
+});
+
+test('a gossip message with a bad signature is rejected by the receiving shard and reaches no other node', { timeout: 60_000 }, async () => {
+  const entry = byShard('00');
+  // a validator-keyed attacker: shard 22's key (its node stopped, so the peer id is not in use twice)
+  const borrowed = byShard('22');
+  const pid22 = readPid(netDir, borrowed)!;
+  process.kill(pid22, 'SIGKILL');
+  await until('shard 22 to die', 5000, async () => (isAlive(pid22) ? undefined : true));
+  const key22 = loadKeyFile(join(netDir, 'validators', '22.key')).keyPair;
+  outsider = await createP2PNode({ privateKey: await peerKeyFromValidator(key22), networkId: genesis.networkId, peers: [`/ip4/127.0.0.1/tcp/${entry.p2pPort}`] });
   const topic = triadTopic(genesis.networkId, '0');
   outsider.subscribe(topic, () => {});
   await until('shard 00 to be a peer on triad 0', 15_000, async () => (outsider!.topicPeers(topic).length > 0 ? true : undefined));
-  assert.equal(outsider.connectedPeers().length, 1, 'the outsider is connected to shard 00 only');
+  assert.equal(outsider.connectedPeers().length, 1, 'the attacker is connected to shard 00 only');
 
   const rejectedBefore = await Promise.all(layout.shards.map((s) => metric(s, 'smt_gossip_rejected')));
   // forged snapshot: shard 01's real latest snapshot, moved to a future epoch and signed by a key that is not 01's validator
@@ -190,6 +208,8 @@ test('a gossip message with a bad signature is rejected by the receiving shard a
   assert.equal(new Set(roots).size, 1);
   await outsider.close();
   outsider = undefined;
+  startShard(netDir, layout, borrowed); // shard 22 back, under its own identity
+  await until('shard 22 healthy and connected again', 30_000, async () => ((await getJson(`${url(borrowed)}/v1/health`)).body.peers >= 8 ? true : undefined));
 });
 
 test('a shard killed with SIGKILL and restarted rejoins and catches up on the global snapshots it missed', { timeout: 60_000 }, async () => {
