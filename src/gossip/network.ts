@@ -39,7 +39,8 @@ import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type 
 import type { P2PNode } from './p2p.js';
 import { PeerRequestError } from './admission.js';
 import { validatorPeers, type ValidatorPeers } from './identity.js';
-import { decodeReceiptBatch, verifyReceiptBatch } from '../shard/receipts.js';
+import { decodeReceiptBatch, verifyReceiptBatch, type ReceiptBatch } from '../shard/receipts.js';
+import { chainGroup } from '../shard/receipt-chain.js';
 import { triadTopic, txTopic } from './topics.js';
 import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
 import type { SubmitResult } from '../shard/shard.js';
@@ -336,12 +337,15 @@ export class TriadNetwork {
   }
 
   /**
-   * Cross-shard delivery (pull): asks for `src`'s receipts to `dst` from `fromSeq`: src's validator
-   * first (only it serves them), then other validators in turn (at most `maxPeers` asked). An answer
-   * counts only if it verifies (verifyReceiptBatch: src's signature, the outbox proof, every group);
-   * a forged or damaged one is logged and the next peer asked. Returns the encoded batch or undefined.
+   * Cross-shard delivery (pull): asks for `src`'s receipts to `dst` from `from` (a seq, or the
+   * destination's verified frontier: seq and chain head there): src's validator first (only it
+   * serves them), then other validators in turn (at most `maxPeers` asked). An answer counts only if
+   * it verifies (verifyReceiptBatch: src's signature, the outbox proof, every group; given the
+   * frontier's head, also the chain of the new groups up to the proven head); a forged or damaged
+   * one is logged and the next peer asked. Returns the encoded batch or undefined.
    */
-  async fetchReceipts(src: ShardId, dst: ShardId, fromSeq: bigint, maxPeers = 4): Promise<Uint8Array | undefined> {
+  async fetchReceipts(src: ShardId, dst: ShardId, from: bigint | { next: bigint; head: Uint8Array }, maxPeers = 4): Promise<Uint8Array | undefined> {
+    const fromSeq = typeof from === 'bigint' ? from : from.next;
     const req = encodeFetchRequest({ kind: FetchKind.receipts, path: src + dst, epoch: Number(fromSeq) });
     for (const peer of this.askOrder(this.peers.byShard.get(src), maxPeers)) {
       try {
@@ -351,6 +355,7 @@ export class TriadNetwork {
         const batch = decodeReceiptBatch(b);
         if (batch.snapshot.snapshot.shard !== src) throw new Error(`a batch of ${batch.snapshot.snapshot.shard}, asked for ${src}`);
         verifyReceiptBatch(batch, this.genesis, dst);
+        if (typeof from !== 'bigint') checkReceiptChain(batch, from);
         return b;
       } catch (err) {
         this.counters.fetchesRefused++;
@@ -876,4 +881,22 @@ export class TriadNetwork {
       }
     }
   }
+}
+
+/**
+ * The groups of `b` past the frontier chain from the frontier's head to the head the source proved
+ * (the destination inbox's own check, src/shard/inbox.ts, done before the batch is taken). A batch
+ * with nothing past the frontier, or starting beyond it (a gap: checked when the gap is filled),
+ * passes. Throws on a mismatch.
+ */
+function checkReceiptChain(b: ReceiptBatch, front: { next: bigint; head: Uint8Array }): void {
+  if (b.count <= front.next) return;
+  let n = 0n;
+  for (const g of b.groups) n += BigInt(g.n);
+  if (b.count - n > front.next) return;
+  const g0 = b.groups.findIndex((g) => g.first === front.next);
+  if (g0 < 0) throw new Error(`receipts cut mid-group at seq ${front.next}`);
+  let h = front.head;
+  for (let k = g0; k < b.groups.length; k++) h = chainGroup(h, b.groups[k]!.row);
+  if (!bytesEqual(h, b.head)) throw new Error(`receipts from seq ${front.next} do not chain to the proven head`);
 }

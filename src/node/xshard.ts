@@ -192,8 +192,8 @@ export class CrossShardDelivery {
         if (!this.wantPull.has(src) && last !== undefined && fe - last < PULL_EVERY_EPOCHS) continue;
         this.wantPull.delete(src);
         this.counters.pulls++;
-        const from = this.shard.inboxFrontier(shardIndex(src)).next; // past what is already verified and waiting
-        const bytes = await net.fetchReceipts(src, this.shard.id, from);
+        const front = this.shard.inboxFrontier(shardIndex(src)); // past what is already verified and waiting
+        const bytes = await net.fetchReceipts(src, this.shard.id, front); // answers that do not chain from here are refused
         if (!bytes) {
           // the source is unreachable: retry in a couple of epochs, not every tick
           this.pulledAt.set(src, fe - PULL_EVERY_EPOCHS + 2);
