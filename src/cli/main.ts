@@ -11,6 +11,7 @@ import * as clusterCmd from './commands/cluster.js';
 import * as globalCmd from './commands/global.js';
 import * as proofCmd from './commands/proof.js';
 import * as versionCmd from './commands/version.js';
+import * as deployCmd from './commands/deploy.js';
 
 const jsonErrors = process.argv.includes('--json');
 const program = new Command();
@@ -27,7 +28,7 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
-  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd, versionCmd,
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd, versionCmd, deployCmd,
 ];
 for (const c of commands) c.register(program);
 
