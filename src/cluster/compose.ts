@@ -18,6 +18,12 @@ export const DEFAULT_IMAGE = 'smt-node:local';
 export const PROMETHEUS_IMAGE = 'prom/prometheus:v2.53.2';
 export const GRAFANA_IMAGE = 'grafana/grafana:11.2.0';
 
+/**
+ * How deployment YAML is written: YAML 1.1 quoting, because docker-compose v1 (PyYAML) and the Go
+ * YAML of Kubernetes and Prometheus read 1.1, where an unquoted `no` is false and `1:30` a number.
+ */
+export const YAML_OPTS = { lineWidth: 0, version: '1.1' } as const;
+
 export class ComposeError extends Error {
   override name = 'ComposeError';
 }

@@ -28,5 +28,5 @@ export function prometheusConfig(targets: ScrapeTarget[], opts: { interval?: str
 }
 
 export function prometheusYaml(targets: ScrapeTarget[], header = '', opts: { interval?: string } = {}): string {
-  return header + stringify(prometheusConfig(targets, opts), { lineWidth: 0 });
+  return header + stringify(prometheusConfig(targets, opts), { lineWidth: 0, version: '1.1' });
 }

@@ -9,7 +9,7 @@ import { allShards, type ShardId } from '../../core/ids.js';
 import { loadGenesis } from '../../core/genesis.js';
 import { loadKeyFile } from '../../core/keyfile.js';
 import { genesisPath, validatorKeyPath } from '../../node/network-dir.js';
-import { DEFAULT_IMAGE } from '../../cluster/compose.js';
+import { DEFAULT_IMAGE, YAML_OPTS } from '../../cluster/compose.js';
 import { k8sManifests, type K8sObject } from '../../cluster/k8s.js';
 import { CliError, printFields } from '../client.js';
 
@@ -73,7 +73,7 @@ Examples:
         files.push(f);
         // Secrets hold private keys: owner-only, like the key files they come from.
         const mode = obj.kind === 'Secret' ? 0o600 : 0o644;
-        writeFileSync(join(out, f), stringify(obj, { lineWidth: 0 }), { mode });
+        writeFileSync(join(out, f), stringify(obj, YAML_OPTS), { mode });
         chmodSync(join(out, f), mode); // a replaced file keeps its old mode otherwise
       }
       writeFileSync(join(out, 'kustomization.yaml'), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files }));
