@@ -121,7 +121,7 @@ export function composeFor(o: ComposeOptions): ComposeFile {
       healthcheck: {
         test: ['CMD', ...HEALTHCHECK_CMD],
         interval: '10s',
-        timeout: '6s',
+        timeout: '10s', // generous: on a loaded host even the exec into the container takes seconds
         retries: 6,
         start_period: '60s',
       },
