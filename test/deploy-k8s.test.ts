@@ -10,21 +10,34 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Secret } from 'kubernetes-models/v1/Secret';
-import { Service } from 'kubernetes-models/v1/Service';
-import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
 import { k8sManifests } from '../src/cluster/k8s.js';
 import type { ShardId } from '../src/core/ids.js';
 
-const MODELS: Record<string, new (data: any) => { validate(): void }> = { ConfigMap, Secret, Service, StatefulSet };
+type Model = new (data: unknown) => { validate(): void };
+/** The kubernetes-models class (schema validator) of each kind we write; a clear failure if the package is missing. */
+async function models(): Promise<Record<string, Model>> {
+  const load = async (path: string, name: string): Promise<Model> => {
+    try {
+      return ((await import(path)) as Record<string, Model>)[name]!;
+    } catch (e) {
+      throw new Error(`the kubernetes-models dev dependency is missing (npm ci): ${(e as Error).message}`);
+    }
+  };
+  return {
+    ConfigMap: await load('kubernetes-models/v1/ConfigMap', 'ConfigMap'),
+    Secret: await load('kubernetes-models/v1/Secret', 'Secret'),
+    Service: await load('kubernetes-models/v1/Service', 'Service'),
+    StatefulSet: await load('kubernetes-models/apps/v1/StatefulSet', 'StatefulSet'),
+  };
+}
 
 function smt(args: string[]) {
   return spawnSync(process.execPath, [SMT_BIN, ...args], { encoding: 'utf8' });
 }
 
-test('smt deploy k8s: every object passes the Kubernetes API schema and the manifests wire one pod per shard to its peers', () => {
+test('smt deploy k8s: every object passes the Kubernetes API schema and the manifests wire one pod per shard to its peers', async () => {
+  const MODELS = await models();
   const dir = mkdtempSync(join(tmpdir(), 'smt-k8s-'));
   try {
     const net = join(dir, 'net');

@@ -7,16 +7,18 @@
 // a read-only root filesystem and no capabilities. Key files must be 0600/0400 for the node to load
 // them, which a Secret volume (root-owned, group fsGroup) cannot give, so an init container copies the
 // key into a memory-backed emptyDir owned by the node user.
-import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import type { ISecret } from 'kubernetes-models/v1/Secret';
-import type { IService } from 'kubernetes-models/v1/Service';
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import type { IContainer } from 'kubernetes-models/v1/Container';
 import { allShards, type ShardId } from '../core/ids.js';
 import { shardDirName } from './layout.js';
 import { CONTAINER_API_PORT, CONTAINER_P2P_PORT, DEFAULT_IMAGE, HEALTHCHECK_CMD, NODE_UID, composePeers, keyFileName } from './compose.js';
 
-export type K8sObject = IConfigMap | ISecret | IService | IStatefulSet;
+/** A Kubernetes object as written to YAML (its shape is checked against the API schema by the tests). */
+export interface K8sObject {
+  apiVersion: string;
+  kind: 'ConfigMap' | 'Secret' | 'Service' | 'StatefulSet';
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+type Container = Record<string, unknown>;
 
 export class K8sError extends Error {
   override name = 'K8sError';
@@ -95,7 +97,7 @@ export function k8sManifests(o: K8sOptions): K8sObject[] {
       metadata: { name: secret, ...ns, labels },
       data: { [keyFile]: Buffer.from(o.validatorKeys.get(shard)!, 'utf8').toString('base64') },
     });
-    const securityContext: IContainer['securityContext'] = {
+    const securityContext = {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
@@ -103,7 +105,7 @@ export function k8sManifests(o: K8sOptions): K8sObject[] {
       runAsGroup: NODE_UID,
       capabilities: { drop: ['ALL'] },
     };
-    const node: IContainer = {
+    const node: Container = {
       name: 'node',
       image,
       args: [
