@@ -19,6 +19,7 @@ import { totalSupply } from '../core/genesis.js';
 import type { NodeMetrics } from './metrics.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { addExplorerRoutes } from './explorer-api.js';
 
 export const MAX_BATCH = 10_000;
 /** Transactions per forwarded gossip message (~220 bytes each: well under the 1 MiB gossip cap). */
@@ -39,6 +40,8 @@ export interface ApiOptions {
   network?: ApiNetwork;
   /** Committed transactions per second over the last few epochs (for /v1/health). */
   tps?: () => number;
+  /** The node's network directory: the explorer lists the cluster's nodes from its cluster.json. */
+  networkDir?: string;
 }
 
 /** What the API needs from the network layer (TriadNetwork satisfies it). */
@@ -304,6 +307,7 @@ export function buildApi(o: ApiOptions): Router {
       return { headers: { 'content-type': metrics.registry.contentType }, text: await metrics.registry.metrics() };
     });
   }
+  addExplorerRoutes(router, o); // light-client answers, the explorer page and its live stream
   return router;
 }
 

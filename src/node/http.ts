@@ -37,6 +37,8 @@ export interface ApiResponse {
   headers?: Record<string, string>;
   json?: unknown; // serialised with bigint -> decimal string
   text?: string; // sent as is (with headers['content-type'])
+  /** A long-lived answer (Server-Sent Events): called with the response once the headers are out. */
+  stream?: (res: ServerResponse) => void;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
@@ -204,6 +206,12 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
 
 function send(res: ServerResponse, method: string, r: ApiResponse): void {
   const status = r.status ?? 200;
+  if (r.stream) {
+    res.writeHead(status, { ...r.headers });
+    if (method === 'HEAD') res.end();
+    else r.stream(res);
+    return;
+  }
   let body: string;
   const headers: Record<string, string> = { ...r.headers };
   if (r.text !== undefined) {

@@ -145,7 +145,7 @@ export class SmtNode {
       }
 
       // 4. the HTTP API
-      const router = buildApi({ shard, metrics, tps, network: gossip?.net });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir });
       proving?.addRoutes(router);
       const apiLog = log.child({ module: 'api' });
       const server: Server = createHttpServer(router, {

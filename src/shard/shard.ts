@@ -519,6 +519,18 @@ export class Shard {
     };
   }
 
+  /**
+   * A state-trie leaf (account key or inbox cursor key) as of a sealed epoch, with its proof against
+   * that epoch's stateRoot: old roots stay readable (trie nodes are never pruned). For light clients.
+   */
+  async stateProofAt(key: Uint8Array, epoch: number): Promise<{ snapshot: SignedSnapshot; proof: Uint8Array; value: Uint8Array | undefined } | undefined> {
+    const snap = await this.snapshot(epoch);
+    if (!snap) return undefined;
+    const trie = await TernaryTrie.at(this.nodeStore, snap.snapshot.stateRoot);
+    const [proof, value] = await Promise.all([trie.prove(key), trie.get(key)]);
+    return { snapshot: snap, proof: encodeProof(proof), value };
+  }
+
   async snapshot(epoch?: number): Promise<SignedSnapshot | undefined> {
     if (epoch === undefined || epoch === this.head.epoch) return this.latest;
     if (epoch > this.head.epoch) return undefined;
