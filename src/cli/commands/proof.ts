@@ -115,7 +115,8 @@ Examples:
     .argument('[epoch]', 'epoch number, or "latest"', 'latest')
     .option('--node <url>', `node API base URL (env SMT_NODE; default: the nodes of --network's cluster.json, else ${DEFAULT_NODE_URL})`)
     .option('--network <dir>', 'network directory: nodes from cluster.json; genesis.json checks the first link')
-    .option('--tree', 'also fetch and audit every triad proof of the epoch (docs/PROOFS.md §3)');
+    .option('--tree', 'also fetch and audit every triad proof of the epoch (docs/PROOFS.md §3)')
+    .option('--light', 'with the light client (src/light): print what was verified and what it certifies, bytes fetched and time');
   addJsonOption(v);
   v.addHelpText('after', `
 What is checked (and what it means: docs/PROOFS.md §3):
@@ -131,7 +132,8 @@ Examples:
   smt proof verify --network ./devnet --tree
   smt proof verify 24 --node http://127.0.0.1:7700
 `);
-  v.action(async (epoch: string, o: { node?: string; network?: string; tree?: boolean; json?: boolean }) => {
+  v.action(async (epoch: string, o: { node?: string; network?: string; tree?: boolean; json?: boolean; light?: boolean }) => {
+    if (o.light) return lightProofVerify(epochArg(epoch), o);
     const nodes = nodesOf(o);
     const gj = await fromAnyNode<GlobalProofJson>(nodes, `v1/proof/global/${epochArg(epoch)}`);
     const { circuitsBuilt } = await import('../../proof/artifacts.js');
@@ -212,4 +214,36 @@ Examples:
     }
     if (!ok) throw new CliError(`global state proof of epoch ${gj.epoch} does not verify`);
   });
+}
+
+async function lightProofVerify(epoch: string, o: { node?: string; network?: string; tree?: boolean; json?: boolean }): Promise<void> {
+  const { lightClientFor } = await import('../light.js');
+  const { circuitsBuilt } = await import('../../proof/artifacts.js');
+  if (!circuitsBuilt()) throw new CliError('no circuit artifacts here (verification keys): run `npm run build:circuits`');
+  const { loadVerificationKey, closeVerifier } = await import('../../proof/verifier.js');
+  const { keyVerifier, verifyGlobalProofApex } = await import('../../light/proofs.js');
+  const { lc, trust } = await lightClientFor(o);
+  const verify = keyVerifier({ triad_leaf: loadVerificationKey('triad_leaf'), triad_inner: loadVerificationKey('triad_inner') });
+  const e = epoch === 'latest' ? 'latest' : Number(epoch);
+  const t0 = performance.now();
+  try {
+    let v;
+    if (o.tree) {
+      const { verifyGlobalProofTree } = await import('../../light/proof-tree.js');
+      const { getPoseidon } = await import('../../proof/commitment.js');
+      v = await verifyGlobalProofTree(lc, e, verify, await getPoseidon());
+    } else v = await verifyGlobalProofApex(lc, e, verify);
+    const ms = performance.now() - t0;
+    if (o.json) printJson({ epoch: v.epoch, mode: v.mode, ok: v.ok, checks: v.checks, certifies: v.certifies, failure: v.failure, light: { trust, bytesFetched: lc.bytesFetched, requests: lc.requests, ms: Math.round(ms * 10) / 10 } });
+    else {
+      const out = v.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}${c.detail ? ` (${c.detail})` : ''}`);
+      out.push(`mode:     ${v.mode === 'tree' ? 'whole tree of triad proofs (audited)' : 'apex only'}`);
+      out.push(v.ok ? `verified: ${v.certifies}` : `verification FAILED: ${v.failure}`);
+      out.push(`trust:    ${trust}`, `fetched:  ${lc.bytesFetched} bytes in ${lc.requests} request(s), ${ms.toFixed(1)} ms`);
+      process.stdout.write(out.join('\n') + '\n');
+    }
+    if (!v.ok) throw new CliError(`global state proof of epoch ${v.epoch} does not verify: ${v.failure}`);
+  } finally {
+    await closeVerifier();
+  }
 }

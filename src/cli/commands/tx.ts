@@ -9,6 +9,9 @@ import { encodeSignedTx, signTransfer, txIdHex, type Transfer } from '../../shar
 import { fetchSignedSnapshot } from '../anchor.js';
 import { addJsonOption, addNodeOption, CliError, nodeRequest, parseU64, printFields, printJson, sleep } from '../client.js';
 import { clusterApiUrls } from '../../cluster/cluster.js';
+import { lightClientFor, printLight } from '../light.js';
+import { LightVerifyError } from '../../light/verify.js';
+import { DEFAULT_NODE_URL } from '../client.js';
 
 /** The API URL of `shard`'s node from the network dir's cluster.json, or a CliError explaining how to reach it. */
 export function homeNodeUrl(shard: string, what: string, network: string | undefined): string {
@@ -122,6 +125,7 @@ Examples:
     .description('show a transaction\'s status: pending, committed (with epoch and verified inclusion proof), rejected or unknown')
     .argument('<txid>', 'transaction id (64 hex digits)')
     .option('--network <dir>', 'check the snapshot signature against this network\'s genesis validator key (and ask every node of its cluster.json if --node does not know the transaction; for a cross-shard transfer, also ask the destination shard\'s node for the credit half)');
+  status.option('--light', 'light client: inclusion (and for a cross-shard transfer, the credit) verified from the genesis alone up to a final global epoch');
   addNodeOption(status);
   addJsonOption(status);
   status.addHelpText('after', `
@@ -132,13 +136,15 @@ Exit code: 0 if committed or pending, 1 if rejected, unknown, or the proof fails
 Examples:
   smt tx status 9b0c...41
   smt tx status 9b0c...41 --json --node http://127.0.0.1:7701
+  smt tx status 9b0c...41 --light --network ./devnet
 `);
-  status.action(async (id: string, o: { node: string; json?: boolean; network?: string }) => {
+  status.action(async (id: string, o: { node: string; json?: boolean; network?: string; light?: boolean }) => {
     try {
       fromHex(id, 32);
     } catch {
       throw new CliError(`transaction id must be 64 hex digits, got ${JSON.stringify(id.slice(0, 80))}`);
     }
+    if (o.light) return lightTxStatus(id, o);
     let { body: st } = await nodeRequest<TxStatusJson>(o.node, `v1/tx/${id}`);
     // A node only knows its own shard's transactions: with a cluster.json, ask the other nodes too.
     const others = st.status === 'unknown' && o.network ? [...(clusterApiUrls(o.network)?.values() ?? [])].filter((u) => u !== o.node) : [];
@@ -184,4 +190,23 @@ Examples:
     if (proofError) throw new CliError(`inclusion proof of ${st.txid} does not verify: ${proofError}`);
     if (st.status === 'rejected' || st.status === 'unknown') process.exitCode = 1;
   });
+}
+
+async function lightTxStatus(id: string, o: { node: string; json?: boolean; network?: string }): Promise<void> {
+  const { lc, trust } = await lightClientFor({ node: o.node === (process.env.SMT_NODE ?? DEFAULT_NODE_URL) && o.network ? undefined : o.node, network: o.network });
+  const t0 = performance.now();
+  try {
+    const v = await lc.tx(id);
+    const t = v.inclusion.value;
+    const checks = [...v.inclusion.checks];
+    const data: Record<string, unknown> = { txid: t.txid, status: `committed in epoch ${t.epoch} on shard ${v.inclusion.shard}`, from: t.from, to: t.to, amount: t.amount, fee: t.fee, nonce: t.nonce, global: `epoch ${v.inclusion.globalEpoch}` };
+    if (v.credit?.verified) {
+      checks.push(...v.credit.cursor.checks, v.credit.check);
+      data.credited = `on shard ${v.credit.cursor.shard} (proven at global epoch ${v.credit.cursor.globalEpoch})`;
+    } else if (v.credit) data.credited = `not shown yet: ${v.credit.reason}`;
+    printLight(!!o.json, data, checks, lc, performance.now() - t0, trust);
+  } catch (e) {
+    if (e instanceof LightVerifyError) throw new CliError(`light verification FAILED at ${e.message} (${lc.bytesFetched} bytes fetched)`);
+    throw new CliError((e as Error).message);
+  }
 }
