@@ -51,7 +51,9 @@ export async function buildExplorer(): Promise<{ file: string; bytes: number }> 
       name: 'smt-browser',
       setup(b) {
         b.onResolve({ filter: /^sodium-native$/ }, () => ({ path: join(shims, 'sodium.ts') }));
-        b.onResolve({ filter: /^node:(fs|path|url)$/ }, () => ({ path: nodeStub }));
+        b.onResolve({ filter: /^node:(fs|path|url|os)$/ }, () => ({ path: nodeStub }));
+        b.onResolve({ filter: /^node:crypto$/ }, () => ({ path: join(shims, 'node-crypto.ts') }));
+        b.onResolve({ filter: /^circomlibjs$/ }, () => ({ path: join(shims, 'circomlibjs.ts') }));
         // our sources import siblings as .js (NodeNext); the files are .ts
         b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (a) => {
           const ts = join(a.resolveDir, a.path.slice(0, -3) + '.ts');

@@ -6,9 +6,13 @@ const unavailable = (): never => {
 export const readFileSync = unavailable;
 export const writeFileSync = unavailable;
 export const mkdirSync = unavailable;
+export const readdirSync = (): string[] => [];
+export const relative = (_a: string, b: string): string => b;
 export const existsSync = (): boolean => false;
 export const join = (...p: string[]): string => p.join('/');
 export const resolve = (...p: string[]): string => p.join('/');
 export const dirname = (p: string): string => p.replace(/\/[^/]*$/, '');
 export const fileURLToPath = (u: string | URL): string => String(u);
-export default { readFileSync, writeFileSync, mkdirSync, existsSync, join, resolve, dirname, fileURLToPath };
+export const homedir = (): string => '/';
+export const tmpdir = (): string => '/tmp';
+export default { readdirSync, relative, readFileSync, writeFileSync, mkdirSync, existsSync, join, resolve, dirname, fileURLToPath, homedir, tmpdir };
