@@ -22,12 +22,14 @@ import { addLightRoutes, CORS } from './light-api.js';
 /** SSE streams end after this long (the browser reconnects), so a node's shutdown never waits on them. */
 const STREAM_MAX_MS = 30_000;
 const MAX_STREAMS = 32;
+/** Epochs over which a shard's tps is averaged (as /v1/health). */
+const TPS_WINDOW = 5;
 
+/** The page's static files: name -> where it is and its media type (app.js is built, see build.ts). */
 const ASSETS: Record<string, { file: () => string; type: string }> = {
-  '/': { file: () => join(EXPLORER_SRC, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/explorer/style.css': { file: () => join(EXPLORER_SRC, 'style.css'), type: 'text/css; charset=utf-8' },
-  '/explorer/uplot.css': { file: () => join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
-  '/explorer/uplot.js': { file: () => join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  'style.css': { file: () => join(EXPLORER_SRC, 'style.css'), type: 'text/css; charset=utf-8' },
+  'uplot.css': { file: () => join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  'uplot.js': { file: () => join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
 };
 
 export interface ShardCell {
@@ -35,7 +37,7 @@ export interface ShardCell {
   epoch: number | null; // latest snapshot of it this node has seen
   included: number | null; // its epoch in the latest global snapshot
   carried: boolean;
-  txCount: number | null;
+  txCount: number | null; // committed over the last TPS_WINDOW epochs seen
   tps: number | null;
   lag: number | null; // this node's epoch minus the shard's latest seen epoch
   health: 'ok' | 'slow' | 'down';
@@ -45,12 +47,14 @@ export function addExplorerRoutes(router: Router, o: ApiOptions): void {
   const { shard, network } = o;
   const g = shard.genesis;
   if (network) addLightRoutes(router, shard, network);
-  const asset = (path: string): ApiResponse => {
-    const a = ASSETS[path]!;
+  router.add('GET', '/', () => ({ headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, text: readFileSync(join(EXPLORER_SRC, 'index.html'), 'utf8') }));
+  router.add('GET', '/explorer/:file', async (req): Promise<ApiResponse> => {
+    const name = req.params.file!;
+    if (name === 'app.js') return { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }, text: await ensureExplorerBundle() };
+    const a = Object.hasOwn(ASSETS, name) ? ASSETS[name]! : undefined;
+    if (!a) throw new HttpError(404, 'not-found', `no explorer file ${JSON.stringify(name.slice(0, 40))}`);
     return { headers: { 'content-type': a.type, 'cache-control': 'no-cache' }, text: readFileSync(a.file(), 'utf8') };
-  };
-  for (const p of Object.keys(ASSETS)) router.add('GET', p, () => asset(p));
-  router.add('GET', '/explorer/app.js', async () => ({ headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }, text: await ensureExplorerBundle() }));
+  });
 
   router.add('GET', '/v1/explorer/genesis', () => ({ headers: CORS, json: { genesis: genesisToJson(g), hash: toHex(genesisHash(g)) } }));
   router.add('GET', '/v1/explorer/nodes', () => {
@@ -92,14 +96,22 @@ export function addExplorerRoutes(router: Router, o: ApiOptions): void {
           }
         }
       }
-      const at = seen ?? included.get(s)?.epoch;
-      const snap = at !== undefined && at !== null && snapshotOf ? snapshotOf(s, at) : undefined;
-      if (snap) txCount = Number(snap.snapshot.txCount);
+      // tps over the last few epochs seen (as /v1/health's), not one epoch's count: smoother and comparable
+      let sum = 0, n = 0;
+      const top = seen ?? included.get(s)?.epoch;
+      if (top !== undefined && top !== null && snapshotOf) {
+        for (let e = top; e > top - TPS_WINDOW && e >= 0; e--) {
+          const snap = snapshotOf(s, e);
+          if (snap) (sum += Number(snap.snapshot.txCount)), n++;
+        }
+      }
+      if (n > 0) txCount = sum;
+      const tps = s === shard.id && o.tps ? o.tps() : n > 0 ? sum / ((n * g.epochMs) / 1000) : null;
       const c = included.get(s);
       const lag = seen === null ? null : epoch - seen;
       return {
         shard: s, epoch: seen, included: c && !c.commitment.every((b: number) => b === 0) ? c.epoch : null, carried: c?.carried ?? false,
-        txCount, tps: txCount === null ? (s === shard.id ? o.tps?.() ?? null : null) : txCount / (g.epochMs / 1000),
+        txCount, tps,
         lag, health: lag === null ? 'down' : lag <= 2 ? 'ok' : lag <= 6 ? 'slow' : 'down',
       };
     });

@@ -14,6 +14,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { getJson, postJson, signedTransfer, startCluster, until, type SecCluster } from '../security/harness.js';
 import { fromBase64, toBase64 } from '../../src/light/wire.js';
 
+// page functions run in the browser (playwright serialises them); typed loosely here
+declare const document: { querySelectorAll(s: string): { length: number }; querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null };
+
 const CHROMIUM = process.env.SMT_CHROMIUM ?? '/usr/bin/chromium';
 const DEPTH = Number(process.env.SMT_BROWSER_DEPTH ?? 2);
 const out = mkdtempSync(join(tmpdir(), 'smt-browser-'));

@@ -45,7 +45,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
       });
       const accounts = testAccounts(o.network);
       if (o.json) {
-        console.log(JSON.stringify({ network: resolve(o.network), shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
+        console.log(JSON.stringify({ network: resolve(o.network), explorer: `${apiUrl(layout.shards[0]!)}/`, shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
         return;
       }
       console.log('\nshard  api                      p2p');
@@ -55,6 +55,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
         for (const a of accounts) console.log(`  ${a.address}  ${a.file}`);
         console.log(`\ntry: smt tx send --key ${accounts[0]!.file} --to ${accounts[1]?.address ?? '<address>'} --amount 5 --network ${o.network} --wait`);
       }
+      console.log(`\nexplorer: ${apiUrl(layout.shards[0]!)}/  (every node serves it; search results are verified in the browser)`);
       console.log(`stop with: smt cluster down --network ${o.network}`);
     });
 
