@@ -104,7 +104,7 @@ describe('HTTP error mapping', () => {
   });
 
   test('unknown routes answer 404 not-found with the JSON error shape', async () => {
-    for (const p of ['/', '/v2/tx', '/v1/tx/a/b', '/v1/accounts/00', '/metricsx']) {
+    for (const p of ['/nope', '/v2/tx', '/v1/tx/a/b', '/v1/accounts/00', '/metricsx']) {
       const r = await call('GET', p);
       assert.equal(r.status, 404, p);
       assert.deepEqual(Object.keys(r.json), ['error']);
