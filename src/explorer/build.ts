@@ -4,7 +4,7 @@
 // (shims/sodium.ts), node:fs/path/url -> stubs never called in the page, Buffer -> the `buffer`
 // package. Run by `npm run build:explorer` (CI) and by the node on the first request for the bundle
 // when it is missing or older than its sources.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,11 +29,11 @@ export function bundleIsFresh(): boolean {
   return SOURCES.every((d) => !existsSync(d) || newestMtime(d) <= built);
 }
 
-export async function buildExplorer(): Promise<{ file: string; bytes: number }> {
+/** Builds the bundle; writes it to BUNDLE when `write` (a read-only install keeps it in memory only). */
+export async function buildExplorer(write = true): Promise<{ file: string; bytes: number; text: string }> {
   const esbuild = await import('esbuild');
   const shims = join(EXPLORER_SRC, 'shims');
   const nodeStub = join(shims, 'node-fs.ts');
-  mkdirSync(dirname(BUNDLE), { recursive: true });
   const r = await esbuild.build({
     entryPoints: [join(EXPLORER_SRC, 'app.ts')],
     bundle: true,
@@ -43,10 +43,10 @@ export async function buildExplorer(): Promise<{ file: string; bytes: number }> 
     minify: true,
     sourcemap: false,
     outfile: BUNDLE,
+    write: false,
     inject: [join(shims, 'buffer.ts')],
     define: { 'process.env.NODE_DEBUG': 'false', global: 'globalThis' },
     logLevel: 'silent',
-    metafile: true,
     plugins: [{
       name: 'smt-browser',
       setup(b) {
@@ -62,19 +62,30 @@ export async function buildExplorer(): Promise<{ file: string; bytes: number }> 
       },
     }],
   });
-  const bytes = Object.values(r.metafile!.outputs).reduce((a, o) => a + o.bytes, 0);
-  return { file: BUNDLE, bytes };
+  const out = r.outputFiles[0]!;
+  if (write) {
+    mkdirSync(dirname(BUNDLE), { recursive: true });
+    writeFileSync(BUNDLE, out.contents);
+  }
+  return { file: BUNDLE, bytes: out.contents.length, text: out.text };
 }
 
-let building: Promise<void> | undefined;
-/** The bundle's text, built first if missing or stale (one build at a time). */
+let building: Promise<string> | undefined;
+let inMemory: string | undefined;
+/** The bundle's text, built first if missing or stale (one build at a time; kept in memory if the checkout is read-only). */
 export async function ensureExplorerBundle(): Promise<string> {
-  if (!bundleIsFresh()) {
-    building ??= buildExplorer().then(() => undefined).finally(() => (building = undefined));
-    await building;
-  }
-  const { readFileSync } = await import('node:fs');
-  return readFileSync(BUNDLE, 'utf8');
+  if (inMemory !== undefined) return inMemory;
+  if (bundleIsFresh()) return readFileSync(BUNDLE, 'utf8');
+  building ??= (async () => {
+    try {
+      return (await buildExplorer(true)).text;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw e;
+      return (inMemory = (await buildExplorer(false)).text);
+    }
+  })().finally(() => (building = undefined));
+  return building;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
