@@ -352,14 +352,19 @@ export class TriadNetwork {
         this.counters.fetchesMade++;
         const b = await this.p2p.request(peer, fetchProtocol(this.genesis.networkId), req, { timeoutMs: this.timing.fetchTimeoutMs });
         if (b.length === 0) continue;
-        const batch = decodeReceiptBatch(b);
-        if (batch.snapshot.snapshot.shard !== src) throw new Error(`a batch of ${batch.snapshot.snapshot.shard}, asked for ${src}`);
-        verifyReceiptBatch(batch, this.genesis, dst);
-        if (typeof from !== 'bigint') checkReceiptChain(batch, from);
-        return b;
+        try {
+          const batch = decodeReceiptBatch(b);
+          if (batch.snapshot.snapshot.shard !== src) throw new Error(`a batch of ${batch.snapshot.snapshot.shard}, asked for ${src}`);
+          verifyReceiptBatch(batch, this.genesis, dst);
+          if (typeof from !== 'bigint') checkReceiptChain(batch, from);
+          return b;
+        } catch (err) {
+          this.counters.fetchesRefused++;
+          this.log?.warn({ peer, src, err: (err as Error).message }, 'receipt fetch: answer refused (does not verify)');
+        }
       } catch (err) {
         this.counters.fetchesRefused++;
-        this.log?.warn({ peer, src, err: (err as Error).message }, 'receipt fetch: answer refused or failed');
+        this.log?.debug({ peer, src, err: (err as Error).message }, 'receipt fetch failed');
       }
     }
     return undefined;

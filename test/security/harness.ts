@@ -12,6 +12,7 @@ import { addressFromPublicKey, homeShard } from '../../src/core/address.js';
 import type { ShardId } from '../../src/core/ids.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
+import { peerKeyFromValidator } from '../../src/gossip/identity.js';
 import { loadLayout, testAccounts } from '../../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, isAlive, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
@@ -97,7 +98,9 @@ export async function startCluster(o: ClusterOptions = {}): Promise<SecCluster> 
   };
 }
 
-/** A libp2p node with a fresh random key (no validator key), dialling the given shard's p2p port. */
+/** A libp2p node with a fresh random key (no validator key), dialling the given shard's p2p port.
+ * Nodes admit only genesis validators (src/gossip/admission.ts): it cannot hold a connection; an
+ * attacker that must reach a node's validators is `validatorPeer`. */
 export async function outsider(c: SecCluster, shard: string, name = 'outsider'): Promise<P2PNode> {
   const s = c.byShard(shard);
   return createP2PNode({
@@ -239,4 +242,24 @@ export function honestProbe(c: SecCluster, o: { senders?: number; everyMs?: numb
 /** Home shard of the address of a key file. */
 export function homeOfKey(c: SecCluster, file: string): ShardId {
   return homeShard(addressFromPublicKey(loadKeyFile(file).keyPair.publicKey), c.genesis.depth);
+}
+
+/**
+ * A libp2p node running under shard `as`'s validator key (a Byzantine or key-stealing validator),
+ * dialling shard `target`. The real node of `as` is SIGKILLed first, so the peer id is not in use
+ * twice (the caller may restart it with `startShard` from src/cluster/supervisor.ts).
+ */
+export async function validatorPeer(c: SecCluster, as: string, target: string): Promise<P2PNode> {
+  const pid = c.pidOf(as);
+  process.kill(pid, 'SIGKILL');
+  await until(`shard ${as}'s node to exit`, 10_000, () => (isAlive(pid) ? undefined : true), 50);
+  const key = loadKeyFile(join(c.netDir, 'validators', `${as}.key`)).keyPair;
+  const t = c.byShard(target);
+  return createP2PNode({
+    privateKey: await peerKeyFromValidator(key),
+    networkId: c.genesis.networkId,
+    peers: [`/ip4/${t.p2pHost}/tcp/${t.p2pPort}`],
+    heartbeatMs: 200,
+    dialBackoff: { initialMs: 100, maxMs: 1000 },
+  });
 }
