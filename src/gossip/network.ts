@@ -43,8 +43,11 @@ import { decodeReceiptBatch, verifyReceiptBatch, type ReceiptBatch } from '../sh
 import { chainGroup } from '../shard/receipt-chain.js';
 import { triadTopic, txTopic } from './topics.js';
 import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
-import type { SubmitResult } from '../shard/shard.js';
-import { ACCEPT, ignore, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from './validation.js';
+import type { CheckedBatch, SubmitResult } from '../shard/shard.js';
+import { ACCEPT, ignore, makeTopicValidator, reject, RejectLog, type PayloadChecks, type ValidationOutcome } from './validation.js';
+
+/** checkTxBatch's decision; an accepted batch's `checked` (signature verdicts) goes along to onTxBatch / onSubmit. */
+export type TxBatchVerdict = ValidationOutcome & { checked?: CheckedBatch };
 
 export interface AggregationTiming {
   /** How long a lowest-level round waits for missing children (and for T's previous final) after its
@@ -75,13 +78,13 @@ export interface TriadNetworkOptions {
   store?: GlobalStore;
   logger?: Logger;
   timing?: Partial<AggregationTiming>;
-  /** Transaction batches arriving on this shard's tx topic (after `checkTxBatch`). */
-  onTxBatch?: (txs: Uint8Array[], from: string) => void;
+  /** Transaction batches arriving on this shard's tx topic (after `checkTxBatch`, with its `checked`). */
+  onTxBatch?: (txs: Uint8Array[], from: string, checked?: CheckedBatch) => void;
   /** Gossip validation of a tx batch (e.g. size and signature checks); default: accept any decodable batch. */
-  checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
+  checkTxBatch?: (txs: Uint8Array[]) => TxBatchVerdict | Promise<TxBatchVerdict>;
   /** Direct submissions (/smt/<net>/submit/1) of this shard's transactions by other nodes, after
-   * `checkTxBatch`: the shard's verdict per transaction goes back to the forwarding node. */
-  onSubmit?: (txs: Uint8Array[]) => Promise<SubmitResult[]>;
+   * `checkTxBatch` (refused if it rejects): the shard's verdict per transaction goes back to the forwarding node. */
+  onSubmit?: (txs: Uint8Array[], checked?: CheckedBatch) => Promise<SubmitResult[]>;
   /** Cross-shard receipt batches pushed to this shard's tx topic (after `checkReceipts`). */
   onReceipts?: (batch: Uint8Array, from: string) => void;
   checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
@@ -158,9 +161,11 @@ export class TriadNetwork {
   private readonly log?: Logger;
   private readonly timing: AggregationTiming;
   private readonly keepEpochs: number;
-  private readonly onTxBatch?: (txs: Uint8Array[], from: string) => void;
-  private readonly checkTxBatch?: (txs: Uint8Array[]) => ValidationOutcome;
-  private readonly onSubmit?: (txs: Uint8Array[]) => Promise<SubmitResult[]>;
+  private readonly onTxBatch?: (txs: Uint8Array[], from: string, checked?: CheckedBatch) => void;
+  private readonly checkTxBatch?: (txs: Uint8Array[]) => TxBatchVerdict | Promise<TxBatchVerdict>;
+  private readonly onSubmit?: (txs: Uint8Array[], checked?: CheckedBatch) => Promise<SubmitResult[]>;
+  /** Accepted tx messages (gossipsub hands the validator and the handler the same data object) -> checkTxBatch's verdicts. */
+  private readonly checkedTx = new WeakMap<Uint8Array, CheckedBatch>();
   private readonly onReceipts?: (batch: Uint8Array, from: string) => void;
   private readonly checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
   private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
@@ -229,17 +234,21 @@ export class TriadNetwork {
     this.guard = await SignGuard.open(this.signStore);
     await this.loadStore();
     const net = this.genesis.networkId;
+    const rejectLog = this.log ? new RejectLog(this.log, 'gossip message rejected') : undefined;
     const onOutcome = (o: ValidationOutcome, topic: string, from: string): void => {
       if (o.action === 'reject') {
         this.counters.rejected++;
-        this.log?.warn({ topic, from, code: o.code, msg: o.message }, 'gossip message rejected');
+        rejectLog?.note(o, topic, from);
       } else if (o.action === 'ignore') this.counters.ignored++;
     };
     // own tx topic
     this.p2p.setTopicValidator(this.topics.tx, makeTopicValidator(net, {
-      [GossipKind.txBatch]: (payload) => {
+      [GossipKind.txBatch]: async (payload, ctx) => {
         const txs = decodeTxBatch(payload);
-        return this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
+        if (!this.checkTxBatch) return ACCEPT;
+        const v = await this.checkTxBatch(txs);
+        if (v.action === 'accept' && v.checked) this.checkedTx.set(ctx.data, v.checked);
+        return v;
       },
       [GossipKind.receipts]: (payload) => {
         if (!this.onReceipts) return ignore('unknown', 'no receipt consumer');
@@ -254,7 +263,7 @@ export class TriadNetwork {
       this.countIn(data);
       const env = decodeEnvelope(data);
       if (env.kind === GossipKind.receipts) this.onReceipts?.(env.payload, info.from);
-      else this.onTxBatch?.(decodeTxBatch(env.payload), info.from);
+      else this.onTxBatch?.(decodeTxBatch(env.payload), info.from, this.checkedTx.get(data));
     });
     for (const t of this.ancestors) {
       const topic = triadTopic(net, t);
@@ -266,9 +275,10 @@ export class TriadNetwork {
       const submit = this.onSubmit;
       await this.p2p.handle(submitProtocol(net), async (req) => {
         const txs = decodeTxBatch(req);
-        const o = this.checkTxBatch ? this.checkTxBatch(txs) : ACCEPT;
-        if (o.action !== 'accept') throw new PeerRequestError('refused', `submission refused: ${o.code}${o.message ? `: ${o.message}` : ''}`);
-        return encodeSubmitResults(await submit(txs));
+        const o: TxBatchVerdict = this.checkTxBatch ? await this.checkTxBatch(txs) : ACCEPT;
+        if (o.action === 'reject') throw new PeerRequestError('refused', `submission refused: ${o.code}${o.message ? `: ${o.message}` : ''}`);
+        // accepted, or no room to verify all of it now: the per-transaction verdicts (e.g. overloaded) go back
+        return encodeSubmitResults(await submit(txs, o.checked));
       }, MAX_SUBMIT_REQUEST_BYTES);
     }
     this.timer = setInterval(() => this.tick(), this.timing.tickMs);

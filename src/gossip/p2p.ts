@@ -141,9 +141,6 @@ export interface P2PNode {
   close(): Promise<void>;
 }
 
-/** Topic score parameters: reward first deliveries a little, punish invalid messages hard.
- * Mesh-delivery deficits are off: triad topics carry a handful of messages per epoch, too few for
- * a delivery-rate expectation that would not also punish honest peers. */
 function errorResponse(code: PeerErrorCode): Uint8Array {
   const m = new TextEncoder().encode(code);
   const res = new Uint8Array(m.length + 1);
@@ -152,15 +149,26 @@ function errorResponse(code: PeerErrorCode): Uint8Array {
   return res;
 }
 
+/** Topic score parameters: reward first deliveries a little, punish invalid messages hard.
+ * Mesh-delivery deficits are off: triad topics carry a handful of messages per epoch, too few for
+ * a delivery-rate expectation that would not also punish honest peers.
+ * Invalid messages count squared (x -20): with the positive part capped at topicScoreCap (10), three
+ * of them put a peer below the graylist threshold (-80), where all its RPCs are dropped unread.
+ * The count decays by 1% a second (half-life about 70 s), so a slow trickle of invalid messages
+ * (one every two seconds holds the count near 50) graylists its sender too, and a peer that sent a
+ * few by mistake is heard again within a minute; after a flood of hundreds, only after minutes. */
 export function topicScoreParams(): Partial<TopicScoreParams> {
   return {
     topicWeight: 1,
     timeInMeshWeight: 0.03, timeInMeshQuantum: 1000, timeInMeshCap: 300,
     firstMessageDeliveriesWeight: 0.5, firstMessageDeliveriesDecay: 0.9, firstMessageDeliveriesCap: 20,
     meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0,
-    invalidMessageDeliveriesWeight: -20, invalidMessageDeliveriesDecay: 0.5,
+    invalidMessageDeliveriesWeight: -20, invalidMessageDeliveriesDecay: 0.99,
   };
 }
+
+/** Gossip score thresholds: below -10 no gossip to/from the peer, below -50 none of our publishes, below -80 graylisted. */
+export const SCORE_THRESHOLDS = { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 } as const;
 
 export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const log = opts.logger;
@@ -211,8 +219,9 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
           // validators of one testnet often share a host (a loopback cluster); the validator set
           // is fixed in genesis, so IP colocation is no sybil signal here
           IPColocationFactorWeight: 0,
+          topicScoreCap: 10, // positive score a peer can bank across all topics (the library default, pinned)
         },
-        scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 },
+        scoreThresholds: { ...SCORE_THRESHOLDS },
       }),
     },
   });

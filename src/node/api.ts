@@ -102,7 +102,8 @@ export function buildApi(o: ApiOptions): Router {
     }
     const accepted = counts.get('accepted') ?? 0;
     if (accepted > 0) o.onAccepted?.(accepted);
-    const full = counts.get('mempool-full') ?? 0;
+    // a full mempool or a full verification queue: the client should come back later
+    const full = (counts.get('mempool-full') ?? 0) + (counts.get('overloaded') ?? 0);
     const headers: Record<string, string> = full > 0 ? { 'retry-after': retryAfter() } : {};
 
     const forwarded = counts.get('forwarded') ?? 0;
@@ -111,7 +112,7 @@ export function buildApi(o: ApiOptions): Router {
       if (r.status !== 'rejected') return { status: 202, json: r };
       return { status: r.httpStatus, headers, json: { error: { code: r.reason, message: r.message, ...(r.shard ? { shard: r.shard } : {}) }, ...(r.txid ? { txid: r.txid } : {}) } };
     }
-    // A batch answers 200 with one result per transaction, unless the whole batch bounced off a full mempool.
+    // A batch answers 200 with one result per transaction, unless the whole batch bounced off a full mempool or queue.
     const status = full === results.length ? 503 : 200;
     return { status, headers, json: { accepted, forwarded, rejected: results.length - accepted - forwarded, results } };
   });

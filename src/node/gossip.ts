@@ -12,10 +12,11 @@ import { ancestorsOf, type ShardId } from '../core/ids.js';
 import { DecodeError } from '../core/bytes.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
-import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
-import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
+import { TriadNetwork, type AggregationTiming, type GlobalStore, type TxBatchVerdict } from '../gossip/network.js';
+import { proofTopic } from '../gossip/proof-messages.js';
+import { ignore, reject, ACCEPT } from '../gossip/validation.js';
 import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
-import type { Shard, SealedEvent } from '../shard/shard.js';
+import type { CheckedBatch, Shard, SealedEvent } from '../shard/shard.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
@@ -51,10 +52,19 @@ export function listenMultiaddr(s: string): string {
   return `/${proto}/${host}/tcp/${m[2]}`;
 }
 
-/** Gossip check of a forwarded transaction batch: each one decodes, is of this network and homed here.
- * Signatures are checked by the shard on its worker threads (and by the forwarding node). */
-export function txBatchChecker(genesis: Genesis, shard: ShardId): (txs: Uint8Array[]) => ValidationOutcome {
-  return (txs) => {
+/**
+ * Gossip check of a forwarded transaction batch: each one decodes, is of this network and homed
+ * here (cheap, first), then the shard checks the batch (mempool room and committed nonce window and
+ * funds without a signature check, then the signatures on its worker threads, bounded). Reject (the
+ * sender's score drops, nothing relayed, nothing admitted) if any signature is bad: an honest
+ * forwarder verifies signatures before it forwards (other refusals, e.g. funds, are not its fault).
+ * Ignore (no penalty) if the shard had no room to verify all of it. An accepted batch's verdicts
+ * travel with it to submission.
+ */
+export function txBatchChecker(genesis: Genesis, shard: Pick<Shard, 'id' | 'check' | 'canVerify'>): (txs: Uint8Array[]) => Promise<TxBatchVerdict> {
+  return async (txs) => {
+    // no room in the verification queue: drop it before spending anything on it
+    if (!shard.canVerify(txs.length)) return ignore('busy', `verification queue full (batch of ${txs.length})`);
     for (const b of txs) {
       if (b.length > MAX_TX_BYTES) return reject('oversized', `transaction of ${b.length} bytes`);
       let t;
@@ -65,10 +75,17 @@ export function txBatchChecker(genesis: Genesis, shard: ShardId): (txs: Uint8Arr
         throw e;
       }
       if (t.network !== genesis.networkId) return reject('wrong-network');
-      if (homeShard(addressFromPublicKey(t.from), genesis.depth) !== shard) return reject('wrong-topic', 'transaction of another shard');
+      if (homeShard(addressFromPublicKey(t.from), genesis.depth) !== shard.id) return reject('wrong-topic', 'transaction of another shard');
     }
-    return ACCEPT;
+    return txBatchVerdict(await shard.check(txs));
   };
+}
+
+/** The gossip outcome of a checked batch (see txBatchChecker). */
+export function txBatchVerdict(c: CheckedBatch): TxBatchVerdict {
+  if (c.badSignatures > 0) return reject('bad-signature', `${c.badSignatures} of ${c.results.length} transactions`);
+  if (c.capacity > 0) return { ...ignore('busy', `no room to verify ${c.capacity} of ${c.results.length} transactions`), checked: c };
+  return { ...ACCEPT, checked: c };
 }
 
 export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<GossipLayer> {
@@ -95,7 +112,7 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
       peers: o.peers,
       networkId: genesis.networkId,
       logger: log.child({ module: 'p2p' }),
-      scoredTopics: TriadNetwork.topicsFor(genesis, shard.id),
+      scoredTopics: scoredTopicsFor(genesis, shard.id),
     });
     components.push({ name: 'p2p', close: () => p2p.close() });
     log.info({ peerId: p2p.peerId, addrs: p2p.multiaddrs(), peers: o.peers.length }, 'p2p listening');
@@ -106,12 +123,12 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
       onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
       p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
       signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
-      checkTxBatch: txBatchChecker(genesis, shard.id),
+      checkTxBatch: txBatchChecker(genesis, shard),
       // Another node hands us our shard's transactions and waits for our verdicts.
-      onSubmit: (txs) => shard.submit(txs),
-      onTxBatch: (txs, from) => {
-        // Forwarded to us by another node: submit like any API batch (the shard checks signatures).
-        void shard.submit(txs).then((rs) => {
+      onSubmit: (txs, checked) => shard.submit(txs, checked),
+      onTxBatch: (txs, from, checked) => {
+        // Forwarded to us by another node: submit like any API batch (signatures checked by the validator).
+        void shard.submit(txs, checked).then((rs) => {
           let ok = 0;
           for (const r of rs) if (r.ok) ok++;
           if (ok > 0) metrics.submissions.inc({ result: 'accepted' }, ok);
@@ -153,6 +170,15 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     for (const c of components.reverse()) await c.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Every topic the node subscribes to, for gossipsub topic scoring (an invalid message on an
+ * unscored topic costs its sender nothing): its tx topic (transactions and receipts), the triad
+ * topics up to the apex, and the proofs topic.
+ */
+export function scoredTopicsFor(genesis: Genesis, shard: ShardId): string[] {
+  return [...TriadNetwork.topicsFor(genesis, shard), proofTopic(genesis.networkId)];
 }
 
 function siblingsOf(s: ShardId): ShardId[] {

@@ -40,7 +40,7 @@ import {
   decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, proofFetchProtocol, proofTopic,
   ProofFetchKind, type ProofFetchRequest,
 } from '../gossip/proof-messages.js';
-import { ACCEPT, ignore, makeTopicValidator, reject, type ValidationOutcome } from '../gossip/validation.js';
+import { ACCEPT, ignore, makeTopicValidator, reject, RejectLog, type ValidationOutcome } from '../gossip/validation.js';
 import { HttpError, type Router } from './http.js';
 import type { NodeMetrics } from './metrics.js';
 import { ProofStore, type StoredGlobal } from './proof-store.js';
@@ -230,6 +230,7 @@ export class ProvingService {
     const { p2p, genesis, shard } = this.o;
     const latest = await this.store.latestGlobal();
     if (latest) this.setLatestGlobal(latest.epoch);
+    const rejectLog = new RejectLog(this.o.log, 'proof-topic message rejected');
     p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
       [GossipKind.snapshot]: (payload) => this.checkSnapshot(decodeSignedSnapshot(payload)),
       [GossipKind.proof]: async (payload) => {
@@ -239,7 +240,7 @@ export class ProvingService {
       },
     }, (o, topic, from) => {
       if (o.action === 'ignore' && o.code === 'internal') this.o.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
-      if (o.action === 'reject') this.o.log.warn({ topic, from, code: o.code, msg: o.message }, 'proof-topic message rejected');
+      rejectLog.note(o, topic, from); // rate-limited: a flood of invalid proofs is one summary line per interval
     }));
     p2p.subscribe(this.topic, (data) => this.onMessage(data));
     await p2p.handle(proofFetchProtocol(genesis.networkId), (req) => this.serve(req));

@@ -13,18 +13,19 @@ export type RejectReason =
   | 'zero-amount'
   | 'overflow'
   | 'mempool-full'
-  | 'duplicate';
+  | 'duplicate'
+  | 'overloaded';
 
 // Order is wire format (src/gossip/submit.ts sends the index): append new reasons, never reorder.
 export const REJECT_REASONS: readonly RejectReason[] = [
   'malformed', 'oversized', 'bad-signature', 'wrong-network', 'wrong-shard', 'nonce-replayed',
-  'nonce-too-far', 'insufficient-funds', 'zero-amount', 'overflow', 'mempool-full', 'duplicate',
+  'nonce-too-far', 'insufficient-funds', 'zero-amount', 'overflow', 'mempool-full', 'duplicate', 'overloaded',
 ];
 
 /**
  * 400: the bytes are not a valid transaction at all; 413: too large; 409: conflicts with the
  * sender's nonce sequence or an existing transaction; 422: well-formed but not acceptable (funds,
- * shard, network, signature); 503: the node is overloaded, retry later.
+ * shard, network, signature); 503: the mempool is full or too much is being verified, retry later.
  */
 export function httpStatusFor(reason: RejectReason): number {
   switch (reason) {
@@ -44,6 +45,7 @@ export function httpStatusFor(reason: RejectReason): number {
     case 'overflow':
       return 422;
     case 'mempool-full':
+    case 'overloaded':
       return 503;
   }
 }

@@ -33,6 +33,21 @@ import { groupFromTxRecords } from './receipt-rebuild.js';
 
 export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: string; reason: RejectReason; message: string };
 
+/**
+ * What Shard.check() decided about a batch before admission: the refusals found so far, the
+ * candidates and their signature verdicts. Only a batch checked by the same shard skips verification.
+ */
+export interface CheckedBatch {
+  readonly results: readonly (SubmitResult | undefined)[];
+  readonly cands: readonly { i: number; p: PendingTx }[];
+  readonly sigOk: readonly boolean[] | undefined;
+  readonly badSignatures: number;
+  /** Transactions left unverified for lack of room (mempool-full, overloaded). */
+  readonly capacity: number;
+}
+
+export const DEFAULT_VERIFY_QUEUE_MAX = 50_000;
+
 export type TxStatus =
   | { status: 'pending' }
   | { status: 'committed'; epoch: number; txRoot: string; proof: string; value: string }
@@ -59,6 +74,8 @@ export interface ShardOptions {
   verifyWorkers?: number; // default: available cores; 0 verifies on the main thread
   /** Benchmark only: skip signature verification. Never turn off on a real node. */
   verifySignatures?: boolean;
+  /** Transactions whose signatures may be in verification at once (default 50000); beyond: 'overloaded'. */
+  verifyQueueMax?: number;
   mempoolMax?: number;
   nonceWindow?: number;
   /** fsync every seal (default true). */
@@ -116,6 +133,10 @@ export class Shard {
   private readonly mempool: Mempool;
   private readonly accounts: Map<string, EngineAccount>;
   private readonly rejected = new Map<string, { reason: RejectReason; message: string }>();
+  private readonly verifyQueueMax: number;
+  private verifying = 0; // transactions in signature verification now
+  private sigChecks = 0; // signatures verified so far
+  private readonly ownChecks = new WeakSet<CheckedBatch>();
   private readonly lamport: LamportClock;
   private readonly hlc: Hlc;
   private readonly networkId: string;
@@ -162,6 +183,7 @@ export class Shard {
     this.receiptCap = Math.max(1, Math.min(o.receiptCap ?? MAX_BATCH_RECEIPTS, MAX_BATCH_RECEIPTS));
     this.outboxUnloadEvery = o.outboxUnloadEvery ?? OUTBOX_UNLOAD_EVERY;
     this.pool = o.verifySignatures === false ? undefined : new VerifyPool(o.verifyWorkers ?? availableParallelism());
+    this.verifyQueueMax = Math.max(1, o.verifyQueueMax ?? DEFAULT_VERIFY_QUEUE_MAX);
     this.inbox = new Inbox(new Map(), (j) => this.chainGenesisFrom(j));
   }
 
@@ -235,25 +257,84 @@ export class Shard {
 
   // ---------------------------------------------------------------- submission
 
-  async submit(txs: Uint8Array[]): Promise<SubmitResult[]> {
+  /**
+   * Checks and admits `txs`, one result each. `checked` (from check() on the same shard, e.g. by
+   * the gossip validator) carries the signature verdicts already reached: they are not verified again.
+   */
+  async submit(txs: Uint8Array[], checked?: CheckedBatch): Promise<SubmitResult[]> {
+    const c = checked !== undefined && this.ownChecks.has(checked) ? checked : await this.check(txs);
+    return this.admit(c);
+  }
+
+  /**
+   * Everything about `txs` that can be decided before admission, cheapest first: stateless checks,
+   * then (without a signature check) the sender's committed nonce window and funds and the room left
+   * in the mempool, then the signatures of what is left on the worker threads. Verification in
+   * flight is bounded (verifyQueueMax transactions): a batch that does not fit is refused whole as
+   * 'overloaded' before any work on it, so a flood cannot queue unbounded work or memory.
+   */
+  async check(txs: Uint8Array[]): Promise<CheckedBatch> {
     if (this.closed) throw new ShardClosedError('shard is closed');
-    const results = new Array<SubmitResult>(txs.length);
+    const results = new Array<SubmitResult | undefined>(txs.length);
     const cands: { i: number; p: PendingTx }[] = [];
+    if (!this.canVerify(txs.length)) {
+      const message = `${this.verifying} transactions are being verified (at most ${this.verifyQueueMax}); retry later`;
+      results.fill({ ok: false, reason: 'overloaded', message });
+      const c: CheckedBatch = { results, cands, sigOk: undefined, badSignatures: 0, capacity: txs.length };
+      this.ownChecks.add(c);
+      return c;
+    }
     const now = Date.now();
+    let room = this.mempool.maxSize - this.mempool.size - this.verifying;
+    let capacity = 0;
     for (let i = 0; i < txs.length; i++) {
       const r = this.precheck(txs[i]!, now);
-      if ('reason' in r) results[i] = r;
-      else cands.push({ i, p: r });
+      if ('reason' in r) {
+        results[i] = r;
+        continue;
+      }
+      const acct = this.accounts.get(r.senderHex);
+      const nonce = acct?.nonce ?? 0n;
+      // a refusal admission would reach anyway, found without a signature check
+      if (r.nonce >= nonce + this.mempool.window) results[i] = this.reject(r.idHex, 'nonce-too-far', `nonce ${r.nonce} is beyond the window [${nonce}, ${nonce + this.mempool.window})`);
+      else if (r.cost > (acct?.balance ?? 0n)) results[i] = this.reject(r.idHex, 'insufficient-funds', `needs ${r.cost} (amount + fee) but the balance is ${acct?.balance ?? 0n}`);
+      else if (room <= 0) {
+        results[i] = this.reject(r.idHex, 'mempool-full', `mempool full (${this.mempool.maxSize} pending or being verified); retry later`);
+        capacity++;
+      } else {
+        room--;
+        cands.push({ i, p: r });
+      }
     }
     let sigOk: boolean[] | undefined;
-    if (this.pool && cands.length > 0) sigOk = await this.pool.verifyTxs(cands.map((c) => c.p.d.bytes));
+    if (this.pool && cands.length > 0) {
+      this.verifying += cands.length;
+      try {
+        sigOk = await this.pool.verifyTxs(cands.map((c) => c.p.d.bytes));
+      } finally {
+        this.verifying -= cands.length;
+      }
+      this.sigChecks += cands.length;
+    }
+    let badSignatures = 0;
+    if (sigOk) for (const ok of sigOk) if (!ok) badSignatures++;
+    const c: CheckedBatch = { results, cands, sigOk, badSignatures, capacity };
+    this.ownChecks.add(c);
+    return c;
+  }
+
+  /** Admission of a checked batch against the committed state plus the mempool, as of now. */
+  private async admit(c: CheckedBatch): Promise<SubmitResult[]> {
     if (this.closed) throw new ShardClosedError('shard is closed');
+    const { cands, sigOk } = c;
+    const results = [...c.results];
     // From here to the end of the loop nothing awaits: admission sees one consistent state.
     const maybeCommitted: number[] = [];
     for (let k = 0; k < cands.length; k++) {
       const { i, p } = cands[k]!;
       if (sigOk && !sigOk[k]) {
-        results[i] = this.reject(p.idHex, 'bad-signature', 'signature does not verify for tx.from');
+        // not remembered: anyone can make these, and a flood of them would fill the rejected map
+        results[i] = { ok: false, txid: p.idHex, reason: 'bad-signature', message: 'signature does not verify for tx.from' };
         continue;
       }
       const acct = this.accounts.get(p.senderHex);
@@ -274,7 +355,7 @@ export class Shard {
       if (await this.store.txLocation(p.id)) results[i] = { ok: false, txid: p.idHex, reason: 'duplicate', message: `transaction ${p.idHex} is already committed` };
       else this.remember(p.idHex, 'nonce-replayed', (results[i] as { message: string }).message);
     }
-    return results;
+    return results as SubmitResult[];
   }
 
   /** Stateless checks, cheapest first. Returns the candidate or a rejection. */
@@ -762,6 +843,16 @@ export class Shard {
     let s = 0n;
     for (const a of this.accounts.values()) s += a.balance;
     return s;
+  }
+
+  /** May a batch of `n` transactions go to signature verification now (the queue bound)? O(1). */
+  canVerify(n: number): boolean {
+    return !this.pool || this.verifying === 0 || this.verifying + n <= this.verifyQueueMax;
+  }
+
+  /** Signature verification: transactions in flight now, signatures checked since start. */
+  verifyStats(): { verifying: number; sigChecks: number; queueMax: number } {
+    return { verifying: this.verifying, sigChecks: this.sigChecks, queueMax: this.verifyQueueMax };
   }
 
   stats(): { mempool: number; committedTotal: number; epoch: number } {
