@@ -11,21 +11,21 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE}
 WORKDIR /app
-ENV NODE_ENV=production SMT_CIRCUITS_CACHE=/opt/smt-circuits
-# `.prebuil[t]` matches only in a prepared context; its contents (node_modules/, smt-circuits/) land in /app.
+ENV NODE_ENV=production SMT_CIRCUITS_CACHE=/app/smt-circuits
+# `.prebuil[t]` matches only in a prepared context; its contents (node_modules/, smt-circuits/) land in
+# /app, where they stay (moving or chmod-ing them in a later layer would copy them again).
 COPY package.json package-lock.json .prebuil[t] ./
 # All dependencies, dev ones included: the circuit cache key hashes the circom2/snarkjs versions,
 # so the node must see the same toolchain that built its artifacts.
 RUN if [ -d node_modules ]; then echo "dependencies: prepared context"; \
-    else npm ci --no-audit --no-fund && npm cache clean --force; fi \
- && if [ -d smt-circuits ]; then mv smt-circuits "$SMT_CIRCUITS_CACHE"; fi
+    else npm ci --no-audit --no-fund && npm cache clean --force; fi
 # Circuits first (with only what build-circuits imports), so a source change elsewhere keeps this layer.
 COPY bin ./bin
 COPY circuits ./circuits
 COPY scripts/build-circuits.ts ./scripts/
 COPY src/core ./src/core
 COPY src/proof ./src/proof
-RUN node --import ./bin/register.mjs scripts/build-circuits.ts && chmod -R a+rX "$SMT_CIRCUITS_CACHE"
+RUN node --import ./bin/register.mjs scripts/build-circuits.ts
 COPY src ./src
 COPY docs/openapi.yaml ./docs/openapi.yaml
 COPY deploy/docker/healthcheck.sh /usr/local/bin/smt-healthcheck

@@ -57,6 +57,8 @@ export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId)
     '--api', `0.0.0.0:${CONTAINER_API_PORT}`,
     '--p2p', `0.0.0.0:${CONTAINER_P2P_PORT}`,
     '--peers', composePeers(shard, depth, host).join(','),
+    // all shards of a compose devnet share one machine's cores, as in `smt cluster up`
+    '--verify-workers', '1',
   ];
 }
 
@@ -99,6 +101,8 @@ export function composeFor(o: ComposeOptions): ComposeFile {
     volumes[data] = null;
     volumes[key] = null;
     services[keyServiceName(shard)] = {
+      // it starts first, so it too can build the image (docker-compose v1 would try to pull it)
+      ...(o.build ? { build: '.' } : {}),
       image,
       // root only to read a 0600 file of any owner and hand it to the node user; nothing else.
       user: '0:0',

@@ -38,7 +38,7 @@ const skip = compose === undefined
   ? 'no Docker engine with compose here (install docker.io and docker-compose and start dockerd; .ci/run does this as root)'
   : false;
 
-test('compose devnet: healthy, global snapshot, transfer committed, crash restart and catch-up, data kept across down/up, proofs', { skip, timeout: 600_000 }, async () => {
+test('compose devnet: healthy, global snapshot, transfer committed, crash restart and catch-up, data kept across down/up, proofs', { skip, timeout: 900_000 }, async () => {
   assert.ok(circuitsBuilt(), `circuit artifacts missing in ${artifactsDir()}: run npm run build:circuits (the image carries them)`);
   const tmp = mkdtempSync(join(tmpdir(), 'smt-compose-e2e-'));
   const file = join(tmp, 'docker-compose.yml');
