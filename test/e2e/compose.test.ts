@@ -52,7 +52,8 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     mark('image built');
 
     // after the build: genesis time is now, so the nodes do not start with minutes of epochs to catch up
-    const init = await smt(['network', 'init', '--depth', '2', '--dir', join(tmp, 'devnet'), '--accounts', '4']);
+    // 2 s epochs: half the steady sealing and gossip work of the 1 s devnet, for a shared 2-core machine
+    const init = await smt(['network', 'init', '--depth', '2', '--dir', join(tmp, 'devnet'), '--accounts', '4', '--epoch-ms', '2000']);
     assert.equal(init.code, 0, init.stderr);
     writeFileSync(file, stringify(composeFor({ depth: 2, apiPorts: 'ephemeral', image: IMAGE }), YAML_OPTS));
 
