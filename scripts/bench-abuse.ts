@@ -20,6 +20,8 @@ export interface AbuseModule {
   what: string;
   /** The shard whose node is attacked (its CPU is measured). */
   target: string;
+  /** Prepares the cluster (e.g. builds history) before the idle measurement; not counted as the attack. */
+  setup?(c: SecCluster): Promise<void>;
   /** Runs the attack for about `seconds`; resolves to the number of abusive requests/messages sent. */
   run(c: SecCluster, seconds: number): Promise<number>;
   /** Environment for the nodes (e.g. SMT_NO_PROVE: '0' for proof attacks). */
@@ -40,6 +42,7 @@ for (const f of files) {
   const c = await startCluster({ prove: mod.prove, smtBin: smtRoot ? join(smtRoot, 'bin', 'smt.mjs') : undefined });
   try {
     await sleep(2 * c.genesis.epochMs); // settle after the first global
+    await mod.setup?.(c);
     const pid = c.pidOf(mod.target);
     const idle0 = cpuSeconds(pid);
     await sleep(seconds * 1000);

@@ -14,6 +14,11 @@
 //    (and once at start).
 //    The source serves from its latest final epoch. Everything is verified by the shard
 //    (receiveReceipts), so a peer can only withhold, never forge; pull makes up for lost pushes.
+//  - serving is bounded: one pull served at a time (a few more wait, the rest are refused), a budget
+//    of pulls per asker, and per reply at most SERVE_BOUNDS (groups, bytes, epochs whose tx records
+//    are loaded to rebuild old groups, out of a node-wide budget of records per second). Serving
+//    runs outside the seal chain (Shard.receiptBatchBytes), so it never delays a seal; a refused or
+//    cut-short pull is asked again by the destination.
 import type { Logger } from 'pino';
 import { DecodeError } from '../core/bytes.js';
 import type { Genesis } from '../core/genesis.js';
@@ -24,12 +29,23 @@ import { decodeReceiptBatch, MAX_BATCH_RECEIPTS, ReceiptBatchError, type Receipt
 import { shardCommitments } from '../hierarchy/global.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
+import { KeyedBuckets, TokenBucket } from '../core/token-bucket.js';
+import type { ServeBounds } from '../shard/shard.js';
 
 const PUSH_LIMIT = MAX_BATCH_RECEIPTS; // receipts per gossip message (60 B each in a row: well under the 1 MiB cap)
 /** Safety-net pull of a source every this many of its final epochs (pushes do the common case). */
 const PULL_EVERY_EPOCHS = 5;
 /** Batches per source kept to be offered again once their epoch is final here. */
 const MAX_NOT_FINAL = 8;
+/** Pulls waiting while one is served; more are refused at once (empty answer). */
+const SERVE_QUEUE = 8;
+/** Pulls an asker (its peer id, else the destination it asks for) may make: a burst, then per epoch. */
+const SERVE_BURST = 8;
+const SERVE_PER_EPOCH = 4;
+/** Tx records loaded per second, node-wide, to rebuild old receipt groups for pulls (burst: twice). */
+const REBUILD_RECORDS_PER_S = 20_000;
+/** Per reply: the rebuilds it may cost and its size (a reply of MAX_BATCH_RECEIPTS one-receipt groups would be ~0.4 MB). */
+const SERVE_BOUNDS = { maxGroups: 256, maxBytes: 256 << 10, maxLoads: 4 } as const;
 
 export class CrossShardDelivery {
   private readonly shard: Shard;
@@ -44,13 +60,19 @@ export class CrossShardDelivery {
   private timer: NodeJS.Timeout | undefined;
   private pulling = false;
   private pushing = false;
-  readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, received: 0, queued: 0, refused: 0 };
+  private serving = false;
+  private readonly serveQueue: (() => void)[] = [];
+  private readonly askers: KeyedBuckets;
+  private readonly bounds: ServeBounds;
+  readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, received: 0, queued: 0, refused: 0, served: 0, serveRefused: 0 };
 
   constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger }) {
     this.shard = o.shard;
     this.genesis = o.genesis;
     this.log = o.logger?.child({ module: 'xshard' });
     this.others = allShards(o.genesis.depth).filter((s) => s !== o.shard.id);
+    this.askers = new KeyedBuckets({ capacity: SERVE_BURST, refillPerSecond: (SERVE_PER_EPOCH * 1000) / o.genesis.epochMs, maxKeys: 1024 });
+    this.bounds = { ...SERVE_BOUNDS, budget: new TokenBucket({ capacity: 2 * REBUILD_RECORDS_PER_S, refillPerSecond: REBUILD_RECORDS_PER_S }) };
   }
 
   /** Binds the network and starts pulling; the shard only credits final source epochs from now on. */
@@ -138,13 +160,35 @@ export class CrossShardDelivery {
     }
   }
 
-  /** Serves a pull: receipts to `dst` from `fromSeq`, proven against this shard's latest final epoch. */
-  serve = async (dst: ShardId, fromSeq: bigint): Promise<Uint8Array | undefined> => {
-    if (dst === this.shard.id) return undefined;
-    const fe = this.finalEpochOf(this.shard.id);
-    // nothing final yet: answer "I am the source, nothing to give" (no receipts, latest snapshot)
-    const b = fe < 0 ? await this.shard.receiptBatchBytes(dst, 1n << 62n) : await this.shard.receiptBatchBytes(dst, fromSeq, PUSH_LIMIT, fe);
-    return b?.bytes; // an empty batch still tells the asker "I am the source"
+  /**
+   * Serves a pull: receipts to `dst` from `fromSeq`, proven against this shard's latest final epoch,
+   * within the serving bounds; undefined (an empty answer) when refused, over budget, or failed (the
+   * reason is logged here, never sent). `peer`: the asker's peer id, when the network layer knows it.
+   */
+  serve = async (dst: ShardId, fromSeq: bigint, peer?: string): Promise<Uint8Array | undefined> => {
+    if (dst === this.shard.id || !this.others.includes(dst) || fromSeq < 0n) return undefined;
+    if (!this.askers.get(peer ?? `dst:${dst}`).take() || (this.serving && this.serveQueue.length >= SERVE_QUEUE)) {
+      this.counters.serveRefused++;
+      return undefined;
+    }
+    // one at a time: a finished serve hands its turn to the next waiting one
+    if (this.serving) await new Promise<void>((resolve) => this.serveQueue.push(resolve));
+    else this.serving = true;
+    try {
+      const fe = this.finalEpochOf(this.shard.id);
+      // nothing final yet: answer "I am the source, nothing to give" (no receipts, latest snapshot)
+      const b = fe < 0 ? await this.shard.receiptBatchBytes(dst, 1n << 62n) : await this.shard.receiptBatchBytes(dst, fromSeq, PUSH_LIMIT, fe, this.bounds);
+      if (b) this.counters.served++;
+      else this.counters.serveRefused++;
+      return b?.bytes; // an empty batch still tells the asker "I am the source"
+    } catch (err) {
+      this.log?.warn({ dst, fromSeq: String(fromSeq), peer, err: (err as Error).message }, 'receipt pull not served');
+      return undefined;
+    } finally {
+      const next = this.serveQueue.shift();
+      if (next) next();
+      else this.serving = false;
+    }
   };
 
   private async push(): Promise<void> {
@@ -160,7 +204,7 @@ export class CrossShardDelivery {
         if (!this.pushed.has(dst)) this.pushed.set(dst, await this.shard.outboxCountAt(dst, fe - 1));
         // a batch ends at an epoch's count: several when more than PUSH_LIMIT are due (bounded)
         for (let k = 0; k < 8; k++) {
-          const b = await this.shard.receiptBatchBytes(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe);
+          const b = await this.shard.receiptBatchBytes(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe, this.bounds);
           if (!b || b.receipts === 0) break;
           try {
             await net.publishReceipts(dst, b.bytes);

@@ -23,7 +23,8 @@ import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
 import { applyEpoch, type EngineAccount } from './engine.js';
 import { accountKey, decodeOutboxLeaf, decodeTxRecord, encodeAccountValue, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
-import { ShardStore } from './store.js';
+import { ShardStore, type GroupRebuilder } from './store.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import { decodeSignedTx } from './tx.js';
 import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
 import { ChainMismatchError, Inbox, INBOX_META_KEY, creditRowKey, creditRowOf, decodeInboxState, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
@@ -100,6 +101,22 @@ export interface SealedEvent {
   phases: Record<string, number>; // ms per phase: apply, accountTrie, txTrie, outboxTrie, sign, write
 }
 
+/**
+ * Bounds on one receipt batch served to a remote asker (xshard.ts): its size, and the rebuilds
+ * (receipt-rebuild.ts: an epoch's whole tx trie loaded) it may cost. A bounded batch ends early,
+ * proven against the epoch of its last group; the asker pulls again from there.
+ */
+export interface ServeBounds {
+  /** Groups per batch. */
+  maxGroups: number;
+  /** Receipt-row bytes per batch (at least one group is served whatever its size). */
+  maxBytes: number;
+  /** Epochs whose tx records one batch may load (groups not in memory nor in the rebuild cache). */
+  maxLoads: number;
+  /** A shared budget of tx records loaded (tokens = the epoch's tx count): exhausted, nothing is loaded. */
+  budget?: TokenBucket;
+}
+
 /** May receipts proven against this source snapshot be credited? (The node: is its epoch final?) */
 export type ReceiptFinality = (source: Snapshot) => boolean | Promise<boolean>;
 
@@ -114,7 +131,15 @@ const U64_MAX = (1n << 64n) - 1n;
 const MAX_REJECTED_REMEMBERED = 100_000;
 const OUTBOX_UNLOAD_EVERY = 100_000; // receipts
 const RECENT_GROUPS = 8; // receipt groups per destination kept in memory to serve batches
-const REBUILT_KEPT = 32; // older groups rebuilt from tx records (catch-up, restarts), kept in memory
+// Older groups rebuilt from tx records (catch-up, restarts), kept in memory, least recently used
+// forgotten first: a destination catching up (or a peer asking again) does not reload epochs.
+const REBUILT_KEPT = 4096; // groups
+const REBUILT_KEPT_BYTES = 8 << 20; // their rows
+// The receipt seq `GET /v1/tx/:id` reports for an old cross-shard transfer may need its epoch's
+// tx records: at most this many records loaded per second for it (burst: twice that).
+const LOOKUP_RECORDS_PER_S = 5_000;
+/** Stands for a group a bounded batch does not rebuild (serving stops before it). */
+const NOT_REBUILT = { src: '', dst: '', epoch: -1, first: -1n, n: 0, row: new Uint8Array(0), body: 0 } as unknown as ReceiptGroup;
 const ZERO32 = new Uint8Array(32);
 const GENESIS_META_KEY = new TextEncoder().encode('genesis');
 
@@ -159,8 +184,12 @@ export class Shard {
   /** The latest receipt groups emitted per destination, as stored (serving a batch skips the store). */
   private readonly recentGroups = new Map<ShardId, ReceiptGroup[]>();
   private readonly rebuilt = new Map<string, ReceiptGroup>();
+  private rebuiltBytes = 0;
   /** The tx records of the epoch rebuilt last: its groups to the other destinations load it once. */
   private rebuiltFrom?: { epoch: number; records: [Uint8Array, Uint8Array][] };
+  /** Epochs whose tx records are being loaded (concurrent rebuilds of one epoch share the load). */
+  private readonly loadingRecords = new Map<number, Promise<[Uint8Array, Uint8Array][]>>();
+  private readonly lookupBudget = new TokenBucket({ capacity: 2 * LOOKUP_RECORDS_PER_S, refillPerSecond: LOOKUP_RECORDS_PER_S });
   private receiptFinality: ReceiptFinality = () => true;
 
   private constructor(o: ShardOptions, store: ShardStore, nodeStore: LevelNodeStore, head: ShardHead, accounts: Map<string, EngineAccount>, accountTrie: Trie, outboxTrie: Trie, latest: SignedSnapshot | undefined) {
@@ -623,23 +652,73 @@ export class Shard {
     return this.store.receiptsTo(dst, fromSeq, limit, this.rebuildGroup);
   }
 
-  /** A stored group's row, rebuilt from its epoch's tx records (receipt-rebuild.ts); the last few kept. */
+  /** A stored group's row, rebuilt from its epoch's tx records (receipt-rebuild.ts); recent ones kept (LRU). */
   private readonly rebuildGroup = async (dst: ShardId, epoch: number, first: bigint, n: number): Promise<ReceiptGroup> => {
     const key = `${dst}:${first}`;
     const hit = this.rebuilt.get(key);
-    if (hit) return hit;
-    let records = this.rebuiltFrom?.epoch === epoch ? this.rebuiltFrom.records : undefined;
-    if (!records) {
-      const snap = await this.snapshot(epoch);
-      if (!snap) throw new Error(`receipt group ${this.id}->${dst} of epoch ${epoch}: no snapshot of that epoch`);
-      records = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).entries();
-      this.rebuiltFrom = { epoch, records };
+    if (hit) {
+      this.rebuilt.delete(key);
+      this.rebuilt.set(key, hit);
+      return hit;
     }
-    const g = groupFromTxRecords(this.id, dst, this.genesis.depth, epoch, first, n, records);
-    this.rebuilt.set(key, g);
-    if (this.rebuilt.size > REBUILT_KEPT) this.rebuilt.delete(this.rebuilt.keys().next().value!);
+    const g = groupFromTxRecords(this.id, dst, this.genesis.depth, epoch, first, n, await this.epochRecords(dst, epoch));
+    if (!this.rebuilt.has(key)) {
+      this.rebuilt.set(key, g);
+      this.rebuiltBytes += g.row.length;
+      while (this.rebuilt.size > REBUILT_KEPT || this.rebuiltBytes > REBUILT_KEPT_BYTES) {
+        const [k, old] = this.rebuilt.entries().next().value!;
+        this.rebuilt.delete(k);
+        this.rebuiltBytes -= old.row.length;
+      }
+    }
     return g;
   };
+
+  /** Is the group to `dst` from `first` (of `epoch`) served without loading any tx records? */
+  private rebuildIsFree(dst: ShardId, epoch: number, first: bigint): boolean {
+    return this.rebuilt.has(`${dst}:${first}`) || this.rebuiltFrom?.epoch === epoch || this.loadingRecords.has(epoch);
+  }
+
+  /** The tx records (txid, record) of a sealed epoch: its whole tx trie, loaded once at a time. */
+  private epochRecords(dst: ShardId, epoch: number): Promise<[Uint8Array, Uint8Array][]> {
+    if (this.rebuiltFrom?.epoch === epoch) return Promise.resolve(this.rebuiltFrom.records);
+    let p = this.loadingRecords.get(epoch);
+    if (!p) {
+      p = (async () => {
+        const snap = await this.snapshot(epoch);
+        if (!snap) throw new Error(`receipt group ${this.id}->${dst} of epoch ${epoch}: no snapshot of that epoch`);
+        const records = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.txRoot)).entries();
+        this.rebuiltFrom = { epoch, records };
+        return records;
+      })();
+      this.loadingRecords.set(epoch, p);
+      const done = (): void => void this.loadingRecords.delete(epoch);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  /**
+   * A rebuilder for one bounded batch: groups not in memory cost a load of their epoch's tx
+   * records, at most `maxLoads` per batch and paid from `budget`; past that, it stands for
+   * NOT_REBUILT (and so does every group after it).
+   */
+  private boundedRebuilder(b: ServeBounds): GroupRebuilder {
+    let loads = 0;
+    let stopped = false;
+    return async (dst, epoch, first, n) => {
+      if (stopped) return NOT_REBUILT;
+      if (!this.rebuildIsFree(dst, epoch, first)) {
+        const snap = loads < b.maxLoads ? await this.snapshot(epoch) : undefined;
+        if (!snap || (b.budget && !b.budget.takeOnCredit(Math.max(1, Number(snap.snapshot.txCount))))) {
+          stopped = true;
+          return NOT_REBUILT;
+        }
+        loads++;
+      }
+      return this.rebuildGroup(dst, epoch, first, n);
+    };
+  }
 
   /** Proof of the outbox leaf of `dst` (count, chain head) against the latest outboxRoot (absence if none). */
   async outboxProof(dst: ShardId): Promise<{ outboxRoot: string; epoch: number; count: bigint; head: string; proof: string }> {
@@ -734,7 +813,8 @@ export class Shard {
     const dst = homeShard(decodeSignedTx(decodeTxRecord(value).signedTx).tx.to, this.genesis.depth);
     if (dst === this.id) return undefined;
     const first = await this.outboxCountAt(dst, loc.epoch - 1);
-    for (const g of await this.readGroups(dst, first, 1)) {
+    // a client's question: the group's row may need its epoch's tx records, within a node-wide budget
+    for (const g of await this.readGroups(dst, first, 1, { maxGroups: 1, maxBytes: Infinity, maxLoads: 1, budget: this.lookupBudget })) {
       if (g.epoch !== loc.epoch) continue;
       for (let i = 0, o = g.body; i < g.n; i++, o += RECEIPT_ENTRY_BYTES) {
         if (bytesEqual(g.row.subarray(o, o + 32), txid)) return { dst, seq: g.first + BigInt(i), epoch: loc.epoch };
@@ -757,62 +837,75 @@ export class Shard {
     return { snapshot: p.snapshot, proof: p.proof, count: p.count, head: p.head, groups: p.groups };
   }
 
-  /** receiptBatch, encoded (encodeReceiptBatch) straight from the stored rows: nothing decoded. */
-  async receiptBatchBytes(dst: ShardId, fromSeq: bigint, limit = MAX_BATCH_RECEIPTS, atEpoch?: number): Promise<{ bytes: Uint8Array; count: bigint; receipts: number; epoch: number } | undefined> {
-    const p = await this.planBatch(dst, fromSeq, limit, atEpoch);
+  /**
+   * receiptBatch, encoded (encodeReceiptBatch) straight from the stored rows: nothing decoded. With
+   * `bounds` (a remote asker), it may end early, and is undefined if not even its first group can be
+   * had within them (the asker tries again later).
+   */
+  async receiptBatchBytes(dst: ShardId, fromSeq: bigint, limit = MAX_BATCH_RECEIPTS, atEpoch?: number, bounds?: ServeBounds): Promise<{ bytes: Uint8Array; count: bigint; receipts: number; epoch: number } | undefined> {
+    const p = await this.planBatch(dst, fromSeq, limit, atEpoch, bounds);
     if (!p) return undefined;
     const n = p.groups.reduce((a, g) => a + g.n, 0);
     return { bytes: encodeReceiptBatchRows(p, p.groups.map((g) => g.row)), count: p.count, receipts: n, epoch: p.snapshot.snapshot.epoch };
   }
 
-  private async planBatch(dst: ShardId, fromSeq: bigint, limit: number, atEpoch?: number): Promise<ReceiptBatch | undefined> {
+  private async planBatch(dst: ShardId, fromSeq: bigint, limit: number, atEpoch?: number, bounds?: ServeBounds): Promise<ReceiptBatch | undefined> {
     const latest = await this.snapshot(atEpoch);
     if (!latest) return undefined;
     const lim = Math.max(1, Math.min(limit, MAX_BATCH_RECEIPTS));
-    // Between seals the live outbox trie is the latest one, with its nodes in memory: prove against
-    // it (inside the seal chain, so no seal mutates it meanwhile); older roots load from the store.
-    const run = async () => {
-      let snap = latest;
-      let leaf = await this.leafAt(snap, dst);
-      let groups: ReceiptGroup[] = [];
-      if (fromSeq < leaf.count) {
-        groups = (await this.readGroups(dst, fromSeq, lim)).filter((g) => g.epoch <= snap.snapshot.epoch);
-        if (groups.length === 0) throw new Error(`receipt batch: no stored group to ${dst} holds seq ${fromSeq}`);
-        const end = groups[groups.length - 1]!;
-        const endCount = end.first + BigInt(end.n);
-        if (endCount !== leaf.count) {
-          // cut short by the limit: end at the last group's epoch, proven against that snapshot
-          const older = await this.snapshot(end.epoch);
-          if (!older) throw new Error(`receipt batch: snapshot ${end.epoch} missing`);
-          snap = older;
-          leaf = await this.leafAt(snap, dst);
-          if (leaf.count !== endCount) throw new Error(`receipt batch: leaf of ${dst} at ${end.epoch} counts ${leaf.count}, groups end at ${endCount}`);
-        }
+    // Outside the seal chain: serving never delays a seal. Everything read here is committed and
+    // immutable (a snapshot, stored trie nodes, stored groups, rows rebuilt from a sealed epoch), and
+    // the proof is made from the stored nodes of the snapshot's outboxRoot, never the live trie a
+    // seal is writing.
+    let snap = latest;
+    let leaf = await this.leafAt(snap, dst);
+    let groups: ReceiptGroup[] = [];
+    if (fromSeq < leaf.count) {
+      groups = (await this.readGroups(dst, fromSeq, lim, bounds)).filter((g) => g.epoch <= snap.snapshot.epoch);
+      if (groups.length === 0 && bounds) return undefined; // over its bounds before the first group
+      if (groups.length === 0) throw new Error(`receipt batch: no stored group to ${dst} holds seq ${fromSeq}`);
+      const end = groups[groups.length - 1]!;
+      const endCount = end.first + BigInt(end.n);
+      if (endCount !== leaf.count) {
+        // cut short by the limit or the bounds: end at the last group's epoch, proven against that snapshot
+        const older = await this.snapshot(end.epoch);
+        if (!older) throw new Error(`receipt batch: snapshot ${end.epoch} missing`);
+        snap = older;
+        leaf = await this.leafAt(snap, dst);
+        if (leaf.count !== endCount) throw new Error(`receipt batch: leaf of ${dst} at ${end.epoch} counts ${leaf.count}, groups end at ${endCount}`);
       }
-      const trie = bytesEqual(this.head.outboxRoot, snap.snapshot.outboxRoot) ? this.outboxTrie : await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot);
-      const proof = await trie.prove(outboxKey(dst));
-      return { snapshot: snap, proof, count: leaf.count, head: leaf.count === 0n ? ZERO32 : leaf.head, groups };
-    };
-    const p = this.sealChain.then(run);
-    this.sealChain = p.catch(() => undefined);
-    return p;
+    }
+    const proof = await (await TernaryTrie.at(this.nodeStore, snap.snapshot.outboxRoot)).prove(outboxKey(dst));
+    return { snapshot: snap, proof, count: leaf.count, head: leaf.count === 0n ? ZERO32 : leaf.head, groups };
   }
 
-  /** Whole groups to `dst` from the one holding `from`, up to `max` receipts (>= 1 group): from memory when recent. */
-  private async readGroups(dst: ShardId, from: bigint, max: number): Promise<ReceiptGroup[]> {
+  /**
+   * Whole groups to `dst` from the one holding `from`, up to `max` receipts (>= 1 group): from memory
+   * when recent. With `bounds`: within them, possibly none.
+   */
+  private async readGroups(dst: ShardId, from: bigint, max: number, bounds?: ServeBounds): Promise<ReceiptGroup[]> {
     const c = this.recentGroups.get(dst);
+    let groups: ReceiptGroup[];
     if (c && c.length > 0 && from >= c[0]!.first) {
-      const out: ReceiptGroup[] = [];
+      groups = [];
       let n = 0;
       for (const g of c) {
         if (g.first + BigInt(g.n) <= from) continue;
-        if (out.length > 0 && n + g.n > max) break;
-        out.push(g);
+        if (groups.length > 0 && n + g.n > max) break;
+        groups.push(g);
         n += g.n;
       }
-      return out;
+    } else if (!bounds) return this.store.receiptGroups(dst, from, max, this.rebuildGroup);
+    else groups = await this.store.receiptGroups(dst, from, max, this.boundedRebuilder(bounds), bounds.maxGroups);
+    if (!bounds) return groups;
+    let bytes = 0;
+    let k = 0;
+    for (; k < groups.length && k < bounds.maxGroups; k++) {
+      const g = groups[k]!;
+      if (g === NOT_REBUILT || (k > 0 && bytes + g.row.length > bounds.maxBytes)) break;
+      bytes += g.row.length;
     }
-    return this.store.receiptGroups(dst, from, max, this.rebuildGroup);
+    return groups.slice(0, k);
   }
 
   /** Receipts emitted to `dst` at epochs <= `epoch` (the outbox leaf's count then; 0 before epoch 0). */

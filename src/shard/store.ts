@@ -164,13 +164,13 @@ export class ShardStore {
 
   /**
    * Whole groups to `dst` from the one holding seq `fromSeq`, while they add up to at most
-   * `maxReceipts` receipts (at least one group, if there is any).
+   * `maxReceipts` receipts and `maxGroups` groups (at least one group, if there is any).
    */
-  async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number, rebuild: GroupRebuilder): Promise<ReceiptGroup[]> {
+  async receiptGroups(dst: ShardId, fromSeq: bigint, maxReceipts: number, rebuild: GroupRebuilder, maxGroups = Infinity): Promise<ReceiptGroup[]> {
     const out: ReceiptGroup[] = [];
     let n = 0;
     for await (const e of this.receiptGroupIterator(dst, fromSeq)) {
-      if (out.length > 0 && n + e.n > maxReceipts) break; // decided before any rebuild
+      if (out.length > 0 && (n + e.n > maxReceipts || out.length >= maxGroups)) break; // decided before any rebuild
       out.push(e.row ?? (await rebuild(dst, e.epoch, e.first, e.n)));
       n += e.n;
     }
