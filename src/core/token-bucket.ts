@@ -57,6 +57,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Takes `n` tokens whatever is left (going below zero): work already done, paid in the wait that follows. */
+  debit(n: number): void {
+    this.refill();
+    this.tokens -= n;
+  }
+
   /** Milliseconds until `n` tokens are available (0 if they are now). */
   waitMs(n = 1): number {
     this.refill();

@@ -1,13 +1,17 @@
 // The node's HTTP JSON API (v1): routes over one shard. Amounts are decimal strings; hashes, proofs
 // and transactions are hex. `accepted` means "in the mempool"; only `committed` means sealed and durable.
 import { buildInfo } from './build-info.js';
+// Error messages are our own texts: an exception's message or another node's words never reach a
+// client (another shard's verdict on a forwarded transaction comes back as its code, with REJECT_TEXT).
 import { fromHex, toHex, DecodeError } from '../core/bytes.js';
 import { parseAddress, homeShard, addressFromPublicKey } from '../core/address.js';
 import { parseShardId, shardFromIndex, type ShardId } from '../core/ids.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeSignedSnapshot, snapshotToJson, type SignedSnapshot } from '../shard/snapshot.js';
 import { httpStatusFor, type RejectReason } from '../shard/errors.js';
 import type { Shard, SubmitResult } from '../shard/shard.js';
-import { decodeSignedTx, txIdHex, verifyTxSignature } from '../shard/tx.js';
+import { decodeSignedTx, decodeSignedTxFull, txIdOfTransferBytes, verifySignedTxBytes } from '../shard/tx.js';
+import { addressFast, hex, taggedHasher } from '../shard/fast-hash.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { encodeFinalAggregate } from '../hierarchy/finality.js';
 import { aggregationPath, aggregationPathToJson, globalRoot, globalToJson, PathUnavailableError, type GlobalSnapshot } from '../hierarchy/global.js';
@@ -20,20 +24,42 @@ import type { NodeMetrics } from './metrics.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { addExplorerRoutes } from './explorer-api.js';
+import type { Logger } from './logger.js';
 
 export const MAX_BATCH = 10_000;
 /** Transactions per forwarded gossip message (~220 bytes each: well under the 1 MiB gossip cap). */
 export const FORWARD_CHUNK = 2_000;
 const TXID_BYTES = 32;
+/** Transactions routed per turn of the event loop (a 1 MiB batch holds ~3,000: other requests get turns). */
+const ROUTE_CHUNK = 256;
+const hHome = taggedHasher('home-shard');
 
 /** What the API needs from a shard (the Shard class satisfies it). */
-export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt'>>;
+export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt' | 'verifyTxSignatures'>>;
+
+/** Our text for each reason a transaction is refused, for verdicts that come from another node. */
+export const REJECT_TEXT: Record<RejectReason, string> = {
+  'malformed': 'the bytes are not a signed transaction',
+  'oversized': 'the transaction is too large',
+  'bad-signature': 'signature does not verify for tx.from',
+  'wrong-network': 'the transaction is for another network',
+  'wrong-shard': 'the sender lives on another shard',
+  'nonce-replayed': 'the nonce was used already',
+  'nonce-too-far': 'the nonce is beyond the window of pending nonces',
+  'insufficient-funds': 'the balance does not cover amount + fee',
+  'zero-amount': 'amount must be positive',
+  'overflow': 'amount, fee or nonce out of range',
+  'mempool-full': 'the mempool is full; retry later',
+  'duplicate': 'the transaction is already pending or committed',
+};
 
 export interface ApiOptions {
   shard: ApiShard;
   metrics?: NodeMetrics;
   /** Called after a submission request with the number of transactions accepted. */
   onAccepted?: (count: number) => void;
+  /** For what clients are not told (e.g. why forwarding failed). */
+  logger?: Logger;
   /** Seconds a client should wait before retrying when the mempool is full. */
   retryAfterSeconds?: () => number;
   /** The network layer (depth >= 1 with gossip): routing, global snapshots, health and metrics. */
@@ -59,6 +85,7 @@ export function submitResultJson(r: SubmitResult): TxResultJson {
 
 export function buildApi(o: ApiOptions): Router {
   const { shard, metrics, network } = o;
+  const log = o.logger;
   const depth = shard.genesis.depth;
   const retryAfter = (): string => String(Math.max(1, Math.ceil(o.retryAfterSeconds?.() ?? shard.genesis.epochMs / 1000)));
   const router = new Router();
@@ -77,21 +104,26 @@ export function buildApi(o: ApiOptions): Router {
     // Routing: transactions whose sender lives on another shard go to that shard's gossip topic;
     // everything else (including what does not decode) is the local shard's to accept or reject.
     const results: (TxResultJson | undefined)[] = decoded.map((d) =>
-      d instanceof Uint8Array ? undefined : { status: 'rejected', reason: 'malformed', message: d.message, httpStatus: httpStatusFor('malformed') },
+      d instanceof Uint8Array ? undefined : { status: 'rejected', reason: 'malformed', message: 'transaction must be a hex string', httpStatus: httpStatusFor('malformed') },
     );
     const local: number[] = [];
-    const remote = new Map<ShardId, number[]>();
-    decoded.forEach((d, i) => {
-      if (!(d instanceof Uint8Array)) return;
-      const home = network && depth > 0 ? foreignHome(d, shard) : undefined;
-      if (home === undefined) return void local.push(i);
-      let l = remote.get(home);
-      if (!l) remote.set(home, (l = []));
-      l.push(i);
-    });
+    const remote = new Map<ShardId, { i: number; txid: string }[]>();
+    for (let i = 0; i < decoded.length; i++) {
+      if (i > 0 && i % ROUTE_CHUNK === 0) await nextTurn();
+      const d = decoded[i]!;
+      if (!(d instanceof Uint8Array)) continue;
+      const f = network && depth > 0 ? foreignHome(d, shard) : undefined;
+      if (f === undefined) {
+        local.push(i);
+        continue;
+      }
+      let l = remote.get(f.home);
+      if (!l) remote.set(f.home, (l = []));
+      l.push({ i, txid: f.txid });
+    }
     const submitted = local.length > 0 ? await shard.submit(local.map((i) => decoded[i] as Uint8Array)) : [];
     local.forEach((i, k) => (results[i] = submitResultJson(submitted[k]!)));
-    for (const [home, idx] of remote) await forward(home, idx, decoded as Uint8Array[], results);
+    for (const [home, txs] of remote) await forward(home, txs, decoded as Uint8Array[], results);
     const counts = new Map<string, number>();
     for (const r of results as TxResultJson[]) {
       const key = r.status === 'rejected' ? r.reason : r.status;
@@ -117,37 +149,45 @@ export function buildApi(o: ApiOptions): Router {
     return { status, headers, json: { accepted, forwarded, rejected: results.length - accepted - forwarded, results } };
   });
 
+  /** Signature checks of transactions to forward: on the shard's verification workers (never on the
+   * event loop, which a batch of bad signatures would hold for ~0.1 s per MiB). */
+  const verifyForwarded = (txs: Uint8Array[]): Promise<boolean[]> => (shard.verifyTxSignatures ? shard.verifyTxSignatures(txs) : Promise.resolve(txs.map(verifySignedTxBytes)));
+
   /** Hands txs (indexes into `all`) to `home`'s node after checking their signatures here, so a node
-   * never relays garbage: directly (its verdict per transaction comes back), else by gossip on
-   * home's tx topic ("forwarded": the outcome shows in `tx status` only). One result per transaction. */
-  async function forward(home: ShardId, idx: number[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
-    const good: number[] = [];
-    for (const i of idx) {
-      const st = decodeSignedTx(all[i]!);
-      const txid = txIdHex(st.tx);
-      if (verifyTxSignature(st)) {
-        good.push(i);
+   * never relays garbage: directly (its verdict per transaction comes back, as a code: the text is
+   * ours), else by gossip on home's tx topic ("forwarded": the outcome shows in `tx status` only).
+   * One result per transaction. */
+  async function forward(home: ShardId, txs: { i: number; txid: string }[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
+    const good: { i: number; txid: string }[] = [];
+    const sigOk = await verifyForwarded(txs.map((t) => all[t.i]!));
+    txs.forEach(({ i, txid }, k) => {
+      if (sigOk[k]) {
+        good.push({ i, txid });
         results[i] = { txid, status: 'forwarded', shard: home };
-      } else results[i] = { txid, status: 'rejected', reason: 'bad-signature', message: 'signature does not verify', httpStatus: httpStatusFor('bad-signature') };
-    }
+      } else results[i] = { txid, status: 'rejected', reason: 'bad-signature', message: REJECT_TEXT['bad-signature'], httpStatus: httpStatusFor('bad-signature') };
+    });
     for (let k = 0; k < good.length; k += FORWARD_CHUNK) {
       const chunk = good.slice(k, k + FORWARD_CHUNK);
-      const verdicts = await network!.submitTo?.(home, chunk.map((i) => all[i]!));
+      const verdicts = await network!.submitTo?.(home, chunk.map((t) => all[t.i]!));
       if (verdicts) {
-        chunk.forEach((i, j) => (results[i] = { ...submitResultJson(verdicts[j]!), shard: home }));
+        chunk.forEach(({ i, txid }, j) => {
+          const v = verdicts[j]!;
+          // the other node's word: its code only, and the txid as computed here
+          results[i] = v.ok
+            ? { txid, status: 'accepted', shard: home }
+            : { txid, status: 'rejected', reason: v.reason, message: REJECT_TEXT[v.reason], httpStatus: httpStatusFor(v.reason), shard: home };
+        });
         continue;
       }
       let sent = 0;
-      let why = 'no connected peer subscribes to it';
       try {
-        sent = await network!.publishTxs(home, chunk.map((i) => all[i]!));
+        sent = await network!.publishTxs(home, chunk.map((t) => all[t.i]!));
       } catch (e) {
-        why = (e as Error).message;
+        log?.debug({ home, err: (e as Error).message }, 'forwarding by gossip failed');
       }
       if (sent > 0) continue;
-      for (const i of chunk) {
-        const txid = (results[i] as { txid: string }).txid;
-        results[i] = { txid, status: 'rejected', reason: 'unroutable', message: `cannot forward to shard ${home}: ${why}`, httpStatus: 503, shard: home };
+      for (const { i, txid } of chunk) {
+        results[i] = { txid, status: 'rejected', reason: 'unroutable', message: `cannot forward to shard ${home}: no node of that shard is reachable`, httpStatus: 503, shard: home };
       }
     }
   }
@@ -165,8 +205,8 @@ export function buildApi(o: ApiOptions): Router {
       let srcShard: ShardId;
       try {
         srcShard = parseShardId(src, depth);
-      } catch (e) {
-        throw new HttpError(400, 'bad-request', (e as Error).message);
+      } catch {
+        throw new HttpError(400, 'bad-request', `src must be a shard id: ${depth} digits from {0,1,2}`);
       }
       const c = await shard.creditStatus?.(srcShard, BigInt(seqParam), id);
       if (c) credit = { credit: { shard: shard.id, epoch: c.epoch, srcShard: shardFromIndex(c.src, depth), srcEpoch: c.srcEpoch, seq: c.seq.toString() } };
@@ -185,8 +225,8 @@ export function buildApi(o: ApiOptions): Router {
     let address: Uint8Array;
     try {
       address = parseAddress(req.params.address!);
-    } catch (e) {
-      throw new HttpError(400, 'bad-address', (e as Error).message);
+    } catch {
+      throw new HttpError(400, 'bad-address', 'an address is 20 bytes of hex');
     }
     const home = homeShard(address, shard.genesis.depth);
     if (home !== shard.id) {
@@ -271,8 +311,8 @@ export function buildApi(o: ApiOptions): Router {
       let s: ShardId;
       try {
         s = parseShardId(req.params.shard!, depth);
-      } catch (err) {
-        throw new HttpError(400, 'bad-shard', (err as Error).message);
+      } catch {
+        throw new HttpError(400, 'bad-shard', `a shard id is ${depth} digits from {0,1,2}`);
       }
       const g = await globalFor(e);
       if (!g) throw new HttpError(404, 'global-not-found', `no final global snapshot for epoch ${e} here`);
@@ -281,7 +321,7 @@ export function buildApi(o: ApiOptions): Router {
         const first = p.steps[0]!.children[Number(s[s.length - 1])]!;
         return { json: { epoch: g.aggregate.epoch, root: toHex(globalRoot(g)), snapshotHash: toHex(first.commitment), snapshotEpoch: first.epoch, carried: first.carried, ...aggregationPathToJson(p) } };
       } catch (err) {
-        if (err instanceof PathUnavailableError) throw new HttpError(404, 'path-unavailable', err.message);
+        if (err instanceof PathUnavailableError) throw new HttpError(404, 'path-unavailable', 'the aggregation path of that shard at that epoch is not held here');
         throw err;
       }
     });
@@ -312,17 +352,20 @@ export function buildApi(o: ApiOptions): Router {
   return router;
 }
 
-/** The sender's home shard if the bytes are a transaction of this network homed elsewhere. */
-function foreignHome(b: Uint8Array, shard: ApiShard): ShardId | undefined {
-  let t;
+/** The sender's home shard (and the txid) if the bytes are a transaction of this network homed elsewhere. */
+function foreignHome(b: Uint8Array, shard: ApiShard): { home: ShardId; txid: string } | undefined {
+  let d;
   try {
-    t = decodeSignedTx(b).tx;
+    d = decodeSignedTxFull(b);
   } catch {
     return undefined; // the local shard reports it as malformed
   }
-  if (t.network !== shard.genesis.networkId) return undefined;
-  const home = homeShard(addressFromPublicKey(t.from), shard.genesis.depth);
-  return home === shard.id ? undefined : home;
+  if (d.tx.network !== shard.genesis.networkId) return undefined;
+  // core/address.ts homeShard and addressFromPublicKey, through libsodium (thousands per batch)
+  const depth = shard.genesis.depth;
+  const h = hHome(addressFast(d.tx.from));
+  const home = shardFromIndex(Number(new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) % BigInt(3 ** depth)), depth);
+  return home === shard.id ? undefined : { home, txid: hex(txIdOfTransferBytes(d.transferBytes)) };
 }
 
 /** The destination shard of a committed transfer's record value (hex), if it is not `here`. */

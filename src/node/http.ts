@@ -1,11 +1,52 @@
 // A small JSON HTTP layer on node:http: routing with :params, body limits, content-type checks and
-// one error shape for every failure, `{ "error": { "code", "message" } }`. It knows nothing about
-// shards; src/node/api.ts registers the routes.
+// one error shape for every failure, `{ "error": { "code", "message" } }` (the message is our own
+// text: never an exception's or a peer's). It knows nothing about shards; src/node/api.ts registers
+// the routes.
+//
+// What a client can hold or ask of the node is bounded (HttpLimits): connections in all and per
+// client address, time to send the headers and the whole request, idle keep-alive time, and a
+// token bucket per client address (a request costs 1 token plus 1 per 64 KiB of body; empty:
+// 429 with Retry-After).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { KeyedBuckets, type TokenBucket } from '../core/token-bucket.js';
 import type { Logger } from './logger.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20; // 1 MiB
+/** A request costs one token, plus one per this many body bytes. */
+export const BODY_BYTES_PER_TOKEN = 64 << 10;
+
+/** Limits on what HTTP clients can hold and ask (defaults: DEFAULT_HTTP_LIMITS). */
+export interface HttpLimits {
+  /** Open connections in all; beyond, new ones are closed at once. */
+  maxConnections: number;
+  /** Open connections from one client address. */
+  maxConnectionsPerIp: number;
+  /** Time a client has to send a request's headers (ms). */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, body included (ms). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long (ms). */
+  keepAliveTimeoutMs: number;
+  /** Tokens regained per second per client address (0: no rate limit). */
+  ratePerSecond: number;
+  /** Tokens a client address may hold (a burst). */
+  rateBurst: number;
+}
+
+// Generous enough for a loopback benchmark or a cluster's own CLI (all from 127.0.0.1): a few
+// 2,000-transaction batches in flight plus health polls every 10 ms stay far below the rate.
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerIp: 256,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 20_000,
+  keepAliveTimeoutMs: 5_000,
+  ratePerSecond: 1_000,
+  rateBurst: 2_000,
+};
+/** How often the server looks for connections past their header or request timeout (ms). */
+const TIMEOUT_CHECK_MS = 500;
 /** Default HTTP API port of a node (and of the CLI's --node URL). */
 export const DEFAULT_API_PORT = 7700;
 
@@ -128,10 +169,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
         resolve(Buffer.concat(chunks, n));
       }
     });
-    req.on('error', (e) => {
+    req.on('error', () => {
       if (!done) {
         done = true;
-        reject(new HttpError(400, 'bad-request', `error reading request body: ${e.message}`));
+        reject(new HttpError(400, 'bad-request', 'error reading the request body'));
       }
     });
   });
@@ -139,6 +180,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 
 export interface HttpServerOptions {
   maxBodyBytes?: number;
+  limits?: Partial<HttpLimits>;
   logger?: Logger;
   /** Called once per finished request, for metrics. */
   onRequest?: (route: string, status: number, seconds: number) => void;
@@ -146,13 +188,31 @@ export interface HttpServerOptions {
 
 export function createHttpServer(router: Router, opts: HttpServerOptions = {}): Server {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const log = opts.logger;
-  const server = createServer((req, res) => {
-    void handle(req, res);
+  // Slow or stuck clients must not hold sockets for long: node checks the header and request
+  // timeouts every connectionsCheckingInterval (30 s by default, which made a 10 s header timeout ~40 s).
+  const server = createServer(
+    { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, limits.headersTimeoutMs) },
+    (req, res) => void handle(req, res),
+  );
+  server.maxConnections = limits.maxConnections;
+  const perIp = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? '?';
+    const n = (perIp.get(ip) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerIp) {
+      socket.destroy();
+      return;
+    }
+    perIp.set(ip, n);
+    socket.once('close', () => {
+      const m = (perIp.get(ip) ?? 1) - 1;
+      if (m <= 0) perIp.delete(ip);
+      else perIp.set(ip, m);
+    });
   });
-  // Slow or stuck clients must not hold sockets forever.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  const buckets = limits.ratePerSecond > 0 ? new KeyedBuckets({ capacity: Math.max(1, limits.rateBurst), refillPerSecond: limits.ratePerSecond }) : undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now();
@@ -160,6 +220,10 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
     let routeName = 'unmatched';
     let response: ApiResponse;
     try {
+      const bucket = buckets?.get(req.socket.remoteAddress ?? '?');
+      if (bucket && !bucket.take(1)) {
+        throw new HttpError(429, 'rate-limited', 'too many requests from this address; retry after the time in Retry-After', { 'retry-after': String(Math.max(1, Math.ceil(bucket.waitMs(1) / 1000))), connection: 'close' });
+      }
       const url = new URL(req.url ?? '/', 'http://localhost');
       const m = router.match(method, url.pathname);
       if (m.kind === 'not-found') throw new HttpError(404, 'not-found', `no route ${method} ${url.pathname}`);
@@ -177,10 +241,11 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
           const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           if (ct !== 'application/json') throw new HttpError(415, 'unsupported-media-type', `content-type must be application/json, got ${ct ? JSON.stringify(ct) : 'none'}`);
           const body = await readBody(req, maxBodyBytes);
+          chargeBody(bucket, body.length);
           try {
             return JSON.parse(body.toString('utf8')) as unknown;
-          } catch (e) {
-            throw new HttpError(400, 'malformed-json', `request body is not valid JSON: ${(e as Error).message}`);
+          } catch {
+            throw new HttpError(400, 'malformed-json', 'request body is not valid JSON');
           }
         },
       };
@@ -202,6 +267,12 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
     }
   }
   return server;
+}
+
+/** A request's body costs its address one token per BODY_BYTES_PER_TOKEN (read already: the next requests wait). */
+function chargeBody(bucket: TokenBucket | undefined, bytes: number): void {
+  const n = Math.floor(bytes / BODY_BYTES_PER_TOKEN);
+  if (bucket && n > 0) bucket.debit(n);
 }
 
 function send(res: ServerResponse, method: string, r: ApiResponse): void {

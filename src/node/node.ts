@@ -7,7 +7,7 @@ import { Shard, type SealedEvent } from '../shard/shard.js';
 import type { Genesis } from '../core/genesis.js';
 import { parseShardId, type ShardId } from '../core/ids.js';
 import { buildApi } from './api.js';
-import { closeServer, createHttpServer, listen, DEFAULT_API_PORT } from './http.js';
+import { closeServer, createHttpServer, listen, DEFAULT_API_PORT, type HttpLimits } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
@@ -30,6 +30,8 @@ export interface NodeOptions {
   /** Bound on pending transactions (default 200000): beyond it submissions get 503 + Retry-After. */
   mempoolMax?: number;
   maxBodyBytes?: number;
+  /** HTTP connection, timeout and per-client rate limits (defaults: DEFAULT_HTTP_LIMITS in http.ts). */
+  httpLimits?: Partial<HttpLimits>;
   /** Disable the epoch clock (tests and benchmarks that seal by hand). */
   manualSeal?: boolean;
   /**
@@ -145,11 +147,12 @@ export class SmtNode {
       }
 
       // 4. the HTTP API
-      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir });
-      proving?.addRoutes(router);
       const apiLog = log.child({ module: 'api' });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, logger: apiLog });
+      proving?.addRoutes(router);
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,
+        limits: o.httpLimits,
         logger: apiLog,
         onRequest: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
       });

@@ -25,7 +25,7 @@ import { applyEpoch, type EngineAccount } from './engine.js';
 import { accountKey, decodeOutboxLeaf, decodeTxRecord, encodeAccountValue, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
 import { ShardStore, type GroupRebuilder } from './store.js';
 import { TokenBucket } from '../core/token-bucket.js';
-import { decodeSignedTx } from './tx.js';
+import { decodeSignedTx, verifySignedTxBytes } from './tx.js';
 import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
 import { ChainMismatchError, Inbox, INBOX_META_KEY, creditRowKey, creditRowOf, decodeInboxState, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
 import { MAX_BATCH_RECEIPTS, ReceiptBatchError, encodeReceiptBatchRows, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
@@ -597,6 +597,15 @@ export class Shard {
   }
 
   // ---------------------------------------------------------------- queries
+
+  /**
+   * Signature checks of transactions this shard does not admit itself (the API forwards them to
+   * their home shard), on the verification workers: a flood of bad signatures never holds the event loop.
+   */
+  verifyTxSignatures(txs: Uint8Array[]): Promise<boolean[]> {
+    if (this.closed) return Promise.reject(new ShardClosedError('shard is closed'));
+    return this.pool ? this.pool.verifyTxs(txs) : Promise.resolve(txs.map(verifySignedTxBytes));
+  }
 
   async txStatus(txid: Uint8Array): Promise<TxStatus> {
     const hex = toHex(txid);

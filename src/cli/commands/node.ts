@@ -1,7 +1,7 @@
 // `smt node start`: run one shard node (epoch clock + HTTP API) until SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { DEFAULT_API_PORT, parseHostPort } from '../../node/http.js';
+import { DEFAULT_API_PORT, DEFAULT_HTTP_LIMITS, parseHostPort, type HttpLimits } from '../../node/http.js';
 import { createLogger, parseLogFormat, parseLogLevel, type LogFormat } from '../../node/logger.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import { CliError } from '../client.js';
@@ -22,6 +22,12 @@ export function register(program: Command): void {
     .option('--log-file <path>', 'append log lines to this file instead of stdout (the "api listening" line stays on stdout)')
     .option('--verify-workers <n>', 'signature-verification worker threads (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
     .option('--mempool-max <n>', 'bound on pending transactions; beyond it submissions answer 503 with Retry-After (default 200000)')
+    .option('--http-max-connections <n>', `open HTTP connections in all; beyond, new ones are closed (env SMT_HTTP_MAX_CONNECTIONS; default ${DEFAULT_HTTP_LIMITS.maxConnections})`)
+    .option('--http-max-connections-per-ip <n>', `open HTTP connections per client address (env SMT_HTTP_MAX_CONNECTIONS_PER_IP; default ${DEFAULT_HTTP_LIMITS.maxConnectionsPerIp})`)
+    .option('--http-rate <n>', `requests per second per client address (a request costs 1, plus 1 per 64 KiB of body); beyond, 429 with Retry-After; 0 = no limit (env SMT_HTTP_RATE; default ${DEFAULT_HTTP_LIMITS.ratePerSecond})`)
+    .option('--http-burst <n>', `requests a client address may make at once before --http-rate applies (env SMT_HTTP_BURST; default ${DEFAULT_HTTP_LIMITS.rateBurst})`)
+    .option('--http-headers-timeout <ms>', `time a client has to send a request's headers (env SMT_HTTP_HEADERS_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.headersTimeoutMs})`)
+    .option('--http-request-timeout <ms>', `time a client has to send a whole request (env SMT_HTTP_REQUEST_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})`)
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
@@ -42,7 +48,7 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string }) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string } & HttpFlags) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
@@ -62,6 +68,7 @@ Examples:
       const every = o.proveEvery ?? process.env.SMT_PROVE_EVERY;
       if (every !== undefined && every !== 'auto' && !/^[1-9][0-9]{0,5}$/.test(every)) throw new CliError(`--prove-every must be a positive integer or "auto", got ${JSON.stringify(every)}`);
       const proveEvery = every === undefined || every === 'auto' ? undefined : Number(every);
+      const httpLimits = parseHttpLimits(o);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
       const logger = createLogger({ level, format, file: o.logFile === undefined ? undefined : resolve(o.logFile) });
@@ -76,6 +83,7 @@ Examples:
         logger,
         mempoolMax: o.mempoolMax === undefined ? undefined : Number(o.mempoolMax),
         verifyWorkers: o.verifyWorkers === undefined ? undefined : Number(o.verifyWorkers),
+        httpLimits,
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery } : undefined,
       });
@@ -84,4 +92,31 @@ Examples:
       onShutdownSignals(() => node.close(), node.logger);
     });
   withConfig(node.commands.find((c) => c.name() === 'start')!);
+}
+
+interface HttpFlags {
+  httpMaxConnections?: string;
+  httpMaxConnectionsPerIp?: string;
+  httpRate?: string;
+  httpBurst?: string;
+  httpHeadersTimeout?: string;
+  httpRequestTimeout?: string;
+}
+
+/** The HTTP limits from the flags, else their SMT_HTTP_* environment variables, else the defaults. */
+function parseHttpLimits(o: HttpFlags): Partial<HttpLimits> {
+  const out: Partial<HttpLimits> = {};
+  const one = (flag: string, env: string, v: string | undefined, key: keyof HttpLimits, min: number): void => {
+    const s = v ?? process.env[env];
+    if (s === undefined || s === '') return;
+    if (!/^[0-9]{1,9}$/.test(s) || Number(s) < min) throw new CliError(`${flag} (or ${env}) must be an integer >= ${min}, got ${JSON.stringify(s)}`);
+    out[key] = Number(s);
+  };
+  one('--http-max-connections', 'SMT_HTTP_MAX_CONNECTIONS', o.httpMaxConnections, 'maxConnections', 1);
+  one('--http-max-connections-per-ip', 'SMT_HTTP_MAX_CONNECTIONS_PER_IP', o.httpMaxConnectionsPerIp, 'maxConnectionsPerIp', 1);
+  one('--http-rate', 'SMT_HTTP_RATE', o.httpRate, 'ratePerSecond', 0);
+  one('--http-burst', 'SMT_HTTP_BURST', o.httpBurst, 'rateBurst', 1);
+  one('--http-headers-timeout', 'SMT_HTTP_HEADERS_TIMEOUT_MS', o.httpHeadersTimeout, 'headersTimeoutMs', 100);
+  one('--http-request-timeout', 'SMT_HTTP_REQUEST_TIMEOUT_MS', o.httpRequestTimeout, 'requestTimeoutMs', 100);
+  return out;
 }
