@@ -33,7 +33,12 @@ export async function slowHeaderSockets(url: string, n: number, o: { localAddres
       for (const s of sockets) if (!s.destroyed && s.writable) s.write(`X-Slow-${k}: ${'a'.repeat(8)}\r\n`);
     }
   })();
-  await sleep(200);
+  // every socket connected (or already closed), within a bound
+  const settled = sockets.map((s) => new Promise<void>((resolve) => {
+    s.once('connect', () => resolve());
+    s.once('close', () => resolve());
+  }));
+  await Promise.race([Promise.all(settled), sleep(5000)]);
   return {
     sockets,
     closed: () => closed,
