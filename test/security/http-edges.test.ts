@@ -25,7 +25,7 @@ after(async () => {
   await c?.teardown();
 });
 
-test('slow-header sockets: past 64 from one address they are closed at once, the rest within the 5 s header timeout (+3 s), and honest requests are answered meanwhile', { timeout: 60_000 }, async () => {
+test('slow-header sockets: past 64 from one address they are closed at once, the rest within the 5 s header timeout (+5 s on a loaded machine; ~40 s before), and honest requests are answered meanwhile', { timeout: 60_000 }, async () => {
   const slow = await slowHeaderSockets(c.url(TARGET), 100, { localAddress: '127.0.0.2', everyMs: 500 });
   const t0 = Date.now(); // every socket connected (or refused)
   try {
@@ -35,7 +35,7 @@ test('slow-header sockets: past 64 from one address they are closed at once, the
     const h = await getJson(`${c.url(TARGET)}/v1/health`);
     assert.equal(h.status, 200, 'an honest request while the slow sockets are held');
     try {
-      await until('every slow socket to be closed by the node', Math.max(1000, t0 + 8_000 - Date.now()), () => (slow.closed() === 100 ? true : undefined), 100);
+      await until('every slow socket to be closed by the node', Math.max(1000, t0 + 10_000 - Date.now()), () => (slow.closed() === 100 ? true : undefined), 100);
     } catch (e) {
       assert.fail(`${(e as Error).message}: ${slow.closed()} of 100 closed after ${Date.now() - t0} ms`);
     }
