@@ -9,6 +9,8 @@ export interface SlowSockets {
   sockets: Socket[];
   /** How many of them the server has closed so far. */
   closed(): number;
+  /** How many it closed without a word (refused at connection; a timed-out request gets a 408 first). */
+  refused(): number;
   /** Closes what is left. */
   stop(): void;
 }
@@ -18,11 +20,17 @@ export async function slowHeaderSockets(url: string, n: number, o: { localAddres
   const u = new URL(url);
   const sockets: Socket[] = [];
   let closed = 0;
+  let refused = 0;
   let stopped = false;
   for (let i = 0; i < n; i++) {
     const s = connect({ host: u.hostname, port: Number(u.port), localAddress: o.localAddress ?? '127.0.0.2' });
+    let answered = false;
     s.on('error', () => undefined);
-    s.once('close', () => closed++);
+    s.on('data', () => (answered = true));
+    s.once('close', () => {
+      closed++;
+      if (!answered && !stopped) refused++;
+    });
     s.once('connect', () => s.write(`GET /v1/health HTTP/1.1\r\nHost: ${u.host}\r\n`));
     sockets.push(s);
   }
@@ -42,6 +50,7 @@ export async function slowHeaderSockets(url: string, n: number, o: { localAddres
   return {
     sockets,
     closed: () => closed,
+    refused: () => refused,
     stop() {
       stopped = true;
       for (const s of sockets) s.destroy();
