@@ -89,7 +89,7 @@ export interface TriadNetworkOptions {
   onReceipts?: (batch: Uint8Array, from: string) => void;
   checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
   /** Serves fetch kind `receipts`: this shard's receipts to `dst` from `fromSeq` (encoded batch), if any. */
-  serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
+  serveReceipts?: (dst: ShardId, fromSeq: bigint, peer?: string) => Promise<Uint8Array | undefined>;
   /** Rounds older than the latest global epoch minus this are dropped; messages about them are Ignored as stale. */
   keepEpochs?: number;
   /** Where this validator records what it signed (src/hierarchy/sign-guard.ts); memory-only if absent. */
@@ -168,7 +168,7 @@ export class TriadNetwork {
   private readonly checkedTx = new WeakMap<Uint8Array, CheckedBatch>();
   private readonly onReceipts?: (batch: Uint8Array, from: string) => void;
   private readonly checkReceipts?: (batch: Uint8Array) => ValidationOutcome;
-  private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint) => Promise<Uint8Array | undefined>;
+  private readonly serveReceipts?: (dst: ShardId, fromSeq: bigint, peer?: string) => Promise<Uint8Array | undefined>;
   private readonly peers: ValidatorPeers; // genesis validators' peer ids (identity.ts)
   private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
   private readonly ancestorSet: Set<string>;
@@ -270,7 +270,7 @@ export class TriadNetwork {
       this.p2p.setTopicValidator(topic, makeTopicValidator(net, this.triadChecks(t), onOutcome));
       this.p2p.subscribe(topic, (data) => this.onTriadMessage(t, data));
     }
-    await this.p2p.handle(fetchProtocol(net), (req) => this.serveFetch(req));
+    await this.p2p.handle(fetchProtocol(net), (req, peer) => this.serveFetch(req, peer));
     if (this.onSubmit) {
       const submit = this.onSubmit;
       await this.p2p.handle(submitProtocol(net), async (req) => {
@@ -771,7 +771,7 @@ export class TriadNetwork {
 
   // ---- catch-up ----
 
-  private async serveFetch(req: Uint8Array): Promise<Uint8Array> {
+  private async serveFetch(req: Uint8Array, peer?: string): Promise<Uint8Array> {
     this.counters.fetchesServed++;
     const q = decodeFetchRequest(req);
     const none = new Uint8Array();
@@ -795,7 +795,7 @@ export class TriadNetwork {
       case FetchKind.receipts: {
         const d = this.genesis.depth;
         if (q.path.length !== 2 * d || q.path.slice(0, d) !== this.shard || !this.serveReceipts) return none;
-        return (await this.serveReceipts(q.path.slice(d) as ShardId, BigInt(q.epoch))) ?? none;
+        return (await this.serveReceipts(q.path.slice(d) as ShardId, BigInt(q.epoch), peer)) ?? none; // budgeted per asking peer (xshard.ts)
       }
     }
   }
