@@ -81,13 +81,18 @@ test('1 MiB batches of forwarded transfers with bad signatures: all refused as b
 });
 
 test('an address past its rate gets 429 with Retry-After and code rate-limited; another address is still served', { timeout: 60_000 }, async () => {
-  // 10 at a time (well under the 64 connections an address may hold)
+  // 10 at a time (well under the 64 connections an address may hold), until refused (bounded)
   const rs: (Awaited<ReturnType<typeof httpFrom>> | undefined)[] = [];
+  const t0 = performance.now();
   await Promise.all(Array.from({ length: 10 }, async () => {
-    for (let k = 0; k < 15; k++) rs.push(await httpFrom(`${c.url(TARGET)}/v1/health`, { localAddress: '127.0.0.4' }).catch(() => undefined));
+    while (rs.length < 600 && !rs.some((r) => r?.status === 429)) rs.push(await httpFrom(`${c.url(TARGET)}/v1/health`, { localAddress: '127.0.0.4' }).catch(() => undefined));
   }));
+  const seconds = (performance.now() - t0) / 1000;
+  const served = rs.filter((r) => r?.status === 200).length;
   const limited = rs.filter((r) => r?.status === 429);
-  assert.ok(limited.length >= 50, `${limited.length} of 150 requests past a burst of 60 were refused`);
+  assert.ok(limited.length > 0, `no request of ${rs.length} was refused`);
+  // what the bucket allows: its burst plus the refill over the time taken (+10 in flight when it ran dry)
+  assert.ok(served <= 60 + 20 * seconds + 10, `${served} served in ${seconds.toFixed(1)} s: more than a burst of 60 and 20/s allow`);
   const r = limited[0]!;
   assert.ok(Number(r.headers['retry-after']) >= 1, 'Retry-After in seconds');
   const e = JSON.parse(r.body) as { error: { code: string; message: string } };

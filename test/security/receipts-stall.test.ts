@@ -10,22 +10,26 @@ import assert from 'node:assert/strict';
 import { getJson, honestProbe, sleep, startCluster } from './harness.js';
 import { buildHistory, receiptPulls, TARGET } from '../../scripts/abuse/receipts-stall.js';
 
-test('40 receipt pulls from seq 0 by a compromised validator: the target seals every due epoch (within 1) and honest transfers commit within 2 epochs', { timeout: 240_000 }, async () => {
+test('40 receipt pulls from seq 0 by a compromised validator: the target seals every due epoch (within 1, or as closely as the unattacked shards on a loaded machine) and honest transfers commit within 2 epochs', { timeout: 240_000 }, async () => {
   const c = await startCluster({ epochMs: 400, accounts: 30, smtBin: process.env.SMT_SEC_BIN });
   try {
     await buildHistory(c, { epochs: 50, localPerEpoch: 40 });
     const probe = honestProbe(c);
-    // how far the target's sealed epoch trails the last due one, sampled through the attack
-    let maxLag = 0;
+    // how far each shard's sealed epoch trails the last due one, sampled through the attack: the
+    // attacked shard against the others (on a loaded machine every node trails a little)
+    const maxLag = new Map<string, number>();
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        try {
-          const h = (await getJson(`${c.url(TARGET)}/v1/health`, 10_000)).body;
-          maxLag = Math.max(maxLag, c.epochNow() - 1 - Number(h.epoch));
-        } catch {
-          maxLag = Math.max(maxLag, 99); // the API did not even answer
-        }
+        await Promise.all(c.layout.shards.map(async ({ shard }) => {
+          let lag = 99; // the API did not even answer
+          try {
+            lag = c.epochNow() - 1 - Number((await getJson(`${c.url(shard)}/v1/health`, 10_000)).body.epoch);
+          } catch {
+            // counted as 99
+          }
+          maxLag.set(shard, Math.max(maxLag.get(shard) ?? 0, lag));
+        }));
         await sleep(100);
       }
     })();
@@ -36,9 +40,11 @@ test('40 receipt pulls from seq 0 by a compromised validator: the target seals e
     sampling = false;
     await sampler;
     const p = await probe.stop();
-    console.log(`attack: ${r.sent} pulls (${r.answered} answered) in ${Date.now() - t0} ms; target lagged by up to ${maxLag} epochs; honest ${p.committed}/${p.sent}, max ${p.maxEpochs} epochs`);
+    const target = maxLag.get(TARGET)!;
+    const others = Math.max(...[...maxLag].filter(([s]) => s !== TARGET).map(([, l]) => l));
+    console.log(`attack: ${r.sent} pulls (${r.answered} answered) in ${Date.now() - t0} ms; target lagged by up to ${target} epochs, the others ${others}; honest ${p.committed}/${p.sent}, max ${p.maxEpochs} epochs`);
     assert.equal(r.sent, 40);
-    assert.ok(maxLag <= 2, `the target trailed the due epoch by ${maxLag} epochs (1 is normal: the epoch being sealed)`);
+    assert.ok(target <= Math.max(2, others + 1), `the target trailed the due epoch by ${target} epochs, the other shards by ${others} (1 is normal: the epoch being sealed)`);
     assert.ok(p.sent > 0 && p.missing.length === 0, `honest transfers missing: ${p.missing.length} of ${p.sent}`);
     assert.ok(p.maxEpochs <= 2, `an honest transfer took ${p.maxEpochs} epochs to commit`);
   } finally {
