@@ -51,6 +51,7 @@ export const REJECT_TEXT: Record<RejectReason, string> = {
   'overflow': 'amount, fee or nonce out of range',
   'mempool-full': 'the mempool is full; retry later',
   'duplicate': 'the transaction is already pending or committed',
+  'overloaded': 'the node is verifying too many transactions; retry later',
 };
 
 export interface ApiOptions {
@@ -151,7 +152,7 @@ export function buildApi(o: ApiOptions): Router {
 
   /** Signature checks of transactions to forward: on the shard's verification workers (never on the
    * event loop, which a batch of bad signatures would hold for ~0.1 s per MiB). */
-  const verifyForwarded = (txs: Uint8Array[]): Promise<boolean[]> => (shard.verifyTxSignatures ? shard.verifyTxSignatures(txs) : Promise.resolve(txs.map(verifySignedTxBytes)));
+  const verifyForwarded = (txs: Uint8Array[]): Promise<boolean[] | undefined> => (shard.verifyTxSignatures ? shard.verifyTxSignatures(txs) : Promise.resolve(txs.map(verifySignedTxBytes)));
 
   /** Hands txs (indexes into `all`) to `home`'s node after checking their signatures here, so a node
    * never relays garbage: directly (its verdict per transaction comes back, as a code: the text is
@@ -160,6 +161,10 @@ export function buildApi(o: ApiOptions): Router {
   async function forward(home: ShardId, txs: { i: number; txid: string }[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
     const good: { i: number; txid: string }[] = [];
     const sigOk = await verifyForwarded(txs.map((t) => all[t.i]!));
+    if (!sigOk) {
+      for (const { i, txid } of txs) results[i] = { txid, status: 'rejected', reason: 'overloaded', message: REJECT_TEXT.overloaded, httpStatus: httpStatusFor('overloaded') };
+      return;
+    }
     txs.forEach(({ i, txid }, k) => {
       if (sigOk[k]) {
         good.push({ i, txid });

@@ -600,11 +600,20 @@ export class Shard {
 
   /**
    * Signature checks of transactions this shard does not admit itself (the API forwards them to
-   * their home shard), on the verification workers: a flood of bad signatures never holds the event loop.
+   * their home shard), on the verification workers: a flood of bad signatures never holds the event
+   * loop. Undefined when verification in flight is at its bound (the caller answers 'overloaded').
    */
-  verifyTxSignatures(txs: Uint8Array[]): Promise<boolean[]> {
-    if (this.closed) return Promise.reject(new ShardClosedError('shard is closed'));
-    return this.pool ? this.pool.verifyTxs(txs) : Promise.resolve(txs.map(verifySignedTxBytes));
+  async verifyTxSignatures(txs: Uint8Array[]): Promise<boolean[] | undefined> {
+    if (this.closed) throw new ShardClosedError('shard is closed');
+    if (!this.pool) return txs.map(verifySignedTxBytes);
+    // within the same bound on verification in flight as submissions: undefined = overloaded
+    if (!this.canVerify(txs.length)) return undefined;
+    this.verifying += txs.length;
+    try {
+      return await this.pool.verifyTxs(txs);
+    } finally {
+      this.verifying -= txs.length;
+    }
   }
 
   async txStatus(txid: Uint8Array): Promise<TxStatus> {
