@@ -28,6 +28,8 @@ template TriadInner() {
     var sums[4] = [0, 0, 0, 0];
     var prevSupplySum = 0;
 
+    EpochRange()(epoch);
+
     for (var i = 0; i < 3; i++) {
         // child i sits at path 3 * pathEnc + i, in the same epoch
         child[i] <== TriadCommitment()(3 * pathEnc + i, epoch, childChildren[i], childSums[i], childPrev[i]);

@@ -43,6 +43,8 @@ template TriadLeaf() {
     var sums[4] = [0, 0, 0, 0];
     var prevSupplySum = 0;
 
+    EpochRange()(epoch);
+
     for (var i = 0; i < 3; i++) {
         U64()(shardSupply[i]);
         U64()(shardOutflow[i]);

@@ -64,3 +64,12 @@ template U64() {
     component bits = Num2Bits(64);
     bits.in <== in;
 }
+
+// Range check: an epoch is < 2^53, the range of the u64 epoch a node decodes (a JavaScript safe
+// integer). Without it a proof could carry any field element as its epoch, e.g. one that sorts
+// above every real epoch.
+template EpochRange() {
+    signal input in;
+    component bits = Num2Bits(53);
+    bits.in <== in;
+}

@@ -20,6 +20,11 @@ export interface Genesis {
   genesisTime: number; // unix ms; epoch e starts at genesisTime + e * epochMs
   allocations: Allocation[];
   validators: Map<ShardId, Uint8Array>; // shard -> ed25519 public key
+  /**
+   * Hash of the verification keys of the circuits the network proves with (src/proof/vk-hash.ts),
+   * written by `network init` when the circuits are built. Absent: proofs are off for the network.
+   */
+  proofKeysHash?: Uint8Array;
 }
 
 export class GenesisError extends Error {
@@ -33,6 +38,7 @@ interface GenesisJson {
   genesisTime: number;
   allocations: { address: string; amount: string }[];
   validators: Record<string, string>;
+  proofKeysHash?: string;
 }
 
 export function genesisToJson(g: Genesis): GenesisJson {
@@ -43,6 +49,7 @@ export function genesisToJson(g: Genesis): GenesisJson {
     genesisTime: g.genesisTime,
     allocations: g.allocations.map((a) => ({ address: toHex(a.address), amount: a.amount.toString() })),
     validators: Object.fromEntries([...g.validators].map(([s, k]) => [s, toHex(k)])),
+    ...(g.proofKeysHash ? { proofKeysHash: toHex(g.proofKeysHash) } : {}),
   };
 }
 
@@ -85,7 +92,16 @@ export function parseGenesis(json: unknown): Genesis {
     }
   }
   if (Object.keys(j.validators!).length !== validators.size) fail(`validators must list exactly the ${validators.size} shards of depth ${j.depth}`);
-  return { networkId: j.networkId!, depth: j.depth!, epochMs: j.epochMs!, genesisTime: j.genesisTime!, allocations, validators };
+  // Optional (genesis files written before it existed stay valid, with proofs off).
+  let proofKeysHash: Uint8Array | undefined;
+  if (j.proofKeysHash !== undefined) {
+    try {
+      proofKeysHash = fromHex(String(j.proofKeysHash), 32);
+    } catch {
+      fail('proofKeysHash must be 32 bytes of hex (the hash of the circuits\' verification keys)');
+    }
+  }
+  return { networkId: j.networkId!, depth: j.depth!, epochMs: j.epochMs!, genesisTime: j.genesisTime!, allocations, validators, ...(proofKeysHash ? { proofKeysHash } : {}) };
 }
 
 export function loadGenesis(path: string): Genesis {
@@ -104,7 +120,10 @@ export function loadGenesis(path: string): Genesis {
   return parseGenesis(json);
 }
 
-/** Canonical binary encoding: the hashed identity of a network. */
+/**
+ * Canonical binary encoding: the hashed identity of a network. The proof-keys pin, when present, is
+ * appended as u8 1 | 32 bytes; a genesis without it encodes (and hashes) exactly as before it existed.
+ */
 export function encodeGenesis(g: Genesis): Uint8Array {
   const w = new ByteWriter();
   w.string(g.networkId).u8(g.depth).u32(g.epochMs).u64(BigInt(g.genesisTime));
@@ -113,6 +132,7 @@ export function encodeGenesis(g: Genesis): Uint8Array {
   for (const a of allocs) w.fixed(a.address, ADDRESS_BYTES).u64(a.amount);
   const shards = allShards(g.depth);
   for (const s of shards) w.fixed(g.validators.get(s)!, 32);
+  if (g.proofKeysHash) w.u8(1).fixed(g.proofKeysHash, 32);
   return w.finish();
 }
 

@@ -31,6 +31,8 @@ export interface InitOptions {
   balance: bigint;
   force: boolean;
   genesisTime?: number;
+  /** The circuits' verification-key hash to pin in genesis (src/proof/vk-hash.ts); absent: proofs off. */
+  proofKeysHash?: Uint8Array;
 }
 
 export interface AccountEntry {
@@ -67,6 +69,7 @@ export function initNetwork(o: InitOptions): InitResult {
     genesisTime: o.genesisTime ?? Date.now(),
     allocations: accountKeys.map((kp) => ({ address: addressFromPublicKey(kp.publicKey), amount: o.balance })),
     validators,
+    ...(o.proofKeysHash ? { proofKeysHash: o.proofKeysHash } : {}),
   }));
   mkdirSync(o.dir, { recursive: true });
   for (const [s, kp] of validatorKeys) writeKeyFile(validatorKeyPath(o.dir, s), kp);

@@ -113,7 +113,7 @@ export class SmtNode {
       }
       let proving: ProvingService | undefined;
       if (gossip && o.proving) {
-        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, dataDir, logger: log, metrics });
+        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, net: gossip.net, dataDir, logger: log, metrics });
         components.push(proving.component);
       }
       for (const make of o.layers ?? []) {

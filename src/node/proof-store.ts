@@ -64,6 +64,21 @@ export class ProofStore {
     return undefined;
   }
 
+  /** The stored global proof with the smallest epoch > `after`, if any. */
+  async nextGlobal(after: number): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
+    for await (const [k, v] of this.db.iterator({ gt: gKey(after), lte: 'g/~', limit: 1 })) {
+      return { epoch: Number(k.slice(2)), stored: decodeStoredGlobal(v) };
+    }
+    return undefined;
+  }
+
+  /** The `limit` stored global proofs of the largest epochs, newest first. */
+  async recentGlobals(limit: number): Promise<{ epoch: number; stored: StoredGlobal }[]> {
+    const out: { epoch: number; stored: StoredGlobal }[] = [];
+    for await (const [k, v] of this.db.iterator({ gte: 'g/', lte: 'g/~', reverse: true, limit })) out.push({ epoch: Number(k.slice(2)), stored: decodeStoredGlobal(v) });
+    return out;
+  }
+
   async putTree(t: CommitmentTree): Promise<void> {
     await this.db.put('tree', new TextEncoder().encode(treeToJson(t)));
   }

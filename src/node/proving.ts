@@ -25,10 +25,13 @@ import { genesisHash, type Genesis } from '../core/genesis.js';
 import { shardFromIndex, shardIndex, type ShardId } from '../core/ids.js';
 import { publisherOrder, signerFor, turnAt } from '../hierarchy/rotation.js';
 import { circuitsBuilt, artifactsDir } from '../proof/artifacts.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, NegativeCache, proofEpoch, signalsMismatch, treeVsGlobal } from '../proof/admission.js';
+import { proofKeysMismatch } from '../proof/vk-hash.js';
+import type { GlobalSnapshot } from '../hierarchy/global.js';
 import { getPoseidon, pathEnc, type Hasher } from '../proof/commitment.js';
 import { apexKind, encodeGlobalProof as encodeGlobal, globalFromApex, globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../proof/global.js';
 import { Prover } from '../proof/prover.js';
-import { buildTree, circuitKindOf, genesisTreeOf, publicSignalsOf, triadLevels, type CommitmentTree } from '../proof/tree.js';
+import { buildTree, circuitKindOf, genesisTreeOf, triadLevels, type CommitmentTree } from '../proof/tree.js';
 import { proveTriad, verifyChildren, type VerifyFn } from '../proof/tree-prover.js';
 import { checkOpening, encodeTriadProof as encodeTriad, sig, type TriadProof } from '../proof/triad-proof.js';
 import { closeVerifier, verify, warmVerifier } from '../proof/verifier.js';
@@ -91,6 +94,17 @@ const SNAPSHOT_WINDOW = 64; // epochs of others' snapshots kept in memory (serve
 const LEAF_WINDOW_MS = 5_000;
 const TREE_KEEP_MS = 90_000; // trees kept this much longer: an epoch whose leaves are proved still gets its upper levels
 const TIMELINE_KEEP = 12; // proved epochs whose timelines /v1/proof/status shows
+const MAX_VARIANTS = 3; // re-randomised valid variants of a held global proof remembered per epoch (link targets)
+const MAX_GLOBAL_HASHES = 256; // hashes of recent held global proofs (and variants): what a new proof may link to
+const MAX_WANTED = 64; // proofs turned away undecided, fetched once decidable
+const HOLD_MAX = { perKey: 2, total: 64 }; // proofs waiting for signed state: per (kind, path, epoch), in all
+const ROUTE_FETCHES = 4; // peer fetches the HTTP routes may have in flight at once
+
+/** What the proving layer needs of the aggregation layer: final global snapshots, and word when one becomes final. */
+export interface FinalGlobals {
+  globalAt(epoch: number): Promise<GlobalSnapshot | undefined>;
+  onGlobal(listener: () => void): () => void;
+}
 
 interface Task {
   epoch: number;
@@ -112,7 +126,20 @@ export class ProvingService {
   private readonly leafWindow: number; // epochs
   private readonly treeWindow: number; // epochs
   readonly canVerify: boolean;
-  private readonly o: { shard: Shard; genesis: Genesis; p2p: P2PNode; log: Logger; prove: boolean; leaseMs: number; tickMs: number };
+  private readonly o: { shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; log: Logger; prove: boolean; leaseMs: number; tickMs: number };
+  /** Why this node neither proves nor accepts proofs (no artifacts, no pin in genesis, other keys), or null. */
+  readonly proofsOff: string | null;
+  private readonly futureMargin: number;
+  private readonly holdMs: number;
+  private readonly holds = new HoldQueue(HOLD_MAX.perKey, HOLD_MAX.total);
+  private readonly waiters = new Set<() => void>();
+  private readonly globalHashes = new Map<string, number>(); // hex hash of a held global proof (or variant) -> epoch
+  private readonly variants = new Map<number, number>();
+  private readonly wanted = new Map<string, { type: 'triad' | 'global'; path: string; epoch: number }>();
+  private readonly negative: NegativeCache; // route look-ups no peer could answer lately
+  private readonly routeFetches = new Map<string, Promise<unknown>>();
+  private readonly genesisHex: string;
+  private offGlobal: (() => void) | undefined;
   private readonly depth: number;
   private readonly n: number;
   private readonly store: ProofStore;
@@ -150,8 +177,15 @@ export class ProvingService {
   private peerCursor = 0;
   private readonly counters = { snapshotsGossiped: 0, snapshotsFetched: 0, proofsGossiped: 0, proofsFetched: 0 };
 
-  private constructor(o: ProvingService['o'], store: ProofStore, head: CommitmentTree, proveEvery: number, canVerify: boolean, metrics: NodeMetrics) {
+  private constructor(o: ProvingService['o'], store: ProofStore, head: CommitmentTree, proveEvery: number, proofsOff: string | null, metrics: NodeMetrics) {
     this.o = o;
+    this.proofsOff = proofsOff;
+    const canVerify = proofsOff === null;
+    this.futureMargin = futureMarginEpochs(o.genesis.epochMs);
+    // a proof that arrives before its tree waits about as long as a late snapshot takes to be fetched
+    this.holdMs = Math.min(15_000, Math.max(5_000, 3 * o.genesis.epochMs));
+    this.negative = new NegativeCache(Math.max(10_000, 2 * o.genesis.epochMs));
+    this.genesisHex = toHex(genesisHash(o.genesis));
     this.store = store;
     this.head = head;
     this.depth = o.genesis.depth;
@@ -172,13 +206,19 @@ export class ProvingService {
     this.metrics.epoch.set(-1);
   }
 
-  static async start(opts: ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<ProvingService> {
+  static async start(opts: ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<ProvingService> {
     const { genesis } = opts;
     const log = opts.logger.child({ module: 'proving' });
-    const canVerify = circuitsBuilt();
-    if (!canVerify) {
+    // Proofs only with the circuits genesis pins: keys of other circuits would accept other statements.
+    let proofsOff: string | null = null;
+    if (!circuitsBuilt()) {
+      proofsOff = `circuit artifacts missing in ${artifactsDir()}`;
       log.warn({ artifacts: artifactsDir() }, 'circuit artifacts missing: this node will NOT prove or verify proofs (run `npm run build:circuits`; --no-prove silences this)');
+    } else if ((proofsOff = proofKeysMismatch(genesis.proofKeysHash)) !== null) {
+      if (genesis.proofKeysHash) log.error(`proofs off: ${proofsOff}`);
+      else log.warn(`proofs off: ${proofsOff}`);
     }
+    const canVerify = proofsOff === null;
     const store = await ProofStore.open(opts.dataDir);
     try {
       const stored = await store.tree();
@@ -187,8 +227,8 @@ export class ProvingService {
       const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
       const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
       const s = new ProvingService(
-        { shard: opts.shard, genesis, p2p: opts.p2p, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
-        store, head, every, canVerify, opts.metrics,
+        { shard: opts.shard, genesis, p2p: opts.p2p, net: opts.net, log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
+        store, head, every, proofsOff, opts.metrics,
       );
       await s.init();
       void s.boot(stored !== undefined && stored.depth === genesis.depth);
@@ -231,13 +271,11 @@ export class ProvingService {
     const latest = await this.store.latestGlobal();
     if (latest) this.setLatestGlobal(latest.epoch);
     const rejectLog = new RejectLog(this.o.log, 'proof-topic message rejected');
+    for (const g of await this.store.recentGlobals(MAX_GLOBAL_HASHES)) this.rememberGlobal(toHex(globalProofHash(g.stored.proof)), g.epoch);
+    this.offGlobal = this.o.net?.onGlobal(() => this.stateChanged());
     p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
       [GossipKind.snapshot]: (payload) => this.checkSnapshot(decodeSignedSnapshot(payload)),
-      [GossipKind.proof]: async (payload) => {
-        const m = decodeProofMessage(payload);
-        if (!this.canVerify) return ignore('unknown', 'no verification keys here');
-        return m.type === 'triad' ? this.checkTriad(m.proof) : this.checkGlobal(m.proof);
-      },
+      [GossipKind.proof]: (payload) => this.admitProofMessage(payload),
     }, (o, topic, from) => {
       if (o.action === 'ignore' && o.code === 'internal') this.o.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
       rejectLog.note(o, topic, from); // rate-limited: a flood of invalid proofs is one summary line per interval
@@ -264,6 +302,32 @@ export class ProvingService {
     this.addSnapshot(ss);
     void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
   };
+
+  /**
+   * The proof topic's check of a proof message (decode, then admitTriad / admitGlobal, waiting a
+   * bounded time for undecided ones). Accept = gossipsub relays it and delivers it to onMessage.
+   */
+  async admitProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+    const m = decodeProofMessage(payload);
+    if (!this.canVerify) return ignore('unknown', this.proofsOff ?? 'no verification keys here');
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true }) : this.admitGlobal(m.proof, { wait: true });
+  }
+
+  /** A proof message as if from the proofs topic, validation and delivery: what gossip does with it, without the transport. */
+  async receiveProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+    const o = await this.admitProofMessage(payload);
+    if (o.action === 'accept') await this.deliverProof(payload);
+    return o;
+  }
+
+  /** A signed snapshot as if from the proofs topic (checked, then added). */
+  offerSnapshot(ss: SignedSnapshot): ValidationOutcome {
+    const o = this.checkSnapshot(ss);
+    if (o.action === 'reject') return o;
+    this.addSnapshot(ss);
+    this.advance();
+    return o;
+  }
 
   private checkSnapshot(ss: SignedSnapshot): ValidationOutcome {
     const s = ss.snapshot;
@@ -307,6 +371,7 @@ export class ProvingService {
       this.mark(e, 'tree');
       this.kick();
       this.metrics.head.set(e);
+      this.stateChanged(); // proofs held for this epoch can be decided now
       void this.store.putTree(t).catch((err) => this.o.log.warn({ err }, 'cannot store tree'));
       // trees stay as long as their epoch may still be proved (a proof needs its tree and the previous one)
       for (const k of [...this.trees.keys()]) if (k < e - this.treeWindow) this.trees.delete(k);
@@ -356,33 +421,198 @@ export class ProvingService {
     return m;
   }
 
-  private async checkTriad(p: TriadProof): Promise<ValidationOutcome> {
-    const e = Number(sig.epoch(p.publicSignals));
-    if (this.proofs.get(e)?.has(p.path)) return ignore('duplicate');
-    if (!this.ready) return ignore('unknown', 'starting');
-    return this.validTriad(p);
-  }
+  // Admission (docs/PROOFS.md, "Accepting a proof"). The circuits check no signatures and anyone can
+  // prove invented inputs with the public testnet setup, so a proof is accepted (stored, served,
+  // relayed) only when its public signals are what this node computed from signed state: the
+  // commitment tree it built from signature-checked snapshots, agreeing with the final global
+  // snapshot for the apex, and a global proof's link to a global proof held here. Outcomes: reject =
+  // invalid or contradicts signed state (the sender is penalised); ignore 'unknown' = not decidable
+  // yet (held, bounded, until the state arrives; no penalty); ignore 'stale' = too old to check here.
 
-  /** A triad proof fits the network, opens to its listed children, matches our tree (if built) and verifies. */
-  private async validTriad(p: TriadProof): Promise<ValidationOutcome> {
-    const e = Number(sig.epoch(p.publicSignals));
+  private async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
     if (p.path.length >= this.depth || p.kind !== circuitKindOf(this.depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
     if (sig.pathEnc(p.publicSignals) !== pathEnc(p.path)) return reject('invalid', 'public position is not the triad\'s');
+    const e = proofEpoch(p.publicSignals);
+    const range = epochOutOfRange(e, this.clockEpoch(), this.futureMargin);
+    if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
+    const have = this.proofs.get(e)?.get(p.path);
+    if (have && have.publicSignals.every((v, i) => v === p.publicSignals[i])) return ignore('duplicate');
+    if (!this.ready) return ignore('unknown', 'starting');
+    const b = await this.bindTriad(p, e);
+    if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
+    // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
+    if (!o.verified) {
+      const why = checkOpening(this.H, p);
+      if (why) return reject('invalid', why);
+      if (!(await verify(p.kind, p.publicSignals, p.proof))) return reject('invalid', 'triad proof does not verify');
+    }
+    if (b.action === 'accept' || !o.wait) return b;
+    const after = await this.hold(`t/${p.path}@${e}`, () => this.bindTriad(p, e));
+    if (after.action === 'ignore') this.want({ type: 'triad', path: p.path, epoch: e });
+    return after.action === 'accept' && this.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
+  }
+
+  /** Whether triad proof p (of epoch e) is the one signed state decides. */
+  private async bindTriad(p: TriadProof, e: number): Promise<ValidationOutcome> {
     const mine = this.trees.get(e)?.triads.get(p.path);
-    if (mine && publicSignalsOf(mine).some((v, i) => String(v) !== p.publicSignals[i])) return reject('invalid', 'public signals differ from the commitment tree built here');
-    const why = checkOpening(this.H, p);
-    if (why) return reject('invalid', why);
-    if (!(await verify(p.kind, p.publicSignals, p.proof))) return reject('invalid', 'triad proof does not verify');
-    return ACCEPT;
+    if (mine) {
+      const why = signalsMismatch(mine, p.publicSignals);
+      return why ? reject('invalid', why) : ACCEPT;
+    }
+    if (e > this.head.epoch) return ignore('unknown', `commitment tree of epoch ${e} not built here yet (built up to ${this.head.epoch})`);
+    // Older than the trees held: it must be the commitment an accepted proof above it folded
+    // (checkOpening then ties every other signal to that commitment).
+    const c = sig.commitment(p.publicSignals);
+    if (p.path === '') {
+      const g = await this.store.global(e);
+      if (g) return sig.commitment(g.proof.publicSignals) === c ? ACCEPT : reject('invalid', 'differs from the accepted global proof of its epoch');
+    } else {
+      const up = p.path.slice(0, -1);
+      const parent = this.proofs.get(e)?.get(up) ?? (await this.store.triad(up, e));
+      if (parent) return parent.children[Number(p.path[p.path.length - 1])] === c ? ACCEPT : reject('invalid', 'is not the child its accepted parent proof folded');
+    }
+    return ignore('stale', `no commitment tree or accepted proof above it for epoch ${e} here to check it against`);
   }
 
-  private async checkGlobal(g: GlobalStateProof): Promise<ValidationOutcome> {
-    if (await this.store.global(Number(sig.epoch(g.publicSignals)))) return ignore('duplicate');
-    return (await this.validGlobal(g)) ? ACCEPT : reject('invalid', 'global proof does not verify or is of another depth');
+  private async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
+    if (g.depth !== this.depth) return reject('invalid', `global proof of depth ${g.depth}, the network has depth ${this.depth}`);
+    if (sig.pathEnc(g.publicSignals) !== 1n) return reject('invalid', 'not the apex triad\'s signals');
+    const e = proofEpoch(g.publicSignals);
+    const range = epochOutOfRange(e, this.clockEpoch(), this.futureMargin);
+    if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
+    if (!this.ready) return ignore('unknown', 'starting');
+    const held = await this.store.global(e);
+    if (held) return this.variant(g, e, held.proof);
+    const b = await this.bindGlobal(g, e);
+    if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
+    if (!o.verified && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
+    if (b.action === 'accept' || !o.wait) return b;
+    const after = await this.hold(`g@${e}`, () => this.bindGlobal(g, e));
+    if (after.action === 'ignore') this.want({ type: 'global', path: '', epoch: e });
+    return after.action === 'accept' && (await this.store.global(e)) ? ignore('duplicate') : after;
   }
 
-  private async validGlobal(g: GlobalStateProof): Promise<boolean> {
-    return g.depth === this.depth && (await verifyGlobalProof(g));
+  /** Whether global proof g (of epoch e) is the one signed state decides, linked to a global proof held here. */
+  private async bindGlobal(g: GlobalStateProof, e: number): Promise<ValidationOutcome> {
+    const tree = this.trees.get(e);
+    if (tree) {
+      const why = signalsMismatch(tree.triads.get('')!, g.publicSignals);
+      if (why) return reject('invalid', why);
+      if (this.o.net) {
+        const fg = await this.o.net.globalAt(e);
+        if (!fg) return ignore('unknown', `global snapshot of epoch ${e} not final here yet`);
+        const d = treeVsGlobal(tree, fg);
+        if (d) {
+          this.o.log.error({ epoch: e, why: d }, 'commitment tree disagrees with the final global snapshot (an equivocating validator?): its proofs are not accepted');
+          return ignore('unknown', `commitment tree disagrees with the final global snapshot: ${d}`);
+        }
+      }
+      return this.bindLink(g, e);
+    }
+    if (e > this.head.epoch) return ignore('unknown', `commitment tree of epoch ${e} not built here yet (built up to ${this.head.epoch})`);
+    // Older than the trees held: it must be the proof an accepted later global proof links to.
+    const next = await this.store.nextGlobal(e);
+    if (next && toHex(next.stored.proof.prevGlobalProofHash) === toHex(globalProofHash(g))) return ACCEPT;
+    return ignore('stale', `no commitment tree of epoch ${e} here, and no accepted later global proof links to it`);
+  }
+
+  /** The link: the hash of a global proof of an earlier epoch held here (or seen as a valid variant of one), or genesis when none is held. */
+  private async bindLink(g: GlobalStateProof, e: number): Promise<ValidationOutcome> {
+    const h = toHex(g.prevGlobalProofHash);
+    const at = this.globalHashes.get(h);
+    if (at !== undefined) return at < e ? ACCEPT : reject('invalid', `links to the global proof of epoch ${at}, not an earlier one`);
+    const before = await this.store.latestGlobal(e - 1);
+    if (h === this.genesisHex) return before ? ignore('unknown', `links to genesis, but the global proof of epoch ${before.epoch} is held here`) : ACCEPT;
+    if (before && toHex(globalProofHash(before.stored.proof)) === h) return ACCEPT;
+    return ignore('unknown', 'links to a global proof not held here');
+  }
+
+  /**
+   * A global proof for an epoch whose proof is held: a duplicate. Groth16 proofs can be re-randomised,
+   * so a different valid proof of the same signals may be what a later proof links to: its hash is
+   * remembered (a few per epoch) so that link is recognised.
+   */
+  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof): Promise<ValidationOutcome> {
+    const h = toHex(globalProofHash(g));
+    if (this.globalHashes.has(h)) return ignore('duplicate');
+    if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
+    const n = this.variants.get(e) ?? 0;
+    if (n < MAX_VARIANTS && (await verifyGlobalProof(g))) {
+      this.variants.set(e, n + 1);
+      this.rememberGlobal(h, e);
+    }
+    return ignore('duplicate');
+  }
+
+  /** Waits (bounded in time and in how many wait at once) until `recheck` no longer says "not decidable yet". */
+  private async hold(key: string, recheck: () => Promise<ValidationOutcome>): Promise<ValidationOutcome> {
+    if (!this.holds.tryEnter(key)) return ignore('unknown', 'hold queue full');
+    try {
+      const deadline = Date.now() + this.holdMs;
+      let last: ValidationOutcome = ignore('unknown');
+      while (!this.closed) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await this.stateChange(left);
+        last = await recheck();
+        if (last.action !== 'ignore' || last.code !== 'unknown') return last;
+      }
+      return ignore('unknown', `not decidable within ${this.holdMs} ms: ${last.action === 'ignore' ? last.message : ''}`);
+    } finally {
+      this.holds.leave(key);
+    }
+  }
+
+  /** Resolves when signed state changes here (a tree built, a global snapshot final, a global proof accepted), or after `ms`. */
+  private stateChange(ms: number): Promise<void> {
+    return new Promise((resolveP) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.waiters.delete(done);
+        resolveP();
+      };
+      const t = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  private stateChanged(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** A proof turned away undecided: fetched from peers once this node can decide it. */
+  private want(w: { type: 'triad' | 'global'; path: string; epoch: number }): void {
+    const k = `${w.type}/${w.path}@${w.epoch}`;
+    if (this.wanted.has(k) || this.wanted.size >= MAX_WANTED) return;
+    this.wanted.set(k, w);
+  }
+
+  private wantedBusy = false;
+  private async fetchWanted(): Promise<void> {
+    if (this.wantedBusy || this.wanted.size === 0 || !this.canVerify) return;
+    this.wantedBusy = true;
+    try {
+      for (const [k, w] of [...this.wanted]) {
+        if (this.closed) return;
+        if (w.epoch < this.head.epoch - this.treeWindow) {
+          this.wanted.delete(k);
+          continue;
+        }
+        if (!this.trees.has(w.epoch)) continue; // not decidable here yet
+        this.wanted.delete(k);
+        if (w.type === 'global') {
+          if (!(await this.store.global(w.epoch))) await this.fetchGlobal(w.epoch);
+        } else if (!this.proofs.get(w.epoch)?.has(w.path)) await this.fetchTriad(w.path, w.epoch);
+      }
+    } finally {
+      this.wantedBusy = false;
+    }
+  }
+
+  private rememberGlobal(hashHex: string, e: number): void {
+    this.globalHashes.delete(hashHex);
+    this.globalHashes.set(hashHex, e);
+    while (this.globalHashes.size > MAX_GLOBAL_HASHES) this.globalHashes.delete(this.globalHashes.keys().next().value!);
   }
 
   private onMessage(data: Uint8Array): void {
@@ -393,13 +623,17 @@ export class ProvingService {
       this.advance();
       return;
     }
-    const m = decodeProofMessage(env.payload);
     this.counters.proofsGossiped++;
-    // delivered only after the topic validator verified it (validTriad / validGlobal)
+    void this.deliverProof(env.payload);
+  }
+
+  /** A proof message the topic validator admitted (admitTriad / admitGlobal): held from now on. */
+  private async deliverProof(payload: Uint8Array): Promise<void> {
+    const m = decodeProofMessage(payload);
     if (m.type === 'triad') {
       this.verified.add(m.proof.proof);
-      void this.acceptTriad(m.proof);
-    } else void this.acceptGlobal(m.proof, Date.now());
+      await this.acceptTriad(m.proof);
+    } else await this.acceptGlobal(m.proof, Date.now());
   }
 
   private async acceptTriad(p: TriadProof): Promise<void> {
@@ -409,15 +643,19 @@ export class ProvingService {
     m.set(p.path, p);
     this.mark(e, p.path || 'apex');
     this.kick(); // a parent's children may all be here now
-    for (const k of [...this.proofs.keys()]) if (k < e - this.treeWindow) this.proofs.delete(k);
+    // pruned against the tree head, never against the incoming epoch (one far ahead evicted everything)
+    for (const k of [...this.proofs.keys()]) if (k < this.head.epoch - this.treeWindow) this.proofs.delete(k);
     await this.store.putTriad(e, p).catch((err) => this.o.log.warn({ err }, 'cannot store triad proof'));
   }
 
   private async acceptGlobal(g: GlobalStateProof, at: number): Promise<void> {
     const e = Number(sig.epoch(g.publicSignals));
+    this.rememberGlobal(toHex(globalProofHash(g)), e); // a variant accepted concurrently is still a valid link target
     if (await this.store.global(e)) return;
     await this.store.putGlobal(e, { proof: g, receivedAt: at });
     this.setLatestGlobal(e);
+    this.negative.delete(`g@${e}`);
+    this.stateChanged();
     this.mark(e, 'global', undefined, at);
     const sealed = this.sealedAt.get(e);
     const latencyMs = sealed === undefined ? undefined : at - sealed;
@@ -438,6 +676,7 @@ export class ProvingService {
     if (this.closed || !this.ready) return;
     this.advance();
     void this.fetchMissingSnapshots();
+    void this.fetchWanted();
     if (!this.o.prove) return;
     const now = Date.now();
     const top = this.head.epoch;
@@ -611,7 +850,8 @@ export class ProvingService {
     }
   }
 
-  private async fetchFirst<T>(q: ProofFetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean | Promise<boolean>, maxPeers = 8): Promise<T | undefined> {
+  /** Asks peers in turn; `accept` says true (take it), false (invalid: next peer) or 'stop' (nothing a peer sends can be taken now). */
+  private async fetchFirst<T>(q: ProofFetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean | 'stop' | Promise<boolean | 'stop'>, maxPeers = 8): Promise<T | undefined> {
     const peers = this.o.p2p.connectedPeers();
     for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
       const peer = peers[(this.peerCursor++) % peers.length]!;
@@ -619,7 +859,9 @@ export class ProvingService {
         const b = await this.o.p2p.request(peer, proofFetchProtocol(this.o.genesis.networkId), encodeProofFetchRequest(q), { timeoutMs: 2000 });
         if (b.length === 0) continue;
         const x = decode(b);
-        if (await accept(x)) return x;
+        const ok = await accept(x);
+        if (ok === 'stop') return undefined;
+        if (ok) return x;
         this.o.log.warn({ peer, kind: q.kind, path: q.path, epoch: q.epoch }, 'peer served an invalid record');
       } catch (err) {
         this.o.log.debug({ peer, err: (err as Error).message }, 'proof fetch failed');
@@ -631,8 +873,10 @@ export class ProvingService {
   private async fetchGlobal(e: number | 'latest'): Promise<GlobalStateProof | undefined> {
     if (!this.canVerify) return undefined;
     const q: ProofFetchRequest = e === 'latest' ? { kind: ProofFetchKind.globalLatest, path: '', epoch: 0 } : { kind: ProofFetchKind.globalAt, path: '', epoch: e };
-    const m = await this.fetchFirst(q, decodeProofMessage, async (x) =>
-      x.type === 'global' && (e === 'latest' || Number(sig.epoch(x.proof.publicSignals)) === e) && (await this.validGlobal(x.proof)), e === 'latest' ? 2 : 4);
+    const m = await this.fetchFirst(q, decodeProofMessage, async (x) => {
+      if (x.type !== 'global' || (e !== 'latest' && sig.epoch(x.proof.publicSignals) !== BigInt(e))) return false;
+      return fetchVerdict(await this.admitGlobal(x.proof, { wait: false }));
+    }, e === 'latest' ? 2 : 4);
     if (m?.type !== 'global') return undefined;
     await this.acceptGlobal(m.proof, Date.now());
     return m.proof;
@@ -641,8 +885,10 @@ export class ProvingService {
   /** Fetches one triad proof from peers (verified), stores it. */
   async fetchTriad(path: string, e: number): Promise<TriadProof | undefined> {
     if (!this.canVerify) return undefined;
-    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeProofMessage, async (x) =>
-      x.type === 'triad' && x.proof.path === path && Number(sig.epoch(x.proof.publicSignals)) === e && (await this.validTriad(x.proof)).action === 'accept', 4);
+    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeProofMessage, async (x) => {
+      if (x.type !== 'triad' || x.proof.path !== path || sig.epoch(x.proof.publicSignals) !== BigInt(e)) return false;
+      return fetchVerdict(await this.admitTriad(x.proof, { wait: false }));
+    }, 4);
     if (m?.type !== 'triad') return undefined;
     this.counters.proofsFetched++;
     this.verified.add(m.proof.proof);
@@ -674,18 +920,37 @@ export class ProvingService {
   async globalProof(e: number | 'latest'): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
     if (e === 'latest') return this.store.latestGlobal();
     let g = await this.store.global(e);
-    if (!g && (await this.fetchGlobal(e))) g = await this.store.global(e);
+    if (!g && (await this.askPeers(`g@${e}`, e, () => this.fetchGlobal(e)))) g = await this.store.global(e);
     return g ? { epoch: e, stored: g } : undefined;
   }
 
   async triadProof(path: string, e: number): Promise<TriadProof | undefined> {
-    return (await this.store.triad(path, e)) ?? (await this.fetchTriad(path, e));
+    return (await this.store.triad(path, e)) ?? (await this.askPeers(`t/${path}@${e}`, e, () => this.fetchTriad(path, e)));
+  }
+
+  /**
+   * A route's look-up at peers of something not held here: not for epochs no proof can exist for yet,
+   * not again within the negative cache's TTL after no peer had it, one look-up per key at a time and
+   * at most ROUTE_FETCHES keys at once (an HTTP client cannot make this node ask its peers without bound).
+   */
+  private async askPeers<T>(key: string, e: number, fetch: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (!this.canVerify || e > this.clockEpoch() + this.futureMargin || this.negative.has(key)) return undefined;
+    const running = this.routeFetches.get(key) as Promise<T | undefined> | undefined;
+    if (running) return running;
+    if (this.routeFetches.size >= ROUTE_FETCHES) return undefined;
+    const p = fetch().then((x) => {
+      if (x === undefined) this.negative.add(key);
+      return x;
+    }).finally(() => this.routeFetches.delete(key));
+    this.routeFetches.set(key, p);
+    return p;
   }
 
   status(): Record<string, unknown> {
     return {
-      proving: this.o.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: this.o.leaseMs,
+      ready: this.ready, proving: this.o.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: this.o.leaseMs,
       treeEpoch: this.head.epoch, treeStalled: this.treeFailed, latestGlobalProofEpoch: this.latestGlobal, queued: this.queue.length,
+      proofsOff: this.proofsOff, held: this.holds.size, wanted: this.wanted.size, negativeCache: this.negative.size,
       proverBusy: this.proving, tasks: this.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
       recent: Object.fromEntries([...this.proofs.entries()].filter(([, m]) => m.size > 0).map(([e, m]) => [e, [...m.keys()].map((k) => k || 'apex')])), ...this.counters,
       proverThreads: this.prover?.threads, timelines: Object.fromEntries(this.timelines),
@@ -745,7 +1010,7 @@ export class ProvingService {
   }
 
   private proofHint(): string {
-    return `epochs that are multiples of ${this.proveEvery} are proved${this.canVerify ? '' : '; this node has no circuit artifacts'}`;
+    return `epochs that are multiples of ${this.proveEvery} are proved${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
   }
 
   async close(): Promise<void> {
@@ -753,6 +1018,8 @@ export class ProvingService {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.syncTimer);
+    this.offGlobal?.();
+    this.stateChanged();
     this.o.shard.events.off('sealed', this.onSealed);
     this.o.p2p.unsubscribe(this.topic);
     await this.prover?.close().catch(() => {});
@@ -760,6 +1027,12 @@ export class ProvingService {
     await this.store.close();
     if (this.canVerify) await closeVerifier().catch(() => {});
   }
+}
+
+/** A fetched proof's admission as fetchFirst's answer: take it, try the next peer (invalid), or stop (held already, or not decidable here now). */
+function fetchVerdict(o: ValidationOutcome): boolean | 'stop' {
+  if (o.action === 'accept') return true;
+  return o.action === 'reject' ? false : 'stop';
 }
 
 function shardIndexOr(path: string, depth: number): number {

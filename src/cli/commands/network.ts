@@ -1,7 +1,10 @@
 // `smt network init`: a new network directory (genesis, validator keys, funded test accounts).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { toHex } from '../../core/bytes.js';
 import { totalSupply } from '../../core/genesis.js';
+import { artifactsDir, circuitsBuilt } from '../../proof/artifacts.js';
+import { artifactsKeysHash } from '../../proof/vk-hash.js';
 import { genesisPath, initNetwork } from '../../node/network-dir.js';
 import { CliError, parseU64, printFields, printJson } from '../client.js';
 
@@ -24,11 +27,14 @@ export function register(program: Command): void {
     .option('--balance <amount>', 'genesis balance of each test account (base units)', '1000000000')
     .option('--epoch-ms <ms>', 'epoch length in milliseconds', intArg('--epoch-ms', 50, 3_600_000), 1000)
     .option('--network-id <id>', 'network id, [a-z0-9-]{1,32} (signed into every transaction)', 'smt-devnet')
+    .option('--no-proof-keys', 'pin no circuit verification keys in genesis: proofs are off for this network')
     .option('--force', 'replace an existing network in --dir (deletes its genesis and keys, not its data)')
     .option('--json', 'print one JSON object instead of text')
     .addHelpText('after', `
 Writes:
-  DIR/genesis.json            network id, depth, epoch length, genesis time, allocations, validator public keys
+  DIR/genesis.json            network id, depth, epoch length, genesis time, allocations, validator public keys,
+                              and proofKeysHash: the hash of the built circuits' verification keys (nodes
+                              prove and accept proofs only with these keys; without it proofs are off)
   DIR/validators/<shard>.key  validator key of each shard (root.key for the single shard of depth 0)
   DIR/accounts/<i>.key        funded test accounts (mode 0600), indexed in DIR/accounts.json
 
@@ -37,19 +43,25 @@ Examples:
   smt network init --dir ./net9 --depth 2 --accounts 100 --epoch-ms 500
   smt network init --dir ./onenet --force              # start over with fresh keys
 `)
-    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; force?: boolean; json?: boolean }) => {
+    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; proofKeys: boolean; force?: boolean; json?: boolean }) => {
       const balance = parseU64(o.balance, '--balance');
       if (!/^[a-z0-9-]{1,32}$/.test(o.networkId)) throw new CliError('--network-id must match [a-z0-9-]{1,32}');
       const dir = resolve(o.dir);
-      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force });
+      // The pin of the circuits built here (npm run build:circuits): every node of the network must run these.
+      const proofKeysHash = o.proofKeys && circuitsBuilt() ? artifactsKeysHash() : undefined;
+      const proofs = proofKeysHash
+        ? `on (verification keys ${toHex(proofKeysHash).slice(0, 16)}... of ${artifactsDir()})`
+        : o.proofKeys ? 'off: no circuit artifacts here (run `npm run build:circuits`, then init again)' : 'off (--no-proof-keys)';
+      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force, proofKeysHash });
       if (o.json) {
-        printJson({ dir, genesis: genesisPath(dir), networkId: genesis.networkId, depth: genesis.depth, shards: 3 ** genesis.depth, epochMs: genesis.epochMs, genesisTime: genesis.genesisTime, supply: totalSupply(genesis), accounts });
+        printJson({ dir, genesis: genesisPath(dir), networkId: genesis.networkId, depth: genesis.depth, shards: 3 ** genesis.depth, epochMs: genesis.epochMs, genesisTime: genesis.genesisTime, supply: totalSupply(genesis), proofKeysHash: proofKeysHash ? toHex(proofKeysHash) : null, accounts });
         return;
       }
       printFields([
         ['network', `${genesis.networkId} (depth ${genesis.depth}, ${3 ** genesis.depth} shard${genesis.depth ? 's' : ''}, ${genesis.epochMs} ms epochs)`],
         ['genesis', genesisPath(dir)],
         ['supply', `${totalSupply(genesis)} over ${accounts.length} test accounts of ${balance} each`],
+        ['proofs', proofs],
       ]);
       for (const a of accounts.slice(0, 10)) console.log(`  ${dir}/${a.keyFile}  ${a.address}  shard ${a.shard || '(single)'}`);
       if (accounts.length > 10) console.log(`  ... ${accounts.length - 10} more in ${dir}/accounts.json`);

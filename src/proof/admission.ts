@@ -1,0 +1,131 @@
+// What a node checks of a proof someone else made before it accepts, stores, serves or relays it
+// (pure: no I/O). The circuits check no signatures and the testnet's Groth16 setup is public, so
+// anyone can make a valid proof of invented inputs: a proof is only worth keeping if its public
+// signals are the commitments this node computed itself from signed state. src/node/proving.ts
+// runs these checks; docs/PROOFS.md ("Accepting a proof") lists them.
+import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
+import { limbs } from './commitment.js';
+import { PUBLIC_SIGNAL_NAMES, publicSignalsOf, type CommitmentTree, type TriadNode } from './tree.js';
+
+/** The largest epoch a proof can carry: the circuits range-check epoch < 2^53 (a safe integer). */
+export const MAX_PROOF_EPOCH = Number.MAX_SAFE_INTEGER;
+
+/** A proof's epoch signal as a number, or undefined if it is beyond MAX_PROOF_EPOCH. */
+export function proofEpoch(signals: readonly string[]): number | undefined {
+  const e = BigInt(signals[1] ?? '-1');
+  return e >= 0n && e <= BigInt(MAX_PROOF_EPOCH) ? Number(e) : undefined;
+}
+
+/**
+ * How far past its own wall-clock epoch a node takes proofs: clock skew between nodes, never the
+ * far future (an epoch no snapshot exists for can only be invented). 10 s or 2 epochs.
+ */
+export function futureMarginEpochs(epochMs: number): number {
+  return Math.max(2, Math.ceil(10_000 / epochMs));
+}
+
+/** Null if epoch e is one a proof may carry now, else why not. */
+export function epochOutOfRange(e: number | undefined, clockEpoch: number, margin: number): string | null {
+  if (e === undefined) return `epoch beyond ${MAX_PROOF_EPOCH}`;
+  if (e > clockEpoch + margin) return `epoch ${e} is beyond the wall-clock epoch ${clockEpoch} + ${margin}`;
+  return null;
+}
+
+/** Null if `signals` are exactly the public signals of `mine` (the triad as this node built it), else which differ. */
+export function signalsMismatch(mine: TriadNode, signals: readonly string[]): string | null {
+  const want = publicSignalsOf(mine);
+  const bad = PUBLIC_SIGNAL_NAMES.filter((_, i) => String(want[i]) !== signals[i]);
+  return bad.length === 0 ? null : `${bad.join(', ')} differ from the commitment tree built here from signed snapshots`;
+}
+
+/**
+ * Null if the tree of epoch e agrees with the final (2-of-3 signed) global snapshot of e: every shard
+ * the global snapshot includes at epoch e itself (not carried from an earlier epoch) is in the tree
+ * with the same snapshot hash. Else the first disagreement.
+ */
+export function treeVsGlobal(tree: CommitmentTree, g: GlobalSnapshot): string | null {
+  if (g.aggregate.epoch !== tree.epoch) return `global snapshot is of epoch ${g.aggregate.epoch}, tree of ${tree.epoch}`;
+  const included = shardCommitments(g, tree.depth);
+  for (let i = 0; i < included.length; i++) {
+    const c = included[i]!;
+    if (c.carried || c.epoch !== tree.epoch) continue;
+    const s = tree.shards[i];
+    if (!s || s.shard !== c.shard) return `tree has no shard ${c.shard}`;
+    const [hi, lo] = limbs(c.commitment);
+    if (s.body.snapshotHash[0] !== hi || s.body.snapshotHash[1] !== lo) return `shard ${c.shard}: the snapshot in the tree is not the one the final global snapshot includes`;
+  }
+  return null;
+}
+
+/**
+ * Proofs waiting for the signed state that decides them (a tree not built yet, a global snapshot not
+ * final yet), bounded per key (one (kind, path, epoch)) and in total. Entering never evicts: when
+ * full, the newcomer is turned away (and fetched later if it was wanted), so nothing an attacker
+ * sends can push out proofs already waiting.
+ */
+export class HoldQueue {
+  private readonly perKey = new Map<string, number>();
+  private total = 0;
+  readonly maxPerKey: number;
+  readonly maxTotal: number;
+
+  constructor(maxPerKey = 2, maxTotal = 64) {
+    this.maxPerKey = maxPerKey;
+    this.maxTotal = maxTotal;
+  }
+
+  tryEnter(key: string): boolean {
+    const n = this.perKey.get(key) ?? 0;
+    if (n >= this.maxPerKey || this.total >= this.maxTotal) return false;
+    this.perKey.set(key, n + 1);
+    this.total++;
+    return true;
+  }
+
+  leave(key: string): void {
+    const n = this.perKey.get(key);
+    if (!n) return;
+    if (n === 1) this.perKey.delete(key);
+    else this.perKey.set(key, n - 1);
+    this.total--;
+  }
+
+  get size(): number {
+    return this.total;
+  }
+}
+
+/** Keys recently found missing everywhere (not asked again until `ttlMs` passes), at most `max` remembered. */
+export class NegativeCache {
+  private readonly until = new Map<string, number>();
+  readonly ttlMs: number;
+  readonly max: number;
+
+  constructor(ttlMs: number, max = 1024) {
+    this.ttlMs = ttlMs;
+    this.max = max;
+  }
+
+  has(key: string, now = Date.now()): boolean {
+    const t = this.until.get(key);
+    if (t === undefined) return false;
+    if (t > now) return true;
+    this.until.delete(key);
+    return false;
+  }
+
+  add(key: string, now = Date.now()): void {
+    this.until.delete(key);
+    this.until.set(key, now + this.ttlMs);
+    // Map keeps insertion order: the first keys are the oldest
+    while (this.until.size > this.max) this.until.delete(this.until.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    this.until.delete(key);
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}

@@ -1,0 +1,104 @@
+// Pure parts of proof admission and the verification-key pin (no circuits needed):
+//  - a proof's epoch is usable only below 2^53 and at most the wall-clock epoch + margin;
+//  - the hold queue is bounded per key and in total and never evicts what waits;
+//  - the negative cache forgets after its TTL and holds at most `max` keys;
+//  - a public-signal mismatch with the node's tree names the signals that differ;
+//  - the keys pin: canonical, changes with any key, refuses malformed keys;
+//  - genesis: proofKeysHash round-trips through JSON; a genesis without it encodes (and hashes)
+//    exactly as before the field existed, and adding it changes the hash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { VerificationKey } from 'snarkjs';
+import { toHex } from '../src/core/bytes.js';
+import { encodeGenesis, genesisHash, genesisToJson, parseGenesis, type Genesis } from '../src/core/genesis.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, signalsMismatch } from '../src/proof/admission.js';
+import { getPoseidon } from '../src/proof/commitment.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { buildTree, genesisTree, publicSignalsOf } from '../src/proof/tree.js';
+import { encodeVerificationKey, proofKeysHash, VerificationKeyError } from '../src/proof/vk-hash.js';
+
+test('proof epochs: below 2^53 and at most the clock epoch + margin', () => {
+  const sig = (e: bigint): string[] => ['1', e.toString(), '0', '0', '0', '0', '0', '0'];
+  assert.equal(proofEpoch(sig(7n)), 7);
+  assert.equal(proofEpoch(sig(BigInt(MAX_PROOF_EPOCH))), MAX_PROOF_EPOCH);
+  assert.equal(proofEpoch(sig(2n ** 53n)), undefined);
+  assert.equal(proofEpoch(sig(2n ** 200n)), undefined);
+  assert.equal(futureMarginEpochs(1000), 10);
+  assert.equal(futureMarginEpochs(60_000), 2);
+  assert.equal(epochOutOfRange(110, 100, 10), null);
+  assert.match(epochOutOfRange(111, 100, 10) ?? '', /beyond the wall-clock epoch 100/);
+  assert.match(epochOutOfRange(undefined, 100, 10) ?? '', /beyond/);
+});
+
+test('hold queue: bounded per key and in total, never evicting; leave frees a slot', () => {
+  const q = new HoldQueue(2, 3);
+  assert.ok(q.tryEnter('a'));
+  assert.ok(q.tryEnter('a'));
+  assert.ok(!q.tryEnter('a'), 'per-key bound');
+  assert.ok(q.tryEnter('b'));
+  assert.ok(!q.tryEnter('c'), 'total bound: the newcomer is turned away');
+  assert.equal(q.size, 3);
+  q.leave('a');
+  assert.ok(q.tryEnter('c'));
+  q.leave('zzz'); // unknown key: no effect
+  assert.equal(q.size, 3);
+});
+
+test('negative cache: remembers for its TTL, at most max keys (oldest forgotten first)', () => {
+  const c = new NegativeCache(1000, 2);
+  c.add('x', 0);
+  assert.ok(c.has('x', 999));
+  assert.ok(!c.has('x', 1000));
+  c.add('a', 0);
+  c.add('b', 0);
+  c.add('c', 0);
+  assert.equal(c.size, 2);
+  assert.ok(!c.has('a', 1) && c.has('b', 1) && c.has('c', 1));
+});
+
+test('signal mismatch names what differs from the tree built here', async () => {
+  const H = await getPoseidon();
+  const g = genesisTree(H, 1, FIXTURE_GENESIS_HASH, fixtureGenesisSupplies(1));
+  const t = buildTree(H, fixtureSnapshots(1, 0, g.shards.map((s) => s.supply)), g);
+  const apex = t.triads.get('')!;
+  const good = publicSignalsOf(apex).map(String);
+  assert.equal(signalsMismatch(apex, good), null);
+  const bad = [...good];
+  bad[4] = String(BigInt(bad[4]!) + 1n);
+  assert.match(signalsMismatch(apex, bad) ?? '', /^supply differ/);
+});
+
+function fakeKey(seed: number): VerificationKey {
+  const g1 = (k: number): string[] => [String(k), String(k + 1), '1'];
+  const g2 = (k: number): string[][] => [[String(k), String(k + 1)], [String(k + 2), String(k + 3)], ['1', '0']];
+  return { protocol: 'groth16', curve: 'bn128', nPublic: 2, vk_alpha_1: g1(seed), vk_beta_2: g2(seed + 10), vk_gamma_2: g2(seed + 20), vk_delta_2: g2(seed + 30), IC: [g1(seed + 40), g1(seed + 50), g1(seed + 60)] };
+}
+
+test('verification-key pin: deterministic, sensitive to every key, refuses malformed keys', () => {
+  const a = { triad_leaf: fakeKey(1), triad_inner: fakeKey(100) };
+  assert.equal(toHex(proofKeysHash(a)), toHex(proofKeysHash(structuredClone(a))));
+  assert.notEqual(toHex(proofKeysHash(a)), toHex(proofKeysHash({ ...a, triad_inner: fakeKey(101) })));
+  assert.notEqual(toHex(proofKeysHash(a)), toHex(proofKeysHash({ triad_leaf: a.triad_inner, triad_inner: a.triad_leaf })));
+  assert.throws(() => encodeVerificationKey('triad_leaf', { ...fakeKey(1), IC: [] }), VerificationKeyError);
+  assert.throws(() => encodeVerificationKey('triad_leaf', { ...fakeKey(1), vk_alpha_1: ['1', '2', '3'] }), VerificationKeyError);
+  assert.throws(() => encodeVerificationKey('triad_leaf', { ...fakeKey(1), curve: 'bls12381' }), VerificationKeyError);
+});
+
+test('genesis: proofKeysHash round-trips; without it the encoding is the one from before the field; with it the hash changes', () => {
+  const base: Genesis = parseGenesis({
+    networkId: 'pin', depth: 1, epochMs: 1000, genesisTime: 1,
+    allocations: [{ address: '11'.repeat(20), amount: '5' }],
+    validators: { 0: 'aa'.repeat(32), 1: 'bb'.repeat(32), 2: 'cc'.repeat(32) },
+  });
+  assert.equal(base.proofKeysHash, undefined);
+  assert.ok(!('proofKeysHash' in genesisToJson(base)));
+  const pinned = parseGenesis({ ...genesisToJson(base), proofKeysHash: 'dd'.repeat(32) });
+  assert.equal(toHex(pinned.proofKeysHash!), 'dd'.repeat(32));
+  assert.deepEqual(parseGenesis(genesisToJson(pinned)), pinned);
+  const e0 = encodeGenesis(base);
+  const e1 = encodeGenesis(pinned);
+  assert.deepEqual(e1.subarray(0, e0.length), e0, 'the pin is appended; the rest is unchanged');
+  assert.equal(e1.length, e0.length + 33);
+  assert.notEqual(toHex(genesisHash(base)), toHex(genesisHash(pinned)));
+  assert.throws(() => parseGenesis({ ...genesisToJson(base), proofKeysHash: 'dd' }), /proofKeysHash must be 32 bytes/);
+});
