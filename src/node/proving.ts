@@ -376,6 +376,7 @@ export class ProvingService {
       // trees stay as long as their epoch may still be proved (a proof needs its tree and the previous one)
       for (const k of [...this.trees.keys()]) if (k < e - this.treeWindow) this.trees.delete(k);
       for (const k of [...this.proofs.keys()]) if (k < e - this.treeWindow) this.proofs.delete(k);
+      for (const k of [...this.variants.keys()]) if (k < e - this.treeWindow) this.variants.delete(k);
       // others' snapshots stay a while for peers that catch up
       for (const k of [...this.snaps.keys()]) if (k < e - SNAPSHOT_WINDOW) this.snaps.delete(k);
       for (const m of [this.firstSeenAt, this.fetchedAt, this.builtAt, this.sealedAt]) for (const k of [...m.keys()]) if (k < e - Math.max(SNAPSHOT_WINDOW, this.treeWindow)) m.delete(k);
@@ -641,6 +642,7 @@ export class ProvingService {
     const m = this.proofsOf(e);
     if (m.has(p.path)) return;
     m.set(p.path, p);
+    this.negative.delete(`t/${p.path}@${e}`);
     this.mark(e, p.path || 'apex');
     this.kick(); // a parent's children may all be here now
     // pruned against the tree head, never against the incoming epoch (one far ahead evicted everything)
