@@ -1,5 +1,7 @@
-// Proof flood: an outside peer publishes proofs made with the public prover on invented inputs, and
-// proofs that do not verify, on the proofs topic of shard "0" as fast as it can:
+// Proof flood: a compromised validator (shard 2's key, its node stopped: genesis-bound admission
+// lets it in, so only the proof checks stand in its way) publishes proofs made with the public
+// prover on invented inputs, and proofs that do not verify, on the proofs topic of shard "0" as fast
+// as it can:
 //  - a validly paired global proof of an invented far-future epoch (the link, which the pairing does
 //    not cover, is random in every copy, so each copy is a new message);
 //  - a validly paired global proof of an invented history for an epoch that is current when the
@@ -12,7 +14,7 @@
 // checkout's cache entry for "before" figures).
 import { randomBytes } from 'node:crypto';
 import type { AbuseModule } from '../bench-abuse.js';
-import { outsider, sleep } from '../../test/security/harness.js';
+import { sleep, validatorPeer } from '../../test/security/harness.js';
 import { encodeEnvelope, GossipKind } from '../../src/gossip/encoding.js';
 import { encodeProofMessage, proofTopic } from '../../src/gossip/proof-messages.js';
 import { artifactsDir } from '../../src/proof/artifacts.js';
@@ -36,7 +38,7 @@ function junkProof(): GlobalStateProof['proof'] {
 
 const mod: AbuseModule = {
   name: 'proof-flood',
-  what: 'an outside peer publishes forged (validly paired, invented inputs) and non-verifying global proofs on the proofs topic',
+  what: 'a validator-keyed peer (shard 2, its node stopped) publishes forged (validly paired, invented inputs) and non-verifying global proofs on the proofs topic',
   target: '0',
   async run(c, seconds) {
     const H = await getPoseidon();
@@ -52,7 +54,8 @@ const mod: AbuseModule = {
     } finally {
       await prover.close();
     }
-    const p2p = await outsider(c, mod.target, 'proof-flood');
+    process.kill(c.pidOf('2'), 'SIGKILL');
+    const p2p = await validatorPeer(c, '2', mod.target);
     const topic = proofTopic(c.genesis.networkId);
     let sent = 0;
     try {

@@ -10,9 +10,11 @@
 //    beyond the clock, are rejected; latest stays the honest one;
 //  - an epoch signal >= 2^53 is rejected, and a far-future triad proof evicts no held proof;
 //  - genesis pins the verification keys: keys that differ turn proofs off with a one-line reason;
-//  on a real 3-node cluster (outside peer on the proofs topic):
+//  on a real 3-node cluster, the attacker a compromised validator (shard 2's key, its node stopped:
+//  genesis-bound admission lets it in, so only the proof checks stand in its way):
 //  - `network init` pins the built circuits' keys in genesis.json;
-//  - the forged global proofs published by a peer are not served by any node (not accepted, not relayed).
+//  - the forged global proofs it publishes on the proofs topic are served by no node (not accepted,
+//    not relayed to node 1).
 // Needs the circuit artifacts (npm run build:circuits). SMT_POISON_SMT_BIN / SMT_POISON_CIRCUITS run
 // the cluster part against other nodes / forge with other artifacts (the "before" figures).
 import { test, before, after } from 'node:test';
@@ -43,7 +45,7 @@ import { proveTriad } from '../../src/proof/tree-prover.js';
 import type { TriadProof } from '../../src/proof/triad-proof.js';
 import { closeVerifier } from '../../src/proof/verifier.js';
 import { artifactsKeysHash, proofKeysMismatch } from '../../src/proof/vk-hash.js';
-import { getJson, outsider, sleep, startCluster, until, type SecCluster } from './harness.js';
+import { getJson, sleep, startCluster, until, validatorPeer, type SecCluster } from './harness.js';
 
 const built = circuitsBuilt();
 const FORGE_DIR = process.env.SMT_POISON_CIRCUITS ?? artifactsDir();
@@ -196,12 +198,13 @@ test('genesis pins the verification keys: other keys (or none) turn proofs off w
   }
 });
 
-test('cluster: network init pins the keys; forged global proofs published by a peer on the proofs topic are served by no node', { timeout: 150_000 }, async () => {
+test('cluster: network init pins the keys; forged global proofs published by a validator-keyed peer on the proofs topic are served by no node', { timeout: 150_000 }, async () => {
   const c: SecCluster = await startCluster({ depth: 1, smtBin: process.env.SMT_POISON_SMT_BIN });
   let p2p: P2PNode | undefined;
   try {
     if (!process.env.SMT_POISON_SMT_BIN) assert.equal(toHex(c.genesis.proofKeysHash ?? new Uint8Array()), toHex(artifactsKeysHash()), 'network init pins the built keys');
-    p2p = await outsider(c, '0');
+    process.kill(c.pidOf('2'), 'SIGKILL');
+    p2p = await validatorPeer(c, '2', '0');
     const topic = proofTopic(c.genesis.networkId);
     await until('the node\'s proofs-topic subscription', 20_000, () => (p2p!.topicPeers(topic).length > 0 ? true : undefined));
     // epoch E's tree is held by every node by now (the cluster is past it); FAR is beyond every clock
@@ -210,7 +213,7 @@ test('cluster: network init pins the keys; forged global proofs published by a p
       await p2p.publish(topic, encodeEnvelope({ kind: GossipKind.proof, network: c.genesis.networkId, payload: msg({ type: 'global', proof: g }) }));
     }
     await sleep(4000);
-    for (const s of allShards(1)) {
+    for (const s of ['0', '1']) {
       const l = await getJson(`${c.url(s)}/v1/proof/global/latest`);
       assert.equal(l.status, 404, `shard ${s} serves a latest global proof: ${JSON.stringify(l.body).slice(0, 200)}`);
       for (const e of [E, FAR]) assert.equal((await getJson(`${c.url(s)}/v1/proof/global/${e}`)).status, 404, `shard ${s} serves a global proof of epoch ${e}`);
