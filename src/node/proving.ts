@@ -175,7 +175,7 @@ export class ProvingService {
   private treeFailed = false;
   private closed = false;
   private peerCursor = 0;
-  private readonly counters = { snapshotsGossiped: 0, snapshotsFetched: 0, proofsGossiped: 0, proofsFetched: 0 };
+  private readonly counters = { snapshotsGossiped: 0, snapshotsFetched: 0, proofsGossiped: 0, proofsFetched: 0, proofTopicRejected: 0, proofTopicIgnored: 0 };
 
   private constructor(o: ProvingService['o'], store: ProofStore, head: CommitmentTree, proveEvery: number, proofsOff: string | null, metrics: NodeMetrics) {
     this.o = o;
@@ -279,6 +279,8 @@ export class ProvingService {
     }, (o, topic, from) => {
       if (o.action === 'ignore' && o.code === 'internal') this.o.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
       rejectLog.note(o, topic, from); // rate-limited: a flood of invalid proofs is one summary line per interval
+      if (o.action === 'reject') this.counters.proofTopicRejected++;
+      else if (o.action === 'ignore') this.counters.proofTopicIgnored++;
     }));
     p2p.subscribe(this.topic, (data) => this.onMessage(data));
     await p2p.handle(proofFetchProtocol(genesis.networkId), (req) => this.serve(req));

@@ -203,6 +203,8 @@ test('cluster: network init pins the keys; forged global proofs published by a v
   let p2p: P2PNode | undefined;
   try {
     if (!process.env.SMT_POISON_SMT_BIN) assert.equal(toHex(c.genesis.proofKeysHash ?? new Uint8Array()), toHex(artifactsKeysHash()), 'network init pins the built keys');
+    // node 0 holds epoch E's tree (built from all three signed snapshots) before shard 2 goes down
+    await until(`node 0's tree of epoch ${E}`, 90_000, async () => ((await getJson(`${c.url('0')}/v1/proof/status`)).body.treeEpoch >= E ? true : undefined), 500);
     process.kill(c.pidOf('2'), 'SIGKILL');
     p2p = await validatorPeer(c, '2', '0');
     const topic = proofTopic(c.genesis.networkId);
@@ -213,6 +215,11 @@ test('cluster: network init pins the keys; forged global proofs published by a v
       await p2p.publish(topic, encodeEnvelope({ kind: GossipKind.proof, network: c.genesis.networkId, payload: msg({ type: 'global', proof: g }) }));
     }
     await sleep(4000);
+    if (!process.env.SMT_POISON_SMT_BIN) {
+      // they did reach node 0's admission (the attacker holds a validator key), and were Rejected there
+      const st = await getJson(`${c.url('0')}/v1/proof/status`);
+      assert.ok(st.body.proofTopicRejected >= 2, `node 0 rejected the forged proofs: ${JSON.stringify(st.body).slice(0, 300)}`);
+    }
     for (const s of ['0', '1']) {
       const l = await getJson(`${c.url(s)}/v1/proof/global/latest`);
       assert.equal(l.status, 404, `shard ${s} serves a latest global proof: ${JSON.stringify(l.body).slice(0, 200)}`);
