@@ -54,7 +54,6 @@ const mod: AbuseModule = {
     } finally {
       await prover.close();
     }
-    process.kill(c.pidOf('2'), 'SIGKILL');
     const p2p = await validatorPeer(c, '2', mod.target);
     const topic = proofTopic(c.genesis.networkId);
     let sent = 0;

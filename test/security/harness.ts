@@ -2,8 +2,7 @@
 // up`, one `smt node start` process per shard), an outside libp2p peer holding no validator key, the
 // CPU time a node process has used (/proc), and a probe of honest transfers that records how many
 // epochs each one took from submission to commit.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/core/bytes.js';
@@ -111,18 +110,6 @@ export async function outsider(c: SecCluster, shard: string, name = 'outsider'):
     heartbeatMs: 200,
     dialBackoff: { initialMs: 100, maxMs: 1000 },
   });
-}
-
-/**
- * A compromised validator: a libp2p node holding `shard`'s validator key (so genesis-bound admission
- * lets it in), dialling `dial`'s node. Stop `shard`'s own node first: one peer id, one node.
- */
-export async function validatorPeer(c: SecCluster, shard: string, dial: string): Promise<P2PNode> {
-  const f = join(c.tmp, `validator-${shard}-${Math.random().toString(36).slice(2)}.key`);
-  const seed = loadKeyFile(join(c.netDir, 'validators', `${shard}.key`)).keyPair.secretKey.subarray(0, 32);
-  writeFileSync(f, privateKeyToProtobuf(await generateKeyPairFromSeed('Ed25519', seed)), { mode: 0o600 });
-  const s = c.byShard(dial);
-  return createP2PNode({ peerKeyFile: f, networkId: c.genesis.networkId, peers: [`/ip4/${s.p2pHost}/tcp/${s.p2pPort}`], heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
