@@ -1,7 +1,8 @@
 // The explorer page (bundled for the browser by build.ts). Live panels from the node's event stream
 // (/v1/explorer/stream); search results verified here by the light client (src/light/), the same
 // code the CLI runs, against the genesis; the global state proof's apex checked with snarkjs.
-import { parseGenesis, type Genesis } from '../core/genesis.js';
+import { genesisHash, parseGenesis, type Genesis } from '../core/genesis.js';
+import { toHex } from '../core/bytes.js';
 import { LightClient, LightFetchError } from '../light/client.js';
 import { LightVerifyError } from '../light/verify.js';
 import { keyVerifier, verifyGlobalProofApex, type ProofVerdict } from '../light/proofs.js';
@@ -165,11 +166,16 @@ function connect(): void {
 
 // ---------------------------------------------------------------- search, verified here
 let lcP: Promise<LightClient> | undefined;
+/** The genesis hash the URL pins (#genesis=<hex>): then the node's genesis must hash to it. */
+const pinned = /(?:^#|&)genesis=([0-9a-f]{64})\b/i.exec(location.hash)?.[1]?.toLowerCase();
 function lightClient(): Promise<LightClient> {
   lcP ??= (async () => {
     const [g, n] = await Promise.all([fetch('/v1/explorer/genesis').then((r) => r.json()), fetch('/v1/explorer/nodes').then((r) => r.json())]);
     const genesis: Genesis = parseGenesis((g as { genesis: unknown }).genesis);
-    $('genesis-hash').textContent = (g as { hash: string }).hash;
+    const hash = toHex(genesisHash(genesis)); // computed here, not taken from the node
+    $('genesis-hash').textContent = hash;
+    $('genesis-trust').textContent = pinned ? (pinned === hash ? 'pinned by this page\'s URL' : 'DOES NOT MATCH the pin in this page\'s URL') : `as served by this node; pin it by opening #genesis=${hash}`;
+    if (pinned && pinned !== hash) throw new LightVerifyError('genesis', `the node's genesis hashes to ${hash}, the page's URL pins ${pinned}`);
     const nodes = new Map(Object.entries((n as { nodes: Record<string, string> }).nodes));
     return new LightClient({ genesis, node: location.origin, nodes });
   })();
@@ -204,13 +210,15 @@ function show(kind: 'verified' | 'failed' | 'wait', title: string, fields: [stri
 
 async function search(q: string): Promise<void> {
   q = q.trim().toLowerCase().replace(/^0x/, '');
-  const lc = await lightClient();
-  lc.bytesFetched = 0;
-  lc.requests = 0;
   const t0 = performance.now();
-  const cost = (): string => `${lc.bytesFetched} bytes in ${lc.requests} request(s), ${(performance.now() - t0).toFixed(0)} ms`;
+  let bytes0 = 0, req0 = 0;
+  let lc: LightClient | undefined;
+  const cost = (): string => (lc ? `${lc.bytesFetched - bytes0} bytes in ${lc.requests - req0} request(s), ${(performance.now() - t0).toFixed(0)} ms` : '–');
   show('wait', `verifying ${q}…`, [], []);
   try {
+    lc = await lightClient();
+    bytes0 = lc.bytesFetched;
+    req0 = lc.requests;
     if (/^[0-9a-f]{40}$/.test(q)) {
       const v = await lc.account(q);
       show('verified', `account ${q}`, [['balance', v.value.balance], ['nonce', v.value.nonce], ['home shard', `${v.shard} (snapshot epoch ${v.shardEpoch})`], ['global epoch', v.globalEpoch], ['global root', v.globalRoot], ['fetched', cost()]], v.checks);

@@ -10,7 +10,15 @@ import { decodeTriadProof, sig, type TriadProof } from '../proof/triad-proof.js'
 import type { LightClient } from './client.js';
 import { CERTIFIES_TREE, verifyGlobalProofApex, type ProofVerdict, type VerifyFn } from './proofs.js';
 
-export async function verifyGlobalProofTree(lc: LightClient, epoch: number | 'latest', verify: VerifyFn, H: Hasher): Promise<ProofVerdict> {
+export async function verifyGlobalProofTree(lc: LightClient, epoch: number | 'latest', verifyOne: VerifyFn, H: Hasher): Promise<ProofVerdict> {
+  // the apex triad proof is the global proof's own: one pairing check per distinct proof
+  const seen = new Map<string, Promise<boolean>>();
+  const verify: VerifyFn = (kind, signals, proof) => {
+    const k = JSON.stringify([kind, signals, proof]);
+    let r = seen.get(k);
+    if (!r) seen.set(k, (r = verifyOne(kind, signals, proof)));
+    return r;
+  };
   const v = await verifyGlobalProofApex(lc, epoch, verify);
   if (!v.proof) return { ...v, mode: 'tree' };
   const depth = lc.genesis.depth;

@@ -3,9 +3,16 @@ import type { Command } from 'commander';
 import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { apiUrl } from '../../cluster/supervisor.js';
+import { toHex } from '../../core/bytes.js';
+import { genesisHash, loadGenesis } from '../../core/genesis.js';
 import { clusterDown, clusterStatus, clusterUp, shardLayout, testAccounts } from '../../cluster/cluster.js';
 
 const DEFAULT_NET = 'devnet';
+
+/** The explorer page of a node, pinned to the network's genesis hash (the page refuses another genesis). */
+function explorerUrl(network: string, api: string): string {
+  return `${api}/#genesis=${toHex(genesisHash(loadGenesis(join(resolve(network), 'genesis.json'))))}`;
+}
 
 function intOpt(name: string) {
   return (v: string): number => {
@@ -45,7 +52,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
       });
       const accounts = testAccounts(o.network);
       if (o.json) {
-        console.log(JSON.stringify({ network: resolve(o.network), explorer: `${apiUrl(layout.shards[0]!)}/`, shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
+        console.log(JSON.stringify({ network: resolve(o.network), explorer: explorerUrl(o.network, apiUrl(layout.shards[0]!)), shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
         return;
       }
       console.log('\nshard  api                      p2p');
@@ -55,7 +62,8 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
         for (const a of accounts) console.log(`  ${a.address}  ${a.file}`);
         console.log(`\ntry: smt tx send --key ${accounts[0]!.file} --to ${accounts[1]?.address ?? '<address>'} --amount 5 --network ${o.network} --wait`);
       }
-      console.log(`\nexplorer: ${apiUrl(layout.shards[0]!)}/  (every node serves it; search results are verified in the browser)`);
+      console.log(`\nexplorer: ${explorerUrl(o.network, apiUrl(layout.shards[0]!))}`);
+      console.log('          (any node serves it; search results are verified in the browser against this genesis hash)');
       console.log(`stop with: smt cluster down --network ${o.network}`);
     });
 
