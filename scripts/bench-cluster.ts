@@ -182,7 +182,7 @@ try {
   lat.sort((a, b) => a - b);
   const epochs = Math.max(1, epoch1 - epoch0);
   const gossip = m1.map((t, i) => {
-    const d = (dir: string): number => metricValue(t, 'smt_gossip_bytes', `direction="${dir}"`) - metricValue(m0[i]!, 'smt_gossip_bytes', `direction="${dir}"`);
+    const d = (dir: string): number => metricValue(t, 'smt_gossip_bytes_total', `direction="${dir}"`) - metricValue(m0[i]!, 'smt_gossip_bytes_total', `direction="${dir}"`);
     return { in: d('in') / epochs, out: d('out') / epochs };
   });
   // global snapshots of the load epochs: how many carried a shard (a shard late past the timeout)

@@ -144,7 +144,7 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
   assert.ok(h.globalEpoch >= e);
   assert.equal(typeof h.tps, 'number');
   const metrics = await (await fetch(`${n0.url}/metrics`)).text();
-  for (const m of ['smt_gossip_bytes{direction="in"', 'smt_gossip_rejected{', 'smt_global_latency_seconds_count{', 'smt_p2p_peers{']) assert.ok(metrics.includes(m), m);
+  for (const m of ['smt_gossip_bytes_total{direction="in"', 'smt_gossip_rejected_total{', 'smt_global_latency_seconds_count{', 'smt_p2p_peers{']) assert.ok(metrics.includes(m), m);
   assert.ok(/smt_tx_submissions_total\{result="forwarded"[^}]*\} 1\b/.test(metrics), 'forwarded submissions are counted');
 });
 

@@ -339,17 +339,6 @@ export function buildApi(o: ApiOptions): Router {
       const st = shard.stats();
       metrics.mempool.set(st.mempool);
       metrics.epoch.set(shard.latestEpoch());
-      if (network) {
-        const n = network.stats();
-        metrics.peers.set(n.peers);
-        metrics.globalEpoch.set(n.latestGlobalEpoch);
-        metrics.gossipBytes.set({ direction: 'in' }, n.gossipBytesIn);
-        metrics.gossipBytes.set({ direction: 'out' }, n.gossipBytesOut);
-        metrics.gossipMessages.set({ direction: 'in' }, n.messagesIn);
-        metrics.gossipMessages.set({ direction: 'out' }, n.messagesOut);
-        metrics.gossipRejected.set(n.rejected);
-        metrics.gossipIgnored.set(n.ignored);
-      }
       return { headers: { 'content-type': metrics.registry.contentType }, text: await metrics.registry.metrics() };
     });
   }

@@ -3,6 +3,7 @@
 // state (Server-Sent Events, one JSON tick per epoch), the genesis and cluster map the page's light
 // client starts from, and the light-client answers (light-api.ts). Everything is served by the node
 // itself: the page makes no request outside the cluster.
+import { TPS_WINDOW_EPOCHS } from './metrics.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
@@ -23,7 +24,7 @@ import { addLightRoutes, CORS } from './light-api.js';
 const STREAM_MAX_MS = 30_000;
 const MAX_STREAMS = 32;
 /** Epochs over which a shard's tps is averaged (as /v1/health). */
-const TPS_WINDOW = 5;
+const TPS_WINDOW = TPS_WINDOW_EPOCHS; // the window of smt_tps and /v1/health
 
 /** The page's static files: name -> where it is and its media type (app.js is built, see build.ts). */
 const ASSETS: Record<string, { file: () => string; type: string }> = {

@@ -18,7 +18,7 @@ import { ignore, reject, ACCEPT } from '../gossip/validation.js';
 import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
 import type { CheckedBatch, Shard, SealedEvent } from '../shard/shard.js';
 import type { Logger } from './logger.js';
-import type { NodeMetrics } from './metrics.js';
+import { addNetworkMetrics, type NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
 import { CrossShardDelivery } from './xshard.js';
 
@@ -161,9 +161,10 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     shard.events.on('sealed', onSealed);
     components.push({ name: 'snapshot-publisher', close: async () => void shard.events.off('sealed', onSealed) });
 
+    const netMetrics = addNetworkMetrics(metrics, net, xshard);
     net.onGlobal((ev) => {
-      metrics.globalEpoch.set(ev.global.aggregate.epoch);
-      if (ev.latencyMs !== undefined) metrics.globalLatency.observe(ev.latencyMs / 1000);
+      netMetrics.globalEpoch.set(ev.global.aggregate.epoch);
+      if (ev.latencyMs !== undefined) netMetrics.globalLatency.observe(ev.latencyMs / 1000);
     });
     return { p2p, net, components };
   } catch (e) {

@@ -9,7 +9,7 @@ import { parseShardId, type ShardId } from '../core/ids.js';
 import { buildApi } from './api.js';
 import { closeServer, createHttpServer, listen, DEFAULT_API_PORT, type HttpLimits } from './http.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, type NodeMetrics } from './metrics.js';
+import { createMetrics, TPS_WINDOW_EPOCHS, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
 import { loadNetworkGenesis, loadValidatorKey } from './network-dir.js';
 import { startGossip, type GossipOptions } from './gossip.js';
@@ -45,8 +45,6 @@ export interface NodeOptions {
   proving?: ProvingOptions;
 }
 
-/** Epochs over which /v1/health reports tps. */
-const TPS_WINDOW = 5;
 
 /** Anything the node opens and must close on shutdown. */
 export interface Component {
@@ -127,7 +125,8 @@ export class SmtNode {
       const onSealed = (ev: SealedEvent): void => {
         recordSeal(ev, shard, metrics, log);
         recent.push(ev.txCount);
-        if (recent.length > TPS_WINDOW) recent.shift();
+        if (recent.length > TPS_WINDOW_EPOCHS) recent.shift();
+        metrics.tps.set(tps());
       };
       const tps = (): number => (recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / ((recent.length * genesis.epochMs) / 1000));
       shard.events.on('sealed', onSealed);
@@ -154,7 +153,10 @@ export class SmtNode {
         maxBodyBytes: o.maxBodyBytes,
         limits: o.httpLimits,
         logger: apiLog,
-        onRequest: (route, status) => metrics.httpRequests.inc({ route, status: String(status) }),
+        onRequest: (route, status, seconds) => {
+          metrics.httpRequests.inc({ route, status: String(status) });
+          metrics.httpSeconds.observe({ route }, seconds);
+        },
       });
       const url = await listen(server, o.apiHost ?? '127.0.0.1', o.apiPort ?? DEFAULT_API_PORT);
       components.push({ name: 'http', close: () => closeServer(server) });
@@ -205,7 +207,6 @@ function recordSeal(ev: SealedEvent, shard: Shard, metrics: NodeMetrics, log: Lo
   metrics.sealSeconds.observe(ev.sealMs / 1000);
   for (const t of ev.acceptedAt) metrics.commitLatency.observe((now - t) / 1000);
   metrics.committedTxs.inc(ev.txCount);
-  metrics.tps.set(ev.txCount / (shard.genesis.epochMs / 1000));
   metrics.epoch.set(ev.snapshot.snapshot.epoch);
   metrics.mempool.set(st.mempool);
   // (the shard logs each seal itself at info)

@@ -184,7 +184,7 @@ test('a gossip message with a bad signature is rejected by the receiving shard a
   await until('shard 00 to be a peer on triad 0', 15_000, async () => (outsider!.topicPeers(topic).length > 0 ? true : undefined));
   assert.equal(outsider.connectedPeers().length, 1, 'the attacker is connected to shard 00 only');
 
-  const rejectedBefore = await Promise.all(layout.shards.map((s) => metric(s, 'smt_gossip_rejected')));
+  const rejectedBefore = await Promise.all(layout.shards.map((s) => metric(s, 'smt_gossip_rejected_total')));
   // forged snapshot: shard 01's real latest snapshot, moved to a future epoch and signed by a key that is not 01's validator
   const snap = decodeSignedSnapshot(fromHex((await getJson(`${url(byShard('01'))}/v1/snapshot/latest`)).body.encoded));
   const forgedSnap = signSnapshot({ ...snap.snapshot, epoch: snap.snapshot.epoch + 5 }, generateKeyPair().secretKey);
@@ -196,9 +196,9 @@ test('a gossip message with a bad signature is rejected by the receiving shard a
   assert.ok((await outsider.publish(topic, env(GossipKind.snapshot, encodeSignedSnapshot(forgedSnap)))) >= 1);
   assert.ok((await outsider.publish(topic, env(GossipKind.aggregateSig, encodeAggregateSig({ aggregate: { ...agg, epoch: agg.epoch + 5 }, signature: forgedSig })))) >= 1);
 
-  await until('shard 00 to reject both forged messages', 10_000, async () => ((await metric(entry, 'smt_gossip_rejected')) >= rejectedBefore[0]! + 2 ? true : undefined));
+  await until('shard 00 to reject both forged messages', 10_000, async () => ((await metric(entry, 'smt_gossip_rejected_total')) >= rejectedBefore[0]! + 2 ? true : undefined));
   await sleep(1500); // time for any (wrong) relay to arrive elsewhere
-  const rejectedAfter = await Promise.all(layout.shards.map((s) => metric(s, 'smt_gossip_rejected')));
+  const rejectedAfter = await Promise.all(layout.shards.map((s) => metric(s, 'smt_gossip_rejected_total')));
   for (let i = 1; i < layout.shards.length; i++) {
     assert.equal(rejectedAfter[i], rejectedBefore[i], `shard ${layout.shards[i]!.shard} never saw a forged message`);
   }

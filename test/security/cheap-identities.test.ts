@@ -3,7 +3,7 @@
 //  - an outside peer (a key that is no genesis validator's) cannot hold a connection to a node;
 //  - many fresh peer ids, each dialling and asking a fetch, neither connect nor get an answer;
 //  - a receipt batch pushed on a node's tx topic whose source snapshot is not signed by the source
-//    validator is Rejected by the topic validator (smt_gossip_rejected grows), so it is never
+//    validator is Rejected by the topic validator (smt_gossip_rejected_total grows), so it is never
 //    delivered and never kept as "not final yet" (before: decodable + addressed here = Accepted,
 //    then queued as not final);
 //  - catch-up given a forged global snapshot by one validator peer still records the verified one
@@ -130,11 +130,11 @@ test('a forged receipt batch pushed by a validator-keyed peer is Rejected before
     snapshot: forged, proof: { steps: [], end: { kind: 'leaf' } }, count: 1n, head: new Uint8Array(32).fill(7),
     receipts: [{ txid: new Uint8Array(32).fill(1), src: '1' as ShardId, dst: '0' as ShardId, seq: 0n, to: fromHex(to, 20), amount: 1_000n, epoch: forged.snapshot.epoch }],
   });
-  const before = await metric('0', 'smt_gossip_rejected');
+  const before = await metric('0', 'smt_gossip_rejected_total');
   const sent = await a.publish(topic, encodeEnvelope({ kind: GossipKind.receipts, network: NET(), payload: batch }));
   assert.ok(sent >= 1, 'published to node 0');
-  const rejected = await until('node 0 to reject the forged batch', 10_000, async () => ((await metric('0', 'smt_gossip_rejected')) > before ? true : undefined)).catch(() => false);
-  console.log(`smt_gossip_rejected at node 0: ${before} -> ${await metric('0', 'smt_gossip_rejected')}`);
+  const rejected = await until('node 0 to reject the forged batch', 10_000, async () => ((await metric('0', 'smt_gossip_rejected_total')) > before ? true : undefined)).catch(() => false);
+  console.log(`smt_gossip_rejected_total at node 0: ${before} -> ${await metric('0', 'smt_gossip_rejected_total')}`);
   assert.equal(rejected, true, 'the forged batch is Rejected by the topic validator (never delivered, never queued)');
 });
 
