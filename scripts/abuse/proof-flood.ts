@@ -63,12 +63,14 @@ const mod: AbuseModule = {
       while (Date.now() < end) {
         const base = forged[sent % 2]!;
         const g: GlobalStateProof = { ...base, prevGlobalProofHash: randomBytes(32), proof: sent % 4 === 3 ? junkProof() : base.proof };
-        await p2p.publish(topic, encodeEnvelope({ kind: GossipKind.proof, network: c.genesis.networkId, payload: encodeProofMessage({ type: 'global', proof: g }) })).catch(() => 0);
+        // bounded: once the node has graylisted this peer a publish can stall on its stream
+        const sentP = p2p.publish(topic, encodeEnvelope({ kind: GossipKind.proof, network: c.genesis.networkId, payload: encodeProofMessage({ type: 'global', proof: g }) })).catch(() => 0);
+        await Promise.race([sentP, sleep(1000)]);
         sent++;
         if (sent % 50 === 0) await sleep(1); // let the outsider's own I/O run
       }
     } finally {
-      await p2p.close();
+      await Promise.race([p2p.close(), sleep(5000)]);
     }
     return sent;
   },
