@@ -38,7 +38,7 @@ const skip = compose === undefined
   ? 'no Docker engine with compose here (install docker.io and docker-compose and start dockerd; .ci/run does this as root)'
   : false;
 
-test('compose devnet: healthy, global snapshot, transfer committed, crash restart and catch-up, data kept across down/up, proofs', { skip, timeout: 900_000 }, async () => {
+test('compose devnet: healthy, global snapshot, transfer committed, crash restart and catch-up, data kept across down/up, proofs', { skip, timeout: 1_500_000 }, async () => {
   assert.ok(circuitsBuilt(), `circuit artifacts missing in ${artifactsDir()}: run npm run build:circuits (the image carries them)`);
   const tmp = mkdtempSync(join(tmpdir(), 'smt-compose-e2e-'));
   const file = join(tmp, 'docker-compose.yml');
@@ -99,7 +99,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
       return g.status === 200 ? (g.body as { epoch: number }) : undefined;
     };
 
-    await until('all 9 node containers healthy', 240_000, allHealthy);
+    await until('all 9 node containers healthy', 480_000, allHealthy);
     mark('healthy');
     let url0 = await urlOf(SHARDS[0]!);
     const g0 = await until('a final global snapshot on shard 00', 120_000, () => globalFinal(url0));
@@ -143,7 +143,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     assert.equal(down.code, 0, down.stderr);
     const up2 = await dc(['up', '-d'], 240_000);
     assert.equal(up2.code, 0, up2.stderr);
-    await until('all 9 node containers healthy after down/up', 240_000, allHealthy);
+    await until('all 9 node containers healthy after down/up', 480_000, allHealthy);
     homeUrl = await urlOf(home);
     url0 = await urlOf(SHARDS[0]!);
     const afterUp = await until('the transfer committed after down/up', 30_000, () => committedAt(homeUrl));
