@@ -61,12 +61,14 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     assert.equal(up.code, 0, up.stderr);
     mark('up');
 
-    const containerOf = async (shard: ShardId): Promise<string> => {
-      const r = await dc(['ps', '-q', serviceName(shard)]);
-      return r.stdout.trim();
+    // the docker CLI by compose labels (same in compose v1 and v2): one quick call, not a compose process per poll
+    const containers = (): Map<string, string> => {
+      const r = spawnSync('docker', ['ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Label "com.docker.compose.service"}} {{.ID}}'], { encoding: 'utf8' });
+      return new Map(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
     };
+    const containerOf = async (shard: ShardId): Promise<string> => containers().get(serviceName(shard)) ?? '';
     const urlOf = async (shard: ShardId): Promise<string> => {
-      const r = await dc(['port', serviceName(shard), String(CONTAINER_API_PORT)]);
+      const r = spawnSync('docker', ['port', await containerOf(shard), `${CONTAINER_API_PORT}/tcp`], { encoding: 'utf8' });
       const hostPort = r.stdout.trim().split('\n')[0]!;
       assert.match(hostPort, /^127\.0\.0\.1:\d+$/, `${serviceName(shard)} is published on loopback only (${hostPort})`);
       return `http://${hostPort}`;
@@ -91,8 +93,11 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
       throw new Error(`timed out after ${ms / 1000} s waiting for ${what}\n${logs.stdout.slice(-4000)}`);
     };
     const allHealthy = async () => {
-      const ids = await Promise.all(SHARDS.map(containerOf));
-      return ids.every((id) => id !== '' && inspect(id, '{{.State.Health.Status}}') === 'healthy') ? true : undefined;
+      const byService = containers();
+      const ids = SHARDS.map((sh) => byService.get(serviceName(sh)) ?? '');
+      if (ids.includes('')) return undefined;
+      const r = spawnSync('docker', ['inspect', '-f', '{{.State.Health.Status}}', ...ids], { encoding: 'utf8' });
+      return r.status === 0 && r.stdout.trim().split('\n').every((h) => h === 'healthy') ? true : undefined;
     };
     const globalFinal = async (url: string) => {
       const g = await getJson(`${url}/v1/global/latest`);
