@@ -175,10 +175,10 @@ after(async () => {
   await cluster?.teardown();
 });
 
-test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml: every route, success and error cases', { timeout: 240_000 }, async () => {
+test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml: every route, success and error cases', { timeout: 360_000 }, async () => {
   // a low request rate per client address (this test asks ~2 requests/s of a node on average), so
   // that a burst at the end meets 429
-  cluster = await startCluster({ depth: 1, epochMs: 1000, accounts: 12, env: { SMT_HTTP_RATE: '20', SMT_HTTP_BURST: '400' } });
+  cluster = await startCluster({ depth: 1, epochMs: 1000, accounts: 12, timeoutS: 150, env: { SMT_HTTP_RATE: '20', SMT_HTTP_BURST: '400' } });
   const c = cluster;
   const accounts = c.accounts();
   const a = accounts[0]!;
