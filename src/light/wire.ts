@@ -13,7 +13,8 @@ export const LIGHT_WIRE_VERSION = 1;
 const KIND_STATE = 1;
 const KIND_TX = 2;
 const MAX_PART = 1 << 16;
-const MAX_SNAPSHOT_CHAIN = 16;
+// a snapshot carried forward for many epochs under load needs a longer chain to the global epoch that includes it
+const MAX_SNAPSHOT_CHAIN = 64;
 const SIGNATURE_BYTES = 64; // ed25519
 
 /** One level of the signed path: a triad's aggregate and its members' signatures over its hash. */
