@@ -163,6 +163,9 @@ const NOT_EXERCISED: Record<string, string> = {
   'GET /v1/explorer/stream 503': 'needs 32 live streams on one node',
   'GET /v1/explorer/vkey/{kind} 200': 'depends on circuit artifacts on the node\'s machine (test:browser and bench:light use them)',
   'POST /v1/tx 503': 'mempool-full needs 200 000 pending transfers (the cluster runs the default bound); unroutable needs a home shard with no reachable peer',
+  'GET /v1/health 503': 'a not-ready node (catching up, no peers, stalled clock): test/node-health.test.ts provokes each',
+  'GET /v1/health/live 503': 'a stalled epoch clock (test/node-health.test.ts)',
+  'GET /v1/health/ready 503': 'a node without peers (test/node-health.test.ts)',
   'GET /v1/snapshot/latest 404': 'only before the first seal; cluster up returns after the first global snapshot',
   'GET /v1/global/latest 404': 'only before the first final global snapshot; cluster up waits for one',
   'GET /v1/proof/global/latest 200': 'the cluster runs without proving (SMT_NO_PROVE=1): proofs take minutes of CPU',
@@ -191,6 +194,8 @@ test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml:
   // node
   const health = (await call(`${home}/v1/health`, {}, 200)).body;
   assert.equal(health.depth, 1);
+  await call(`${home}/v1/health/live`, {}, 200);
+  await call(`${home}/v1/health/ready`, {}, 200);
   const served = (await call(`${home}/v1/openapi.json`, {}, 200)).body;
   assert.deepEqual(served, doc, '/v1/openapi.json serves docs/openapi.yaml');
   await call(`${home}/metrics`, {}, 200);

@@ -68,7 +68,7 @@ export async function nodeRequest<T = Record<string, unknown>>(
  * when neither explains it.
  */
 export async function whyNoHierarchy(base: string): Promise<string | undefined> {
-  const h = (await nodeRequest<{ depth?: number; peers?: unknown; shard?: string }>(base, 'v1/health')).body;
+  const h = (await nodeRequest<{ depth?: number; peers?: unknown; shard?: string }>(base, 'v1/health', { allowStatus: [503] })).body;
   if (h.depth === 0) return `the node at ${base} runs a depth-0 network (one shard): there are no triads, hence no global snapshots or global proofs`;
   if (h.peers === undefined) return `the node at ${base} (shard ${h.shard}) runs without gossip (started without --p2p): global snapshots and proofs need the triad network; ask a node started with --p2p`;
   return undefined;

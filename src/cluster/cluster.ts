@@ -34,6 +34,8 @@ export function loadLayout(netDir: string): ClusterLayout {
 
 interface Health {
   ok?: boolean;
+  live?: boolean;
+  reasons?: string[];
   epoch?: number;
   peers?: number;
   tps?: number;

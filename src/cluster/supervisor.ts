@@ -136,7 +136,8 @@ export async function findFreePortBases(n: number, host = '127.0.0.1'): Promise<
 export async function getJson(url: string, timeoutMs = 2000): Promise<unknown | undefined> {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!r.ok) return undefined;
+    // 503 carries a body too: /v1/health of a node that is not ready says why
+    if (!r.ok && r.status !== 503) return undefined;
     return await r.json();
   } catch {
     return undefined;

@@ -54,6 +54,12 @@ export const REJECT_TEXT: Record<RejectReason, string> = {
   'overloaded': 'the node is verifying too many transactions; retry later',
 };
 
+/** Liveness: a node behind the clock with no new epoch for this many epochs (and STALL_MIN_MS) is stuck. */
+const STALL_EPOCHS = 5;
+const STALL_MIN_MS = 10_000;
+/** Readiness: more epochs than this behind the clock is catching up. */
+const CATCHUP_EPOCHS = 2;
+
 export interface ApiOptions {
   shard: ApiShard;
   metrics?: NodeMetrics;
@@ -273,18 +279,46 @@ export function buildApi(o: ApiOptions): Router {
     return snapshotResponse(await shard.snapshot(Number(e)), `no snapshot for epoch ${e} (latest sealed: ${shard.latestEpoch()})`);
   });
 
+  // Liveness: the epoch clock moves (a node behind the clock whose latest epoch has not changed for
+  // STALL_EPOCHS epochs, and at least STALL_MIN_MS, is stuck). Readiness: live, caught up with the
+  // clock, and (at depth >= 1 with gossip) connected to a peer. /v1/health answers 503 unless both.
+  const progress = { epoch: shard.latestEpoch(), at: Date.now() };
+  const condition = (): { live: boolean; ready: boolean; behind: number; reasons: string[] } => {
+    const g = shard.genesis;
+    const now = Date.now();
+    const e = shard.latestEpoch();
+    if (e !== progress.epoch) {
+      progress.epoch = e;
+      progress.at = now;
+    }
+    const due = Math.floor((now - g.genesisTime) / g.epochMs) - 1; // the latest epoch whose seal time has passed
+    const behind = Math.max(0, due - e);
+    const still = now - progress.at;
+    const live = !(behind > 0 && still > Math.max(STALL_EPOCHS * g.epochMs, STALL_MIN_MS));
+    const reasons: string[] = [];
+    if (!live) reasons.push(`epoch clock stalled: no epoch sealed for ${Math.round(still / 1000)} s, ${behind} epochs behind the clock`);
+    else if (behind > CATCHUP_EPOCHS) reasons.push(`catching up: ${behind} epochs behind the clock`);
+    if (network && g.depth > 0 && network.stats().peers === 0) reasons.push('no connected peers');
+    return { live, ready: reasons.length === 0, behind, reasons };
+  };
   router.add('GET', '/v1/health', () => {
     const st = shard.stats();
     const g = shard.genesis;
+    const c = condition();
     return {
+      status: c.ready ? 200 : 503,
       json: {
-        ok: true,
+        ok: c.ready,
+        live: c.live,
+        ready: c.ready,
+        ...(c.reasons.length > 0 ? { reasons: c.reasons } : {}),
         version: buildInfo().version,
         circuits: buildInfo().circuits.key,
         network: g.networkId,
         shard: shard.id,
         depth: g.depth,
         epoch: shard.latestEpoch(),
+        behind: c.behind,
         epochMs: g.epochMs,
         genesisTime: g.genesisTime,
         mempool: st.mempool,
@@ -293,6 +327,15 @@ export function buildApi(o: ApiOptions): Router {
         ...(network ? { peers: network.stats().peers, globalEpoch: globalEpochOrNull(network) } : {}),
       },
     };
+  });
+  // for container and Kubernetes probes: the status code is the answer
+  router.add('GET', '/v1/health/live', () => {
+    const c = condition();
+    return { status: c.live ? 200 : 503, json: { live: c.live, ...(c.live ? {} : { reasons: c.reasons }) } };
+  });
+  router.add('GET', '/v1/health/ready', () => {
+    const c = condition();
+    return { status: c.ready ? 200 : 503, json: { ready: c.ready, ...(c.ready ? {} : { reasons: c.reasons }) } };
   });
 
   if (network) {

@@ -90,7 +90,8 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
       console.log('shard  pid      state     epoch   tps      peers  global  api');
       for (const s of st) {
         const h = s.health;
-        const state = !s.alive ? 'down' : h?.ok ? 'up' : 'no-api';
+        // up = live and ready; not-ready = answering but catching up or without peers (see /v1/health reasons)
+        const state = !s.alive ? 'down' : h === undefined ? 'no-api' : h.ok ? 'up' : h.live === false ? 'stalled' : 'not-ready';
         console.log(
           `${(s.shard || 'root').padEnd(6)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${s.api}`,
         );
