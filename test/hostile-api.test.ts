@@ -140,8 +140,8 @@ test('malformed requests answer 4xx with {error:{code,message}} and change nothi
     assertErrorShape(await call('POST', '/v1/tx', JSON.stringify({ tx: good }), { 'content-type': ct }), 415, `content type ${ct}`);
   }
   assertErrorShape(await call('POST', '/v1/tx', new Blob([JSON.stringify({ tx: good })]) as unknown as string), 415, 'no content type');
-  // unknown routes
-  for (const p of ['/', '/v2/tx', '/v1/tx/' + '00'.repeat(32) + '/x', '/v1/accounts/00', '/../etc/passwd', '/v1/%2e%2e/health', '/v1/global/0']) {
+  // unknown routes (/ is the explorer page)
+  for (const p of ['/nope', '/v2/tx', '/v1/tx/' + '00'.repeat(32) + '/x', '/v1/accounts/00', '/../etc/passwd', '/v1/%2e%2e/health', '/v1/global/0']) {
     assertErrorShape(await call('GET', p), 404, `route ${p}`);
   }
   // wrong methods
