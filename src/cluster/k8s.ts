@@ -126,8 +126,8 @@ export function k8sManifests(o: K8sOptions): K8sObject[] {
       ],
       // ready: API up, an epoch sealed, a peer connected (deploy/docker/healthcheck.sh)
       readinessProbe: { exec: { command: [...HEALTHCHECK_CMD] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
-      // alive: the API answers at all (a node catching up after downtime is alive but not ready)
-      livenessProbe: { httpGet: { path: '/v1/health', port: 'api' }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
+      // alive: the epoch clock moves (/v1/health/live; a node catching up after downtime is alive but not ready)
+      livenessProbe: { httpGet: { path: '/v1/health/live', port: 'api' }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 10, failureThreshold: 6 },
       resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '2Gi' } },
       securityContext,
     };
