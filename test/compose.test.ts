@@ -110,7 +110,7 @@ test('the Grafana dashboard queries only the provisioned Prometheus data source,
   assert.ok(dash.panels.length >= 10);
   for (const p of dash.panels) {
     assert.equal(p.datasource.uid, uid, p.title);
-    assert.ok(p.targets.length > 0 && p.targets.every((q) => q.datasource.uid === uid && q.expr.includes('smt_')), p.title);
+    assert.ok(p.targets.length > 0 && p.targets.every((q) => q.datasource.uid === uid && /\b(smt_|process_|nodejs_)/.test(q.expr)), p.title);
   }
   const provider = parse(readFileSync('monitoring/grafana/provisioning/dashboards/smt.yml', 'utf8')) as { providers: Array<{ options: { path: string } }> };
   const grafana = compose.services['grafana'] as unknown as { volumes: string[] };
