@@ -35,7 +35,7 @@ function parse(inv: string): { paths: string[][]; options: string[] } {
   const words = inv.split(/\s+/).slice(1);
   const path: string[][] = [];
   for (const w of words) {
-    if (!/^[a-z][a-z|-]*$/.test(w)) break; // placeholders (ADDR, <txid>, $TO, 42, ./dir, [..]) end the command path
+    if (!/^[a-z][a-z0-9|-]*$/.test(w)) break; // placeholders (ADDR, <txid>, $TO, 42, ./dir, [..]) end the command path
     path.push(w.split('|'));
   }
   let paths: string[][] = [[]];
