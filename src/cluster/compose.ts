@@ -48,7 +48,8 @@ export function composePeers(shard: ShardId, depth: number, host: (s: ShardId) =
     .map((s) => `/dns4/${host(s)}/tcp/${CONTAINER_P2P_PORT}`);
 }
 
-export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId) => string = serviceName): string[] {
+/** `smt node start` arguments of a shard in a container (compose service or Kubernetes pod): network at /net, data at /data. */
+export function containerNodeArgs(shard: ShardId, depth: number, host: (s: ShardId) => string = serviceName): string[] {
   return [
     'node', 'start',
     '--network', '/net',
@@ -57,9 +58,12 @@ export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId)
     '--api', `0.0.0.0:${CONTAINER_API_PORT}`,
     '--p2p', `0.0.0.0:${CONTAINER_P2P_PORT}`,
     '--peers', composePeers(shard, depth, host).join(','),
-    // all shards of a compose devnet share one machine's cores, as in `smt cluster up`
-    '--verify-workers', '1',
   ];
+}
+
+export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId) => string = serviceName): string[] {
+  // all shards of a compose devnet share one machine's cores, as in `smt cluster up`
+  return [...containerNodeArgs(shard, depth, host), '--verify-workers', '1'];
 }
 
 /**

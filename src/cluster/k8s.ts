@@ -9,7 +9,7 @@
 // key into a memory-backed emptyDir owned by the node user.
 import { allShards, type ShardId } from '../core/ids.js';
 import { shardDirName } from './layout.js';
-import { CONTAINER_API_PORT, CONTAINER_P2P_PORT, DEFAULT_IMAGE, HEALTHCHECK_CMD, NODE_UID, composePeers, keyFileName } from './compose.js';
+import { CONTAINER_API_PORT, CONTAINER_P2P_PORT, DEFAULT_IMAGE, HEALTHCHECK_CMD, NODE_UID, containerNodeArgs, keyFileName } from './compose.js';
 
 /** A Kubernetes object as written to YAML (its shape is checked against the API schema by the tests). */
 export interface K8sObject {
@@ -108,15 +108,7 @@ export function k8sManifests(o: K8sOptions): K8sObject[] {
     const node: Container = {
       name: 'node',
       image,
-      args: [
-        'node', 'start',
-        '--network', '/net',
-        '--shard', shard,
-        '--data', '/data',
-        '--api', `0.0.0.0:${CONTAINER_API_PORT}`,
-        '--p2p', `0.0.0.0:${CONTAINER_P2P_PORT}`,
-        '--peers', composePeers(shard, o.depth, podDns).join(','),
-      ],
+      args: containerNodeArgs(shard, o.depth, podDns), // a pod has its own cores: default verify workers
       ports: [{ name: 'api', containerPort: CONTAINER_API_PORT }, { name: 'p2p', containerPort: CONTAINER_P2P_PORT }],
       volumeMounts: [
         { name: 'genesis', mountPath: '/net/genesis.json', subPath: 'genesis.json', readOnly: true },
