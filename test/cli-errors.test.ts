@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
@@ -57,6 +57,9 @@ test('a second node on a data directory in use is refused with the holder pid; t
   const g = smt(['global', '--node', url]);
   assert.equal(g.status, 1);
   assert.match(g.stderr.trim(), /^error: the node at .* runs a depth-0 network \(one shard\): there are no triads, hence no global snapshots/);
+  const pv = smt(['proof', 'verify', '--node', url]);
+  assert.equal(pv.status, 1);
+  assert.match(pv.stderr.trim(), /^error: the node at .* runs a depth-0 network \(one shard\): there are no triads, hence no global snapshots or global proofs/);
 });
 
 test('a missing required option prints the error and a one-line hint, not the help', () => {
@@ -110,4 +113,13 @@ test('`smt global` against a node of a depth-1 network started without --p2p say
   } finally {
     p.kill('SIGKILL');
   }
+});
+
+test('network init --force names what of the replaced network is left (node data refuses a new genesis)', () => {
+  const dir = join(tmp, 'forced');
+  assert.equal(smt(['network', 'init', '--dir', dir, '--accounts', '1']).status, 0);
+  mkdirSync(join(dir, 'data', 'root'), { recursive: true });
+  const r = smt(['network', 'init', '--dir', dir, '--accounts', '1', '--force']);
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, new RegExp(`note: ${join(dir, 'data')} belong to the replaced network; nodes of the new one refuse its data\\. Delete them: rm -rf ${join(dir, 'data')}`));
 });

@@ -1,4 +1,4 @@
-// Lamport clock (DESIGN §4): L = max(L, L_received) + 1 at each local event (an epoch seal).
+// Lamport clock (docs/PROTOCOL.md): L = max(L, L_received) + 1 at each local event (an epoch seal).
 // Received values are folded in as they arrive and take effect at the next tick.
 
 const U64_MAX = (1n << 64n) - 1n;

@@ -1,4 +1,4 @@
-// The glue between a shard node and the hierarchy (DESIGN §6): topic subscriptions, snapshot
+// The glue between a shard node and the hierarchy (docs/PROTOCOL.md): topic subscriptions, snapshot
 // publication, the per-triad aggregation state machine, final aggregates and global snapshots
 // (memory + an optional level sublevel), and catch-up over /smt/<net>/fetch/1.
 //

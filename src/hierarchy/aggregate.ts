@@ -1,4 +1,4 @@
-// The triad aggregate (DESIGN §6): what the three members of a triad agree on for one epoch.
+// The triad aggregate (docs/PROTOCOL.md): what the three members of a triad agree on for one epoch.
 // It commits to its three children (shard snapshots at the lowest level, child triad aggregates
 // above), sums their supply and flows, and chains to the triad's previous aggregate.
 // Canonical binary encoding; aggregateHash = H_aggregate(encoding). Pure: no I/O.

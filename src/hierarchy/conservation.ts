@@ -1,4 +1,4 @@
-// Conservation ("balance invariance", DESIGN §5) and consistent cuts (DESIGN §4). Pure.
+// Conservation ("balance invariance") and consistent cuts (docs/PROTOCOL.md). Pure.
 //
 // Every shard keeps, per snapshot, supply = genesis allocation - totalOutflow - totalFees + totalInflow
 // (running sums since genesis). Summed over any set of one snapshot per shard:
@@ -56,7 +56,7 @@ export interface CutMember {
 }
 
 /**
- * DESIGN §4: a set is a consistent cut when no member reflects an epoch of another shard later than
+ * A set is a consistent cut when no member reflects an epoch of another shard later than
  * the one in the set: for all i != j, member_i.vectorClock[j] <= member_j.epoch. Vector clock entry 0
  * is also what a shard that never consumed anything from j holds, so it is only a violation when
  * shard j is at its genesis state AND i recorded an actual consumption (see `consumed`).

@@ -1,4 +1,4 @@
-// 2-of-3 finality of triad aggregates (DESIGN §6). Member i of triad p is the child p+i: a shard at
+// 2-of-3 finality of triad aggregates (docs/PROTOCOL.md). Member i of triad p is the child p+i: a shard at
 // the lowest level, else a whole subtree that signs through its rotation-chosen shard
 // (rotation.ts signerFor). An aggregate is final with valid signatures of two distinct members.
 // A FinalAggregate above the lowest level carries its children's final aggregates, so anyone can

@@ -1,4 +1,4 @@
-// Who acts for a triad or a subtree in an epoch is computed, not elected (DESIGN §6): a rotation
+// Who acts for a triad or a subtree in an epoch is computed, not elected (docs/PROTOCOL.md): a rotation
 // over the three child positions, with the next in turn taking over after a lease expires.
 // Pure: every node derives the same answer from (path, epoch).
 import type { ShardId } from '../core/ids.js';

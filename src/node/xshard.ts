@@ -1,4 +1,4 @@
-// Cross-shard delivery on a node (DESIGN §5): receipts travel only once the source epoch is final.
+// Cross-shard delivery on a node (docs/PROTOCOL.md): receipts travel only once the source epoch is final.
 //
 //  - finality: a source snapshot may be credited when the latest final global snapshot here includes
 //    that source at the same or a later epoch (its snapshot chain then commits to it);

@@ -3,7 +3,7 @@
 // committed state and the same set of ready transactions computes byte-identical effects,
 // whatever order the transactions arrived in.
 //
-// Order within an epoch (DESIGN §2): by sender address (bytes, ascending), then nonce ascending.
+// Order within an epoch (docs/PROTOCOL.md): by sender address (bytes, ascending), then nonce ascending.
 // Per transaction: debit the sender amount + fee (the fee is burned) and advance its nonce; credit
 // the recipient if its home shard is this one, otherwise emit a receipt to the recipient's home
 // shard with the next seq of that (src, dst) pair.

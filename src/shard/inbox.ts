@@ -1,4 +1,4 @@
-// The destination side of cross-shard transfers (DESIGN §5): which receipts this shard has credited.
+// The destination side of cross-shard transfers (docs/PROTOCOL.md): which receipts this shard has credited.
 //
 // State per source shard j (index in shard order): `next`, the next expected seq of the (j, this)
 // pair, `epoch`, the latest epoch of j whose receipts were consumed (the vector clock entry), and

@@ -1,4 +1,4 @@
-// The mempool (DESIGN §2): per-sender queues ordered by nonce, a bounded window of future nonces
+// The mempool (docs/PROTOCOL.md): per-sender queues ordered by nonce, a bounded window of future nonces
 // per sender, and an overall bound (a full pool refuses with 'mempool-full' instead of growing).
 //
 // Funds rule: a sender's pending transactions, taken in nonce order, may together spend at most the

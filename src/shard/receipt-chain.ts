@@ -1,4 +1,4 @@
-// The receipt hash chain of one (src, dst) pair (DESIGN §5, docs/PROTOCOL.md "Cross-shard transfers").
+// The receipt hash chain of one (src, dst) pair (docs/PROTOCOL.md "Cross-shard transfers").
 // One link per source seal that emitted receipts to dst (a "group": consecutive seqs, one epoch):
 //   head_0       = H_receipt-chain-genesis(str network | str src | str dst)
 //   head_{g+1}   = H_receipt-chain(head_g | row_g)

@@ -1,4 +1,4 @@
-// Receipt batches: how a source shard's receipts travel to their destination (DESIGN §5).
+// Receipt batches: how a source shard's receipts travel to their destination (docs/PROTOCOL.md).
 //
 // The source's outbox trie holds ONE leaf per destination: (count, head) of the (src, dst) receipt
 // hash chain (receipt-chain.ts). A batch = the source's signed snapshot of some epoch E + ONE trie

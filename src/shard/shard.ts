@@ -1,5 +1,5 @@
 // The shard: wires the pure engine (engine.ts), the mempool, the signature workers and the tries
-// to the durable store. One writer per shard (DESIGN §1); every seal is one atomic, fsynced batch.
+// to the durable store. One writer per shard (docs/PROTOCOL.md); every seal is one atomic, fsynced batch.
 //
 // Life of a transaction: submit() decodes and checks it (cheap checks first, then the signature
 // on a worker thread, then the sender's nonce and funds against committed state plus the mempool)
@@ -771,7 +771,7 @@ export class Shard {
       if (this.closed) throw new ShardClosedError('shard is closed');
     }
     verifyReceiptBatch(batch, this.genesis, this.id, (toHex) => this.accounts.has(toHex));
-    this.lamport.observe(s.lamport); // Lamport receive rule (DESIGN §4)
+    this.lamport.observe(s.lamport); // Lamport receive rule (docs/PROTOCOL.md)
     try {
       return this.inbox.offer(shardIndex(s.shard), { groups: batch.groups, count: batch.count, head: batch.head });
     } catch (e) {

@@ -1,4 +1,4 @@
-// The epoch snapshot (DESIGN §4): what a shard seals at each epoch barrier, signed by its validator.
+// The epoch snapshot (docs/PROTOCOL.md): what a shard seals at each epoch barrier, signed by its validator.
 // Canonical binary encoding; snapshotHash = H_snapshot(encoding). No JSON anywhere in the hashed form.
 import { ByteReader, ByteWriter, DecodeError, toHex } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';

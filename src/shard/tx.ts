@@ -1,4 +1,4 @@
-// Transfers (DESIGN §2): canonical binary encoding, domain-separated signing, transaction id.
+// Transfers (docs/PROTOCOL.md): canonical binary encoding, domain-separated signing, transaction id.
 //
 // Transfer encoding (all integers big-endian):
 //   u8 version (=1) | u32 len | network id bytes ([a-z0-9-], 1..64) | from: 32-byte ed25519 public key

@@ -1,4 +1,4 @@
-// A pool of worker threads that verify transaction signatures (the hot path, DESIGN §2).
+// A pool of worker threads that verify transaction signatures (the hot path).
 // Many transactions travel in one message as one transferable ArrayBuffer, split evenly over the
 // workers; libsodium (sodium-native) does the work, never pure-JS ed25519.
 import { Worker } from 'node:worker_threads';

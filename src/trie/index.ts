@@ -1,4 +1,4 @@
-// The ternary Merkle trie accumulator (DESIGN §3, docs/PROTOCOL.md "Trie").
+// The ternary Merkle trie accumulator (docs/PROTOCOL.md "Trie").
 export { TernaryTrie, EMPTY_ROOT, TrieReadOnlyError, TrieMissingNodeError, type TrieOptions } from './trie.js';
 export { encodeProof, decodeProof, type TrieProof, type ProofStep, type ProofEnd, type BranchStep, type ExtStep } from './proof.js';
 export { verifyProof, verifyProofs, type ProofClaim } from './verify.js';

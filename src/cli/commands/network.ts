@@ -1,6 +1,7 @@
 // `smt network init`: a new network directory (genesis, validator keys, funded test accounts).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { toHex } from '../../core/bytes.js';
 import { totalSupply } from '../../core/genesis.js';
 import { artifactsDir, circuitsBuilt } from '../../proof/artifacts.js';
@@ -17,7 +18,7 @@ function intArg(name: string, min: number, max: number) {
 }
 
 export function register(program: Command): void {
-  const network = program.command('network').description('create and inspect network directories');
+  const network = program.command('network').description('create a network directory (genesis, validator keys, funded test accounts)');
   network
     .command('init')
     .description('create a network directory: genesis.json, one validator key per shard, funded test account keys')
@@ -28,7 +29,7 @@ export function register(program: Command): void {
     .option('--epoch-ms <ms>', 'epoch length in milliseconds', intArg('--epoch-ms', 50, 3_600_000), 1000)
     .option('--network-id <id>', 'network id, [a-z0-9-]{1,32} (signed into every transaction)', 'smt-devnet')
     .option('--no-proof-keys', 'pin no circuit verification keys in genesis: proofs are off for this network')
-    .option('--force', 'replace an existing network in --dir (deletes its genesis and keys, not its data)')
+    .option('--force', 'replace an existing network in --dir (deletes its genesis and keys; node data, logs and cluster.json of the old network are kept, and listed for you to delete)')
     .option('--json', 'print one JSON object instead of text')
     .addHelpText('after', `
 Writes:
@@ -53,6 +54,9 @@ Examples:
         ? `on (verification keys ${toHex(proofKeysHash).slice(0, 16)}... of ${artifactsDir()})`
         : o.proofKeys ? 'off: no circuit artifacts here (run `npm run build:circuits`, then init again)' : 'off (--no-proof-keys)';
       const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force, proofKeysHash });
+      // Nodes refuse data of another network: say what of the old network is left, rather than delete it unasked.
+      const stale = o.force ? ['data', 'logs', 'run', 'cluster.json'].map((f) => join(dir, f)).filter((f) => existsSync(f)) : [];
+      if (stale.length > 0) console.error(`note: ${stale.join(', ')} belong to the replaced network; nodes of the new one refuse its data. Delete them: rm -rf ${stale.join(' ')}`);
       if (o.json) {
         printJson({ dir, genesis: genesisPath(dir), networkId: genesis.networkId, depth: genesis.depth, shards: 3 ** genesis.depth, epochMs: genesis.epochMs, genesisTime: genesis.genesisTime, supply: totalSupply(genesis), proofKeysHash: proofKeysHash ? toHex(proofKeysHash) : null, accounts });
         return;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { genesisHash, loadGenesis } from '../../core/genesis.js';
-import { addJsonOption, CliError, DEFAULT_NODE_URL, nodeRequest, printJson } from '../client.js';
+import { addJsonOption, CliError, DEFAULT_NODE_URL, nodeRequest, printJson, whyNoHierarchy } from '../client.js';
 import { clusterApiUrls } from '../../cluster/cluster.js';
 
 interface GlobalProofJson {
@@ -56,7 +56,11 @@ async function fromAnyNode<T>(nodes: string[], path: string): Promise<T> {
       return undefined;
     });
     if (!r) continue;
-    if (r.status === 404) throw new CliError(r.body.error?.message ?? `not found: ${path}`);
+    if (r.status === 404) {
+      // an unknown route: a depth-0 node or one without --p2p runs no proving layer; say which
+      if ((r.body.error as { code?: string } | undefined)?.code === 'not-found') throw new CliError((await whyNoHierarchy(n)) ?? `the node at ${n} serves no proofs (started without the proving layer)`);
+      throw new CliError(r.body.error?.message ?? `not found: ${path}`);
+    }
     return r.body;
   }
   throw last instanceof Error ? last : new CliError(`no node answered ${path}`);
