@@ -56,8 +56,8 @@ test('every metric the dashboard queries is exported by a running node, and Prom
   const names = exportedNames(text);
   assert.ok(names.has('smt_epoch'), 'the node exports metrics');
   for (const q of queries) {
-    const used = [...q.expr.matchAll(/\b(smt_[a-zA-Z0-9_:]+)/g)].map((m) => m[1]!);
-    assert.ok(used.length > 0, `${q.panel}: ${q.expr} queries an smt metric`);
+    const used = [...q.expr.matchAll(/\b((?:smt|process|nodejs)_[a-zA-Z0-9_:]+)/g)].map((m) => m[1]!);
+    assert.ok(used.length > 0, `${q.panel}: ${q.expr} queries a metric of the node`);
     for (const n of used) assert.ok(names.has(n), `${q.panel}: ${n} is not exported by the node (query ${q.expr})`);
   }
 
