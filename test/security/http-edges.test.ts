@@ -33,7 +33,7 @@ test('slow-header sockets: past 64 from one address they are refused (closed wit
     await until('the sockets past the cap to be refused', 10_000, () => (slow.refused() >= 36 ? true : undefined), 50).catch(() => undefined);
     assert.ok(slow.refused() >= 36, `only ${slow.refused()} of 100 slow sockets were refused past the per-address cap of 64 (after ${Date.now() - t0} ms)`);
     const h = await getJson(`${c.url(TARGET)}/v1/health`);
-    assert.equal(h.status, 200, 'an honest request while the slow sockets are held');
+    assert.ok(h.status === 200 || (h.status === 503 && h.body.network), 'an honest request is answered while the slow sockets are held (503 = answered, not ready)');
     try {
       await until('every slow socket to be closed by the node', Math.max(1000, t0 + 10_000 - Date.now()), () => (slow.closed() === 100 ? true : undefined), 100);
     } catch (e) {
@@ -98,7 +98,7 @@ test('an address past its rate gets 429 with Retry-After and code rate-limited; 
   const e = JSON.parse(r.body) as { error: { code: string; message: string } };
   assert.equal(e.error.code, 'rate-limited');
   const h = await getJson(`${c.url(TARGET)}/v1/health`);
-  assert.equal(h.status, 200, 'the honest address keeps its own budget');
+  assert.ok(h.status === 200 || (h.status === 503 && h.body.network), 'the honest address keeps its own budget (answered; 503 = not ready, not rate-limited)');
 });
 
 test("error bodies carry a code and our own text: not a parser's message, not another node's words", { timeout: 60_000 }, async () => {
