@@ -20,20 +20,27 @@ const net = makeNetwork({ depth: 1, accounts: 12, amount: 10_000n });
 const SRC = '0' as ShardId;
 const DST = '1' as ShardId;
 
-test('a bounded reply loads at most maxLoads epochs, is proven at its last group, and pulling on from there gets every receipt once', async () => {
+/** A source shard with one transfer to DST sealed in each of `epochs` epochs, closed (so its recent
+ * groups are gone from memory); returns how to reopen it. */
+async function sourceWithHistory(epochs: number): Promise<() => Promise<Shard>> {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const open = () => Shard.open({ dataDir: t.dir, genesis: net.genesis, shard: SRC, validatorKey: net.validators.get(SRC)!, verifyWorkers: 0, sync: false });
-  let src = await open();
+  const src = await open();
   const from = usersOn(net, SRC)[0]!;
   const to = addr(usersOn(net, DST)[0]!);
-  const EPOCHS = 10;
-  for (let e = 0; e < EPOCHS; e++) {
+  for (let e = 0; e < epochs; e++) {
     assert.ok((await src.submit([transfer(net, from, to, 1n, BigInt(e))])).every((r) => r.ok));
     await src.sealEpoch();
   }
   await src.close();
-  src = await open(); // no group in memory
+  return open;
+}
+
+test('a bounded reply loads at most maxLoads epochs, is proven at its last group, and pulling on from there gets every receipt once', async () => {
+  const EPOCHS = 10;
+  const open = await sourceWithHistory(EPOCHS);
+  let src = await open(); // no group in memory
   cleanups.push(() => src.close());
   const bounds = { maxGroups: 256, maxBytes: 1 << 20, maxLoads: 3 };
   let seq = 0n;
@@ -57,18 +64,8 @@ test('a bounded reply loads at most maxLoads epochs, is proven at its last group
 });
 
 test('with the budget spent, a reply that needs a load is not served (undefined), and nothing changes', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const open = () => Shard.open({ dataDir: t.dir, genesis: net.genesis, shard: SRC, validatorKey: net.validators.get(SRC)!, verifyWorkers: 0, sync: false });
+  const open = await sourceWithHistory(3);
   let src = await open();
-  const from = usersOn(net, SRC)[0]!;
-  const to = addr(usersOn(net, DST)[0]!);
-  for (let e = 0; e < 3; e++) {
-    assert.ok((await src.submit([transfer(net, from, to, 1n, BigInt(e))])).every((r) => r.ok));
-    await src.sealEpoch();
-  }
-  await src.close();
-  src = await open();
   cleanups.push(() => src.close());
   const spent = new TokenBucket({ capacity: 1, refillPerSecond: 0.001 });
   spent.debit(10);
