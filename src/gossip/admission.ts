@@ -7,6 +7,8 @@
 //    bucket (requests/s, burst) and a cap on requests in flight;
 //  - errors go back as one of a few fixed codes, never an exception's text.
 
+import { TokenBucket } from '../core/token-bucket.js';
+
 /** What a peer is told when its request fails. Anything else a handler throws is 'internal'. */
 export const PEER_ERROR_CODES = ['bad-request', 'refused', 'not-validator', 'rate-limited', 'busy', 'internal', 'unavailable'] as const;
 export type PeerErrorCode = (typeof PEER_ERROR_CODES)[number];
@@ -92,12 +94,13 @@ export const DEFAULT_REQUEST_BUDGET: RequestBudgetOptions = { ratePerS: 20, burs
 
 export type Admission = { ok: true; release(): void } | { ok: false; code: 'rate-limited' | 'busy' };
 
-interface Bucket { tokens: number; at: number; inFlight: number }
+interface PeerBudget { bucket: TokenBucket; inFlight: number }
 
-/** Token bucket + concurrency cap per peer. */
+/** Token bucket (src/core/token-bucket.ts) + concurrency cap per peer. */
 export class RequestBudget {
   private readonly o: Required<RequestBudgetOptions>;
-  private readonly peers = new Map<string, Bucket>();
+  private readonly peers = new Map<string, PeerBudget>();
+  private clock = 0; // the `now` of the admit() in progress: the buckets' clock
 
   constructor(o: Partial<RequestBudgetOptions> = {}) {
     this.o = { ...DEFAULT_REQUEST_BUDGET, maxPeers: 1024, ...o } as Required<RequestBudgetOptions>;
@@ -105,22 +108,19 @@ export class RequestBudget {
   }
 
   admit(peer: string, now = Date.now()): Admission {
+    this.clock = now;
     let b = this.peers.get(peer);
     if (!b) {
       if (this.peers.size >= this.o.maxPeers) this.evictIdle();
-      b = { tokens: this.o.burst, at: now, inFlight: 0 };
+      b = { bucket: new TokenBucket({ capacity: this.o.burst, refillPerSecond: this.o.ratePerS, now: () => this.clock }), inFlight: 0 };
       this.peers.set(peer, b);
-    } else {
-      b.tokens = Math.min(this.o.burst, b.tokens + ((now - b.at) / 1000) * this.o.ratePerS);
-      b.at = now;
     }
     if (b.inFlight >= this.o.maxConcurrent) return { ok: false, code: 'busy' };
-    if (b.tokens < 1) return { ok: false, code: 'rate-limited' };
-    b.tokens -= 1;
+    if (!b.bucket.take(1)) return { ok: false, code: 'rate-limited' };
     b.inFlight++;
     let done = false;
-    const bucket = b;
-    return { ok: true, release: () => { if (!done) { done = true; bucket.inFlight--; } } };
+    const held = b;
+    return { ok: true, release: () => { if (!done) { done = true; held.inFlight--; } } };
   }
 
   /** Peers currently tracked (for tests). */
