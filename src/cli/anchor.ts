@@ -6,6 +6,7 @@ import type { ShardId } from '../core/ids.js';
 import { decodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
 import { loadNetworkGenesis } from '../node/network-dir.js';
 import { CliError, nodeRequest } from './client.js';
+import { snapshotSignerKey } from '../replica/keys.js';
 
 export interface SnapshotResponse {
   snapshot: Record<string, unknown> & { shard: string; epoch: number };
@@ -28,9 +29,10 @@ export async function fetchSignedSnapshot(node: string, epoch: number | 'latest'
   let key = fromHex(body.validator, 32);
   let keySource: AnchoredSnapshot['keySource'] = 'validator key reported by the node';
   if (networkDir !== undefined) {
-    const k = loadNetworkGenesis(networkDir).validators.get(signed.snapshot.shard as ShardId);
-    if (!k) throw new CliError(`shard "${signed.snapshot.shard}" is not in the genesis of ${networkDir}`);
-    key = k;
+    const genesis = loadNetworkGenesis(networkDir);
+    if (!genesis.validators.has(signed.snapshot.shard as ShardId)) throw new CliError(`shard "${signed.snapshot.shard}" is not in the genesis of ${networkDir}`);
+    // a replicated shard's snapshot is signed by its writer replica (docs/REPLICAS.md); empty: no key may sign it
+    key = snapshotSignerKey(genesis, signed.snapshot) ?? new Uint8Array(32);
     keySource = 'genesis validator key';
   }
   return { signed, response: body, signatureValid: verifySnapshotSignature(signed, key), keySource };

@@ -25,7 +25,14 @@ export interface Genesis {
    * written by `network init` when the circuits are built. Absent: proofs are off for the network.
    */
   proofKeysHash?: Uint8Array;
+  /**
+   * Replica sets of replicated shards (docs/REPLICAS.md): shard -> replica public keys, replica 0 =
+   * the shard's validator key. A shard not listed has one replica (its validator), as before.
+   */
+  replicas?: Map<ShardId, Uint8Array[]>;
 }
+
+export const MAX_REPLICAS = 7;
 
 export class GenesisError extends Error {
   override name = 'GenesisError';
@@ -39,6 +46,7 @@ interface GenesisJson {
   allocations: { address: string; amount: string }[];
   validators: Record<string, string>;
   proofKeysHash?: string;
+  replicas?: Record<string, string[]>;
 }
 
 export function genesisToJson(g: Genesis): GenesisJson {
@@ -50,6 +58,7 @@ export function genesisToJson(g: Genesis): GenesisJson {
     allocations: g.allocations.map((a) => ({ address: toHex(a.address), amount: a.amount.toString() })),
     validators: Object.fromEntries([...g.validators].map(([s, k]) => [s, toHex(k)])),
     ...(g.proofKeysHash ? { proofKeysHash: toHex(g.proofKeysHash) } : {}),
+    ...(g.replicas ? { replicas: Object.fromEntries([...g.replicas].map(([s, ks]) => [s, ks.map(toHex)])) } : {}),
   };
 }
 
@@ -101,7 +110,34 @@ export function parseGenesis(json: unknown): Genesis {
       fail('proofKeysHash must be 32 bytes of hex (the hash of the circuits\' verification keys)');
     }
   }
-  return { networkId: j.networkId!, depth: j.depth!, epochMs: j.epochMs!, genesisTime: j.genesisTime!, allocations, validators, ...(proofKeysHash ? { proofKeysHash } : {}) };
+  const replicas = j.replicas === undefined ? undefined : parseReplicas(j.replicas, validators, fail);
+  return { networkId: j.networkId!, depth: j.depth!, epochMs: j.epochMs!, genesisTime: j.genesisTime!, allocations, validators, ...(proofKeysHash ? { proofKeysHash } : {}), ...(replicas ? { replicas } : {}) };
+}
+
+function parseReplicas(json: unknown, validators: Map<ShardId, Uint8Array>, fail: (m: string) => never): Map<ShardId, Uint8Array[]> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('replicas must be an object shard -> [public key hex, ...]');
+  const out = new Map<ShardId, Uint8Array[]>();
+  const seen = new Set<string>([...validators.values()].map(toHex));
+  for (const [shard, list] of Object.entries(json as Record<string, unknown>)) {
+    const v = validators.get(shard as ShardId);
+    if (!v) fail(`replicas names "${shard}", which is not a shard of this network`);
+    if (!Array.isArray(list) || list.length < 1 || list.length > MAX_REPLICAS || list.length % 2 === 0) fail(`replicas["${shard}"] must list an odd number of keys from 1 to ${MAX_REPLICAS}`);
+    const keys = (list as unknown[]).map((k, i) => {
+      try {
+        return fromHex(String(k), 32);
+      } catch {
+        return fail(`replicas["${shard}"][${i}] must be a 32-byte ed25519 public key in hex`);
+      }
+    });
+    if (toHex(keys[0]!) !== toHex(v!)) fail(`replicas["${shard}"][0] must be the shard's validator key`);
+    for (let i = 1; i < keys.length; i++) {
+      const h = toHex(keys[i]!);
+      if (seen.has(h)) fail(`replicas["${shard}"][${i}] repeats a key used elsewhere in the genesis`);
+      seen.add(h);
+    }
+    out.set(shard as ShardId, keys);
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export function loadGenesis(path: string): Genesis {
@@ -133,6 +169,15 @@ export function encodeGenesis(g: Genesis): Uint8Array {
   const shards = allShards(g.depth);
   for (const s of shards) w.fixed(g.validators.get(s)!, 32);
   if (g.proofKeysHash) w.u8(1).fixed(g.proofKeysHash, 32);
+  // replica sets (docs/REPLICAS.md), only when present: a genesis without them hashes as before
+  if (g.replicas && g.replicas.size > 0) {
+    const sets = [...g.replicas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    w.u8(2).u32(sets.length);
+    for (const [s, keys] of sets) {
+      w.string(s).u8(keys.length);
+      for (const k of keys) w.fixed(k, 32);
+    }
+  }
   return w.finish();
 }
 
@@ -142,6 +187,19 @@ export function genesisHash(g: Genesis): Uint8Array {
 
 export function totalSupply(g: Genesis): bigint {
   return g.allocations.reduce((s, a) => s + a.amount, 0n);
+}
+
+/** The replica keys of `shard` (replica 0 first); one key, the validator's, for a single-replica shard. */
+export function replicaKeys(g: Pick<Genesis, 'validators' | 'replicas'>, shard: ShardId): Uint8Array[] {
+  const r = g.replicas?.get(shard);
+  if (r) return r;
+  const v = g.validators.get(shard);
+  return v ? [v] : [];
+}
+
+/** Does `shard` run as a replica set (snapshots of version 2 with term and writer)? */
+export function isReplicated(g: Pick<Genesis, 'replicas'>, shard: ShardId): boolean {
+  return g.replicas?.has(shard) ?? false;
 }
 
 /** Genesis allocations that live on `shard`. */

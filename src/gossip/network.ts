@@ -30,7 +30,7 @@ import { attemptOf, publisherOrder, signerFor, turnAt } from '../hierarchy/rotat
 import { SignGuard, type SignRecordStore } from '../hierarchy/sign-guard.js';
 import type { GlobalSnapshot } from '../hierarchy/global.js';
 import { genesisChildSupplies } from '../hierarchy/genesis-supply.js';
-import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
 import {
   decodeAggregateSig, decodeEnvelope, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind,
   type AggregateSigMessage,
@@ -45,6 +45,7 @@ import { triadTopic, txTopic } from './topics.js';
 import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
 import type { CheckedBatch, SubmitResult } from '../shard/shard.js';
 import { ACCEPT, ignore, makeTopicValidator, reject, RejectLog, type PayloadChecks, type ValidationOutcome } from './validation.js';
+import { verifyShardSnapshot } from '../replica/keys.js';
 
 /** checkTxBatch's decision; an accepted batch's `checked` (signature verdicts) goes along to onTxBatch / onSubmit. */
 export type TxBatchVerdict = ValidationOutcome & { checked?: CheckedBatch };
@@ -438,7 +439,7 @@ export class TriadNetwork {
     if (s.network !== this.genesis.networkId) return reject('wrong-network');
     const key = this.genesis.validators.get(s.shard);
     if (!key || s.shard.length !== this.genesis.depth || s.shard === this.shard) return reject('invalid', `receipts from ${JSON.stringify(s.shard)}`);
-    return verifySnapshotSignature(b.snapshot, key) ? ACCEPT : reject('bad-signature', `receipt batch: snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
+    return verifyShardSnapshot(this.genesis, b.snapshot) ? ACCEPT : reject('bad-signature', `receipt batch: snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
   }
 
   private stale(epoch: number): boolean {
@@ -473,8 +474,7 @@ export class TriadNetwork {
         if (s.network !== this.genesis.networkId) return reject('wrong-network');
         if (s.shard.length !== depth || parentOf(s.shard) !== t) return reject('wrong-topic', `snapshot of ${JSON.stringify(s.shard)}`);
         if (this.stale(s.epoch)) return ignore('stale'); // before the signature
-        const key = this.genesis.validators.get(s.shard);
-        return key && verifySnapshotSignature(ss, key) ? ACCEPT : reject('bad-signature');
+        return verifyShardSnapshot(this.genesis, ss) ? ACCEPT : reject('bad-signature');
       };
     }
     return checks;
@@ -832,7 +832,7 @@ export class TriadNetwork {
       if (r.lowest) {
         const ss = await this.fetchFirst({ kind: FetchKind.snapshot, path: child, epoch: r.epoch }, decodeSignedSnapshot, (x) =>
           x.snapshot.shard === child && x.snapshot.epoch === r.epoch && x.snapshot.network === this.genesis.networkId
-          && verifySnapshotSignature(x, this.genesis.validators.get(x.snapshot.shard as ShardId)!), 3, this.peers.byShard.get(child as ShardId));
+          && verifyShardSnapshot(this.genesis, x), 3, this.peers.byShard.get(child as ShardId));
         if (ss && !r.inputs[i]) { this.snapshots.set(`${child}@${r.epoch}`, ss); r.inputs[i] = { kind: 'snapshot', snapshot: ss.snapshot }; }
       } else {
         const fa = await this.fetchFirst({ kind: FetchKind.finalAggregate, path: child, epoch: r.epoch }, decodeFinalAggregate, (x) =>

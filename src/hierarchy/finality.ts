@@ -6,7 +6,7 @@
 // not a Byzantine one (two colluding members can finalise anything).
 import { ByteReader, ByteWriter, DecodeError, bytesEqual } from '../core/bytes.js';
 import { sign, verify, SIGNATURE_BYTES } from '../core/ed25519.js';
-import type { Genesis } from '../core/genesis.js';
+import { replicaKeys, type Genesis } from '../core/genesis.js';
 import type { ShardId } from '../core/ids.js';
 import { aggregateHash, encodeAggregate, isZeroHash, readAggregate, type TriadAggregate } from './aggregate.js';
 import { attemptsFor, signerFor } from './rotation.js';
@@ -14,7 +14,7 @@ import { genesisChildSupplies } from './genesis-supply.js';
 
 /** The parts of the genesis that finality depends on. */
 /** The genesis fields finality checks need (allocations: the supply a never-seen child must carry). */
-export type FinalityContext = Pick<Genesis, 'networkId' | 'depth' | 'validators' | 'allocations'>;
+export type FinalityContext = Pick<Genesis, 'networkId' | 'depth' | 'validators' | 'allocations' | 'replicas'>;
 
 export interface MemberSignature {
   position: number; // 0..2: the child of the triad this member is
@@ -44,8 +44,8 @@ export function verifyMemberSignature(agg: TriadAggregate, sig: MemberSignature,
   const child = agg.path + String(sig.position);
   if (child.length > ctx.depth) return false;
   if (!Number.isInteger(sig.attempt) || sig.attempt < 0 || sig.attempt >= attemptsFor(child, ctx.depth)) return false;
-  const key = ctx.validators.get(signerFor(child, agg.epoch, ctx.depth, sig.attempt));
-  return key !== undefined && verify(hash, sig.signature, key);
+  // a replicated shard signs through whichever of its replicas holds the write lease (docs/REPLICAS.md)
+  return replicaKeys(ctx, signerFor(child, agg.epoch, ctx.depth, sig.attempt)).some((key) => verify(hash, sig.signature, key));
 }
 
 /** Positions with at least one valid signature (duplicates and bad or foreign signatures do not count). */

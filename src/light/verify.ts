@@ -10,11 +10,12 @@ import { memberSigner, verifyMemberSignature, type FinalityContext } from '../hi
 import { verifyAggregationPath } from '../hierarchy/global.js';
 import { accountKey, decodeAccountValue, decodeTxRecord } from '../shard/records.js';
 import { decodeCursorValue, inboxCursorKey, type InboxCursor } from '../shard/inbox.js';
-import { snapshotHash, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
+import { snapshotHash, type SignedSnapshot } from '../shard/snapshot.js';
 import { decodeSignedTx, txIdHex, type Transfer } from '../shard/tx.js';
 import { decodeProof } from '../trie/proof.js';
 import { verifyProof } from '../trie/verify.js';
 import type { SignedStep, StateAnswer, TxAnswer } from './wire.js';
+import { snapshotSignerKey, verifyShardSnapshot } from '../replica/keys.js';
 
 export type LightContext = FinalityContext;
 
@@ -38,7 +39,7 @@ export function checkSnapshot(ctx: LightContext, ss: SignedSnapshot, step: strin
   if (s.network !== ctx.networkId) fail(step, `snapshot of network ${JSON.stringify(s.network)}, not ${JSON.stringify(ctx.networkId)}`);
   const key = ctx.validators.get(s.shard);
   if (!key || s.shard.length !== ctx.depth) fail(step, `shard ${JSON.stringify(s.shard)} is not a shard of this genesis`);
-  if (!verifySnapshotSignature(ss, key!)) fail(step, `signature of shard ${s.shard}'s validator (genesis key ${toHex(key!).slice(0, 16)}...) does not verify`);
+  if (!verifyShardSnapshot(ctx, ss)) fail(step, `signature of shard ${s.shard}'s validator (genesis key ${toHex(snapshotSignerKey(ctx, s) ?? key!).slice(0, 16)}...) does not verify`);
 }
 
 /**
@@ -182,6 +183,8 @@ export function verifyTxAnswer(ctx: LightContext, txid: Uint8Array, a: TxAnswer)
     if (i > 0) {
       const p = a.snapshots[i - 1]!.snapshot;
       if (s.epoch !== p.epoch + 1 || !bytesEqual(s.prevSnapshotHash, snapshotHash(p))) fail(step, `does not chain to the snapshot of epoch ${p.epoch}`);
+      // a replicated shard's terms never go down along its chain (docs/REPLICAS.md, fencing)
+      if ((s.replica?.term ?? 0n) < (p.replica?.term ?? 0n)) fail(step, `term ${s.replica?.term ?? 0n} is below the term ${p.replica?.term} of epoch ${p.epoch}`);
     }
     checkSnapshot(ctx, a.snapshots[i]!, step);
   }

@@ -35,7 +35,8 @@ import { buildTree, circuitKindOf, genesisTreeOf, triadLevels, type CommitmentTr
 import { proveTriad, verifyChildren, type VerifyFn } from '../proof/tree-prover.js';
 import { checkOpening, encodeTriadProof as encodeTriad, sig, type TriadProof } from '../proof/triad-proof.js';
 import { closeVerifier, verify, warmVerifier } from '../proof/verifier.js';
-import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from '../shard/snapshot.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
+import { verifyShardSnapshot } from '../replica/keys.js';
 import type { Shard, SealedEvent } from '../shard/shard.js';
 import { decodeEnvelope, encodeEnvelope, GossipKind } from '../gossip/encoding.js';
 import type { P2PNode } from '../gossip/p2p.js';
@@ -335,8 +336,7 @@ export class ProvingService {
     const s = ss.snapshot;
     if (s.network !== this.o.genesis.networkId) return reject('wrong-network');
     if (s.shard.length !== this.depth) return reject('invalid', 'not a shard of this network');
-    const key = this.o.genesis.validators.get(s.shard);
-    if (!key || !verifySnapshotSignature(ss, key)) return reject('bad-signature');
+    if (!verifyShardSnapshot(this.o.genesis, ss)) return reject('bad-signature');
     return s.epoch <= this.head.epoch ? ignore('stale') : ACCEPT;
   }
 

@@ -21,7 +21,8 @@ import type { ShardId } from '../core/ids.js';
 import { ADDRESS_BYTES } from '../core/address.js';
 import { decodeProof, encodeProof, verifyProof, type TrieProof } from '../trie/index.js';
 import { encodeOutboxLeaf, groupReceipts, outboxKey, readReceiptRow, receiptRows, RECEIPT_ENTRY_BYTES, type Receipt, type ReceiptGroup } from './records.js';
-import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature, type SignedSnapshot } from './snapshot.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from './snapshot.js';
+import { verifyShardSnapshot } from '../replica/keys.js';
 
 export const RECEIPT_BATCH_VERSION = 3;
 /** Receipts per batch, and per destination per source epoch (the engine's cap): any epoch fits one batch. */
@@ -185,7 +186,7 @@ export function verifyReceiptBatch(b: ReceiptBatch, genesis: Genesis, dst: Shard
   const key = genesis.validators.get(s.shard);
   if (!key || s.shard.length !== genesis.depth) throw new ReceiptBatchError('unknown-source', `source shard "${s.shard}" is not a shard of this network`);
   if (s.shard === dst) throw new ReceiptBatchError('wrong-destination', 'a shard does not send receipts to itself');
-  if (!verifySnapshotSignature(b.snapshot, key)) throw new ReceiptBatchError('bad-signature', `snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
+  if (!verifyShardSnapshot(genesis, b.snapshot)) throw new ReceiptBatchError('bad-signature', `snapshot ${s.shard}@${s.epoch} is not signed by its validator`);
   let next = b.count - BigInt(batchSize(b));
   for (const g of b.groups) {
     const id = `receipts ${g.src}->${g.dst}#${g.first}`;

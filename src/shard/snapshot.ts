@@ -6,6 +6,8 @@ import { sign, verify, SIGNATURE_BYTES } from '../core/ed25519.js';
 import type { ShardId } from '../core/ids.js';
 
 export const SNAPSHOT_VERSION = 1;
+/** Snapshots of replicated shards (docs/REPLICAS.md): version 1's fields, then u64 term | u8 writer. */
+export const SNAPSHOT_VERSION_REPLICATED = 2;
 export const MAX_NETWORK_ID = 64;
 export const MAX_VECTOR_CLOCK = 3 ** 8; // depth <= 8
 const ZERO32 = new Uint8Array(32);
@@ -30,6 +32,8 @@ export interface Snapshot {
   vectorClock: number[]; // length 3^D; entry j = latest epoch of shard j incorporated
   hlc: bigint; // hybrid logical clock: (physical ms << 16) | logical
   prevSnapshotHash: Uint8Array; // 32; zero for epoch 0's predecessor
+  /** Replicated shards only (version 2): the write lease's term (fencing token) and the writer's replica index. */
+  replica?: { term: bigint; writer: number };
 }
 
 export interface SignedSnapshot {
@@ -39,19 +43,20 @@ export interface SignedSnapshot {
 
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const w = new ByteWriter(256 + s.vectorClock.length * 8);
-  w.u8(SNAPSHOT_VERSION).string(s.network).string(s.shard).u64(BigInt(s.epoch));
+  w.u8(s.replica ? SNAPSHOT_VERSION_REPLICATED : SNAPSHOT_VERSION).string(s.network).string(s.shard).u64(BigInt(s.epoch));
   w.fixed(s.stateRoot, 32).fixed(s.txRoot, 32).fixed(s.outboxRoot, 32);
   w.u64(s.txCount).u64(s.supply).u64(s.outflow).u64(s.inflow).u64(s.fees);
   w.u64(s.totalOutflow).u64(s.totalInflow).u64(s.totalFees).u64(s.lamport);
   w.u32(s.vectorClock.length);
   for (const v of s.vectorClock) w.u64(BigInt(v));
   w.u64(s.hlc).fixed(s.prevSnapshotHash, 32);
+  if (s.replica) w.u64(s.replica.term).u8(s.replica.writer);
   return w.finish();
 }
 
 function readSnapshot(r: ByteReader): Snapshot {
   const version = r.u8();
-  if (version !== SNAPSHOT_VERSION) throw new DecodeError(`snapshot: unknown version ${version}`);
+  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_REPLICATED) throw new DecodeError(`snapshot: unknown version ${version}`);
   const network = r.string(MAX_NETWORK_ID);
   const shard = r.string(16);
   if (!/^[012]*$/.test(shard)) throw new DecodeError('snapshot: shard id is not ternary digits');
@@ -74,7 +79,9 @@ function readSnapshot(r: ByteReader): Snapshot {
   for (let i = 0; i < n; i++) vectorClock.push(safeNumber(r.u64(), 'vector clock entry'));
   const hlc = r.u64();
   const prevSnapshotHash = r.fixed(32);
-  return { network, shard: shard as ShardId, epoch, stateRoot, txRoot, outboxRoot, txCount, supply, outflow, inflow, fees, totalOutflow, totalInflow, totalFees, lamport, vectorClock, hlc, prevSnapshotHash };
+  const base: Snapshot = { network, shard: shard as ShardId, epoch, stateRoot, txRoot, outboxRoot, txCount, supply, outflow, inflow, fees, totalOutflow, totalInflow, totalFees, lamport, vectorClock, hlc, prevSnapshotHash };
+  if (version === SNAPSHOT_VERSION_REPLICATED) base.replica = { term: r.u64(), writer: r.u8() };
+  return base;
 }
 
 export function decodeSnapshot(b: Uint8Array): Snapshot {
@@ -119,6 +126,7 @@ export function snapshotToJson(s: Snapshot): Record<string, unknown> {
     totalOutflow: s.totalOutflow.toString(), totalInflow: s.totalInflow.toString(), totalFees: s.totalFees.toString(),
     lamport: s.lamport.toString(),
     vectorClock: s.vectorClock, hlc: s.hlc.toString(), prevSnapshotHash: toHex(s.prevSnapshotHash),
+    ...(s.replica ? { term: s.replica.term.toString(), writer: s.replica.writer } : {}),
     hash: toHex(snapshotHash(s)),
   };
 }
