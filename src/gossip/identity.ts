@@ -29,7 +29,7 @@ export interface ValidatorPeers {
   shardOf(peer: string): ShardId | undefined;
 }
 
-export function validatorPeers(genesis: Pick<Genesis, 'validators'>): ValidatorPeers {
+export function validatorPeers(genesis: Pick<Genesis, 'validators' | 'replicas'>): ValidatorPeers {
   const byShard = new Map<ShardId, string>();
   const shardOfPeer = new Map<string, ShardId>();
   for (const [shard, key] of genesis.validators) {
@@ -38,6 +38,14 @@ export function validatorPeers(genesis: Pick<Genesis, 'validators'>): ValidatorP
     // one key validating two shards would make "the peer of shard s" ambiguous: the first one wins
     // for shardOf, byShard still names it for both
     if (!shardOfPeer.has(id)) shardOfPeer.set(id, shard);
+  }
+  // every replica of a replicated shard is a validator of it (docs/REPLICAS.md): admitted, and its
+  // peer id maps to the shard; byShard keeps naming replica 0 (the shard's validator key)
+  for (const [shard, keys] of genesis.replicas ?? []) {
+    for (const key of keys.slice(1)) {
+      const id = peerIdOfPublicKey(key);
+      if (!shardOfPeer.has(id)) shardOfPeer.set(id, shard);
+    }
   }
   return { byShard, ids: new Set(shardOfPeer.keys()), shardOf: (peer) => shardOfPeer.get(peer) };
 }

@@ -309,6 +309,24 @@ export class Inbox {
     return { credits, cursors, inflow, count };
   }
 
+  /**
+   * The plan of groups another replica credited (a follower re-executing its writer's epoch,
+   * docs/REPLICAS.md): each source's groups must continue its committed cursor, seq after seq.
+   */
+  planFrom(credits: { src: number; group: ReceiptGroup }[]): InboxPlan {
+    const cursors = new Map<number, InboxCursor>();
+    let inflow = 0n;
+    let count = 0;
+    for (const { src, group: g } of credits) {
+      const c = cursors.get(src) ?? this.cursor(src);
+      if (g.first !== c.next) throw new ChainMismatchError(`credited group of source ${src} starts at seq ${g.first}, the cursor is at ${c.next}`);
+      cursors.set(src, { next: c.next + BigInt(g.n), epoch: Math.max(c.epoch, g.epoch), head: chainGroup(c.head, g.row) });
+      inflow += groupAmount(g);
+      count += g.n;
+    }
+    return { credits, cursors, inflow, count };
+  }
+
   /** The seal that applied `plan` is durable: advance the cursors, drop what they passed. */
   commit(plan: InboxPlan): void {
     for (const [src, c] of plan.cursors) {

@@ -57,6 +57,13 @@ export class Mempool {
     return this.byId.size;
   }
 
+  /** Forgets every pending transaction (outside a seal). */
+  clear(): void {
+    if (this.sealing) return;
+    this.byId.clear();
+    this.senders.clear();
+  }
+
   has(idHex: string): boolean {
     return this.byId.has(idHex);
   }

@@ -12,7 +12,7 @@ import { homeShard } from '../core/address.js';
 import { addressFast, hex, hexRange } from './fast-hash.js';
 import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
 import type { KeyPair } from '../core/ed25519.js';
-import { allocationsOf, genesisHash, type Genesis } from '../core/genesis.js';
+import { allocationsOf, genesisHash, isReplicated, replicaKeys, type Genesis } from '../core/genesis.js';
 import { Hlc } from '../core/hlc.js';
 import { LamportClock } from '../core/lamport.js';
 import { allShards, shardCount, shardIndex, type ShardId } from '../core/ids.js';
@@ -22,11 +22,12 @@ import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
 import { applyEpoch, type EngineAccount } from './engine.js';
-import { accountKey, decodeOutboxLeaf, decodeTxRecord, encodeAccountValue, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
+import { accountKey, decodeOutboxLeaf, decodeReceiptRow, decodeTxRecord, encodeAccountValue, epochKey, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
 import { ShardStore, type GroupRebuilder } from './store.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import { decodeSignedTx, verifySignedTxBytes } from './tx.js';
-import { genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
+import { encodeSnapshot, genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
+import { decodeCredits, encodeCredits, type ReplicaEntry } from '../replica/entry.js';
 import { ChainMismatchError, Inbox, INBOX_META_KEY, creditRowKey, creditRowOf, decodeInboxState, encodeCursorValue, encodeInboxState, inboxCursorKey, type CreditRecord, type InboxCursor } from './inbox.js';
 import { MAX_BATCH_RECEIPTS, ReceiptBatchError, encodeReceiptBatchRows, verifyReceiptBatch, type ReceiptBatch, type ReceiveResult } from './receipts.js';
 import { chainGenesis, chainGroup } from './receipt-chain.js';
@@ -89,6 +90,17 @@ export interface ShardOptions {
   receiptCap?: number;
   /** Wall clock for the HLC (ms); tests pin it to make snapshots byte-comparable. */
   clock?: () => number;
+  /** A replicated shard (docs/REPLICAS.md): which of its replicas this is (default 0); its key is `validatorKey`. */
+  replica?: number;
+}
+
+/** A follower's re-execution of its writer's epoch did not give the writer's snapshot (docs/REPLICAS.md). */
+export class ReplicaMismatchError extends Error {
+  override name = 'ReplicaMismatchError';
+}
+/** A writer's entry does not continue this replica's history: it holds epochs that were never committed. */
+export class ReplicaDivergenceError extends Error {
+  override name = 'ReplicaDivergenceError';
 }
 
 /** Emitted as 'sealed' after an epoch is durable. */
@@ -164,6 +176,9 @@ export class Shard {
   private readonly ownChecks = new WeakSet<CheckedBatch>();
   private readonly lamport: LamportClock;
   private readonly hlc: Hlc;
+  /** Replicated shards: this replica's index and the term it seals under (docs/REPLICAS.md). */
+  readonly replicaIndex: number | undefined;
+  private term = 0n;
   private readonly networkId: string;
   private accountTrie: Trie;
   private outboxTrie: Trie;
@@ -206,6 +221,7 @@ export class Shard {
     this.outboxTrie = outboxTrie;
     this.latest = latest;
     this.lamport = new LamportClock(head.lamport);
+    this.replicaIndex = isReplicated(o.genesis, o.shard) ? (o.replica ?? 0) : undefined;
     this.hlc = new Hlc(head.hlc, { clock: o.clock });
     this.mempool = new Mempool({ maxSize: o.mempoolMax, window: o.nonceWindow });
     this.stuckTtlMs = o.stuckTtlMs ?? 600_000;
@@ -227,9 +243,9 @@ export class Shard {
   static async open(o: ShardOptions): Promise<Shard> {
     const g = o.genesis;
     if (o.shard.length !== g.depth || !/^[012]*$/.test(o.shard)) throw new ShardConfigError(`shard ${JSON.stringify(o.shard)} is not a shard of a depth-${g.depth} network`);
-    const expected = g.validators.get(o.shard);
+    const expected = replicaKeys(g, o.shard)[o.replica ?? 0];
     if (!expected || !bytesEqual(expected, o.validatorKey.publicKey)) {
-      throw new ShardConfigError(`validator key ${toHex(o.validatorKey.publicKey)} is not the genesis validator of shard "${o.shard}"`);
+      throw new ShardConfigError(`validator key ${toHex(o.validatorKey.publicKey)} is not the genesis validator of shard "${o.shard}"${o.replica ? ` (replica ${o.replica})` : ''}`);
     }
     const store = await ShardStore.open(o.dataDir, { sync: o.sync });
     try {
@@ -439,13 +455,59 @@ export class Shard {
     return p;
   }
 
-  private async seal(): Promise<SignedSnapshot> {
+  /**
+   * A follower's step (docs/REPLICAS.md): re-executes its writer's epoch `entry` like a seal and
+   * writes it with the writer's signed snapshot, provided every field computed here equals it
+   * (else ReplicaMismatchError, nothing written). ReplicaDivergenceError if the entry does not
+   * continue this replica's head.
+   */
+  applyEntry(entry: ReplicaEntry): Promise<SignedSnapshot> {
+    const p = this.sealChain.then(() => this.seal(entry));
+    this.sealChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Sets the write lease's term this replica seals under (replicated shards). */
+  setTerm(term: bigint): void {
+    this.term = term;
+  }
+
+  /** Drops every pending transaction (a writer that stepped down: the new writer decides what commits). */
+  dropPending(): void {
+    this.mempool.clear();
+  }
+
+  /** The replication entry of sealed epoch `epoch`: signed snapshot, transactions in order, credited groups. */
+  async replicaEntry(epoch: number): Promise<ReplicaEntry | undefined> {
+    const signed = await this.snapshot(epoch);
+    if (!signed) return undefined;
+    const records = await (await TernaryTrie.at(this.nodeStore, signed.snapshot.txRoot)).entries();
+    const recs = records.map(([, v]) => decodeTxRecord(v)).sort((a, b) => a.index - b.index);
+    const row = await this.store.meta.get(replKey(epoch));
+    return { signed, txs: recs.map((r) => r.signedTx), credits: row ? decodeCredits(row) : [] };
+  }
+
+  private entryTxs(entry: ReplicaEntry, now: number): PendingTx[] {
+    return entry.txs.map((b) => {
+      const d = decodeSignedTxFull(b);
+      const id = txIdOfTransferBytes(d.transferBytes);
+      const sender = addressFast(d.tx.from);
+      return { id, idHex: hex(id), sender, senderHex: hex(sender), d, nonce: d.tx.nonce, cost: d.tx.amount + d.tx.fee, acceptedAt: now };
+    });
+  }
+
+  private async seal(follow?: ReplicaEntry): Promise<SignedSnapshot> {
     if (this.closed) throw new ShardClosedError('shard is closed');
     if (this.broken) throw new ShardClosedError(`shard store failed earlier (${this.broken.message}); restart the node`);
     const started = performance.now();
     const head = this.head;
     const epoch = head.epoch + 1;
-    const ready = this.mempool.takeReady((hex) => this.accounts.get(hex)?.nonce ?? 0n);
+    if (follow) {
+      const fs = follow.signed.snapshot;
+      if (fs.epoch !== epoch) throw new ReplicaDivergenceError(`entry of epoch ${fs.epoch}, this replica's next epoch is ${epoch}`);
+      if (!bytesEqual(fs.prevSnapshotHash, head.epoch >= 0 ? head.snapshotHash : genesisPrevHash())) throw new ReplicaDivergenceError(`entry of epoch ${epoch} does not follow this replica's snapshot of epoch ${head.epoch}`);
+    }
+    const ready = follow ? this.entryTxs(follow, Date.now()) : this.mempool.takeReady((hex) => this.accounts.get(hex)?.nonce ?? 0n);
     const phases: Record<string, number> = {};
     let signed: SignedSnapshot;
     let newHead: ShardHead;
@@ -462,7 +524,7 @@ export class Shard {
       });
       // Credit the receipts from other shards that are next in seq order (inbox.ts).
       // Read in place from the rows as received: recipient and amount at fixed offsets.
-      credit = this.inbox.plan();
+      credit = follow ? this.inbox.planFrom(follow.credits.map((c) => ({ src: c.src, group: decodeReceiptRow(c.row) }))) : this.inbox.plan();
       for (const { group: g } of credit.credits) {
         const row = g.row;
         const v = new DataView(row.buffer, row.byteOffset, row.byteLength);
@@ -514,10 +576,14 @@ export class Shard {
         stateRoot: acctStage.root, txRoot: txStage.root, outboxRoot: outStage.root,
         txCount: BigInt(fx.ordered.length), supply, outflow: fx.outflow, inflow: credit.inflow, fees: fx.fees,
         totalOutflow: head.totalOutflow + fx.outflow, totalInflow: head.totalInflow + credit.inflow, totalFees: head.totalFees + fx.fees,
-        lamport: this.lamport.tick(), vectorClock, hlc: this.hlc.now(),
+        lamport: follow ? follow.signed.snapshot.lamport : this.lamport.tick(), vectorClock, hlc: follow ? follow.signed.snapshot.hlc : this.hlc.now(),
         prevSnapshotHash: head.epoch >= 0 ? head.snapshotHash : genesisPrevHash(),
+        ...(follow?.signed.snapshot.replica ? { replica: follow.signed.snapshot.replica } : this.replicaIndex !== undefined ? { replica: { term: this.term, writer: this.replicaIndex } } : {}),
       };
-      signed = signSnapshot(snapshot, this.validatorKey.secretKey);
+      if (follow) {
+        if (!bytesEqual(encodeSnapshot(snapshot), encodeSnapshot(follow.signed.snapshot))) throw new ReplicaMismatchError(`re-executing epoch ${epoch} gives another snapshot than the writer's (differs in: ${snapshotDiff(snapshot, follow.signed.snapshot).join(', ')})`);
+        signed = follow.signed;
+      } else signed = signSnapshot(snapshot, this.validatorKey.secretKey);
       t = lap(phases, 'sign', t);
       const outboxSeq = new Map(head.outboxSeq);
       for (const [dst, n] of fx.outboxSeq) outboxSeq.set(dst, n);
@@ -535,7 +601,7 @@ export class Shard {
         creditRows: credit.credits.map(({ src, group }) => [creditRowKey(src, group.first), creditRowOf(epoch, group)]),
         snapshot: signed,
         head: newHead,
-        meta: credit.cursors.size === 0 ? undefined : [[INBOX_META_KEY, encodeInboxState(new Map([...this.inbox.cursors(), ...credit.cursors]))]],
+        meta: sealMeta(credit, this.inbox, this.replicaIndex !== undefined, epoch),
       });
       lap(phases, 'write', t);
     } catch (e) {
@@ -582,6 +648,14 @@ export class Shard {
     }
     this.head = newHead;
     this.latest = signed;
+    if (follow) {
+      this.lamport.reset(signed.snapshot.lamport);
+      try {
+        this.hlc.update(signed.snapshot.hlc);
+      } catch {
+        // a writer clock far ahead of ours: our HLC stays where it is (it only orders our own seals)
+      }
+    }
     const sealMs = performance.now() - started;
     this.log?.info({ epoch, txCount: fx.ordered.length, sealMs: Math.round(sealMs) }, 'sealed');
     if (this.events.listenerCount('sealed') > 0) {
@@ -978,6 +1052,34 @@ export class Shard {
     await this.store.close();
     this.log?.info({ epoch: this.head.epoch }, 'shard closed');
   }
+}
+
+/** The metadata rows of a seal: the inbox cursors if they moved; for a replicated shard, the groups it credited (its replication entry). */
+function sealMeta(credit: ReturnType<Inbox['plan']>, inbox: Inbox, replicated: boolean, epoch: number): [Uint8Array, Uint8Array][] | undefined {
+  const meta: [Uint8Array, Uint8Array][] = [];
+  if (credit.cursors.size > 0) meta.push([INBOX_META_KEY, encodeInboxState(new Map([...inbox.cursors(), ...credit.cursors]))]);
+  if (replicated && credit.credits.length > 0) {
+    meta.push([replKey(epoch), encodeCredits(credit.credits.map(({ src, group }) => ({ src, row: group.row })))]);
+  }
+  return meta.length > 0 ? meta : undefined;
+}
+
+const REPL_PREFIX = new TextEncoder().encode('repl/');
+/** Metadata key of epoch `epoch`'s credited groups (replicated shards). */
+function replKey(epoch: number): Uint8Array {
+  return concatBytes(REPL_PREFIX, epochKey(epoch));
+}
+
+/** Names of the fields where two snapshots differ (for the follower's loud error). */
+function snapshotDiff(a: Snapshot, b: Snapshot): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(a) as (keyof Snapshot)[]) {
+    const x = a[k];
+    const y = b[k];
+    const same = x instanceof Uint8Array && y instanceof Uint8Array ? bytesEqual(x, y) : JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(y, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+    if (!same) out.push(k);
+  }
+  return out;
 }
 
 /** Account rows (address, u64 balance | u64 nonce), all values carved from one buffer. */
