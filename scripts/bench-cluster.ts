@@ -1,3 +1,12 @@
+// Goals (issue #20), each a ratio or bound measured in this one run, printed first and last:
+//   - nine shards on this machine commit >= 0.9 x what ONE shard alone commits on it (the same run
+//     first brings up a one-shard network the same way, loads it the same way for the same time);
+//   - nine idle nodes use <= 0.2 of a core in all (utime + stime from /proc/<pid>/stat over 30 s,
+//     measured after start, before any load);
+//   - seal -> global final p99 <= 1.5 epochs under the nine-shard load.
+// `--idle-seconds 0` skips the idle measurement, `--no-single` the one-shard run; `--json` submits
+// {"txs": [hex, ...]} instead of the compact application/octet-stream batch.
+//
 // Throughput of a whole 9-shard network on this machine: `smt cluster up` (9 real node processes with
 // libp2p gossip and triadic aggregation), pre-signed transfers among funded accounts of every shard,
 // submitted in batches through each sender's home shard API, all shards concurrently, for a bounded
@@ -15,7 +24,7 @@
 // global epochs with carried shards; peak RSS per node. The last line is one JSON object.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';
@@ -38,7 +47,22 @@ const BATCH = arg('batch', 'BENCH_BATCH', 1000);
 const INFLIGHT = arg('inflight', 'BENCH_INFLIGHT', 2);
 const EPOCH_MS = arg('epoch-ms', 'BENCH_EPOCH_MS', 1000);
 const DEPTH = arg('depth', 'BENCH_DEPTH', 2);
+const IDLE_SECONDS = arg('idle-seconds', 'BENCH_IDLE_SECONDS', 30);
+const SINGLE = !process.argv.includes('--no-single');
+const JSON_FORMAT = process.argv.includes('--json'); // submit {"txs": [hex]} instead of the compact binary batch
+export const GOAL_CLUSTER_RATIO = 0.9;
+export const GOAL_IDLE_CORES = 0.2;
+export const GOAL_GLOBAL_P99_EPOCHS = 1.5;
 const log = (l: string): void => void process.stderr.write(l + '\n');
+const loadText = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
+function procCpuSeconds(pid: number): number {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15 (utime, stime), counted from the state field
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function quantile(sorted: number[], q: number): number {
@@ -82,6 +106,7 @@ function histQuantile(cum: Map<number, number>, q: number): number {
 }
 
 
+async function runCluster(DEPTH: number, ACCOUNTS: number, idleSeconds: number) {
 const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-cluster-'));
 const netDir = join(tmp, 'net');
 let started = false;
@@ -100,18 +125,19 @@ try {
 
   // Pre-sign, per shard, nonce-major (every sender's nonce 0, then nonce 1, ...), recipients on the same shard.
   const t0 = performance.now();
-  const perShard = new Map<string, string[]>();
+  const perShard = new Map<string, string[] | Uint8Array[]>();
   for (const [s, idx] of byShard) {
-    const list: string[] = [];
+    const list: (string | Uint8Array)[] = [];
     for (let n = 0; n < PER_ACCOUNT; n++) {
       for (let j = 0; j < idx.length; j++) {
         const k = keys[idx[j]!]!;
         const to = keys[idx[(j + 1 + n) % idx.length]!]!.address;
         const t = { network: genesis.networkId, from: k.keyPair.publicKey, to: fromHex(toHex(to), 20), amount: 1n + BigInt(n), fee: 1n, nonce: BigInt(n), ts: BigInt(Date.now()) << 16n };
-        list.push(toHex(encodeSignedTx(signTransfer(t, k.keyPair.secretKey))));
+        const b = encodeSignedTx(signTransfer(t, k.keyPair.secretKey));
+        list.push(JSON_FORMAT ? toHex(b) : b);
       }
     }
-    perShard.set(s, list);
+    perShard.set(s, list as string[] | Uint8Array[]);
   }
   const total = [...perShard.values()].reduce((a, l) => a + l.length, 0);
   log(`# pre-signed ${total} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -124,6 +150,18 @@ try {
   const layout = loadLayout(netDir);
   const nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)! }));
   await sleep(2 * EPOCH_MS); // settle: epochs missed during start are sealed, peers meshed
+  let idleCores: number | null = null;
+  if (idleSeconds > 0) {
+    // Idle: no client traffic at all during the window (not even health polls).
+    const c0 = nodes.map((n) => procCpuSeconds(n.pid));
+    const t0 = performance.now();
+    await sleep(idleSeconds * 1000);
+    const c1 = nodes.map((n) => procCpuSeconds(n.pid));
+    const wall = (performance.now() - t0) / 1000;
+    const perNode = c1.map((c, i) => (c - c0[i]!) / wall);
+    idleCores = Math.round(perNode.reduce((a, b) => a + b, 0) * 1000) / 1000;
+    log(`# idle: ${shardsN} nodes used ${idleCores} of a core in all over ${wall.toFixed(1)} s (per node ${perNode.map((x) => x.toFixed(3)).join(' ')}); load average ${loadText()}`);
+  }
 
   const scrape = async (): Promise<string[]> => Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/metrics`)).text()));
   const health = async (): Promise<{ epoch: number; committedTotal: number; globalEpoch: number | null }[]> => Promise.all(nodes.map((n) => json(`${n.url}/v1/health`)));
@@ -212,11 +250,25 @@ try {
     gossipBytesPerNodePerEpoch: { in: Math.round(gossip.reduce((a, g) => a + g.in, 0) / gossip.length), out: Math.round(gossip.reduce((a, g) => a + g.out, 0) / gossip.length) },
     peakRssMbPerNode: nodes.map((n, i) => ({ shard: n.shard, mb: rss[i] })),
     cpus: (await import('node:os')).availableParallelism(),
+    idleCores, loadavg: loadavg()[0],
   };
   console.log(`cluster (${shardsN} shards on ${result.cpus} cores): ${committedTotal} committed in ${result.seconds} s = ${result.tps} tps aggregate; per shard ${perShardTps.map((p) => `${p.shard}:${p.tps}`).join(' ')} tps`);
   console.log(`seal -> global final: p50 ${result.globalLatencyMetricsMs.p50} ms, p99 ${result.globalLatencyMetricsMs.p99} ms (node metrics); from the scheduled epoch end, polled: p50 ${result.globalLatencyPolledMs.p50} ms, p99 ${result.globalLatencyPolledMs.p99} ms`);
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
-  console.log(JSON.stringify(result));
+  return result;
 } finally {
   teardownCluster(SMT_BIN, netDir, tmp, started);
 }
+}
+
+log(`goals (issue #20): ${3 ** DEPTH} shards >= ${GOAL_CLUSTER_RATIO} x one shard alone (committed tps, same run); ${3 ** DEPTH} idle nodes <= ${GOAL_IDLE_CORES} core in all; seal -> global final p99 <= ${GOAL_GLOBAL_P99_EPOCHS} epochs; load average ${loadText()}`);
+const single = SINGLE ? await runCluster(0, ACCOUNTS, 0) : undefined;
+const multi = await runCluster(DEPTH, ACCOUNTS, IDLE_SECONDS);
+const ratio = single ? Math.round((multi.tps / single.tps) * 100) / 100 : null;
+const p99Epochs = Math.round((multi.globalLatencyMetricsMs.p99 / EPOCH_MS) * 100) / 100;
+const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+console.log(`load average ${loadText()}`);
+if (single) console.log(`RATIO ${multi.shards} shards / one shard alone = ${multi.tps} / ${single.tps} = ${ratio} (goal >= ${GOAL_CLUSTER_RATIO}: ${verdict(ratio! >= GOAL_CLUSTER_RATIO)})`);
+if (multi.idleCores !== null) console.log(`IDLE ${multi.shards} nodes: ${multi.idleCores} of a core in all over ${IDLE_SECONDS} s (goal <= ${GOAL_IDLE_CORES}: ${verdict(multi.idleCores <= GOAL_IDLE_CORES)})`);
+console.log(`LATENCY seal -> global final p99 = ${multi.globalLatencyMetricsMs.p99} ms = ${p99Epochs} epochs of ${EPOCH_MS} ms (goal <= ${GOAL_GLOBAL_P99_EPOCHS}: ${verdict(p99Epochs <= GOAL_GLOBAL_P99_EPOCHS)}); polled from the scheduled epoch end: p99 ${multi.globalLatencyPolledMs.p99} ms`);
+console.log(JSON.stringify({ ...multi, single: single ?? null, ratio, goalRatio: GOAL_CLUSTER_RATIO, goalIdleCores: GOAL_IDLE_CORES, p99Epochs, goalP99Epochs: GOAL_GLOBAL_P99_EPOCHS }));

@@ -1,9 +1,16 @@
-// Throughput and latency of one shard through its HTTP API, measured from outside the node process:
+// Throughput and latency of one shard through its HTTP API, measured from outside the node process,
+// against the same shard in process, in the same run (the ratio holds on any machine). Goal (issue
+// #20): HTTP committed tps >= 0.9 x in-process committed tps, both with signatures verified and
+// fsync per seal. The in-process run (scripts/bench-shard.ts benchInProcess) gets the same number of
+// accounts, transactions per account, batch size, requests in flight and epoch length.
+//
+// The HTTP part:
 // a real `smt node start` child process (signature verification on), pre-signed transfers among many
 // accounts submitted in batches (POST /v1/tx {"txs": [...]}) with a few requests in flight, until
 // every accepted transaction is committed (sealed and durable).
 //
-//   npm run bench:shard:http -- [--accounts 4000] [--per-account 25] [--batch 2000] [--inflight 4] [--epoch-ms 500]
+//   npm run bench:shard:http -- [--accounts 4000] [--per-account 25] [--batch 2000] [--inflight 4] [--epoch-ms 500] [--json] [--no-in-process]
+//   (--json: submit {"txs": [hex, ...]} instead of the compact application/octet-stream batch)
 //   (or env BENCH_ACCOUNTS, BENCH_PER_ACCOUNT, BENCH_BATCH, BENCH_INFLIGHT, BENCH_EPOCH_MS)
 //
 // Reports committed tps (first submission -> last commit), client-side submit-to-commit latency
@@ -12,12 +19,17 @@
 // JSON object. `runHttpBench()` is exported for scripts/bench-shard.ts.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
+import { joinSignedTxs } from '../src/shard/tx-batch.js';
+import { benchInProcess, loadText, prepare } from './bench-shard.js';
+
+/** Goal: HTTP committed tps / in-process committed tps of the same run (issue #20). */
+export const GOAL_HTTP_RATIO = 0.9;
 
 export interface HttpBenchOptions {
   accounts?: number;
@@ -25,6 +37,8 @@ export interface HttpBenchOptions {
   batch?: number; // transactions per POST
   inflight?: number; // concurrent POSTs
   epochMs?: number;
+  /** 'binary' (default): application/octet-stream, signed transfers concatenated; 'json': {"txs": [hex...]}. */
+  format?: 'binary' | 'json';
   log?: (line: string) => void;
 }
 
@@ -42,6 +56,8 @@ export interface HttpBenchResult {
   epochMs: number;
   retries503: number;
   nodePeakRssMb: number | null;
+  format: 'binary' | 'json';
+  nodeCpuUsPerTx: number | null;
 }
 
 const SMT = join(import.meta.dirname, '..', 'bin', 'smt.mjs');
@@ -57,6 +73,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
   const batchSize = o.batch ?? 2000;
   const inflight = o.inflight ?? 4;
   const epochMs = o.epochMs ?? 500;
+  const format = o.format ?? 'binary';
   const log = o.log ?? ((l: string) => console.error(l));
   const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-http-'));
   const netDir = join(tmp, 'net');
@@ -68,13 +85,14 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
     // Pre-sign, nonce-major: every account's nonce 0, then every nonce 1, ... so no batch runs ahead
     // of the mempool's future-nonce window.
     const t0 = performance.now();
-    const txs: { hex: string; txid: string }[] = [];
+    const txs: { hex: string; bytes: Uint8Array; txid: string }[] = [];
     for (let n = 0; n < perAccount; n++) {
       for (let i = 0; i < accounts; i++) {
         const k = keys[i]!;
         const to = fromHex(toHex(keys[(i + 1 + n) % accounts]!.address), 20);
         const t = { network: genesis.networkId, from: k.keyPair.publicKey, to, amount: 1n + BigInt(n), fee: 1n, nonce: BigInt(n), ts: BigInt(Date.now()) << 16n };
-        txs.push({ hex: toHex(encodeSignedTx(signTransfer(t, k.keyPair.secretKey))), txid: txIdHex(t) });
+        const bytes = encodeSignedTx(signTransfer(t, k.keyPair.secretKey));
+        txs.push({ hex: format === 'json' ? toHex(bytes) : '', bytes, txid: txIdHex(t) });
       }
     }
     log(`# pre-signed ${txs.length} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -99,6 +117,16 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
         return m ? Math.round(Number(m[1]) / 1024) : null;
+      } catch {
+        return null;
+      }
+    };
+    /** The node process's CPU seconds (all threads), from /proc. */
+    const nodeCpuSeconds = (): number | null => {
+      try {
+        const st = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100;
       } catch {
         return null;
       }
@@ -131,6 +159,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       let accepted = 0;
       let retries503 = 0;
       const tStart = performance.now();
+      const nodeCpu0 = nodeCpuSeconds();
       const worker = async (): Promise<void> => {
         while (next < txs.length) {
           const slice = txs.slice(next, next + batchSize);
@@ -139,7 +168,9 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
           const b = { start: 0, sent: 0, sample: [slice[0]!.txid, slice[slice.length - 1]!.txid] };
           while (pending.length > 0) {
             b.start = performance.now();
-            const r = await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending.map((t) => t.hex) }) });
+            const r = format === 'json'
+              ? await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending.map((t) => t.hex) }) })
+              : await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: joinSignedTxs(pending.map((t) => t.bytes)) });
             const j = (await r.json()) as { results?: { status: string; reason?: string }[] };
             if (!j.results) throw new Error(`submission failed: HTTP ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
             const retry: typeof pending = [];
@@ -167,6 +198,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
         await new Promise((r) => setTimeout(r, 10));
       }
       const tEnd = epochSeenAt.get(lastEpoch) ?? performance.now();
+      const nodeCpu1 = nodeCpuSeconds();
       watching = false;
       await watcher;
       // Latency per batch: from its submission to the moment its commit epoch became visible.
@@ -187,7 +219,8 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       return {
         mode: 'http', transactions: txs.length, committed, seconds: +seconds.toFixed(3), tps: Math.round(committed / seconds),
         submitSeconds: +submitSeconds.toFixed(3), p50Ms: Math.round(quantile(lat, 0.5)), p99Ms: Math.round(quantile(lat, 0.99)),
-        batch: batchSize, inflight, epochMs, retries503, nodePeakRssMb: peakRss(),
+        batch: batchSize, inflight, epochMs, retries503, nodePeakRssMb: peakRss(), format,
+        nodeCpuUsPerTx: nodeCpu0 === null || nodeCpu1 === null ? null : Math.round(((nodeCpu1 - nodeCpu0) * 1e6) / Math.max(1, committed)),
       };
     } finally {
       proc.kill('SIGTERM');
@@ -207,10 +240,22 @@ if (import.meta.main) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : process.env[env] ? Number(process.env[env]) : dflt;
   };
-  const r = await runHttpBench({
+  const o = {
     accounts: arg('accounts', 'BENCH_ACCOUNTS', 4000), perAccount: arg('per-account', 'BENCH_PER_ACCOUNT', 25), batch: arg('batch', 'BENCH_BATCH', 2000),
     inflight: arg('inflight', 'BENCH_INFLIGHT', 4), epochMs: arg('epoch-ms', 'BENCH_EPOCH_MS', 500),
-  });
-  console.log(`http: ${r.committed} committed in ${r.seconds} s = ${r.tps} tps (submission took ${r.submitSeconds} s); submit-to-commit p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; node peak RSS ${r.nodePeakRssMb} MB`);
-  console.log(JSON.stringify(r));
+    format: (process.argv.includes('--json') ? 'json' : 'binary') as 'json' | 'binary',
+  };
+  console.log(`goal (issue #20): HTTP committed tps >= ${GOAL_HTTP_RATIO} x in-process committed tps of the same run; signatures verified, fsync per seal; load average ${loadText()}`);
+  let inProcessTps: number | undefined;
+  if (!process.argv.includes('--no-in-process')) {
+    const setup = prepare(o.accounts, o.accounts * o.perAccount);
+    const ip = await benchInProcess(setup, true, { batch: o.batch, inflight: o.inflight, epochMs: o.epochMs, maxPending: 40_000, workers: availableParallelism() });
+    inProcessTps = ip.tps;
+    console.log(`in-process: ${ip.txs} committed in ${ip.seconds.toFixed(2)} s = ${ip.tps} tps; p50 ${ip.p50ms} ms, p99 ${ip.p99ms} ms; CPU ${ip.cpuUsPerTx} us/tx; load average ${loadText()}`);
+  }
+  const r = await runHttpBench(o);
+  console.log(`http (${r.format}): ${r.committed} committed in ${r.seconds} s = ${r.tps} tps (submission took ${r.submitSeconds} s; node CPU ${r.nodeCpuUsPerTx} us/tx); submit-to-commit p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; node peak RSS ${r.nodePeakRssMb} MB; load average ${loadText()}`);
+  const ratio = inProcessTps ? Math.round((r.tps / inProcessTps) * 100) / 100 : null;
+  if (ratio !== null) console.log(`RATIO http / in-process = ${r.tps} / ${inProcessTps} = ${ratio} (goal >= ${GOAL_HTTP_RATIO}: ${ratio >= GOAL_HTTP_RATIO ? 'met' : 'NOT met'})`);
+  console.log(JSON.stringify({ ...r, inProcessTps: inProcessTps ?? null, ratio, goalRatio: GOAL_HTTP_RATIO }));
 }

@@ -1,5 +1,10 @@
 // Shard throughput benchmark (`npm run bench:shard`).
 //
+// The headline is a ratio measured within one run, so it holds on any machine: committed tx/s with
+// signatures verified / libsodium's single-core ed25519 verify rate (measured at the start of the
+// run, on this thread). Goal (issue #20): >= 1.5, i.e. on 2 cores at most ~20 us of CPU per
+// transaction beyond its signature check. Printed first, with the load average beside it.
+//
 // Pre-signs transfers among many accounts of a one-shard (depth 0) network, then measures the
 // sustained rate at which they become COMMITTED (sealed and durable: the epoch's batch is fsynced),
 // from the first submission to the last commit, plus submit-to-commit latency and peak RSS.
@@ -11,7 +16,9 @@
 //
 // Env knobs: BENCH_ACCOUNTS (10000), BENCH_TXS (240000), BENCH_BATCH (2000), BENCH_EPOCH_MS (250),
 // BENCH_INFLIGHT (12 submit calls in flight), BENCH_MAX_PENDING (40000 accepted, not yet committed),
-// BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify), BENCH_FSYNC (1; 0 = no fsync per seal).
+// BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify), BENCH_FSYNC (1; 0 = no fsync per seal),
+// BENCH_CPU_PROF (a path prefix: the main thread's CPU profile of each in-process run, only the
+// measured part, is written to <prefix>-<mode>.cpuprofile for Chrome DevTools / `node --cpu-prof` tools).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +28,9 @@ import type { Genesis } from '../src/core/genesis.js';
 import type { ShardId } from '../src/core/ids.js';
 import { Shard, type SealedEvent } from '../src/shard/shard.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+import sodium from 'sodium-native';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 const SHARD = '' as ShardId;
@@ -76,6 +86,48 @@ export function prepare(accounts: number, total: number): BenchSetup {
     txs[i] = encodeSignedTx(signTransfer({ network: genesis.networkId, from: u.publicKey, to: addrs[r]!, amount: 1n + BigInt(x % 1000), fee: 1n, nonce, ts: 0n }, u.secretKey));
   }
   return { genesis, validator, txs };
+}
+
+/** Goal of committed tps / single-core verify rate (issue #20). */
+export const GOAL_SIGNATURE_RATIO = 1.5;
+
+/**
+ * libsodium's ed25519 verify rate on one core (this thread): crypto_sign_verify_detached over
+ * 32-byte messages (what a transaction signature signs), distinct keys. Best of `rounds` rounds of
+ * `ms` each: other processes on the machine can only slow a round down, so the best is the
+ * closest to the machine's real rate (and makes the ratio conservative).
+ */
+export function measureVerifyRate(rounds = 5, ms = 300): { perSecond: number; usPerVerify: number; rounds: number[] } {
+  const n = 256;
+  const items = Array.from({ length: n }, (_, i) => {
+    const k = key('bench-verify-rate', i);
+    const m = Buffer.alloc(32, i);
+    const sig = Buffer.alloc(64);
+    sodium.crypto_sign_detached(sig, m, Buffer.from(k.secretKey));
+    return { m, sig, pk: Buffer.from(k.publicKey) };
+  });
+  for (const it of items) if (!sodium.crypto_sign_verify_detached(it.sig, it.m, it.pk)) throw new Error('verify-rate probe: own signature does not verify');
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let count = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < ms) {
+      for (let i = 0; i < 64; i++) {
+        const it = items[(count + i) % n]!;
+        sodium.crypto_sign_verify_detached(it.sig, it.m, it.pk);
+      }
+      count += 64;
+      t = performance.now();
+    }
+    rates.push(Math.round((count * 1000) / (t - t0)));
+  }
+  const best = Math.max(...rates);
+  return { perSecond: best, usPerVerify: Math.round(1e7 / best) / 10, rounds: rates };
+}
+
+export function loadText(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' ');
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -184,12 +236,25 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
           console.log(`  epoch ${e.snapshot.snapshot.epoch}: ${e.txCount} txs, seal ${Math.round(e.sealMs)} ms`, Object.fromEntries(Object.entries(e.phases).map(([k, v]) => [k, Math.round(v)])));
         }
       });
+      const prof = process.env.BENCH_CPU_PROF ? new Session() : undefined;
+      if (prof) {
+        prof.connect();
+        await prof.post('Profiler.enable');
+        await prof.post('Profiler.start');
+      }
       const r = await drive(verify ? 'in-process, signatures verified' : 'in-process, verification off', setup.txs,
         async (b) => (await shard.submit(b)).map((x) => (x.ok ? x.txid : null)),
         async () => {
           await shard.sealEpoch();
           return lastIds;
         }, o);
+      if (prof) {
+        const { profile } = await prof.post('Profiler.stop');
+        const file = `${process.env.BENCH_CPU_PROF}-${verify ? 'verify' : 'noverify'}.cpuprofile`;
+        writeFileSync(file, JSON.stringify(profile));
+        prof.disconnect();
+        console.log(`CPU profile of the main thread (measured part only): ${file}`);
+      }
       // where a seal's wall time goes, per committed tx
       r.sealPhasesUsPerTx = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round((v * 10000) / Math.max(1, r.txs)) / 10]));
       return r;
@@ -232,6 +297,9 @@ async function main(): Promise<void> {
   };
   const modes = (process.env.BENCH_MODES ?? Object.keys(MODES).join(',')).split(',');
   for (const m of modes) if (!MODES[m]) throw new Error(`unknown BENCH_MODES entry ${m}; known: ${Object.keys(MODES).join(', ')}`);
+  console.log(`goal (issue #20): committed tx/s with signatures verified / single-core libsodium verify rate >= ${GOAL_SIGNATURE_RATIO}; fsync per seal ${process.env.BENCH_FSYNC === '0' ? 'OFF (not a headline figure)' : 'on'}`);
+  const vr = measureVerifyRate();
+  console.log(`libsodium ed25519 verify on one core: ${vr.perSecond} /s (${vr.usPerVerify} us; rounds ${vr.rounds.join(' ')}); load average ${loadText()}`);
   const t = performance.now();
   const setup = prepare(accounts, total);
   console.log(`pre-signed ${total} transfers among ${accounts} accounts in ${((performance.now() - t) / 1000).toFixed(1)} s; ${availableParallelism()} cores, ${o.workers} verify workers, batch ${o.batch}, ${o.inflight} in flight, epoch ${o.epochMs} ms, fsync ${process.env.BENCH_FSYNC === '0' ? 'off' : 'on'}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -246,13 +314,18 @@ async function main(): Promise<void> {
   // to itself (other processes on the machine inflate the wall-clock figures above).
   const cpuBound = (r?: BenchResult) => (r ? Math.round((availableParallelism() * 1e6) / r.cpuUsPerTx) : null);
   if (verified) console.log(`CPU-bound ceiling with signatures verified (cores / CPU per tx, an estimate, not measured): ${cpuBound(verified)} tx/s`);
+  const ratio = verified ? Math.round((verified.tps / vr.perSecond) * 100) / 100 : null;
+  if (verified) {
+    console.log(`RATIO committed tps / single-core verify rate = ${verified.tps} / ${vr.perSecond} = ${ratio} (goal >= ${GOAL_SIGNATURE_RATIO}: ${ratio! >= GOAL_SIGNATURE_RATIO ? 'met' : 'NOT met'}); CPU per tx ${verified.cpuUsPerTx} us = verify ${vr.usPerVerify} + ${Math.round(verified.cpuUsPerTx - vr.usPerVerify)} other; load average ${loadText()}`);
+  }
   const summary = {
     bench: 'shard', accounts, txs: total, cores: availableParallelism(), loadavg: loadavg()[0],
     inProcessVerifiedTps: verified?.tps ?? null,
     inProcessNoVerifyTps: results.find((r) => r.mode === 'in-process, verification off')?.tps ?? null,
     p50ms: verified?.p50ms ?? null, p99ms: verified?.p99ms ?? null,
     verifiedCpuUsPerTx: verified?.cpuUsPerTx ?? null, verifiedCpuBoundTpsEstimate: cpuBound(verified),
-    peakRssMb: rssMb(), goalTps: 29_000, results,
+    peakRssMb: rssMb(), verifyRatePerCore: vr.perSecond, verifyUs: vr.usPerVerify,
+    ratio, goalRatio: GOAL_SIGNATURE_RATIO, fsync: process.env.BENCH_FSYNC !== '0', loadavgEnd: loadavg()[0], results,
   };
   console.log(JSON.stringify(summary));
 }

@@ -3,6 +3,7 @@
 // time is up, resubmitting what bounced off back-pressure (mempool-full, nonce-too-far).
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { joinSignedTxs } from '../src/shard/tx-batch.js';
 
 export async function json<T = any>(url: string, init?: RequestInit): Promise<T> {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
@@ -18,14 +19,18 @@ export interface LoadResult {
   submitSeconds: number;
 }
 
-export async function driveLoad(nodes: readonly { shard: string; url: string }[], lists: Map<string, string[]>, o: { seconds: number; batch: number; inflight: number }): Promise<LoadResult> {
+/**
+ * Lists of hex strings are posted as JSON ({"txs": [...]}), lists of bytes as the compact batch
+ * (application/octet-stream: the signed transfers concatenated).
+ */
+export async function driveLoad(nodes: readonly { shard: string; url: string }[], lists: Map<string, string[] | Uint8Array[]>, o: { seconds: number; batch: number; inflight: number }): Promise<LoadResult> {
   const tStart = performance.now();
   const loadEnd = tStart + o.seconds * 1000;
   const accepted = new Map<string, number>();
   let refused = 0;
   let retries = 0;
   await Promise.all(nodes.map(async (n) => {
-    const list = lists.get(n.shard) ?? [];
+    const list: (string | Uint8Array)[] = lists.get(n.shard) ?? [];
     let next = 0;
     accepted.set(n.shard, 0);
     const worker = async (): Promise<void> => {
@@ -33,9 +38,13 @@ export async function driveLoad(nodes: readonly { shard: string; url: string }[]
         let pending = list.slice(next, next + o.batch);
         next += pending.length;
         while (pending.length > 0 && performance.now() < loadEnd + 5000) {
-          const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) });
+          const binary = pending[0] instanceof Uint8Array;
+          const init: RequestInit = binary
+            ? { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: joinSignedTxs(pending as Uint8Array[]) }
+            : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending }) };
+          const j = await json<{ results?: { status: string; reason?: string }[] }>(`${n.url}/v1/tx`, init);
           if (!j.results) throw new Error(`submission to ${n.shard} failed: ${JSON.stringify(j).slice(0, 200)}`);
-          const retry: string[] = [];
+          const retry: (string | Uint8Array)[] = [];
           j.results.forEach((r, i) => {
             if (r.status === 'accepted') accepted.set(n.shard, accepted.get(n.shard)! + 1);
             else if (r.reason === 'mempool-full' || r.reason === 'nonce-too-far') retry.push(pending[i]!);

@@ -11,16 +11,28 @@ import { closeServer, createHttpServer, listen, parseHostPort, Router, DEFAULT_M
 import { createMetrics } from '../src/node/metrics.js';
 import type { ShardId } from '../src/core/ids.js';
 import type { SubmitResult } from '../src/shard/shard.js';
+import { keyPairFromSeed } from '../src/core/ed25519.js';
+import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+import { joinSignedTxs } from '../src/shard/tx-batch.js';
+import { MAX_BATCH } from '../src/node/api.js';
+
+/** `n` signed transfers of network `net` (real encodings: the splitter only frames them). */
+function signedTxs(n: number, net = 'testnet'): Uint8Array[] {
+  const k = keyPairFromSeed(new Uint8Array(32).fill(7));
+  return Array.from({ length: n }, (_, i) => encodeSignedTx(signTransfer({ network: net, from: k.publicKey, to: new Uint8Array(20).fill(i & 0xff), amount: 1n + BigInt(i), fee: 1n, nonce: BigInt(i), ts: 0n }, k.secretKey)));
+}
 
 const TXID = 'ab'.repeat(32);
 let submitScript: (n: number) => SubmitResult[] = (n) => Array.from({ length: n }, (_, i) => ({ ok: true as const, txid: i.toString(16).padStart(64, '0') }));
 let submitCalls = 0;
+let lastSubmitted: Uint8Array[] = [];
 
 const stand_in = {
   id: '' as ShardId,
   genesis: { networkId: 'testnet', depth: 0, epochMs: 1000, genesisTime: 0, allocations: [], validators: new Map([['' as ShardId, new Uint8Array(32)]]) },
   submit: async (txs: Uint8Array[]) => {
     submitCalls++;
+    lastSubmitted = txs.map((t) => t.slice());
     return submitScript(txs.length);
   },
   txStatus: async () => ({ status: 'unknown' as const }),
@@ -93,11 +105,12 @@ describe('HTTP error mapping', () => {
     assert.equal(r.json.error.code, 'bad-request');
   });
 
-  test('a content type other than application/json answers 415', async () => {
-    for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+  test('a content type other than application/json or application/octet-stream answers 415 naming both', async () => {
+    for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'application/octet-streamx']) {
       const r = await call('POST', '/v1/tx', '{"tx":"00"}', { 'content-type': ct });
       assert.equal(r.status, 415, ct);
       assert.equal(r.json.error.code, 'unsupported-media-type');
+      assert.match(r.json.error.message, /application\/json or application\/octet-stream/);
     }
     const ok = await call('POST', '/v1/tx', '{"tx":"00"}', { 'content-type': 'application/json; charset=utf-8' });
     assert.equal(ok.status, 202);
@@ -207,6 +220,76 @@ describe('submission results', () => {
     assert.match(text, /smt_tx_submissions_total\{result="accepted"\} \d+/);
     assert.match(text, /smt_tx_submissions_total\{result="mempool-full"\} \d+/);
     assert.match(text, /smt_mempool_size/);
+  });
+});
+
+describe('compact batch submission (application/octet-stream)', () => {
+  const octet = { 'content-type': 'application/octet-stream' };
+
+  test('signed transfers concatenated reach the shard as exactly those transfers, in order, with one result each', async () => {
+    for (const [n, net] of [[1, 'testnet'], [3, 'testnet'], [5, 'a'], [4, 'n'.repeat(64)]] as const) {
+      const txs = signedTxs(n, net);
+      submitScript = (m) => Array.from({ length: m }, (_, i) => ({ ok: true as const, txid: i.toString(16).padStart(64, '0') }));
+      const r = await call('POST', '/v1/tx', Buffer.from(joinSignedTxs(txs)), octet);
+      assert.equal(r.status, 200, `${n} of ${net}`);
+      assert.equal(r.json.results.length, n);
+      assert.equal(r.json.accepted, n);
+      assert.deepEqual(lastSubmitted.map((t) => Buffer.from(t).toString('hex')), txs.map((t) => Buffer.from(t).toString('hex')));
+    }
+  });
+
+  test('a body that does not split into signed transfers answers 400 bad-request naming where, and submits nothing', async () => {
+    const [a, b] = signedTxs(2);
+    const ab = joinSignedTxs([a!, b!]);
+    const bad: [string, Uint8Array, RegExp][] = [
+      ['empty', new Uint8Array(0), /empty body/],
+      ['last one truncated', ab.subarray(0, ab.length - 1), /transaction 1 at byte 160: truncated/],
+      ['four stray bytes after', joinSignedTxs([ab, new Uint8Array([1, 0, 0, 0])]), /transaction 2 at byte 320: truncated/],
+      ['unknown version', joinSignedTxs([a!, Uint8Array.of(2, ...b!.subarray(1))]), /transaction 1 at byte 160: unknown version 2/],
+      ['network id length 0', joinSignedTxs([Uint8Array.of(1, 0, 0, 0, 0), a!]), /transaction 0 at byte 0: network id length 0/],
+      ['network id length 65', Uint8Array.of(1, 0, 0, 0, 65, ...new Uint8Array(300)), /network id length 65 outside 1..64/],
+      ['hex text sent as octets', Buffer.from(Buffer.from(a!).toString('hex')), /transaction 0 at byte 0: unknown version 48/],
+    ];
+    for (const [what, body, msg] of bad) {
+      const before = submitCalls;
+      const r = await call('POST', '/v1/tx', Buffer.from(body), octet);
+      assert.equal(r.status, 400, what);
+      assert.equal(r.json.error.code, 'bad-request', what);
+      assert.match(r.json.error.message, msg, what);
+      assert.equal(submitCalls, before, `${what}: nothing submitted`);
+    }
+  });
+
+  test('a body over 1 MiB answers 413 payload-too-large and submits nothing', async () => {
+    const before = submitCalls;
+    const big = await call('POST', '/v1/tx', Buffer.alloc(DEFAULT_MAX_BODY_BYTES + 1, 1), octet);
+    assert.equal(big.status, 413);
+    assert.equal(big.json.error.code, 'payload-too-large');
+    assert.equal(submitCalls, before);
+  });
+
+  test(`more than ${MAX_BATCH} transfers answer 413 batch-too-large and submit nothing; exactly ${MAX_BATCH} are submitted`, async () => {
+    // 10 000 transfers are >= 1.54 MB: only a node with a larger body limit can receive that many
+    const srv = createHttpServer(buildApi({ shard: stand_in }), { maxBodyBytes: 4 << 20 });
+    const url = await listen(srv, '127.0.0.1', 0);
+    try {
+      const one = signedTxs(1, 'a')[0]!;
+      const post = async (n: number) => {
+        const res = await fetch(url + '/v1/tx', { method: 'POST', headers: octet, body: Buffer.from(joinSignedTxs(Array(n).fill(one))) });
+        return { status: res.status, json: (await res.json()) as any };
+      };
+      submitScript = (m) => Array.from({ length: m }, (_, i) => ({ ok: true as const, txid: i.toString(16).padStart(64, '0') }));
+      const before = submitCalls;
+      const many = await post(MAX_BATCH + 1);
+      assert.equal(many.status, 413);
+      assert.equal(many.json.error.code, 'batch-too-large');
+      assert.equal(submitCalls, before);
+      const exactly = await post(MAX_BATCH);
+      assert.equal(exactly.status, 200);
+      assert.equal(exactly.json.results.length, MAX_BATCH);
+    } finally {
+      await closeServer(srv);
+    }
   });
 });
 

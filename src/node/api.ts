@@ -15,7 +15,8 @@ import { addressFast, hex, taggedHasher } from '../shard/fast-hash.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { encodeFinalAggregate } from '../hierarchy/finality.js';
 import { aggregationPath, aggregationPathToJson, globalRoot, globalToJson, PathUnavailableError, type GlobalSnapshot } from '../hierarchy/global.js';
-import { HttpError, Router, type ApiResponse } from './http.js';
+import { HttpError, Router, parseJsonBody, type ApiResponse } from './http.js';
+import { splitSignedTxs, TxBatchError } from '../shard/tx-batch.js';
 import { globalChecksJson } from '../hierarchy/conservation.js';
 import { decodeTxRecord } from '../shard/records.js';
 import { shardCommitments } from '../hierarchy/global.js';
@@ -98,16 +99,30 @@ export function buildApi(o: ApiOptions): Router {
   const router = new Router();
 
   router.add('POST', '/v1/tx', async (req) => {
-    const body = await req.json();
-    const { hexes, batch } = parseSubmitBody(body);
-    // Non-hex strings are per-transaction `malformed` results, like bytes that do not decode.
-    const decoded: (Uint8Array | DecodeError)[] = hexes.map((h) => {
+    const body = await req.body(['application/json', 'application/octet-stream']);
+    let decoded: (Uint8Array | DecodeError)[];
+    let batch = true;
+    if (body.type === 'application/octet-stream') {
+      // The compact batch: signed transfers concatenated (docs/PROTOCOL.md "Transfers" > "Batches").
+      // A body that does not split exactly is refused whole: nothing of it is submitted.
       try {
-        return fromHex(h);
+        decoded = splitSignedTxs(body.bytes, MAX_BATCH);
       } catch (e) {
-        return e as DecodeError;
+        if (e instanceof TxBatchError) throw new HttpError(e.code === 'batch-too-large' ? 413 : 400, e.code, e.message);
+        throw e;
       }
-    });
+    } else {
+      const parsed = parseSubmitBody(parseJsonBody(body.bytes));
+      batch = parsed.batch;
+      // Non-hex strings are per-transaction `malformed` results, like bytes that do not decode.
+      decoded = parsed.hexes.map((h) => {
+        try {
+          return fromHex(h);
+        } catch (e) {
+          return e as DecodeError;
+        }
+      });
+    }
     // Routing: transactions whose sender lives on another shard go to that shard's gossip topic;
     // everything else (including what does not decode) is the local shard's to accept or reject.
     const results: (TxResultJson | undefined)[] = decoded.map((d) =>

@@ -71,6 +71,20 @@ export interface ApiRequest {
   headers: IncomingMessage['headers'];
   /** Reads and parses a JSON body (415 on another content type, 413 over the limit, 400 if malformed). */
   json(): Promise<unknown>;
+  /**
+   * Reads the body if its content type is one of `types` (415 naming them otherwise, 413 over the
+   * limit). A JSON body is then parsed with parseJsonBody.
+   */
+  body(types: readonly string[]): Promise<{ type: string; bytes: Buffer }>;
+}
+
+/** Parses a JSON request body (400 malformed-json if it is not JSON). */
+export function parseJsonBody(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'malformed-json', 'request body is not valid JSON');
+  }
 }
 
 export interface ApiResponse {
@@ -237,16 +251,13 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
         params: m.params,
         query: url.searchParams,
         headers: req.headers,
-        json: async () => {
+        json: async () => parseJsonBody((await apiReq.body(['application/json'])).bytes),
+        body: async (types) => {
           const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-          if (ct !== 'application/json') throw new HttpError(415, 'unsupported-media-type', `content-type must be application/json, got ${ct ? JSON.stringify(ct) : 'none'}`);
-          const body = await readBody(req, maxBodyBytes);
-          chargeBody(bucket, body.length);
-          try {
-            return JSON.parse(body.toString('utf8')) as unknown;
-          } catch {
-            throw new HttpError(400, 'malformed-json', 'request body is not valid JSON');
-          }
+          if (!types.includes(ct)) throw new HttpError(415, 'unsupported-media-type', `content-type must be ${types.join(' or ')}, got ${ct ? JSON.stringify(ct) : 'none'}`);
+          const bytes = await readBody(req, maxBodyBytes);
+          chargeBody(bucket, bytes.length);
+          return { type: ct, bytes };
         },
       };
       response = await m.handler(apiReq);
