@@ -22,7 +22,7 @@
 // genesisTime + (e+1) * epochMs to the first poll that shows it; includes the seal itself);
 // gossip bytes per node per epoch (envelopes in + out at the application, no libp2p framing);
 // global epochs with carried shards; peak RSS per node. The last line is one JSON object.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,7 @@ async function runCluster(DEPTH: number, ACCOUNTS: number, idleSeconds: number) 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-cluster-'));
 const netDir = join(tmp, 'net');
 let started = false;
+let single: ChildProcess | undefined;
 try {
   const shardsN = 3 ** DEPTH;
   log(`# network: ${shardsN} shards (depth ${DEPTH}), ${ACCOUNTS} accounts, up to ${PER_ACCOUNT} transfers each, epoch ${EPOCH_MS} ms, load for <= ${SECONDS} s`);
@@ -144,11 +145,28 @@ try {
 
   const [apiBase, p2pBase] = await findFreePortBases(shardsN);
   const tUp = performance.now();
-  started = true;
-  execFileSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '90'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  log(`# cluster up in ${((performance.now() - tUp) / 1000).toFixed(1)} s (first global snapshot final)`);
-  const layout = loadLayout(netDir);
-  const nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)! }));
+  let nodes: { shard: string; url: string; pid: number }[];
+  if (DEPTH === 0) {
+    // One shard alone has no peers: `smt cluster up` gives every node --p2p, which a depth-0 network
+    // refuses, so the node is started here with the same arguments otherwise (one verify worker).
+    const url = `http://127.0.0.1:${apiBase}`;
+    single = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--data', join(netDir, 'data-root'), '--api', `127.0.0.1:${apiBase}`, '--verify-workers', '1', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const deadline = performance.now() + 90_000;
+    for (;;) {
+      const h = await json<{ ok?: boolean }>(`${url}/v1/health`).catch(() => undefined);
+      if (h?.ok) break;
+      if (single.exitCode !== null || performance.now() > deadline) throw new Error('the one-shard node did not become healthy');
+      await sleep(250);
+    }
+    nodes = [{ shard: '', url, pid: single.pid! }];
+    log(`# one node up in ${((performance.now() - tUp) / 1000).toFixed(1)} s`);
+  } else {
+    started = true;
+    execFileSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '90'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    log(`# cluster up in ${((performance.now() - tUp) / 1000).toFixed(1)} s (first global snapshot final)`);
+    const layout = loadLayout(netDir);
+    nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)! }));
+  }
   await sleep(2 * EPOCH_MS); // settle: epochs missed during start are sealed, peers meshed
   let idleCores: number | null = null;
   if (idleSeconds > 0) {
@@ -257,6 +275,10 @@ try {
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
   return result;
 } finally {
+  if (single && single.exitCode === null) {
+    single.kill('SIGTERM');
+    await new Promise((r) => single!.once('exit', r));
+  }
   teardownCluster(SMT_BIN, netDir, tmp, started);
 }
 }
