@@ -118,11 +118,26 @@ const palette = ['#2f6fdb', '#d9542b', '#2e9d57', '#9b4dca', '#c79a16', '#16a3b8
 function chartWidth(id: string): number {
   return Math.max(300, $(id).clientWidth);
 }
+interface AxisLike { ticks?: { size?: number }; gap?: number; font: [string, number]; _size: number }
+interface ChartSelf { axes: AxisLike[]; ctx: CanvasRenderingContext2D }
+/** A y axis as wide as its widest value: uPlot's fixed default (50 px) cut labels past 5 characters (e.g. "12,000" ms). */
+function fitAxis(self: ChartSelf, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = self.axes[axisIdx]!;
+  if (cycleNum > 1) return axis._size; // uPlot re-asks while settling: keep the first answer (no oscillation)
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5);
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (longest) {
+    self.ctx.font = axis.font[0];
+    size += self.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size) + 6;
+}
+const yAxis = (o: Record<string, unknown> = {}): Record<string, unknown> => ({ stroke: 'currentColor', size: fitAxis, ...o });
 function drawCharts(t: Tick): void {
   if (!tpsChart) {
     const shardSeries = t.shards.map((s, i) => ({ label: `shard ${s.shard}`, stroke: palette[i % palette.length], width: 1, show: t.shards.length <= 9 }));
-    tpsChart = new uPlot({ width: chartWidth('chart-tps'), height: 220, series: [{}, { label: 'all shards', stroke: 'currentColor', width: 2.5 }, ...shardSeries], axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor' }], scales: { x: { time: true } } }, [[], [], ...t.shards.map(() => [])], $('chart-tps'));
-    latChart = new uPlot({ width: chartWidth('chart-lat'), height: 220, series: [{}, { label: 'seal → global final (ms)', stroke: '#2f6fdb', width: 2, scale: 'ms' }, { label: 'proof lag (epochs)', stroke: '#d9542b', width: 2, scale: 'ep' }], axes: [{ stroke: 'currentColor' }, { scale: 'ms', stroke: 'currentColor' }, { scale: 'ep', side: 1, stroke: 'currentColor', grid: { show: false } }], scales: { x: { time: true } } }, [[], [], []], $('chart-lat'));
+    tpsChart = new uPlot({ width: chartWidth('chart-tps'), height: 220, series: [{}, { label: 'all shards', stroke: 'currentColor', width: 2.5 }, ...shardSeries], axes: [{ stroke: 'currentColor' }, yAxis()], scales: { x: { time: true } } }, [[], [], ...t.shards.map(() => [])], $('chart-tps'));
+    latChart = new uPlot({ width: chartWidth('chart-lat'), height: 220, series: [{}, { label: 'seal → global final (ms)', stroke: '#2f6fdb', width: 2, scale: 'ms' }, { label: 'proof lag (epochs)', stroke: '#d9542b', width: 2, scale: 'ep' }], axes: [{ stroke: 'currentColor' }, yAxis({ scale: 'ms' }), yAxis({ scale: 'ep', side: 1, grid: { show: false } })], scales: { x: { time: true } } }, [[], [], []], $('chart-lat'));
     window.addEventListener('resize', () => {
       tpsChart?.setSize({ width: chartWidth('chart-tps'), height: 220 });
       latChart?.setSize({ width: chartWidth('chart-lat'), height: 220 });

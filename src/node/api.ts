@@ -76,6 +76,8 @@ export interface ApiOptions {
   tps?: () => number;
   /** The node's network directory: the explorer lists the cluster's nodes from its cluster.json. */
   networkDir?: string;
+  /** Every shard's signed snapshots this node holds (the proving layer keeps them from the proofs topic): the explorer's shard cells. */
+  snapshots?: (shard: string, epoch: number) => SignedSnapshot | undefined;
 }
 
 /** What the API needs from the network layer (TriadNetwork satisfies it). */

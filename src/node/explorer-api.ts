@@ -11,7 +11,9 @@ import { toHex } from '../core/bytes.js';
 import { genesisHash, genesisToJson, totalSupply } from '../core/genesis.js';
 import { allShards } from '../core/ids.js';
 import { globalConservation } from '../hierarchy/conservation.js';
-import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
+import { shardCommitments, type GlobalSnapshot, type ShardCommitment } from '../hierarchy/global.js';
+import { isZeroHash } from '../hierarchy/aggregate.js';
+import type { SignedSnapshot } from '../shard/snapshot.js';
 import type { FinalAggregate } from '../hierarchy/finality.js';
 import { clusterApiUrls } from '../cluster/cluster.js';
 import { ensureExplorerBundle, EXPLORER_SRC, UPLOT_DIR } from '../explorer/build.js';
@@ -78,40 +80,45 @@ export function addExplorerRoutes(router: Router, o: ApiOptions): void {
     const now = Date.now();
     const epoch = shard.latestEpoch();
     const latest = network?.latestGlobalSnapshot();
-    const snapshotOf = (network as Partial<{ snapshotOf(s: string, e: number): { snapshot: { txCount: bigint } } | undefined }> | undefined)?.snapshotOf?.bind(network);
+    // Every shard's signed snapshots held here: those of this node's own triads (aggregation) and
+    // every shard's from the proofs topic (the proving layer keeps them all, proving or not).
+    const netSnapshot = (network as Partial<{ snapshotOf(s: string, e: number): SignedSnapshot | undefined }> | undefined)?.snapshotOf?.bind(network);
+    const snapshotOf = (s: string, e: number): SignedSnapshot | undefined => netSnapshot?.(s, e) ?? o.snapshots?.(s, e);
     if (latest && latest.aggregate.epoch !== lastGlobal) {
       lastGlobal = latest.aggregate.epoch;
       // seal of the global epoch's shards -> this node holding the final global snapshot
       globalLatencyMs = Math.max(0, now - (g.genesisTime + (lastGlobal + 1) * g.epochMs));
     }
-    const included = latest ? new Map(shardCommitments(latest, g.depth).map((c) => [c.shard as string, c])) : new Map();
+    const included = latest ? new Map(shardCommitments(latest, g.depth).map((c) => [c.shard as string, c])) : new Map<string, ShardCommitment>();
     const shards: ShardCell[] = allShards(g.depth).map((s) => {
+      const c = included.get(s);
+      const inGlobal = c && !isZeroHash(c.commitment) ? c.epoch : null;
       let seen: number | null = null;
-      let txCount: number | null = null;
       if (s === shard.id) seen = epoch;
-      else if (snapshotOf) {
+      else {
         for (let e = epoch; e >= Math.max(0, epoch - 8); e--) {
           if (snapshotOf(s, e)) {
             seen = e;
             break;
           }
         }
+        // the final global snapshot signs off on the shard epoch it includes, whatever this node saw
+        if (inGlobal !== null && !c!.carried && (seen === null || inGlobal > seen)) seen = inGlobal;
       }
       // tps over the last few epochs seen (as /v1/health's), not one epoch's count: smoother and comparable
       let sum = 0, n = 0;
-      const top = seen ?? included.get(s)?.epoch;
-      if (top !== undefined && top !== null && snapshotOf) {
+      const top = seen ?? inGlobal;
+      if (top !== null) {
         for (let e = top; e > top - TPS_WINDOW && e >= 0; e--) {
           const snap = snapshotOf(s, e);
           if (snap) (sum += Number(snap.snapshot.txCount)), n++;
         }
       }
-      if (n > 0) txCount = sum;
+      const txCount = n > 0 ? sum : null;
       const tps = s === shard.id && o.tps ? o.tps() : n > 0 ? sum / ((n * g.epochMs) / 1000) : null;
-      const c = included.get(s);
-      const lag = seen === null ? null : epoch - seen;
+      const lag = seen === null ? null : Math.max(0, epoch - seen);
       return {
-        shard: s, epoch: seen, included: c && !c.commitment.every((b: number) => b === 0) ? c.epoch : null, carried: c?.carried ?? false,
+        shard: s, epoch: seen, included: inGlobal, carried: c?.carried ?? false,
         txCount, tps,
         lag, health: lag === null ? 'down' : lag <= 2 ? 'ok' : lag <= 6 ? 'slow' : 'down',
       };

@@ -147,7 +147,7 @@ export class SmtNode {
 
       // 4. the HTTP API
       const apiLog = log.child({ module: 'api' });
-      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, logger: apiLog });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined });
       proving?.addRoutes(router);
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,

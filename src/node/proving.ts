@@ -37,6 +37,7 @@ import { checkOpening, encodeTriadProof as encodeTriad, sig, type TriadProof } f
 import { closeVerifier, verify, warmVerifier } from '../proof/verifier.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
+import { globalProofJson, triadProofJson } from '../proof/proof-json.js';
 import type { Shard, SealedEvent } from '../shard/shard.js';
 import { decodeEnvelope, encodeEnvelope, GossipKind } from '../gossip/encoding.js';
 import type { P2PNode } from '../gossip/p2p.js';
@@ -330,6 +331,12 @@ export class ProvingService {
     this.addSnapshot(ss);
     this.advance();
     return o;
+  }
+
+  /** A shard's signed snapshot of `epoch`, if it came here (proofs topic, fetch or own seal): every shard's, for the last SNAPSHOT_WINDOW epochs. */
+  snapshotOf(shard: string, epoch: number): SignedSnapshot | undefined {
+    if (shard.length !== this.depth || !/^[012]*$/.test(shard)) return undefined;
+    return this.snaps.get(epoch)?.[shardIndex(shard as ShardId)];
   }
 
   private checkSnapshot(ss: SignedSnapshot): ValidationOutcome {
@@ -966,17 +973,8 @@ export class ProvingService {
       if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) throw new HttpError(400, 'bad-epoch', `epoch must be a non-negative integer, got ${JSON.stringify(s)}`);
       return Number(s);
     };
-    const globalJson = async (epoch: number, g: StoredGlobal): Promise<Record<string, unknown>> => {
-      const s = g.proof.publicSignals;
-      const sums = sig.sums(s);
-      return {
-        epoch, depth: g.proof.depth, circuit: apexKind(g.proof.depth), encoded: toHex(encodeGlobal(g.proof)), bytes: encodeGlobal(g.proof).length,
-        hash: toHex(globalProofHash(g.proof)), prevGlobalProofHash: toHex(g.proof.prevGlobalProofHash),
-        publicSignals: s, commitment: sig.commitment(s).toString(), prevCommitment: sig.prevCommitment(s).toString(),
-        supply: sums.supply.toString(), outflow: sums.outflow.toString(), inflow: sums.inflow.toString(), fees: sums.fees.toString(),
-        proveEvery: this.proveEvery, receivedAt: g.receivedAt, prevEpoch: await this.prevEpochOf(epoch, g.proof),
-      };
-    };
+    const globalJson = async (epoch: number, g: StoredGlobal): Promise<Record<string, unknown>> =>
+      globalProofJson(epoch, g.proof, { proveEvery: this.proveEvery, receivedAt: g.receivedAt, prevEpoch: await this.prevEpochOf(epoch, g.proof) });
     router.add('GET', '/v1/proof/status', () => ({ json: this.status() }));
     router.add('GET', '/v1/proof/global/latest', async () => {
       const g = await this.globalProof('latest');
@@ -996,7 +994,7 @@ export class ProvingService {
       const e = epochParam(req.params.epoch!);
       const p = await this.triadProof(path, e);
       if (!p) throw new HttpError(404, 'proof-not-found', `no proof of triad ${JSON.stringify(path)} for epoch ${e} here or at peers (${this.proofHint()})`);
-      return { json: { path, epoch: e, kind: p.kind, encoded: toHex(encodeTriad(p)), publicSignals: p.publicSignals, children: p.children.map(String) } };
+      return { json: triadProofJson(path, e, p) };
     });
   }
 

@@ -24,6 +24,7 @@ let c: SecCluster;
 let ctx: BrowserContext;
 let page: Page;
 let proxy: Server | undefined;
+const outside: string[] = []; // requests the page tried outside the cluster (aborted)
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium (or set SMT_CHROMIUM)`);
@@ -36,7 +37,11 @@ before(async () => {
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   // the page must not reach anything but the cluster (loopback)
-  await ctx.route('**/*', (route) => (/^https?:\/\/127\.0\.0\.1[:/]/.test(route.request().url()) ? route.continue() : route.abort()));
+  await ctx.route('**/*', (route) => {
+    if (/^https?:\/\/127\.0\.0\.1[:/]/.test(route.request().url())) return route.continue();
+    outside.push(route.request().url());
+    return route.abort();
+  });
   console.log(`# screenshots: ${out}`);
 });
 
@@ -59,6 +64,41 @@ test('the page shows every shard and a final global epoch that advances', async 
   const cells = await page.locator('[data-testid="shard-cell"]').count();
   assert.equal(cells, 3 ** DEPTH);
   await shot('1-overview');
+});
+
+// Every shard's cell must show its epoch, lag and health from ANY node, not just the shards of the
+// serving node's own triad (those outside it were shown "silent", epoch –, although all were final).
+test('every shard cell shows its epoch, lag, tps and health, from every node', async () => {
+  for (const { shard: node } of c.layout.shards) {
+    const t = (await getJson(`${c.url(node)}/v1/explorer/tick`)).body as { shards: { shard: string; epoch: number | null; lag: number | null; tps: number | null; health: string }[] };
+    const bad = t.shards.filter((s) => s.epoch === null || s.lag === null || s.lag > 6 || s.tps === null || s.health === 'down');
+    assert.deepEqual(bad, [], `node ${node}: shards without a live cell`);
+  }
+  // and on the page (served by the first shard's node): no cell reads "epoch –", none is silent
+  const far = c.layout.shards.at(-1)!.shard; // outside the first shard's triad at depth >= 2
+  await page.waitForFunction((n) => {
+    const gs = [...(document as unknown as { querySelectorAll(s: string): Iterable<{ textContent: string | null; querySelector(s: string): { getAttribute(n: string): string | null } | null }> }).querySelectorAll('[data-testid="shard-cell"]')];
+    return gs.length === n && gs.every((g) => /epoch \d+/.test(g.textContent ?? '') && g.querySelector('polygon')?.getAttribute('class') !== 'down');
+  }, 3 ** DEPTH, { timeout: 20_000 }).catch(() => undefined);
+  const text = await page.locator(`g[data-shard="${far}"]`).textContent();
+  assert.match(text ?? '', /epoch \d+/, `shard ${far}'s cell: ${text}`);
+  const down = await page.locator('[data-testid="shard-cell"] polygon.down').count();
+  assert.equal(down, 0, 'no shard is shown silent');
+});
+
+test('light and dark themes follow the system; the page asks nothing outside the cluster', async () => {
+  const bg = (): Promise<string> => page.evaluate(() => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } }).getComputedStyle((globalThis as unknown as { document: { body: unknown } }).document.body).backgroundColor);
+  const lum = (rgb: string): number => {
+    const [r, g, b] = (rgb.match(/\d+/g) ?? []).map(Number);
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const dark = await bg();
+  await shot('1-overview-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  const light = await bg();
+  assert.ok(lum(dark) < 80 && lum(light) > 180, `dark background ${dark}, light background ${light}`);
+  assert.deepEqual(outside, [], 'requests outside the cluster');
 });
 
 let committed: { txid: string; home: string } | undefined;
@@ -165,4 +205,5 @@ test('a proxy altering one byte of the node\'s answer makes the page show the fa
   assert.ok(altered > 0, 'the proxy altered an answer');
   assert.match(await page.getByTestId('badge').innerText(), /FAILED/, text);
   assert.match(text, /failed step/);
+  assert.deepEqual(outside, [], 'requests outside the cluster');
 });
