@@ -14,6 +14,8 @@ import { epochField, FIELD_R, getPoseidon, limbs, pathEnc } from '../src/proof/c
 import { buildTree, genesisTree, triadLevels, TreeError } from '../src/proof/tree.js';
 import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
 import { generateVectors } from '../src/proof/vectors.js';
+import { circuitsBuilt } from '../src/proof/artifacts.js';
+import { closeVerifier, loadVerificationKey, verifyWithKey } from '../src/proof/verifier.js';
 
 const { Fp, Fp2 } = bn254.fields;
 const G1 = bn254.G1.Point;
@@ -96,6 +98,25 @@ describe('compressed Groth16 proof encoding', () => {
     p.pi_b = [[x.c0.toString(), x.c1.toString()], [y.c0.toString(), y.c1.toString()], ['1', '0']];
     const enc = encodeProof(p); // on the curve, so it encodes
     assert.throws(() => decodeProof(enc), /invalid point/);
+    // a caller that verifies next may skip the (costly) check here: the verifier makes it instead
+    const lax = decodeProof(enc, { subgroupCheck: false });
+    assert.deepEqual(lax.pi_b, p.pi_b);
+  });
+
+  test('the verifier refuses a B outside the subgroup that a decode without the subgroup check let through', { skip: circuitsBuilt() ? false : 'circuits not built' }, async () => {
+    const b2 = G2.CURVE().b as { c0: bigint; c1: bigint };
+    let x = { c0: 1n, c1: 1n };
+    while (!isSquare(() => Fp2.sqrt(Fp2.add(Fp2.mul(Fp2.sqr(x), x), b2)))) x = { c0: x.c0 + 1n, c1: 1n };
+    const y = Fp2.sqrt(Fp2.add(Fp2.mul(Fp2.sqr(x), x), b2));
+    const p = proofFromScalars(3n, 5n, 7n);
+    p.pi_b = [[x.c0.toString(), x.c1.toString()], [y.c0.toString(), y.c1.toString()], ['1', '0']];
+    const lax = decodeProof(encodeProof(p), { subgroupCheck: false });
+    const signals = ['1', '5', '123', '456', '1000', '1', '2', '3'];
+    try {
+      assert.equal(await verifyWithKey(loadVerificationKey('triad_leaf'), signals, lax), false);
+    } finally {
+      await closeVerifier();
+    }
   });
 
   test('the encoder refuses points off the curve and non-affine points', () => {

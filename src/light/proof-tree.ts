@@ -8,7 +8,7 @@ import { triadLevels } from '../proof/tree.js';
 import { verifyProofTree } from '../proof/tree-prover.js';
 import { decodeTriadProof, sig, type TriadProof } from '../proof/triad-proof.js';
 import type { LightClient } from './client.js';
-import { CERTIFIES_TREE, verifyGlobalProofApex, type ProofVerdict, type VerifyFn } from './proofs.js';
+import { CERTIFIES_TREE, LAX, verifyGlobalProofApex, type ProofVerdict, type VerifyFn } from './proofs.js';
 
 export async function verifyGlobalProofTree(lc: LightClient, epoch: number | 'latest', verifyOne: VerifyFn, H: Hasher): Promise<ProofVerdict> {
   // the apex triad proof is the global proof's own: one pairing check per distinct proof
@@ -30,7 +30,7 @@ export async function verifyGlobalProofTree(lc: LightClient, epoch: number | 'la
       const { status, body } = await lc.get<{ encoded?: string; error?: { message?: string } }>(lc.node, `v1/proof/triad/${path === '' ? 'apex' : path}/${e}`);
       if (status !== 200 || typeof body.encoded !== 'string') continue; // reported missing below
       try {
-        proofs.set(path, decodeTriadProof(fromHex(body.encoded)));
+        proofs.set(path, decodeTriadProof(fromHex(body.encoded), LAX));
       } catch (err) {
         problems.push(`triad ${JSON.stringify(path)}: undecodable proof (${(err as Error).message})`);
       }

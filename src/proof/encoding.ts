@@ -4,7 +4,8 @@
 // byte free: bit 7 = "y is the larger of the two roots" (y > (p-1)/2), bit 6 = point at infinity
 // (all other bits zero). G2: x = c0 + c1*u as c1 || c0 (32 bytes each), flags in c1's top bits,
 // "larger" comparing y.c1 first, then y.c0 (the zcash/EIP convention). The decoder recomputes y,
-// checks the point is on the curve (and, for G2, in the prime-order subgroup), and throws only
+// checks the point is on the curve (and, for G2, in the prime-order subgroup unless the caller
+// verifies the proof next: DecodeProofOptions), and throws only
 // DecodeError; re-encoding a decoded proof gives back the same bytes.
 import { bn254 } from '@noble/curves/bn254.js';
 import { DecodeError } from '../core/bytes.js';
@@ -100,7 +101,7 @@ function encodeG2(x: Fp2El, y: Fp2El, infinity: boolean): Uint8Array {
   return out;
 }
 
-function decodeG2(b: Uint8Array, off: number, what: string): { x: Fp2El; y: Fp2El; infinity: boolean } {
+function decodeG2(b: Uint8Array, off: number, what: string, subgroup: boolean): { x: Fp2El; y: Fp2El; infinity: boolean } {
   const flags = b[off]! & 0xc0;
   const c1 = readBe(b, off, 32) & ((1n << 254n) - 1n);
   const c0 = readBe(b, off + 32, 32);
@@ -117,11 +118,14 @@ function decodeG2(b: Uint8Array, off: number, what: string): { x: Fp2El; y: Fp2E
     throw new DecodeError(`proof: ${what}: x is not on the curve`);
   }
   if (fp2Larger(y) !== Boolean(flags & FLAG_LARGER)) y = Fp2.neg(y);
-  try {
-    // assertValidity checks the curve equation and the prime-order subgroup (G2 has a cofactor).
-    G2.fromAffine({ x, y }).assertValidity();
-  } catch (e) {
-    throw new DecodeError(`proof: ${what}: invalid point (${(e as Error).message})`);
+  // assertValidity checks the curve equation and the prime-order subgroup (G2 has a cofactor); y
+  // is a root of the curve equation already, so without `subgroup` nothing is left to check here.
+  if (subgroup) {
+    try {
+      G2.fromAffine({ x, y }).assertValidity();
+    } catch (e) {
+      throw new DecodeError(`proof: ${what}: invalid point (${(e as Error).message})`);
+    }
   }
   return { x, y, infinity: false };
 }
@@ -161,11 +165,20 @@ export function encodeProof(p: Groth16Proof): Uint8Array {
   return out;
 }
 
+export interface DecodeProofOptions {
+  /**
+   * Check that B lies in G2's prime-order subgroup (default true). Only a caller that verifies the
+   * proof right after may pass false: the verifier checks it again (verifier.ts, in wasm, about 1 ms)
+   * while this check in BigInt arithmetic is about 7 ms, most of a decode.
+   */
+  subgroupCheck?: boolean;
+}
+
 /** Decompress 128 bytes to a snarkjs Groth16 proof; throws only DecodeError. */
-export function decodeProof(b: Uint8Array): Groth16Proof {
+export function decodeProof(b: Uint8Array, opts: DecodeProofOptions = {}): Groth16Proof {
   if (!(b instanceof Uint8Array) || b.length !== PROOF_BYTES) throw new DecodeError(`proof: want ${PROOF_BYTES} bytes, got ${b?.length}`);
   const a = decodeG1(b, 0, 'A');
-  const bb = decodeG2(b, G1_BYTES, 'B');
+  const bb = decodeG2(b, G1_BYTES, 'B', opts.subgroupCheck ?? true);
   const c = decodeG1(b, G1_BYTES + G2_BYTES, 'C');
   const g1 = (p: { x: bigint; y: bigint; infinity: boolean }): string[] => (p.infinity ? ['0', '1', '0'] : [p.x.toString(), p.y.toString(), '1']);
   const proof: Groth16Proof = {

@@ -9,7 +9,7 @@ import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
 import type { CircuitKind } from './artifacts.js';
-import { decodeProof, encodeProof, PROOF_BYTES } from './encoding.js';
+import { decodeProof, encodeProof, PROOF_BYTES, type DecodeProofOptions } from './encoding.js';
 import { fieldBytes, readField, sig, type TriadProof } from './triad-proof.js';
 import { loadVerificationKey, verifyWithKey } from './verifier.js';
 
@@ -42,14 +42,14 @@ export function encodeGlobalProof(g: GlobalStateProof): Uint8Array {
   return w.fixed(encodeProof(g.proof), PROOF_BYTES).fixed(g.prevGlobalProofHash, 32).finish();
 }
 
-export function decodeGlobalProof(b: Uint8Array): GlobalStateProof {
+export function decodeGlobalProof(b: Uint8Array, opts?: DecodeProofOptions): GlobalStateProof {
   const r = new ByteReader(b, 'global proof');
   const v = r.u8();
   if (v !== GLOBAL_PROOF_VERSION) throw new DecodeError(`global proof: unknown version ${v}`);
   const depth = r.u8();
   if (depth < 1 || depth > MAX_PROOF_DEPTH) throw new DecodeError(`global proof: depth ${depth} out of range`);
   const publicSignals = Array.from({ length: 8 }, () => readField(r, 'global proof signal').toString());
-  const proof = decodeProof(r.fixed(PROOF_BYTES));
+  const proof = decodeProof(r.fixed(PROOF_BYTES), opts);
   const prevGlobalProofHash = r.fixed(32);
   r.end();
   return { depth, publicSignals, proof, prevGlobalProofHash };

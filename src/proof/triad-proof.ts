@@ -4,7 +4,7 @@
 // re-check every parent/child link natively (Poseidon), without trusting the provers.
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import type { Groth16Proof } from 'snarkjs';
-import { decodeProof, encodeProof, PROOF_BYTES } from './encoding.js';
+import { decodeProof, encodeProof, PROOF_BYTES, type DecodeProofOptions } from './encoding.js';
 import { FIELD_R, triadCommitment, type Hasher } from './commitment.js';
 import type { CircuitKind } from './artifacts.js';
 
@@ -54,7 +54,7 @@ export function encodeTriadProof(p: TriadProof): Uint8Array {
   return w.fixed(encodeProof(p.proof), PROOF_BYTES).finish();
 }
 
-export function decodeTriadProof(b: Uint8Array): TriadProof {
+export function decodeTriadProof(b: Uint8Array, opts?: DecodeProofOptions): TriadProof {
   const r = new ByteReader(b, 'triad proof');
   const v = r.u8();
   if (v !== TRIAD_PROOF_VERSION) throw new DecodeError(`triad proof: unknown version ${v}`);
@@ -64,7 +64,7 @@ export function decodeTriadProof(b: Uint8Array): TriadProof {
   if (k > 1) throw new DecodeError(`triad proof: unknown circuit ${k}`);
   const children = [0, 1, 2].map(() => readField(r, 'triad proof child')) as [bigint, bigint, bigint];
   const publicSignals = Array.from({ length: 8 }, () => readField(r, 'triad proof signal').toString());
-  const proof = decodeProof(r.fixed(PROOF_BYTES));
+  const proof = decodeProof(r.fixed(PROOF_BYTES), opts);
   r.end();
   return { path, kind: k === 0 ? 'triad_leaf' : 'triad_inner', children, publicSignals, proof };
 }
