@@ -116,3 +116,20 @@ test('the Grafana dashboard queries only the provisioned Prometheus data source,
   const grafana = compose.services['grafana'] as unknown as { volumes: string[] };
   assert.ok(grafana.volumes.includes(`./monitoring/grafana/dashboards:${provider.providers[0]!.options.path}:ro`), 'the dashboards directory is mounted where the provider reads');
 });
+
+test('the explorer page of a compose node asks every shard at the port published for it (and nothing when the ports are ephemeral)', async () => {
+  const { parseExplorerNodes } = await import('../src/cli/commands/node.js');
+  const fixed = composeFor({ depth: 2 });
+  const shards = Object.keys(fixed.services).filter((n) => /^shard-\d+$/.test(n));
+  for (const [i, name] of shards.entries()) {
+    const cmd = fixed.services[name]!.command as string[];
+    const map = parseExplorerNodes(cmd[cmd.indexOf('--explorer-nodes') + 1]!);
+    assert.equal(map.size, 9);
+    const port = Number((fixed.services[name]!.ports as string[])[0]!.split(':')[1]);
+    assert.equal(map.get(name.slice('shard-'.length)), `http://127.0.0.1:${port}`, `${name} (#${i})`);
+  }
+  const eph = composeFor({ depth: 2, apiPorts: 'ephemeral' });
+  assert.ok(!(eph.services['shard-00']!.command as string[]).includes('--explorer-nodes'));
+  assert.throws(() => parseExplorerNodes('00=ftp://x'), /not shard=URL/);
+  assert.throws(() => parseExplorerNodes('00=http://a:1,00=http://b:2'), /given twice/);
+});

@@ -61,9 +61,12 @@ export function containerNodeArgs(shard: ShardId, depth: number, host: (s: Shard
   ];
 }
 
-export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId) => string = serviceName): string[] {
+export function composeCommand(shard: ShardId, depth: number, host: (s: ShardId) => string = serviceName, apiBase?: number): string[] {
   // all shards of a compose devnet share one machine's cores, as in `smt cluster up`
-  return [...containerNodeArgs(shard, depth, host), '--verify-workers', '1'];
+  const args = [...containerNodeArgs(shard, depth, host), '--verify-workers', '1'];
+  // the explorer page (opened on the host) asks each shard's node at its published port
+  if (apiBase !== undefined) args.push('--explorer-nodes', allShards(depth).map((s, i) => `${s}=http://127.0.0.1:${apiBase + i}`).join(','));
+  return args;
 }
 
 /**
@@ -122,7 +125,7 @@ export function composeFor(o: ComposeOptions): ComposeFile {
       ...(o.build ? { build: '.' } : {}),
       image,
       user: `${NODE_UID}:${NODE_UID}`,
-      command: composeCommand(shard, o.depth),
+      command: composeCommand(shard, o.depth, serviceName, apiPorts === 'ephemeral' ? undefined : apiPorts),
       volumes: [`${netDir}/genesis.json:/net/genesis.json:ro`, `${key}:/net/validators:ro`, `${data}:/data`],
       ports: [apiPorts === 'ephemeral' ? `127.0.0.1::${CONTAINER_API_PORT}` : `127.0.0.1:${apiPorts + i}:${CONTAINER_API_PORT}`],
       depends_on: { [keyServiceName(shard)]: { condition: 'service_completed_successfully' } },

@@ -76,6 +76,8 @@ export interface ApiOptions {
   tps?: () => number;
   /** The node's network directory: the explorer lists the cluster's nodes from its cluster.json. */
   networkDir?: string;
+  /** The explorer page's map of nodes (shard id -> URL as a browser reaches it), over cluster.json's (e.g. compose). */
+  explorerNodes?: ReadonlyMap<string, string>;
   /** Every shard's signed snapshots this node holds (the proving layer keeps them from the proofs topic): the explorer's shard cells. */
   snapshots?: (shard: string, epoch: number) => SignedSnapshot | undefined;
 }

@@ -61,7 +61,7 @@ export function addExplorerRoutes(router: Router, o: ApiOptions): void {
 
   router.add('GET', '/v1/explorer/genesis', () => ({ headers: CORS, json: { genesis: genesisToJson(g), hash: toHex(genesisHash(g)) } }));
   router.add('GET', '/v1/explorer/nodes', () => {
-    const urls = o.networkDir ? clusterApiUrls(o.networkDir) : undefined;
+    const urls = o.explorerNodes ?? (o.networkDir ? clusterApiUrls(o.networkDir) : undefined);
     return { headers: CORS, json: { self: shard.id, nodes: urls ? Object.fromEntries(urls) : {} } };
   });
   router.add('GET', '/v1/explorer/vkey/:kind', (req) => {

@@ -32,6 +32,8 @@ export interface NodeOptions {
   maxBodyBytes?: number;
   /** HTTP connection, timeout and per-client rate limits (defaults: DEFAULT_HTTP_LIMITS in http.ts). */
   httpLimits?: Partial<HttpLimits>;
+  /** Shard id -> URL a browser reaches its node at, for the explorer page (default: cluster.json's). */
+  explorerNodes?: ReadonlyMap<string, string>;
   /** Disable the epoch clock (tests and benchmarks that seal by hand). */
   manualSeal?: boolean;
   /**
@@ -147,7 +149,7 @@ export class SmtNode {
 
       // 4. the HTTP API
       const apiLog = log.child({ module: 'api' });
-      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, explorerNodes: o.explorerNodes, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined });
       proving?.addRoutes(router);
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,

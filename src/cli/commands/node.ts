@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
     .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs; env SMT_NO_PROVE=1)')
+    .option('--explorer-nodes <list>', 'shard=URL pairs, comma-separated: where a browser reaches each shard\'s node, for the explorer page\'s searches (default: the nodes of <network>/cluster.json); e.g. 00=http://127.0.0.1:7700,01=http://127.0.0.1:7701')
     .addHelpText('after', `
 The node prints "api listening on http://HOST:PORT" once it serves, and log lines (pino) on
 stdout: JSON, or human-readable with --log-format pretty (the default on a terminal); --log-file
@@ -48,7 +49,7 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string } & HttpFlags) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string } & HttpFlags) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
@@ -69,6 +70,7 @@ Examples:
       if (every !== undefined && every !== 'auto' && !/^[1-9][0-9]{0,5}$/.test(every)) throw new CliError(`--prove-every must be a positive integer or "auto", got ${JSON.stringify(every)}`);
       const proveEvery = every === undefined || every === 'auto' ? undefined : Number(every);
       const httpLimits = parseHttpLimits(o);
+      const explorerNodes = o.explorerNodes === undefined ? undefined : parseExplorerNodes(o.explorerNodes);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
       const logger = createLogger({ level, format, file: o.logFile === undefined ? undefined : resolve(o.logFile) });
@@ -84,6 +86,7 @@ Examples:
         mempoolMax: o.mempoolMax === undefined ? undefined : Number(o.mempoolMax),
         verifyWorkers: o.verifyWorkers === undefined ? undefined : Number(o.verifyWorkers),
         httpLimits,
+        explorerNodes,
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery } : undefined,
       });
@@ -92,6 +95,18 @@ Examples:
       onShutdownSignals(() => node.close(), node.logger);
     });
   withConfig(node.commands.find((c) => c.name() === 'start')!);
+}
+
+/** `--explorer-nodes 00=http://h:7700,01=...`: shard id -> base URL (http or https, no path). */
+export function parseExplorerNodes(list: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of list.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([012]{1,16})=(https?:\/\/[^\s/?#]+)\/?$/.exec(item);
+    if (!m) throw new CliError(`--explorer-nodes: ${JSON.stringify(item.slice(0, 80))} is not shard=URL (like 01=http://127.0.0.1:7701)`);
+    if (out.has(m[1]!)) throw new CliError(`--explorer-nodes: shard ${m[1]} given twice`);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
 }
 
 interface HttpFlags {
