@@ -80,6 +80,15 @@ export interface ApiOptions {
   explorerNodes?: ReadonlyMap<string, string>;
   /** Every shard's signed snapshots this node holds (the proving layer keeps them from the proofs topic): the explorer's shard cells. */
   snapshots?: (shard: string, epoch: number) => SignedSnapshot | undefined;
+  /** A replicated shard's replica layer (docs/REPLICAS.md): commit = durable on a majority; followers forward submissions to the writer. */
+  replica?: ApiReplica;
+}
+
+/** What the API needs from the replica layer (ReplicaService satisfies it). */
+export interface ApiReplica {
+  committedEpoch(): number;
+  forwardTx(contentType: string, body: Uint8Array): Promise<ApiResponse | undefined>;
+  status(): object;
 }
 
 /** What the API needs from the network layer (TriadNetwork satisfies it). */
@@ -104,6 +113,9 @@ export function buildApi(o: ApiOptions): Router {
 
   router.add('POST', '/v1/tx', async (req) => {
     const body = await req.body(['application/json', 'application/octet-stream']);
+    // a follower replica hands submissions to its writer and answers with the writer's answer
+    const toWriter = await o.replica?.forwardTx(body.type, body.bytes);
+    if (toWriter) return toWriter;
     let decoded: (Uint8Array | DecodeError)[];
     let batch = true;
     if (body.type === 'application/octet-stream') {
@@ -224,7 +236,9 @@ export function buildApi(o: ApiOptions): Router {
 
   router.add('GET', '/v1/tx/:id', async (req) => {
     const id = parseHexParam(req.params.id!, TXID_BYTES, 'transaction id');
-    const s = await shard.txStatus(id);
+    let s = await shard.txStatus(id);
+    // a replicated shard: sealed is not yet committed until the epoch is durable on a majority
+    if (s.status === 'committed' && o.replica && s.epoch > o.replica.committedEpoch()) s = { status: 'pending' };
     // The credit half of a cross-shard transfer, if this shard is its destination and credited it:
     // found by its receipt (?src=<source shard>&seq=<receipt seq>, which the source's answer gives).
     const src = req.query.get('src');
@@ -344,6 +358,7 @@ export function buildApi(o: ApiOptions): Router {
         committedTotal: st.committedTotal,
         tps: round2(o.tps?.() ?? 0),
         ...(network ? { peers: network.stats().peers, globalEpoch: globalEpochOrNull(network) } : {}),
+        ...(o.replica ? { replica: o.replica.status() } : {}),
       },
     };
   });

@@ -21,6 +21,8 @@ export const accountsIndexPath = (dir: string): string => join(dir, 'accounts.js
 export const accountKeyPath = (dir: string, i: number): string => join(dir, 'accounts', `${i}.key`);
 /** "" (the single shard of a depth-0 network) has no digits, so its file is named "root.key" (as in src/cluster). */
 export const validatorKeyPath = (dir: string, shard: string): string => join(dir, 'validators', `${shard === '' ? 'root' : shard}.key`);
+/** Replica `r`'s key of a replicated shard (docs/REPLICAS.md): replica 0's is the validator key, others `<shard>.r<r>.key`. */
+export const replicaKeyPath = (dir: string, shard: string, r: number): string => (r === 0 ? validatorKeyPath(dir, shard) : join(dir, 'validators', `${shard === '' ? 'root' : shard}.r${r}.key`));
 
 export interface InitOptions {
   dir: string;
@@ -33,6 +35,8 @@ export interface InitOptions {
   genesisTime?: number;
   /** The circuits' verification-key hash to pin in genesis (src/proof/vk-hash.ts); absent: proofs off. */
   proofKeysHash?: Uint8Array;
+  /** Replicas per shard (docs/REPLICAS.md); 1 or absent: single-replica shards, as before. */
+  replicas?: number;
 }
 
 export interface AccountEntry {
@@ -62,6 +66,9 @@ export function initNetwork(o: InitOptions): InitResult {
     return [s, kp] as const;
   });
   const accountKeys = Array.from({ length: o.accounts }, () => generateKeyPair());
+  const nReplicas = o.replicas ?? 1;
+  if (!Number.isInteger(nReplicas) || nReplicas < 1 || nReplicas > 7 || nReplicas % 2 === 0) throw new NetworkDirError('--replicas must be 1, 3, 5 or 7');
+  const replicaKeyPairs = nReplicas === 1 ? [] : validatorKeys.map(([s, kp]) => [s, [kp, ...Array.from({ length: nReplicas - 1 }, () => generateKeyPair())]] as const);
   const genesis = parseGenesis(genesisToJson({
     networkId: o.networkId,
     depth: o.depth,
@@ -70,9 +77,11 @@ export function initNetwork(o: InitOptions): InitResult {
     allocations: accountKeys.map((kp) => ({ address: addressFromPublicKey(kp.publicKey), amount: o.balance })),
     validators,
     ...(o.proofKeysHash ? { proofKeysHash: o.proofKeysHash } : {}),
+    ...(replicaKeyPairs.length > 0 ? { replicas: new Map(replicaKeyPairs.map(([s, kps]) => [s, kps.map((k) => k.publicKey)])) } : {}),
   }));
   mkdirSync(o.dir, { recursive: true });
   for (const [s, kp] of validatorKeys) writeKeyFile(validatorKeyPath(o.dir, s), kp);
+  for (const [s, kps] of replicaKeyPairs) kps.forEach((kp, r) => r > 0 && writeKeyFile(replicaKeyPath(o.dir, s, r), kp));
   const accounts: AccountEntry[] = accountKeys.map((kp, index) => {
     const address = addressFromPublicKey(kp.publicKey);
     writeKeyFile(accountKeyPath(o.dir, index), kp);
@@ -95,6 +104,15 @@ export function loadAccountsIndex(dir: string): AccountEntry[] {
   } catch (e) {
     throw new NetworkDirError(`cannot read ${accountsIndexPath(dir)}: ${(e as Error).message}`);
   }
+}
+
+/** Replica `r`'s key of `shard`, checked against the genesis' replica set (replica 0 = the validator key). */
+export function loadReplicaKey(dir: string, genesis: Genesis, shard: ShardId, r: number): LoadedKey {
+  if (r === 0) return loadValidatorKey(dir, genesis, shard);
+  const key = loadKeyFile(replicaKeyPath(dir, shard, r));
+  const expected = genesis.replicas?.get(shard)?.[r];
+  if (!expected || toHex(expected) !== toHex(key.keyPair.publicKey)) throw new NetworkDirError(`replica key ${key.path} does not match replica ${r} of shard "${shard}" in genesis`);
+  return key;
 }
 
 /** The validator key of `shard`, checked against the genesis' public key for it. */

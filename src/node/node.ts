@@ -11,7 +11,9 @@ import { closeServer, createHttpServer, listen, DEFAULT_API_PORT, type HttpLimit
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, TPS_WINDOW_EPOCHS, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
-import { loadNetworkGenesis, loadValidatorKey } from './network-dir.js';
+import { loadNetworkGenesis, loadReplicaKey } from './network-dir.js';
+import { isReplicated } from '../core/genesis.js';
+import { ReplicaService } from './replica.js';
 import { startGossip, type GossipOptions } from './gossip.js';
 import { ProvingService, type ProvingOptions } from './proving.js';
 import type { TriadNetwork } from '../gossip/network.js';
@@ -45,6 +47,8 @@ export interface NodeOptions {
   gossip?: GossipOptions;
   /** Global state proofs (src/node/proving.ts); needs `gossip`. Omitted: no proving layer. */
   proving?: ProvingOptions;
+  /** A replicated shard (docs/REPLICAS.md): this replica's index and every replica's API URL. */
+  replica?: { index: number; urls: string[]; leaseMs?: number };
 }
 
 
@@ -74,10 +78,16 @@ export class SmtNode {
   /** The network layer, when started with `gossip`. */
   readonly net: TriadNetwork | undefined;
   readonly p2p: P2PNode | undefined;
+  /** The replica layer of a replicated shard. */
+  readonly replica: ReplicaService | undefined;
+  /** Resolves with a reason when this replica must discard its data and resync (the CLI restarts it). */
+  readonly resync: Promise<string>;
   private readonly components: Component[];
   private closing: Promise<void> | undefined;
 
-  private constructor(f: { shard: Shard; genesis: Genesis; url: string; metrics: NodeMetrics; logger: Logger; dataDir: string; components: Component[]; net?: TriadNetwork; p2p?: P2PNode }) {
+  private constructor(f: { shard: Shard; genesis: Genesis; url: string; metrics: NodeMetrics; logger: Logger; dataDir: string; components: Component[]; net?: TriadNetwork; p2p?: P2PNode; replica?: ReplicaService; resync: Promise<string> }) {
+    this.replica = f.replica;
+    this.resync = f.resync;
     this.net = f.net;
     this.p2p = f.p2p;
     this.shard = f.shard;
@@ -95,12 +105,17 @@ export class SmtNode {
     const shardId = resolveShard(genesis, o.shard);
     const log = logger.child({ network: genesis.networkId, shard: shardId });
     const dataDir = o.dataDir ?? join(o.networkDir, 'data', shardId === '' ? 'root' : shardId);
-    const validator = loadValidatorKey(o.networkDir, genesis, shardId);
+    const replicated = isReplicated(genesis, shardId);
+    if (replicated && !o.replica) throw new Error(`shard "${shardId}" is a replica set in genesis: start it with --replica N --replica-urls URL0,URL1,... (docs/REPLICAS.md)`);
+    if (!replicated && o.replica && o.replica.index !== 0) throw new Error(`shard "${shardId}" has no replica set in genesis: --replica must be 0 or omitted`);
+    const validator = loadReplicaKey(o.networkDir, genesis, shardId, replicated ? o.replica!.index : 0);
+    let requestResync: (why: string) => void = () => {};
+    const resync = new Promise<string>((r) => (requestResync = r));
     const metrics = createMetrics({ labels: { network: genesis.networkId, shard: shardId } });
     const components: Component[] = [];
     try {
       // 1. the shard (state machine + store)
-      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, mempoolMax: o.mempoolMax });
+      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, mempoolMax: o.mempoolMax, ...(replicated ? { replica: o.replica!.index } : {}) });
       components.push({ name: 'shard', close: () => shard.close() });
       log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
 
@@ -123,19 +138,41 @@ export class SmtNode {
       }
 
       // Metrics follow the shard's own 'sealed' events (manual seals and the clock's alike).
+      // (a replicated shard's writer counts a transaction committed once its epoch is durable on a majority)
       const recent: number[] = [];
-      const onSealed = (ev: SealedEvent): void => {
-        recordSeal(ev, shard, metrics, log);
+      const onCommitted = (ev: SealedEvent): void => {
+        recordCommit(ev, metrics);
         recent.push(ev.txCount);
         if (recent.length > TPS_WINDOW_EPOCHS) recent.shift();
         metrics.tps.set(tps());
+      };
+      const onSealed = (ev: SealedEvent): void => {
+        recordSeal(ev, shard, metrics, log);
+        if (!replicated) onCommitted(ev);
       };
       const tps = (): number => (recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / ((recent.length * genesis.epochMs) / 1000));
       shard.events.on('sealed', onSealed);
       components.push({ name: 'metrics', close: async () => void shard.events.off('sealed', onSealed) });
 
-      // 3. the epoch clock
-      if (!o.manualSeal) {
+      // 3. the epoch clock (a replicated shard's: started by the replica layer while it holds the write lease)
+      let replica: ReplicaService | undefined;
+      if (replicated) {
+        const startClock = (): EpochTimer => {
+          const timer = new EpochTimer({
+            genesisTime: genesis.genesisTime,
+            epochMs: genesis.epochMs,
+            latestEpoch: () => shard.latestEpoch(),
+            seal: () => replica!.sealAsWriter(),
+            logger: log.child({ module: 'epoch' }),
+          });
+          timer.start();
+          return timer;
+        };
+        const svc = new ReplicaService({ shard, genesis, key: validator.keyPair, index: o.replica!.index, urls: o.replica!.urls, dataDir, logger: log, leaseMs: o.replica!.leaseMs, startClock, onResync: requestResync });
+        replica = svc;
+        svc.events.on('committed', onCommitted);
+        components.push({ name: 'replica', close: () => svc.close() });
+      } else if (!o.manualSeal) {
         const timer = new EpochTimer({
           genesisTime: genesis.genesisTime,
           epochMs: genesis.epochMs,
@@ -149,7 +186,8 @@ export class SmtNode {
 
       // 4. the HTTP API
       const apiLog = log.child({ module: 'api' });
-      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, explorerNodes: o.explorerNodes, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined });
+      const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, explorerNodes: o.explorerNodes, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined, ...(replica ? { replica } : {}) });
+      replica?.addRoutes(router);
       proving?.addRoutes(router);
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,
@@ -163,7 +201,7 @@ export class SmtNode {
       const url = await listen(server, o.apiHost ?? '127.0.0.1', o.apiPort ?? DEFAULT_API_PORT);
       components.push({ name: 'http', close: () => closeServer(server) });
       apiLog.info({ url }, 'api listening');
-      const node = new SmtNode({ shard, genesis, url, metrics, logger: log, dataDir, components, net: gossip?.net, p2p: gossip?.p2p });
+      const node = new SmtNode({ shard, genesis, url, metrics, logger: log, dataDir, components, net: gossip?.net, p2p: gossip?.p2p, replica, resync });
       return node;
     } catch (e) {
       // A failed start (port in use, bad data dir) still releases what it opened.
@@ -203,12 +241,15 @@ export function resolveShard(genesis: Genesis, shard: string | undefined): Shard
   return parseShardId(shard, genesis.depth);
 }
 
-function recordSeal(ev: SealedEvent, shard: Shard, metrics: NodeMetrics, log: Logger): void {
+function recordCommit(ev: SealedEvent, metrics: NodeMetrics): void {
   const now = Date.now();
-  const st = shard.stats();
-  metrics.sealSeconds.observe(ev.sealMs / 1000);
   for (const t of ev.acceptedAt) metrics.commitLatency.observe((now - t) / 1000);
   metrics.committedTxs.inc(ev.txCount);
+}
+
+function recordSeal(ev: SealedEvent, shard: Shard, metrics: NodeMetrics, log: Logger): void {
+  const st = shard.stats();
+  metrics.sealSeconds.observe(ev.sealMs / 1000);
   metrics.epoch.set(ev.snapshot.snapshot.epoch);
   metrics.mempool.set(st.mempool);
   // (the shard logs each seal itself at info)

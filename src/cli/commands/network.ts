@@ -28,6 +28,7 @@ export function register(program: Command): void {
     .option('--balance <amount>', 'genesis balance of each test account (base units)', '1000000000')
     .option('--epoch-ms <ms>', 'epoch length in milliseconds', intArg('--epoch-ms', 50, 3_600_000), 1000)
     .option('--network-id <id>', 'network id, [a-z0-9-]{1,32} (signed into every transaction)', 'smt-devnet')
+    .option('--replicas <n>', 'replicas per shard (1, 3, 5 or 7): each shard runs as a replica set with one writer by lease (docs/REPLICAS.md); keys validators/<shard>.rN.key', intArg('--replicas', 1, 7), 1)
     .option('--no-proof-keys', 'pin no circuit verification keys in genesis: proofs are off for this network')
     .option('--force', 'replace an existing network in --dir (deletes its genesis and keys; node data, logs and cluster.json of the old network are kept, and listed for you to delete)')
     .option('--json', 'print one JSON object instead of text')
@@ -44,7 +45,7 @@ Examples:
   smt network init --dir ./net9 --depth 2 --accounts 100 --epoch-ms 500
   smt network init --dir ./onenet --force              # start over with fresh keys
 `)
-    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; proofKeys: boolean; force?: boolean; json?: boolean }) => {
+    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; proofKeys: boolean; force?: boolean; json?: boolean; replicas?: number }) => {
       const balance = parseU64(o.balance, '--balance');
       if (!/^[a-z0-9-]{1,32}$/.test(o.networkId)) throw new CliError('--network-id must match [a-z0-9-]{1,32}');
       const dir = resolve(o.dir);
@@ -53,7 +54,7 @@ Examples:
       const proofs = proofKeysHash
         ? `on (verification keys ${toHex(proofKeysHash).slice(0, 16)}... of ${artifactsDir()})`
         : o.proofKeys ? 'off: no circuit artifacts here (run `npm run build:circuits`, then init again)' : 'off (--no-proof-keys)';
-      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force, proofKeysHash });
+      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force, proofKeysHash, replicas: o.replicas });
       // Nodes refuse data of another network: say what of the old network is left, rather than delete it unasked.
       const stale = o.force ? ['data', 'logs', 'run', 'cluster.json'].map((f) => join(dir, f)).filter((f) => existsSync(f)) : [];
       if (stale.length > 0) console.error(`note: ${stale.join(', ')} belong to the replaced network; nodes of the new one refuse its data. Delete them: rm -rf ${stale.join(' ')}`);

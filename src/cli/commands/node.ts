@@ -28,6 +28,8 @@ export function register(program: Command): void {
     .option('--http-burst <n>', `requests a client address may make at once before --http-rate applies (env SMT_HTTP_BURST; default ${DEFAULT_HTTP_LIMITS.rateBurst})`)
     .option('--http-headers-timeout <ms>', `time a client has to send a request's headers (env SMT_HTTP_HEADERS_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.headersTimeoutMs})`)
     .option('--http-request-timeout <ms>', `time a client has to send a whole request (env SMT_HTTP_REQUEST_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})`)
+    .option('--replica <n>', 'run replica N of a replicated shard (docs/REPLICAS.md): key validators/<shard>.rN.key (replica 0: <shard>.key); needs --replica-urls')
+    .option('--replica-urls <urls>', 'with --replica: comma-separated API URLs of every replica of the shard, in replica order (this one\'s included)')
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
@@ -48,8 +50,9 @@ Examples:
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701
   smt node start --network ./net9 --shard 01 --api 127.0.0.1:7701 --p2p 127.0.0.1:7801 --peers /ip4/127.0.0.1/tcp/7800,/ip4/127.0.0.1/tcp/7802
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
+  smt node start --network ./rep3 --replica 1 --api 127.0.0.1:7711 --replica-urls http://127.0.0.1:7710,http://127.0.0.1:7711,http://127.0.0.1:7712
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string } & HttpFlags) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string; replica?: string; replicaUrls?: string } & HttpFlags) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
@@ -73,11 +76,16 @@ Examples:
       const explorerNodes = o.explorerNodes === undefined ? undefined : parseExplorerNodes(o.explorerNodes);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
+      if ((o.replica === undefined) !== (o.replicaUrls === undefined)) throw new CliError('--replica and --replica-urls go together');
+      if (o.replica !== undefined && !/^[0-6]$/.test(o.replica)) throw new CliError(`--replica must be a replica index 0..6, got ${JSON.stringify(o.replica)}`);
+      const replicaUrls = (o.replicaUrls ?? '').split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+      for (const u of replicaUrls) if (!/^https?:\/\/[^/]+$/.test(u)) throw new CliError(`--replica-urls: ${JSON.stringify(u)} is not an API base URL like http://127.0.0.1:7710`);
       const logger = createLogger({ level, format, file: o.logFile === undefined ? undefined : resolve(o.logFile) });
       // Loaded here, not at the top: client commands should not pay for (or depend on) the shard and its store.
       const { SmtNode } = await import('../../node/node.js');
-      const node = await SmtNode.start({
-        networkDir: resolve(o.network),
+      const networkDir = resolve(o.network);
+      const start = () => SmtNode.start({
+        networkDir,
         shard: o.shard,
         dataDir: o.data === undefined ? undefined : resolve(o.data),
         apiHost: api.host,
@@ -89,10 +97,27 @@ Examples:
         explorerNodes,
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery } : undefined,
+        ...(o.replica !== undefined ? { replica: { index: Number(o.replica), urls: replicaUrls } } : {}),
       });
+      let node = await start();
       // A plain line (besides the JSON log) that scripts and tests can wait for.
       process.stdout.write(`api listening on ${node.url}\n`);
-      onShutdownSignals(() => node.close(), node.logger);
+      let stopping = false;
+      onShutdownSignals(() => {
+        stopping = true;
+        return node.close();
+      }, node.logger);
+      // A replica that diverged from its writer discards its data and starts again, in this process.
+      for (;;) {
+        const why = await node.resync;
+        if (stopping) return;
+        node.logger.warn({ why }, 'resync: closing, wiping the data directory, starting again');
+        await node.close();
+        if (stopping) return;
+        const { wipeDataDir } = await import('../../replica/wipe.js');
+        wipeDataDir(node.dataDir);
+        node = await start();
+      }
     });
   withConfig(node.commands.find((c) => c.name() === 'start')!);
 }

@@ -1,0 +1,504 @@
+// A replica of a replicated shard (docs/REPLICAS.md): follows the writer of its term (pulls each
+// sealed epoch, re-executes it, acks it by its next pull), stands for election when the writer goes
+// quiet, and as writer seals under its lease and reports an epoch committed once it is durable on a
+// majority. The rules themselves are pure (src/replica/lease.ts, fence.ts); this is their I/O:
+// HTTP between the replicas' APIs, every message signed by its author's replica key.
+import { EventEmitter } from 'node:events';
+import { bytesEqual, fromHex, toHex } from '../core/bytes.js';
+import type { KeyPair } from '../core/ed25519.js';
+import { replicaKeys, type Genesis } from '../core/genesis.js';
+import { snapshotHash } from '../shard/snapshot.js';
+import { ReplicaDivergenceError, ReplicaMismatchError, type SealedEvent, type Shard } from '../shard/shard.js';
+import { committedEpoch, decideVote, electionTimeoutMs, leaseEnd, majority, type Position, type VoteState } from '../replica/lease.js';
+import { TermFence } from '../replica/fence.js';
+import { decodeEntry, encodeEntry } from '../replica/entry.js';
+import {
+  decodePull, decodePullAnswer, decodeVote, decodeVoteRequest, encodePull, encodePullAnswer, encodeVote, encodeVoteRequest,
+  entryHash, signMessage, verifyMessage, NO_WRITER, type MessageTag, type PullAnswer,
+} from '../replica/messages.js';
+import { readVoteState, writeVoteState } from '../replica/vote-store.js';
+import { verifyShardSnapshot } from '../replica/keys.js';
+import { HttpError, type ApiResponse, type Router } from './http.js';
+import type { Logger } from './logger.js';
+
+export type ReplicaRole = 'follower' | 'candidate' | 'writer' | 'stopped';
+
+export interface ReplicaServiceOptions {
+  shard: Shard;
+  genesis: Genesis;
+  key: KeyPair;
+  index: number;
+  /** API base URLs of every replica of the shard, in replica order (this one's included). */
+  urls: string[];
+  dataDir: string;
+  logger: Logger;
+  /** Write lease (default 2 x epochMs). */
+  leaseMs?: number;
+  /** Starts the epoch clock (called on becoming writer); its seal must go through sealAsWriter(). */
+  startClock: () => { stop(): Promise<void> };
+  /** This replica holds epochs its writer does not: its data must be discarded and resynced. */
+  onResync: (why: string) => void;
+}
+
+export interface ReplicaStatus {
+  role: ReplicaRole;
+  replica: number;
+  replicas: number;
+  term: string;
+  writer: number | null;
+  epoch: number;
+  committed: number;
+  lag: number;
+  stopped?: string;
+}
+
+const ZERO32 = new Uint8Array(32);
+const ACK_WINDOW_MS = 10_000; // a pull's `at` this far from our clock is refused (replayed or skewed)
+
+export class ReplicaService {
+  /** 'committed' (SealedEvent): an epoch this writer sealed is durable on a majority. */
+  readonly events = new EventEmitter();
+  private readonly o: ReplicaServiceOptions;
+  private readonly log: Logger;
+  private readonly keys: Uint8Array[];
+  private readonly n: number;
+  private readonly leaseMs: number;
+  private readonly fence = new TermFence();
+  private role: ReplicaRole = 'follower';
+  private vote: VoteState;
+  private writer: number | null = null;
+  private heardAt = -Infinity;
+  private electionDeadline: number;
+  private readonly contacts = new Map<number, number>();
+  private readonly durable = new Map<number, number>();
+  private readonly lastAt = new Map<number, number>();
+  private termStart = 0;
+  private committed = -1;
+  private writerHead = -1;
+  private lastSentAt = 0;
+  private probe = 0;
+  private clock: { stop(): Promise<void> } | undefined;
+  private running = true;
+  private readonly loop: Promise<void>;
+  private readonly waiters = new Set<() => void>();
+  private uncommitted: SealedEvent[] = [];
+  private stoppedReason: string | undefined;
+  private readonly onSealed: (ev: SealedEvent) => void;
+
+  constructor(o: ReplicaServiceOptions) {
+    this.o = o;
+    this.log = o.logger.child({ module: 'replica', replica: o.index });
+    this.keys = replicaKeys(o.genesis, o.shard.id);
+    this.n = this.keys.length;
+    if (o.urls.length !== this.n) throw new Error(`--replica-urls lists ${o.urls.length} URLs, shard "${o.shard.id}" has ${this.n} replicas in genesis`);
+    this.leaseMs = o.leaseMs ?? 2 * o.genesis.epochMs;
+    this.vote = readVoteState(o.dataDir);
+    this.electionDeadline = performance.now() + this.electionTimeout();
+    this.onSealed = (ev) => {
+      if (this.role === 'writer') {
+        this.uncommitted.push(ev);
+        this.recomputeCommit();
+      }
+      for (const w of this.waiters) w();
+      this.waiters.clear();
+    };
+    o.shard.events.on('sealed', this.onSealed);
+    this.log.info({ term: this.vote.term.toString(), replicas: this.n, leaseMs: this.leaseMs }, 'replica started as follower');
+    this.loop = this.run();
+  }
+
+  status(): ReplicaStatus {
+    const epoch = this.o.shard.latestEpoch();
+    return {
+      role: this.role, replica: this.o.index, replicas: this.n, term: this.vote.term.toString(), writer: this.role === 'writer' ? this.o.index : this.writer,
+      epoch, committed: this.committedEpoch(), lag: this.role === 'writer' ? 0 : Math.max(0, this.writerHead - epoch),
+      ...(this.stoppedReason ? { stopped: this.stoppedReason } : {}),
+    };
+  }
+
+  /** Epochs up to this one are durable on a majority (as far as this replica knows). */
+  committedEpoch(): number {
+    return Math.min(this.committed, this.o.shard.latestEpoch());
+  }
+
+  isWriter(): boolean {
+    return this.role === 'writer';
+  }
+
+  /** The epoch clock's seal while writer: only under a live lease. */
+  async sealAsWriter(): Promise<void> {
+    if (this.role !== 'writer' || !this.leaseValid()) {
+      setImmediate(() => void this.stepDown('write lease lost: no majority heard from within the lease'));
+      throw new Error('no write lease');
+    }
+    await this.o.shard.sealEpoch();
+  }
+
+  addRoutes(router: Router): void {
+    router.add('POST', '/v1/replica/pull', async (req) => this.handlePull(await req.json()));
+    router.add('POST', '/v1/replica/vote', async (req) => this.handleVote(await req.json()));
+    router.add('GET', '/v1/replica/status', () => ({ json: this.status() }));
+  }
+
+  /** POST /v1/tx on a replica that is not the writer: the writer's answer, or 503 if none is known. */
+  async forwardTx(contentType: string, body: Uint8Array): Promise<ApiResponse | undefined> {
+    if (this.role === 'writer') return undefined;
+    const w = this.writer;
+    if (w === null) return { status: 503, headers: { 'retry-after': '1' }, json: { error: { code: 'no-writer', message: 'no writer is known for this shard right now (an election is under way); retry' } } };
+    try {
+      const res = await fetch(`${this.o.urls[w]}/v1/tx`, { method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(10_000) });
+      const json = await res.json();
+      const headers: Record<string, string> = {};
+      const ra = res.headers.get('retry-after');
+      if (ra) headers['retry-after'] = ra;
+      return { status: res.status, headers, json };
+    } catch {
+      return { status: 503, headers: { 'retry-after': '1' }, json: { error: { code: 'no-writer', message: `the writer (replica ${w}) did not answer; retry` } } };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    for (const w of this.waiters) w();
+    this.o.shard.events.off('sealed', this.onSealed);
+    await this.clock?.stop();
+    this.clock = undefined;
+    await this.loop;
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.role === 'writer') {
+          await sleep(Math.max(20, this.leaseMs / 8));
+          if (this.role === 'writer' && !this.leaseValid()) await this.stepDown('write lease lost: no majority heard from within the lease');
+        } else if (this.role === 'stopped') {
+          await sleep(500);
+        } else if (performance.now() >= this.electionDeadline) {
+          await this.election();
+        } else {
+          await this.followOnce();
+        }
+      } catch (e) {
+        this.log.warn({ err: e }, 'replica loop step failed');
+        await sleep(100);
+      }
+    }
+  }
+
+  private electionTimeout(): number {
+    return electionTimeoutMs(this.leaseMs, this.o.genesis.epochMs, this.o.index, Math.random());
+  }
+
+  private position(): Position {
+    const epoch = this.o.shard.latestEpoch();
+    return { lastTerm: this.headTerm(), lastEpoch: epoch };
+  }
+
+  private headTerm(): bigint {
+    return this.headSnapshotTerm ?? 0n;
+  }
+  private headSnapshotTerm: bigint | undefined;
+
+  private async refreshHeadTerm(): Promise<void> {
+    const s = await this.o.shard.snapshot();
+    this.headSnapshotTerm = s?.snapshot.replica?.term ?? 0n;
+  }
+
+  private setVote(s: VoteState): void {
+    if (s.term === this.vote.term && s.votedFor === this.vote.votedFor) return;
+    writeVoteState(this.o.dataDir, s); // durable before anything depends on it
+    this.vote = s;
+  }
+
+  /** A higher term seen anywhere: adopt it and follow (a writer steps down). */
+  private async adoptTerm(term: bigint, writer: number | null): Promise<void> {
+    if (term <= this.vote.term) return;
+    this.setVote({ term, votedFor: null });
+    this.writer = writer;
+    if (this.role === 'writer' || this.role === 'candidate') await this.stepDown(`term ${term} seen`);
+  }
+
+  private leaseValid(): boolean {
+    const end = leaseEnd(this.contacts, this.o.index, this.n, performance.now(), this.leaseMs * 0.9);
+    return end !== undefined && end > performance.now();
+  }
+
+  private async stepDown(why: string): Promise<void> {
+    if (this.role !== 'writer' && this.role !== 'candidate') return;
+    const was = this.role;
+    this.role = 'follower';
+    if (this.writer === this.o.index) this.writer = null;
+    this.uncommitted = [];
+    const c = this.clock;
+    this.clock = undefined;
+    await c?.stop();
+    this.o.shard.dropPending();
+    this.electionDeadline = performance.now() + this.electionTimeout();
+    this.log.warn({ term: this.vote.term.toString(), was, why }, 'stepped down to follower');
+  }
+
+  private async election(): Promise<void> {
+    await this.refreshHeadTerm();
+    const term = this.vote.term + 1n;
+    this.setVote({ term, votedFor: this.o.index });
+    this.role = 'candidate';
+    this.writer = null;
+    const own = this.position();
+    const at = this.nextAt();
+    const msg = encodeVoteRequest({ network: this.o.genesis.networkId, shard: this.o.shard.id, candidate: this.o.index, term, lastTerm: own.lastTerm, lastEpoch: own.lastEpoch, at });
+    const body = this.signed('replica-vote-request', msg);
+    const grants = new Map<number, number>();
+    this.log.info({ term: term.toString(), lastEpoch: own.lastEpoch }, 'standing for election');
+    await Promise.all(this.others().map(async (i) => {
+      const res = await this.post(i, '/v1/replica/vote', body, Math.min(1000, this.o.genesis.epochMs));
+      if (!res) return;
+      const m = this.open('replica-vote', res, i, decodeVote);
+      if (!m || m.voter !== i || m.reqAt !== at || m.candidate !== this.o.index) return;
+      if (m.term > this.vote.term) await this.adoptTerm(m.term, null);
+      else if (m.granted && m.term === term) grants.set(i, performance.now());
+    }));
+    if (this.role === 'candidate' && this.vote.term === term && grants.size + 1 >= majority(this.n)) {
+      this.becomeWriter(grants);
+    } else if (this.role === 'candidate') {
+      this.role = 'follower';
+      this.electionDeadline = performance.now() + this.electionTimeout();
+      this.log.info({ term: term.toString(), votes: grants.size + 1 }, 'election lost or split');
+    }
+  }
+
+  private becomeWriter(grants: Map<number, number>): void {
+    this.role = 'writer';
+    this.writer = this.o.index;
+    this.contacts.clear();
+    for (const [i, t] of grants) this.contacts.set(i, t);
+    this.durable.clear();
+    this.uncommitted = [];
+    this.o.shard.setTerm(this.vote.term);
+    this.termStart = this.o.shard.latestEpoch() + 1;
+    this.clock = this.o.startClock();
+    this.log.warn({ term: this.vote.term.toString(), fromEpoch: this.termStart, votes: grants.size + 1 }, 'became writer');
+  }
+
+  private recomputeCommit(): void {
+    const c = committedEpoch(this.durable, this.o.index, this.o.shard.latestEpoch(), this.n, this.termStart, this.committed);
+    if (c <= this.committed) return;
+    this.committed = c;
+    const done = this.uncommitted.filter((ev) => ev.snapshot.snapshot.epoch <= c);
+    this.uncommitted = this.uncommitted.filter((ev) => ev.snapshot.snapshot.epoch > c);
+    for (const ev of done) this.events.emit('committed', ev);
+  }
+
+  // ------------------------------------------------------------------ following
+
+  private async followOnce(): Promise<void> {
+    const target = this.writer !== null && this.writer !== this.o.index ? this.writer : this.nextProbe();
+    const shard = this.o.shard;
+    const head = shard.latestEpoch();
+    const snap = head >= 0 ? await shard.snapshot(head) : undefined;
+    const at = this.nextAt();
+    const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at });
+    const res = await this.post(target, '/v1/replica/pull', this.signed('replica-pull', msg), this.leaseMs / 3 + 2000);
+    if (!res) {
+      this.log.debug({ target }, 'pull: no answer');
+      await sleep(Math.min(200, this.o.genesis.epochMs / 4));
+      return;
+    }
+    const a = this.open('replica-pull-answer', res, target, decodePullAnswer);
+    if (!a || a.replica !== target || a.reqAt !== at) {
+      this.log.debug({ target, a: a ? { replica: a.replica, reqAt: a.reqAt, at } : null }, 'pull: answer refused');
+      return;
+    }
+    this.log.debug({ target, term: a.term.toString(), isWriter: a.isWriter, writer: a.writer, head: a.head }, 'pull answer');
+    if (a.term > this.vote.term) await this.adoptTerm(a.term, a.isWriter ? target : a.writer === NO_WRITER ? null : a.writer);
+    if (a.term < this.vote.term || this.role !== 'follower') return;
+    if (!a.isWriter) {
+      if (a.writer !== NO_WRITER && a.writer !== this.o.index && a.writer < this.n) this.writer = a.writer;
+      else await sleep(Math.min(100, this.o.genesis.epochMs / 8));
+      return;
+    }
+    this.writer = target;
+    this.heardAt = performance.now();
+    this.electionDeadline = this.heardAt + this.electionTimeout();
+    this.writerHead = a.head;
+    if (a.committed > this.committed) this.committed = a.committed;
+    if (a.diverged) return this.resync(`this replica's epoch ${head} is not the writer's (a deposed writer's epoch that never committed)`);
+    const raw = typeof (res as { entry?: unknown }).entry === 'string' ? new Uint8Array(Buffer.from((res as { entry: string }).entry, 'base64')) : undefined;
+    if (!raw) return;
+    if (!bytesEqual(entryHash(raw), a.entryHash)) return;
+    const e = decodeEntry(raw);
+    const s = e.signed.snapshot;
+    if (!verifyShardSnapshot(this.o.genesis, e.signed) || s.shard !== shard.id || s.network !== this.o.genesis.networkId) return this.stop(`writer ${target} sent an entry of epoch ${s.epoch} whose snapshot is not validly signed`);
+    if ((s.replica?.term ?? 0n) > a.term) return;
+    const verdict = this.fence.check({ shard: s.shard, epoch: s.epoch, term: s.replica?.term ?? 0n, hash: toHex(snapshotHash(s)) });
+    if (!verdict.ok) return this.stop(`writer ${target}: ${verdict.message}`);
+    try {
+      await shard.applyEntry(e);
+      this.fence.accept({ shard: s.shard, epoch: s.epoch, term: s.replica?.term ?? 0n, hash: toHex(snapshotHash(s)) });
+    } catch (err) {
+      if (err instanceof ReplicaDivergenceError) return this.resync(err.message);
+      if (err instanceof ReplicaMismatchError) return this.stop(`following writer ${target}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private nextProbe(): number {
+    const others = this.others();
+    return others[this.probe++ % others.length]!;
+  }
+
+  private stop(why: string): void {
+    this.role = 'stopped';
+    this.stoppedReason = why;
+    this.log.error({ why }, 'REPLICA STOPPED FOLLOWING: re-execution does not match the writer (or its entry is invalid); investigate before restarting');
+  }
+
+  private resync(why: string): void {
+    this.role = 'stopped';
+    this.stoppedReason = `resyncing: ${why}`;
+    this.log.warn({ why }, 'this replica diverged from the writer: discarding its data and resyncing');
+    this.o.onResync(why);
+  }
+
+  // ------------------------------------------------------------------ serving
+
+  private async handlePull(body: unknown): Promise<ApiResponse> {
+    const { msg, sig } = parseSigned(body);
+    let req;
+    try {
+      req = decodePull(msg);
+    } catch {
+      throw new HttpError(400, 'bad-request', 'not a pull request');
+    }
+    this.checkPeer(req.network, req.shard, req.replica, 'replica-pull', msg, sig);
+    if (req.term > this.vote.term) await this.adoptTerm(req.term, null);
+    const shard = this.o.shard;
+    let diverged = false;
+    let entry: Uint8Array | undefined;
+    if (this.role === 'writer' && req.term === this.vote.term) {
+      const last = this.lastAt.get(req.replica) ?? 0;
+      if (req.at <= last || Math.abs(req.at - Date.now()) > ACK_WINDOW_MS) throw new HttpError(409, 'stale', 'pull request replayed or from a skewed clock');
+      this.lastAt.set(req.replica, req.at);
+      this.contacts.set(req.replica, performance.now());
+      const head = shard.latestEpoch();
+      if (req.have >= 0 && req.have <= head) {
+        const s = await shard.snapshot(req.have);
+        diverged = !s || !bytesEqual(snapshotHash(s.snapshot), req.haveHash);
+      }
+      if (!diverged && req.have <= head) {
+        if (req.have > (this.durable.get(req.replica) ?? -1)) this.durable.set(req.replica, req.have);
+        this.recomputeCommit();
+      }
+      if (!diverged && req.have >= shard.latestEpoch() && this.running) await this.waitForSeal(this.leaseMs / 3);
+      if (!diverged && req.have < shard.latestEpoch()) {
+        const ent = await shard.replicaEntry(req.have + 1);
+        if (ent) entry = encodeEntry(ent);
+      }
+    }
+    const a: PullAnswer = {
+      network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term,
+      writer: this.role === 'writer' ? this.o.index : this.writer ?? NO_WRITER, isWriter: this.role === 'writer',
+      committed: this.committedEpoch(), head: shard.latestEpoch(), diverged, reqAt: req.at, entryHash: entry ? entryHash(entry) : ZERO32,
+    };
+    return { json: { ...this.signed('replica-pull-answer', encodePullAnswer(a)), entry: entry ? Buffer.from(entry).toString('base64') : null } };
+  }
+
+  private async handleVote(body: unknown): Promise<ApiResponse> {
+    const { msg, sig } = parseSigned(body);
+    let req;
+    try {
+      req = decodeVoteRequest(msg);
+    } catch {
+      throw new HttpError(400, 'bad-request', 'not a vote request');
+    }
+    this.checkPeer(req.network, req.shard, req.candidate, 'replica-vote-request', msg, sig);
+    await this.refreshHeadTerm();
+    const now = performance.now();
+    const writer = this.role === 'writer';
+    const promiseUntil = writer ? (this.leaseValid() ? Infinity : 0) : this.heardAt + this.leaseMs;
+    const promisedTo = writer ? this.o.index : this.writer;
+    const d = decideVote(this.vote, this.position(), req, now, promiseUntil, promisedTo);
+    const higher = d.state.term > this.vote.term;
+    this.setVote(d.state);
+    if (higher) {
+      this.writer = null;
+      if (this.role === 'writer' || this.role === 'candidate') await this.stepDown(`vote request of term ${d.state.term}`);
+    }
+    if (d.grant) this.electionDeadline = now + this.electionTimeout();
+    this.log.info({ candidate: req.candidate, term: req.term.toString(), grant: d.grant, ...(d.grant ? {} : { reason: d.reason }) }, 'vote');
+    const v = { network: this.o.genesis.networkId, shard: this.o.shard.id, voter: this.o.index, candidate: req.candidate, term: this.vote.term, granted: d.grant, reqAt: req.at };
+    return { json: this.signed('replica-vote', encodeVote(v)) };
+  }
+
+  private checkPeer(network: string, shard: string, replica: number, tag: MessageTag, msg: Uint8Array, sig: Uint8Array): void {
+    if (network !== this.o.genesis.networkId || shard !== this.o.shard.id) throw new HttpError(400, 'bad-request', 'another network or shard');
+    if (replica >= this.n || replica === this.o.index) throw new HttpError(403, 'not-replica', 'not a replica of this shard');
+    if (!verifyMessage(tag, msg, sig, this.keys[replica]!)) throw new HttpError(403, 'bad-signature', 'not signed by that replica');
+  }
+
+  private waitForSeal(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
+  }
+
+  // ------------------------------------------------------------------ transport
+
+  private others(): number[] {
+    return Array.from({ length: this.n }, (_, i) => i).filter((i) => i !== this.o.index);
+  }
+
+  private nextAt(): number {
+    this.lastSentAt = Math.max(Date.now(), this.lastSentAt + 1);
+    return this.lastSentAt;
+  }
+
+  private signed(tag: MessageTag, msg: Uint8Array): { msg: string; sig: string } {
+    return { msg: toHex(msg), sig: toHex(signMessage(tag, msg, this.o.key)) };
+  }
+
+  private open<T>(tag: MessageTag, res: unknown, from: number, decode: (b: Uint8Array) => T): T | undefined {
+    try {
+      const { msg, sig } = parseSigned(res);
+      if (!verifyMessage(tag, msg, sig, this.keys[from]!)) return undefined;
+      return decode(msg);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async post(to: number, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    try {
+      const res = await fetch(`${this.o.urls[to]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(Math.round(timeoutMs)) });
+      if (!res.ok) {
+        this.log.debug({ to, path, status: res.status, body: await res.text() }, 'replica request refused');
+        return undefined;
+      }
+      return await res.json();
+    } catch (e) {
+      this.log.debug({ to, path, err: (e as Error).message }, 'replica request failed');
+      return undefined;
+    }
+  }
+}
+
+function parseSigned(body: unknown): { msg: Uint8Array; sig: Uint8Array } {
+  const b = body as { msg?: unknown; sig?: unknown } | null;
+  if (typeof b !== 'object' || b === null || typeof b.msg !== 'string' || typeof b.sig !== 'string') throw new HttpError(400, 'bad-request', 'body must be {"msg": "<hex>", "sig": "<hex>"}');
+  try {
+    return { msg: fromHex(b.msg), sig: fromHex(b.sig, 64) };
+  } catch {
+    throw new HttpError(400, 'bad-request', 'msg and sig must be hex');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,42 @@
+// A replica's durable vote state (term, votedFor): fsynced before any answer that depends on it
+// (docs/REPLICAS.md "Lease and terms"). A small binary file beside the shard's store:
+//   u8 version (=1) | u64 term | u8 votedFor (255 = none)
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VoteState } from './lease.js';
+
+export const VOTE_FILE = 'replica-vote';
+
+export function readVoteState(dataDir: string): VoteState {
+  let b: Buffer;
+  try {
+    b = readFileSync(join(dataDir, VOTE_FILE));
+  } catch {
+    return { term: 0n, votedFor: null };
+  }
+  if (b.length !== 10 || b[0] !== 1) throw new Error(`${join(dataDir, VOTE_FILE)} is damaged (${b.length} bytes)`);
+  const v = b[9]!;
+  return { term: b.readBigUInt64BE(1), votedFor: v === 255 ? null : v };
+}
+
+export function writeVoteState(dataDir: string, s: VoteState): void {
+  const b = Buffer.alloc(10);
+  b[0] = 1;
+  b.writeBigUInt64BE(s.term, 1);
+  b[9] = s.votedFor ?? 255;
+  const tmp = join(dataDir, `${VOTE_FILE}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, b);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dataDir, VOTE_FILE));
+  const dir = openSync(dataDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
