@@ -27,7 +27,7 @@ import { LightClient, type FetchFn } from '../src/light/client.js';
 import { keyVerifier, verifyGlobalProofApex, type ProofVerdict } from '../src/light/proofs.js';
 import { verifyGlobalProofTree } from '../src/light/proof-tree.js';
 import { getPoseidon, type Hasher } from '../src/proof/commitment.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../test/fixtures/proof-fixtures.js';
 import { globalFromApex, globalProofHash, type GlobalStateProof } from '../src/proof/global.js';
 import { globalProofJson, triadProofJson } from '../src/proof/proof-json.js';
 import { Prover } from '../src/proof/prover.js';

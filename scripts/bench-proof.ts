@@ -3,7 +3,7 @@
 // apex verify time, proving rate in constraints/s, and the global proof's size for 3, 9, 27 and 81
 // shards -- every tree proved in full, bottom-up, with child proofs verified before each parent --
 // and the seal-to-global-proof latency in a real 9-shard cluster (`smt cluster up`, the proving
-// layer of src/node/proving.ts): per proved epoch e, from e's nominal seal time (genesisTime +
+// layer of src/node/proving/): per proved epoch e, from e's nominal seal time (genesisTime +
 // (e+1) * epochMs) to the first node holding e's global proof (its receivedAt), p50/p99, for each
 // row (epoch length x cadence x prover threads; see rows()), with the p50 of every pipeline step
 // from the nodes' /v1/proof/status timelines, and a table saying which rows meet the goal. Also
@@ -11,7 +11,7 @@
 // Prints os.loadavg() with each figure. Last line: one JSON object.
 import { artifactsDir, loadManifest } from '../src/proof/artifacts.js';
 import { getPoseidon } from '../src/proof/commitment.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../test/fixtures/proof-fixtures.js';
 import { encodeGlobalProof, globalFromApex, verifyGlobalProof } from '../src/proof/global.js';
 import { Prover } from '../src/proof/prover.js';
 import { buildTree, genesisTree } from '../src/proof/tree.js';

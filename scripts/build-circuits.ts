@@ -27,7 +27,7 @@ const t0 = Date.now();
 // --vectors: (re)write the native commitment test vectors and stop (no compilation, no setup).
 if (args.has('--vectors')) {
   const { getPoseidon } = await import('../src/proof/commitment.js');
-  const { generateVectors } = await import('../src/proof/vectors.js');
+  const { generateVectors } = await import('../test/fixtures/proof-vectors.js');
   const out = join(REPO_ROOT, 'test/vectors/poseidon-commitments.json');
   mkdirSync(join(REPO_ROOT, 'test/vectors'), { recursive: true });
   writeFileSync(out, JSON.stringify(generateVectors(await getPoseidon()), null, 1) + '\n');

@@ -13,7 +13,7 @@ import { toHex } from '../src/core/bytes.js';
 import { encodeGenesis, genesisHash, genesisToJson, parseGenesis, type Genesis } from '../src/core/genesis.js';
 import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, signalsMismatch } from '../src/proof/admission.js';
 import { getPoseidon } from '../src/proof/commitment.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import { buildTree, genesisTree, publicSignalsOf } from '../src/proof/tree.js';
 import { encodeVerificationKey, proofKeysHash, VerificationKeyError } from '../src/proof/vk-hash.js';
 

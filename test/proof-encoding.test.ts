@@ -12,8 +12,8 @@ import { decodeGlobalProof, encodeGlobalProof, GLOBAL_PROOF_BYTES, type GlobalSt
 import { decodeTriadProof, encodeTriadProof } from '../src/proof/triad-proof.js';
 import { epochField, FIELD_R, getPoseidon, limbs, pathEnc } from '../src/proof/commitment.js';
 import { buildTree, genesisTree, triadLevels, TreeError } from '../src/proof/tree.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
-import { generateVectors } from '../src/proof/vectors.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
+import { generateVectors } from './fixtures/proof-vectors.js';
 import { circuitsBuilt } from '../src/proof/artifacts.js';
 import { closeVerifier, loadVerificationKey, verifyWithKey } from '../src/proof/verifier.js';
 

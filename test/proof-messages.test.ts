@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DecodeError } from '../src/core/bytes.js';
 import { decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, ProofFetchKind } from '../src/gossip/proof-messages.js';
-import { autoProveEvery, proverOf } from '../src/node/proving.js';
+import { autoProveEvery, proverOf } from '../src/node/proving/schedule.js';
 import { treeFromJson, treeToJson } from '../src/node/proof-store.js';
 import { getPoseidon } from '../src/proof/commitment.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import { buildTree, genesisTree, triadLevels } from '../src/proof/tree.js';
 
 const onlyDecodeErrors = (f: () => unknown): void => {

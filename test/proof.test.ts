@@ -12,7 +12,7 @@ import { DecodeError } from '../src/core/bytes.js';
 import { artifactsDir, circuitFiles, circuitsBuilt, REPO_ROOT, type CircuitKind } from '../src/proof/artifacts.js';
 import { getPoseidon, shardBodyFields, type Hasher } from '../src/proof/commitment.js';
 import { decodeProof, encodeProof } from '../src/proof/encoding.js';
-import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../src/proof/fixtures.js';
+import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import {
   encodeGlobalProof, exportSnarkjsFiles, globalFromApex, globalProofHash, verifyGlobalProof, GLOBAL_PROOF_BYTES, type GlobalStateProof,
 } from '../src/proof/global.js';
@@ -20,7 +20,7 @@ import { Prover } from '../src/proof/prover.js';
 import { buildTree, buildTreeFromFields, genesisTree, triadInput, type CommitmentTree } from '../src/proof/tree.js';
 import { proveTree, verifyProofTree, type ProofTree } from '../src/proof/tree-prover.js';
 import { closeVerifier, loadVerificationKey, verify, verifyWithSnarkjs } from '../src/proof/verifier.js';
-import type { CommitmentVectors } from '../src/proof/vectors.js';
+import type { CommitmentVectors } from './fixtures/proof-vectors.js';
 
 const built = circuitsBuilt();
 const skip = built ? false : `circuits not built in ${artifactsDir()}: run npm run build:circuits`;

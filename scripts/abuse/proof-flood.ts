@@ -20,7 +20,7 @@ import { encodeProofMessage, proofTopic } from '../../src/gossip/proof-messages.
 import { artifactsDir } from '../../src/proof/artifacts.js';
 import { getPoseidon } from '../../src/proof/commitment.js';
 import { decodeProof } from '../../src/proof/encoding.js';
-import { inventedTrees } from '../../src/proof/fixtures.js';
+import { inventedTrees } from '../../test/fixtures/proof-fixtures.js';
 import { globalFromApex, type GlobalStateProof } from '../../src/proof/global.js';
 import { Prover } from '../../src/proof/prover.js';
 import { proveTriad } from '../../src/proof/tree-prover.js';

@@ -1,4 +1,4 @@
-// Wire formats of the proving layer (src/node/proving.ts), separate from the aggregation protocol:
+// Wire formats of the proving layer (src/node/proving/), separate from the aggregation protocol:
 //   gossip topic /smt/<net>/proofs: every node's signed snapshot (envelope kind `snapshot`, so all
 //     nodes can build the whole commitment tree of every epoch natively), and proofs (envelope kind
 //     `proof`, payload = u8 tag | record): tag 1 = a triad proof (triad-proof.ts encoding), tag 2 =

@@ -15,7 +15,8 @@ import { loadNetworkGenesis, loadReplicaKey } from './network-dir.js';
 import { isReplicated } from '../core/genesis.js';
 import { ReplicaService } from './replica.js';
 import { startGossip, type GossipOptions } from './gossip.js';
-import { ProvingService, type ProvingOptions } from './proving.js';
+import { addProofRoutes } from './proof-api.js';
+import { ProvingService, type ProvingOptions } from './proving/service.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import type { P2PNode } from '../gossip/p2p.js';
 
@@ -45,7 +46,7 @@ export interface NodeOptions {
   layers?: LayerFactory[];
   /** The network layer (libp2p gossip + triad aggregation); depth >= 1 only. Omitted: standalone. */
   gossip?: GossipOptions;
-  /** Global state proofs (src/node/proving.ts); needs `gossip`. Omitted: no proving layer. */
+  /** Global state proofs (src/node/proving/); needs `gossip`. Omitted: no proving layer. */
   proving?: ProvingOptions;
   /** A replicated shard (docs/REPLICAS.md): this replica's index and every replica's API URL. */
   replica?: { index: number; urls: string[]; leaseMs?: number };
@@ -188,7 +189,7 @@ export class SmtNode {
       const apiLog = log.child({ module: 'api' });
       const router = buildApi({ shard, metrics, tps, network: gossip?.net, networkDir: o.networkDir, explorerNodes: o.explorerNodes, logger: apiLog, snapshots: proving ? (s, e) => proving.snapshotOf(s, e) : undefined, ...(replica ? { replica } : {}) });
       replica?.addRoutes(router);
-      proving?.addRoutes(router);
+      if (proving) addProofRoutes(router, proving);
       const server: Server = createHttpServer(router, {
         maxBodyBytes: o.maxBodyBytes,
         limits: o.httpLimits,

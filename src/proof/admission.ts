@@ -1,7 +1,7 @@
 // What a node checks of a proof someone else made before it accepts, stores, serves or relays it
 // (pure: no I/O). The circuits check no signatures and the testnet's Groth16 setup is public, so
 // anyone can make a valid proof of invented inputs: a proof is only worth keeping if its public
-// signals are the commitments this node computed itself from signed state. src/node/proving.ts
+// signals are the commitments this node computed itself from signed state. src/node/proving/admission.ts
 // runs these checks; docs/PROOFS.md ("Accepting a proof") lists them.
 import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
 import { limbs } from './commitment.js';

@@ -1,5 +1,5 @@
 // Proof poisoning (issue #22, item 1): the circuits check no signatures and the testnet setup is a
-// public beacon, so anyone can prove invented inputs (src/proof/fixtures.ts inventedTrees). Such a
+// public beacon, so anyone can prove invented inputs (test/fixtures/proof-fixtures.ts inventedTrees). Such a
 // proof must never be accepted, stored, served or relayed; only proofs whose public signals are the
 // commitments a node built from signed snapshots are. Properties checked:
 //  in process (the ProvingService's admission, what the proofs topic runs, with no transport, so it
@@ -29,7 +29,7 @@ import { allShards } from '../../src/core/ids.js';
 import { createLogger } from '../../src/node/logger.js';
 import { createMetrics } from '../../src/node/metrics.js';
 import { initNetwork, loadValidatorKey } from '../../src/node/network-dir.js';
-import { ProvingService } from '../../src/node/proving.js';
+import { ProvingService } from '../../src/node/proving/service.js';
 import { Shard } from '../../src/shard/shard.js';
 import type { SignedSnapshot } from '../../src/shard/snapshot.js';
 import { createP2PNode, type P2PNode } from '../../src/gossip/p2p.js';
@@ -37,7 +37,7 @@ import { encodeEnvelope, GossipKind } from '../../src/gossip/encoding.js';
 import { encodeProofMessage, proofTopic, type ProofMessage } from '../../src/gossip/proof-messages.js';
 import { artifactsDir, circuitsBuilt } from '../../src/proof/artifacts.js';
 import { getPoseidon, type Hasher } from '../../src/proof/commitment.js';
-import { inventedTrees } from '../../src/proof/fixtures.js';
+import { inventedTrees } from '../fixtures/proof-fixtures.js';
 import { globalFromApex, type GlobalStateProof } from '../../src/proof/global.js';
 import { Prover } from '../../src/proof/prover.js';
 import { buildTree, genesisTreeOf, type CommitmentTree } from '../../src/proof/tree.js';

@@ -1,0 +1,196 @@
+// Admission of proofs from gossip and from peers (docs/PROOFS.md, "Accepting a proof"). The circuits
+// check no signatures and anyone can prove invented inputs with the public testnet setup, so a proof
+// is accepted (stored, served, relayed) only when its public signals are what this node computed
+// from signed state: the commitment tree it built from signature-checked snapshots, agreeing with
+// the final global snapshot for the apex, and a global proof's link to a global proof held here.
+// Outcomes: reject = invalid or contradicts signed state (the sender is penalised); ignore 'unknown'
+// = not decidable yet (held, bounded, until the state arrives; no penalty); ignore 'stale' = too old
+// to check here. Pure parts: src/proof/admission.ts.
+import { toHex } from '../../core/bytes.js';
+import { genesisHash } from '../../core/genesis.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, signalsMismatch, treeVsGlobal } from '../../proof/admission.js';
+import { pathEnc } from '../../proof/commitment.js';
+import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
+import { circuitKindOf } from '../../proof/tree.js';
+import { checkOpening, sig, type TriadProof } from '../../proof/triad-proof.js';
+import { verify } from '../../proof/verifier.js';
+import { decodeProofMessage } from '../../gossip/proof-messages.js';
+import { ACCEPT, ignore, reject, type ValidationOutcome } from '../../gossip/validation.js';
+import type { ProvingContext } from './context.js';
+import { MAX_VARIANTS, type ProofHoldings } from './holdings.js';
+import type { CommitmentTrees } from './trees.js';
+
+const HOLD_MAX = { perKey: 2, total: 64 }; // proofs waiting for signed state: per (kind, path, epoch), in all
+
+export interface Wanted {
+  type: 'triad' | 'global';
+  path: string;
+  epoch: number;
+}
+
+export class ProofAdmission {
+  private readonly c: ProvingContext;
+  private readonly trees: CommitmentTrees;
+  private readonly held: ProofHoldings;
+  readonly futureMargin: number;
+  private readonly holdMs: number;
+  readonly holds = new HoldQueue(HOLD_MAX.perKey, HOLD_MAX.total);
+  private readonly genesisHex: string;
+  /** A proof turned away undecided: to be fetched from peers once this node can decide it. */
+  want: (w: Wanted) => void = () => {};
+
+  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings) {
+    this.c = c;
+    this.trees = trees;
+    this.held = held;
+    this.futureMargin = futureMarginEpochs(c.genesis.epochMs);
+    // a proof that arrives before its tree waits about as long as a late snapshot takes to be fetched
+    this.holdMs = Math.min(15_000, Math.max(5_000, 3 * c.genesis.epochMs));
+    this.genesisHex = toHex(genesisHash(c.genesis));
+  }
+
+  /**
+   * The proof topic's check of a proof message (decode, then admitTriad / admitGlobal, waiting a
+   * bounded time for undecided ones). Accept = gossipsub relays it and delivers it.
+   */
+  async admitMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+    const m = decodeProofMessage(payload);
+    if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true }) : this.admitGlobal(m.proof, { wait: true });
+  }
+
+  async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
+    const depth = this.c.depth;
+    if (p.path.length >= depth || p.kind !== circuitKindOf(depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
+    if (sig.pathEnc(p.publicSignals) !== pathEnc(p.path)) return reject('invalid', 'public position is not the triad\'s');
+    const e = proofEpoch(p.publicSignals);
+    const range = epochOutOfRange(e, this.c.clockEpoch(), this.futureMargin);
+    if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
+    const have = this.held.proofs.get(e)?.get(p.path);
+    if (have && have.publicSignals.every((v, i) => v === p.publicSignals[i])) return ignore('duplicate');
+    if (!this.trees.ready) return ignore('unknown', 'starting');
+    const b = await this.bindTriad(p, e);
+    if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
+    // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
+    if (!o.verified) {
+      const why = checkOpening(this.trees.H, p);
+      if (why) return reject('invalid', why);
+      if (!(await verify(p.kind, p.publicSignals, p.proof))) return reject('invalid', 'triad proof does not verify');
+    }
+    if (b.action === 'accept' || !o.wait) return b;
+    const after = await this.hold(`t/${p.path}@${e}`, () => this.bindTriad(p, e));
+    if (after.action === 'ignore') this.want({ type: 'triad', path: p.path, epoch: e });
+    return after.action === 'accept' && this.held.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
+  }
+
+  /** Whether triad proof p (of epoch e) is the one signed state decides. */
+  private async bindTriad(p: TriadProof, e: number): Promise<ValidationOutcome> {
+    const mine = this.trees.trees.get(e)?.triads.get(p.path);
+    if (mine) {
+      const why = signalsMismatch(mine, p.publicSignals);
+      return why ? reject('invalid', why) : ACCEPT;
+    }
+    if (e > this.trees.head.epoch) return ignore('unknown', `commitment tree of epoch ${e} not built here yet (built up to ${this.trees.head.epoch})`);
+    // Older than the trees held: it must be the commitment an accepted proof above it folded
+    // (checkOpening then ties every other signal to that commitment).
+    const c = sig.commitment(p.publicSignals);
+    if (p.path === '') {
+      const g = await this.held.store.global(e);
+      if (g) return sig.commitment(g.proof.publicSignals) === c ? ACCEPT : reject('invalid', 'differs from the accepted global proof of its epoch');
+    } else {
+      const up = p.path.slice(0, -1);
+      const parent = this.held.proofs.get(e)?.get(up) ?? (await this.held.store.triad(up, e));
+      if (parent) return parent.children[Number(p.path[p.path.length - 1])] === c ? ACCEPT : reject('invalid', 'is not the child its accepted parent proof folded');
+    }
+    return ignore('stale', `no commitment tree or accepted proof above it for epoch ${e} here to check it against`);
+  }
+
+  async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
+    if (g.depth !== this.c.depth) return reject('invalid', `global proof of depth ${g.depth}, the network has depth ${this.c.depth}`);
+    if (sig.pathEnc(g.publicSignals) !== 1n) return reject('invalid', 'not the apex triad\'s signals');
+    const e = proofEpoch(g.publicSignals);
+    const range = epochOutOfRange(e, this.c.clockEpoch(), this.futureMargin);
+    if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
+    if (!this.trees.ready) return ignore('unknown', 'starting');
+    const held = await this.held.store.global(e);
+    if (held) return this.variant(g, e, held.proof);
+    const b = await this.bindGlobal(g, e);
+    if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
+    if (!o.verified && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
+    if (b.action === 'accept' || !o.wait) return b;
+    const after = await this.hold(`g@${e}`, () => this.bindGlobal(g, e));
+    if (after.action === 'ignore') this.want({ type: 'global', path: '', epoch: e });
+    return after.action === 'accept' && (await this.held.store.global(e)) ? ignore('duplicate') : after;
+  }
+
+  /** Whether global proof g (of epoch e) is the one signed state decides, linked to a global proof held here. */
+  private async bindGlobal(g: GlobalStateProof, e: number): Promise<ValidationOutcome> {
+    const tree = this.trees.trees.get(e);
+    if (tree) {
+      const why = signalsMismatch(tree.triads.get('')!, g.publicSignals);
+      if (why) return reject('invalid', why);
+      if (this.c.net) {
+        const fg = await this.c.net.globalAt(e);
+        if (!fg) return ignore('unknown', `global snapshot of epoch ${e} not final here yet`);
+        const d = treeVsGlobal(tree, fg);
+        if (d) {
+          this.c.log.error({ epoch: e, why: d }, 'commitment tree disagrees with the final global snapshot (an equivocating validator?): its proofs are not accepted');
+          return ignore('unknown', `commitment tree disagrees with the final global snapshot: ${d}`);
+        }
+      }
+      return this.bindLink(g, e);
+    }
+    if (e > this.trees.head.epoch) return ignore('unknown', `commitment tree of epoch ${e} not built here yet (built up to ${this.trees.head.epoch})`);
+    // Older than the trees held: it must be the proof an accepted later global proof links to.
+    const next = await this.held.store.nextGlobal(e);
+    if (next && toHex(next.stored.proof.prevGlobalProofHash) === toHex(globalProofHash(g))) return ACCEPT;
+    return ignore('stale', `no commitment tree of epoch ${e} here, and no accepted later global proof links to it`);
+  }
+
+  /** The link: the hash of a global proof of an earlier epoch held here (or seen as a valid variant of one), or genesis when none is held. */
+  private async bindLink(g: GlobalStateProof, e: number): Promise<ValidationOutcome> {
+    const h = toHex(g.prevGlobalProofHash);
+    const at = this.held.globalHashes.get(h);
+    if (at !== undefined) return at < e ? ACCEPT : reject('invalid', `links to the global proof of epoch ${at}, not an earlier one`);
+    const before = await this.held.store.latestGlobal(e - 1);
+    if (h === this.genesisHex) return before ? ignore('unknown', `links to genesis, but the global proof of epoch ${before.epoch} is held here`) : ACCEPT;
+    if (before && toHex(globalProofHash(before.stored.proof)) === h) return ACCEPT;
+    return ignore('unknown', 'links to a global proof not held here');
+  }
+
+  /**
+   * A global proof for an epoch whose proof is held: a duplicate. Groth16 proofs can be re-randomised,
+   * so a different valid proof of the same signals may be what a later proof links to: its hash is
+   * remembered (a few per epoch) so that link is recognised.
+   */
+  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof): Promise<ValidationOutcome> {
+    const h = toHex(globalProofHash(g));
+    if (this.held.globalHashes.has(h)) return ignore('duplicate');
+    if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
+    const n = this.held.variants.get(e) ?? 0;
+    if (n < MAX_VARIANTS && (await verifyGlobalProof(g))) {
+      this.held.variants.set(e, n + 1);
+      this.held.rememberGlobal(h, e);
+    }
+    return ignore('duplicate');
+  }
+
+  /** Waits (bounded in time and in how many wait at once) until `recheck` no longer says "not decidable yet". */
+  private async hold(key: string, recheck: () => Promise<ValidationOutcome>): Promise<ValidationOutcome> {
+    if (!this.holds.tryEnter(key)) return ignore('unknown', 'hold queue full');
+    try {
+      const deadline = Date.now() + this.holdMs;
+      let last: ValidationOutcome = ignore('unknown');
+      while (!this.c.closed) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await this.c.stateChange(left);
+        last = await recheck();
+        if (last.action !== 'ignore' || last.code !== 'unknown') return last;
+      }
+      return ignore('unknown', `not decidable within ${this.holdMs} ms: ${last.action === 'ignore' ? last.message : ''}`);
+    } finally {
+      this.holds.leave(key);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+// Fetching from peers and serving them (/smt/<net>/proof-fetch/1): snapshots a tree waits for,
+// proofs turned away undecided, a restarted node's missing global proofs, and proofs asked for over
+// HTTP that are not held here (bounded: a client cannot make this node ask its peers without bound).
+// Everything fetched goes through the same admission as gossip.
+import { shardFromIndex, shardIndex, type ShardId } from '../../core/ids.js';
+import { NegativeCache } from '../../proof/admission.js';
+import type { GlobalStateProof } from '../../proof/global.js';
+import { sig, type TriadProof } from '../../proof/triad-proof.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot } from '../../shard/snapshot.js';
+import {
+  decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, proofFetchProtocol, ProofFetchKind, type ProofFetchRequest,
+} from '../../gossip/proof-messages.js';
+import type { ValidationOutcome } from '../../gossip/validation.js';
+import type { ProofAdmission, Wanted } from './admission.js';
+import type { ProvingContext } from './context.js';
+import type { ProofHoldings } from './holdings.js';
+import type { CommitmentTrees } from './trees.js';
+
+const MAX_WANTED = 64; // proofs turned away undecided, fetched once decidable
+const ROUTE_FETCHES = 4; // peer fetches the HTTP routes may have in flight at once
+
+export class ProofFetch {
+  private readonly c: ProvingContext;
+  private readonly trees: CommitmentTrees;
+  private readonly held: ProofHoldings;
+  private readonly admission: ProofAdmission;
+  private readonly wanted = new Map<string, Wanted>();
+  readonly negative: NegativeCache; // route look-ups no peer could answer lately
+  private readonly routeFetches = new Map<string, Promise<unknown>>();
+  private peerCursor = 0;
+  private syncing = false;
+  private wantedBusy = false;
+  readonly counters = { snapshotsFetched: 0, proofsFetched: 0 };
+
+  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, admission: ProofAdmission) {
+    this.c = c;
+    this.trees = trees;
+    this.held = held;
+    this.admission = admission;
+    this.negative = new NegativeCache(Math.max(10_000, 2 * c.genesis.epochMs));
+  }
+
+  get wantedCount(): number {
+    return this.wanted.size;
+  }
+
+  async serve(req: Uint8Array): Promise<Uint8Array> {
+    const q = decodeProofFetchRequest(req);
+    const none = new Uint8Array();
+    switch (q.kind) {
+      case ProofFetchKind.snapshot: {
+        if (q.path === this.c.shard.id) {
+          const own = await this.c.shard.snapshot(q.epoch);
+          return own ? encodeSignedSnapshot(own) : none;
+        }
+        const s = this.trees.snaps.get(q.epoch)?.[shardIndexOr(q.path, this.c.depth)];
+        return s ? encodeSignedSnapshot(s) : none;
+      }
+      case ProofFetchKind.triadProof: {
+        const p = await this.held.store.triad(q.path, q.epoch);
+        return p ? encodeProofMessage({ type: 'triad', proof: p }) : none;
+      }
+      case ProofFetchKind.globalAt: {
+        const g = await this.held.store.global(q.epoch);
+        return g ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
+      }
+      case ProofFetchKind.globalLatest: {
+        const g = await this.held.store.latestGlobal();
+        return g ? encodeProofMessage({ type: 'global', proof: g.stored.proof }) : none;
+      }
+    }
+  }
+
+  /** Asks peers in turn; `accept` says true (take it), false (invalid: next peer) or 'stop' (nothing a peer sends can be taken now). */
+  private async fetchFirst<T>(q: ProofFetchRequest, decode: (b: Uint8Array) => T, accept: (x: T) => boolean | 'stop' | Promise<boolean | 'stop'>, maxPeers = 8): Promise<T | undefined> {
+    const peers = this.c.p2p.connectedPeers();
+    for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
+      const peer = peers[(this.peerCursor++) % peers.length]!;
+      try {
+        const b = await this.c.p2p.request(peer, proofFetchProtocol(this.c.genesis.networkId), encodeProofFetchRequest(q), { timeoutMs: 2000 });
+        if (b.length === 0) continue;
+        const x = decode(b);
+        const ok = await accept(x);
+        if (ok === 'stop') return undefined;
+        if (ok) return x;
+        this.c.log.warn({ peer, kind: q.kind, path: q.path, epoch: q.epoch }, 'peer served an invalid record');
+      } catch (err) {
+        this.c.log.debug({ peer, err: (err as Error).message }, 'proof fetch failed');
+      }
+    }
+    return undefined;
+  }
+
+  /** Fetches the snapshots the next tree is waiting for, once behind (later epochs seen) or late. */
+  async missingSnapshots(): Promise<void> {
+    const e = this.trees.head.epoch + 1;
+    const local = this.c.shard.latestEpoch();
+    if (e > Math.max(this.trees.newestSeen, local)) return;
+    const lateMs = this.c.genesis.epochMs;
+    const last = this.trees.fetchedAt.get(e) ?? 0;
+    if (Date.now() - last < 2000) return;
+    const behind = Math.max(this.trees.newestSeen, local) > e;
+    const firstSeen = this.trees.firstSeenAt.get(e) ?? Date.now();
+    if (!behind && Date.now() - firstSeen < Math.max(1000, lateMs)) return;
+    this.trees.fetchedAt.set(e, Date.now());
+    const a = this.trees.snaps.get(e) ?? [];
+    await Promise.all(Array.from({ length: this.c.n }, async (_, i) => {
+      if (a[i]) return;
+      const shard = shardFromIndex(i, this.c.depth);
+      if (shard === this.c.shard.id) {
+        const own = await this.c.shard.snapshot(e);
+        if (own) this.trees.add(own);
+        return;
+      }
+      const ss = await this.fetchFirst({ kind: ProofFetchKind.snapshot, path: shard, epoch: e }, decodeSignedSnapshot,
+        (x) => x.snapshot.shard === shard && x.snapshot.epoch === e && this.trees.check(x).action !== 'reject');
+      if (ss) {
+        this.counters.snapshotsFetched++;
+        this.trees.add(ss);
+      }
+    }));
+    this.trees.advance();
+  }
+
+  async global(e: number | 'latest'): Promise<GlobalStateProof | undefined> {
+    if (!this.c.canVerify) return undefined;
+    const q: ProofFetchRequest = e === 'latest' ? { kind: ProofFetchKind.globalLatest, path: '', epoch: 0 } : { kind: ProofFetchKind.globalAt, path: '', epoch: e };
+    const m = await this.fetchFirst(q, decodeProofMessage, async (x) => {
+      if (x.type !== 'global' || (e !== 'latest' && sig.epoch(x.proof.publicSignals) !== BigInt(e))) return false;
+      return fetchVerdict(await this.admission.admitGlobal(x.proof, { wait: false }));
+    }, e === 'latest' ? 2 : 4);
+    if (m?.type !== 'global') return undefined;
+    await this.held.acceptGlobal(m.proof, Date.now());
+    return m.proof;
+  }
+
+  /** Fetches one triad proof from peers (verified), stores it. */
+  async triad(path: string, e: number): Promise<TriadProof | undefined> {
+    if (!this.c.canVerify) return undefined;
+    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeProofMessage, async (x) => {
+      if (x.type !== 'triad' || x.proof.path !== path || sig.epoch(x.proof.publicSignals) !== BigInt(e)) return false;
+      return fetchVerdict(await this.admission.admitTriad(x.proof, { wait: false }));
+    }, 4);
+    if (m?.type !== 'triad') return undefined;
+    this.counters.proofsFetched++;
+    this.c.verified.add(m.proof.proof);
+    await this.held.acceptTriad(m.proof);
+    return m.proof;
+  }
+
+  /** Catch-up: the peers' latest global proof, then the proved epochs missing before it (bounded). */
+  async syncGlobals(): Promise<void> {
+    if (this.syncing || this.c.closed || !this.c.canVerify) return;
+    this.syncing = true;
+    try {
+      const latest = await this.global('latest');
+      const top = latest ? Number(sig.epoch(latest.publicSignals)) : this.held.latestGlobal;
+      const every = this.c.proveEvery;
+      let budget = 4;
+      for (let e = top - every; e >= Math.max(0, top - 8 * every) && budget > 0 && !this.c.closed; e -= every) {
+        if (await this.held.store.global(e)) continue;
+        budget--;
+        await this.global(e);
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /** A proof turned away undecided: fetched from peers once this node can decide it. */
+  want(w: Wanted): void {
+    const k = `${w.type}/${w.path}@${w.epoch}`;
+    if (this.wanted.has(k) || this.wanted.size >= MAX_WANTED) return;
+    this.wanted.set(k, w);
+  }
+
+  async fetchWanted(): Promise<void> {
+    if (this.wantedBusy || this.wanted.size === 0 || !this.c.canVerify) return;
+    this.wantedBusy = true;
+    try {
+      for (const [k, w] of [...this.wanted]) {
+        if (this.c.closed) return;
+        if (w.epoch < this.trees.head.epoch - this.c.treeWindow) {
+          this.wanted.delete(k);
+          continue;
+        }
+        if (!this.trees.trees.has(w.epoch)) continue; // not decidable here yet
+        this.wanted.delete(k);
+        if (w.type === 'global') {
+          if (!(await this.held.store.global(w.epoch))) await this.global(w.epoch);
+        } else if (!this.held.proofs.get(w.epoch)?.has(w.path)) await this.triad(w.path, w.epoch);
+      }
+    } finally {
+      this.wantedBusy = false;
+    }
+  }
+
+  /**
+   * A route's look-up at peers of something not held here: not for epochs no proof can exist for yet,
+   * not again within the negative cache's TTL after no peer had it, one look-up per key at a time and
+   * at most ROUTE_FETCHES keys at once (an HTTP client cannot make this node ask its peers without bound).
+   */
+  async askPeers<T>(key: string, e: number, fetch: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (!this.c.canVerify || e > this.c.clockEpoch() + this.admission.futureMargin || this.negative.has(key)) return undefined;
+    const running = this.routeFetches.get(key) as Promise<T | undefined> | undefined;
+    if (running) return running;
+    if (this.routeFetches.size >= ROUTE_FETCHES) return undefined;
+    const p = fetch().then((x) => {
+      if (x === undefined) this.negative.add(key);
+      return x;
+    }).finally(() => this.routeFetches.delete(key));
+    this.routeFetches.set(key, p);
+    return p;
+  }
+}
+
+/** A fetched proof's admission as fetchFirst's answer: take it, try the next peer (invalid), or stop (held already, or not decidable here now). */
+function fetchVerdict(o: ValidationOutcome): boolean | 'stop' {
+  if (o.action === 'accept') return true;
+  return o.action === 'reject' ? false : 'stop';
+}
+
+function shardIndexOr(path: string, depth: number): number {
+  return path.length === depth && /^[012]+$/.test(path) ? shardIndex(path as ShardId) : -1;
+}

@@ -1,0 +1,93 @@
+// The proofs topic (/smt/<net>/proofs): every node republishes its own signed snapshot after each
+// seal and every proof it makes; incoming snapshots are signature-checked and incoming proofs go
+// through admission (admission.ts) before gossipsub relays them or they are held here.
+import { encodeSignedSnapshot, decodeSignedSnapshot } from '../../shard/snapshot.js';
+import type { SealedEvent } from '../../shard/shard.js';
+import { decodeEnvelope, encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
+import { decodeProofMessage, encodeProofMessage, proofTopic, type ProofMessage } from '../../gossip/proof-messages.js';
+import { makeTopicValidator, RejectLog } from '../../gossip/validation.js';
+import type { ProofAdmission } from './admission.js';
+import type { ProvingContext } from './context.js';
+import type { ProofHoldings } from './holdings.js';
+import type { CommitmentTrees } from './trees.js';
+
+export class ProofGossip {
+  private readonly c: ProvingContext;
+  private readonly trees: CommitmentTrees;
+  private readonly held: ProofHoldings;
+  private readonly admission: ProofAdmission;
+  readonly topic: string;
+  readonly counters = { snapshotsGossiped: 0, proofsGossiped: 0, proofTopicRejected: 0, proofTopicIgnored: 0 };
+
+  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, admission: ProofAdmission) {
+    this.c = c;
+    this.trees = trees;
+    this.held = held;
+    this.admission = admission;
+    this.topic = proofTopic(c.genesis.networkId);
+  }
+
+  /** Validator and subscription on the proofs topic, and the republication of this shard's seals. */
+  start(): void {
+    const { p2p, genesis, shard } = this.c;
+    const rejectLog = new RejectLog(this.c.log, 'proof-topic message rejected');
+    p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
+      [GossipKind.snapshot]: (payload) => this.trees.check(decodeSignedSnapshot(payload)),
+      [GossipKind.proof]: (payload) => this.admission.admitMessage(payload),
+    }, (o, topic, from) => {
+      if (o.action === 'ignore' && o.code === 'internal') this.c.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
+      rejectLog.note(o, topic, from); // rate-limited: a flood of invalid proofs is one summary line per interval
+      if (o.action === 'reject') this.counters.proofTopicRejected++;
+      else if (o.action === 'ignore') this.counters.proofTopicIgnored++;
+    }));
+    p2p.subscribe(this.topic, (data) => this.onMessage(data));
+    shard.events.on('sealed', this.onSealed);
+  }
+
+  stop(): void {
+    this.c.shard.events.off('sealed', this.onSealed);
+    this.c.p2p.unsubscribe(this.topic);
+  }
+
+  private readonly onSealed = (ev: SealedEvent): void => {
+    const ss = ev.snapshot;
+    this.trees.sealedAt.set(ss.snapshot.epoch, Date.now());
+    this.c.timelines.mark(ss.snapshot.epoch, 'sealed');
+    this.trees.add(ss);
+    void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
+  };
+
+  publishProof(m: ProofMessage): Promise<void> {
+    return this.publish(GossipKind.proof, encodeProofMessage(m));
+  }
+
+  private async publish(kind: GossipKind, payload: Uint8Array): Promise<void> {
+    if (this.c.closed) return;
+    try {
+      await this.c.p2p.publish(this.topic, encodeEnvelope({ kind, network: this.c.genesis.networkId, payload }));
+    } catch (err) {
+      this.c.log.debug({ err: (err as Error).message, kind }, 'proof-topic publish failed');
+    }
+  }
+
+  private onMessage(data: Uint8Array): void {
+    const env = decodeEnvelope(data); // validated already
+    if (env.kind === GossipKind.snapshot) {
+      this.counters.snapshotsGossiped++;
+      this.trees.add(decodeSignedSnapshot(env.payload));
+      this.trees.advance();
+      return;
+    }
+    this.counters.proofsGossiped++;
+    void this.deliver(env.payload);
+  }
+
+  /** A proof message admission accepted: held from now on. */
+  async deliver(payload: Uint8Array): Promise<void> {
+    const m = decodeProofMessage(payload);
+    if (m.type === 'triad') {
+      this.c.verified.add(m.proof.proof);
+      await this.held.acceptTriad(m.proof);
+    } else await this.held.acceptGlobal(m.proof, Date.now());
+  }
+}

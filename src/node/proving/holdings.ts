@@ -1,0 +1,89 @@
+// The proofs this node holds: recent triad proofs in memory (by epoch and path) and in the proof
+// store (<data>/proofs), global proofs in the store, the hashes a new global proof may link to, and
+// the latest global proof's epoch. Only admitted proofs (admission.ts) or proofs made here get here.
+import { toHex } from '../../core/bytes.js';
+import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
+import { sig, type TriadProof } from '../../proof/triad-proof.js';
+import type { ProofStore } from '../proof-store.js';
+import type { ProvingContext } from './context.js';
+import type { CommitmentTrees } from './trees.js';
+
+export const MAX_VARIANTS = 3; // re-randomised valid variants of a held global proof remembered per epoch (link targets)
+export const MAX_GLOBAL_HASHES = 256; // hashes of recent held global proofs (and variants): what a new proof may link to
+
+export class ProofHoldings {
+  private readonly c: ProvingContext;
+  private readonly trees: CommitmentTrees;
+  readonly store: ProofStore;
+  readonly proofs = new Map<number, Map<string, TriadProof>>(); // recent epochs, by path
+  readonly globalHashes = new Map<string, number>(); // hex hash of a held global proof (or variant) -> epoch
+  readonly variants = new Map<number, number>();
+  latestGlobal = -1;
+  /** Called when a proof becomes held here (route look-ups that failed before may succeed now). */
+  onHeld: (key: string) => void = () => {};
+
+  constructor(c: ProvingContext, trees: CommitmentTrees, store: ProofStore) {
+    this.c = c;
+    this.trees = trees;
+    this.store = store;
+  }
+
+  async load(): Promise<void> {
+    const latest = await this.store.latestGlobal();
+    if (latest) this.setLatestGlobal(latest.epoch);
+    for (const g of await this.store.recentGlobals(MAX_GLOBAL_HASHES)) this.rememberGlobal(toHex(globalProofHash(g.stored.proof)), g.epoch);
+  }
+
+  proofsOf(e: number): Map<string, TriadProof> {
+    let m = this.proofs.get(e);
+    if (!m) this.proofs.set(e, (m = new Map()));
+    return m;
+  }
+
+  /** Drops in-memory proofs and variant counts of epochs no longer proved (behind the tree window of epoch `head`). */
+  prune(head: number): void {
+    for (const k of [...this.proofs.keys()]) if (k < head - this.c.treeWindow) this.proofs.delete(k);
+    for (const k of [...this.variants.keys()]) if (k < head - this.c.treeWindow) this.variants.delete(k);
+  }
+
+  rememberGlobal(hashHex: string, e: number): void {
+    this.globalHashes.delete(hashHex);
+    this.globalHashes.set(hashHex, e);
+    while (this.globalHashes.size > MAX_GLOBAL_HASHES) this.globalHashes.delete(this.globalHashes.keys().next().value!);
+  }
+
+  async acceptTriad(p: TriadProof): Promise<void> {
+    const e = Number(sig.epoch(p.publicSignals));
+    const m = this.proofsOf(e);
+    if (m.has(p.path)) return;
+    m.set(p.path, p);
+    this.onHeld(`t/${p.path}@${e}`);
+    this.c.timelines.mark(e, p.path || 'apex');
+    this.c.kick(); // a parent's children may all be here now
+    // pruned against the tree head, never against the incoming epoch (one far ahead evicted everything)
+    for (const k of [...this.proofs.keys()]) if (k < this.trees.head.epoch - this.c.treeWindow) this.proofs.delete(k);
+    await this.store.putTriad(e, p).catch((err) => this.c.log.warn({ err }, 'cannot store triad proof'));
+  }
+
+  async acceptGlobal(g: GlobalStateProof, at: number): Promise<void> {
+    const e = Number(sig.epoch(g.publicSignals));
+    this.rememberGlobal(toHex(globalProofHash(g)), e); // a variant accepted concurrently is still a valid link target
+    if (await this.store.global(e)) return;
+    await this.store.putGlobal(e, { proof: g, receivedAt: at });
+    this.setLatestGlobal(e);
+    this.onHeld(`g@${e}`);
+    this.c.stateChanged();
+    this.c.timelines.mark(e, 'global', undefined, at);
+    const sealed = this.trees.sealedAt.get(e);
+    const latencyMs = sealed === undefined ? undefined : at - sealed;
+    if (latencyMs !== undefined) this.c.metrics.latency.observe(latencyMs / 1000);
+    this.c.log.info({ epoch: e, commitment: sig.commitment(g.publicSignals).toString(16).slice(0, 16), latencyMs }, 'global state proof held');
+  }
+
+  setLatestGlobal(e: number): void {
+    if (e > this.latestGlobal) {
+      this.latestGlobal = e;
+      this.c.metrics.epoch.set(e);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// The proving layer's figures: Prometheus metrics and, per proved epoch, the timeline of its steps
+// (what /v1/proof/status shows and `npm run bench:proof` merges over the nodes).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface ProvingMetrics {
+  made: Counter<'kind'>;
+  seconds: Histogram<'kind'>;
+  latency: Histogram;
+  epoch: Gauge;
+  head: Gauge;
+}
+
+export function makeProvingMetrics(registry: Registry): ProvingMetrics {
+  const registers = [registry];
+  const m: ProvingMetrics = {
+    made: new Counter({ name: 'smt_proofs_made_total', help: 'Groth16 triad proofs made by this node, by circuit', labelNames: ['kind'], registers }),
+    seconds: new Histogram({ name: 'smt_prove_seconds', help: 'Time to make one triad proof (witness + Groth16, in the niced prover process)', labelNames: ['kind'], registers, buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20] }),
+    latency: new Histogram({ name: 'smt_global_proof_latency_seconds', help: "Per proved epoch: time from this node's seal of the epoch to the epoch's global state proof being held here", registers, buckets: [0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60] }),
+    epoch: new Gauge({ name: 'smt_global_proof_epoch', help: 'Latest epoch with a global state proof held by this node (-1 before the first)', registers }),
+    head: new Gauge({ name: 'smt_commitment_tree_epoch', help: 'Latest epoch whose commitment tree this node has built', registers }),
+  };
+  m.epoch.set(-1);
+  return m;
+}
+
+const TIMELINE_KEEP = 12; // proved epochs whose timelines /v1/proof/status shows
+
+/**
+ * Per proved epoch, what happened here and when, in ms after the epoch's nominal seal time
+ * (genesisTime + (e+1) * epochMs), for finding where the seal-to-global-proof latency goes.
+ * Steps: sealed (own snapshot), tree (all snapshots here, tree built), `<path>@queued`,
+ * `<path>@start` / `<path>@verified` (children checked) / `<path>@made` for proofs made here (with
+ * the child's witness and prove ms), `<path>` = proof held (made or received; apex = "apex"),
+ * global = global proof held.
+ */
+export type EpochTimeline = Record<string, number>;
+
+export class Timelines {
+  private readonly byEpoch = new Map<number, EpochTimeline>();
+  private readonly genesisTime: number;
+  private readonly epochMs: number;
+  private readonly proved: (e: number) => boolean;
+
+  constructor(genesisTime: number, epochMs: number, proved: (e: number) => boolean) {
+    this.genesisTime = genesisTime;
+    this.epochMs = epochMs;
+    this.proved = proved;
+  }
+
+  /** Records step `name` of proved epoch e's timeline (ms after its nominal seal), first time only; `value` overrides. */
+  mark(e: number, name: string, value?: number, at = Date.now()): void {
+    if (!this.proved(e)) return;
+    let t = this.byEpoch.get(e);
+    if (!t) {
+      this.byEpoch.set(e, (t = {}));
+      for (const k of [...this.byEpoch.keys()].sort((a, b) => a - b).slice(0, -TIMELINE_KEEP)) this.byEpoch.delete(k);
+    }
+    if (t[name] !== undefined) return;
+    if (value !== undefined) t[name] = Math.round(value);
+    else t[name] = at - (this.genesisTime + (e + 1) * this.epochMs);
+  }
+
+  toJSON(): Record<string, EpochTimeline> {
+    return Object.fromEntries(this.byEpoch);
+  }
+}

@@ -1,0 +1,109 @@
+// Which proofs this node makes and when: the cadence (epochs e % proveEvery === 0 are proved), the
+// rotation-chosen prover of each triad with its lease, and the scan that queues the due ones.
+import { availableParallelism } from 'node:os';
+import type { ShardId } from '../../core/ids.js';
+import { publisherOrder, signerFor, turnAt } from '../../hierarchy/rotation.js';
+import { triadLevels } from '../../proof/tree.js';
+import type { ProvingContext } from './context.js';
+import type { ProofHoldings } from './holdings.js';
+import type { CommitmentTrees } from './trees.js';
+
+/**
+ * Measured CPU cost of one proof on the 2-core reference machine (docs/PROOFS.md §7): warm prover,
+ * single-threaded curve, witness + Groth16 (npm run bench:proof, "prove cpu").
+ */
+export const LEAF_PROOF_MS = 1500;
+export const INNER_PROOF_MS = 850;
+
+/**
+ * Default cadence: assume the whole network runs on this machine (the local-cluster case) and let
+ * proving use at most 40% of its cores: one proved epoch's tree costs (3^(D-1)) leaf + (3^(D-1)-1)/2
+ * inner proofs. 9 shards, 1 s epochs, 2 cores: 3 x 1.6 + 0.9 = 5.7 s per tree => every 8th epoch.
+ */
+export function autoProveEvery(depth: number, epochMs: number, cores = availableParallelism()): number {
+  const leaves = 3 ** (depth - 1);
+  const cost = leaves * LEAF_PROOF_MS + ((leaves - 1) / 2) * INNER_PROOF_MS;
+  return Math.max(1, Math.ceil(cost / (0.4 * cores * epochMs)));
+}
+
+/**
+ * The shard that proves triad `path` on turn `turn` (0..2) of the `round`-th proved epoch
+ * (round = epoch / proveEvery: rotating by the epoch itself would pick the same prover for ever
+ * whenever proveEvery is a multiple of 3).
+ */
+export function proverOf(path: string, round: number, depth: number, turn: number): ShardId {
+  return signerFor(path + String(publisherOrder(path, round)[turn]!), round, depth, 0);
+}
+
+export interface Task {
+  epoch: number;
+  path: string;
+}
+
+// A lowest-level proof is started only for an epoch sealed (by the wall clock) at most
+// max(proveEvery epochs, LEAF_WINDOW_MS) ago: one proved epoch in flight, so a start-up catch-up
+// (many epochs sealed at once) or an overload skips whole epochs instead of piling up proofs.
+export const LEAF_WINDOW_MS = 5_000;
+export const TREE_KEEP_MS = 90_000; // trees kept this much longer: an epoch whose leaves are proved still gets its upper levels
+
+export function leafWindowOf(proveEvery: number, epochMs: number): number {
+  return Math.max(proveEvery, Math.ceil(LEAF_WINDOW_MS / epochMs));
+}
+
+export function treeWindowOf(leafWindow: number, epochMs: number): number {
+  return leafWindow + Math.ceil(TREE_KEEP_MS / epochMs) + 2;
+}
+
+export class ProofScheduler {
+  private readonly c: ProvingContext;
+  private readonly trees: CommitmentTrees;
+  private readonly held: ProofHoldings;
+  private readonly dueAt = new Map<string, number>();
+  /** Keys `<path>@<epoch>` queued or being proved here. */
+  readonly queued = new Set<string>();
+  private readonly enqueue: (t: Task) => void;
+
+  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, enqueue: (t: Task) => void) {
+    this.c = c;
+    this.trees = trees;
+    this.held = held;
+    this.enqueue = enqueue;
+  }
+
+  /** Queues every proof due here now: this node is the prover in turn and its inputs are here. */
+  scan(): void {
+    const now = Date.now();
+    const { depth, proveEvery } = this.c;
+    const top = this.trees.head.epoch;
+    const first = Math.max(0, top - this.c.treeWindow + 2);
+    for (let e = top - (top % proveEvery); e >= first; e -= proveEvery) {
+      if (!this.trees.trees.has(e) || (e !== 0 && !this.trees.trees.has(e - 1))) continue;
+      const have = this.held.proofsOf(e);
+      for (const level of triadLevels(depth)) {
+        for (const path of level) {
+          const key = `${path}@${e}`;
+          if (have.has(path) || this.queued.has(key)) continue;
+          if (path.length === depth - 1 && e < this.c.clockEpoch() - this.c.leafWindow) continue; // too late to start this epoch
+          let due = this.dueAt.get(key);
+          if (due === undefined) {
+            const ready = path.length === depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)));
+            if (!ready) continue;
+            due = path.length === depth - 1 ? (this.trees.builtAt.get(e) ?? now) : now;
+            this.dueAt.set(key, due);
+          }
+          const turn = turnAt(now - due, this.c.leaseMs);
+          for (let k = 0; k <= turn; k++) {
+            if (proverOf(path, e / proveEvery, depth, k) === this.c.shard.id) {
+              this.queued.add(key);
+              this.enqueue({ epoch: e, path });
+              this.c.timelines.mark(e, `${path || 'apex'}@queued`);
+              this.c.log.debug({ epoch: e, path, turn: k }, 'proof task queued');
+              break;
+            }
+          }
+        }
+      }
+    }
+    for (const k of [...this.dueAt.keys()]) if (Number(k.split('@')[1]) < first) this.dueAt.delete(k);
+  }
+}

@@ -1,0 +1,309 @@
+// Global state proofs made by the running network, off the transaction path (docs/PROOFS.md §3).
+// This module wires the proving layer's parts together and owns its life cycle:
+//  - trees.ts: everyone's signed snapshots -> the commitment tree of every epoch;
+//  - gossip.ts: the proofs topic (snapshots after each seal, proofs made here, admission of others');
+//  - admission.ts: what makes a proof acceptable (its signals are what signed state decides);
+//  - holdings.ts: the proofs held here (memory + <data>/proofs) and the global proof chain;
+//  - fetch.ts: snapshots, proofs and missing global proofs from peers, and serving them;
+//  - schedule.ts: cadence, rotation-chosen provers with leases, the scan that queues due proofs;
+//  - execute.ts: proving them in the niced prover child, the apex into the global proof;
+//  - metrics.ts: metrics and per-epoch timelines. HTTP routes: src/node/proof-api.ts.
+// Without circuit artifacts the node still shares snapshots (others need them) but neither proves
+// nor accepts proofs (it cannot verify them), and says so once.
+import type { Logger } from 'pino';
+import { toHex } from '../../core/bytes.js';
+import { shardIndex, type ShardId } from '../../core/ids.js';
+import type { Genesis } from '../../core/genesis.js';
+import { circuitsBuilt, artifactsDir } from '../../proof/artifacts.js';
+import { proofKeysMismatch } from '../../proof/vk-hash.js';
+import { getPoseidon } from '../../proof/commitment.js';
+import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
+import { closeVerifier, warmVerifier } from '../../proof/verifier.js';
+import { Prover } from '../../proof/prover.js';
+import type { CommitmentTree } from '../../proof/tree.js';
+import type { TriadProof } from '../../proof/triad-proof.js';
+import type { SignedSnapshot } from '../../shard/snapshot.js';
+import type { Shard } from '../../shard/shard.js';
+import type { P2PNode } from '../../gossip/p2p.js';
+import { proofFetchProtocol } from '../../gossip/proof-messages.js';
+import type { ValidationOutcome } from '../../gossip/validation.js';
+import type { NodeMetrics } from '../metrics.js';
+import { ProofStore, type StoredGlobal } from '../proof-store.js';
+import type { Component } from '../node.js';
+import { ProofAdmission } from './admission.js';
+import { clockEpochOf, StateWaiters, type FinalGlobals, type ProvingContext } from './context.js';
+import { ProofRunner } from './execute.js';
+import { ProofFetch } from './fetch.js';
+import { ProofGossip } from './gossip.js';
+import { ProofHoldings } from './holdings.js';
+import { makeProvingMetrics, Timelines } from './metrics.js';
+import { autoProveEvery, leafWindowOf, ProofScheduler, treeWindowOf } from './schedule.js';
+import { CommitmentTrees } from './trees.js';
+
+export type { FinalGlobals } from './context.js';
+export type { EpochTimeline } from './metrics.js';
+
+export interface ProvingOptions {
+  /** false = --no-prove: share snapshots, verify/store/serve proofs, never prove. */
+  prove: boolean;
+  /** Prove epochs e with e % proveEvery === 0; undefined = automatic (autoProveEvery). */
+  proveEvery?: number;
+  /** Rotation lease of a proof: the next prover in turn starts after this long. */
+  leaseMs?: number;
+  /** Fallback scan interval (leases, late snapshots); trees built and proofs arriving trigger a scan at once. */
+  tickMs?: number;
+}
+
+export type ProvingStartOptions = ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics };
+
+export class ProvingService {
+  readonly proveEvery: number;
+  readonly canVerify: boolean;
+  /** Why this node neither proves nor accepts proofs (no artifacts, no pin in genesis, other keys), or null. */
+  readonly proofsOff: string | null;
+  readonly depth: number;
+  private readonly c: ProvingContext;
+  private readonly tickMs: number;
+  private readonly waiters = new StateWaiters();
+  private readonly trees: CommitmentTrees;
+  private readonly held: ProofHoldings;
+  private readonly admission: ProofAdmission;
+  private readonly fetch: ProofFetch;
+  private readonly gossip: ProofGossip;
+  private readonly scheduler: ProofScheduler;
+  private readonly runner: ProofRunner;
+  private offGlobal: (() => void) | undefined;
+  private kicked = false;
+  private timer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+
+  private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number; tickMs: number }, store: ProofStore, head: CommitmentTree, proveEvery: number, proofsOff: string | null) {
+    const { genesis } = o;
+    this.proofsOff = proofsOff;
+    this.canVerify = proofsOff === null;
+    this.proveEvery = proveEvery;
+    this.depth = genesis.depth;
+    this.tickMs = o.tickMs;
+    const leafWindow = leafWindowOf(proveEvery, genesis.epochMs);
+    const c: ProvingContext = {
+      shard: o.shard, genesis, depth: genesis.depth, n: 3 ** genesis.depth, p2p: o.p2p, net: o.net, log: o.logger,
+      prove: o.prove, canVerify: this.canVerify, proofsOff, leaseMs: o.leaseMs, proveEvery, leafWindow,
+      treeWindow: treeWindowOf(leafWindow, genesis.epochMs),
+      metrics: makeProvingMetrics(o.metrics.registry),
+      timelines: new Timelines(genesis.genesisTime, genesis.epochMs, (e) => e % proveEvery === 0),
+      verified: new WeakSet<object>(),
+      closed: false,
+      clockEpoch: () => clockEpochOf(genesis),
+      kick: () => this.kick(),
+      stateChanged: () => this.waiters.changed(),
+      stateChange: (ms) => this.waiters.next(ms),
+    };
+    this.c = c;
+    this.trees = new CommitmentTrees(c, head);
+    this.held = new ProofHoldings(c, this.trees, store);
+    this.admission = new ProofAdmission(c, this.trees, this.held);
+    this.fetch = new ProofFetch(c, this.trees, this.held, this.admission);
+    this.gossip = new ProofGossip(c, this.trees, this.held, this.admission);
+    this.runner = new ProofRunner(c, this.trees, this.held, this.gossip, this.fetch);
+    this.scheduler = new ProofScheduler(c, this.trees, this.held, (t) => this.runner.enqueue(t));
+    this.admission.want = (w) => this.fetch.want(w);
+    this.held.onHeld = (key) => this.fetch.negative.delete(key);
+    this.runner.onDone = (t) => this.scheduler.queued.delete(`${t.path}@${t.epoch}`);
+    this.trees.onBuilt = (t) => {
+      c.timelines.mark(t.epoch, 'tree');
+      this.kick();
+      c.metrics.head.set(t.epoch);
+      c.stateChanged(); // proofs held for this epoch can be decided now
+      void store.putTree(t).catch((err) => c.log.warn({ err }, 'cannot store tree'));
+      this.held.prune(t.epoch);
+    };
+  }
+
+  static async start(opts: ProvingStartOptions): Promise<ProvingService> {
+    const { genesis } = opts;
+    const log = opts.logger.child({ module: 'proving' });
+    // Proofs only with the circuits genesis pins: keys of other circuits would accept other statements.
+    let proofsOff: string | null = null;
+    if (!circuitsBuilt()) {
+      proofsOff = `circuit artifacts missing in ${artifactsDir()}`;
+      log.warn({ artifacts: artifactsDir() }, 'circuit artifacts missing: this node will NOT prove or verify proofs (run `npm run build:circuits`; --no-prove silences this)');
+    } else if ((proofsOff = proofKeysMismatch(genesis.proofKeysHash)) !== null) {
+      if (genesis.proofKeysHash) log.error(`proofs off: ${proofsOff}`);
+      else log.warn(`proofs off: ${proofsOff}`);
+    }
+    const canVerify = proofsOff === null;
+    const store = await ProofStore.open(opts.dataDir);
+    try {
+      const stored = await store.tree();
+      // Until boot() has built Poseidon (CPU-heavy: kept off the node's start-up path) the head is
+      // the stored tree, or an empty stand-in for the genesis pseudo-tree.
+      const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
+      const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
+      const s = new ProvingService(
+        { ...opts, logger: log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
+        store, head, every, proofsOff,
+      );
+      await s.init();
+      void s.boot(stored !== undefined && stored.depth === genesis.depth);
+      log.info({ proveEvery: every, proving: s.c.prove, tree: head.epoch }, 'proving layer started');
+      return s;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  private async init(): Promise<void> {
+    await this.held.load();
+    this.offGlobal = this.c.net?.onGlobal(() => this.c.stateChanged());
+    this.gossip.start();
+    await this.c.p2p.handle(proofFetchProtocol(this.c.genesis.networkId), (req) => this.fetch.serve(req));
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+    this.syncTimer = setInterval(() => void this.fetch.syncGlobals(), Math.max(2000, 2 * this.c.genesis.epochMs));
+    this.syncTimer.unref();
+  }
+
+  private async boot(haveTree: boolean): Promise<void> {
+    try {
+      this.trees.start(await getPoseidon(), haveTree);
+    } catch (err) {
+      this.c.log.error({ err: (err as Error).message }, 'cannot build Poseidon: proving layer idle');
+      return;
+    }
+    // Warm start: the prover child loads its keys, compiles its WASM and builds its curve now, in
+    // parallel with the node's first epochs, and the verifier builds its curve and prepares its
+    // keys, instead of both on the first proof (a failure here shows again on the first proof).
+    if (!this.canVerify || this.c.closed) return;
+    try {
+      if (this.c.prove) this.runner.prover ??= new Prover();
+      const t = Date.now();
+      await warmVerifier();
+      const verifierMs = Date.now() - t;
+      const prover = this.runner.prover;
+      const proverMs = prover ? Math.round(await prover.warmed) : undefined;
+      this.c.log.info({ verifierMs, proverMs, threads: prover?.threads }, 'proving warm');
+    } catch (err) {
+      if (!this.c.closed) this.c.log.warn({ err: (err as Error).message }, 'proving warm-up failed');
+    }
+  }
+
+  get component(): Component {
+    return { name: 'proving', close: () => this.close() };
+  }
+
+  private tick(): void {
+    if (this.c.closed || !this.trees.ready) return;
+    this.trees.advance();
+    void this.fetch.missingSnapshots();
+    void this.fetch.fetchWanted();
+    if (!this.c.prove) return;
+    this.scheduler.scan();
+    void this.runner.run();
+  }
+
+  /** Runs tick() as soon as the event loop is free (a tree was built or a proof arrived) rather than at the next interval. */
+  private kick(): void {
+    if (this.kicked || this.c.closed) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      this.tick();
+    });
+  }
+
+  // ---- what the proofs topic does, without the transport (tests) ----
+
+  /** The proof topic's check of a proof message: admission, waiting a bounded time for undecided ones. */
+  admitProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+    return this.admission.admitMessage(payload);
+  }
+
+  /** A proof message as if from the proofs topic, validation and delivery: what gossip does with it, without the transport. */
+  async receiveProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+    const o = await this.admission.admitMessage(payload);
+    if (o.action === 'accept') await this.gossip.deliver(payload);
+    return o;
+  }
+
+  /** A signed snapshot as if from the proofs topic (checked, then added). */
+  offerSnapshot(ss: SignedSnapshot): ValidationOutcome {
+    const o = this.trees.check(ss);
+    if (o.action === 'reject') return o;
+    this.trees.add(ss);
+    this.trees.advance();
+    return o;
+  }
+
+  // ---- look-ups (HTTP routes: src/node/proof-api.ts) ----
+
+  /** A shard's signed snapshot of `epoch`, if it came here (proofs topic, fetch or own seal): every shard's, for the last SNAPSHOT_WINDOW epochs. */
+  snapshotOf(shard: string, epoch: number): SignedSnapshot | undefined {
+    if (shard.length !== this.depth || !/^[012]*$/.test(shard)) return undefined;
+    return this.trees.snaps.get(epoch)?.[shardIndex(shard as ShardId)];
+  }
+
+  async globalProof(e: number | 'latest'): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
+    const store = this.held.store;
+    if (e === 'latest') return store.latestGlobal();
+    let g = await store.global(e);
+    if (!g && (await this.fetch.askPeers(`g@${e}`, e, () => this.fetch.global(e)))) g = await store.global(e);
+    return g ? { epoch: e, stored: g } : undefined;
+  }
+
+  async triadProof(path: string, e: number): Promise<TriadProof | undefined> {
+    return (await this.held.store.triad(path, e)) ?? (await this.fetch.askPeers(`t/${path}@${e}`, e, () => this.fetch.triad(path, e)));
+  }
+
+  /** Fetches one triad proof from peers (verified), stores it. */
+  fetchTriad(path: string, e: number): Promise<TriadProof | undefined> {
+    return this.fetch.triad(path, e);
+  }
+
+  /** The epoch of the stored global proof that `g` (of epoch e) links to; null for genesis or unknown here. */
+  async prevEpochOf(e: number, g: GlobalStateProof): Promise<number | null> {
+    const want = toHex(g.prevGlobalProofHash);
+    let at = e - 1;
+    for (let k = 0; k < 16 && at >= 0; k++) {
+      const p = await this.held.store.latestGlobal(at);
+      if (!p) return null;
+      if (toHex(globalProofHash(p.stored.proof)) === want) return p.epoch;
+      at = p.epoch - 1;
+    }
+    return null;
+  }
+
+  /** Which epochs are proved here, and why none may be, for "not found" answers. */
+  proofHint(): string {
+    return `epochs that are multiples of ${this.proveEvery} are proved${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
+  }
+
+  status(): Record<string, unknown> {
+    const { c, trees, held, runner } = this;
+    return {
+      ready: trees.ready, proving: c.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: c.leaseMs,
+      treeEpoch: trees.head.epoch, treeStalled: trees.failed, latestGlobalProofEpoch: held.latestGlobal, queued: runner.queue.length,
+      proofsOff: this.proofsOff, held: this.admission.holds.size, wanted: this.fetch.wantedCount, negativeCache: this.fetch.negative.size,
+      proverBusy: runner.busy, tasks: runner.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
+      recent: Object.fromEntries([...held.proofs.entries()].filter(([, m]) => m.size > 0).map(([e, m]) => [e, [...m.keys()].map((k) => k || 'apex')])),
+      snapshotsGossiped: this.gossip.counters.snapshotsGossiped, snapshotsFetched: this.fetch.counters.snapshotsFetched,
+      proofsGossiped: this.gossip.counters.proofsGossiped, proofsFetched: this.fetch.counters.proofsFetched,
+      proofTopicRejected: this.gossip.counters.proofTopicRejected, proofTopicIgnored: this.gossip.counters.proofTopicIgnored,
+      proverThreads: runner.prover?.threads, timelines: c.timelines.toJSON(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.c.closed) return;
+    this.c.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.syncTimer);
+    this.offGlobal?.();
+    this.c.stateChanged();
+    this.gossip.stop();
+    await this.runner.close();
+    if (this.trees.ready) await this.held.store.putTree(this.trees.head).catch(() => {});
+    await this.held.store.close();
+    if (this.canVerify) await closeVerifier().catch(() => {});
+  }
+}
