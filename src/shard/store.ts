@@ -4,6 +4,10 @@
 //
 //   nodes   trie node hash -> node record (account trie, per-epoch tx tries, outbox trie)
 //   acct    address -> account value (u64 balance, u64 nonce): the account trie's leaves, for loading
+//   acctj   u64 seq -> the account rows of one commit, concatenated (20 address | 16 value each): a
+//           commit writes its rows as ONE journal record; every ACCOUNT_JOURNAL_EVERY-th commit
+//           writes the latest row of each account journaled since into `acct` and deletes those
+//           journals, in the same batch. Loading reads `acct`, then the journals in seq order.
 //   txi     txid -> (u64 epoch, u32 index)
 //   rcpt    u8 len | dst shard | u64 first seq -> u64 epoch | u32 n: the group of receipts one seal
 //           emitted to dst (seqs first .. first + n - 1). Its row is not stored: the same txids,
@@ -25,6 +29,7 @@ import {
 } from './records.js';
 import { creditRowKey, decodeCreditRow, type CreditRow } from './inbox.js';
 import { DecodeError } from '../core/bytes.js';
+import { hex } from './fast-hash.js';
 import type { EngineAccount } from './engine.js';
 
 type Bytes = Uint8Array;
@@ -59,6 +64,9 @@ interface StoredGroup { first: bigint; epoch: number; n: number; row?: ReceiptGr
 export type GroupRebuilder = (dst: ShardId, epoch: number, first: bigint, n: number) => Promise<ReceiptGroup>;
 
 const GROUP_INDEX_BYTES = 12;
+/** A commit's account rows go into one journal record; every this many commits they land as rows. */
+export const ACCOUNT_JOURNAL_EVERY = 32;
+const ACCOUNT_ROW_BYTES = 20 + 16;
 
 export function receiptKey(dst: ShardId, seq: bigint): Bytes {
   const out = new Uint8Array(1 + dst.length + 8);
@@ -82,6 +90,11 @@ export class ShardStore {
   readonly snapshots: Sub;
   readonly meta: Sub;
   readonly credits: Sub;
+  readonly accountJournal: Sub;
+  /** Account rows journaled since they last landed in `acct` (latest value per address), and their journals' seqs. */
+  private journaledRows = new Map<string, [Bytes, Bytes]>();
+  private journalSeqs: bigint[] = [];
+  private nextJournalSeq = 0n;
   /** fsync each commit (survives power loss, not only a process crash). */
   readonly sync: boolean;
 
@@ -96,6 +109,7 @@ export class ShardStore {
     this.snapshots = sub('snap');
     this.meta = sub('meta');
     this.credits = sub('cred');
+    this.accountJournal = sub('acctj');
   }
 
   static async open(dir: string, opts: { sync?: boolean } = {}): Promise<ShardStore> {
@@ -127,9 +141,26 @@ export class ShardStore {
     return b === undefined ? undefined : decodeHead(b);
   }
 
+  /** Every account row: `acct`, then the journals since, in order (a later row of an address wins). */
   async loadAccounts(): Promise<EngineAccount[]> {
+    const rows = new Map<string, [Bytes, Bytes]>();
+    for await (const [k, v] of this.accounts.iterator()) rows.set(hex(k), [k, v]);
+    this.journaledRows = new Map();
+    this.journalSeqs = [];
+    for await (const [k, v] of this.accountJournal.iterator()) {
+      if (k.length !== 8 || v.length % ACCOUNT_ROW_BYTES !== 0) throw new DecodeError(`account journal record of ${k.length}-byte key, ${v.length} bytes`);
+      const seq = new DataView(k.buffer, k.byteOffset, 8).getBigUint64(0);
+      for (let o = 0; o < v.length; o += ACCOUNT_ROW_BYTES) {
+        const row: [Bytes, Bytes] = [v.subarray(o, o + 20), v.subarray(o + 20, o + ACCOUNT_ROW_BYTES)];
+        const h = hex(row[0]);
+        rows.set(h, row);
+        this.journaledRows.set(h, row);
+      }
+      this.journalSeqs.push(seq);
+      this.nextJournalSeq = seq + 1n;
+    }
     const out: EngineAccount[] = [];
-    for await (const [k, v] of this.accounts.iterator()) {
+    for (const [k, v] of rows.values()) {
       const a = decodeAccountValue(v);
       out.push({ address: k, balance: a.balance, nonce: a.nonce });
     }
@@ -206,7 +237,26 @@ export class ShardStore {
     const receipts = { sublevel: this.receipts };
     const meta = { sublevel: this.meta };
     for (let i = 0; i < c.nodes.length; i++) b.put(c.nodes[i]![0], c.nodes[i]![1], nodes);
-    for (let i = 0; i < c.accounts.length; i++) b.put(c.accounts[i]![0], c.accounts[i]![1], accounts);
+    // Account rows: one journal record, or (every ACCOUNT_JOURNAL_EVERY-th commit, and for a commit
+    // of many rows such as the genesis state) the rows themselves, with every journal folded in.
+    const land = this.journalSeqs.length + 1 >= ACCOUNT_JOURNAL_EVERY || c.accounts.length >= 1 << 16;
+    let journalSeq: bigint | undefined;
+    if (land) {
+      for (const [k, v] of this.journaledRows.values()) b.put(k, v, accounts);
+      for (let i = 0; i < c.accounts.length; i++) b.put(c.accounts[i]![0], c.accounts[i]![1], accounts);
+      const journal = { sublevel: this.accountJournal };
+      for (const seq of this.journalSeqs) b.del(u64Key(seq), journal);
+    } else if (c.accounts.length > 0) {
+      const rows = new Uint8Array(ACCOUNT_ROW_BYTES * c.accounts.length);
+      for (let i = 0; i < c.accounts.length; i++) {
+        const [k, v] = c.accounts[i]!;
+        if (k.length !== 20 || v.length !== 16) throw new Error(`account row of ${k.length}-byte address, ${v.length}-byte value`);
+        rows.set(k, ACCOUNT_ROW_BYTES * i);
+        rows.set(v, ACCOUNT_ROW_BYTES * i + 20);
+      }
+      journalSeq = this.nextJournalSeq;
+      b.put(u64Key(journalSeq), rows, { sublevel: this.accountJournal });
+    }
     // all locations of the batch share one buffer
     const locs = new Uint8Array(12 * c.txLocations.length);
     const lv = new DataView(locs.buffer);
@@ -225,11 +275,29 @@ export class ShardStore {
     for (const [k, v] of c.meta ?? []) b.put(k, v, meta);
     b.put(HEAD_KEY, encodeHead(c.head), meta);
     await b.write({ sync: this.sync });
+    // Landed: what is journaled now (nothing changes here if the write failed).
+    if (land) {
+      this.journaledRows = new Map();
+      this.journalSeqs = [];
+    } else if (journalSeq !== undefined) {
+      for (let i = 0; i < c.accounts.length; i++) {
+        const row = c.accounts[i]!;
+        this.journaledRows.set(hex(row[0]), row);
+      }
+      this.journalSeqs.push(journalSeq);
+      this.nextJournalSeq = journalSeq + 1n;
+    }
   }
 
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+function u64Key(n: bigint): Bytes {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, n);
+  return out;
 }
 
 function encodeGroupIndex(epoch: number, n: number): Bytes {
