@@ -56,6 +56,8 @@ export interface BenchResult {
   mainThreadUsPerTx: number; // of which on the main (JS) thread; the rest: verify workers, LevelDB, GC threads
   kernelUsPerTx: number; // of which in the kernel (system time: I/O, fsync, thread wakeups)
   sealPhasesUsPerTx?: Record<string, number>; // in-process modes: seal wall time per phase, per tx
+  storeRecordsPerTx?: number; // in-process modes: LevelDB operations the seals wrote, per committed tx
+  storeBytesPerTx?: number; // and their bytes (trie nodes, account rows, tx index)
 }
 
 function key(label: string, i: number): KeyPair {
@@ -255,6 +257,9 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
         prof.disconnect();
         console.log(`CPU profile of the main thread (measured part only): ${file}`);
       }
+      const w = shard.storeStats();
+      r.storeRecordsPerTx = Math.round((w.records / Math.max(1, r.txs)) * 100) / 100;
+      r.storeBytesPerTx = Math.round(w.bytes / Math.max(1, r.txs));
       // where a seal's wall time goes, per committed tx
       r.sealPhasesUsPerTx = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round((v * 10000) / Math.max(1, r.txs)) / 10]));
       return r;
@@ -268,7 +273,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
 
 function show(r: BenchResult): void {
   console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx}, kernel ${r.kernelUsPerTx})`);
-  if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}; LevelDB writes per tx: ${r.storeRecordsPerTx} records, ${r.storeBytesPerTx} bytes`);
 }
 
 export interface BenchOptions {

@@ -1047,6 +1047,11 @@ export class Shard {
     return { verifying: this.verifying, sigChecks: this.sigChecks, queueMax: this.verifyQueueMax };
   }
 
+  /** What the store's commits wrote so far (LevelDB operations, bytes of nodes, account rows and tx index). */
+  storeStats(): { commits: number; records: number; bytes: number } {
+    return { ...this.store.written };
+  }
+
   stats(): { mempool: number; committedTotal: number; epoch: number } {
     return { mempool: this.mempool.size, committedTotal: Number(this.head.committedTotal), epoch: this.head.epoch };
   }

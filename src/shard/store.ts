@@ -95,6 +95,8 @@ export class ShardStore {
   private journaledRows = new Map<string, [Bytes, Bytes]>();
   private journalSeqs: bigint[] = [];
   private nextJournalSeq = 0n;
+  /** What commits wrote so far: LevelDB operations (puts and deletes) and their key + value bytes. */
+  readonly written = { commits: 0, records: 0, bytes: 0 };
   /** fsync each commit (survives power loss, not only a process crash). */
   readonly sync: boolean;
 
@@ -274,7 +276,11 @@ export class ShardStore {
     if (c.snapshot) b.put(epochKey(c.snapshot.snapshot.epoch), encodeSignedSnapshot(c.snapshot), { sublevel: this.snapshots });
     for (const [k, v] of c.meta ?? []) b.put(k, v, meta);
     b.put(HEAD_KEY, encodeHead(c.head), meta);
+    const records = b.length;
     await b.write({ sync: this.sync });
+    this.written.commits++;
+    this.written.records += records;
+    this.written.bytes += commitBytes(c);
     // Landed: what is journaled now (nothing changes here if the write failed).
     if (land) {
       this.journaledRows = new Map();
@@ -292,6 +298,13 @@ export class ShardStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Key + value bytes of a commit's main parts (nodes, account rows as journaled, tx index): for statistics. */
+function commitBytes(c: CommitSet): number {
+  let n = 0;
+  for (let i = 0; i < c.nodes.length; i++) n += c.nodes[i]![0].length + c.nodes[i]![1].length;
+  return n + ACCOUNT_ROW_BYTES * c.accounts.length + 44 * c.txLocations.length;
 }
 
 function u64Key(n: bigint): Bytes {
