@@ -25,6 +25,7 @@ import type { NodeMetrics } from './metrics.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { addExplorerRoutes } from './explorer-api.js';
+import { snapshotSignerKey } from '../replica/keys.js';
 import type { Logger } from './logger.js';
 
 export const MAX_BATCH = 10_000;
@@ -300,7 +301,8 @@ export function buildApi(o: ApiOptions): Router {
       json: {
         snapshot: snapshotToJson(ss.snapshot),
         signature: toHex(ss.signature),
-        validator: toHex(shard.genesis.validators.get(shard.id)!),
+        // the key that signs it: a replicated shard's writer of that snapshot (docs/REPLICAS.md)
+        validator: toHex(snapshotSignerKey(shard.genesis, ss.snapshot) ?? shard.genesis.validators.get(shard.id)!),
         encoded: toHex(encodeSignedSnapshot(ss)),
       },
     };

@@ -108,6 +108,8 @@ export class SmtNode {
     const dataDir = o.dataDir ?? join(o.networkDir, 'data', shardId === '' ? 'root' : shardId);
     const replicated = isReplicated(genesis, shardId);
     if (replicated && !o.replica) throw new Error(`shard "${shardId}" is a replica set in genesis: start it with --replica N --replica-urls URL0,URL1,... (docs/REPLICAS.md)`);
+    // not built yet (docs/REPLICAS.md): a replicated shard in the triad network would need gossip to publish committed snapshots only
+    if (replicated && o.gossip) throw new Error(`shard "${shardId}" is a replica set: replicated shards run without --p2p for now (depth-0 networks; docs/REPLICAS.md "What is not built yet")`);
     if (!replicated && o.replica && o.replica.index !== 0) throw new Error(`shard "${shardId}" has no replica set in genesis: --replica must be 0 or omitted`);
     const validator = loadReplicaKey(o.networkDir, genesis, shardId, replicated ? o.replica!.index : 0);
     let requestResync: (why: string) => void = () => {};

@@ -11,7 +11,7 @@ import { snapshotHash } from '../shard/snapshot.js';
 import { ReplicaDivergenceError, ReplicaMismatchError, type SealedEvent, type Shard } from '../shard/shard.js';
 import { committedEpoch, decideVote, electionTimeoutMs, leaseEnd, majority, type Position, type VoteState } from '../replica/lease.js';
 import { TermFence } from '../replica/fence.js';
-import { decodeEntry, encodeEntry } from '../replica/entry.js';
+import { decodeEntries, decodeEntry, encodeEntries, encodeEntry } from '../replica/entry.js';
 import {
   decodePull, decodePullAnswer, decodeVote, decodeVoteRequest, encodePull, encodePullAnswer, encodeVote, encodeVoteRequest,
   entryHash, signMessage, verifyMessage, NO_WRITER, type MessageTag, type PullAnswer,
@@ -19,6 +19,8 @@ import {
 import { readVoteState, writeVoteState } from '../replica/vote-store.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
 import { HttpError, type ApiResponse, type Router } from './http.js';
+import { testPartitionFromEnv } from '../gossip/test-partition.js';
+import { peerIdOfPublicKey } from '../gossip/identity.js';
 import type { Logger } from './logger.js';
 
 export type ReplicaRole = 'follower' | 'candidate' | 'writer' | 'stopped';
@@ -54,6 +56,8 @@ export interface ReplicaStatus {
 
 const ZERO32 = new Uint8Array(32);
 const ACK_WINDOW_MS = 10_000; // a pull's `at` this far from our clock is refused (replayed or skewed)
+const MAX_ENTRIES = 64; // epochs per pull answer (a follower catching up)
+const MAX_ENTRY_BYTES = 8 << 20;
 
 export class ReplicaService {
   /** 'committed' (SealedEvent): an epoch this writer sealed is durable on a majority. */
@@ -71,7 +75,6 @@ export class ReplicaService {
   private electionDeadline: number;
   private readonly contacts = new Map<number, number>();
   private readonly durable = new Map<number, number>();
-  private readonly lastAt = new Map<number, number>();
   private termStart = 0;
   private committed = -1;
   private writerHead = -1;
@@ -84,6 +87,8 @@ export class ReplicaService {
   private uncommitted: SealedEvent[] = [];
   private stoppedReason: string | undefined;
   private readonly onSealed: (ev: SealedEvent) => void;
+  /** TEST ONLY (SMT_TEST_PARTITION_FILE): replicas whose peer id is listed are unreachable both ways. */
+  private readonly cut: (replica: number) => boolean;
 
   constructor(o: ReplicaServiceOptions) {
     this.o = o;
@@ -91,8 +96,12 @@ export class ReplicaService {
     this.keys = replicaKeys(o.genesis, o.shard.id);
     this.n = this.keys.length;
     if (o.urls.length !== this.n) throw new Error(`--replica-urls lists ${o.urls.length} URLs, shard "${o.shard.id}" has ${this.n} replicas in genesis`);
-    this.leaseMs = o.leaseMs ?? 2 * o.genesis.epochMs;
+    // at least 1.5 s: a loaded machine stalls event loops for hundreds of ms
+    this.leaseMs = o.leaseMs ?? Math.max(2 * o.genesis.epochMs, 1500);
     this.vote = readVoteState(o.dataDir);
+    const partition = testPartitionFromEnv();
+    const peerIds = this.keys.map((k) => peerIdOfPublicKey(k));
+    this.cut = partition ? (r) => partition.denied().has(peerIds[r]!) : () => false;
     this.electionDeadline = performance.now() + this.electionTimeout();
     this.onSealed = (ev) => {
       if (this.role === 'writer') {
@@ -105,6 +114,23 @@ export class ReplicaService {
     o.shard.events.on('sealed', this.onSealed);
     this.log.info({ term: this.vote.term.toString(), replicas: this.n, leaseMs: this.leaseMs }, 'replica started as follower');
     this.loop = this.run();
+    this.beats = this.heartbeats();
+  }
+
+  private readonly beats: Promise<void>;
+
+  /** A follower's heartbeat to its writer (its ack and lease contact), apart from the pulls: applying a batch of entries can take longer than a lease. */
+  private async heartbeats(): Promise<void> {
+    while (this.running) {
+      await sleep(this.leaseMs / 5);
+      const w = this.writer;
+      if (this.role !== 'follower' || w === null || w === this.o.index) continue;
+      try {
+        await this.pullFrom(w, 0);
+      } catch (e) {
+        this.log.debug({ err: e }, 'heartbeat failed');
+      }
+    }
   }
 
   status(): ReplicaStatus {
@@ -164,6 +190,7 @@ export class ReplicaService {
     await this.clock?.stop();
     this.clock = undefined;
     await this.loop;
+    await this.beats;
   }
 
   // ------------------------------------------------------------------ the loop
@@ -240,26 +267,22 @@ export class ReplicaService {
     this.log.warn({ term: this.vote.term.toString(), was, why }, 'stepped down to follower');
   }
 
+  /** Pre-vote, then (if a majority would vote for it) the election proper. */
   private async election(): Promise<void> {
     await this.refreshHeadTerm();
+    // A pre-vote first (Raft's): a replica that cannot win (behind, or cut off while the writer's
+    // lease holds) never raises its term, so it cannot depose a healthy writer when it returns.
+    const pre = await this.askVotes(true, this.vote.term + 1n);
+    if (pre.size + 1 < majority(this.n)) {
+      this.electionDeadline = performance.now() + this.electionTimeout();
+      return;
+    }
     const term = this.vote.term + 1n;
     this.setVote({ term, votedFor: this.o.index });
     this.role = 'candidate';
     this.writer = null;
-    const own = this.position();
-    const at = this.nextAt();
-    const msg = encodeVoteRequest({ network: this.o.genesis.networkId, shard: this.o.shard.id, candidate: this.o.index, term, lastTerm: own.lastTerm, lastEpoch: own.lastEpoch, at });
-    const body = this.signed('replica-vote-request', msg);
-    const grants = new Map<number, number>();
-    this.log.info({ term: term.toString(), lastEpoch: own.lastEpoch }, 'standing for election');
-    await Promise.all(this.others().map(async (i) => {
-      const res = await this.post(i, '/v1/replica/vote', body, Math.min(1000, this.o.genesis.epochMs));
-      if (!res) return;
-      const m = this.open('replica-vote', res, i, decodeVote);
-      if (!m || m.voter !== i || m.reqAt !== at || m.candidate !== this.o.index) return;
-      if (m.term > this.vote.term) await this.adoptTerm(m.term, null);
-      else if (m.granted && m.term === term) grants.set(i, performance.now());
-    }));
+    this.log.info({ term: term.toString(), lastEpoch: this.position().lastEpoch }, 'standing for election');
+    const grants = await this.askVotes(false, term);
     if (this.role === 'candidate' && this.vote.term === term && grants.size + 1 >= majority(this.n)) {
       this.becomeWriter(grants);
     } else if (this.role === 'candidate') {
@@ -267,6 +290,24 @@ export class ReplicaService {
       this.electionDeadline = performance.now() + this.electionTimeout();
       this.log.info({ term: term.toString(), votes: grants.size + 1 }, 'election lost or split');
     }
+  }
+
+  /** The replicas that grant (pre-)votes for `term`, with when each answer arrived. */
+  private async askVotes(prevote: boolean, term: bigint): Promise<Map<number, number>> {
+    const own = this.position();
+    const at = this.nextAt();
+    const msg = encodeVoteRequest({ network: this.o.genesis.networkId, shard: this.o.shard.id, prevote, candidate: this.o.index, term, lastTerm: own.lastTerm, lastEpoch: own.lastEpoch, at });
+    const body = this.signed('replica-vote-request', msg);
+    const grants = new Map<number, number>();
+    await Promise.all(this.others().map(async (i) => {
+      const res = await this.post(i, '/v1/replica/vote', body, Math.min(1000, this.o.genesis.epochMs));
+      if (!res) return;
+      const m = this.open('replica-vote', res, i, decodeVote);
+      if (!m || m.voter !== i || m.reqAt !== at || m.candidate !== this.o.index) return;
+      if (m.granted && m.term === term) grants.set(i, performance.now());
+      else if (m.term > this.vote.term && !prevote) await this.adoptTerm(m.term, null);
+    }));
+    return grants;
   }
 
   private becomeWriter(grants: Map<number, number>): void {
@@ -295,15 +336,19 @@ export class ReplicaService {
 
   private async followOnce(): Promise<void> {
     const target = this.writer !== null && this.writer !== this.o.index ? this.writer : this.nextProbe();
+    await this.pullFrom(target, MAX_ENTRIES);
+  }
+
+  private async pullFrom(target: number, want: number): Promise<void> {
     const shard = this.o.shard;
     const head = shard.latestEpoch();
     const snap = head >= 0 ? await shard.snapshot(head) : undefined;
     const at = this.nextAt();
-    const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at });
-    const res = await this.post(target, '/v1/replica/pull', this.signed('replica-pull', msg), this.leaseMs / 3 + 2000);
+    const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at, want });
+    const res = await this.post(target, '/v1/replica/pull', this.signed('replica-pull', msg), want === 0 ? this.leaseMs / 2 : this.leaseMs / 3 + 2000);
     if (!res) {
       this.log.debug({ target }, 'pull: no answer');
-      await sleep(Math.min(200, this.o.genesis.epochMs / 4));
+      if (want > 0) await sleep(Math.min(200, this.o.genesis.epochMs / 4));
       return;
     }
     const a = this.open('replica-pull-answer', res, target, decodePullAnswer);
@@ -316,7 +361,7 @@ export class ReplicaService {
     if (a.term < this.vote.term || this.role !== 'follower') return;
     if (!a.isWriter) {
       if (a.writer !== NO_WRITER && a.writer !== this.o.index && a.writer < this.n) this.writer = a.writer;
-      else await sleep(Math.min(100, this.o.genesis.epochMs / 8));
+      else if (want > 0) await sleep(Math.min(100, this.o.genesis.epochMs / 8));
       return;
     }
     this.writer = target;
@@ -325,21 +370,33 @@ export class ReplicaService {
     this.writerHead = a.head;
     if (a.committed > this.committed) this.committed = a.committed;
     if (a.diverged) return this.resync(`this replica's epoch ${head} is not the writer's (a deposed writer's epoch that never committed)`);
-    const raw = typeof (res as { entry?: unknown }).entry === 'string' ? new Uint8Array(Buffer.from((res as { entry: string }).entry, 'base64')) : undefined;
+    if (want === 0) return;
+    const raw = typeof (res as { entries?: unknown }).entries === 'string' ? new Uint8Array(Buffer.from((res as { entries: string }).entries, 'base64')) : undefined;
     if (!raw) return;
     if (!bytesEqual(entryHash(raw), a.entryHash)) return;
-    const e = decodeEntry(raw);
+    for (const e of decodeEntries(raw)) {
+      if (this.role !== 'follower' || !(await this.applyFrom(target, a.term, e))) return;
+    }
+  }
+
+  /** Checks and applies one entry of writer `target`; false once it cannot go on. */
+  private async applyFrom(target: number, term: bigint, e: ReturnType<typeof decodeEntry>): Promise<boolean> {
+    const shard = this.o.shard;
     const s = e.signed.snapshot;
-    if (!verifyShardSnapshot(this.o.genesis, e.signed) || s.shard !== shard.id || s.network !== this.o.genesis.networkId) return this.stop(`writer ${target} sent an entry of epoch ${s.epoch} whose snapshot is not validly signed`);
-    if ((s.replica?.term ?? 0n) > a.term) return;
+    if (!verifyShardSnapshot(this.o.genesis, e.signed) || s.shard !== shard.id || s.network !== this.o.genesis.networkId) return this.stop(`writer ${target} sent an entry of epoch ${s.epoch} whose snapshot is not validly signed`), false;
+    if ((s.replica?.term ?? 0n) > term) return false;
     const verdict = this.fence.check({ shard: s.shard, epoch: s.epoch, term: s.replica?.term ?? 0n, hash: toHex(snapshotHash(s)) });
-    if (!verdict.ok) return this.stop(`writer ${target}: ${verdict.message}`);
+    if (!verdict.ok) return this.stop(`writer ${target}: ${verdict.message}`), false;
     try {
       await shard.applyEntry(e);
+      // progress from the writer is as good as hearing from it: no election while catching up
+      this.heardAt = performance.now();
+      this.electionDeadline = this.heardAt + this.electionTimeout();
       this.fence.accept({ shard: s.shard, epoch: s.epoch, term: s.replica?.term ?? 0n, hash: toHex(snapshotHash(s)) });
+      return true;
     } catch (err) {
-      if (err instanceof ReplicaDivergenceError) return this.resync(err.message);
-      if (err instanceof ReplicaMismatchError) return this.stop(`following writer ${target}: ${err.message}`);
+      if (err instanceof ReplicaDivergenceError) return this.resync(err.message), false;
+      if (err instanceof ReplicaMismatchError) return this.stop(`following writer ${target}: ${err.message}`), false;
       throw err;
     }
   }
@@ -373,14 +430,13 @@ export class ReplicaService {
       throw new HttpError(400, 'bad-request', 'not a pull request');
     }
     this.checkPeer(req.network, req.shard, req.replica, 'replica-pull', msg, sig);
+    if (this.cut(req.replica)) throw new HttpError(503, 'unavailable', 'partitioned (test)');
     if (req.term > this.vote.term) await this.adoptTerm(req.term, null);
     const shard = this.o.shard;
     let diverged = false;
     let entry: Uint8Array | undefined;
     if (this.role === 'writer' && req.term === this.vote.term) {
-      const last = this.lastAt.get(req.replica) ?? 0;
-      if (req.at <= last || Math.abs(req.at - Date.now()) > ACK_WINDOW_MS) throw new HttpError(409, 'stale', 'pull request replayed or from a skewed clock');
-      this.lastAt.set(req.replica, req.at);
+      if (Math.abs(req.at - Date.now()) > ACK_WINDOW_MS) throw new HttpError(409, 'stale', 'pull request replayed or from a skewed clock');
       this.contacts.set(req.replica, performance.now());
       const head = shard.latestEpoch();
       if (req.have >= 0 && req.have <= head) {
@@ -391,18 +447,25 @@ export class ReplicaService {
         if (req.have > (this.durable.get(req.replica) ?? -1)) this.durable.set(req.replica, req.have);
         this.recomputeCommit();
       }
-      if (!diverged && req.have >= shard.latestEpoch() && this.running) await this.waitForSeal(this.leaseMs / 3);
-      if (!diverged && req.have < shard.latestEpoch()) {
-        const ent = await shard.replicaEntry(req.have + 1);
-        if (ent) entry = encodeEntry(ent);
+      if (!diverged && req.want > 0 && req.have >= shard.latestEpoch() && this.running) await this.waitForSeal(this.leaseMs / 3);
+      // a follower behind gets up to MAX_ENTRIES epochs (MAX_ENTRY_BYTES) in one answer
+      const list: Uint8Array[] = [];
+      let bytes = 0;
+      for (let e = req.have + 1; !diverged && e <= shard.latestEpoch() && list.length < Math.min(req.want, MAX_ENTRIES) && bytes < MAX_ENTRY_BYTES; e++) {
+        const ent = await shard.replicaEntry(e);
+        if (!ent) break;
+        const b = encodeEntry(ent);
+        list.push(b);
+        bytes += b.length;
       }
+      if (list.length > 0) entry = encodeEntries(list);
     }
     const a: PullAnswer = {
       network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term,
       writer: this.role === 'writer' ? this.o.index : this.writer ?? NO_WRITER, isWriter: this.role === 'writer',
       committed: this.committedEpoch(), head: shard.latestEpoch(), diverged, reqAt: req.at, entryHash: entry ? entryHash(entry) : ZERO32,
     };
-    return { json: { ...this.signed('replica-pull-answer', encodePullAnswer(a)), entry: entry ? Buffer.from(entry).toString('base64') : null } };
+    return { json: { ...this.signed('replica-pull-answer', encodePullAnswer(a)), entries: entry ? Buffer.from(entry).toString('base64') : null } };
   }
 
   private async handleVote(body: unknown): Promise<ApiResponse> {
@@ -414,12 +477,20 @@ export class ReplicaService {
       throw new HttpError(400, 'bad-request', 'not a vote request');
     }
     this.checkPeer(req.network, req.shard, req.candidate, 'replica-vote-request', msg, sig);
+    if (this.cut(req.candidate)) throw new HttpError(503, 'unavailable', 'partitioned (test)');
     await this.refreshHeadTerm();
     const now = performance.now();
     const writer = this.role === 'writer';
     const promiseUntil = writer ? (this.leaseValid() ? Infinity : 0) : this.heardAt + this.leaseMs;
     const promisedTo = writer ? this.o.index : this.writer;
     const d = decideVote(this.vote, this.position(), req, now, promiseUntil, promisedTo);
+    if (req.prevote) {
+      // nothing changes: would this replica vote so? (a vote already cast in the current term
+      // does not stop a pre-vote for the next one)
+      const would = d.grant || (!d.grant && d.reason === 'voted' && req.term > this.vote.term);
+      const v = { network: this.o.genesis.networkId, shard: this.o.shard.id, voter: this.o.index, candidate: req.candidate, term: would ? req.term : this.vote.term, granted: would, reqAt: req.at };
+      return { json: this.signed('replica-vote', encodeVote(v)) };
+    }
     const higher = d.state.term > this.vote.term;
     this.setVote(d.state);
     if (higher) {
@@ -475,6 +546,10 @@ export class ReplicaService {
   }
 
   private async post(to: number, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.cut(to)) {
+      await sleep(Math.min(timeoutMs, 200));
+      return undefined;
+    }
     try {
       const res = await fetch(`${this.o.urls[to]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(Math.round(timeoutMs)) });
       if (!res.ok) {

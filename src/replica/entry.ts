@@ -60,3 +60,21 @@ export function decodeCredits(b: Uint8Array): { src: number; row: Uint8Array }[]
   r.end();
   return out;
 }
+
+/** Several encoded entries in one pull answer: u32 n | n x bytes entry (consecutive epochs). */
+export function encodeEntries(entries: Uint8Array[]): Uint8Array {
+  const w = new ByteWriter(4 + entries.reduce((a, e) => a + 4 + e.length, 0));
+  w.u32(entries.length);
+  for (const e of entries) w.bytes(e);
+  return w.finish();
+}
+
+export function decodeEntries(b: Uint8Array): ReplicaEntry[] {
+  const r = new ByteReader(b, 'replica entries');
+  const n = r.u32();
+  if (n > 4096) throw new DecodeError(`replica entries: ${n}`);
+  const out: ReplicaEntry[] = [];
+  for (let i = 0; i < n; i++) out.push(decodeEntry(r.bytes(1 << 30)));
+  r.end();
+  return out;
+}

@@ -15,7 +15,8 @@ export interface PullRequest {
   term: bigint; // the term it follows
   have: number; // its latest durable epoch (-1: none): an ack of every epoch up to it
   haveHash: Uint8Array; // 32: its snapshot hash at `have` (zeros for -1)
-  at: number; // unix ms when sent; strictly increasing per replica (stops replayed acks)
+  at: number; // unix ms when sent (a pull more than a few seconds off the writer's clock is refused: no replayed acks)
+  want: number; // entries wanted (0: a heartbeat, answered at once)
 }
 
 export interface PullAnswer {
@@ -35,6 +36,8 @@ export interface PullAnswer {
 export interface VoteRequest {
   network: string;
   shard: string;
+  /** A pre-vote (Raft's): "would you vote for me in `term`?", answered without changing anything. */
+  prevote: boolean;
   candidate: number;
   term: bigint;
   lastTerm: bigint;
@@ -61,12 +64,12 @@ const unep = (v: bigint): number => {
 };
 
 export function encodePull(m: PullRequest): Uint8Array {
-  return new ByteWriter(128).u8(MSG_VERSION).string(m.network).string(m.shard).u8(m.replica).u64(m.term).u64(ep(m.have)).fixed(m.haveHash, 32).u64(BigInt(m.at)).finish();
+  return new ByteWriter(128).u8(MSG_VERSION).string(m.network).string(m.shard).u8(m.replica).u64(m.term).u64(ep(m.have)).fixed(m.haveHash, 32).u64(BigInt(m.at)).u8(m.want).finish();
 }
 export function decodePull(b: Uint8Array): PullRequest {
   const r = new ByteReader(b, 'pull request');
   version(r);
-  const m = { network: r.string(64), shard: r.string(16), replica: r.u8(), term: r.u64(), have: unep(r.u64()), haveHash: r.fixed(32), at: Number(r.u64()) };
+  const m = { network: r.string(64), shard: r.string(16), replica: r.u8(), term: r.u64(), have: unep(r.u64()), haveHash: r.fixed(32), at: Number(r.u64()), want: r.u8() };
   r.end();
   return m;
 }
@@ -84,12 +87,12 @@ export function decodePullAnswer(b: Uint8Array): PullAnswer {
 }
 
 export function encodeVoteRequest(m: VoteRequest): Uint8Array {
-  return new ByteWriter(96).u8(MSG_VERSION).string(m.network).string(m.shard).u8(m.candidate).u64(m.term).u64(m.lastTerm).u64(ep(m.lastEpoch)).u64(BigInt(m.at)).finish();
+  return new ByteWriter(96).u8(MSG_VERSION).string(m.network).string(m.shard).u8(m.prevote ? 1 : 0).u8(m.candidate).u64(m.term).u64(m.lastTerm).u64(ep(m.lastEpoch)).u64(BigInt(m.at)).finish();
 }
 export function decodeVoteRequest(b: Uint8Array): VoteRequest {
   const r = new ByteReader(b, 'vote request');
   version(r);
-  const m = { network: r.string(64), shard: r.string(16), candidate: r.u8(), term: r.u64(), lastTerm: r.u64(), lastEpoch: unep(r.u64()), at: Number(r.u64()) };
+  const m = { network: r.string(64), shard: r.string(16), prevote: flag(r), candidate: r.u8(), term: r.u64(), lastTerm: r.u64(), lastEpoch: unep(r.u64()), at: Number(r.u64()) };
   r.end();
   return m;
 }

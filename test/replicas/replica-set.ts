@@ -1,0 +1,195 @@
+// A replicated depth-0 network on loopback for the replica tests: `smt network init --replicas N`,
+// then one real `smt node start --replica i` process per replica (kill -9, wipe and restart at will),
+// and a bank load that keeps every sender's transfers in nonce order, resubmitting the same signed
+// bytes until each is committed (a mempool is not durable; a transfer is acknowledged only when
+// some replica answers `committed` for it).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadKeyFile } from '../../src/core/keyfile.js';
+import { fromHex, toHex } from '../../src/core/bytes.js';
+import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
+import { peerIdOfPublicKey } from '../../src/gossip/identity.js';
+import { loadGenesis, type Genesis } from '../../src/core/genesis.js';
+
+export const SMT = resolve(import.meta.dirname, '../../bin/smt.mjs');
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface ReplicaStatus { role: string; replica: number; term: string; writer: number | null; epoch: number; committed: number; lag: number; stopped?: string }
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+    s.on('error', rej);
+  });
+}
+
+export async function getJson<T = any>(url: string, ms = 3000): Promise<{ status: number; body: T } | undefined> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(ms) });
+    return { status: r.status, body: (await r.json()) as T };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, every = 200): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+export class ReplicaSet {
+  readonly dir: string;
+  readonly genesis: Genesis;
+  readonly urls: string[];
+  readonly procs: (ChildProcess | undefined)[];
+  readonly partitionFile: string;
+
+  private constructor(dir: string, urls: string[]) {
+    this.dir = dir;
+    this.urls = urls;
+    this.genesis = loadGenesis(join(dir, 'genesis.json'));
+    this.procs = urls.map(() => undefined);
+    this.partitionFile = join(dir, 'partition');
+  }
+
+  static async create(o: { replicas?: number; epochMs?: number; accounts?: number } = {}): Promise<ReplicaSet> {
+    const dir = mkdtempSync(join(tmpdir(), 'smt-replicas-'));
+    const n = o.replicas ?? 3;
+    const init = spawn(process.execPath, [SMT, 'network', 'init', '--dir', dir, '--replicas', String(n), '--accounts', String(o.accounts ?? 12), '--epoch-ms', String(o.epochMs ?? 500), '--no-proof-keys', '--json'], { stdio: 'ignore' });
+    await new Promise((r) => init.on('exit', r));
+    const urls: string[] = [];
+    for (let i = 0; i < n; i++) urls.push(`http://127.0.0.1:${await freePort()}`);
+    return new ReplicaSet(dir, urls);
+  }
+
+  start(i: number): void {
+    const port = new URL(this.urls[i]!).port;
+    const p = spawn(process.execPath, [SMT, 'node', 'start', '--network', this.dir, '--replica', String(i), '--replica-urls', this.urls.join(','),
+      '--api', `127.0.0.1:${port}`, '--data', join(this.dir, 'data', `r${i}`), '--log-format', 'json', '--log-file', join(this.dir, `r${i}.log`), '--verify-workers', '1', '--http-rate', '0'],
+    { stdio: 'ignore', env: { ...process.env, SMT_TEST_PARTITION_FILE: this.partitionFile } });
+    this.procs[i] = p;
+  }
+
+  startAll(): void {
+    for (let i = 0; i < this.urls.length; i++) this.start(i);
+  }
+
+  kill9(i: number): void {
+    this.procs[i]?.kill('SIGKILL');
+    this.procs[i] = undefined;
+  }
+
+  wipe(i: number): void {
+    rmSync(join(this.dir, 'data', `r${i}`), { recursive: true, force: true });
+  }
+
+  /** Cuts replica `i` off from every other replica (test partition file, both directions). */
+  isolate(i: number | undefined): void {
+    if (i === undefined) return void writeFileSync(this.partitionFile, '');
+    const ids = this.replicaPeerIds();
+    // every node reads the same file: the isolated one denies all others, the others deny it
+    writeFileSync(this.partitionFile, ids.filter((_, k) => k !== i).join('\n') + '\n' + ids[i] + '\n');
+  }
+
+  private replicaPeerIds(): string[] {
+    return this.genesis.replicas!.get('' as never)!.map((k) => peerIdOfPublicKey(k));
+  }
+
+  async status(i: number): Promise<ReplicaStatus | undefined> {
+    return (await getJson<ReplicaStatus>(`${this.urls[i]}/v1/replica/status`, 1500))?.body;
+  }
+
+  async statuses(): Promise<(ReplicaStatus | undefined)[]> {
+    return Promise.all(this.urls.map((_, i) => this.status(i)));
+  }
+
+  /** The replica that is writer with a committed epoch, as seen by itself. */
+  async writer(except?: number): Promise<number | undefined> {
+    const st = await this.statuses();
+    const w = st.findIndex((s, i) => i !== except && s?.role === 'writer' && s.committed >= 0);
+    return w < 0 ? undefined : w;
+  }
+
+  accounts(): { address: string; keyFile: string }[] {
+    return (JSON.parse(readFileSync(join(this.dir, 'accounts.json'), 'utf8')) as { address: string; keyFile: string }[]).map((a) => ({ ...a, keyFile: join(this.dir, a.keyFile) }));
+  }
+
+  log(i: number): string {
+    try {
+      return readFileSync(join(this.dir, `r${i}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async teardown(): Promise<void> {
+    for (let i = 0; i < this.procs.length; i++) this.kill9(i);
+    await sleep(200);
+    if (process.env.SMT_KEEP_REPLICAS === '1') return void console.log(`kept ${this.dir}`);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Sent { txid: string; hex: string; from: number; to: number; amount: bigint; fee: bigint; nonce: bigint }
+
+/**
+ * Bank load: sender k sends `amount` to sender (k+1) mod n, nonce after nonce; each transfer is
+ * resubmitted (same bytes) to any replica until a replica answers `committed`, then the next.
+ * `acked` holds every transfer acknowledged committed, with the time it was.
+ */
+export function bankLoad(set: ReplicaSet, senders: number): { stop(): Promise<void>; acked: Map<string, Sent & { at: number }>; sent: Sent[] } {
+  const accts = set.accounts().slice(0, senders);
+  const keys = accts.map((a) => loadKeyFile(a.keyFile).keyPair);
+  const acked = new Map<string, Sent & { at: number }>();
+  const sent: Sent[] = [];
+  let running = true;
+  const loops = keys.map(async (kp, k) => {
+    let nonce = 0n;
+    let rr = k;
+    while (running) {
+      const to = (k + 1) % senders;
+      const amount = BigInt(1 + (Number(nonce) % 5));
+      const t = { network: set.genesis.networkId, from: kp.publicKey, to: fromHex(accts[to]!.address, 20), amount, fee: 1n, nonce, ts: 0n };
+      const tx = encodeSignedTx(signTransfer(t, kp.secretKey));
+      const s: Sent = { txid: txIdHex(t), hex: toHex(tx), from: k, to, amount, fee: 1n, nonce };
+      sent.push(s);
+      const deadline = Date.now() + 60_000;
+      while (running && Date.now() < deadline) {
+        const url = set.urls[rr++ % set.urls.length]!;
+        try {
+          await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: s.hex }), signal: AbortSignal.timeout(3000) }).then((r) => r.body?.cancel());
+        } catch {
+          // that replica is down: another one next time
+        }
+        const t0 = Date.now();
+        let done = false;
+        while (running && Date.now() - t0 < 3000) {
+          const st = await getJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
+          if (st?.body.status === 'committed') {
+            acked.set(s.txid, { ...s, at: Date.now() });
+            done = true;
+            break;
+          }
+          if (!st) break;
+          await sleep(150);
+        }
+        if (done) break;
+      }
+      if (!acked.has(s.txid)) return; // stopped (or a minute without commit: the checks will say so)
+      nonce++;
+    }
+  });
+  return { acked, sent, stop: async () => { running = false; await Promise.all(loops); } };
+}
