@@ -185,7 +185,8 @@ export function buildApi(o: ApiOptions): Router {
     }
     // A batch answers 200 with one result per transaction, unless the whole batch bounced off a full mempool or queue.
     const status = full === results.length ? 503 : 200;
-    return { status, headers, json: { accepted, forwarded, rejected: results.length - accepted - forwarded, results } };
+    // strings and numbers only: serialised here without toJson's bigint replacer (one answer per batch of thousands)
+    return { status, headers, jsonText: JSON.stringify({ accepted, forwarded, rejected: results.length - accepted - forwarded, results }) };
   });
 
   /** Signature checks of transactions to forward: on the shard's verification workers (never on the

@@ -91,6 +91,8 @@ export interface ApiResponse {
   status?: number; // default 200
   headers?: Record<string, string>;
   json?: unknown; // serialised with bigint -> decimal string
+  /** JSON already serialised (a large answer with no bigints: JSON.stringify without toJson's replacer, several times faster). */
+  jsonText?: string;
   text?: string; // sent as is (with headers['content-type'])
   /** A long-lived answer (Server-Sent Events): called with the response once the headers are out. */
   stream?: (res: ServerResponse) => void;
@@ -299,6 +301,9 @@ function send(res: ServerResponse, method: string, r: ApiResponse): void {
   if (r.text !== undefined) {
     body = r.text;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
+  } else if (r.jsonText !== undefined) {
+    body = r.jsonText;
+    headers['content-type'] = 'application/json; charset=utf-8';
   } else {
     body = toJson(r.json ?? {});
     headers['content-type'] = 'application/json; charset=utf-8';
