@@ -1,12 +1,14 @@
-// npm run bench:proof [-- --max-depth 4] [--cluster-epochs 5] [--rows 1000:auto,2000:3,2000:1:pool] [--cluster-epoch-ms 2000] [--cluster-prove-every 3] [--no-cluster]
+// npm run bench:proof [-- --max-depth 4] [--warm-seconds 60] [--window-seconds 300] [--rows 1000:auto,2000:3,2000:1:pool] [--cluster-epoch-ms 2000] [--cluster-prove-every 3] [--no-cluster]
 // Constraints per circuit, setup time (as measured by build:circuits), prove time p50 per circuit,
 // apex verify time, proving rate in constraints/s, and the global proof's size for 3, 9, 27 and 81
 // shards -- every tree proved in full, bottom-up, with child proofs verified before each parent --
-// and the seal-to-global-proof latency in a real 9-shard cluster (`smt cluster up`, the proving
-// layer of src/node/proving/): per proved epoch e, from e's nominal seal time (genesisTime +
-// (e+1) * epochMs) to the first node holding e's global proof (its receivedAt), p50/p99, for each
-// row (epoch length x cadence x prover threads; see rows()), with the p50 of every pipeline step
-// from the nodes' /v1/proof/status timelines, and a table saying which rows meet the goal. Also
+// and, in a real 9-shard cluster (`smt cluster up`: its shared prover service and the proving
+// layer of src/node/proving/), after a warm-up (default 60 s) over a window (default 300 s): the age
+// of the newest global proof sampled every second (p50/p99/max, epochs and seconds), the time from
+// `cluster up` returning to the first global proof, and per proved epoch e the latency from e's
+// nominal seal (genesisTime + (e+1) * epochMs) to the first node holding e's global proof, for
+// each row (epoch length x cadence x prover threads; see rows()), with the p50 of every pipeline
+// step from the nodes' /v1/proof/status timelines, and a table saying which rows meet the goals. Also
 // the per-proof split of the warm prover child (witness, prove, CPU) against snarkjs fullProve.
 // Prints os.loadavg() with each figure. Last line: one JSON object.
 import { artifactsDir, loadManifest } from '../src/proof/artifacts.js';
@@ -31,7 +33,8 @@ import { apiUrl, findFreePortBases, SMT_BIN } from '../src/cluster/supervisor.js
 const argv = process.argv.slice(2);
 const maxDepth = Number(argv[argv.indexOf('--max-depth') + 1] ?? 4) || 4;
 const arg = (name: string, d: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) || d : d);
-const clusterEpochs = arg('--cluster-epochs', 5);
+const warmS = arg('--warm-seconds', 60); // cluster part: the first minute is not measured (start-up)
+const windowS = arg('--window-seconds', 300); // cluster part: then this long is measured, per row
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One cluster configuration: epoch length and cadence (0 = the node's automatic cadence). */
@@ -60,11 +63,8 @@ function rows(): Row[] {
     return [{ epochMs: arg('--cluster-epoch-ms', 2000), proveEvery: arg('--cluster-prove-every', 0), why: 'from the options' }];
   }
   return [
-    { epochMs: 1000, proveEvery: 0, why: '(a) default epoch, automatic cadence' },
-    { epochMs: 2000, proveEvery: 3, why: '(b) 2 s epochs, every 3rd proved' },
-    { epochMs: 2000, proveEvery: 1, why: '(b) 2 s epochs, every epoch proved' },
-    { epochMs: 4000, proveEvery: 0, why: '(d) 4 s epochs, automatic cadence (every 2nd)' },
-    { epochMs: 5000, proveEvery: 1, why: '(c) every epoch proved' },
+    { epochMs: 1000, proveEvery: 0, why: '(a) default devnet: 1 s epochs, automatic cadence' },
+    { epochMs: 4000, proveEvery: 0, why: '(d) 4 s epochs, automatic cadence' },
   ];
 }
 
@@ -87,6 +87,16 @@ interface ClusterResult {
   steps: Record<string, number>;
   proverThreads?: string;
   loadavg: number[];
+  /** Age of the newest global proof, sampled every second after the warm-up: epochs (p50, p99, max) and seconds (p50s, p99s). */
+  age: { p50: number; p99: number; max: number; p50s: number; p99s: number };
+  firstProofAfterUpS: number | null;
+  windowS: number;
+  warmS: number;
+  cadence?: { every: number; source: string; why: string };
+  skippedByPool: number;
+  load1m: { mean: number; max: number };
+  /** Freshness goal (#23): age p99 <= 10 epochs after the warm-up, first global proof within 30 s of `cluster up` returning. */
+  freshGoalMet: boolean;
 }
 
 /**
@@ -109,7 +119,23 @@ function stepsOf(tls: Timeline[], depth: number): Record<string, number> {
   };
 }
 
-/** Seal-to-global-proof latency in a 9-shard cluster over `clusterEpochs` proved epochs after a warm-up. */
+/** One node's /v1/proof/status, as far as the bench reads it. */
+interface ProofStatus {
+  proveEvery: number;
+  proverThreads?: string;
+  timelines: Record<string, Timeline>;
+  latestGlobalProofEpoch: number;
+  freshness?: { ageEpochs: number | null; ageSeconds: number | null };
+  cadence?: { every: number; source: string; why: string };
+  skippedByPool?: number;
+}
+
+/**
+ * A 9-shard cluster (`smt cluster up`, so with its shared prover service) for `warmS + windowS`
+ * seconds: every second, how old the newest global proof is (the freshest any node holds: a user
+ * may ask any node), and for every global proof that appears after the warm-up its seal-to-proof
+ * latency (first node holding it). Also the time from `cluster up` returning to the first global proof.
+ */
 async function clusterLatency(row: Row): Promise<ClusterResult> {
   const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-proof-'));
   const net = join(tmp, 'net');
@@ -120,72 +146,79 @@ async function clusterLatency(row: Row): Promise<ClusterResult> {
   if (row.proveEvery > 0) env.SMT_PROVE_EVERY = String(row.proveEvery);
   env.SMT_PROVER_THREADS = row.threads ?? 'single';
   const up = spawnSync(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', net, '--depth', '2', '--epoch-ms', String(row.epochMs), '--accounts', '9',
-    '--api-base-port', String(base), '--p2p-base-port', String(p2pBase), '--timeout', '90', '--no-wait-global'], { env, encoding: 'utf8' });
+    '--api-base-port', String(base), '--p2p-base-port', String(p2pBase), '--timeout', '120'], { env, encoding: 'utf8' });
+  const upAt = Date.now();
   try {
     if (up.status !== 0) throw new Error(`cluster up failed: ${up.stdout}\n${up.stderr}`);
     const g = loadGenesis(join(net, 'genesis.json'));
     const urls = loadLayout(net).shards.map(apiUrl);
-    const status = async (): Promise<{ proveEvery: number; proverThreads?: string; timelines: Record<string, Timeline> }[]> => {
-      const out = [];
-      for (const u of urls) {
+    const status = async (): Promise<ProofStatus[]> => {
+      const all = await Promise.all(urls.map(async (u) => {
         try {
           const r = await fetch(`${u}/v1/proof/status`, { signal: AbortSignal.timeout(3000) });
-          if (r.status === 200) out.push((await r.json()) as { proveEvery: number; proverThreads?: string; timelines: Record<string, Timeline> });
+          return r.status === 200 ? ((await r.json()) as ProofStatus) : undefined;
         } catch {
-          // node busy: skip
+          return undefined; // node busy: skip
         }
-      }
-      return out;
+      }));
+      return all.filter((x): x is ProofStatus => x !== undefined);
     };
-    let every = row.proveEvery;
-    while (every === 0) {
-      every = (await status())[0]?.proveEvery ?? 0;
-      if (every === 0) await sleep(500);
-    }
     const sealAt = (e: number): number => g.genesisTime + (e + 1) * g.epochMs;
-    // warm-up: skip the epochs sealed in the start-up burst (the provers warm up meanwhile)
-    const nowEpoch = Math.floor((Date.now() - g.genesisTime) / g.epochMs);
-    const first = Math.ceil((nowEpoch + Math.max(2 * every, Math.ceil(6000 / g.epochMs))) / every) * every;
-    const epochs = Array.from({ length: clusterEpochs }, (_, i) => first + i * every);
-    const got = new Map<number, number>();
-    // a proof later than this counts as missed (it is far outside 2 epochs anyway); bounds the bench
-    const deadline = sealAt(epochs.at(-1)!) + Math.max(20_000, 8 * g.epochMs);
-    while (got.size < epochs.length && Date.now() < deadline) {
-      for (const e of epochs) {
-        if (got.has(e) || Date.now() < sealAt(e)) continue;
-        let best: number | undefined;
-        for (const u of urls) {
-          try {
-            const r = await fetch(`${u}/v1/proof/global/${e}`, { signal: AbortSignal.timeout(3000) });
-            if (r.status === 200) {
-              const j = (await r.json()) as { receivedAt: number };
-              best = Math.min(best ?? Infinity, j.receivedAt);
+    const clock = (): number => Math.floor((Date.now() - g.genesisTime) / g.epochMs) - 1;
+    const warmEnd = upAt + warmS * 1000;
+    const end = warmEnd + windowS * 1000;
+    let firstProofS: number | null = null;
+    const ages: number[] = [];
+    const ageSecs: number[] = [];
+    const got = new Map<number, number>(); // proved epoch (after warm-up) -> seal-to-proof ms
+    const loads: number[] = [];
+    let last: ProofStatus[] = [];
+    while (Date.now() < end) {
+      const t = Date.now();
+      last = await status();
+      const newest = Math.max(-1, ...last.map((s) => s.latestGlobalProofEpoch));
+      if (newest >= 0 && firstProofS === null) firstProofS = r1((Date.now() - upAt) / 1000);
+      if (Date.now() >= warmEnd) {
+        loads.push(os.loadavg()[0]!);
+        ages.push(newest >= 0 ? clock() - newest : Infinity);
+        ageSecs.push(newest >= 0 ? (Date.now() - sealAt(newest)) / 1000 : Infinity);
+        // latency of each proved epoch sealed after the warm-up: the first node holding its global proof
+        if (newest >= 0 && sealAt(newest) >= warmEnd && !got.has(newest)) {
+          let best: number | undefined;
+          for (const u of urls) {
+            try {
+              const r = await fetch(`${u}/v1/proof/global/${newest}`, { signal: AbortSignal.timeout(3000) });
+              if (r.status === 200) best = Math.min(best ?? Infinity, ((await r.json()) as { receivedAt: number }).receivedAt);
+            } catch {
+              // node busy: next
             }
-          } catch {
-            // node busy: next
           }
+          if (best !== undefined) got.set(newest, best - sealAt(newest));
         }
-        if (best !== undefined) got.set(e, best - sealAt(e));
       }
-      await sleep(250);
+      await sleep(Math.max(0, 1000 - (Date.now() - t)));
     }
     const loadavg = os.loadavg().map(r2);
-    const st = await status();
-    const perEpoch = epochs.filter((e) => got.has(e)).map((e) => stepsOf(st.map((s) => s.timelines[String(e)] ?? {}), 2));
+    const every = last[0]?.proveEvery ?? row.proveEvery;
+    const epochs = [...got.keys()].sort((a, b) => a - b);
+    const perEpoch = epochs.map((e) => stepsOf(last.map((s) => s.timelines[String(e)] ?? {}), 2));
     const steps: Record<string, number> = {};
     for (const k of Object.keys(perEpoch[0] ?? {})) {
       const xs = perEpoch.map((p) => p[k]!).filter((x) => !Number.isNaN(x));
       steps[k] = xs.length ? pct(xs, 50) : NaN;
     }
-    const lat = epochs.filter((e) => got.has(e)).map((e) => got.get(e)!);
+    const lat = epochs.map((e) => got.get(e)!);
     const p50 = lat.length ? pct(lat, 50) : NaN;
     const p99 = lat.length ? pct(lat, 99) : NaN;
-    const missed = epochs.filter((e) => !got.has(e));
     const max = lat.length ? Math.max(...lat) : NaN;
+    const age = { p50: pct(ages, 50), p99: pct(ages, 99), max: Math.max(...ages), p50s: r1(pct(ageSecs, 50)), p99s: r1(pct(ageSecs, 99)) };
     return {
-      epochMs: g.epochMs, proveEvery: every, why: row.why, epochs: epochs.filter((e) => got.has(e)), latencyMs: lat, p50, p99, max,
-      p50Epochs: r1(p50 / g.epochMs), p99Epochs: r1(p99 / g.epochMs), missed, goalMet: missed.length === 0 && max <= 2 * g.epochMs,
-      steps, proverThreads: st.find((s) => s.proverThreads)?.proverThreads, loadavg,
+      epochMs: g.epochMs, proveEvery: every, why: row.why, epochs, latencyMs: lat, p50, p99, max,
+      p50Epochs: r1(p50 / g.epochMs), p99Epochs: r1(p99 / g.epochMs), missed: [], goalMet: lat.length > 0 && max <= 2 * g.epochMs,
+      steps, proverThreads: last.find((s) => s.proverThreads)?.proverThreads, loadavg,
+      age, firstProofAfterUpS: firstProofS, windowS, warmS, cadence: last[0]?.cadence, skippedByPool: last.reduce((a, s) => a + (s.skippedByPool ?? 0), 0),
+      load1m: { mean: r2(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)), max: r2(Math.max(0, ...loads)) },
+      freshGoalMet: age.p99 <= 10 && firstProofS !== null && firstProofS <= 30,
     };
   } finally {
     spawnSync(process.execPath, [SMT_BIN, 'cluster', 'down', '--network', net, '--grace', '3'], { encoding: 'utf8' });
@@ -194,11 +227,11 @@ async function clusterLatency(row: Row): Promise<ClusterResult> {
 }
 
 function printTable(cluster: ClusterResult[]): void {
-  console.log('seal-to-global-proof, 9-shard cluster (goal: every proved epoch within 2 epochs of its seal):');
-  console.log('| epoch ms | prove every | threads | epochs | p50 ms | max ms | p50 epochs | p99 epochs | missed | goal | loadavg 1m |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('9-shard cluster: newest global proof age (sampled each second after the warm-up) and seal-to-global-proof latency:');
+  console.log('| epoch ms | prove every | age p50 epochs (s) | age p99 epochs (s) | age max | first proof after up | latency p50 ms (epochs) | latency max ms | proved | skipped | freshness goal | 2-epoch goal | load 1m mean/max |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of cluster) {
-    console.log(`| ${c.epochMs} | ${c.proveEvery}${c.why.includes('automatic') ? ' (auto)' : ''} | ${c.proverThreads ?? '?'} | ${c.latencyMs.length} | ${c.p50} | ${c.max} | ${c.p50Epochs} | ${c.p99Epochs} | ${c.missed.length} | ${c.goalMet ? 'met' : 'NOT met'} | ${c.loadavg[0]} |`);
+    console.log(`| ${c.epochMs} | ${c.proveEvery} (${c.cadence?.source ?? '?'}) | ${c.age.p50} (${c.age.p50s}) | ${c.age.p99} (${c.age.p99s}) | ${c.age.max} | ${c.firstProofAfterUpS ?? '-'} s | ${c.p50} (${c.p50Epochs}) | ${c.max} | ${c.latencyMs.length} | ${c.skippedByPool} | ${c.freshGoalMet ? 'met' : 'NOT met'} | ${c.goalMet ? 'met' : 'NOT met'} | ${c.load1m.mean}/${c.load1m.max} |`);
   }
 }
 
@@ -283,7 +316,8 @@ async function main(): Promise<void> {
     for (const row of rows()) {
       const c = await clusterLatency(row);
       cluster.push(c);
-      console.log(`9-shard cluster, ${c.why}: epoch ${c.epochMs} ms, every ${c.proveEvery} proved, threads ${c.proverThreads ?? '?'}: seal-to-global-proof p50 ${c.p50} ms (${c.p50Epochs} epochs), p99 ${c.p99} ms (${c.p99Epochs} epochs) over ${c.latencyMs.length} epochs${c.missed.length ? `; no proof within the bench window for epochs ${c.missed.join(', ')}` : ''}; goal ${c.goalMet ? 'MET' : 'NOT met'}; loadavg ${c.loadavg.join(' ')}`);
+      console.log(`9-shard cluster, ${c.why}: epoch ${c.epochMs} ms, every ${c.proveEvery} proved (${c.cadence?.source ?? '?'}), ${c.windowS} s after ${c.warmS} s warm-up: newest global proof age p50 ${c.age.p50} epochs (${c.age.p50s} s), p99 ${c.age.p99} epochs (${c.age.p99s} s), max ${c.age.max}; first global proof ${c.firstProofAfterUpS ?? '-'} s after cluster up returned; seal-to-global-proof p50 ${c.p50} ms (${c.p50Epochs} epochs), p99 ${c.p99} ms (${c.p99Epochs} epochs) over ${c.latencyMs.length} proved epochs; skipped by the pool ${c.skippedByPool}; load 1m mean ${c.load1m.mean} max ${c.load1m.max}`);
+      if (c.cadence) console.log(`  cadence: ${c.cadence.why}`);
       console.log(`  steps p50 (ms after nominal seal): ${Object.entries(c.steps).map(([k, v]) => `${k} ${Number.isNaN(v) ? '-' : v}`).join(', ')}`);
     }
   }

@@ -10,6 +10,7 @@ import * as snapshotCmd from './commands/snapshot.js';
 import * as clusterCmd from './commands/cluster.js';
 import * as globalCmd from './commands/global.js';
 import * as proofCmd from './commands/proof.js';
+import * as proverCmd from './commands/prover.js';
 import * as versionCmd from './commands/version.js';
 import * as deployCmd from './commands/deploy.js';
 
@@ -28,7 +29,7 @@ program
 
 const commands: Array<{ register(p: Command): void }> = [
   // command modules are appended here
-  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd, versionCmd, deployCmd,
+  networkCmd, keysCmd, nodeCmd, txCmd, accountCmd, snapshotCmd, clusterCmd, globalCmd, proofCmd, proverCmd, versionCmd, deployCmd,
 ];
 for (const c of commands) c.register(program);
 

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadGenesis } from '../core/genesis.js';
 import { makeLayout, parseLayout, type ClusterLayout, type ShardProcessLayout } from './layout.js';
-import { apiUrl, getJson, isAlive, portFree, readPid, SMT_BIN, sleep, startShard, stopShard, tailLog } from './supervisor.js';
+import { circuitsBuilt } from '../proof/artifacts.js';
+import { apiUrl, getJson, isAlive, portFree, proverPid, proverUrlOf, readPid, SMT_BIN, sleep, startProver, startShard, stopProver, stopShard, tailLog } from './supervisor.js';
 
 export class ClusterError extends Error {
   override name = 'ClusterError';
@@ -66,6 +67,17 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
     }
   }
 
+  // One bounded prover pool for all the nodes of this machine (docs/PROOFS.md §3), started first so
+  // every node is given its URL; without circuits, or with proving off, the nodes make no proofs.
+  if (genesis.depth > 0 && process.env.SMT_NO_PROVE !== '1' && circuitsBuilt()) {
+    if (isAlive(proverPid(netDir))) await stopProver(netDir, 5000);
+    try {
+      const url = await startProver(netDir);
+      o.print(`prover service (one pool for all shards) at ${url}`);
+    } catch (e) {
+      o.print(`prover service did not start (${(e as Error).message}): each node proves with its own prover`);
+    }
+  }
   o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms)`);
   for (const s of layout.shards) startShard(netDir, layout, s);
 
@@ -115,6 +127,8 @@ export async function clusterDown(network: string, graceMs: number, print: (l: s
   const layout = loadLayout(netDir);
   const results = await Promise.all(layout.shards.map(async (s) => [s, await stopShard(netDir, s, graceMs)] as const));
   for (const [s, how] of results) print(`  shard ${s.shard || 'root'}: ${how}`);
+  const prover = await stopProver(netDir, graceMs);
+  if (prover !== 'not-running') print(`  prover service: ${prover}`);
 }
 
 export interface ShardStatus {
@@ -123,6 +137,13 @@ export interface ShardStatus {
   alive: boolean;
   api: string;
   health: Health | undefined;
+  /** The node's newest global proof and how old it is (/v1/proof/status), when it runs the proving layer. */
+  proof?: { latestGlobalProofEpoch: number; ageEpochs: number | null; ageSeconds: number | null; every?: number; cadence?: string };
+}
+
+interface ProofStatusJson {
+  freshness?: { latestGlobalProofEpoch: number; ageEpochs: number | null; ageSeconds: number | null };
+  cadence?: { every: number; source: string };
 }
 
 export async function clusterStatus(network: string): Promise<ShardStatus[]> {
@@ -133,9 +154,17 @@ export async function clusterStatus(network: string): Promise<ShardStatus[]> {
       const pid = readPid(netDir, s);
       const alive = isAlive(pid);
       const health = alive ? ((await getJson(`${apiUrl(s)}/v1/health`, 1500)) as Health | undefined) : undefined;
-      return { shard: s.shard, pid, alive, api: apiUrl(s), health };
+      const ps = alive && health ? ((await getJson(`${apiUrl(s)}/v1/proof/status`, 1500)) as ProofStatusJson | undefined) : undefined;
+      const proof = ps?.freshness ? { ...ps.freshness, every: ps.cadence?.every, cadence: ps.cadence?.source } : undefined;
+      return { shard: s.shard, pid, alive, api: apiUrl(s), health, ...(proof ? { proof } : {}) };
     }),
   );
+}
+
+/** The cluster's prover service: its pid and URL when running. */
+export function clusterProver(network: string): { pid: number | undefined; url: string | undefined } {
+  const netDir = resolve(network);
+  return { pid: proverPid(netDir), url: proverUrlOf(netDir) };
 }
 
 /** Shard id -> API base URL from the network dir's cluster.json; undefined if there is none (or it is unreadable). */

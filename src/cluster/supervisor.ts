@@ -29,6 +29,7 @@ export function isAlive(pid: number | undefined): boolean {
 }
 
 export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessLayout): string[] {
+  const prover = proverUrlOf(netDir);
   return [
     SMT_BIN, 'node', 'start',
     '--network', netDir,
@@ -39,7 +40,63 @@ export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessL
     '--peers', peersOf(layout, s.shard).join(','),
     // every shard of a local cluster shares this machine's cores: one verifier thread each
     '--verify-workers', '1',
+    // the machine's shared prover pool, when the cluster runs one (startProver)
+    ...(prover ? ['--prover-url', prover] : []),
   ];
+}
+
+/** Where the cluster's prover service keeps its pid, port and log, relative to the network dir. */
+export const PROVER_FILES = { pid: 'run/prover.pid', port: 'run/prover.port', log: 'logs/prover.log' };
+
+/** The URL of the cluster's running prover service, if there is one. */
+export function proverUrlOf(netDir: string): string | undefined {
+  const pidF = join(netDir, PROVER_FILES.pid);
+  const portF = join(netDir, PROVER_FILES.port);
+  if (!existsSync(pidF) || !existsSync(portF)) return undefined;
+  const pid = Number(readFileSync(pidF, 'utf8').trim());
+  const port = Number(readFileSync(portF, 'utf8').trim());
+  if (!isAlive(pid) || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  return `http://127.0.0.1:${port}`;
+}
+
+export function proverPid(netDir: string): number | undefined {
+  const f = join(netDir, PROVER_FILES.pid);
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Starts the cluster's prover service (`smt prover serve`, one bounded pool for all its nodes),
+ * detached like the shards, and resolves with its URL once it listens.
+ */
+export async function startProver(netDir: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<string> {
+  for (const d of [dirname(PROVER_FILES.pid), dirname(PROVER_FILES.log)]) mkdirSync(join(netDir, d), { recursive: true });
+  rmSync(join(netDir, PROVER_FILES.port), { force: true });
+  const log = openSync(join(netDir, PROVER_FILES.log), 'a');
+  let pid: number;
+  try {
+    const child = spawn(process.execPath, [SMT_BIN, 'prover', 'serve', '--network', netDir, '--port-file', join(netDir, PROVER_FILES.port)], { detached: true, stdio: ['ignore', log, log], env });
+    if (child.pid === undefined) throw new Error('could not start the prover service');
+    pid = child.pid;
+    writeFileSync(join(netDir, PROVER_FILES.pid), `${pid}\n`);
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const url = proverUrlOf(netDir);
+    if (url) return url;
+    if (!isAlive(pid)) throw new Error(`the prover service exited during start; see ${join(netDir, PROVER_FILES.log)}`);
+    if (Date.now() > deadline) throw new Error(`the prover service did not listen within ${timeoutMs} ms; see ${join(netDir, PROVER_FILES.log)}`);
+    await sleep(100);
+  }
+}
+
+/** Stops the cluster's prover service like stopShard. */
+export async function stopProver(netDir: string, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
+  return stopPid(netDir, PROVER_FILES.pid, proverPid(netDir), graceMs, [PROVER_FILES.port]);
 }
 
 /** Starts one shard process detached from this one, logs appended to its log file. */
@@ -59,9 +116,15 @@ export function startShard(netDir: string, layout: ClusterLayout, s: ShardProces
 
 /** SIGTERM (graceful), then SIGKILL after `graceMs`. Resolves once the process is gone. */
 export async function stopShard(netDir: string, s: ShardProcessLayout, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
-  const pid = readPid(netDir, s);
+  return stopPid(netDir, s.pidFile, readPid(netDir, s), graceMs);
+}
+
+async function stopPid(netDir: string, pidFile: string, pid: number | undefined, graceMs: number, alsoRemove: string[] = []): Promise<'stopped' | 'killed' | 'not-running'> {
+  const cleanup = (): void => {
+    for (const f of [pidFile, ...alsoRemove]) rmSync(join(netDir, f), { force: true });
+  };
   if (!isAlive(pid)) {
-    rmSync(join(netDir, s.pidFile), { force: true });
+    cleanup();
     return 'not-running';
   }
   process.kill(pid!, 'SIGTERM');
@@ -76,7 +139,7 @@ export async function stopShard(netDir: string, s: ShardProcessLayout, graceMs =
     how = 'killed';
     while (isAlive(pid)) await sleep(50);
   }
-  rmSync(join(netDir, s.pidFile), { force: true });
+  cleanup();
   return how;
 }
 

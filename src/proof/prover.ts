@@ -95,6 +95,11 @@ export class Prover {
     this.refresh();
   }
 
+  /** The child's process id (capacity measurement). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Keep the parent alive only while warming up or a proof is outstanding. */
   private refresh(): void {
     const ch = this.child as ChildProcess & { channel?: { ref(): void; unref(): void } };

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterLayout } from '../../src/cluster/layout.js';
-import { isAlive, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
+import { isAlive, proverPid, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
 import { REPO_ROOT } from '../../src/proof/artifacts.js';
 
 export interface Run { code: number | null; stdout: string; stderr: string }
@@ -36,6 +36,8 @@ export async function teardownCluster(netDir: string, layout: ClusterLayout | un
     const pid = readPid(netDir, s);
     if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
   }
+  const prover = proverPid(netDir); // the cluster's prover service
+  if (isAlive(prover)) process.kill(prover!, 'SIGKILL');
   if (process.env.SMT_KEEP_E2E) console.log(`kept ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { apiUrl } from '../../cluster/supervisor.js';
 import { toHex } from '../../core/bytes.js';
 import { genesisHash, loadGenesis } from '../../core/genesis.js';
-import { clusterDown, clusterStatus, clusterUp, shardLayout, testAccounts } from '../../cluster/cluster.js';
+import { clusterDown, clusterProver, clusterStatus, clusterUp, shardLayout, testAccounts } from '../../cluster/cluster.js';
 
 const DEFAULT_NET = 'devnet';
 
@@ -78,24 +78,32 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
 
   cluster
     .command('status')
-    .description('a table of the cluster: shard, process, epoch, tps, peers, last final global epoch')
+    .description('a table of the cluster: shard, process, epoch, tps, peers, last final global epoch, newest global proof and its age')
     .option('--network <dir>', 'network directory', DEFAULT_NET)
     .option('--json', 'print JSON')
     .action(async (o) => {
       const st = await clusterStatus(o.network);
+      const prover = clusterProver(o.network);
       if (o.json) {
         console.log(JSON.stringify(st, null, 2));
         return;
       }
-      console.log('shard  pid      state     epoch   tps      peers  global  api');
+      // proof = newest global state proof held by the node, and its age in epochs / seconds since its epoch sealed
+      console.log('shard  pid      state     epoch   tps      peers  global  proof   age          api');
       for (const s of st) {
         const h = s.health;
         // up = live and ready; not-ready = answering but catching up or without peers (see /v1/health reasons)
         const state = !s.alive ? 'down' : h === undefined ? 'no-api' : h.ok ? 'up' : h.live === false ? 'stalled' : 'not-ready';
         console.log(
-          `${(s.shard || 'root').padEnd(6)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${s.api}`,
+          `${(s.shard || 'root').padEnd(6)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${proofCell(s.proof).padEnd(20)} ${s.api}`,
         );
       }
+      const ages = st.map((s) => s.proof?.ageEpochs).filter((a): a is number => typeof a === 'number');
+      if (ages.length > 0) {
+        const best = st.map((s) => s.proof).filter((p) => p?.ageEpochs !== null && p?.ageEpochs !== undefined).sort((a, b) => a!.ageEpochs! - b!.ageEpochs!)[0]!;
+        console.log(`newest global proof: epoch ${best.latestGlobalProofEpoch}, ${best.ageEpochs} epochs (${best.ageSeconds} s) old; cadence every ${best.every ?? '?'} (${best.cadence ?? '?'})`);
+      }
+      if (prover.pid !== undefined) console.log(`prover service: pid ${prover.pid}, ${prover.url ?? 'not running'}`);
       if (st.some((s) => !s.alive)) process.exitCode = 3;
     });
 
@@ -125,4 +133,10 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
         });
       });
     });
+}
+
+function proofCell(p: { latestGlobalProofEpoch: number; ageEpochs: number | null; ageSeconds: number | null } | undefined): string {
+  if (!p) return '-       -';
+  if (p.ageEpochs === null) return 'none    -';
+  return `${String(p.latestGlobalProofEpoch).padEnd(7)} ${p.ageEpochs}e/${p.ageSeconds}s`;
 }

@@ -5,12 +5,21 @@ import type { Genesis } from '../../core/genesis.js';
 import type { GlobalSnapshot } from '../../hierarchy/global.js';
 import type { P2PNode } from '../../gossip/p2p.js';
 import type { Shard } from '../../shard/shard.js';
+import type { CadencePlan } from '../../proof/cadence.js';
 import type { ProvingMetrics, Timelines } from './metrics.js';
 
 /** What the proving layer needs of the aggregation layer: final global snapshots, and word when one becomes final. */
 export interface FinalGlobals {
   globalAt(epoch: number): Promise<GlobalSnapshot | undefined>;
   onGlobal(listener: () => void): () => void;
+}
+
+/** The cadence in force and where it comes from, for /v1/proof/status. */
+export interface Cadence {
+  plan: CadencePlan;
+  /** 'fixed' (--prove-every), 'pool' (the shared prover service's plan, from measured capacity), 'assumed' (automatic, reference costs). */
+  source: 'fixed' | 'pool' | 'assumed';
+  why: string;
 }
 
 export interface ProvingContext {
@@ -28,7 +37,8 @@ export interface ProvingContext {
   /** Why this node neither proves nor accepts proofs (no artifacts, no pin in genesis, other keys), or null. */
   readonly proofsOff: string | null;
   readonly leaseMs: number;
-  readonly proveEvery: number;
+  /** Which epochs are proved (shared by every node of a prover pool; fixed otherwise). */
+  readonly cadence: Cadence;
   /** Epochs a lowest-level proof may still be started after its epoch sealed. */
   readonly leafWindow: number;
   /** Epochs trees (and recent proofs) are kept behind the head. */
@@ -46,6 +56,14 @@ export interface ProvingContext {
   stateChanged(): void;
   /** Resolves on the next stateChanged(), or after `ms`. */
   stateChange(ms: number): Promise<void>;
+}
+
+/** The cadence in force and where it comes from, for /v1/proof/status. */
+export interface Cadence {
+  plan: CadencePlan;
+  /** 'fixed' (--prove-every), 'pool' (the shared prover service's plan, from measured capacity), 'assumed' (automatic, reference costs). */
+  source: 'fixed' | 'pool' | 'assumed';
+  why: string;
 }
 
 /** The latest epoch the wall clock has sealed (epoch e seals at genesisTime + (e+1) * epochMs). */

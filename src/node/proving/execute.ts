@@ -1,11 +1,12 @@
-// Proving execution: the queue of this node's due proofs, run one at a time in the niced prover
-// child (src/proof/prover.ts). Above the lowest level the three child proofs are verified and
+// Proving execution: the queue of this node's due proofs, submitted to a bounded prover pool
+// (src/proof/prover-pool.ts): the machine's shared prover service when the node has one
+// (--prover-url; `smt cluster up`), else its own pool of one niced prover child. Above the lowest level the three child proofs are verified and
 // linked first (`verifyChildren`); the apex proof becomes the epoch's global state proof, linked to
 // the latest earlier global proof held here.
 import { genesisHash } from '../../core/genesis.js';
 import { globalFromApex, globalProofHash, type GlobalStateProof } from '../../proof/global.js';
-import { Prover } from '../../proof/prover.js';
-import { proveTriad, verifyChildren, type VerifyFn } from '../../proof/tree-prover.js';
+import { ProofSkipped, type ProofPool } from '../../proof/prover-pool.js';
+import { proveTriad, verifyChildren, type ProveBackend, type VerifyFn } from '../../proof/tree-prover.js';
 import { verify } from '../../proof/verifier.js';
 import type { ProvingContext } from './context.js';
 import type { ProofFetch } from './fetch.js';
@@ -21,50 +22,67 @@ export class ProofRunner {
   private readonly gossip: ProofGossip;
   private readonly fetch: ProofFetch;
   readonly queue: Task[] = [];
-  prover: Prover | null = null;
-  busy = false;
-  /** Called when a task leaves the queue (proved, failed or dropped). */
+  /** Where proofs are made: the machine's shared prover service, or this node's own pool. Set at boot. */
+  pool: ProofPool | null = null;
+  private makePool: () => ProofPool;
+  private inFlight = 0;
+  /** Proofs submitted to the pool at once: the pool orders them machine-wide. */
+  private readonly maxInFlight: number;
+  readonly counters = { skipped: 0 };
+  /** Called when a task leaves the queue (proved, failed, skipped or dropped). */
   onDone: (t: Task) => void = () => {};
   private readonly verifyKnown: VerifyFn;
 
-  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, gossip: ProofGossip, fetch: ProofFetch) {
+  constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, gossip: ProofGossip, fetch: ProofFetch, makePool: () => ProofPool, maxInFlight: number) {
     this.c = c;
     this.trees = trees;
     this.held = held;
     this.gossip = gossip;
     this.fetch = fetch;
+    this.makePool = makePool;
+    this.maxInFlight = maxInFlight;
     this.verifyKnown = (kind, signals, proof) => (c.verified.has(proof) ? Promise.resolve(true) : verify(kind, signals, proof));
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
   }
 
   enqueue(t: Task): void {
     this.queue.push(t);
   }
 
-  async run(): Promise<void> {
-    if (this.busy || this.c.closed) return;
-    this.busy = true;
-    try {
-      // Highest level first (it completes an epoch's global proof), then the OLDEST epoch still in
-      // the window: every prover then works on the same epochs, so when proving falls behind, whole
-      // epochs are skipped (they leave the window for everyone) instead of each triad proving
-      // different epochs and no apex ever having its three children.
-      while (this.queue.length > 0 && !this.c.closed) {
-        this.queue.sort((a, b) => a.path.length - b.path.length || a.epoch - b.epoch);
-        const t = this.queue.shift()!;
-        if (t.path.length === this.c.depth - 1 && t.epoch < this.c.clockEpoch() - this.c.leafWindow) {
-          this.onDone(t);
-          continue;
-        }
-        try {
-          await this.proveOne(t);
-        } catch (err) {
-          this.c.log.warn({ epoch: t.epoch, path: t.path, err: (err as Error).message }, 'triad proof failed');
-        } finally {
-          this.onDone(t);
-        }
+  ensurePool(): ProofPool {
+    this.pool ??= this.makePool();
+    return this.pool;
+  }
+
+  run(): void {
+    if (this.c.closed) return;
+    // Highest level first (it completes an epoch's global proof), then the OLDEST epoch still in
+    // the window; the pool orders what all its nodes submit the same way (pool-queue.ts) and skips
+    // epochs that can no longer be proved in time.
+    this.queue.sort((a, b) => a.path.length - b.path.length || a.epoch - b.epoch);
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight && !this.c.closed) {
+      const t = this.queue.shift()!;
+      if (t.path.length === this.c.depth - 1 && t.epoch < this.c.clockEpoch() - this.c.leafWindow) {
+        this.onDone(t);
+        continue;
       }
-    } finally {
-      this.busy = false;
+      this.inFlight++;
+      void this.proveOne(t)
+        .catch((err: Error) => {
+          if (err instanceof ProofSkipped) {
+            this.counters.skipped++;
+            this.c.timelines.mark(t.epoch, `${t.path || 'apex'}@skipped`);
+            this.c.log.debug({ epoch: t.epoch, path: t.path, why: err.message }, 'proof skipped by the prover pool');
+          } else this.c.log.warn({ epoch: t.epoch, path: t.path, err: err.message }, 'triad proof failed');
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.onDone(t);
+          this.run();
+        });
     }
   }
 
@@ -84,17 +102,26 @@ export class ProofRunner {
       await verifyChildren(this.verifyKnown, tree, have, path);
       mark('verified');
     }
-    this.prover ??= new Prover();
-    const { proof, ms, witnessMs, proveMs, cpuMs } = await proveTriad(this.prover, tree, prev, path);
+    const pool = this.ensurePool();
+    let waitMs: number | undefined;
+    const backend: ProveBackend = {
+      prove: async (kind, input) => {
+        const r = await pool.prove(kind, input, { epoch: e, level: path.length });
+        waitMs = r.waitMs;
+        return r;
+      },
+    };
+    const { proof, ms, witnessMs, proveMs, cpuMs } = await proveTriad(backend, tree, prev, path);
     if (this.c.closed) return;
     mark('made');
+    if (waitMs !== undefined) mark('waitMs', waitMs);
     if (witnessMs !== undefined) mark('witnessMs', witnessMs);
     if (proveMs !== undefined) mark('proveMs', proveMs);
     if (cpuMs !== undefined) mark('cpuMs', cpuMs);
     this.c.verified.add(proof.proof);
     this.c.metrics.made.inc({ kind: proof.kind });
     this.c.metrics.seconds.observe({ kind: proof.kind }, ms / 1000);
-    this.c.log.info({ epoch: e, path, kind: proof.kind, ms: Math.round(ms) }, 'triad proof made');
+    this.c.log.info({ epoch: e, path, kind: proof.kind, ms: Math.round(ms), waitMs }, 'triad proof made');
     await this.held.acceptTriad(proof);
     await this.gossip.publishProof({ type: 'triad', proof });
     if (path === '') {
@@ -107,12 +134,12 @@ export class ProofRunner {
 
   /** The global proof the new one links to: the latest earlier one, fetched if the previous proved epoch's is missing. */
   private async previousGlobal(e: number): Promise<GlobalStateProof | undefined> {
-    const want = e - this.c.proveEvery;
+    const want = this.c.cadence.plan.previousProved(e);
     if (want >= 0 && !(await this.held.store.global(want))) await this.fetch.global(want);
     return (await this.held.store.latestGlobal(e - 1))?.stored.proof;
   }
 
   async close(): Promise<void> {
-    await this.prover?.close().catch(() => {});
+    await this.pool?.close().catch(() => {});
   }
 }

@@ -155,9 +155,10 @@ export class ProofFetch {
     try {
       const latest = await this.global('latest');
       const top = latest ? Number(sig.epoch(latest.publicSignals)) : this.held.latestGlobal;
-      const every = this.c.proveEvery;
+      const plan = this.c.cadence.plan;
       let budget = 4;
-      for (let e = top - every; e >= Math.max(0, top - 8 * every) && budget > 0 && !this.c.closed; e -= every) {
+      let steps = 0;
+      for (let e = plan.previousProved(top); e >= 0 && steps++ < 8 && budget > 0 && !this.c.closed; e = plan.previousProved(e)) {
         if (await this.held.store.global(e)) continue;
         budget--;
         await this.global(e);

@@ -1,6 +1,23 @@
 // The proving layer's figures: Prometheus metrics and, per proved epoch, the timeline of its steps
 // (what /v1/proof/status shows and `npm run bench:proof` merges over the nodes).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Genesis } from '../../core/genesis.js';
+
+/**
+ * How old the newest global proof held here is: epochs the wall clock has sealed since its epoch,
+ * and seconds since its epoch's nominal seal (genesisTime + (e+1) * epochMs). Null before the first.
+ */
+export interface Freshness {
+  latestGlobalProofEpoch: number;
+  ageEpochs: number | null;
+  ageSeconds: number | null;
+}
+
+export function freshnessOf(g: Pick<Genesis, 'genesisTime' | 'epochMs'>, latest: number, now = Date.now()): Freshness {
+  if (latest < 0) return { latestGlobalProofEpoch: -1, ageEpochs: null, ageSeconds: null };
+  const clock = Math.floor((now - g.genesisTime) / g.epochMs) - 1;
+  return { latestGlobalProofEpoch: latest, ageEpochs: Math.max(0, clock - latest), ageSeconds: Math.max(0, Math.round((now - (g.genesisTime + (latest + 1) * g.epochMs)) / 100) / 10) };
+}
 
 export interface ProvingMetrics {
   made: Counter<'kind'>;
@@ -8,9 +25,11 @@ export interface ProvingMetrics {
   latency: Histogram;
   epoch: Gauge;
   head: Gauge;
+  ageEpochs: Gauge;
+  ageSeconds: Gauge;
 }
 
-export function makeProvingMetrics(registry: Registry): ProvingMetrics {
+export function makeProvingMetrics(registry: Registry, freshness: () => Freshness): ProvingMetrics {
   const registers = [registry];
   const m: ProvingMetrics = {
     made: new Counter({ name: 'smt_proofs_made_total', help: 'Groth16 triad proofs made by this node, by circuit', labelNames: ['kind'], registers }),
@@ -18,6 +37,13 @@ export function makeProvingMetrics(registry: Registry): ProvingMetrics {
     latency: new Histogram({ name: 'smt_global_proof_latency_seconds', help: "Per proved epoch: time from this node's seal of the epoch to the epoch's global state proof being held here", registers, buckets: [0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60] }),
     epoch: new Gauge({ name: 'smt_global_proof_epoch', help: 'Latest epoch with a global state proof held by this node (-1 before the first)', registers }),
     head: new Gauge({ name: 'smt_commitment_tree_epoch', help: 'Latest epoch whose commitment tree this node has built', registers }),
+    // computed when scraped: the age grows between proofs
+    ageEpochs: new Gauge({ name: 'smt_global_proof_age_epochs', help: 'Age of the newest global state proof held here, in epochs the clock has sealed since its epoch (-1 before the first)', registers, collect() {
+      this.set(freshness().ageEpochs ?? -1);
+    } }),
+    ageSeconds: new Gauge({ name: 'smt_global_proof_age_seconds', help: "Age of the newest global state proof held here: seconds since its epoch's nominal seal (-1 before the first)", registers, collect() {
+      this.set(freshness().ageSeconds ?? -1);
+    } }),
   };
   m.epoch.set(-1);
   return m;

@@ -1,4 +1,4 @@
-// Which proofs this node makes and when: the cadence (epochs e % proveEvery === 0 are proved), the
+// Which proofs this node makes and when: the cadence (which epochs are proved: cadence.ts), the
 // rotation-chosen prover of each triad with its lease, and the scan that queues the due ones.
 import { availableParallelism } from 'node:os';
 import type { ShardId } from '../../core/ids.js';
@@ -28,8 +28,8 @@ export function autoProveEvery(depth: number, epochMs: number, cores = available
 
 /**
  * The shard that proves triad `path` on turn `turn` (0..2) of the `round`-th proved epoch
- * (round = epoch / proveEvery: rotating by the epoch itself would pick the same prover for ever
- * whenever proveEvery is a multiple of 3).
+ * (CadencePlan.round: epoch / proveEvery for a fixed cadence; rotating by the epoch itself would
+ * pick the same prover for ever whenever proveEvery is a multiple of 3).
  */
 export function proverOf(path: string, round: number, depth: number, turn: number): ShardId {
   return signerFor(path + String(publisherOrder(path, round)[turn]!), round, depth, 0);
@@ -73,10 +73,11 @@ export class ProofScheduler {
   /** Queues every proof due here now: this node is the prover in turn and its inputs are here. */
   scan(): void {
     const now = Date.now();
-    const { depth, proveEvery } = this.c;
+    const { depth } = this.c;
+    const plan = this.c.cadence.plan;
     const top = this.trees.head.epoch;
     const first = Math.max(0, top - this.c.treeWindow + 2);
-    for (let e = top - (top % proveEvery); e >= first; e -= proveEvery) {
+    for (let e = plan.provedAtOrBefore(top); e >= first; e = plan.previousProved(e)) {
       if (!this.trees.trees.has(e) || (e !== 0 && !this.trees.trees.has(e - 1))) continue;
       const have = this.held.proofsOf(e);
       for (const level of triadLevels(depth)) {
@@ -93,7 +94,7 @@ export class ProofScheduler {
           }
           const turn = turnAt(now - due, this.c.leaseMs);
           for (let k = 0; k <= turn; k++) {
-            if (proverOf(path, e / proveEvery, depth, k) === this.c.shard.id) {
+            if (proverOf(path, plan.round(e), depth, k) === this.c.shard.id) {
               this.queued.add(key);
               this.enqueue({ epoch: e, path });
               this.c.timelines.mark(e, `${path || 'apex'}@queued`);

@@ -10,6 +10,7 @@
 //  - metrics.ts: metrics and per-epoch timelines. HTTP routes: src/node/proof-api.ts.
 // Without circuit artifacts the node still shares snapshots (others need them) but neither proves
 // nor accepts proofs (it cannot verify them), and says so once.
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { toHex } from '../../core/bytes.js';
 import { shardIndex, type ShardId } from '../../core/ids.js';
@@ -19,7 +20,9 @@ import { proofKeysMismatch } from '../../proof/vk-hash.js';
 import { getPoseidon } from '../../proof/commitment.js';
 import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
 import { closeVerifier, warmVerifier } from '../../proof/verifier.js';
-import { Prover } from '../../proof/prover.js';
+import { CadencePlan } from '../../proof/cadence.js';
+import { ProverPool, type ProofPool } from '../../proof/prover-pool.js';
+import { RemoteProofPool } from '../../proof/prover-service.js';
 import type { CommitmentTree } from '../../proof/tree.js';
 import type { TriadProof } from '../../proof/triad-proof.js';
 import type { SignedSnapshot } from '../../shard/snapshot.js';
@@ -31,13 +34,13 @@ import type { NodeMetrics } from '../metrics.js';
 import { ProofStore, type StoredGlobal } from '../proof-store.js';
 import type { Component } from '../node.js';
 import { ProofAdmission } from './admission.js';
-import { clockEpochOf, StateWaiters, type FinalGlobals, type ProvingContext } from './context.js';
+import { clockEpochOf, StateWaiters, type Cadence, type FinalGlobals, type ProvingContext } from './context.js';
 import { ProofRunner } from './execute.js';
 import { ProofFetch } from './fetch.js';
 import { ProofGossip } from './gossip.js';
 import { ProofHoldings } from './holdings.js';
-import { makeProvingMetrics, Timelines } from './metrics.js';
-import { autoProveEvery, leafWindowOf, ProofScheduler, treeWindowOf } from './schedule.js';
+import { freshnessOf, makeProvingMetrics, Timelines } from './metrics.js';
+import { autoProveEvery, INNER_PROOF_MS, LEAF_PROOF_MS, leafWindowOf, ProofScheduler, treeWindowOf } from './schedule.js';
 import { CommitmentTrees } from './trees.js';
 
 export type { FinalGlobals } from './context.js';
@@ -52,12 +55,15 @@ export interface ProvingOptions {
   leaseMs?: number;
   /** Fallback scan interval (leases, late snapshots); trees built and proofs arriving trigger a scan at once. */
   tickMs?: number;
+  /** The machine's shared prover service (`smt prover serve`): proofs are made there and, without proveEvery, its cadence plan is followed. */
+  proverUrl?: string;
 }
 
 export type ProvingStartOptions = ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics };
 
+const PLAN_POLL_MS = 2000; // how often a node reads its prover service's cadence plan
+
 export class ProvingService {
-  readonly proveEvery: number;
   readonly canVerify: boolean;
   /** Why this node neither proves nor accepts proofs (no artifacts, no pin in genesis, other keys), or null. */
   readonly proofsOff: string | null;
@@ -76,21 +82,28 @@ export class ProvingService {
   private kicked = false;
   private timer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  private planTimer: NodeJS.Timeout | undefined;
+  private readonly remote: RemoteProofPool | undefined;
 
-  private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number; tickMs: number }, store: ProofStore, head: CommitmentTree, proveEvery: number, proofsOff: string | null) {
+  private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number; tickMs: number }, store: ProofStore, head: CommitmentTree, cadence: Cadence, proofsOff: string | null) {
     const { genesis } = o;
     this.proofsOff = proofsOff;
     this.canVerify = proofsOff === null;
-    this.proveEvery = proveEvery;
     this.depth = genesis.depth;
     this.tickMs = o.tickMs;
-    const leafWindow = leafWindowOf(proveEvery, genesis.epochMs);
+    this.remote = o.proverUrl ? new RemoteProofPool(o.proverUrl) : undefined;
+    const maxEvery = (): number => Math.max(...cadence.plan.segments.map((x) => x.every));
     const c: ProvingContext = {
       shard: o.shard, genesis, depth: genesis.depth, n: 3 ** genesis.depth, p2p: o.p2p, net: o.net, log: o.logger,
-      prove: o.prove, canVerify: this.canVerify, proofsOff, leaseMs: o.leaseMs, proveEvery, leafWindow,
-      treeWindow: treeWindowOf(leafWindow, genesis.epochMs),
-      metrics: makeProvingMetrics(o.metrics.registry),
-      timelines: new Timelines(genesis.genesisTime, genesis.epochMs, (e) => e % proveEvery === 0),
+      prove: o.prove, canVerify: this.canVerify, proofsOff, leaseMs: o.leaseMs, cadence,
+      get leafWindow() {
+        return leafWindowOf(cadence.plan.everyAt(clockEpochOf(genesis)), genesis.epochMs);
+      },
+      get treeWindow() {
+        return treeWindowOf(leafWindowOf(maxEvery(), genesis.epochMs), genesis.epochMs);
+      },
+      metrics: makeProvingMetrics(o.metrics.registry, () => freshnessOf(genesis, this.held.latestGlobal)),
+      timelines: new Timelines(genesis.genesisTime, genesis.epochMs, (e) => cadence.plan.isProved(e)),
       verified: new WeakSet<object>(),
       closed: false,
       clockEpoch: () => clockEpochOf(genesis),
@@ -104,7 +117,8 @@ export class ProvingService {
     this.admission = new ProofAdmission(c, this.trees, this.held);
     this.fetch = new ProofFetch(c, this.trees, this.held, this.admission);
     this.gossip = new ProofGossip(c, this.trees, this.held, this.admission);
-    this.runner = new ProofRunner(c, this.trees, this.held, this.gossip, this.fetch);
+    const remote = this.remote;
+    this.runner = new ProofRunner(c, this.trees, this.held, this.gossip, this.fetch, (): ProofPool => remote ?? new ProverPool({ workers: 1 }), remote ? 6 : 2);
     this.scheduler = new ProofScheduler(c, this.trees, this.held, (t) => this.runner.enqueue(t));
     this.admission.want = (w) => this.fetch.want(w);
     this.held.onHeld = (key) => this.fetch.negative.delete(key);
@@ -138,14 +152,14 @@ export class ProvingService {
       // Until boot() has built Poseidon (CPU-heavy: kept off the node's start-up path) the head is
       // the stored tree, or an empty stand-in for the genesis pseudo-tree.
       const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
-      const every = opts.proveEvery ?? autoProveEvery(genesis.depth, genesis.epochMs);
+      const cadence = await initialCadence(opts, log);
       const s = new ProvingService(
         { ...opts, logger: log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
-        store, head, every, proofsOff,
+        store, head, cadence, proofsOff,
       );
       await s.init();
       void s.boot(stored !== undefined && stored.depth === genesis.depth);
-      log.info({ proveEvery: every, proving: s.c.prove, tree: head.epoch }, 'proving layer started');
+      log.info({ proveEvery: s.proveEvery, cadence: cadence.source, prover: opts.proverUrl ?? 'own', proving: s.c.prove, tree: head.epoch }, 'proving layer started');
       return s;
     } catch (e) {
       await store.close();
@@ -162,6 +176,30 @@ export class ProvingService {
     this.timer.unref();
     this.syncTimer = setInterval(() => void this.fetch.syncGlobals(), Math.max(2000, 2 * this.c.genesis.epochMs));
     this.syncTimer.unref();
+    if (this.remote && this.c.cadence.source !== 'fixed') {
+      this.planTimer = setInterval(() => void this.followPlan(), PLAN_POLL_MS);
+      this.planTimer.unref();
+    }
+  }
+
+  /** Reads the prover service's cadence plan: every node sharing it proves the same epochs. */
+  private async followPlan(): Promise<void> {
+    try {
+      const a = await this.remote!.plan();
+      const plan = new CadencePlan(a.segments);
+      const cad = this.c.cadence;
+      if (JSON.stringify(plan.segments) !== JSON.stringify(cad.plan.segments)) this.c.log.info({ segments: plan.segments, why: a.choice.why }, 'proving cadence plan changed');
+      cad.plan = plan;
+      cad.source = 'pool';
+      cad.why = a.choice.why;
+    } catch (err) {
+      this.c.log.debug({ err: (err as Error).message }, 'cannot read the prover service plan');
+    }
+  }
+
+  /** The cadence in force now. */
+  get proveEvery(): number {
+    return this.c.cadence.plan.everyAt(this.c.clockEpoch());
   }
 
   private async boot(haveTree: boolean): Promise<void> {
@@ -176,13 +214,12 @@ export class ProvingService {
     // keys, instead of both on the first proof (a failure here shows again on the first proof).
     if (!this.canVerify || this.c.closed) return;
     try {
-      if (this.c.prove) this.runner.prover ??= new Prover();
+      const pool = this.c.prove ? this.runner.ensurePool() : undefined;
       const t = Date.now();
       await warmVerifier();
       const verifierMs = Date.now() - t;
-      const prover = this.runner.prover;
-      const proverMs = prover ? Math.round(await prover.warmed) : undefined;
-      this.c.log.info({ verifierMs, proverMs, threads: prover?.threads }, 'proving warm');
+      const proverMs = pool?.warmed ? Math.round(await pool.warmed) : undefined;
+      this.c.log.info({ verifierMs, proverMs, prover: this.remote ? this.remote.url : 'own' }, 'proving warm');
     } catch (err) {
       if (!this.c.closed) this.c.log.warn({ err: (err as Error).message }, 'proving warm-up failed');
     }
@@ -275,13 +312,18 @@ export class ProvingService {
 
   /** Which epochs are proved here, and why none may be, for "not found" answers. */
   proofHint(): string {
-    return `epochs that are multiples of ${this.proveEvery} are proved${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
+    const segs = this.c.cadence.plan.segments;
+    const cadence = segs.length === 1 && segs[0]!.from === 0 ? `epochs that are multiples of ${segs[0]!.every} are proved` : `epochs proved: ${segs.map((x) => `every ${x.every} from ${x.from}`).join(', then ')}`;
+    return `${cadence}; some may be skipped when proving falls behind${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
   }
 
   status(): Record<string, unknown> {
     const { c, trees, held, runner } = this;
     return {
       ready: trees.ready, proving: c.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: c.leaseMs,
+      freshness: freshnessOf(c.genesis, held.latestGlobal),
+      cadence: { every: this.proveEvery, source: c.cadence.source, why: c.cadence.why, plan: c.cadence.plan.segments },
+      prover: this.remote ? { shared: this.remote.url } : { shared: null, workers: 1 }, skippedByPool: runner.counters.skipped,
       treeEpoch: trees.head.epoch, treeStalled: trees.failed, latestGlobalProofEpoch: held.latestGlobal, queued: runner.queue.length,
       proofsOff: this.proofsOff, held: this.admission.holds.size, wanted: this.fetch.wantedCount, negativeCache: this.fetch.negative.size,
       proverBusy: runner.busy, tasks: runner.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
@@ -289,7 +331,7 @@ export class ProvingService {
       snapshotsGossiped: this.gossip.counters.snapshotsGossiped, snapshotsFetched: this.fetch.counters.snapshotsFetched,
       proofsGossiped: this.gossip.counters.proofsGossiped, proofsFetched: this.fetch.counters.proofsFetched,
       proofTopicRejected: this.gossip.counters.proofTopicRejected, proofTopicIgnored: this.gossip.counters.proofTopicIgnored,
-      proverThreads: runner.prover?.threads, timelines: c.timelines.toJSON(),
+      proverThreads: this.remote ? undefined : process.env.SMT_PROVER_THREADS === 'pool' ? 'pool' : 'single', timelines: c.timelines.toJSON(),
     };
   }
 
@@ -298,6 +340,7 @@ export class ProvingService {
     this.c.closed = true;
     clearInterval(this.timer);
     clearInterval(this.syncTimer);
+    clearInterval(this.planTimer);
     this.offGlobal?.();
     this.c.stateChanged();
     this.gossip.stop();
@@ -306,4 +349,28 @@ export class ProvingService {
     await this.held.store.close();
     if (this.canVerify) await closeVerifier().catch(() => {});
   }
+}
+
+/**
+ * The cadence a node starts with: fixed (--prove-every), else its prover service's plan (measured
+ * capacity; asked at start, a few tries), else automatic from the reference costs.
+ */
+async function initialCadence(opts: ProvingStartOptions, log: Logger): Promise<Cadence> {
+  const { genesis } = opts;
+  if (opts.proveEvery !== undefined) return { plan: CadencePlan.fixed(opts.proveEvery), source: 'fixed', why: `--prove-every ${opts.proveEvery}` };
+  if (opts.proverUrl) {
+    const client = new RemoteProofPool(opts.proverUrl);
+    for (let i = 0; i < 5; i++) {
+      try {
+        const a = await client.plan();
+        return { plan: new CadencePlan(a.segments), source: 'pool', why: a.choice.why };
+      } catch (err) {
+        log.debug({ err: (err as Error).message }, 'prover service plan not available yet');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    log.warn({ url: opts.proverUrl }, 'prover service not answering: automatic cadence until it does');
+  }
+  const every = autoProveEvery(genesis.depth, genesis.epochMs);
+  return { plan: CadencePlan.fixed(every), source: 'assumed', why: `automatic: reference proof costs (${LEAF_PROOF_MS} ms leaf, ${INNER_PROOF_MS} ms inner CPU), 40% of ${availableParallelism()} cores => every ${every}` };
 }

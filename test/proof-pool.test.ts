@@ -1,0 +1,117 @@
+// The prover pool's scheduling and the cadence choice, as pure code (src/proof/pool-queue.ts,
+// src/proof/cadence.ts): no prover processes, no clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobOrder, PoolQueue, type PoolJob } from '../src/proof/pool-queue.js';
+import { CadencePlan, changeLead, chooseCadence, HEADROOM, MAX_CHOSEN_EVERY, proofsPerTree } from '../src/proof/cadence.js';
+import { freshnessOf } from '../src/node/proving/metrics.js';
+
+let nextId = 1;
+const job = (epoch: number, level: number, queuedAt = 0): PoolJob => ({ id: nextId++, epoch, level, queuedAt });
+
+test('pool order: an older epoch first, within an epoch the higher level (apex) first, then first come', () => {
+  const jobs = [job(14, 1, 0), job(7, 1, 1), job(7, 0, 5), job(14, 1, 2)];
+  const sorted = [...jobs].sort(jobOrder);
+  assert.deepEqual(sorted.map((j) => [j.epoch, j.level, j.queuedAt]), [[7, 0, 5], [7, 1, 1], [14, 1, 0], [14, 1, 2]]);
+});
+
+test('the apex of a started epoch runs before leaves of a later epoch queued earlier (no starvation)', () => {
+  const q = new PoolQueue<PoolJob>();
+  // epoch 7's three leaves start on a 3-worker pool; then epoch 14's leaves arrive, then 7's apex
+  for (let i = 0; i < 3; i++) q.add(job(7, 1, i));
+  const running = [q.take()!, q.take()!, q.take()!];
+  assert.deepEqual(running.map((j) => j.epoch), [7, 7, 7]);
+  for (let i = 0; i < 3; i++) q.add(job(14, 1, 10 + i));
+  for (const j of running) q.done(j);
+  q.add(job(7, 0, 20));
+  const { run, skipped } = q.next();
+  assert.deepEqual(skipped, [], 'epoch 14 is the newest: nothing to skip');
+  assert.equal(run?.epoch, 7);
+  assert.equal(run?.level, 0, 'the apex of epoch 7 first, although epoch 14 was queued before it');
+});
+
+test('skip: an epoch none of whose proofs started is skipped once a later epoch is waiting; a started epoch is finished', () => {
+  const q = new PoolQueue<PoolJob>();
+  const a = job(0, 1);
+  q.add(a);
+  assert.equal(q.next().run, a); // epoch 0 started, still running
+  q.add(job(0, 1));
+  q.add(job(5, 1));
+  q.add(job(5, 1));
+  q.add(job(10, 1)); // epoch 5 never started and 10 waits: 5 can no longer be proved before 10
+  const first = q.next();
+  assert.deepEqual(first.skipped.map((j) => j.epoch), [5, 5]);
+  assert.equal(first.run?.epoch, 0, 'the rest of started epoch 0 goes first');
+  const second = q.next();
+  assert.deepEqual(second.skipped, []);
+  assert.equal(second.run?.epoch, 10);
+  assert.equal(q.size, 0);
+});
+
+test('skip also drops unstarted epochs older than a running one; nothing is skipped while one epoch is queued alone', () => {
+  const q = new PoolQueue<PoolJob>();
+  q.add(job(3, 1));
+  q.add(job(3, 1));
+  assert.deepEqual(q.skipStale(), []);
+  const r = q.take()!;
+  assert.equal(r.epoch, 3);
+  q.add(job(1, 1)); // arrives late, older than the running epoch 3, never started
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [1]);
+  q.done(r);
+  assert.equal(q.take()?.epoch, 3);
+});
+
+test('a full queue refuses new jobs (bounded), remove() takes a queued job out', () => {
+  const q = new PoolQueue<PoolJob>(2);
+  const a = job(1, 1);
+  assert.ok(q.add(a));
+  assert.ok(q.add(job(1, 1)));
+  assert.equal(q.add(job(1, 1)), false);
+  assert.ok(q.remove(a.id));
+  assert.equal(q.remove(a.id), false);
+  assert.equal(q.size, 1);
+});
+
+test('cadence choice follows capacity: tree CPU over usable cores (free cores, at most one per worker) x headroom x epoch', () => {
+  assert.deepEqual(proofsPerTree(2), { leaves: 3, inners: 1 });
+  assert.deepEqual(proofsPerTree(3), { leaves: 9, inners: 4 });
+  const base = { depth: 2, epochMs: 1000, leafCpuMs: 1500, innerCpuMs: 850, source: 'measured' as const, workers: 2 };
+  // 9 shards: 3 x 1500 + 850 = 5350 ms of CPU per proved epoch
+  const idle = chooseCadence({ ...base, freeCores: 2 });
+  assert.equal(idle.treeCpuMs, 5350);
+  assert.equal(idle.every, Math.ceil(5350 / (2 * 1000 * HEADROOM))); // 3
+  const busy = chooseCadence({ ...base, freeCores: 1.3 }); // nine nodes take ~0.7 of a core
+  assert.equal(busy.every, Math.ceil(5350 / (1.3 * 1000 * HEADROOM))); // 5
+  assert.ok(busy.every > idle.every, 'fewer free cores -> sparser');
+  assert.equal(chooseCadence({ ...base, freeCores: 8 }).every, idle.every, 'never more cores than workers');
+  assert.equal(chooseCadence({ ...base, freeCores: 1.3, epochMs: 4000 }).every, 2, '4 s epochs: every 2nd');
+  assert.equal(chooseCadence({ ...base, freeCores: 0 }).every, MAX_CHOSEN_EVERY, 'a saturated machine: the sparsest chosen cadence (skips thin it further)');
+  assert.equal(chooseCadence({ ...base, leafCpuMs: 700, innerCpuMs: 400, freeCores: 2 }).every, 2, 'faster proofs -> denser');
+  assert.match(busy.why, /3 leaf x 1500 ms \+ 1 inner x 850 ms CPU \(measured\)/);
+  assert.match(busy.why, /=> every 5$/);
+});
+
+test('cadence plan: fixed plan = multiples of every; a change applies from the next epoch the old plan proves, at or after the lead', () => {
+  const fixed = CadencePlan.fixed(5);
+  assert.deepEqual([0, 1, 5, 7, 10].map((e) => fixed.isProved(e)), [true, false, true, false, true]);
+  assert.equal(fixed.round(10), 2, 'fixed plan: round = e / every, as before');
+  assert.equal(fixed.previousProved(10), 5);
+  assert.equal(fixed.provedAtOrBefore(13), 10);
+  const changed = fixed.withChange(3, 12); // next epoch the old plan proves at or after 12: 15
+  assert.deepEqual(changed.segments, [{ from: 0, every: 5 }, { from: 15, every: 3 }]);
+  assert.deepEqual([10, 12, 15, 16, 18, 21].map((e) => changed.isProved(e)), [true, false, true, false, true, true]);
+  assert.equal(changed.previousProved(15), 10, 'the chain of proved epochs continues across the switch');
+  assert.equal(changed.previousProved(18), 15);
+  assert.ok(changed.round(18) !== changed.round(15) && changed.round(21) !== changed.round(18), 'successive proved epochs rotate');
+  assert.equal(changed.withChange(3, 30), changed, 'no change, same plan');
+  assert.throws(() => new CadencePlan([{ from: 0, every: 0 }]), RangeError);
+  assert.throws(() => new CadencePlan([{ from: 5, every: 2 }, { from: 5, every: 3 }]), RangeError);
+  assert.ok(changeLead(1000) >= 3 && changeLead(1000) * 1000 >= 6000, 'announced several seconds ahead');
+});
+
+test('freshness: age of the newest global proof in epochs the clock sealed since, and seconds since its seal; null before the first', () => {
+  const g = { genesisTime: 1_000_000, epochMs: 1000 };
+  assert.deepEqual(freshnessOf(g, -1, 1_050_000), { latestGlobalProofEpoch: -1, ageEpochs: null, ageSeconds: null });
+  // at t = genesis + 50.5 s the clock has sealed epoch 48 (epoch e seals at genesis + (e+1) s)
+  assert.deepEqual(freshnessOf(g, 40, 1_050_500), { latestGlobalProofEpoch: 40, ageEpochs: 9, ageSeconds: 9.5 });
+});
