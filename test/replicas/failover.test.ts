@@ -49,23 +49,27 @@ test('kill -9 the writer under load, then wipe a follower: nothing acknowledged 
     if (!w || st.some((x) => !x || x.epoch < w.committed)) return undefined;
     return w.committed;
   });
-  const writerUrl = s.urls[(await s.writer())!]!;
+  const writerUrl = s.urls[(await until('the writer', 30_000, () => s.writer()))]!;
+  // a loaded machine answers slowly: ask again rather than read a timeout as an answer
+  const ask = <T>(path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await getJson<T>(`${writerUrl}${path}`, 5000))?.body);
 
   // every transfer acknowledged before the kill (and after) is committed now
   for (const t of [...before.values(), ...acked]) {
-    const st = await getJson<{ status: string }>(`${writerUrl}/v1/tx/${t.txid}`);
-    assert.equal(st?.body.status, 'committed', `transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce}) was acknowledged committed`);
+    const st = await ask<{ status: string }>(`/v1/tx/${t.txid}`);
+    assert.equal(st.status, 'committed', `transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce}) was acknowledged committed`);
   }
   // exactly once, and balances equal a replay. One signed transfer per (sender, nonce), so a sender's
   // committed nonce says which of its transfers are committed: every acknowledged one is below it,
   // each of those is committed (a transfer still in flight when the load stopped may be too).
   const accts = s.accounts();
   const senders = 6;
-  const views = await Promise.all(accts.map(async (a) => (await getJson<Account>(`${writerUrl}/v1/account/${a.address}`))!.body));
+  const views: Account[] = [];
+  for (const a of accts) views.push(await ask<Account>(`/v1/account/${a.address}`));
+  assert.ok(views.every((v) => v.epoch === views[0]!.epoch), 'one epoch for all reads (the load has stopped)');
   const committed: Sent[] = load.sent.filter((t) => BigInt(t.nonce) < BigInt(views[t.from]!.nonce));
   for (const t of acked) assert.ok(t.nonce < BigInt(views[t.from]!.nonce), `acknowledged transfer ${t.txid} is below its sender's committed nonce`);
   for (const t of committed.filter((x) => !load.acked.has(x.txid))) {
-    assert.equal((await getJson<{ status: string }>(`${writerUrl}/v1/tx/${t.txid}`))?.body.status, 'committed', `sender ${t.from} nonce ${t.nonce}`);
+    assert.equal((await ask<{ status: string }>(`/v1/tx/${t.txid}`)).status, 'committed', `sender ${t.from} nonce ${t.nonce}`);
   }
   const expected = accts.map(() => 1_000_000_000n);
   let fees = 0n;
@@ -84,7 +88,7 @@ test('kill -9 the writer under load, then wipe a follower: nothing acknowledged 
 
   // every replica holds the same snapshot for every epoch up to the committed one
   for (let e = 0; e <= final; e++) {
-    const hashes = await Promise.all(s.urls.map(async (u) => (await getJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`))?.body.snapshot?.hash));
+    const hashes = await Promise.all(s.urls.map((u) => until(`${u} snapshot ${e}`, 30_000, async () => (await getJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`, 5000))?.body.snapshot?.hash)));
     assert.ok(hashes.every((h) => h !== undefined && h === hashes[0]), `epoch ${e}: replicas hold ${JSON.stringify(hashes)}`);
   }
   for (let i = 0; i < 3; i++) assert.doesNotMatch(s.log(i), /REPLICA STOPPED FOLLOWING/, `replica ${i} never saw a re-execution mismatch`);

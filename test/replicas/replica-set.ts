@@ -78,7 +78,7 @@ export class ReplicaSet {
     const port = new URL(this.urls[i]!).port;
     const p = spawn(process.execPath, [SMT, 'node', 'start', '--network', this.dir, '--replica', String(i), '--replica-urls', this.urls.join(','),
       '--api', `127.0.0.1:${port}`, '--data', join(this.dir, 'data', `r${i}`), '--log-format', 'json', '--log-file', join(this.dir, `r${i}.log`), '--verify-workers', '1', '--http-rate', '0'],
-    { stdio: 'ignore', env: { ...process.env, SMT_TEST_PARTITION_FILE: this.partitionFile } });
+    { stdio: 'ignore', env: { ...process.env, SMT_TEST_PARTITION_FILE: `${this.partitionFile}.r${i}` } });
     this.procs[i] = p;
   }
 
@@ -97,10 +97,12 @@ export class ReplicaSet {
 
   /** Cuts replica `i` off from every other replica (test partition file, both directions). */
   isolate(i: number | undefined): void {
-    if (i === undefined) return void writeFileSync(this.partitionFile, '');
     const ids = this.replicaPeerIds();
-    // every node reads the same file: the isolated one denies all others, the others deny it
-    writeFileSync(this.partitionFile, ids.filter((_, k) => k !== i).join('\n') + '\n' + ids[i] + '\n');
+    // one file per replica: the isolated one denies all others, each other denies it
+    for (let k = 0; k < ids.length; k++) {
+      const denied = i === undefined ? [] : k === i ? ids.filter((_, j) => j !== i) : [ids[i]!];
+      writeFileSync(`${this.partitionFile}.r${k}`, denied.join('\n') + '\n');
+    }
   }
 
   private replicaPeerIds(): string[] {
