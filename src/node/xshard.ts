@@ -20,14 +20,14 @@
 //    runs outside the seal chain (Shard.receiptBatchBytes), so it never delays a seal; a refused or
 //    cut-short pull is asked again by the destination.
 import type { Logger } from 'pino';
-import { DecodeError } from '../core/bytes.js';
 import type { Genesis } from '../core/genesis.js';
 import { allShards, shardIndex, type ShardId } from '../core/ids.js';
 import type { Shard } from '../shard/shard.js';
 import type { Snapshot } from '../shard/snapshot.js';
-import { decodeReceiptBatch, MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../shard/receipts.js';
+import { MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../shard/receipts.js';
 import { shardCommitments } from '../hierarchy/global.js';
 import type { TriadNetwork } from '../gossip/network.js';
+import { realScheduler, type Scheduler } from '../core/scheduler.js';
 import { ACCEPT, reject, type ValidationOutcome } from '../gossip/validation.js';
 import { KeyedBuckets, TokenBucket } from '../core/token-bucket.js';
 import type { ServeBounds } from '../shard/shard.js';
@@ -57,7 +57,7 @@ export class CrossShardDelivery {
   private readonly pulledAt = new Map<ShardId, number>(); // src -> its final epoch at the last pull
   private readonly wantPull = new Set<ShardId>();
   private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   private pulling = false;
   private pushing = false;
   private serving = false;
@@ -76,19 +76,18 @@ export class CrossShardDelivery {
   }
 
   /** Binds the network and starts pulling; the shard only credits final source epochs from now on. */
-  attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs)): void {
+  attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs), scheduler: Scheduler = realScheduler): void {
     this.net = net;
     this.shard.setReceiptFinality((s) => this.isFinal(s));
     net.onGlobal(() => {
       void this.push();
       void this.retryNotFinal();
     });
-    this.timer = setInterval(() => void this.pull(), pullIntervalMs);
-    this.timer.unref();
+    this.stopTimer = scheduler.every(pullIntervalMs, () => void this.pull());
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.stopTimer?.();
   }
 
   /** Epoch of `shard` included in the latest final global snapshot here, -1 if none. */
@@ -103,32 +102,19 @@ export class CrossShardDelivery {
     return this.finalEpochOf(s.shard) >= s.epoch;
   }
 
-  /** Gossip check of a pushed batch: decodes, this network, every receipt addressed to this shard. */
-  check = (bytes: Uint8Array): ValidationOutcome => {
-    let b;
-    try {
-      b = decodeReceiptBatch(bytes);
-    } catch (e) {
-      if (e instanceof DecodeError) return reject('undecodable', e.message);
-      throw e;
-    }
+  /** Gossip check of a pushed (decoded) batch: this network, every receipt addressed to this shard. */
+  check = (b: ReceiptBatch): ValidationOutcome => {
     if (b.snapshot.snapshot.network !== this.genesis.networkId) return reject('wrong-network');
     if (b.groups.some((g) => g.dst !== this.shard.id)) return reject('wrong-topic', 'receipts for another shard');
     return ACCEPT;
   };
 
   /** A pushed batch: verified and queued by the shard; refused or early ones are pulled again later. */
-  onPushed = (bytes: Uint8Array, from: string): void => {
-    void this.offer(bytes, from);
+  onPushed = (batch: ReceiptBatch, from: string): void => {
+    void this.offer(batch, from);
   };
 
-  private async offer(bytes: Uint8Array | ReceiptBatch, from: string): Promise<void> {
-    let batch: ReceiptBatch;
-    try {
-      batch = bytes instanceof Uint8Array ? decodeReceiptBatch(bytes) : bytes;
-    } catch {
-      return;
-    }
+  private async offer(batch: ReceiptBatch, from: string): Promise<void> {
     const src = batch.snapshot.snapshot.shard;
     this.counters.received++;
     try {
@@ -237,15 +223,14 @@ export class CrossShardDelivery {
         this.wantPull.delete(src);
         this.counters.pulls++;
         const front = this.shard.inboxFrontier(shardIndex(src)); // past what is already verified and waiting
-        const bytes = await net.fetchReceipts(src, this.shard.id, front); // answers that do not chain from here are refused
-        if (!bytes) {
+        const b = await net.fetchReceipts(src, this.shard.id, front); // answers that do not chain from here are refused
+        if (!b) {
           // the source is unreachable: retry in a couple of epochs, not every tick
           this.pulledAt.set(src, fe - PULL_EVERY_EPOCHS + 2);
           continue;
         }
         this.pulledAt.set(src, fe);
-        const b = decodeReceiptBatchSafe(bytes);
-        if (!b || b.groups.length === 0) continue;
+        if (b.groups.length === 0) continue;
         await this.offer(b, 'pull');
         if (b.snapshot.snapshot.epoch < fe) this.wantPull.add(src); // served up to an earlier epoch: more to come
       }
@@ -254,13 +239,5 @@ export class CrossShardDelivery {
     } finally {
       this.pulling = false;
     }
-  }
-}
-
-function decodeReceiptBatchSafe(b: Uint8Array): ReceiptBatch | undefined {
-  try {
-    return decodeReceiptBatch(b);
-  } catch {
-    return undefined;
   }
 }

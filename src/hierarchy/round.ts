@@ -1,0 +1,614 @@
+// The triad aggregation rounds of one node (docs/PROTOCOL.md, docs/NETWORK.md), as pure protocol
+// code: events in (snapshots, signatures, finals, fetched records, ticks), actions out (publish,
+// fetch, record a signature, store a global). No I/O and no timers: time comes from an injected
+// clock and every effect leaves through the `out` port, so the same code runs under libp2p
+// (src/gossip/network.ts) and under the simulator's virtual clock (test/sim/).
+//
+// Per triad T on the path from this node's shard to the apex, per epoch e (a "round"):
+//   1. collect the three children (shard snapshots at the lowest level, child final aggregates
+//      above); after the round's timeout from the first arrival, ask peers for missing ones and
+//      wait at most `fetchWaitMs` for answers (the transport's request timeouts never hold a round),
+//      then carry what is still missing forward (computeAggregate);
+//   2. compute the aggregate (prev = T's final at e-1, waited for up to the same timeout) and sign
+//      it if this shard is the rotation-chosen signer of its member subtree, once the signing
+//      record is durable (sign guard); publish the signature on T's topic;
+//   3. any aggregate with 2 of 3 member signatures is final; above the lowest level the children's
+//      final aggregates are attached (fetched if missing);
+//   4. the rotation-chosen publisher puts T's final on the parent's topic (the apex's on the apex
+//      topic), the next in turn after a lease if nobody did; T's parent round takes it as input.
+// The apex final of epoch e is the global snapshot of e.
+import { bytesEqual, toHex } from '../core/bytes.js';
+import type { Genesis } from '../core/genesis.js';
+import { ancestorsOf, parentOf, type ShardId, type TriadPath } from '../core/ids.js';
+import { aggregateHash, computeAggregate, AggregateInputError, isZeroHash, type ChildInput, type TriadAggregate } from './aggregate.js';
+import { signAggregate, verifyFinalAggregate, type FinalAggregate, type MemberSignature } from './finality.js';
+import { attemptOf, publisherOrder, signerFor, turnAt } from './rotation.js';
+import type { SignVerdict } from './sign-guard.js';
+import type { GlobalSnapshot } from './global.js';
+import { genesisChildSupplies } from './genesis-supply.js';
+import type { SignedSnapshot } from '../shard/snapshot.js';
+import { verifyShardSnapshot } from '../replica/keys.js';
+
+export interface RoundTiming {
+  /** How long a lowest-level round waits for missing children (and for T's previous final) after its
+   * first input; each level up waits one more of these plus a fetch wait and a lease. */
+  childTimeoutMs: number;
+  /** Rotation lease: the next publisher in turn takes over after this long. */
+  leaseMs: number;
+  /** How long a round waits for answers to its fetches of missing inputs before carrying them. */
+  fetchWaitMs: number;
+  /** Period of catch-up (a peer's latest global snapshot and the holes below it). 0 disables. */
+  syncIntervalMs: number;
+}
+
+/** Defaults from the epoch length: every wait of a round is a fraction of an epoch. */
+export function defaultRoundTiming(epochMs: number): RoundTiming {
+  return {
+    childTimeoutMs: Math.max(200, Math.floor(epochMs / 2)),
+    leaseMs: Math.max(100, Math.floor(epochMs / 4)),
+    fetchWaitMs: Math.max(100, Math.floor(epochMs / 4)),
+    syncIntervalMs: Math.max(1000, 2 * epochMs),
+  };
+}
+
+/** What to ask peers for (the fetch protocol's request kinds, src/gossip/fetch.ts). */
+export type RoundFetch =
+  | { kind: 'snapshot'; path: string; epoch: number }
+  | { kind: 'finalAggregate'; path: string; epoch: number }
+  | { kind: 'globalLatest' }
+  | { kind: 'globalAt'; epoch: number };
+
+/** Decoded answers the transport hands back for a fetch. */
+export type FetchAnswer = { kind: 'snapshot'; snapshot: SignedSnapshot } | { kind: 'final'; final: FinalAggregate };
+
+export interface GlobalEvent {
+  global: GlobalSnapshot;
+  root: Uint8Array;
+  /** ms from this node's publishSnapshot for the epoch to the global snapshot being final here, if known. */
+  latencyMs?: number;
+}
+
+export type RoundAction =
+  /** Gossip on the topic of triad `topic` ('' = apex). */
+  | { type: 'publish'; topic: TriadPath; message: { kind: 'snapshot'; snapshot: SignedSnapshot } | { kind: 'aggregateSig'; aggregate: TriadAggregate; signature: MemberSignature } | { kind: 'final'; final: FinalAggregate } }
+  /** Ask peers (`prefer`'s validator first, at most `maxPeers`) until `answer(id, …)` returns true; then `fetchDone(id)`. */
+  | { type: 'fetch'; id: number; request: RoundFetch; prefer?: ShardId; maxPeers: number }
+  /** Make the signing record durable (sign guard), then call `signRecorded(id)` (or `signFailed(id)`). */
+  | { type: 'record-sign'; id: number; path: TriadPath; epoch: number; hash: Uint8Array }
+  /** Rounds this old are never signed again: their signing records may go. */
+  | { type: 'prune-signs'; below: number }
+  /** A global snapshot became final here: store it and tell listeners. */
+  | { type: 'global'; event: GlobalEvent }
+  /** A catch-up pass (tick-driven or `startSync`) has had all its answers. */
+  | { type: 'sync-done' }
+  /** Something worth a log line (never needed for correctness). */
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string; data: Record<string, unknown> };
+
+export interface RoundMachineOptions {
+  genesis: Genesis;
+  shard: ShardId;
+  /** Signs an aggregate hash with this node's validator key (pure). */
+  secretKey: Uint8Array;
+  /** The sign guard's verdict for (path, epoch, hash) and its low-water mark (sign-guard.ts). */
+  guard: { check(path: string, epoch: number, hash: Uint8Array): SignVerdict; readonly lowWaterEpoch: number };
+  now: () => number;
+  out: (a: RoundAction) => void;
+  timing?: Partial<RoundTiming>;
+  /** Rounds older than the latest global epoch minus this are dropped (default 32). */
+  keepEpochs?: number;
+}
+
+interface Candidate {
+  aggregate: TriadAggregate;
+  sigs: Map<number, MemberSignature>;
+}
+
+interface Round {
+  path: TriadPath;
+  epoch: number;
+  lowest: boolean;
+  inputs: [ChildInput | null, ChildInput | null, ChildInput | null];
+  firstInputAt: number;
+  /** none -> fetching (until all answered or fetchWaitMs passed) -> done */
+  fetchState: 'none' | 'fetching' | 'done';
+  fetchUntil: number;
+  fetchesOpen: number;
+  computed: TriadAggregate | null;
+  computedAt: number;
+  failed: boolean;
+  signing: boolean;
+  candidates: Map<string, Candidate>;
+  final: FinalAggregate | null;
+  finalAt: number;
+  finalSeenPublished: boolean;
+  iPublished: boolean;
+  lastChildFetch: number;
+}
+
+type FetchPurpose =
+  | { what: 'input'; round: Round; pos: number }
+  | { what: 'child-final'; path: string; commitment: Uint8Array }
+  | { what: 'global'; epoch?: number };
+
+
+const SYNC_ATTEMPTS = 3;
+const SYNC_HOLES_PER_PASS = 8;
+
+export class RoundMachine {
+  readonly genesis: Genesis;
+  readonly shard: ShardId;
+  readonly timing: RoundTiming;
+  readonly keepEpochs: number;
+  /** Triads from this shard's lowest one up to the apex. */
+  readonly ancestors: TriadPath[];
+  private readonly ancestorSet: Set<string>;
+  private readonly secretKey: Uint8Array;
+  private readonly guard: RoundMachineOptions['guard'];
+  private readonly now: () => number;
+  private readonly out: (a: RoundAction) => void;
+  private readonly rounds = new Map<string, Round>(); // `${path}@${epoch}`
+  private readonly finals = new Map<string, Map<number, FinalAggregate>>(); // path -> epoch -> final
+  private readonly snapshots = new Map<string, SignedSnapshot>(); // `${shard}@${epoch}`
+  private readonly globals = new Map<number, GlobalSnapshot>();
+  /** Epochs whose global snapshot the node's store holds (restored at start), beyond `globals`. */
+  private readonly stored = new Set<number>();
+  private readonly sealedAt = new Map<number, number>();
+  private latestGlobal = -1;
+  private readonly fetches = new Map<number, FetchPurpose>();
+  private nextId = 1;
+  private readonly signs = new Map<number, { round: Round; aggregate: TriadAggregate; position: number; attempt: number }>();
+  private readonly syncTries = new Map<number, number>();
+  private syncOpen = 0;
+  private nextSyncAt: number;
+  /** Rounds this validator did not sign because it had signed another aggregate for them. */
+  signaturesRefused = 0;
+
+  constructor(o: RoundMachineOptions) {
+    if (o.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
+    this.genesis = o.genesis;
+    this.shard = o.shard;
+    this.secretKey = o.secretKey;
+    this.guard = o.guard;
+    this.now = o.now;
+    this.out = o.out;
+    this.timing = { ...defaultRoundTiming(o.genesis.epochMs), ...o.timing };
+    this.keepEpochs = o.keepEpochs ?? 32;
+    this.ancestors = ancestorsOf(o.shard);
+    this.ancestorSet = new Set(this.ancestors);
+    // a (re)started node catches up as soon as its first peers are likely connected
+    this.nextSyncAt = this.now() + Math.min(1000, this.timing.syncIntervalMs);
+  }
+
+  // ---- state the transport serves and the API reads ----
+
+  latestGlobalEpoch(): number {
+    return this.latestGlobal;
+  }
+
+  latestGlobalSnapshot(): GlobalSnapshot | undefined {
+    return this.globals.get(this.latestGlobal);
+  }
+
+  globalInMemory(epoch: number): GlobalSnapshot | undefined {
+    return this.globals.get(epoch);
+  }
+
+  finalAggregate(path: string, epoch: number): FinalAggregate | undefined {
+    return this.finals.get(path)?.get(epoch);
+  }
+
+  snapshotOf(shard: string, epoch: number): SignedSnapshot | undefined {
+    return this.snapshots.get(`${shard}@${epoch}`);
+  }
+
+  /** Messages about epochs this old are Ignored (and never verified). */
+  stale(epoch: number): boolean {
+    return epoch < this.latestGlobal - this.keepEpochs;
+  }
+
+  // ---- events ----
+
+  /**
+   * Global snapshots read back from the store at start (verified by the caller), any order: the
+   * latest becomes the round chain's head; the others only count as held (catch-up skips them).
+   */
+  restore(globals: GlobalSnapshot[], storedEpochs: number[] = []): void {
+    for (const e of storedEpochs) this.stored.add(e);
+    let latest: GlobalSnapshot | undefined;
+    for (const g of globals) {
+      this.stored.add(g.aggregate.epoch);
+      if (!latest || g.aggregate.epoch > latest.aggregate.epoch) latest = g;
+    }
+    if (latest) this.recordFinal(latest, false);
+  }
+
+  /** This node sealed `ss`: publish it to the lowest triad and feed the local round. */
+  ownSnapshot(ss: SignedSnapshot): void {
+    const s = ss.snapshot;
+    if (s.shard !== this.shard || s.network !== this.genesis.networkId) throw new RangeError(`snapshot of ${s.network}/${s.shard} is not this node's`);
+    this.sealedAt.set(s.epoch, this.now());
+    this.acceptSnapshot(ss);
+    this.out({ type: 'publish', topic: this.ancestors[0]!, message: { kind: 'snapshot', snapshot: ss } });
+  }
+
+  /** A gossiped (already validated) shard snapshot of a sibling. */
+  snapshot(ss: SignedSnapshot): void {
+    this.acceptSnapshot(ss);
+  }
+
+  /** A gossiped (already validated) member signature on triad `t`'s topic. */
+  signature(t: TriadPath, aggregate: TriadAggregate, sig: MemberSignature): void {
+    if (this.stale(aggregate.epoch)) return;
+    this.addSig(this.round(t, aggregate.epoch), aggregate, sig);
+  }
+
+  /** A gossiped (already validated) final aggregate. */
+  final(fa: FinalAggregate): void {
+    this.recordFinal(fa);
+    const r = this.rounds.get(`${fa.aggregate.path}@${fa.aggregate.epoch}`);
+    if (r) r.finalSeenPublished = true;
+  }
+
+  /**
+   * One peer's answer to fetch `id`: true if it verified and was taken (stop asking), false to ask
+   * the next peer. Answers to fetches this machine no longer waits for are dropped (true).
+   */
+  answer(id: number, a: FetchAnswer): boolean {
+    const p = this.fetches.get(id);
+    if (!p) return true;
+    const net = this.genesis.networkId;
+    switch (p.what) {
+      case 'input': {
+        const r = p.round;
+        const child = r.path + String(p.pos);
+        if (r.lowest) {
+          if (a.kind !== 'snapshot') return false;
+          const s = a.snapshot.snapshot;
+          if (s.shard !== child || s.epoch !== r.epoch || s.network !== net || !verifyShardSnapshot(this.genesis, a.snapshot)) return false;
+          if (!r.inputs[p.pos] && !r.computed && !r.final) {
+            this.snapshots.set(`${child}@${r.epoch}`, a.snapshot);
+            r.inputs[p.pos] = { kind: 'snapshot', snapshot: s };
+          }
+          return true;
+        }
+        if (a.kind !== 'final' || a.final.aggregate.path !== child || a.final.aggregate.epoch !== r.epoch || !this.verified(a.final)) return false;
+        this.recordFinal(a.final); // feeds r.inputs[pos] unless computed meanwhile
+        return true;
+      }
+      case 'child-final': {
+        if (a.kind !== 'final' || a.final.aggregate.path !== p.path || !bytesEqual(aggregateHash(a.final.aggregate), p.commitment) || !this.verified(a.final)) return false;
+        this.recordFinal(a.final);
+        return true;
+      }
+      case 'global': {
+        if (a.kind !== 'final' || a.final.aggregate.path !== '' || (p.epoch !== undefined && a.final.aggregate.epoch !== p.epoch) || !this.verified(a.final)) return false;
+        if (!this.globals.has(a.final.aggregate.epoch)) {
+          this.recordFinal(a.final);
+          if (p.epoch !== undefined) {
+            this.syncTries.delete(p.epoch);
+            this.out({ type: 'log', level: 'info', msg: 'missed global snapshot fetched', data: { epoch: p.epoch } });
+          }
+        }
+        return true;
+      }
+    }
+  }
+
+  /** Fetch `id` is over (answered, or every peer asked). */
+  fetchDone(id: number): void {
+    const p = this.fetches.get(id);
+    if (!p) return;
+    this.fetches.delete(id);
+    if (p.what === 'input') {
+      const r = p.round;
+      if (--r.fetchesOpen <= 0 && r.fetchState === 'fetching') {
+        r.fetchState = 'done';
+        this.tryCompute(r);
+      }
+    } else if (p.what === 'global') {
+      if (p.epoch === undefined) this.syncHoles(); // the latest is known (or not): now the holes below it
+      if (--this.syncOpen === 0) this.out({ type: 'sync-done' });
+    }
+  }
+
+  /** The signing record of `id` is durable: sign and publish. */
+  signRecorded(id: number): void {
+    const s = this.signs.get(id);
+    if (!s) return;
+    this.signs.delete(id);
+    const { round: r, aggregate: agg } = s;
+    r.signing = false;
+    const sig = signAggregate(agg, s.position, s.attempt, this.secretKey);
+    this.addSig(r, agg, sig);
+    this.out({ type: 'publish', topic: r.path, message: { kind: 'aggregateSig', aggregate: agg, signature: sig } });
+  }
+
+  /** The signing record of `id` could not be written: this round is not signed. */
+  signFailed(id: number, err: string): void {
+    const s = this.signs.get(id);
+    this.signs.delete(id);
+    if (s) this.out({ type: 'log', level: 'warn', msg: 'not signing: cannot record the signature', data: { path: s.round.path, epoch: s.round.epoch, err } });
+  }
+
+  /** Drives timeouts, leases and catch-up; call every few tens of ms. */
+  tick(): void {
+    const now = this.now();
+    for (const r of this.rounds.values()) {
+      if (!r.computed && !r.final) this.tryCompute(r);
+      if (r.computed && !r.final) this.maybeSign(r);
+      if (!r.final) for (const c of r.candidates.values()) if (c.sigs.size >= 2) this.tryFinalize(r, c);
+      if (r.final && !r.finalSeenPublished && !r.iPublished) this.maybePublishFinal(r, now);
+    }
+    if (this.timing.syncIntervalMs > 0 && now >= this.nextSyncAt) this.startSync();
+    this.gc();
+  }
+
+  // ---- rounds ----
+
+  private fetch(purpose: FetchPurpose, request: RoundFetch, maxPeers: number, prefer?: ShardId): void {
+    const id = this.nextId++;
+    this.fetches.set(id, purpose);
+    this.out({ type: 'fetch', id, request, maxPeers, prefer });
+  }
+
+  private verified(fa: FinalAggregate): boolean {
+    return verifyFinalAggregate(fa, this.genesis).ok;
+  }
+
+  private acceptSnapshot(ss: SignedSnapshot): void {
+    const s = ss.snapshot;
+    if (this.stale(s.epoch)) return;
+    this.snapshots.set(`${s.shard}@${s.epoch}`, ss);
+    const t = parentOf(s.shard);
+    if (!this.ancestorSet.has(t)) return;
+    this.addInput(t, s.epoch, Number(s.shard[s.shard.length - 1]), { kind: 'snapshot', snapshot: s });
+  }
+
+  private round(path: TriadPath, epoch: number): Round {
+    const k = `${path}@${epoch}`;
+    let r = this.rounds.get(k);
+    if (!r) {
+      r = {
+        path, epoch, lowest: path.length === this.genesis.depth - 1, inputs: [null, null, null], firstInputAt: 0,
+        fetchState: 'none', fetchUntil: 0, fetchesOpen: 0, computed: null, computedAt: 0, failed: false, signing: false,
+        candidates: new Map(), final: null, finalAt: 0, finalSeenPublished: false, iPublished: false, lastChildFetch: -Infinity,
+      };
+      this.rounds.set(k, r);
+    }
+    return r;
+  }
+
+  private addInput(t: TriadPath, epoch: number, pos: number, input: ChildInput): void {
+    const r = this.round(t, epoch);
+    if (r.computed || r.final || r.inputs[pos]) return;
+    r.inputs[pos] = input;
+    if (r.firstInputAt === 0) r.firstInputAt = this.now();
+    this.tryCompute(r);
+  }
+
+  private prevFinal(path: string, epoch: number): FinalAggregate | undefined {
+    const m = this.finals.get(path);
+    if (!m) return undefined;
+    let best: FinalAggregate | undefined;
+    for (const [e, f] of m) if (e < epoch && (!best || e > best.aggregate.epoch)) best = f;
+    return best;
+  }
+
+  /**
+   * How long round r waits for its children. A child triad that is itself waiting for a missing
+   * child finalises only after its own timeout (and a fetch wait), so each level up waits that
+   * much longer; otherwise a parent would carry a child that is merely late, not missing.
+   */
+  private roundTimeout(r: Round): number {
+    const height = this.genesis.depth - 1 - r.path.length;
+    return this.timing.childTimeoutMs * (1 + height) + (this.timing.fetchWaitMs + this.timing.leaseMs) * height;
+  }
+
+  private tryCompute(r: Round): void {
+    if (r.computed || r.final || r.failed || r.firstInputAt === 0) return;
+    const now = this.now();
+    const all = r.inputs.every((c) => c !== null);
+    const prevReady = r.epoch === 0 || this.finals.get(r.path)?.has(r.epoch - 1) === true;
+    const waited = now - r.firstInputAt >= this.roundTimeout(r);
+    if (!(all && prevReady)) {
+      if (!waited) return;
+      if (!all && r.fetchState === 'none') {
+        r.fetchState = 'fetching';
+        r.fetchUntil = now + this.timing.fetchWaitMs;
+        for (let i = 0; i < 3; i++) {
+          if (r.inputs[i]) continue;
+          const child = r.path + String(i);
+          r.fetchesOpen++;
+          if (r.lowest) this.fetch({ what: 'input', round: r, pos: i }, { kind: 'snapshot', path: child, epoch: r.epoch }, 3, child as ShardId);
+          else this.fetch({ what: 'input', round: r, pos: i }, { kind: 'finalAggregate', path: child, epoch: r.epoch }, 3);
+        }
+        return;
+      }
+      // answers still due, but a round never waits on the transport past fetchWaitMs
+      if (r.fetchState === 'fetching' && now < r.fetchUntil) return;
+    }
+    const prev = this.prevFinal(r.path, r.epoch);
+    try {
+      r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null, genesisSupply: genesisChildSupplies(this.genesis, r.path) });
+      r.computedAt = now;
+    } catch (e) {
+      if (!(e instanceof AggregateInputError)) throw e;
+      r.failed = true;
+      this.out({ type: 'log', level: 'warn', msg: 'cannot compute aggregate', data: { path: r.path, epoch: r.epoch, err: e.message } });
+      return;
+    }
+    this.out({ type: 'log', level: 'debug', msg: 'aggregate computed', data: { path: r.path, epoch: r.epoch, carried: r.computed.children.filter((c) => c.carried).length } });
+    this.maybeSign(r);
+  }
+
+  private maybeSign(r: Round): void {
+    const agg = r.computed;
+    if (!agg || r.final || r.signing) return;
+    const pos = Number(this.shard[r.path.length]);
+    const member = r.path + String(pos);
+    const attempt = attemptOf(this.shard, member, r.epoch, this.genesis.depth);
+    if (attempt === undefined) return;
+    const h = aggregateHash(agg);
+    const cand = r.candidates.get(toHex(h));
+    if (cand?.sigs.has(pos)) return; // signed already (or another turn did)
+    const verdict = this.guard.check(r.path, r.epoch, h);
+    if (verdict === 'conflict' || verdict === 'below-low-water') {
+      // Signed another view of this round before a restart (or the round is older than what we keep):
+      // signing now could finalise two different aggregates.
+      r.signing = true; // never ask again for this round
+      this.signaturesRefused++;
+      this.out({ type: 'log', level: 'warn', msg: 'not signing: this validator signed another aggregate for this round before', data: { path: r.path, epoch: r.epoch, verdict } });
+      return;
+    }
+    // Durable record first, signature second: a crash in between leaves a record and no signature.
+    r.signing = true;
+    const id = this.nextId++;
+    this.signs.set(id, { round: r, aggregate: agg, position: pos, attempt });
+    this.out({ type: 'record-sign', id, path: r.path, epoch: r.epoch, hash: h });
+  }
+
+  private addSig(r: Round, agg: TriadAggregate, sig: MemberSignature): void {
+    const k = toHex(aggregateHash(agg));
+    let c = r.candidates.get(k);
+    if (!c) {
+      c = { aggregate: agg, sigs: new Map() };
+      r.candidates.set(k, c);
+    }
+    if (!c.sigs.has(sig.position)) c.sigs.set(sig.position, sig);
+    if (c.sigs.size >= 2) this.tryFinalize(r, c);
+  }
+
+  /** The final aggregate of `path` whose aggregate hashes to `commitment`, if known. */
+  private findFinal(path: string, epoch: number, commitment: Uint8Array): FinalAggregate | undefined {
+    const f = this.finals.get(path)?.get(epoch);
+    return f && bytesEqual(aggregateHash(f.aggregate), commitment) ? f : undefined;
+  }
+
+  private tryFinalize(r: Round, c: Candidate): void {
+    if (r.final) return;
+    const agg = c.aggregate;
+    let children: (FinalAggregate | null)[] | null = null;
+    if (!r.lowest) {
+      children = [];
+      const missing: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const ref = agg.children[i]!;
+        if (isZeroHash(ref.commitment)) { children.push(null); continue; }
+        const f = this.findFinal(r.path + String(i), ref.epoch, ref.commitment);
+        if (!f) missing.push(i);
+        children.push(f ?? null);
+      }
+      if (missing.length) {
+        const now = this.now();
+        if (now - r.lastChildFetch > this.timing.fetchWaitMs) {
+          r.lastChildFetch = now;
+          for (const i of missing) {
+            const ref = agg.children[i]!;
+            const child = r.path + String(i);
+            this.fetch({ what: 'child-final', path: child, commitment: ref.commitment }, { kind: 'finalAggregate', path: child, epoch: ref.epoch }, 4);
+          }
+        }
+        return; // retried from tick
+      }
+    }
+    const fa: FinalAggregate = { aggregate: agg, signatures: [...c.sigs.values()].sort((a, b) => a.position - b.position), children };
+    r.final = fa;
+    r.finalAt = this.now();
+    this.recordFinal(fa);
+  }
+
+  /** Indexes a verified final aggregate (and its attached children), and feeds the parent round. */
+  private recordFinal(fa: FinalAggregate, announce = true): void {
+    const a = fa.aggregate;
+    let m = this.finals.get(a.path);
+    if (!m) this.finals.set(a.path, (m = new Map()));
+    if (!m.has(a.epoch)) m.set(a.epoch, fa);
+    const live = !this.stale(a.epoch);
+    // top-down: a round adopts its final before its children are indexed, so indexing them
+    // does not start a computation (and a signature) the final has made pointless
+    if (live && this.ancestorSet.has(a.path)) {
+      const r = this.round(a.path, a.epoch);
+      if (!r.final) { r.final = fa; r.finalAt = this.now(); }
+    }
+    for (const c of fa.children ?? []) if (c) this.recordFinal(c, announce);
+    if (!live) return;
+    if (a.path === '') this.recordGlobal(fa, announce);
+    else {
+      const parent = parentOf(a.path);
+      if (this.ancestorSet.has(parent)) this.addInput(parent, a.epoch, Number(a.path[a.path.length - 1]), { kind: 'aggregate', aggregate: a });
+    }
+  }
+
+  private recordGlobal(g: GlobalSnapshot, announce: boolean): void {
+    const e = g.aggregate.epoch;
+    if (this.globals.has(e)) return;
+    this.globals.set(e, g);
+    if (e > this.latestGlobal) {
+      this.latestGlobal = e;
+      // rounds this old are stale (never signed again): their records can go
+      const low = e - this.keepEpochs - 1;
+      if (low > this.guard.lowWaterEpoch) this.out({ type: 'prune-signs', below: low });
+    }
+    if (!announce) return;
+    const sealed = this.sealedAt.get(e);
+    this.out({ type: 'global', event: { global: g, root: aggregateHash(g.aggregate), latencyMs: sealed === undefined ? undefined : this.now() - sealed } });
+  }
+
+  private maybePublishFinal(r: Round, now: number): void {
+    const turn = turnAt(now - r.finalAt, this.timing.leaseMs);
+    for (let k = 0; k <= turn; k++) {
+      const pos = publisherOrder(r.path, r.epoch)[k]!;
+      if (signerFor(r.path + String(pos), r.epoch, this.genesis.depth, 0) === this.shard) {
+        r.iPublished = true;
+        this.out({ type: 'publish', topic: r.path === '' ? '' as TriadPath : parentOf(r.path), message: { kind: 'final', final: r.final! } });
+        return;
+      }
+    }
+  }
+
+  /**
+   * One catch-up pass (at start and every `syncIntervalMs`): a peer's latest global snapshot, then
+   * the holes in the last `keepEpochs` epochs below the latest one held (e.g. the epochs a
+   * restarted node was down for), newest first, at most SYNC_HOLES_PER_PASS per pass and
+   * SYNC_ATTEMPTS per epoch (an epoch nobody finalised is not asked for forever). Every answer is
+   * verified (apex, epoch asked for, the 2-of-3 chain down to the shards) before it is recorded.
+   * False if a pass is still running; `sync-done` is put out when this one has all its answers.
+   */
+  startSync(): boolean {
+    if (this.syncOpen > 0) return false;
+    this.nextSyncAt = this.now() + this.timing.syncIntervalMs;
+    this.syncOpen++;
+    this.fetch({ what: 'global' }, { kind: 'globalLatest' }, 3);
+    return true;
+  }
+
+  private syncHoles(): void {
+    const top = this.latestGlobal;
+    let budget = SYNC_HOLES_PER_PASS;
+    for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs) && budget > 0; e--) {
+      const tries = this.syncTries.get(e) ?? 0;
+      if (tries >= SYNC_ATTEMPTS || this.globals.has(e) || this.stored.has(e)) continue;
+      budget--;
+      this.syncTries.set(e, tries + 1);
+      this.syncOpen++;
+      this.fetch({ what: 'global', epoch: e }, { kind: 'globalAt', epoch: e }, 3);
+    }
+    for (const e of this.syncTries.keys()) if (e < top - this.keepEpochs) this.syncTries.delete(e);
+  }
+
+  private gc(): void {
+    const floor = this.latestGlobal - this.keepEpochs;
+    if (floor <= 0) return;
+    for (const [k, r] of this.rounds) if (r.epoch < floor) this.rounds.delete(k);
+    for (const [k, s] of this.snapshots) if (s.snapshot.epoch < floor) this.snapshots.delete(k);
+    for (const m of this.finals.values()) {
+      let latest = -1;
+      for (const e of m.keys()) latest = Math.max(latest, e);
+      // keep the latest final of every path: a child carried forward still points to it
+      for (const e of [...m.keys()]) if (e < floor && e !== latest) m.delete(e);
+    }
+    for (const e of [...this.globals.keys()]) if (e < floor - 4 * this.keepEpochs) this.globals.delete(e);
+    for (const e of this.stored) if (e < floor) this.stored.delete(e); // below the catch-up window
+    for (const e of [...this.sealedAt.keys()]) if (e < floor) this.sealedAt.delete(e);
+  }
+}
