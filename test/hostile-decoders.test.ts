@@ -27,7 +27,7 @@ import { decodeProof as decodeGroth16, encodeProof as encodeGroth16 } from '../s
 import { decodeGlobalProof, encodeGlobalProof } from '../src/proof/global.js';
 import { decodeTriadProof, encodeTriadProof } from '../src/proof/triad-proof.js';
 import { TernaryTrie, MemoryNodeStore, decodeProof as decodeTrieProof, encodeProof as encodeTrieProof } from '../src/trie/index.js';
-import { decodeRecord } from '../src/trie/node.js';
+import { decodeRecord } from './support/trie-node-record.js';
 import { decodeReceiptBatch, encodeReceiptBatch } from '../src/shard/receipts.js';
 import { decodeCreditRow, decodeCursorValue, decodeInboxState, encodeCreditRow, encodeCursorValue, encodeInboxState } from '../src/shard/inbox.js';
 import { decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, ProofFetchKind } from '../src/gossip/proof-messages.js';

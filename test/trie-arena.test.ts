@@ -8,7 +8,7 @@ import { TernaryTrie, MemoryNodeStore, encodeProof } from '../src/trie/index.js'
 import { toHex, DecodeError } from '../src/core/bytes.js';
 import { Arena } from '../src/trie/arena.js';
 import { tagsFor } from '../src/trie/hash.js';
-import { decodeRecord } from '../src/trie/node.js';
+import { decodeRecord } from './support/trie-node-record.js';
 import { hkey, sharingPrefix } from './trie-helpers.js';
 
 const base = hkey('arena-base');

@@ -10,7 +10,7 @@ import sodium from 'sodium-native';
 import { DecodeError, getU32, putU32 } from '../core/bytes.js';
 import { packedLength, KEY_BYTES } from './digits.js';
 import { hashStats, type Tags } from './hash.js';
-import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES } from './node.js';
+import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES } from './record.js';
 import { wasmSha256x4, paddingWords, X4_FREE_OFF, X4_BLOCK_BYTES, X4_OUT_BYTES, type WasmSha256x4 } from './sha256x4-wasm.js';
 
 /** Groups of 4 messages per kernel call (bounds the kernel's memory: ~160 KiB). */

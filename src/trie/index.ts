@@ -7,4 +7,4 @@ export {
   type ChainedBatchLike,
 } from './store.js';
 export { keyDigits, pathLength, KEY_BYTES } from './digits.js';
-export { MAX_VALUE_BYTES } from './node.js';
+export { MAX_VALUE_BYTES } from './record.js';

@@ -2,7 +2,7 @@
 // since the previous commit, in call order, so that a commit between two node checkpoints stores
 // ~53 bytes per write instead of every dirty node. Pure: encoding, decoding, and a growable buffer.
 import { DecodeError, getU32, putU32 } from '../core/bytes.js';
-import { MAX_VALUE_BYTES } from './node.js';
+import { MAX_VALUE_BYTES } from './record.js';
 
 /** Length field of a delete (a put's length is at most MAX_VALUE_BYTES). */
 const DELETE = 0xffffffff;

@@ -2,7 +2,7 @@
 // binary encoding. Checking a proof against a root (no database) is verify.ts.
 import { ByteSlab, DecodeError } from '../core/bytes.js';
 import { packDigits, packedLength, pathLength, unpackDigits, KEY_BYTES } from './digits.js';
-import { copyBytes, MAX_VALUE_BYTES } from './node.js';
+import { copyBytes, MAX_VALUE_BYTES } from './record.js';
 
 /** A branch passed through: the hashes of its other children, in slot order (EMPTY_HASH if empty). */
 export interface BranchStep {

@@ -10,7 +10,7 @@ import { bytesEqual, getU32, putU32, toHex } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
 import { KeyPath, pathLength, KEY_BYTES } from './digits.js';
 import { EMPTY_HASH, tagsFor } from './hash.js';
-import { MAX_VALUE_BYTES } from './node.js';
+import { MAX_VALUE_BYTES } from './record.js';
 import { Arena, BRANCH, EXT, LEAF, REF, NIL, F_ASREC, F_DIRTY, F_HASHED, F_REC } from './arena.js';
 import { ArenaBatch } from './batch.js';
 import { PendingWrites } from './pending.js';

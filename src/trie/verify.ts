@@ -8,7 +8,7 @@ import { KeyPath, packDigits, pathLength, KEY_BYTES } from './digits.js';
 import { tagsFor, type Tags } from './hash.js';
 import { wasmSha256, padAt, FREE_OFF, type WasmSha256 } from './sha256-wasm.js';
 import { wasmSha256x4, X4_FREE_OFF, X4_OUT_BYTES, type WasmSha256x4 } from './sha256x4-wasm.js';
-import { MAX_VALUE_BYTES } from './node.js';
+import { MAX_VALUE_BYTES } from './record.js';
 import type { BranchStep, ExtStep, ProofEnd, ProofStep, TrieProof } from './proof.js';
 
 // Verification hashes with the wasm SHA-256 (see sha256-wasm.ts for why): every node's preimage is

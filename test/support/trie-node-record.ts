@@ -1,4 +1,6 @@
-// In-memory trie nodes, their hashes, and their storage records.
+// A reference model of the trie's nodes, hashes and storage records (object nodes, one class per
+// node): the shipped trie (src/trie/arena.ts) encodes the same records; tests decode them with
+// this independent code to cross-check it.
 //
 // Node kinds (canonical form, which makes the root a function of the key set only):
 //   leaf      (key, value)                      - one entry
@@ -6,26 +8,13 @@
 //   extension (path = 1+ digits, child)         - the child is always a branch
 // Hashes:  leaf = H_leaf(key || value), branch = H_branch(h0 || h1 || h2), extension =
 // H_ext(u8 n || packed path || h(child)); an empty slot is EMPTY_HASH (32 zero bytes).
-import { DecodeError, getU32, putU32 } from '../core/bytes.js';
-import { packDigits, packedLength, unpackDigits, KEY_BYTES } from './digits.js';
-import { EMPTY_HASH, sha256Into, type Scratch, type Tags } from './hash.js';
+import { DecodeError, getU32, putU32 } from '../../src/core/bytes.js';
+import { packDigits, packedLength, unpackDigits, KEY_BYTES } from '../../src/trie/digits.js';
+import { EMPTY_HASH, sha256Into, type Scratch, type Tags } from '../../src/trie/hash.js';
 
-export const LEAF = 0;
-export const BRANCH = 1;
-export const EXT = 2;
-/** A node not loaded yet: only its hash is known; it has its own record in the store. */
-export const REF = 3;
+import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES, copyBytes } from '../../src/trie/record.js';
 
-export const MAX_VALUE_BYTES = 65536;
-
-/** A private copy of b[start, end); Buffer.prototype.slice would share the caller's memory. */
-export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
-  const n = end - start;
-  const o = new Uint8Array(n);
-  if (n <= 64) for (let i = 0; i < n; i++) o[i] = b[start + i]!;
-  else o.set(b.subarray(start, end));
-  return o;
-}
+export { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES, copyBytes };
 
 /** dst[off, off+32) = src[0, 32): a plain loop beats TypedArray.prototype.set at this size. */
 export function copy32(dst: Uint8Array, off: number, src: Uint8Array): void {
