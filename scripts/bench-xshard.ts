@@ -14,7 +14,7 @@
 //    and queued at the destination and credited at its next seal. The cross-shard run pays all of
 //    that inside the timed steps. Debit-to-credit latency: ms from the source seal that debited to the
 //    destination seal that credited (pipelined delivery), and in epoch ticks in the randomized
-//    simulation (src/sim/xshard.ts: late, duplicated, out-of-order delivery with restarts).
+//    simulation (test/sim/xshard.ts: late, duplicated, out-of-order delivery with restarts).
 //    Two configurations, each its own set of rounds: signature checks off (the protocol path alone:
 //    the strict figure, since verifying costs the same per tx in both modes and would dilute the
 //    ratio), then signatures verified in worker threads as a node always does. Each mode's CPU per
@@ -46,7 +46,7 @@ import type { Genesis } from '../src/core/genesis.js';
 import { Shard, type SealedEvent } from '../src/shard/shard.js';
 import { decodeSignedTxFull, encodeSignedTx, signTransfer, txIdOfTransferBytes } from '../src/shard/tx.js';
 import { decodeReceiptBatch } from '../src/shard/receipts.js';
-import { simKey, XShardSim } from '../src/sim/xshard.js';
+import { simKey, XShardSim } from '../test/sim/xshard.js';
 import type { KeyPair } from '../src/core/ed25519.js';
 import { toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';

@@ -24,7 +24,7 @@ import { makeLayout, type ClusterLayout, type ShardProcessLayout } from '../src/
 import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
 import { PARTITION_ENV } from '../src/gossip/test-partition.js';
 import { validatorPeers } from '../src/gossip/identity.js';
-import { rng } from '../src/sim/rng.js';
+import { rng } from '../test/sim/rng.js';
 
 export interface ChaosOptions {
   seed: number;

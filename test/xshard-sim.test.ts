@@ -1,11 +1,11 @@
-// Cross-shard transfers in a deterministic in-process simulation (src/sim/xshard.ts): 3^D real
+// Cross-shard transfers in a deterministic in-process simulation (test/sim/xshard.ts): 3^D real
 // shards over LevelDB, receipts delivered late, out of order, duplicated, against older snapshots,
 // with restarts. Properties: every receipt is credited exactly once, no balance goes negative, and
 // conservation holds at every consistent cut (sum of balances + in flight + burned fees = genesis).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { XShardSim } from '../src/sim/xshard.js';
+import { XShardSim } from './sim/xshard.js';
 
 async function runSim(depth: number, seed: number, steps: number, txs: number, crossRatio: number, receiptCap?: number): Promise<XShardSim> {
   // a small receiptCap makes the engine defer cross-shard transfers to later epochs (several groups per batch)

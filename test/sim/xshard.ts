@@ -6,16 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addressFromPublicKey, homeShard } from '../core/address.js';
-import { keyPairFromSeed, type KeyPair } from '../core/ed25519.js';
-import { allShards, shardIndex, type ShardId } from '../core/ids.js';
-import { totalSupply, type Genesis } from '../core/genesis.js';
-import { bytesEqual, toHex } from '../core/bytes.js';
-import { Shard, type ShardOptions } from '../shard/shard.js';
-import { encodeSignedTx, signTransfer } from '../shard/tx.js';
-import type { SignedSnapshot, Snapshot } from '../shard/snapshot.js';
-import { decodeReceiptBatch, encodeReceiptBatch } from '../shard/receipts.js';
-import { snapshotsAreConsistentCut, snapshotsConservation } from '../hierarchy/conservation.js';
+import { addressFromPublicKey, homeShard } from '../../src/core/address.js';
+import { keyPairFromSeed, type KeyPair } from '../../src/core/ed25519.js';
+import { allShards, shardIndex, type ShardId } from '../../src/core/ids.js';
+import { totalSupply, type Genesis } from '../../src/core/genesis.js';
+import { bytesEqual, toHex } from '../../src/core/bytes.js';
+import { Shard, type ShardOptions } from '../../src/shard/shard.js';
+import { encodeSignedTx, signTransfer } from '../../src/shard/tx.js';
+import type { SignedSnapshot, Snapshot } from '../../src/shard/snapshot.js';
+import { decodeReceiptBatch, encodeReceiptBatch } from '../../src/shard/receipts.js';
+import { snapshotsAreConsistentCut, snapshotsConservation } from '../../src/hierarchy/conservation.js';
 import { rng } from './rng.js';
 
 
