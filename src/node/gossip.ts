@@ -13,6 +13,8 @@ import { DecodeError } from '../core/bytes.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
 import { TriadNetwork, type AggregationTiming, type GlobalStore, type TxBatchVerdict } from '../gossip/network.js';
+import type { SignRecordStore } from '../hierarchy/sign-guard.js';
+import type { Scheduler } from '../core/scheduler.js';
 import { proofTopic } from '../gossip/proof-messages.js';
 import { ignore, reject, ACCEPT } from '../gossip/validation.js';
 import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
@@ -117,60 +119,90 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     components.push({ name: 'p2p', close: () => p2p.close() });
     log.info({ peerId: p2p.peerId, addrs: p2p.multiaddrs(), peers: o.peers.length }, 'p2p listening');
 
-    const netLog = log.child({ module: 'gossip' });
-    const xshard = new CrossShardDelivery({ shard, genesis, logger: log });
-    const net = await TriadNetwork.start({
-      onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
-      p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store, logger: netLog, timing: o.timing,
-      signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
-      checkTxBatch: txBatchChecker(genesis, shard),
-      // Another node hands us our shard's transactions and waits for our verdicts.
-      onSubmit: (txs, checked) => shard.submit(txs, checked),
-      onTxBatch: (txs, from, checked) => {
-        // Forwarded to us by another node: submit like any API batch (signatures checked by the validator).
-        void shard.submit(txs, checked).then((rs) => {
-          let ok = 0;
-          for (const r of rs) if (r.ok) ok++;
-          if (ok > 0) metrics.submissions.inc({ result: 'accepted' }, ok);
-          if (ok < rs.length) metrics.submissions.inc({ result: 'rejected-forwarded' }, rs.length - ok);
-          netLog.debug({ from, txs: txs.length, accepted: ok }, 'forwarded batch submitted');
-        }, (err) => netLog.warn({ err: (err as Error).message }, 'forwarded batch not submitted'));
-      },
-    });
-    components.push({ name: 'network', close: () => net.close() });
-    xshard.attach(net);
-    components.push({ name: 'xshard', close: async () => xshard.close() });
+    const attached = await attachNetwork({ shard, genesis, validatorKey: o.validatorKey, p2p, store, signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }), timing: o.timing, logger: log, metrics });
+    components.push(...attached.components);
+    return { p2p, net: attached.net, components };
+  } catch (e) {
+    for (const c of components.reverse()) await c.close().catch(() => {});
+    throw e;
+  }
+}
 
-    // After each seal: publish our snapshot, and apply the clock receive rules to our triad
-    // siblings' snapshots of the previous epoch (they arrive while we run the current one).
-    const siblings = siblingsOf(shard.id);
-    const onSealed = (ev: SealedEvent): void => {
-      const e = ev.snapshot.snapshot.epoch;
-      net.publishSnapshot(ev.snapshot).catch((err) => netLog.warn({ err: (err as Error).message, epoch: e }, 'cannot publish snapshot'));
-      for (const s of siblings) {
-        const ss = net.snapshotOf(s, e - 1);
-        if (!ss) continue;
-        shard.observeLamport(ss.snapshot.lamport);
-        try {
-          shard.observeHlc(ss.snapshot.hlc);
-        } catch (err) {
-          netLog.warn({ shard: s, err: (err as Error).message }, 'sibling HLC refused');
-        }
+export interface AttachOptions {
+  shard: Shard;
+  genesis: Genesis;
+  validatorKey: KeyPair;
+  p2p: P2PNode;
+  store?: GlobalStore;
+  signStore?: SignRecordStore;
+  timing?: Partial<AggregationTiming>;
+  /** Clock and timers (default: the wall clock); the simulator passes its virtual one. */
+  scheduler?: Scheduler;
+  logger?: Logger;
+  metrics?: NodeMetrics;
+}
+
+/**
+ * Wires a shard to the hierarchy over `p2p`: the TriadNetwork (round machine + transport), the
+ * cross-shard delivery, and the seal hook that publishes each snapshot and applies the clock rules
+ * to the siblings' snapshots. The node (startGossip) and the simulator (test/sim) both use it.
+ */
+export async function attachNetwork(o: AttachOptions): Promise<{ net: TriadNetwork; xshard: CrossShardDelivery; components: Component[] }> {
+  const { shard, genesis, p2p, metrics } = o;
+  const log = o.logger;
+  const components: Component[] = [];
+  const netLog = log?.child({ module: 'gossip' });
+  const xshard = new CrossShardDelivery({ shard, genesis, logger: log, scheduler: o.scheduler });
+  const net = await TriadNetwork.start({
+    onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
+    p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store: o.store, logger: netLog, timing: o.timing, scheduler: o.scheduler,
+    signStore: o.signStore,
+    checkTxBatch: txBatchChecker(genesis, shard),
+    // Another node hands us our shard's transactions and waits for our verdicts.
+    onSubmit: (txs, checked) => shard.submit(txs, checked),
+    onTxBatch: (txs, from, checked) => {
+      // Forwarded to us by another node: submit like any API batch (signatures checked by the validator).
+      void shard.submit(txs, checked).then((rs) => {
+        let ok = 0;
+        for (const r of rs) if (r.ok) ok++;
+        if (ok > 0) metrics?.submissions.inc({ result: 'accepted' }, ok);
+        if (ok < rs.length) metrics?.submissions.inc({ result: 'rejected-forwarded' }, rs.length - ok);
+        netLog?.debug({ from, txs: txs.length, accepted: ok }, 'forwarded batch submitted');
+      }, (err) => netLog?.warn({ err: (err as Error).message }, 'forwarded batch not submitted'));
+    },
+  });
+  components.push({ name: 'network', close: () => net.close() });
+  xshard.attach(net);
+  components.push({ name: 'xshard', close: async () => xshard.close() });
+
+  // After each seal: publish our snapshot, and apply the clock receive rules to our triad
+  // siblings' snapshots of the previous epoch (they arrive while we run the current one).
+  const siblings = siblingsOf(shard.id);
+  const onSealed = (ev: SealedEvent): void => {
+    const e = ev.snapshot.snapshot.epoch;
+    net.publishSnapshot(ev.snapshot).catch((err) => netLog?.warn({ err: (err as Error).message, epoch: e }, 'cannot publish snapshot'));
+    for (const s of siblings) {
+      const ss = net.snapshotOf(s, e - 1);
+      if (!ss) continue;
+      shard.observeLamport(ss.snapshot.lamport);
+      try {
+        shard.observeHlc(ss.snapshot.hlc);
+      } catch (err) {
+        netLog?.warn({ shard: s, err: (err as Error).message }, 'sibling HLC refused');
       }
-    };
-    shard.events.on('sealed', onSealed);
-    components.push({ name: 'snapshot-publisher', close: async () => void shard.events.off('sealed', onSealed) });
+    }
+  };
+  shard.events.on('sealed', onSealed);
+  components.push({ name: 'snapshot-publisher', close: async () => void shard.events.off('sealed', onSealed) });
 
+  if (metrics) {
     const netMetrics = addNetworkMetrics(metrics, net, xshard);
     net.onGlobal((ev) => {
       netMetrics.globalEpoch.set(ev.global.aggregate.epoch);
       if (ev.latencyMs !== undefined) netMetrics.globalLatency.observe(ev.latencyMs / 1000);
     });
-    return { p2p, net, components };
-  } catch (e) {
-    for (const c of components.reverse()) await c.close().catch(() => {});
-    throw e;
   }
+  return { net, xshard, components };
 }
 
 /**

@@ -66,24 +66,28 @@ export class CrossShardDelivery {
   private readonly bounds: ServeBounds;
   readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, received: 0, queued: 0, refused: 0, served: 0, serveRefused: 0 };
 
-  constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger }) {
+  private readonly scheduler: Scheduler;
+
+  constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger; scheduler?: Scheduler }) {
+    this.scheduler = o.scheduler ?? realScheduler;
+    const now = (): number => this.scheduler.now();
     this.shard = o.shard;
     this.genesis = o.genesis;
     this.log = o.logger?.child({ module: 'xshard' });
     this.others = allShards(o.genesis.depth).filter((s) => s !== o.shard.id);
-    this.askers = new KeyedBuckets({ capacity: SERVE_BURST, refillPerSecond: (SERVE_PER_EPOCH * 1000) / o.genesis.epochMs, maxKeys: 1024 });
-    this.bounds = { ...SERVE_BOUNDS, budget: new TokenBucket({ capacity: 2 * REBUILD_RECORDS_PER_S, refillPerSecond: REBUILD_RECORDS_PER_S }) };
+    this.askers = new KeyedBuckets({ capacity: SERVE_BURST, refillPerSecond: (SERVE_PER_EPOCH * 1000) / o.genesis.epochMs, maxKeys: 1024, now });
+    this.bounds = { ...SERVE_BOUNDS, budget: new TokenBucket({ capacity: 2 * REBUILD_RECORDS_PER_S, refillPerSecond: REBUILD_RECORDS_PER_S, now }) };
   }
 
   /** Binds the network and starts pulling; the shard only credits final source epochs from now on. */
-  attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs), scheduler: Scheduler = realScheduler): void {
+  attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs)): void {
     this.net = net;
     this.shard.setReceiptFinality((s) => this.isFinal(s));
     net.onGlobal(() => {
       void this.push();
       void this.retryNotFinal();
     });
-    this.stopTimer = scheduler.every(pullIntervalMs, () => void this.pull());
+    this.stopTimer = this.scheduler.every(pullIntervalMs, () => void this.pull());
   }
 
   close(): void {

@@ -23,7 +23,7 @@ import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
 import { applyEpoch, type EngineAccount } from './engine.js';
 import { accountKey, decodeOutboxLeaf, decodeReceiptRow, decodeTxRecord, encodeAccountValue, epochKey, encodeOutboxLeaf, outboxKey, RECEIPT_ENTRY_BYTES, type OutboxLeaf, type Receipt, type ReceiptGroup, type ShardHead } from './records.js';
-import { ShardStore, type GroupRebuilder } from './store.js';
+import { ShardStore, type Db, type GroupRebuilder } from './store.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import { decodeSignedTx, verifySignedTxBytes } from './tx.js';
 import { encodeSnapshot, genesisPrevHash, signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from './snapshot.js';
@@ -88,6 +88,8 @@ export interface ShardOptions {
   outboxUnloadEvery?: number;
   /** Receipts per destination per epoch (default and at most MAX_BATCH_RECEIPTS); lower only in tests. */
   receiptCap?: number;
+  /** A database to use instead of LevelDB in `dataDir` (the simulator's in-memory one). */
+  db?: Db;
   /** Wall clock for the HLC (ms); tests pin it to make snapshots byte-comparable. */
   clock?: () => number;
   /** A replicated shard (docs/REPLICAS.md): which of its replicas this is (default 0); its key is `validatorKey`. */
@@ -254,7 +256,7 @@ export class Shard {
     if (!expected || !bytesEqual(expected, o.validatorKey.publicKey)) {
       throw new ShardConfigError(`validator key ${toHex(o.validatorKey.publicKey)} is not the genesis validator of shard "${o.shard}"${o.replica ? ` (replica ${o.replica})` : ''}`);
     }
-    const store = await ShardStore.open(o.dataDir, { sync: o.sync });
+    const store = o.db ? await ShardStore.over(o.db, { sync: o.sync }) : await ShardStore.open(o.dataDir, { sync: o.sync });
     try {
       const nodeStore = new LevelNodeStore(store.nodes);
       // identity of the data dir: genesis hash || shard id, written with the genesis state

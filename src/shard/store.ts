@@ -33,7 +33,8 @@ import { hex } from './fast-hash.js';
 import type { EngineAccount } from './engine.js';
 
 type Bytes = Uint8Array;
-type Db = Level<Bytes, Bytes>;
+/** LevelDB with byte keys and values (or an abstract-level database of the same shape: the simulator's in-memory one). */
+export type Db = Level<Bytes, Bytes>;
 export type Sub = AbstractSublevel<Db, string | Buffer | Uint8Array, Bytes, Bytes>;
 
 const HEAD_KEY = new TextEncoder().encode('head');
@@ -112,6 +113,12 @@ export class ShardStore {
     this.meta = sub('meta');
     this.credits = sub('cred');
     this.accountJournal = sub('acctj');
+  }
+
+  /** Over a database someone else opened (the simulator's in-memory, crashable one). */
+  static async over(db: Db, opts: { sync?: boolean } = {}): Promise<ShardStore> {
+    await db.open();
+    return new ShardStore(db, opts.sync ?? true);
   }
 
   static async open(dir: string, opts: { sync?: boolean } = {}): Promise<ShardStore> {
