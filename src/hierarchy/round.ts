@@ -127,6 +127,7 @@ interface Round {
 
 type FetchPurpose =
   | { what: 'input'; round: Round; pos: number }
+  | { what: 'prev'; round: Round }
   | { what: 'child-final'; path: string; commitment: Uint8Array }
   | { what: 'global'; epoch?: number };
 
@@ -275,6 +276,12 @@ export class RoundMachine {
         this.recordFinal(a.final); // feeds r.inputs[pos] unless computed meanwhile
         return true;
       }
+      case 'prev': {
+        const r = p.round;
+        if (a.kind !== 'final' || a.final.aggregate.path !== r.path || a.final.aggregate.epoch !== r.epoch - 1 || !this.verified(a.final)) return false;
+        this.recordFinal(a.final);
+        return true;
+      }
       case 'child-final': {
         if (a.kind !== 'final' || a.final.aggregate.path !== p.path || !bytesEqual(aggregateHash(a.final.aggregate), p.commitment) || !this.verified(a.final)) return false;
         this.recordFinal(a.final);
@@ -299,7 +306,7 @@ export class RoundMachine {
     const p = this.fetches.get(id);
     if (!p) return;
     this.fetches.delete(id);
-    if (p.what === 'input') {
+    if (p.what === 'input' || p.what === 'prev') {
       const r = p.round;
       if (--r.fetchesOpen <= 0 && r.fetchState === 'fetching') {
         r.fetchState = 'done';
@@ -412,9 +419,15 @@ export class RoundMachine {
     const waited = now - r.firstInputAt >= this.roundTimeout(r);
     if (!(all && prevReady)) {
       if (!waited) return;
-      if (!all && r.fetchState === 'none') {
+      if (r.fetchState === 'none') {
+        // Ask peers for what is missing: children, and T's previous final (computing on an older
+        // one than the other members would give an aggregate nobody else signs).
         r.fetchState = 'fetching';
         r.fetchUntil = now + this.timing.fetchWaitMs;
+        if (!prevReady) {
+          r.fetchesOpen++;
+          this.fetch({ what: 'prev', round: r }, { kind: 'finalAggregate', path: r.path, epoch: r.epoch - 1 }, 3);
+        }
         for (let i = 0; i < 3; i++) {
           if (r.inputs[i]) continue;
           const child = r.path + String(i);

@@ -11,7 +11,8 @@ import { totalSupply, type Genesis } from '../../src/core/genesis.js';
 import { toHex } from '../../src/core/bytes.js';
 import { Shard, type SealedEvent } from '../../src/shard/shard.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
-import { globalConservation } from '../../src/hierarchy/conservation.js';
+import { globalConservation, snapshotsConservation } from '../../src/hierarchy/conservation.js';
+import type { Snapshot } from '../../src/shard/snapshot.js';
 import { attachNetwork } from '../../src/node/gossip.js';
 import { validatorPeers } from '../../src/gossip/identity.js';
 import type { TriadNetwork, GlobalEvent } from '../../src/gossip/network.js';
@@ -41,7 +42,12 @@ export interface SimConfig {
   livenessEpochs: number;
   /** Trace lines kept for a failure report. */
   traceTail: number;
+  /** Also trace the nodes' own log lines (debug level and up): for replaying one seed. */
+  verbose?: boolean;
 }
+
+/** Epochs after the end of the run (no clients, no faults) within which every receipt must be credited. */
+const DRAIN_EPOCHS = 12;
 
 export const DEFAULTS: Omit<SimConfig, 'seed'> = {
   depth: 1, epochMs: 1000, faultEpochs: 10, calmEpochs: 10, usersPerShard: 4, txPerEpoch: 4, crossRatio: 0.5,
@@ -110,6 +116,7 @@ export class World {
   private readonly sent = new Map<string, SentTx>();
   private readonly acked = new Map<string, { shard: number; epoch: number }>();
   private readonly conserved = new Set<number>();
+  private readonly latestSnap = new Map<number, Snapshot>(); // node -> its latest sealed snapshot
   private faults = 0;
   /** Time by which every fault has ended (liveness judged from here in 'random' mode). */
   healAt = 0;
@@ -172,7 +179,7 @@ export class World {
     });
     const p2p = this.net.attach(n.peerId, n.proc);
     const { net, components } = await attachNetwork({
-      shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched,
+      shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched, logger: this.cfg.verbose ? this.nodeLogger(n) : undefined,
       store: n.netDb.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' }),
       signStore: n.netDb.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
     });
@@ -189,6 +196,17 @@ export class World {
       this.clock.at(next, tick, n.proc);
     };
     this.clock.at(Math.max(this.clock.now, this.cfg.epochMs) + 1 + (n.i * 7) % 50, tick, n.proc);
+  }
+
+  /** A logger (the pino methods the node uses) writing into the trace. */
+  private nodeLogger(n: SimNode): never {
+    const line = (level: string) => (o: unknown, msg?: string): void => {
+      const data = typeof o === 'string' ? '' : JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? toHex(v).slice(0, 16) : v));
+      this.log(`log ${n.shard} ${level} ${typeof o === 'string' ? o : msg ?? ''} ${data}`);
+    };
+    const l: Record<string, unknown> = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), trace: () => {} };
+    l.child = () => l;
+    return l as never;
   }
 
   private sealing = new Set<number>();
@@ -212,6 +230,7 @@ export class World {
     if (prev !== undefined && prev !== h) this.violation(`shard ${n.shard} sealed epoch ${e} twice, differently (a synced seal lost?)`);
     this.sealed.set(k, h);
     this.sealTime.set(e, (e + 1) * this.cfg.epochMs);
+    this.latestSnap.set(n.i, ev.snapshot.snapshot);
     for (const id of ev.txids) {
       const a = this.acked.get(id);
       if (a && (a.shard !== n.i || a.epoch !== e)) this.violation(`tx ${id.slice(0, 12)} committed twice: ${a.shard}@${a.epoch} and ${n.i}@${e}`);
@@ -354,8 +373,16 @@ export class World {
       if (e < clientsUntil) for (let k = 0; k < this.cfg.txPerEpoch; k++) this.clock.at(t0 + Math.floor(this.rand() * epochMs), () => this.submitOne());
       if (t0 < faultEnd) for (let k = 0; k < 3; k++) this.clock.at(t0 + Math.floor(this.rand() * epochMs), () => this.nemesis());
     }
-    const end = (totalEpochs + 1) * epochMs + 500;
+    let end = (totalEpochs + 1) * epochMs + 500;
     await this.clock.runUntil(end);
+    // drain: no more clients or faults; every receipt must be credited within DRAIN_EPOCHS
+    let drained = 0;
+    for (; drained < DRAIN_EPOCHS && this.inFlight() !== 0n; drained++) {
+      end += epochMs;
+      await this.clock.runUntil(end);
+    }
+    if (this.inFlight() !== 0n) this.violation(`cross-shard receipts worth ${this.inFlight()} still not credited ${DRAIN_EPOCHS} epochs after the last transfer and fault`);
+    this.log(`drained in ${drained} epochs`);
     await this.finalChecks();
     const result: SimResult = {
       seed: this.cfg.seed, ok: this.violations.length === 0, violations: this.violations, traceHash: this.trace.copy().digest('hex').slice(0, 32),
@@ -366,6 +393,12 @@ export class World {
       },
     };
     return result;
+  }
+
+  /** Emitted and not yet credited, over the nodes' latest snapshots (0 once everything landed). */
+  private inFlight(): bigint {
+    if (this.latestSnap.size < this.nodes.length) return 0n;
+    return snapshotsConservation([...this.latestSnap.values()], totalSupply(this.genesis)).inFlight;
   }
 
   private async finalChecks(): Promise<void> {
@@ -412,7 +445,18 @@ export class World {
       const acc = await s.account(u.address);
       const ns = (nonces.get(u) ?? []).sort((a, b) => (a < b ? -1 : 1));
       if (ns.some((x, i) => x !== BigInt(i)) || acc.nonce !== BigInt(ns.length)) this.violation(`nonces of ${toHex(u.address).slice(0, 12)}: committed ${ns.join(',')} but account nonce ${acc.nonce}`);
-      if (allUp && acc.balance !== expect.get(toHex(u.address))) this.violation(`balance of ${toHex(u.address).slice(0, 12)} on ${u.home}: ${acc.balance}, expected ${expect.get(toHex(u.address))} (a transfer debited or credited other than once)`);
+      if (allUp && acc.balance !== expect.get(toHex(u.address))) {
+        this.violation(`balance of ${toHex(u.address).slice(0, 12)} on ${u.home}: ${acc.balance}, expected ${expect.get(toHex(u.address))} (a transfer debited or credited other than once)`);
+        if (this.cfg.verbose) {
+          for (const t of this.sent.values()) {
+            if (t.user !== u && toHex(t.to) !== toHex(u.address)) continue;
+            const a = this.acked.get(t.id);
+            const st = a ? await this.nodes[t.from]!.s!.txStatus(Buffer.from(t.id, 'hex')) : undefined;
+            this.log(`  tx ${t.id.slice(0, 12)} ${t.from}->${t.toHome} amount ${t.amount} fee ${t.fee} nonce ${t.nonce} ${t.user === u ? 'out' : 'in'} acked ${a ? `${a.shard}@${a.epoch}` : 'no'} ${st?.status ?? ''}`);
+          }
+          for (const m of this.nodes) if (m.i !== u.home) this.log(`  inbox ${u.home} from ${m.i}: next ${this.nodes[u.home]!.s!.inboxCursor(m.i).next}`);
+        }
+      }
     }
     this.log(`end: ${this.roots.size} global epochs, ${this.acked.size} commits, ${this.violations.length} violations`);
   }
