@@ -7,22 +7,18 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import type { KeyPair } from '../core/ed25519.js';
 import type { Genesis } from '../core/genesis.js';
-import { addressFromPublicKey, homeShard } from '../core/address.js';
-import { ancestorsOf, type ShardId } from '../core/ids.js';
-import { DecodeError } from '../core/bytes.js';
+import type { ShardId } from '../core/ids.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
-import { TriadNetwork, type AggregationTiming, type GlobalStore, type TxBatchVerdict } from '../gossip/network.js';
-import type { SignRecordStore } from '../hierarchy/sign-guard.js';
-import type { Scheduler } from '../core/scheduler.js';
+import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
+import { attachNetwork } from './attach.js';
 import { proofTopic } from '../gossip/proof-messages.js';
-import { ignore, reject, ACCEPT } from '../gossip/validation.js';
-import { decodeSignedTx, MAX_TX_BYTES } from '../shard/tx.js';
-import type { CheckedBatch, Shard, SealedEvent } from '../shard/shard.js';
+import type { Shard } from '../shard/shard.js';
 import type { Logger } from './logger.js';
 import { addNetworkMetrics, type NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
-import { CrossShardDelivery } from './xshard.js';
+
+export { attachNetwork, txBatchChecker, txBatchVerdict } from './attach.js';
 
 export interface GossipOptions {
   /** Listen address, `host:port` (port 0 = ephemeral) or a multiaddr. */
@@ -52,42 +48,6 @@ export function listenMultiaddr(s: string): string {
   const host = m[1]!.replace(/^\[|\]$/g, '');
   const proto = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : host.includes(':') ? 'ip6' : 'dns4';
   return `/${proto}/${host}/tcp/${m[2]}`;
-}
-
-/**
- * Gossip check of a forwarded transaction batch: each one decodes, is of this network and homed
- * here (cheap, first), then the shard checks the batch (mempool room and committed nonce window and
- * funds without a signature check, then the signatures on its worker threads, bounded). Reject (the
- * sender's score drops, nothing relayed, nothing admitted) if any signature is bad: an honest
- * forwarder verifies signatures before it forwards (other refusals, e.g. funds, are not its fault).
- * Ignore (no penalty) if the shard had no room to verify all of it. An accepted batch's verdicts
- * travel with it to submission.
- */
-export function txBatchChecker(genesis: Genesis, shard: Pick<Shard, 'id' | 'check' | 'canVerify'>): (txs: Uint8Array[]) => Promise<TxBatchVerdict> {
-  return async (txs) => {
-    // no room in the verification queue: drop it before spending anything on it
-    if (!shard.canVerify(txs.length)) return ignore('busy', `verification queue full (batch of ${txs.length})`);
-    for (const b of txs) {
-      if (b.length > MAX_TX_BYTES) return reject('oversized', `transaction of ${b.length} bytes`);
-      let t;
-      try {
-        t = decodeSignedTx(b).tx;
-      } catch (e) {
-        if (e instanceof DecodeError) return reject('undecodable', e.message);
-        throw e;
-      }
-      if (t.network !== genesis.networkId) return reject('wrong-network');
-      if (homeShard(addressFromPublicKey(t.from), genesis.depth) !== shard.id) return reject('wrong-topic', 'transaction of another shard');
-    }
-    return txBatchVerdict(await shard.check(txs));
-  };
-}
-
-/** The gossip outcome of a checked batch (see txBatchChecker). */
-export function txBatchVerdict(c: CheckedBatch): TxBatchVerdict {
-  if (c.badSignatures > 0) return reject('bad-signature', `${c.badSignatures} of ${c.results.length} transactions`);
-  if (c.capacity > 0) return { ...ignore('busy', `no room to verify ${c.capacity} of ${c.results.length} transactions`), checked: c };
-  return { ...ACCEPT, checked: c };
 }
 
 export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<GossipLayer> {
@@ -121,88 +81,16 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
 
     const attached = await attachNetwork({ shard, genesis, validatorKey: o.validatorKey, p2p, store, signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }), timing: o.timing, logger: log, metrics });
     components.push(...attached.components);
+    const netMetrics = addNetworkMetrics(metrics, attached.net, attached.xshard);
+    attached.net.onGlobal((ev) => {
+      netMetrics.globalEpoch.set(ev.global.aggregate.epoch);
+      if (ev.latencyMs !== undefined) netMetrics.globalLatency.observe(ev.latencyMs / 1000);
+    });
     return { p2p, net: attached.net, components };
   } catch (e) {
     for (const c of components.reverse()) await c.close().catch(() => {});
     throw e;
   }
-}
-
-export interface AttachOptions {
-  shard: Shard;
-  genesis: Genesis;
-  validatorKey: KeyPair;
-  p2p: P2PNode;
-  store?: GlobalStore;
-  signStore?: SignRecordStore;
-  timing?: Partial<AggregationTiming>;
-  /** Clock and timers (default: the wall clock); the simulator passes its virtual one. */
-  scheduler?: Scheduler;
-  logger?: Logger;
-  metrics?: NodeMetrics;
-}
-
-/**
- * Wires a shard to the hierarchy over `p2p`: the TriadNetwork (round machine + transport), the
- * cross-shard delivery, and the seal hook that publishes each snapshot and applies the clock rules
- * to the siblings' snapshots. The node (startGossip) and the simulator (test/sim) both use it.
- */
-export async function attachNetwork(o: AttachOptions): Promise<{ net: TriadNetwork; xshard: CrossShardDelivery; components: Component[] }> {
-  const { shard, genesis, p2p, metrics } = o;
-  const log = o.logger;
-  const components: Component[] = [];
-  const netLog = log?.child({ module: 'gossip' });
-  const xshard = new CrossShardDelivery({ shard, genesis, logger: log, scheduler: o.scheduler });
-  const net = await TriadNetwork.start({
-    onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
-    p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store: o.store, logger: netLog, timing: o.timing, scheduler: o.scheduler,
-    signStore: o.signStore,
-    checkTxBatch: txBatchChecker(genesis, shard),
-    // Another node hands us our shard's transactions and waits for our verdicts.
-    onSubmit: (txs, checked) => shard.submit(txs, checked),
-    onTxBatch: (txs, from, checked) => {
-      // Forwarded to us by another node: submit like any API batch (signatures checked by the validator).
-      void shard.submit(txs, checked).then((rs) => {
-        let ok = 0;
-        for (const r of rs) if (r.ok) ok++;
-        if (ok > 0) metrics?.submissions.inc({ result: 'accepted' }, ok);
-        if (ok < rs.length) metrics?.submissions.inc({ result: 'rejected-forwarded' }, rs.length - ok);
-        netLog?.debug({ from, txs: txs.length, accepted: ok }, 'forwarded batch submitted');
-      }, (err) => netLog?.warn({ err: (err as Error).message }, 'forwarded batch not submitted'));
-    },
-  });
-  components.push({ name: 'network', close: () => net.close() });
-  xshard.attach(net);
-  components.push({ name: 'xshard', close: async () => xshard.close() });
-
-  // After each seal: publish our snapshot, and apply the clock receive rules to our triad
-  // siblings' snapshots of the previous epoch (they arrive while we run the current one).
-  const siblings = siblingsOf(shard.id);
-  const onSealed = (ev: SealedEvent): void => {
-    const e = ev.snapshot.snapshot.epoch;
-    net.publishSnapshot(ev.snapshot).catch((err) => netLog?.warn({ err: (err as Error).message, epoch: e }, 'cannot publish snapshot'));
-    for (const s of siblings) {
-      const ss = net.snapshotOf(s, e - 1);
-      if (!ss) continue;
-      shard.observeLamport(ss.snapshot.lamport);
-      try {
-        shard.observeHlc(ss.snapshot.hlc);
-      } catch (err) {
-        netLog?.warn({ shard: s, err: (err as Error).message }, 'sibling HLC refused');
-      }
-    }
-  };
-  shard.events.on('sealed', onSealed);
-  components.push({ name: 'snapshot-publisher', close: async () => void shard.events.off('sealed', onSealed) });
-
-  if (metrics) {
-    const netMetrics = addNetworkMetrics(metrics, net, xshard);
-    net.onGlobal((ev) => {
-      netMetrics.globalEpoch.set(ev.global.aggregate.epoch);
-      if (ev.latencyMs !== undefined) netMetrics.globalLatency.observe(ev.latencyMs / 1000);
-    });
-  }
-  return { net, xshard, components };
 }
 
 /**
@@ -212,10 +100,4 @@ export async function attachNetwork(o: AttachOptions): Promise<{ net: TriadNetwo
  */
 export function scoredTopicsFor(genesis: Genesis, shard: ShardId): string[] {
   return [...TriadNetwork.topicsFor(genesis, shard), proofTopic(genesis.networkId)];
-}
-
-function siblingsOf(s: ShardId): ShardId[] {
-  if (ancestorsOf(s).length === 0) return [];
-  const base = s.slice(0, -1);
-  return ['0', '1', '2'].map((d) => (base + d) as ShardId).filter((x) => x !== s);
 }

@@ -13,7 +13,7 @@ import { Shard, type SealedEvent } from '../../src/shard/shard.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { globalConservation, snapshotsConservation } from '../../src/hierarchy/conservation.js';
 import type { Snapshot } from '../../src/shard/snapshot.js';
-import { attachNetwork } from '../../src/node/gossip.js';
+import { attachNetwork } from '../../src/node/attach.js';
 import { validatorPeers } from '../../src/gossip/identity.js';
 import type { TriadNetwork, GlobalEvent } from '../../src/gossip/network.js';
 import type { Component } from '../../src/node/node.js';
