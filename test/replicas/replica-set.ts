@@ -119,6 +119,7 @@ export class ReplicaSet {
 
   /** The replica that is writer with a committed epoch, as seen by itself. */
   async writer(except?: number): Promise<number | undefined> {
+    if (!this.genesis.replicas) return ((await getJson<{ epoch: number }>(`${this.urls[0]}/v1/health`, 1500))?.body.epoch ?? -1) >= 0 ? 0 : undefined; // one replica: the node itself
     const st = await this.statuses();
     const w = st.findIndex((s, i) => i !== except && s?.role === 'writer' && s.committed >= 0);
     return w < 0 ? undefined : w;
