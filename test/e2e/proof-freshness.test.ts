@@ -111,8 +111,8 @@ test('one prover pool for the machine; the newest global proof\'s age is reporte
     assert.ok(Math.abs(f.ageSeconds! - f.ageEpochs! * genesis.epochMs / 1000) <= 3, `ageSeconds ${f.ageSeconds} agrees with ${f.ageEpochs} epochs`);
   }
   const metrics = await (await fetch(`${apiUrl(layout!.shards[0]!)}/metrics`)).text();
-  assert.match(metrics, /^smt_global_proof_age_epochs -?\d+/m);
-  assert.match(metrics, /^smt_global_proof_age_seconds -?[\d.]+/m);
+  assert.match(metrics, /^smt_global_proof_age_epochs(\{[^}]*\})? -?\d+$/m);
+  assert.match(metrics, /^smt_global_proof_age_seconds(\{[^}]*\})? -?[\d.]+$/m);
 
   // over the window, new proofs keep the newest one young
   const proved = new Set<number>();
