@@ -38,6 +38,7 @@ Writes:
                               and proofKeysHash: the hash of the built circuits' verification keys (nodes
                               prove and accept proofs only with these keys; without it proofs are off)
   DIR/validators/<shard>.key  validator key of each shard (root.key for the single shard of depth 0)
+  DIR/validators/<shard>.rN.key  with --replicas: the key of replica N >= 1 of each shard (replica 0's is <shard>.key)
   DIR/accounts/<i>.key        funded test accounts (mode 0600), indexed in DIR/accounts.json
 
 Examples:
