@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { formatFailure, runSeeds } from '../test/sim/runner.js';
-import { World, DEFAULTS, type SimConfig } from '../test/sim/world.js';
+import { World, DEFAULTS, FAULT_KINDS, type FaultKind, type SimConfig } from '../test/sim/world.js';
 
 const cmd = new Command('sim')
   .description('deterministic simulation of the whole network on a virtual clock')
@@ -14,15 +14,17 @@ const cmd = new Command('sim')
   .option('--seed <s>', 'first seed (alone: replay this seed and print its trace)', (v) => Number.parseInt(v, 10))
   .option('--depth <d>', 'hierarchy depth (3^d shards)', (v) => Number.parseInt(v, 10), 1)
   .addOption(new Option('--faults <mode>', 'fault model').choices(['random', 'one-per-triad', 'none']).default('random'))
+  .option('--kinds <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(', ')})`)
   .option('--epochs <n>', 'epochs with faults', (v) => Number.parseInt(v, 10))
   .option('--calm <n>', 'epochs after the faults heal', (v) => Number.parseInt(v, 10))
   .option('--liveness <n>', 'a global snapshot of every epoch must be final within this many epochs of its seal', (v) => Number.parseInt(v, 10))
   .option('--jobs <n>', 'worker threads', (v) => Number.parseInt(v, 10), Math.min(2, availableParallelism()))
   .option('--verbose', 'with --seed alone: trace the nodes\' log lines too')
   .parse();
-const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; jobs: number; verbose?: boolean }>();
+const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; jobs: number; verbose?: boolean; kinds?: string }>();
 const config: Partial<SimConfig> = {
   depth: o.depth, faults: o.faults,
+  ...(o.kinds ? { faultKinds: o.kinds.split(',') as FaultKind[] } : {}),
   ...(o.epochs !== undefined ? { faultEpochs: o.epochs } : {}),
   ...(o.calm !== undefined ? { calmEpochs: o.calm } : {}),
   ...(o.liveness !== undefined ? { livenessEpochs: o.liveness } : {}),

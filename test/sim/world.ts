@@ -22,6 +22,9 @@ import { SimProcess, VirtualClock } from './clock.js';
 import { SimNetwork, type LinkModel, type SimP2P } from './network.js';
 import { CrashableLevel } from './store.js';
 
+export const FAULT_KINDS = ['pause', 'crash', 'partition', 'partition-out', 'partition-in'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
 export interface SimConfig {
   seed: number;
   depth: number;
@@ -36,6 +39,8 @@ export interface SimConfig {
   /** 'random': anything (liveness judged only after healing); 'one-per-triad': at most one member
    * of each lowest triad faulty at a time (liveness judged throughout); 'none'. */
   faults: 'random' | 'one-per-triad' | 'none';
+  /** Fault kinds the nemesis picks from (default: all). */
+  faultKinds?: FaultKind[];
   /** The link model; undefined: drawn from the seed. */
   link?: LinkModel;
   /** A global snapshot of every epoch must be final on every live node within this many epochs of its seal. */
@@ -328,7 +333,7 @@ export class World {
     const n = this.pick(cands);
     const dur = 1000 + Math.floor(this.rand() * 6000);
     const end = Math.min(this.clock.now + dur, this.healAt - this.cfg.epochMs);
-    const kind = this.pick(['pause', 'crash', 'partition', 'partition-out', 'partition-in'] as const);
+    const kind = this.pick(this.cfg.faultKinds ?? FAULT_KINDS);
     this.faults++;
     this.faulty.add(n.i);
     let w = this.faultWindows.get(n.i);
