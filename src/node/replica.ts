@@ -368,7 +368,10 @@ export class ReplicaService {
     this.heardAt = performance.now();
     this.electionDeadline = this.heardAt + this.electionTimeout();
     this.writerHead = a.head;
-    if (a.committed > this.committed) this.committed = a.committed;
+    // The writer's committed epoch speaks for this replica's own epochs only as far as the writer
+    // checked they are its own (our head's hash, hence the chain below it): never for epochs a
+    // deposed writer sealed here alone, which may hold transfers the new history does not.
+    if (!a.diverged && head <= a.head) this.committed = Math.max(this.committed, Math.min(a.committed, head));
     if (a.diverged) return this.resync(`this replica's epoch ${head} is not the writer's (a deposed writer's epoch that never committed)`);
     if (want === 0) return;
     const raw = typeof (res as { entries?: unknown }).entries === 'string' ? new Uint8Array(Buffer.from((res as { entries: string }).entries, 'base64')) : undefined;
