@@ -45,7 +45,7 @@ test('slow-header sockets: past 64 from one address they are refused (closed wit
   }
 });
 
-test('1 MiB batches of forwarded transfers with bad signatures: all refused as bad-signature, checked off the event loop (the node main thread spends under 50 ms of CPU per batch, median of 5)', { timeout: 90_000 }, async () => {
+test('1 MiB batches of forwarded transfers with bad signatures: all refused as bad-signature, checked off the event loop (the node main thread spends under 100 ms of CPU per batch, median of 5)', { timeout: 90_000 }, async () => {
   const body = badSignatureBatch(c, '1');
   const n = (JSON.parse(body) as { txs: string[] }).txs.length;
   const pid = c.pidOf(TARGET);
@@ -77,7 +77,10 @@ test('1 MiB batches of forwarded transfers with bad signatures: all refused as b
   }
   costs.sort((a, b) => a - b);
   console.log(`${n} bad signatures per batch (${body.length} bytes); background ${(idlePerMs * 1000).toFixed(0)} ms/s; node main-thread CPU per batch beyond it, ms: ${costs.map((x) => x.toFixed(0)).join(', ')}`);
-  assert.ok(costs[2]! < 50, `median main-thread CPU per batch: ${costs[2]!.toFixed(0)} ms`);
+  // Verifying the batch's signatures on the main thread would cost >= 3,187 x ~40-65 us (ed25519 verify
+  // on one core) = 130-200 ms; decoding and answering it costs 25-70 ms (10 ms ticks, noisy), so 100 ms
+  // separates the two where 50 ms failed on honest runs.
+  assert.ok(costs[2]! < 100, `median main-thread CPU per batch: ${costs[2]!.toFixed(0)} ms`);
 });
 
 test('an address past its rate gets 429 with Retry-After and code rate-limited; another address is still served', { timeout: 60_000 }, async () => {
