@@ -2,6 +2,7 @@
 // transfers concatenated, nothing between them. A signed transfer delimits itself (its network id
 // length says where it ends: 153 + len bytes), so the batch needs no framing of its own. Pure.
 import { MAX_NETWORK_BYTES, TX_VERSION } from './tx.js';
+import { concatBytes } from '../core/bytes.js';
 
 /** Bytes of a signed transfer besides its network id: u8 version, u32 length, 32 + 20 + 4 * 8, 64. */
 export const SIGNED_TX_FIXED_BYTES = 1 + 4 + 32 + 20 + 32 + 64;
@@ -44,13 +45,5 @@ export function splitSignedTxs(body: Uint8Array, max: number): Uint8Array[] {
 
 /** The batch body for `txs` (signed-transfer encodings): their concatenation. */
 export function joinSignedTxs(txs: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const t of txs) n += t.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const t of txs) {
-    out.set(t, o);
-    o += t.length;
-  }
-  return out;
+  return concatBytes(...txs);
 }
