@@ -425,15 +425,7 @@ export class ReplicaService {
   // ------------------------------------------------------------------ serving
 
   private async handlePull(body: unknown): Promise<ApiResponse> {
-    const { msg, sig } = parseSigned(body);
-    let req;
-    try {
-      req = decodePull(msg);
-    } catch {
-      throw new HttpError(400, 'bad-request', 'not a pull request');
-    }
-    this.checkPeer(req.network, req.shard, req.replica, 'replica-pull', msg, sig);
-    if (this.cut(req.replica)) throw new HttpError(503, 'unavailable', 'partitioned (test)');
+    const req = this.admit(body, decodePull, 'a pull request', 'replica-pull', (r) => r.replica);
     if (req.term > this.vote.term) await this.adoptTerm(req.term, null);
     const shard = this.o.shard;
     let diverged = false;
@@ -472,15 +464,7 @@ export class ReplicaService {
   }
 
   private async handleVote(body: unknown): Promise<ApiResponse> {
-    const { msg, sig } = parseSigned(body);
-    let req;
-    try {
-      req = decodeVoteRequest(msg);
-    } catch {
-      throw new HttpError(400, 'bad-request', 'not a vote request');
-    }
-    this.checkPeer(req.network, req.shard, req.candidate, 'replica-vote-request', msg, sig);
-    if (this.cut(req.candidate)) throw new HttpError(503, 'unavailable', 'partitioned (test)');
+    const req = this.admit(body, decodeVoteRequest, 'a vote request', 'replica-vote-request', (r) => r.candidate);
     await this.refreshHeadTerm();
     const now = performance.now();
     const writer = this.role === 'writer';
@@ -504,6 +488,20 @@ export class ReplicaService {
     this.log.info({ candidate: req.candidate, term: req.term.toString(), grant: d.grant, ...(d.grant ? {} : { reason: d.reason }) }, 'vote');
     const v = { network: this.o.genesis.networkId, shard: this.o.shard.id, voter: this.o.index, candidate: req.candidate, term: this.vote.term, granted: d.grant, reqAt: req.at };
     return { json: this.signed('replica-vote', encodeVote(v)) };
+  }
+
+  /** A signed message from another replica of this shard, decoded and checked, or the HTTP error that refuses it. */
+  private admit<T extends { network: string; shard: string }>(body: unknown, decode: (m: Uint8Array) => T, what: string, tag: MessageTag, sender: (r: T) => number): T {
+    const { msg, sig } = parseSigned(body);
+    let req: T;
+    try {
+      req = decode(msg);
+    } catch {
+      throw new HttpError(400, 'bad-request', `not ${what}`);
+    }
+    this.checkPeer(req.network, req.shard, sender(req), tag, msg, sig);
+    if (this.cut(sender(req))) throw new HttpError(503, 'unavailable', 'partitioned (test)');
+    return req;
   }
 
   private checkPeer(network: string, shard: string, replica: number, tag: MessageTag, msg: Uint8Array, sig: Uint8Array): void {
