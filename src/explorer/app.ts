@@ -133,11 +133,16 @@ function fitAxis(self: ChartSelf, values: string[] | null, axisIdx: number, cycl
   return Math.ceil(size) + 6;
 }
 const yAxis = (o: Record<string, unknown> = {}): Record<string, unknown> => ({ stroke: 'currentColor', size: fitAxis, ...o });
+// Whole seconds and wall-clock labels: with a few seconds of history uPlot's default time axis picks
+// sub-second steps and prints fragments such as ":21.000".
+const two = (n: number): string => String(n).padStart(2, '0');
+const clock = (sec: number): string => { const d = new Date(sec * 1000); return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`; };
+const xAxis = (): Record<string, unknown> => ({ stroke: 'currentColor', space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: (_u: unknown, splits: number[]) => splits.map(clock) });
 function drawCharts(t: Tick): void {
   if (!tpsChart) {
     const shardSeries = t.shards.map((s, i) => ({ label: `shard ${s.shard}`, stroke: palette[i % palette.length], width: 1, show: t.shards.length <= 9 }));
-    tpsChart = new uPlot({ width: chartWidth('chart-tps'), height: 220, series: [{}, { label: 'all shards', stroke: 'currentColor', width: 2.5 }, ...shardSeries], axes: [{ stroke: 'currentColor' }, yAxis()], scales: { x: { time: true } } }, [[], [], ...t.shards.map(() => [])], $('chart-tps'));
-    latChart = new uPlot({ width: chartWidth('chart-lat'), height: 220, series: [{}, { label: 'seal → global final (ms)', stroke: '#2f6fdb', width: 2, scale: 'ms' }, { label: 'proof lag (epochs)', stroke: '#d9542b', width: 2, scale: 'ep' }], axes: [{ stroke: 'currentColor' }, yAxis({ scale: 'ms' }), yAxis({ scale: 'ep', side: 1, grid: { show: false } })], scales: { x: { time: true } } }, [[], [], []], $('chart-lat'));
+    tpsChart = new uPlot({ width: chartWidth('chart-tps'), height: 220, series: [{}, { label: 'all shards', stroke: 'currentColor', width: 2.5 }, ...shardSeries], axes: [xAxis(), yAxis()], scales: { x: { time: true } } }, [[], [], ...t.shards.map(() => [])], $('chart-tps'));
+    latChart = new uPlot({ width: chartWidth('chart-lat'), height: 220, series: [{}, { label: 'seal → global final (ms)', stroke: '#2f6fdb', width: 2, scale: 'ms' }, { label: 'proof lag (epochs)', stroke: '#d9542b', width: 2, scale: 'ep' }], axes: [xAxis(), yAxis({ scale: 'ms' }), yAxis({ scale: 'ep', side: 1, grid: { show: false } })], scales: { x: { time: true } } }, [[], [], []], $('chart-lat'));
     window.addEventListener('resize', () => {
       tpsChart?.setSize({ width: chartWidth('chart-tps'), height: 220 });
       latChart?.setSize({ width: chartWidth('chart-lat'), height: 220 });
