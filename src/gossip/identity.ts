@@ -26,15 +26,19 @@ export function peerIdOfPublicKey(publicKey: Uint8Array): string {
 export interface ValidatorPeers {
   readonly byShard: ReadonlyMap<ShardId, string>;
   readonly ids: ReadonlySet<string>;
+  /** Every replica's peer id of each shard, in replica order (just the validator's for a single-replica shard). */
+  readonly replicasOf: ReadonlyMap<ShardId, readonly string[]>;
   shardOf(peer: string): ShardId | undefined;
 }
 
 export function validatorPeers(genesis: Pick<Genesis, 'validators' | 'replicas'>): ValidatorPeers {
   const byShard = new Map<ShardId, string>();
   const shardOfPeer = new Map<string, ShardId>();
+  const replicasOf = new Map<ShardId, string[]>();
   for (const [shard, key] of genesis.validators) {
     const id = peerIdOfPublicKey(key);
     byShard.set(shard, id);
+    replicasOf.set(shard, [id]);
     // one key validating two shards would make "the peer of shard s" ambiguous: the first one wins
     // for shardOf, byShard still names it for both
     if (!shardOfPeer.has(id)) shardOfPeer.set(id, shard);
@@ -45,9 +49,10 @@ export function validatorPeers(genesis: Pick<Genesis, 'validators' | 'replicas'>
     for (const key of keys.slice(1)) {
       const id = peerIdOfPublicKey(key);
       if (!shardOfPeer.has(id)) shardOfPeer.set(id, shard);
+      replicasOf.get(shard)?.push(id);
     }
   }
-  return { byShard, ids: new Set(shardOfPeer.keys()), shardOf: (peer) => shardOfPeer.get(peer) };
+  return { byShard, ids: new Set(shardOfPeer.keys()), replicasOf, shardOf: (peer) => shardOfPeer.get(peer) };
 }
 
 /**

@@ -79,6 +79,8 @@ export interface TriadNetworkOptions {
   keepEpochs?: number;
   /** Where this validator records what it signed (src/hierarchy/sign-guard.ts); memory-only if absent. */
   signStore?: SignRecordStore;
+  /** May this node sign aggregates of rounds of `epoch` now? (A replicated shard: only its writer, docs/REPLICAS.md.) Default: always. */
+  canSign?: (epoch: number) => boolean;
 }
 
 export interface NetworkStats {
@@ -164,6 +166,7 @@ export class TriadNetwork {
     this.rounds = new RoundMachine({
       genesis: this.genesis, shard: this.shard, secretKey: this.o.validatorKey.secretKey, guard: this.guard,
       now: () => this.sched.now(), out: (a) => this.act(a), timing: this.timing, keepEpochs: this.keepEpochs,
+      ...(this.o.canSign ? { canSign: this.o.canSign } : {}),
     });
     await this.loadStore();
     const net = this.genesis.networkId;
@@ -342,8 +345,10 @@ export class TriadNetwork {
    */
   async publishTxs(shard: ShardId, txs: Uint8Array[]): Promise<number> {
     const topic = txTopic(this.genesis.networkId, shard);
-    const home = this.peers.byShard.get(shard);
-    if (!home || !this.p2p.topicPeers(topic).includes(home)) throw new Error(`home-unreachable: the validator of shard ${shard} is not connected`);
+    // any replica of a replicated home shard: its writer takes the batch, its followers ignore it
+    const homes = this.peers.replicasOf.get(shard) ?? [];
+    const subscribed = this.p2p.topicPeers(topic);
+    if (!homes.some((h) => subscribed.includes(h))) throw new Error(`home-unreachable: no validator of shard ${shard} is connected`);
     const data = encodeEnvelope({ kind: GossipKind.txBatch, network: this.genesis.networkId, payload: encodeTxBatch(txs) });
     this.countOut(data);
     return this.p2p.publish(topic, data);
@@ -357,15 +362,18 @@ export class TriadNetwork {
    */
   async submitTo(home: ShardId, txs: Uint8Array[]): Promise<SubmitResult[] | undefined> {
     const net = this.genesis.networkId;
-    const peer = this.peers.byShard.get(home);
-    if (!peer || peer === this.p2p.peerId || !this.p2p.connectedPeers().includes(peer)) return undefined;
-    try {
-      const b = await this.p2p.request(peer, submitProtocol(net), encodeTxBatch(txs), { timeoutMs: SUBMIT_TIMEOUT_MS });
-      return decodeSubmitResults(b, txs.length);
-    } catch (err) {
-      this.log?.debug({ peer, home, err: (err as Error).message }, 'direct submission failed');
-      return undefined;
+    // a replicated home shard: its replicas in turn (a follower refuses, only the writer takes them)
+    const connected = this.p2p.connectedPeers();
+    const peers = (this.peers.replicasOf.get(home) ?? []).filter((p) => p !== this.p2p.peerId && connected.includes(p));
+    for (const peer of peers) {
+      try {
+        const b = await this.p2p.request(peer, submitProtocol(net), encodeTxBatch(txs), { timeoutMs: SUBMIT_TIMEOUT_MS });
+        return decodeSubmitResults(b, txs.length);
+      } catch (err) {
+        this.log?.debug({ peer, home, err: (err as Error).message }, 'direct submission failed');
+      }
     }
+    return undefined;
   }
 
   latestGlobalEpoch(): number {

@@ -28,6 +28,8 @@ import type { GlobalSnapshot } from './global.js';
 import { genesisChildSupplies } from './genesis-supply.js';
 import type { SignedSnapshot } from '../shard/snapshot.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
+import { TermFence } from '../replica/fence.js';
+import { snapshotHash } from '../shard/snapshot.js';
 
 export interface RoundTiming {
   /** How long a lowest-level round waits for missing children (and for T's previous final) after its
@@ -96,6 +98,9 @@ export interface RoundMachineOptions {
   timing?: Partial<RoundTiming>;
   /** Rounds older than the latest global epoch minus this are dropped (default 32). */
   keepEpochs?: number;
+  /** May this node sign rounds of `epoch` now? A replicated shard signs only through its writer,
+   * and only rounds no earlier writer can have signed (docs/REPLICAS.md). Default: always. */
+  canSign?: (epoch: number) => boolean;
 }
 
 interface Candidate {
@@ -147,6 +152,11 @@ export class RoundMachine {
   private readonly guard: RoundMachineOptions['guard'];
   private readonly now: () => number;
   private readonly out: (a: RoundAction) => void;
+  private readonly canSign: ((epoch: number) => boolean) | undefined;
+  /** Replicated shards' snapshots: never two of one (shard, epoch), never a deposed term's (replica/fence.ts). */
+  private readonly fence = new TermFence();
+  /** Snapshots the fence refused (a deposed writer's, or a second one of an epoch). */
+  snapshotsFenced = 0;
   private readonly rounds = new Map<string, Round>(); // `${path}@${epoch}`
   private readonly finals = new Map<string, Map<number, FinalAggregate>>(); // path -> epoch -> final
   private readonly snapshots = new Map<string, SignedSnapshot>(); // `${shard}@${epoch}`
@@ -172,6 +182,7 @@ export class RoundMachine {
     this.guard = o.guard;
     this.now = o.now;
     this.out = o.out;
+    this.canSign = o.canSign;
     this.timing = { ...defaultRoundTiming(o.genesis.epochMs), ...o.timing };
     this.keepEpochs = o.keepEpochs ?? 32;
     this.ancestors = ancestorsOf(o.shard);
@@ -266,6 +277,7 @@ export class RoundMachine {
           if (a.kind !== 'snapshot') return false;
           const s = a.snapshot.snapshot;
           if (s.shard !== child || s.epoch !== r.epoch || s.network !== net || !verifyShardSnapshot(this.genesis, a.snapshot)) return false;
+          if (!this.fenced(a.snapshot)) return false;
           if (!r.inputs[p.pos] && !r.computed && !r.final) {
             this.snapshots.set(`${child}@${r.epoch}`, a.snapshot);
             r.inputs[p.pos] = { kind: 'snapshot', snapshot: s };
@@ -362,9 +374,21 @@ export class RoundMachine {
     return verifyFinalAggregate(fa, this.genesis).ok;
   }
 
+  /** The TermFence on a replicated shard's snapshot (version 2): true if it may be taken. */
+  private fenced(ss: SignedSnapshot): boolean {
+    const s = ss.snapshot;
+    if (!s.replica) return true;
+    const v = this.fence.accept({ shard: s.shard, epoch: s.epoch, term: s.replica.term, hash: toHex(snapshotHash(s)) });
+    if (v.ok) return true;
+    this.snapshotsFenced++;
+    this.out({ type: 'log', level: 'warn', msg: 'snapshot refused by the term fence', data: { shard: s.shard, epoch: s.epoch, term: s.replica.term.toString(), reason: v.reason, why: v.message } });
+    return false;
+  }
+
   private acceptSnapshot(ss: SignedSnapshot): void {
     const s = ss.snapshot;
     if (this.stale(s.epoch)) return;
+    if (!this.fenced(ss)) return;
     this.snapshots.set(`${s.shard}@${s.epoch}`, ss);
     const t = parentOf(s.shard);
     if (!this.ancestorSet.has(t)) return;
@@ -461,6 +485,7 @@ export class RoundMachine {
     const member = r.path + String(pos);
     const attempt = attemptOf(this.shard, member, r.epoch, this.genesis.depth);
     if (attempt === undefined) return;
+    if (this.canSign && !this.canSign(r.epoch)) return; // asked again on the next tick
     const h = aggregateHash(agg);
     const cand = r.candidates.get(toHex(h));
     if (cand?.sigs.has(pos)) return; // signed already (or another turn did)

@@ -18,6 +18,7 @@ import type { CheckedBatch, Shard, SealedEvent } from '../shard/shard.js';
 import type { NodeMetrics } from './metrics.js';
 import type { Component } from './node.js';
 import { CrossShardDelivery } from './xshard.js';
+import { PeerRequestError } from '../gossip/admission.js';
 
 /**
  * Gossip check of a forwarded transaction batch: each one decodes, is of this network and homed
@@ -67,6 +68,23 @@ export interface AttachOptions {
   scheduler?: Scheduler;
   logger?: Logger;
   metrics?: NodeMetrics;
+  /** A replicated shard's replica (docs/REPLICAS.md): what this node may do depends on whether it holds the write lease. */
+  replica?: ReplicaHooks;
+}
+
+/**
+ * What the network layer needs from a replica of a replicated shard. Only the writer publishes its
+ * snapshots (once committed: durable on a majority), signs aggregates, takes submissions and
+ * pushes receipts; every replica gossips, stores and serves finals, globals and receipts.
+ */
+export interface ReplicaHooks {
+  isWriter(): boolean;
+  /** May this replica sign aggregation rounds of `epoch` (ReplicaService.canSignRound)? */
+  canSign(epoch: number): boolean;
+  /** Calls `f` for each epoch this writer sealed once it is committed (durable on a majority); returns an unsubscribe. */
+  onCommitted(f: (ev: SealedEvent) => void): () => void;
+  /** Calls `f` when this replica becomes the writer; returns an unsubscribe. */
+  onWriter(f: () => void): () => void;
 }
 
 /**
@@ -79,15 +97,22 @@ export async function attachNetwork(o: AttachOptions): Promise<{ net: TriadNetwo
   const log = o.logger;
   const components: Component[] = [];
   const netLog = log?.child({ module: 'gossip' });
-  const xshard = new CrossShardDelivery({ shard, genesis, logger: log, scheduler: o.scheduler });
+  const replica = o.replica;
+  const xshard = new CrossShardDelivery({ shard, genesis, logger: log, scheduler: o.scheduler, ...(replica ? { isWriter: () => replica.isWriter() } : {}) });
   const net = await TriadNetwork.start({
     onReceipts: xshard.onPushed, checkReceipts: xshard.check, serveReceipts: xshard.serve,
     p2p, genesis, shard: shard.id, validatorKey: o.validatorKey, store: o.store, logger: netLog, timing: o.timing, scheduler: o.scheduler,
     signStore: o.signStore,
+    ...(replica ? { canSign: (e: number) => replica.canSign(e) } : {}),
     checkTxBatch: txBatchChecker(genesis, shard),
-    // Another node hands us our shard's transactions and waits for our verdicts.
-    onSubmit: (txs, checked) => shard.submit(txs, checked),
+    // Another node hands us our shard's transactions and waits for our verdicts (a follower
+    // refuses: its mempool is never sealed; the forwarder asks the next replica).
+    onSubmit: (txs, checked) => {
+      if (replica && !replica.isWriter()) throw new PeerRequestError('refused', 'not the writer of this replicated shard');
+      return shard.submit(txs, checked);
+    },
     onTxBatch: (txs, from, checked) => {
+      if (replica && !replica.isWriter()) return; // the writer, on the same topic, takes it
       // Forwarded to us by another node: submit like any API batch (signatures checked by the validator).
       void shard.submit(txs, checked).then((rs) => {
         let ok = 0;
@@ -105,9 +130,20 @@ export async function attachNetwork(o: AttachOptions): Promise<{ net: TriadNetwo
   // After each seal: publish our snapshot, and apply the clock receive rules to our triad
   // siblings' snapshots of the previous epoch (they arrive while we run the current one).
   const siblings = siblingsOf(shard.id);
-  const onSealed = (ev: SealedEvent): void => {
+  const publish = (ev: SealedEvent): void => {
     const e = ev.snapshot.snapshot.epoch;
     net.publishSnapshot(ev.snapshot).catch((err) => netLog?.warn({ err: (err as Error).message, epoch: e }, 'cannot publish snapshot'));
+  };
+  // A replicated shard's writer publishes an epoch only once it is committed: a deposed writer's
+  // uncommitted epoch never leaves it (docs/REPLICAS.md "Nothing leaves before commit").
+  if (replica) {
+    const offCommitted = replica.onCommitted(publish);
+    const offWriter = replica.onWriter(() => xshard.tookOver());
+    components.push({ name: 'replica-publisher', close: async () => { offCommitted(); offWriter(); } });
+  }
+  const onSealed = (ev: SealedEvent): void => {
+    const e = ev.snapshot.snapshot.epoch;
+    if (!replica) publish(ev);
     for (const s of siblings) {
       const ss = net.snapshotOf(s, e - 1);
       if (!ss) continue;

@@ -11,7 +11,7 @@ import type { ShardId } from '../core/ids.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
 import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
-import { attachNetwork } from './attach.js';
+import { attachNetwork, type ReplicaHooks } from './attach.js';
 import { proofTopic } from '../gossip/proof-messages.js';
 import type { Shard } from '../shard/shard.js';
 import type { Logger } from './logger.js';
@@ -50,7 +50,7 @@ export function listenMultiaddr(s: string): string {
   return `/${proto}/${host}/tcp/${m[2]}`;
 }
 
-export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics }): Promise<GossipLayer> {
+export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics; replica?: ReplicaHooks }): Promise<GossipLayer> {
   const { shard, genesis, logger: log, metrics } = o;
   const components: Component[] = [];
   const dir = gossipDir(o.dataDir);
@@ -79,7 +79,7 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     components.push({ name: 'p2p', close: () => p2p.close() });
     log.info({ peerId: p2p.peerId, addrs: p2p.multiaddrs(), peers: o.peers.length }, 'p2p listening');
 
-    const attached = await attachNetwork({ shard, genesis, validatorKey: o.validatorKey, p2p, store, signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }), timing: o.timing, logger: log, metrics });
+    const attached = await attachNetwork({ shard, genesis, validatorKey: o.validatorKey, p2p, store, signStore: db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }), timing: o.timing, logger: log, metrics, ...(o.replica ? { replica: o.replica } : {}) });
     components.push(...attached.components);
     const netMetrics = addNetworkMetrics(metrics, attached.net, attached.xshard);
     attached.net.onGlobal((ev) => {

@@ -15,6 +15,8 @@ import { loadNetworkGenesis, loadReplicaKey } from './network-dir.js';
 import { isReplicated } from '../core/genesis.js';
 import { ReplicaService } from './replica.js';
 import { startGossip, type GossipOptions } from './gossip.js';
+import type { ReplicaHooks } from './attach.js';
+import { EventEmitter } from 'node:events';
 import { addProofRoutes } from './proof-api.js';
 import { ProvingService, type ProvingOptions } from './proving/service.js';
 import type { TriadNetwork } from '../gossip/network.js';
@@ -108,8 +110,6 @@ export class SmtNode {
     const dataDir = o.dataDir ?? join(o.networkDir, 'data', shardId === '' ? 'root' : shardId);
     const replicated = isReplicated(genesis, shardId);
     if (replicated && !o.replica) throw new Error(`shard "${shardId}" is a replica set in genesis: start it with --replica N --replica-urls URL0,URL1,... (docs/REPLICAS.md)`);
-    // not built yet (docs/REPLICAS.md): a replicated shard in the triad network would need gossip to publish committed snapshots only
-    if (replicated && o.gossip) throw new Error(`shard "${shardId}" is a replica set: replicated shards run without --p2p for now (depth-0 networks; docs/REPLICAS.md "What is not built yet")`);
     if (!replicated && o.replica && o.replica.index !== 0) throw new Error(`shard "${shardId}" has no replica set in genesis: --replica must be 0 or omitted`);
     const validator = loadReplicaKey(o.networkDir, genesis, shardId, replicated ? o.replica!.index : 0);
     let requestResync: (why: string) => void = () => {};
@@ -124,14 +124,23 @@ export class SmtNode {
 
       // 2. the network layer (gossip), then any other layers between the shard and the API
       let gossip: Awaited<ReturnType<typeof startGossip>> | undefined;
+      // the replica layer starts after the network layer (step 3); the network asks it through these
+      let replica: ReplicaService | undefined;
+      const replicaEvents = new EventEmitter();
+      const hooks: ReplicaHooks | undefined = replicated ? {
+        isWriter: () => replica?.isWriter() ?? false,
+        canSign: (e) => replica?.canSignRound(e) ?? false,
+        onCommitted: (f) => (replicaEvents.on('committed', f), () => void replicaEvents.off('committed', f)),
+        onWriter: (f) => (replicaEvents.on('writer', f), () => void replicaEvents.off('writer', f)),
+      } : undefined;
       if (o.gossip) {
         if (genesis.depth < 1) throw new Error('--p2p needs a network of depth >= 1 (a single shard has no one to gossip with)');
-        gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics });
+        gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics, ...(hooks ? { replica: hooks } : {}) });
         components.push(...gossip.components);
       }
       let proving: ProvingService | undefined;
       if (gossip && o.proving) {
-        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, net: gossip.net, dataDir, logger: log, metrics });
+        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, net: gossip.net, dataDir, logger: log, metrics, ...(hooks ? { ownSnapshots: hooks.onCommitted } : {}) });
         components.push(proving.component);
       }
       for (const make of o.layers ?? []) {
@@ -158,7 +167,6 @@ export class SmtNode {
       components.push({ name: 'metrics', close: async () => void shard.events.off('sealed', onSealed) });
 
       // 3. the epoch clock (a replicated shard's: started by the replica layer while it holds the write lease)
-      let replica: ReplicaService | undefined;
       if (replicated) {
         const startClock = (): EpochTimer => {
           const timer = new EpochTimer({
@@ -174,6 +182,8 @@ export class SmtNode {
         const svc = new ReplicaService({ shard, genesis, key: validator.keyPair, index: o.replica!.index, urls: o.replica!.urls, dataDir, logger: log, leaseMs: o.replica!.leaseMs, startClock, onResync: requestResync });
         replica = svc;
         svc.events.on('committed', onCommitted);
+        svc.events.on('committed', (ev: SealedEvent) => replicaEvents.emit('committed', ev));
+        svc.events.on('writer', () => replicaEvents.emit('writer'));
         components.push({ name: 'replica', close: () => svc.close() });
       } else if (!o.manualSeal) {
         const timer = new EpochTimer({

@@ -60,7 +60,7 @@ const MAX_ENTRIES = 64; // epochs per pull answer (a follower catching up)
 const MAX_ENTRY_BYTES = 8 << 20;
 
 export class ReplicaService {
-  /** 'committed' (SealedEvent): an epoch this writer sealed is durable on a majority. */
+  /** 'committed' (SealedEvent): an epoch this writer sealed is durable on a majority; 'writer': this replica became the writer. */
   readonly events = new EventEmitter();
   private readonly o: ReplicaServiceOptions;
   private readonly log: Logger;
@@ -150,6 +150,23 @@ export class ReplicaService {
   isWriter(): boolean {
     return this.role === 'writer';
   }
+
+  /**
+   * May this replica sign triad aggregation rounds of `epoch` for its shard (docs/REPLICAS.md
+   * "Which key signs for a replicated member")? Only the writer, under a live lease, and in a term
+   * after the first only rounds of epochs that began at least one epoch after it became writer:
+   * an earlier writer signed (if at all) while its lease held, which ended before this one was
+   * elected, and a round of epoch e is signed only after e has ended; so no round is signed by
+   * two replicas of one shard (their sign guards are separate), and the shard's slot never counts
+   * for two different aggregates of one round.
+   */
+  canSignRound(epoch: number): boolean {
+    if (this.role !== 'writer' || !this.leaseValid()) return false;
+    const g = this.o.genesis;
+    return g.genesisTime + epoch * g.epochMs >= this.signFrom;
+  }
+  /** Wall-clock ms from which rounds' epochs may be signed by this writer (see canSignRound). */
+  private signFrom = Infinity;
 
   /** The epoch clock's seal while writer: only under a live lease. */
   async sealAsWriter(): Promise<void> {
@@ -257,6 +274,7 @@ export class ReplicaService {
     if (this.role !== 'writer' && this.role !== 'candidate') return;
     const was = this.role;
     this.role = 'follower';
+    this.signFrom = Infinity;
     if (this.writer === this.o.index) this.writer = null;
     this.uncommitted = [];
     const c = this.clock;
@@ -319,8 +337,11 @@ export class ReplicaService {
     this.uncommitted = [];
     this.o.shard.setTerm(this.vote.term);
     this.termStart = this.o.shard.latestEpoch() + 1;
+    // term 1 has no earlier writer; any later term, one epoch of margin for clock drift
+    this.signFrom = this.vote.term <= 1n ? -Infinity : Date.now() + this.o.genesis.epochMs;
     this.clock = this.o.startClock();
     this.log.warn({ term: this.vote.term.toString(), fromEpoch: this.termStart, votes: grants.size + 1 }, 'became writer');
+    this.events.emit('writer');
   }
 
   private recomputeCommit(): void {

@@ -68,7 +68,11 @@ export class CrossShardDelivery {
 
   private readonly scheduler: Scheduler;
 
-  constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger; scheduler?: Scheduler }) {
+  /** A replicated shard's replica: only its writer pushes (followers still pull, queue and serve). */
+  private readonly isWriter: () => boolean;
+
+  constructor(o: { shard: Shard; genesis: Genesis; logger?: Logger; scheduler?: Scheduler; isWriter?: () => boolean }) {
+    this.isWriter = o.isWriter ?? (() => true);
     this.scheduler = o.scheduler ?? realScheduler;
     const now = (): number => this.scheduler.now();
     this.shard = o.shard;
@@ -92,6 +96,18 @@ export class CrossShardDelivery {
 
   close(): void {
     this.stopTimer?.();
+  }
+
+  /**
+   * This replica just became its shard's writer: pull every source from its inbox frontier now.
+   * What it credits next continues the cursors of the replicated entries it applied (the inbox's
+   * committed cursors), so nothing is credited twice; receipts it had not queued as a follower
+   * come from the sources (pull), so nothing is lost. Pushes restart from the newest final epoch.
+   */
+  tookOver(): void {
+    for (const s of this.others) this.wantPull.add(s);
+    this.pushed.clear();
+    void this.pull();
   }
 
   /** Epoch of `shard` included in the latest final global snapshot here, -1 if none. */
@@ -165,7 +181,8 @@ export class CrossShardDelivery {
     if (this.serving) await new Promise<void>((resolve) => this.serveQueue.push(resolve));
     else this.serving = true;
     try {
-      const fe = this.finalEpochOf(this.shard.id);
+      // a follower may not hold the newest final epoch yet: serve from what it holds
+      const fe = Math.min(this.finalEpochOf(this.shard.id), this.shard.latestEpoch());
       // nothing final yet: answer "I am the source, nothing to give" (no receipts, latest snapshot)
       const b = fe < 0 ? await this.shard.receiptBatchBytes(dst, 1n << 62n) : await this.shard.receiptBatchBytes(dst, fromSeq, PUSH_LIMIT, fe, this.bounds);
       if (b) this.counters.served++;
@@ -183,7 +200,7 @@ export class CrossShardDelivery {
 
   private async push(): Promise<void> {
     const net = this.net;
-    if (!net || this.pushing) return;
+    if (!net || this.pushing || !this.isWriter()) return;
     this.pushing = true;
     try {
       const fe = this.finalEpochOf(this.shard.id);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Genesis } from '../../core/genesis.js';
 import type { GlobalSnapshot } from '../../hierarchy/global.js';
 import type { P2PNode } from '../../gossip/p2p.js';
-import type { Shard } from '../../shard/shard.js';
+import type { SealedEvent, Shard } from '../../shard/shard.js';
 import type { CadencePlan } from '../../proof/cadence.js';
 import type { ProvingMetrics, Timelines } from './metrics.js';
 
@@ -48,6 +48,8 @@ export interface ProvingContext {
   /** Proof objects verified on arrival (gossip validation, fetch) or made here: not paired again. */
   readonly verified: WeakSet<object>;
   closed: boolean;
+  /** Subscribes to this shard's snapshots as they may be shared: every seal, or a replicated shard's committed ones (docs/REPLICAS.md); returns an unsubscribe. */
+  ownSnapshots(f: (ev: SealedEvent) => void): () => void;
   /** The latest epoch the wall clock has sealed. */
   clockEpoch(): number;
   /** Asks the scheduler to look for due work as soon as the event loop is free. */

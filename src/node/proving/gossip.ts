@@ -29,7 +29,7 @@ export class ProofGossip {
 
   /** Validator and subscription on the proofs topic, and the republication of this shard's seals. */
   start(): void {
-    const { p2p, genesis, shard } = this.c;
+    const { p2p, genesis } = this.c;
     const rejectLog = new RejectLog(this.c.log, 'proof-topic message rejected');
     p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
       [GossipKind.snapshot]: (payload) => this.trees.check(decodeSignedSnapshot(payload)),
@@ -41,11 +41,13 @@ export class ProofGossip {
       else if (o.action === 'ignore') this.counters.proofTopicIgnored++;
     }));
     p2p.subscribe(this.topic, (data) => this.onMessage(data));
-    shard.events.on('sealed', this.onSealed);
+    this.offSealed = this.c.ownSnapshots(this.onSealed);
   }
 
+  private offSealed: (() => void) | undefined;
+
   stop(): void {
-    this.c.shard.events.off('sealed', this.onSealed);
+    this.offSealed?.();
     this.c.p2p.unsubscribe(this.topic);
   }
 

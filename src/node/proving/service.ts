@@ -26,7 +26,7 @@ import { RemoteProofPool } from '../../proof/prover-service.js';
 import type { CommitmentTree } from '../../proof/tree.js';
 import type { TriadProof } from '../../proof/triad-proof.js';
 import type { SignedSnapshot } from '../../shard/snapshot.js';
-import type { Shard } from '../../shard/shard.js';
+import type { SealedEvent, Shard } from '../../shard/shard.js';
 import type { P2PNode } from '../../gossip/p2p.js';
 import { proofFetchProtocol } from '../../gossip/proof-messages.js';
 import type { ValidationOutcome } from '../../gossip/validation.js';
@@ -59,7 +59,11 @@ export interface ProvingOptions {
   proverUrl?: string;
 }
 
-export type ProvingStartOptions = ProvingOptions & { shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics };
+export type ProvingStartOptions = ProvingOptions & {
+  shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics;
+  /** This shard's snapshots as they may be shared (default: every seal; a replicated shard: its writer's committed ones). */
+  ownSnapshots?: (f: (ev: SealedEvent) => void) => () => void;
+};
 
 const PLAN_POLL_MS = 2000; // how often a node reads its prover service's cadence plan
 
@@ -106,6 +110,7 @@ export class ProvingService {
       timelines: new Timelines(genesis.genesisTime, genesis.epochMs, (e) => cadence.plan.isProved(e)),
       verified: new WeakSet<object>(),
       closed: false,
+      ownSnapshots: o.ownSnapshots ?? ((f) => (o.shard.events.on('sealed', f), () => void o.shard.events.off('sealed', f))),
       clockEpoch: () => clockEpochOf(genesis),
       kick: () => this.kick(),
       stateChanged: () => this.waiters.changed(),
