@@ -2,8 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadGenesis } from '../core/genesis.js';
-import { makeLayout, parseLayout, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+import { loadGenesis, replicaKeys } from '../core/genesis.js';
+import { makeLayout, parseLayout, processName, replicasOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+import { findWriter } from './discover.js';
+import { allShards } from '../core/ids.js';
 import { circuitsBuilt } from '../proof/artifacts.js';
 import { apiUrl, getJson, isAlive, portFree, proverPid, proverUrlOf, readPid, SMT_BIN, sleep, startProver, startShard, stopProver, stopShard, tailLog } from './supervisor.js';
 
@@ -16,6 +18,8 @@ export interface UpOptions {
   depth: number;
   accounts: number;
   epochMs: number;
+  /** Replicas per shard of a newly created devnet (default 1); an existing network's genesis decides. */
+  replicas?: number;
   apiBasePort?: number;
   p2pBasePort?: number;
   timeoutMs: number;
@@ -41,23 +45,34 @@ interface Health {
   peers?: number;
   tps?: number;
   globalEpoch?: number | null;
+  /** A replicated shard's replica (docs/REPLICAS.md). */
+  replica?: { role?: string; term?: string; writer?: number | null; lag?: number; committed?: number };
 }
 
 export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   const netDir = resolve(o.network);
   if (!existsSync(join(netDir, 'genesis.json'))) {
     o.print(`creating a depth-${o.depth} devnet (${3 ** o.depth} shards) in ${netDir}`);
-    execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(o.depth), '--dir', netDir, '--accounts', String(o.accounts), '--epoch-ms', String(o.epochMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const replicas = o.replicas ?? 1;
+    o.print(`creating a depth-${o.depth} devnet (${3 ** o.depth} shards${replicas > 1 ? ` x ${replicas} replicas` : ''}) in ${netDir}`);
+    execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(o.depth), '--dir', netDir, '--accounts', String(o.accounts), '--epoch-ms', String(o.epochMs), ...(replicas > 1 ? ['--replicas', String(replicas)] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const genesis = loadGenesis(join(netDir, 'genesis.json'));
+  // every shard of a cluster has the same number of replicas (network init --replicas)
+  const replicas = Math.max(...allShards(genesis.depth).map((s) => replicaKeys(genesis, s).length));
+  if (o.replicas !== undefined && o.replicas !== replicas) throw new ClusterError(`--replicas ${o.replicas}, but the network at ${netDir} has ${replicas} replica(s) per shard in its genesis (--replicas applies to a newly created devnet)`);
   let layout: ClusterLayout;
   if (existsSync(layoutPath(netDir)) && o.apiBasePort === undefined && o.p2pBasePort === undefined) {
     layout = loadLayout(netDir);
   } else {
-    layout = makeLayout(genesis.depth, { apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort });
+    layout = makeLayout(genesis.depth, { apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort, replicas });
     writeFileSync(layoutPath(netDir), JSON.stringify(layout, null, 2) + '\n');
   }
-  if (layout.shards.length !== 3 ** genesis.depth) throw new ClusterError(`cluster.json lists ${layout.shards.length} shards but genesis has ${3 ** genesis.depth}`);
+  for (const s of allShards(genesis.depth)) {
+    const have = replicasOf(layout, s).length;
+    if (have !== replicaKeys(genesis, s).length) throw new ClusterError(`cluster.json lists ${have} process(es) for shard ${s || 'root'} but its genesis has ${replicaKeys(genesis, s).length} replica(s)`);
+  }
+  if (layout.shards.length !== 3 ** genesis.depth * replicas) throw new ClusterError(`cluster.json lists ${layout.shards.length} processes but genesis has ${3 ** genesis.depth} shards x ${replicas} replicas`);
 
   const running = layout.shards.filter((s) => isAlive(readPid(netDir, s)));
   if (running.length > 0) throw new ClusterError(`cluster already running (${running.length} shard processes): \`smt cluster down --network ${o.network}\` first`);
@@ -78,7 +93,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
       o.print(`prover service did not start (${(e as Error).message}): each node proves with its own prover`);
     }
   }
-  o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms)`);
+  o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms${replicas > 1 ? `, ${replicas} replicas per shard` : ''})`);
   for (const s of layout.shards) startShard(netDir, layout, s);
 
   const deadline = Date.now() + o.timeoutMs;
@@ -86,13 +101,13 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   let last = -1;
   while (healthy.size < layout.shards.length) {
     for (const s of layout.shards) {
-      if (healthy.has(s.shard)) continue;
+      if (healthy.has(processName(s))) continue;
       if (!isAlive(readPid(netDir, s))) {
         await clusterDown(netDir, 5000, () => {});
-        throw new ClusterError(`shard ${s.shard || 'root'} exited during start; last log lines:\n${tailLog(netDir, s)}`);
+        throw new ClusterError(`shard ${processName(s)} exited during start; last log lines:\n${tailLog(netDir, s)}`);
       }
       const h = (await getJson(`${apiUrl(s)}/v1/health`, 1000)) as Health | undefined;
-      if (h?.ok) healthy.add(s.shard);
+      if (h?.ok) healthy.add(processName(s));
     }
     if (healthy.size !== last) {
       o.print(`  healthy: ${healthy.size}/${layout.shards.length}`);
@@ -100,9 +115,9 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
     }
     if (healthy.size === layout.shards.length) break;
     if (Date.now() > deadline) {
-      const bad = layout.shards.filter((s) => !healthy.has(s.shard));
+      const bad = layout.shards.filter((s) => !healthy.has(processName(s)));
       await clusterDown(netDir, 5000, () => {});
-      throw new ClusterError(`timed out waiting for shards ${bad.map((s) => s.shard).join(', ')} to become healthy; last log lines of ${bad[0]!.shard}:\n${tailLog(netDir, bad[0]!)}`);
+      throw new ClusterError(`timed out waiting for shards ${bad.map(processName).join(', ')} to become healthy; last log lines of ${processName(bad[0]!)}:\n${tailLog(netDir, bad[0]!)}`);
     }
     await sleep(250);
   }
@@ -126,13 +141,15 @@ export async function clusterDown(network: string, graceMs: number, print: (l: s
   const netDir = resolve(network);
   const layout = loadLayout(netDir);
   const results = await Promise.all(layout.shards.map(async (s) => [s, await stopShard(netDir, s, graceMs)] as const));
-  for (const [s, how] of results) print(`  shard ${s.shard || 'root'}: ${how}`);
+  for (const [s, how] of results) print(`  shard ${processName(s)}: ${how}`);
   const prover = await stopProver(netDir, graceMs);
   if (prover !== 'not-running') print(`  prover service: ${prover}`);
 }
 
 export interface ShardStatus {
   shard: string;
+  /** A replicated shard's replica index. */
+  replica?: number;
   pid: number | undefined;
   alive: boolean;
   api: string;
@@ -156,7 +173,7 @@ export async function clusterStatus(network: string): Promise<ShardStatus[]> {
       const health = alive ? ((await getJson(`${apiUrl(s)}/v1/health`, 1500)) as Health | undefined) : undefined;
       const ps = alive && health ? ((await getJson(`${apiUrl(s)}/v1/proof/status`, 1500)) as ProofStatusJson | undefined) : undefined;
       const proof = ps?.freshness ? { ...ps.freshness, every: ps.cadence?.every, cadence: ps.cadence?.source } : undefined;
-      return { shard: s.shard, pid, alive, api: apiUrl(s), health, ...(proof ? { proof } : {}) };
+      return { shard: s.shard, ...(s.replica !== undefined ? { replica: s.replica } : {}), pid, alive, api: apiUrl(s), health, ...(proof ? { proof } : {}) };
     }),
   );
 }
@@ -167,19 +184,39 @@ export function clusterProver(network: string): { pid: number | undefined; url: 
   return { pid: proverPid(netDir), url: proverUrlOf(netDir) };
 }
 
-/** Shard id -> API base URL from the network dir's cluster.json; undefined if there is none (or it is unreadable). */
+/** Shard id -> API base URL (replica 0's for a replicated shard) from the network dir's cluster.json; undefined if there is none (or it is unreadable). */
 export function clusterApiUrls(network: string): Map<string, string> | undefined {
+  const all = clusterReplicaUrls(network);
+  return all && new Map([...all].map(([s, urls]) => [s, urls[0]!]));
+}
+
+/** Shard id -> every replica's API base URL, in replica order (one for a single-replica shard); undefined without a readable cluster.json. */
+export function clusterReplicaUrls(network: string): Map<string, string[]> | undefined {
   try {
-    return new Map(loadLayout(resolve(network)).shards.map((s) => [s.shard, apiUrl(s)]));
+    const layout = loadLayout(resolve(network));
+    const out = new Map<string, string[]>();
+    for (const s of layout.shards) if (!out.has(s.shard)) out.set(s.shard, replicasOf(layout, s.shard).map(apiUrl));
+    return out;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * The API URL to use for `shard` from cluster.json: a single-replica shard's node, or a replicated
+ * shard's current writer (asked of its replicas, docs/REPLICAS.md), else any replica that answers.
+ */
+export async function clusterNodeUrl(network: string, shard: string): Promise<string | undefined> {
+  const urls = clusterReplicaUrls(network)?.get(shard);
+  if (!urls || urls.length === 0) return undefined;
+  return (await findWriter(urls)) ?? urls[0];
+}
+
 export function shardLayout(network: string, shard: string): ShardProcessLayout {
   const layout = loadLayout(resolve(network));
-  const s = layout.shards.find((x) => x.shard === shard || (shard === 'root' && x.shard === ''));
-  if (!s) throw new ClusterError(`no shard ${JSON.stringify(shard)} in this cluster; shards: ${layout.shards.map((x) => x.shard || 'root').join(', ')}`);
+  // "01" is replica 0 of shard 01, "01.r2" its replica 2
+  const s = layout.shards.find((x) => processName(x) === shard || x.shard === shard || (shard === 'root' && x.shard === ''));
+  if (!s) throw new ClusterError(`no shard ${JSON.stringify(shard)} in this cluster; shards: ${layout.shards.map(processName).join(', ')}`);
   return s;
 }
 

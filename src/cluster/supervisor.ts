@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peersOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+import { peersOf, replicasOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
 
 export const SMT_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/smt.mjs');
 
@@ -30,6 +30,8 @@ export function isAlive(pid: number | undefined): boolean {
 
 export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessLayout): string[] {
   const prover = proverUrlOf(netDir);
+  // a replica of a replicated shard: its index and every replica's API, in replica order
+  const replica = s.replica === undefined ? [] : ['--replica', String(s.replica), '--replica-urls', replicasOf(layout, s.shard).map(apiUrl).join(',')];
   return [
     SMT_BIN, 'node', 'start',
     '--network', netDir,
@@ -37,7 +39,8 @@ export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessL
     '--data', join(netDir, s.dataDir),
     '--api', `${s.apiHost}:${s.apiPort}`,
     '--p2p', `${s.p2pHost}:${s.p2pPort}`,
-    '--peers', peersOf(layout, s.shard).join(','),
+    '--peers', peersOf(layout, s.shard, s.replica).join(','),
+    ...replica,
     // every shard of a local cluster shares this machine's cores: one verifier thread each
     '--verify-workers', '1',
     // the machine's shared prover pool, when the cluster runs one (startProver)

@@ -5,7 +5,7 @@ import { toHex } from '../../core/bytes.js';
 import { fetchSignedSnapshot } from '../anchor.js';
 import { addJsonOption, addNodeOption, CliError, DEFAULT_NODE_URL, nodeRequest, printFields, printJson } from '../client.js';
 import type { AccountJson } from '../verify.js';
-import { homeNodeUrl } from './tx.js';
+import { homeNodeOf, homeNodeUrl } from './tx.js';
 import { lightClientFor, printLight } from '../light.js';
 import { LightVerifyError } from '../../light/verify.js';
 
@@ -46,10 +46,11 @@ Examples:
       throw new CliError((e as Error).message);
     }
     if (o.light) return lightAccount(addr, o);
+    o.node = await homeNodeOf(parseAddress(addr), o.node, o.network);
     let r = await nodeRequest<AccountResponse & { error?: { shard?: string } }>(o.node, `v1/account/${addr}`, { allowStatus: [421] });
     if (r.status === 421) {
       // wrong shard: the account (and the snapshots its proof is anchored to) live on its home shard's node
-      o.node = homeNodeUrl(r.body.error?.shard ?? '?', `account ${addr}`, o.network);
+      o.node = await homeNodeUrl(r.body.error?.shard ?? '?', `account ${addr}`, o.network);
       r = await nodeRequest(o.node, `v1/account/${addr}`);
     }
     const a = r.body;

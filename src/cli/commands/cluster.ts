@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { apiUrl } from '../../cluster/supervisor.js';
+import { processName } from '../../cluster/layout.js';
 import { toHex } from '../../core/bytes.js';
 import { genesisHash, loadGenesis } from '../../core/genesis.js';
 import { clusterDown, clusterProver, clusterStatus, clusterUp, shardLayout, testAccounts } from '../../cluster/cluster.js';
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--depth <d>', 'depth of a newly created devnet (3^d shards)', intOpt('--depth'), 2)
     .option('--accounts <n>', 'funded test accounts of a newly created devnet', intOpt('--accounts'), 10)
     .option('--epoch-ms <ms>', 'epoch length of a newly created devnet', intOpt('--epoch-ms'), 1000)
+    .option('--replicas <n>', 'replicas per shard of a newly created devnet (1, 3, 5 or 7): every replica of every shard runs as its own process, one writer per shard by lease (docs/REPLICAS.md); 2 cores fit depth 1 x 3 replicas (9 processes)', intOpt('--replicas'))
     .option('--api-base-port <port>', 'first HTTP API port (shard i uses base+i)', intOpt('--api-base-port'))
     .option('--p2p-base-port <port>', 'first libp2p TCP port (shard i uses base+i)', intOpt('--p2p-base-port'))
     .option('--timeout <s>', 'seconds to wait for health and the first global snapshot', intOpt('--timeout'), 90)
@@ -43,20 +45,25 @@ export function register(program: Command): void {
 Examples:
   smt cluster up                         # 9-shard devnet in ./devnet, APIs on 127.0.0.1:7700-7708
   smt cluster up --network /tmp/n1 --depth 1 --api-base-port 9100 --p2p-base-port 9200
-Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
+  smt cluster up --network /tmp/r3 --depth 1 --replicas 3   # 3 shards x 3 replicas = 9 processes
+With --replicas, process k of the layout uses API port base+k and p2p port base+k: replica 0 of
+every shard first, then replica 1 of every shard, and so on (cluster.json lists them all); client
+commands given --network find each shard's current writer themselves.
+Then: smt cluster status, smt cluster logs 01 (01.r1 for replica 1), smt cluster down.`)
     .action(async (o) => {
+      if (o.replicas !== undefined && ![1, 3, 5, 7].includes(o.replicas)) throw new Error(`--replicas must be 1, 3, 5 or 7, got ${o.replicas}`);
       const layout = await clusterUp({
-        network: o.network, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs,
+        network: o.network, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
         apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort, timeoutMs: o.timeout * 1000,
         waitGlobal: o.waitGlobal, print: o.json ? () => {} : (l) => console.log(l),
       });
       const accounts = testAccounts(o.network);
       if (o.json) {
-        console.log(JSON.stringify({ network: resolve(o.network), explorer: explorerUrl(o.network, apiUrl(layout.shards[0]!)), shards: layout.shards.map((s) => ({ shard: s.shard, api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
+        console.log(JSON.stringify({ network: resolve(o.network), explorer: explorerUrl(o.network, apiUrl(layout.shards[0]!)), shards: layout.shards.map((s) => ({ shard: s.shard, ...(s.replica !== undefined ? { replica: s.replica } : {}), api: apiUrl(s), p2p: `/ip4/${s.p2pHost}/tcp/${s.p2pPort}` })), accounts }, null, 2));
         return;
       }
-      console.log('\nshard  api                      p2p');
-      for (const s of layout.shards) console.log(`${(s.shard || 'root').padEnd(6)} ${apiUrl(s).padEnd(24)} /ip4/${s.p2pHost}/tcp/${s.p2pPort}`);
+      console.log('\nshard    api                      p2p');
+      for (const s of layout.shards) console.log(`${processName(s).padEnd(8)} ${apiUrl(s).padEnd(24)} /ip4/${s.p2pHost}/tcp/${s.p2pPort}`);
       if (accounts.length) {
         console.log('\nfunded test keys:');
         for (const a of accounts) console.log(`  ${a.address}  ${a.file}`);
@@ -78,7 +85,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
 
   cluster
     .command('status')
-    .description('a table of the cluster: shard, process, epoch, tps, peers, last final global epoch, newest global proof and its age')
+    .description('a table of the cluster: shard (and replica), process, epoch, tps, peers, last final global epoch, newest global proof and its age; for replicated shards each replica\'s role, term, the writer and the follower\'s lag in epochs')
     .option('--network <dir>', 'network directory', DEFAULT_NET)
     .option('--json', 'print JSON')
     .action(async (o) => {
@@ -89,13 +96,17 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
         return;
       }
       // proof = newest global state proof held by the node, and its age in epochs / seconds since its epoch sealed
-      console.log('shard  pid      state     epoch   tps      peers  global  proof   age          api');
+      const replicated = st.some((s) => s.replica !== undefined);
+      // role/term/writer/lag: a replicated shard's replica (writer = the replica index it follows; lag = epochs behind it)
+      console.log(`shard    pid      state     epoch   tps      peers  global  ${replicated ? 'role      term  writer lag   ' : ''}proof   age          api`);
       for (const s of st) {
         const h = s.health;
         // up = live and ready; not-ready = answering but catching up or without peers (see /v1/health reasons)
         const state = !s.alive ? 'down' : h === undefined ? 'no-api' : h.ok ? 'up' : h.live === false ? 'stalled' : 'not-ready';
+        const r = h?.replica;
+        const rep = !replicated ? '' : `${String(r?.role ?? '-').padEnd(9)} ${String(r?.term ?? '-').padEnd(5)} ${String(r?.writer ?? '-').padEnd(6)} ${String(r?.lag ?? '-').padEnd(5)} `;
         console.log(
-          `${(s.shard || 'root').padEnd(6)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${proofCell(s.proof).padEnd(20)} ${s.api}`,
+          `${processName(s).padEnd(8)} ${String(s.pid ?? '-').padEnd(8)} ${state.padEnd(9)} ${String(h?.epoch ?? '-').padEnd(7)} ${String(h?.tps ?? '-').padEnd(8)} ${String(h?.peers ?? '-').padEnd(6)} ${String(h?.globalEpoch ?? '-').padEnd(7)} ${rep}${proofCell(s.proof).padEnd(20)} ${s.api}`,
         );
       }
       const ages = st.map((s) => s.proof?.ageEpochs).filter((a): a is number => typeof a === 'number');
@@ -110,7 +121,7 @@ Then: smt cluster status, smt cluster logs 01, smt cluster down.`)
   cluster
     .command('logs')
     .description("print a shard's log file (JSON lines from pino)")
-    .argument('<shard>', 'shard id, e.g. 01 (or "root" for a depth-0 network)')
+    .argument('<shard>', 'shard id, e.g. 01 (or "root" for a depth-0 network); replica N >= 1 of a replicated shard: 01.rN')
     .option('--network <dir>', 'network directory', DEFAULT_NET)
     .option('-n, --lines <n>', 'print only the last n lines', intOpt('--lines'))
     .option('-f, --follow', 'keep printing new lines as they are written')

@@ -2,22 +2,34 @@
 import { loadNetworkGenesis } from '../../node/network-dir.js';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../core/bytes.js';
-import { parseAddress } from '../../core/address.js';
+import { homeShard, parseAddress } from '../../core/address.js';
 import { Hlc } from '../../core/hlc.js';
 import { loadKeyFile } from '../../core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex, type Transfer } from '../../shard/tx.js';
 import { fetchSignedSnapshot } from '../anchor.js';
 import { addJsonOption, addNodeOption, CliError, nodeRequest, parseU64, printFields, printJson, sleep } from '../client.js';
-import { clusterApiUrls } from '../../cluster/cluster.js';
+import { clusterApiUrls, clusterNodeUrl } from '../../cluster/cluster.js';
 import { lightClientFor, printLight } from '../light.js';
 import { LightVerifyError } from '../../light/verify.js';
 import { DEFAULT_NODE_URL } from '../client.js';
 
-/** The API URL of `shard`'s node from the network dir's cluster.json, or a CliError explaining how to reach it. */
-export function homeNodeUrl(shard: string, what: string, network: string | undefined): string {
-  const url = network ? clusterApiUrls(network)?.get(shard) : undefined;
+/** The API URL of `shard`'s node from the network dir's cluster.json (a replicated shard's current writer), or a CliError explaining how to reach it. */
+export async function homeNodeUrl(shard: string, what: string, network: string | undefined): Promise<string> {
+  const url = network ? await clusterNodeUrl(network, shard) : undefined;
   if (url) return url;
   throw new CliError(`${what} lives on shard ${shard}: pass --node <that shard's API URL>, or --network DIR whose cluster.json maps shards to nodes`);
+}
+
+/** --node left at its default while --network is given: cluster.json picks the node (see homeNodeUrl). */
+export function nodeDefaulted(node: string, network: string | undefined): boolean {
+  return network !== undefined && node === (process.env.SMT_NODE ?? DEFAULT_NODE_URL);
+}
+
+/** With --network and no --node: the node of `address`'s home shard (its current writer), else `node`. */
+export async function homeNodeOf(address: Uint8Array, node: string, network: string | undefined): Promise<string> {
+  if (!nodeDefaulted(node, network)) return node;
+  const g = loadNetworkGenesis(network!);
+  return (await clusterNodeUrl(network!, homeShard(address, g.depth))) ?? node;
 }
 
 interface TxStatusJson {
@@ -33,13 +45,23 @@ interface TxStatusJson {
   credit?: { shard: string; epoch: number; srcShard: string; srcEpoch: number; seq: string };
 }
 
-/** Polls GET /v1/tx/:id until the transaction is committed or rejected, or the timeout passes. */
-export async function waitForCommit(node: string, txid: string, timeoutMs: number, intervalMs = 200): Promise<TxStatusJson> {
+/**
+ * Polls GET /v1/tx/:id until the transaction is committed or rejected, or the timeout passes. With
+ * `rediscover` (a replicated shard), a node that stops answering is replaced by the one it names
+ * (its shard's writer may have failed over) until the timeout.
+ */
+export async function waitForCommit(node: string, txid: string, timeoutMs: number, intervalMs = 200, rediscover?: () => Promise<string | undefined>): Promise<TxStatusJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await nodeRequest<TxStatusJson>(node, `v1/tx/${txid}`);
-    if (body.status === 'committed' || body.status === 'rejected') return body;
-    if (Date.now() >= deadline) throw new CliError(`transaction ${txid} still ${body.status} after ${Math.round(timeoutMs / 1000)} s`);
+    let body: TxStatusJson | undefined;
+    try {
+      body = (await nodeRequest<TxStatusJson>(node, `v1/tx/${txid}`, { timeoutMs: 5000 })).body;
+    } catch (e) {
+      if (!rediscover || !(e instanceof CliError) || Date.now() >= deadline) throw e;
+      node = (await rediscover()) ?? node;
+    }
+    if (body && (body.status === 'committed' || body.status === 'rejected')) return body;
+    if (Date.now() >= deadline) throw new CliError(`transaction ${txid} still ${body?.status ?? 'unknown'} after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(intervalMs);
   }
 }
@@ -57,7 +79,7 @@ export function register(program: Command): void {
     .option('--nonce <n>', 'use this nonce instead of the node\'s pendingNonce for the sender')
     .option('--wait', 'wait until the transfer is committed (sealed and durable) and print its epoch')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '60')
-    .option('--network <dir>', 'network directory: its cluster.json locates the sender\'s home shard node (any node accepts and forwards the transfer)');
+    .option('--network <dir>', 'network directory: without --node, its cluster.json picks the sender\'s home shard node (a replicated shard\'s current writer, asked of its replicas; any node accepts and forwards the transfer)');
   addNodeOption(send);
   addJsonOption(send);
   send.addHelpText('after', `
@@ -83,6 +105,8 @@ Examples:
     const fee = parseU64(o.fee, '--fee');
     const timeoutS = Number(o.timeout);
     if (!(timeoutS > 0)) throw new CliError('--timeout must be a positive number of seconds');
+    // with --network (and no --node): straight to the sender's home shard's node, a replicated shard's writer
+    o.node = await homeNodeOf(key.address, o.node, o.network);
     const health = (await nodeRequest<{ network: string }>(o.node, 'v1/health', { allowStatus: [503] })).body;
     const from = toHex(key.address);
     // The sender's nonce lives on its home shard: follow a wrong-shard answer there (cluster.json).
@@ -92,7 +116,7 @@ Examples:
     else {
       let r = await nodeRequest<{ pendingNonce: string; error?: { shard?: string } }>(o.node, `v1/account/${from}`, { allowStatus: [421] });
       if (r.status === 421) {
-        home = homeNodeUrl(r.body.error?.shard ?? '?', `sender ${from}`, o.network);
+        home = await homeNodeUrl(r.body.error?.shard ?? '?', `sender ${from}`, o.network);
         r = await nodeRequest(home, `v1/account/${from}`);
       }
       nonce = BigInt(r.body.pendingNonce);
@@ -113,8 +137,10 @@ Examples:
       printFields([['txid', txid], ['status', what], ['nonce', nonce]]);
       return;
     }
-    if (elsewhere && home === o.node) home = homeNodeUrl(sub.shard ?? '?', `transaction ${txid}`, o.network);
-    const st = await waitForCommit(home, txid, timeoutS * 1000);
+    const homeShardId = sub.shard ?? (o.network ? homeShard(key.address, loadNetworkGenesis(o.network).depth) : undefined);
+    if (elsewhere && home === o.node) home = await homeNodeUrl(sub.shard ?? '?', `transaction ${txid}`, o.network);
+    const network = o.network;
+    const st = await waitForCommit(home, txid, timeoutS * 1000, 200, network && homeShardId !== undefined ? () => clusterNodeUrl(network, homeShardId) : undefined);
     if (st.status === 'rejected') throw new CliError(`transaction ${txid} was rejected: ${st.reason}: ${st.message}`);
     if (o.json) return printJson({ txid, status: st.status, epoch: st.epoch, from, to: o.to, amount, fee, nonce });
     printFields([['txid', txid], ['status', `committed in epoch ${st.epoch}`], ['nonce', nonce]]);
