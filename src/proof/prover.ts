@@ -141,24 +141,3 @@ export class Prover {
     clearTimeout(timer);
   }
 }
-
-let shared: Prover | null = null;
-
-function sharedProver(): Prover {
-  shared ??= new Prover();
-  return shared;
-}
-
-export function proveTriadLeaf(input: CircuitInput): Promise<ProofResult> {
-  return sharedProver().proveTriadLeaf(input);
-}
-
-export function proveTriadInner(input: CircuitInput): Promise<ProofResult> {
-  return sharedProver().proveTriadInner(input);
-}
-
-export async function closeSharedProver(): Promise<void> {
-  const p = shared;
-  shared = null;
-  await p?.close();
-}

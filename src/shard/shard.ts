@@ -90,7 +90,7 @@ export interface ShardOptions {
   receiptCap?: number;
   /** A database to use instead of LevelDB in `dataDir` (the simulator's in-memory one). */
   db?: Db;
-  /** Wall clock for the HLC (ms); tests pin it to make snapshots byte-comparable. */
+  /** Wall clock (ms) for the HLC, acceptance times and mempool expiry; tests pin it to make snapshots byte-comparable. */
   clock?: () => number;
   /** A replicated shard (docs/REPLICAS.md): which of its replicas this is (default 0); its key is `validatorKey`. */
   replica?: number;
@@ -110,7 +110,7 @@ export interface SealedEvent {
   snapshot: SignedSnapshot;
   txCount: number;
   txids: string[]; // hex, in the epoch's order
-  acceptedAt: number[]; // Date.now() at acceptance of each committed tx (for latency metrics)
+  acceptedAt: number[]; // the clock at acceptance of each committed tx (for latency metrics)
   sealMs: number; // time the seal took
   phases: Record<string, number>; // ms per phase: apply, accountTrie, txTrie, outboxTrie, sign, write
 }
@@ -175,6 +175,8 @@ export class Shard {
   private readonly nodeStore: LevelNodeStore;
   private readonly validatorKey: KeyPair;
   private readonly log: Logger | undefined;
+  /** The wall clock (the `clock` option): acceptance times and mempool expiry follow it, so a virtual clock governs them too. */
+  private readonly now: () => number;
   private readonly pool: VerifyPool | undefined;
   private readonly mempool: Mempool;
   private readonly accounts: Map<string, EngineAccount>;
@@ -231,6 +233,7 @@ export class Shard {
     this.latest = latest;
     this.lamport = new LamportClock(head.lamport);
     this.replicaIndex = isReplicated(o.genesis, o.shard) ? (o.replica ?? 0) : undefined;
+    this.now = o.clock ?? Date.now;
     this.hlc = new Hlc(head.hlc, { clock: o.clock });
     this.mempool = new Mempool({ maxSize: o.mempoolMax, window: o.nonceWindow });
     this.stuckTtlMs = o.stuckTtlMs ?? 600_000;
@@ -338,7 +341,7 @@ export class Shard {
       this.ownChecks.add(c);
       return c;
     }
-    const now = Date.now();
+    const now = this.now();
     let room = this.mempool.maxSize - this.mempool.size - this.verifying;
     let capacity = 0;
     for (let i = 0; i < txs.length; i++) {
@@ -516,7 +519,7 @@ export class Shard {
       if (fs.epoch !== epoch) throw new ReplicaDivergenceError(`entry of epoch ${fs.epoch}, this replica's next epoch is ${epoch}`);
       if (!bytesEqual(fs.prevSnapshotHash, head.epoch >= 0 ? head.snapshotHash : genesisPrevHash())) throw new ReplicaDivergenceError(`entry of epoch ${epoch} does not follow this replica's snapshot of epoch ${head.epoch}`);
     }
-    const ready = follow ? this.entryTxs(follow, Date.now()) : this.mempool.takeReady((hex) => this.accounts.get(hex)?.nonce ?? 0n);
+    const ready = follow ? this.entryTxs(follow, this.now()) : this.mempool.takeReady((hex) => this.accounts.get(hex)?.nonce ?? 0n);
     const phases: Record<string, number> = {};
     let signed: SignedSnapshot;
     let newHead: ShardHead;
@@ -648,7 +651,7 @@ export class Shard {
     }
     for (const [hex, a] of fx.accounts) this.accounts.set(hex, a);
     this.mempool.commit(fx.ordered);
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastExpiry >= Math.min(5000, this.stuckTtlMs / 10)) {
       this.lastExpiry = now;
       for (const t of this.mempool.expireStuck((hex) => this.accounts.get(hex)?.nonce ?? 0n, now, this.stuckTtlMs)) {
