@@ -2,7 +2,8 @@
 // concurrent clients making random transfers through the HTTP API, and a nemesis that, on a seeded
 // random schedule, SIGKILLs and restarts shard processes, pauses them (SIGSTOP/SIGCONT) and cuts
 // gossip between groups of nodes (the test-only connection gater of src/gossip/test-partition.ts),
-// then heals. Afterwards a checker verifies the ledger's invariants from the nodes' own answers and
+// then heals. With `replicas` > 1 every shard is a replica set (docs/REPLICAS.md) and the nemesis
+// also kills a shard's writer or a follower and cuts a writer off from its followers. Afterwards a checker verifies the ledger's invariants from the nodes' own answers and
 // prints the figures as tables. Used by scripts/chaos.ts (npm run test:chaos) and test/e2e/chaos.test.ts.
 //
 // Reproducibility: the seed fixes the workload's choices (senders, recipients, amounts, target
@@ -13,17 +14,19 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../src/core/bytes.js';
-import { loadGenesis, totalSupply, type Genesis } from '../src/core/genesis.js';
+import { loadGenesis, replicaKeys, totalSupply, type Genesis } from '../src/core/genesis.js';
 import { loadKeyFile, type LoadedKey } from '../src/core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
 import { decodeTxRecord } from '../src/shard/records.js';
-import { decodeSignedSnapshot, verifySnapshotSignature } from '../src/shard/snapshot.js';
+import { decodeSignedSnapshot } from '../src/shard/snapshot.js';
+import { verifyShardSnapshot } from '../src/replica/keys.js';
+import { findWriter } from '../src/cluster/discover.js';
 import type { ShardId } from '../src/core/ids.js';
 import { checkAccountProof, checkTxProof } from '../src/cli/verify.js';
-import { makeLayout, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
+import { makeLayout, processName, replicasOf, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
 import { PARTITION_ENV } from '../src/gossip/test-partition.js';
-import { validatorPeers } from '../src/gossip/identity.js';
+import { peerIdOfPublicKey } from '../src/gossip/identity.js';
 import { rng } from '../test/sim/rng.js';
 
 export interface ChaosOptions {
@@ -41,10 +44,13 @@ export interface ChaosOptions {
   keepDir?: boolean;
   /** Include cross-shard transfers (default: env SMT_CHAOS_CROSS_SHARD=1). */
   crossShard?: boolean;
+  /** Replicas per shard (default 1); 3 adds the replica faults (kill-writer, kill-follower, partition-writer). */
+  replicas?: number;
   print?: (line: string) => void;
 }
 
-export type FaultKind = 'kill' | 'pause' | 'partition';
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'kill-writer' | 'kill-follower' | 'partition-writer';
+const REPLICA_FAULTS: FaultKind[] = ['kill-writer', 'kill-follower', 'partition-writer'];
 export interface FaultRecord { kind: FaultKind; target: string; atS: number; holdS: number; recoveryS: number | null }
 
 export interface ChaosResult {
@@ -99,6 +105,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const recoverTimeoutMs = (o.recoverTimeoutS ?? 45) * 1000;
   // cross-shard transfers in the workload: opt-in until the chaos runs with them are part of the suite
   const crossShard = o.crossShard ?? process.env.SMT_CHAOS_CROSS_SHARD === '1';
+  const replicas = o.replicas ?? 1;
   const master = rng(o.seed);
   const nemesisRng = rng(Math.floor(master() * 2 ** 32));
   const clientSeeds = Array.from({ length: nClients }, () => Math.floor(master() * 2 ** 32));
@@ -107,18 +114,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const netDir = join(dir, 'net');
   const partDir = join(dir, 'partition');
   mkdirSync(partDir, { recursive: true });
-  print(`chaos: seed ${o.seed}, duration ${o.durationS} s, depth ${depth} (${3 ** depth} shards), ${nClients} clients, ${nAccounts} accounts, epoch ${epochMs} ms, cross-shard ${crossShard ? 'on' : 'off'}, dir ${dir}`);
+  print(`chaos: seed ${o.seed}, duration ${o.durationS} s, depth ${depth} (${3 ** depth} shards), ${nClients} clients, ${nAccounts} accounts, epoch ${epochMs} ms, cross-shard ${crossShard ? 'on' : 'off'}, replicas ${replicas}, dir ${dir}`);
 
-  execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(depth), '--dir', netDir, '--accounts', String(nAccounts), '--epoch-ms', String(epochMs), '--network-id', `chaos-${o.seed % 100000}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(depth), '--dir', netDir, '--accounts', String(nAccounts), '--epoch-ms', String(epochMs), '--network-id', `chaos-${o.seed % 100000}`, ...(replicas > 1 ? ['--replicas', String(replicas)] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   const genesis: Genesis = loadGenesis(join(netDir, 'genesis.json'));
   const index = JSON.parse(readFileSync(join(netDir, 'accounts.json'), 'utf8')) as Array<{ address: string; shard: string; keyFile: string }>;
   const accounts: Account[] = index.map((a) => ({ address: a.address, shard: a.shard, key: loadKeyFile(a.keyFile.startsWith('/') ? a.keyFile : join(netDir, a.keyFile)) }));
-  const [apiBase, p2pBase] = await findFreePortBases(3 ** depth);
-  const layout: ClusterLayout = makeLayout(depth, { apiBasePort: apiBase, p2pBasePort: p2pBase });
+  const [apiBase, p2pBase] = await findFreePortBases(3 ** depth * replicas);
+  const layout: ClusterLayout = makeLayout(depth, { apiBasePort: apiBase, p2pBasePort: p2pBase, replicas });
   writeFileSync(join(netDir, 'cluster.json'), JSON.stringify(layout, null, 2) + '\n');
   const nodes = layout.shards;
-  const byShard = new Map<string, ShardProcessLayout>(nodes.map((s) => [s.shard, s]));
-  const denyFile = (s: ShardProcessLayout): string => join(partDir, `${s.shard || 'root'}.deny`);
+  const name = (s: ShardProcessLayout): string => processName(s);
+  // a shard's processes (its replicas); `byShard` is the one clients read from: the current writer
+  // (refreshed by writerLoop), replica 0 until one is known
+  const procsOf = (shard: string): ShardProcessLayout[] => replicasOf(layout, shard as ShardId);
+  const writers = new Map<string, ShardProcessLayout>(nodes.filter((s) => !s.replica).map((s) => [s.shard, s]));
+  const byShard = { get: (shard: string): ShardProcessLayout | undefined => writers.get(shard) };
+  const denyFile = (s: ShardProcessLayout): string => join(partDir, `${name(s)}.deny`);
   for (const s of nodes) writeFileSync(denyFile(s), '');
   const env = (s: ShardProcessLayout): NodeJS.ProcessEnv => ({ ...process.env, [PARTITION_ENV]: denyFile(s) });
   const start = (s: ShardProcessLayout): number => startShard(netDir, layout, s, env(s));
@@ -129,8 +141,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faults: FaultRecord[] = [];
   const sent: SentTx[] = [];
   const rejectReasons: Record<string, number> = {};
-  const peerIds = new Map<string, string>();
+  const peerIds = new Map<string, string>(); // process name -> libp2p peer id (its replica key's)
   const paused = new Set<string>();
+  const refreshWriters = async (): Promise<void> => {
+    await Promise.all([...new Set(nodes.map((s) => s.shard))].map(async (shard) => {
+      const ps = procsOf(shard);
+      if (ps.length < 2) return;
+      const u = await findWriter(ps.map(apiUrl), 1500);
+      const w = ps.find((p) => apiUrl(p) === u);
+      if (w) writers.set(shard, w);
+    }));
+  };
 
   // generous timeout: on a loaded machine a live node can take seconds to answer
   const health = async (s: ShardProcessLayout, timeoutMs = 4000): Promise<any> => (await getJson(`${apiUrl(s)}/v1/health`, timeoutMs))?.body;
@@ -152,8 +173,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const s of nodes) start(s);
     const upOk = await until('all shards healthy', 90_000, async () => (await Promise.all(nodes.map((s) => health(s)))).every((h) => h?.ok));
     if (!upOk) throw new Error('cluster did not become healthy');
-    // a node's peer id is its validator key's (src/gossip/identity.ts): known from the genesis alone
-    for (const [shard, id] of validatorPeers(genesis).byShard) peerIds.set(shard, id);
+    // a node's peer id is its validator (replica) key's (src/gossip/identity.ts): known from the genesis alone
+    for (const s of nodes) peerIds.set(name(s), peerIdOfPublicKey(replicaKeys(genesis, s.shard)[s.replica ?? 0]!));
+    await refreshWriters();
     if (depth > 0) {
       const ok = await until('a first global snapshot on every node', 90_000, async () => (await globalEpochs()).every((e) => e >= 0));
       if (!ok) throw new Error('no global snapshot');
@@ -192,7 +214,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           batch.push({ txid: txIdHex(t), from: a.address, to: to.address, fromShard: a.shard, toShard: to.shard, amount, fee, nonce, outcome: 'unknown' });
         }
         // mostly the home shard's node; sometimes another one, which forwards over gossip
-        const target = r() < 0.8 || nodes.length === 1 ? home : pick(r, nodes);
+        const target = r() < 0.8 || nodes.length === 1 ? (replicas > 1 && r() < 0.3 ? pick(r, procsOf(a.shard)) : home) : pick(r, nodes);
         sent.push(...batch);
         batches++;
         try {
@@ -231,14 +253,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
     };
 
+    // the current writer of each replicated shard, for the clients' reads and the nemesis's targets
+    const writerLoop = async (): Promise<void> => {
+      while (running) {
+        await refreshWriters().catch(() => {});
+        await sleep(1000);
+      }
+    };
+
     // ---------------- nemesis ----------------
     const writeDeny = (s: ShardProcessLayout, peers: string[]): void => writeFileSync(denyFile(s), peers.map((p) => p + '\n').join(''));
     const healAll = async (): Promise<void> => {
       for (const s of nodes) writeDeny(s, []);
       for (const s of nodes) {
         const pid = readPid(netDir, s);
-        if (paused.has(s.shard) && pid) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
-        paused.delete(s.shard);
+        if (paused.has(name(s)) && pid) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+        paused.delete(name(s));
         if (!isAlive(pid)) start(s);
       }
     };
@@ -249,30 +279,47 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         if (!running) break;
         if (kinds.length === 0) {
           // every kind once per round, in a seeded order
-          kinds = ['kill', 'pause', 'partition'];
-          for (let i = kinds.length - 1; i > 0; i--) { const j = Math.floor(nemesisRng() * (i + 1)); [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!]; }
+          // (with replicas, the replica faults first in each round: a short run gets them too)
+          const shuffled = (xs: FaultKind[]): FaultKind[] => {
+            for (let i = xs.length - 1; i > 0; i--) { const j = Math.floor(nemesisRng() * (i + 1)); [xs[i], xs[j]] = [xs[j]!, xs[i]!]; }
+            return xs;
+          };
+          kinds = [...(replicas > 1 ? shuffled([...REPLICA_FAULTS]) : []), ...shuffled(['kill', 'pause', 'partition'])];
         }
         const kind = depth === 0 && kinds[0] === 'partition' ? 'kill' : kinds.shift()!;
-        const target = pick(nemesisRng, nodes);
+        let target = pick(nemesisRng, nodes);
+        if (REPLICA_FAULTS.includes(kind)) {
+          // a random shard's writer (as its replicas say now), or one of its followers
+          await refreshWriters();
+          const w = writers.get(pick(nemesisRng, [...writers.keys()].sort()))!;
+          target = kind === 'kill-follower' ? pick(nemesisRng, procsOf(w.shard).filter((p) => p !== w)) : w;
+        }
         const hold = uniform(nemesisRng, holdS);
-        const f: FaultRecord = { kind, target: target.shard || 'root', atS: nowS(), holdS: Math.round(hold * 10) / 10, recoveryS: null };
+        const f: FaultRecord = { kind, target: name(target), atS: nowS(), holdS: Math.round(hold * 10) / 10, recoveryS: null };
         faults.push(f);
         print(`  t=${f.atS}s nemesis: ${kind} shard ${f.target} for ${f.holdS} s`);
         const pid = readPid(netDir, target);
-        if (kind === 'kill') {
+        if (kind === 'kill' || kind === 'kill-writer' || kind === 'kill-follower') {
           if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
           while (isAlive(pid)) await sleep(50);
           await sleep(hold * 1000);
           start(target);
         } else if (kind === 'pause') {
           if (pid) process.kill(pid, 'SIGSTOP');
-          paused.add(target.shard);
+          paused.add(name(target));
           const t1 = Date.now();
           // the fault is real: a stopped node does not answer
           if (await health(target, 1000)) anomalies.push(`pause of shard ${f.target} at t=${f.atS}s: the node still answered`);
           await sleep(Math.max(0, hold * 1000 - (Date.now() - t1)));
           if (pid) process.kill(pid, 'SIGCONT');
-          paused.delete(target.shard);
+          paused.delete(name(target));
+        } else if (kind === 'partition-writer') {
+          // the writer and its followers cannot reach each other (replica HTTP and libp2p alike); the rest of the network still reaches both sides
+          const followers = procsOf(target.shard).filter((p) => p !== target);
+          writeDeny(target, followers.map((x) => peerIds.get(name(x))!));
+          for (const x of followers) writeDeny(x, [peerIds.get(name(target))!]);
+          await sleep(hold * 1000);
+          for (const s of nodes) writeDeny(s, []);
         } else {
           // group A = the target plus (with more than 3 nodes) a seeded random few others; B = the rest
           const rest = nodes.filter((s) => s !== target);
@@ -280,9 +327,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           for (let i = rest.length - 1; i > 0; i--) { const j = Math.floor(nemesisRng() * (i + 1)); [rest[i], rest[j]] = [rest[j]!, rest[i]!]; }
           const groupA = [target, ...rest.slice(0, extra)];
           const groupB = rest.slice(extra);
-          if (extra > 0) f.target = groupA.map((s) => s.shard || 'root').join('+');
-          for (const s of groupA) writeDeny(s, groupB.map((x) => peerIds.get(x.shard)!));
-          for (const s of groupB) writeDeny(s, groupA.map((x) => peerIds.get(x.shard)!));
+          if (extra > 0) f.target = groupA.map(name).join('+');
+          for (const s of groupA) writeDeny(s, groupB.map((x) => peerIds.get(name(x))!));
+          for (const s of groupB) writeDeny(s, groupA.map((x) => peerIds.get(name(x))!));
           // the fault is real: within the hold, no node of A is connected to more peers than A has
           const t1 = Date.now();
           const cut = await until(`partition of ${f.target} to take effect`, hold * 1000, async () =>
@@ -308,7 +355,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
     };
 
-    const loops = [...Array.from({ length: nClients }, (_, c) => clientLoop(c)), ackLoop(), nemesis()];
+    const loops = [...Array.from({ length: nClients }, (_, c) => clientLoop(c)), ackLoop(), nemesis(), writerLoop()];
     await sleep(o.durationS * 1000);
     running = false;
     await Promise.all(loops);
@@ -335,6 +382,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     });
     if (!settled) anomalies.push('the cluster did not settle after healing');
     print(`settled: transactions still pending behind nonce gaps: ${stuck}`);
+    await refreshWriters(); // the checker reads each replicated shard's writer
     // one more epoch so the last seal's global is out too
     await sleep(2 * epochMs);
 
@@ -393,7 +441,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           let root = 'unavailable';
           if (j?.status === 200) {
             const ss = decodeSignedSnapshot(fromHex(j.body.encoded));
-            root = verifySnapshotSignature(ss, genesis.validators.get(t.fromShard as ShardId)!) ? toHex(ss.snapshot.txRoot) : 'bad-signature';
+            root = verifyShardSnapshot(genesis, ss) ? toHex(ss.snapshot.txRoot) : 'bad-signature';
           }
           snapRoots.set(key, root);
         }
@@ -455,7 +503,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const supply = totalSupply(genesis);
       const latest = await Promise.all(nodes.map(async (s) => {
         for (let k = 0; k < 3; k++) { const h = await health(s, 15_000); if (h) return typeof h.globalEpoch === 'number' ? h.globalEpoch : -1; }
-        inconclusive.push(`node ${s.shard} did not answer /v1/health`);
+        inconclusive.push(`node ${name(s)} did not answer /v1/health`);
         return undefined;
       }));
       const answered = latest.filter((e): e is number => e !== undefined);
@@ -472,7 +520,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const have = gs.filter((g) => g?.status === 200).map((g) => g!.body);
         if (have.length === 0) { if (gInfo.from >= 0) gInfo.gaps++; continue; }
         gInfo.missing += gs.length - have.length;
-        gs.forEach((g, i) => { if (g?.status !== 200) missingList.push(`${nodes[i]!.shard || 'root'}@${e}`); });
+        gs.forEach((g, i) => { if (g?.status !== 200) missingList.push(`${name(nodes[i]!)}@${e}`); });
         if (gInfo.from < 0) gInfo.from = e;
         gInfo.to = e;
         if (have.length > 1) gInfo.compared++;
@@ -494,7 +542,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const tail: string[] = [];
       for (let e = Math.max(0, hi - 2); e <= hi; e++) {
         const gs = await Promise.all(nodes.map((s) => getJson(`${apiUrl(s)}/v1/global/${e}`, 5000)));
-        gs.forEach((g, i) => { if (g?.status !== 200) tail.push(`node ${nodes[i]!.shard} lacks global epoch ${e} after healing`); });
+        gs.forEach((g, i) => { if (g?.status !== 200) tail.push(`node ${name(nodes[i]!)} lacks global epoch ${e} after healing`); });
       }
       check('all nodes hold the last global snapshots after healing', 3 * nodes.length, tail);
     }
@@ -533,7 +581,7 @@ export function printResult(r: ChaosResult, print: (l: string) => void): void {
   if (Object.keys(r.rejectReasons).length) print('reject reasons: ' + Object.entries(r.rejectReasons).map(([k, v]) => `${k} ${v}`).join(', '));
   print('\nfaults');
   print(table(['#', 'kind', 'shard', 'at (s)', 'held (s)', 'recovery (s)'], r.faults.map((f, i) => [i + 1, f.kind, f.target, f.atS, f.holdS, f.recoveryS ?? 'NONE'])));
-  const byKind = ['kill', 'pause', 'partition'].map((k) => `${k} ${r.faults.filter((f) => f.kind === k).length}`).join(', ');
+  const byKind = ['kill', 'pause', 'partition', ...REPLICA_FAULTS].filter((k) => k === 'kill' || k === 'pause' || k === 'partition' || r.faults.some((f) => f.kind === k)).map((k) => `${k} ${r.faults.filter((f) => f.kind === k).length}`).join(', ');
   print(`faults by kind: ${byKind}`);
   print(`global epochs ${r.globalEpochs.from}..${r.globalEpochs.to}: compared across nodes ${r.globalEpochs.compared}, epochs without any global snapshot ${r.globalEpochs.gaps}, (node, epoch) pairs not served where another node has it ${r.globalEpochs.missing}`);
   print('\nchecks');

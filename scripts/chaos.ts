@@ -1,4 +1,5 @@
-// npm run test:chaos -- --seed N --duration S [--depth D] [--clients K] [--accounts A] [--epoch-ms MS] [--cross-shard] [--keep]
+// npm run test:chaos -- --seed N --duration S [--depth D] [--clients K] [--accounts A] [--epoch-ms MS] [--cross-shard] [--replicas 3] [--keep]
+// --replicas 3: every shard a replica set, and the nemesis adds kill-writer, kill-follower and partition-writer faults.
 // The chaos bank test (scripts/chaos-lib.ts): prints the seed, the schedule of faults as it runs and
 // the checker's tables; exits 1 on any anomaly, 3 when the checker could not check everything. Re-run a failing seed with the same --seed.
 import { parseArgs } from 'node:util';
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '4' }, accounts: { type: 'string', default: '24' }, 'epoch-ms': { type: 'string', default: '1000' },
     keep: { type: 'boolean', default: false },
     'cross-shard': { type: 'boolean', default: false },
+    replicas: { type: 'string', default: '1' },
   },
 });
 const int = (name: string, v: string | undefined, min: number, max: number): number => {
@@ -27,6 +29,7 @@ const r = await runChaos({
   clients: int('clients', values.clients, 1, 64), accounts: int('accounts', values.accounts, 2, 1000),
   epochMs: int('epoch-ms', values['epoch-ms'], 100, 10_000), keepDir: values.keep,
   crossShard: values['cross-shard'] || undefined,
+  replicas: int('replicas', values.replicas, 1, 7),
 });
 if (values.keep) console.log(`kept ${r.dir}`);
 process.exit(r.anomalies.length > 0 ? 1 : r.inconclusive.length > 0 ? 3 : 0);
