@@ -294,7 +294,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           const w = writers.get(pick(nemesisRng, [...writers.keys()].sort()))!;
           target = kind === 'kill-follower' ? pick(nemesisRng, procsOf(w.shard).filter((p) => p !== w)) : w;
         }
-        const hold = uniform(nemesisRng, holdS);
+        // a writer cut off is held past its lease and an election (lease 2 epochs, at least 1.5 s), so a follower takes over
+        const hold = kind === 'partition-writer' ? Math.max(uniform(nemesisRng, holdS), 5 * epochMs / 1000) : uniform(nemesisRng, holdS);
         const f: FaultRecord = { kind, target: name(target), atS: nowS(), holdS: Math.round(hold * 10) / 10, recoveryS: null };
         faults.push(f);
         print(`  t=${f.atS}s nemesis: ${kind} shard ${f.target} for ${f.holdS} s`);
