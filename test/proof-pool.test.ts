@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobOrder, PoolQueue, type PoolJob } from '../src/proof/pool-queue.js';
-import { CadencePlan, changeLead, chooseCadence, HEADROOM, MAX_CHOSEN_EVERY, proofsPerTree } from '../src/proof/cadence.js';
+import { CadencePlan, changeLead, chooseCadence, criticalPathMs, HEADROOM, MAX_CHOSEN_EVERY, proofsPerTree } from '../src/proof/cadence.js';
 import { freshnessOf } from '../src/node/proving/metrics.js';
 
 let nextId = 1;
@@ -89,6 +89,26 @@ test('cadence choice follows capacity: tree CPU over usable cores (free cores, a
   assert.equal(chooseCadence({ ...base, leafCpuMs: 700, innerCpuMs: 400, freeCores: 2 }).every, 2, 'faster proofs -> denser');
   assert.match(busy.why, /3 leaf x 1500 ms \+ 1 inner x 850 ms CPU \(measured\)/);
   assert.match(busy.why, /=> every 5$/);
+});
+
+test('one tree\'s critical path: leaves in rounds of floor(cores), one inner proof per level above; under one core it stretches', () => {
+  assert.equal(criticalPathMs(2, 1500, 850, 2), 2 * 1500 + 850, '3 leaves on 2 cores: 2 rounds, then the apex');
+  assert.equal(criticalPathMs(2, 1500, 850, 1.7), 3 * 1500 + 850, '1.7 cores run one proof at a time');
+  assert.equal(criticalPathMs(2, 1500, 850, 0.5), (3 * 1500 + 850) / 0.5);
+  assert.equal(criticalPathMs(3, 1500, 850, 2), 5 * 1500 + 2 * 850, '9 leaves, 2 inner levels');
+  assert.equal(criticalPathMs(1, 1500, 850, 2), 1500, 'depth 1: the single leaf proof is the apex');
+});
+
+test('cadence keeps proved epochs a critical path apart where a tree fits in 2 epochs, and pipelines them where it does not', () => {
+  const base = { depth: 2, leafCpuMs: 1500, innerCpuMs: 850, source: 'measured' as const, workers: 2 };
+  // 4 s epochs, 1.7 free cores: CPU alone would prove every epoch, but one tree takes 5.35 s
+  const c4 = chooseCadence({ ...base, epochMs: 4000, freeCores: 1.7 });
+  assert.equal(c4.every, 2, 'every 2nd epoch: each proof lands within 2 epochs instead of overlapping the next');
+  assert.match(c4.why, /critical path 5350 ms => every 2/);
+  assert.equal(chooseCadence({ ...base, epochMs: 4000, freeCores: 2 }).every, 1, 'two free cores: a tree takes 3.85 s, every epoch fits');
+  // 1 s epochs: a tree (3.85-5.35 s) cannot fit in 2 epochs: the CPU rule alone (pipelined proofs)
+  assert.equal(chooseCadence({ ...base, epochMs: 1000, freeCores: 1.3 }).every, Math.ceil(5350 / (1.3 * 1000 * HEADROOM)));
+  assert.doesNotMatch(chooseCadence({ ...base, epochMs: 1000, freeCores: 1.3 }).why, /critical path/);
 });
 
 test('cadence plan: fixed plan = multiples of every; a change applies from the next epoch the old plan proves, at or after the lead', () => {

@@ -7,7 +7,8 @@
 //
 // The choice: one proved epoch's tree costs `leaves` leaf proofs and `inners` inner proofs of CPU;
 // proving may use the cores left free by everything else on the machine (measured), at most one
-// per pool worker, with some headroom. every = ceil(tree CPU / (usable cores x epoch x HEADROOM)).
+// per pool worker, with some headroom. every = ceil(tree CPU / (usable cores x epoch x HEADROOM)),
+// and at least one tree's critical path (criticalPathMs) apart, so proved epochs do not overlap.
 
 export interface CadenceSegment {
   from: number;
@@ -48,10 +49,24 @@ export const MAX_EVERY = 64;
  * capacity is back.
  */
 export const MAX_CHOSEN_EVERY = 16;
+/** Seal -> proof bound (epochs) the cadence keeps where one tree's critical path fits in it. */
+export const PATH_EPOCHS = 2;
 
 export function proofsPerTree(depth: number): { leaves: number; inners: number } {
   const leaves = 3 ** (depth - 1);
   return { leaves, inners: (leaves - 1) / 2 };
+}
+
+/**
+ * Wall time of one epoch's proofs on `usableCores`: the leaves in rounds of at most
+ * floor(usableCores) at once, then one inner proof per level above them (each level waits for the
+ * one below); on less than one core everything stretches by 1 / usableCores.
+ */
+export function criticalPathMs(depth: number, leafCpuMs: number, innerCpuMs: number, usableCores: number): number {
+  const { leaves } = proofsPerTree(depth);
+  const parallel = Math.max(1, Math.floor(usableCores));
+  const ms = Math.ceil(leaves / parallel) * leafCpuMs + (depth - 1) * innerCpuMs;
+  return usableCores < 1 ? ms / usableCores : ms;
 }
 
 export function chooseCadence(f: CapacityFigures): CadenceChoice {
@@ -59,10 +74,21 @@ export function chooseCadence(f: CapacityFigures): CadenceChoice {
   const treeCpuMs = leaves * f.leafCpuMs + inners * f.innerCpuMs;
   // never plan on less than a tenth of a core: a saturated machine still proves, rarely
   const usableCores = Math.max(0.1, Math.min(f.workers, f.freeCores));
-  const every = Math.min(MAX_CHOSEN_EVERY, Math.max(1, Math.ceil(treeCpuMs / (usableCores * f.epochMs * HEADROOM))));
+  const byCpu = Math.ceil(treeCpuMs / (usableCores * f.epochMs * HEADROOM));
+  // Proved epochs closer than one tree's critical path overlap: each shares the cores with the next
+  // and arrives later (at 4 s epochs with ~1.7 free cores, proving every epoch gave a worst seal ->
+  // proof of 2.07 epochs, while one tree alone takes ~1.3). Where a tree fits in PATH_EPOCHS
+  // epochs, proved epochs are kept a critical path apart so each proof lands within them; with
+  // shorter epochs proofs must pipeline (keeping them apart would only make every proof older), and
+  // the CPU rule alone applies.
+  const pathMs = criticalPathMs(f.depth, f.leafCpuMs, f.innerCpuMs, usableCores);
+  const byPath = pathMs <= PATH_EPOCHS * f.epochMs ? Math.ceil(pathMs / f.epochMs) : 1;
+  const every = Math.min(MAX_CHOSEN_EVERY, Math.max(1, byCpu, byPath));
   const why =
     `one proved epoch = ${leaves} leaf x ${Math.round(f.leafCpuMs)} ms + ${inners} inner x ${Math.round(f.innerCpuMs)} ms CPU (${f.source}) = ${Math.round(treeCpuMs)} ms; ` +
-    `usable cores ${usableCores.toFixed(2)} (free ${f.freeCores.toFixed(2)}, ${f.workers} workers) x ${HEADROOM} x ${f.epochMs} ms epochs => every ${every}${every === MAX_CHOSEN_EVERY ? ' (the most chosen; skips thin it further)' : ''}`;
+    `usable cores ${usableCores.toFixed(2)} (free ${f.freeCores.toFixed(2)}, ${f.workers} workers) x ${HEADROOM} x ${f.epochMs} ms epochs => every ${Math.min(byCpu, every)}` +
+    (byPath > byCpu ? `; one tree's critical path ${Math.round(pathMs)} ms => every ${every}` : '') +
+    (every === MAX_CHOSEN_EVERY ? ' (the most chosen; skips thin it further)' : '');
   return { every, why, treeCpuMs, usableCores };
 }
 
