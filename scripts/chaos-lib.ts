@@ -171,7 +171,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   try {
     for (const s of nodes) start(s);
-    const upOk = await until('all shards healthy', 90_000, async () => (await Promise.all(nodes.map((s) => health(s)))).every((h) => h?.ok));
+    // 9 processes (3 shards x 3 replicas) start slower than 3 on a shared 2-core machine
+    const upOk = await until('all shards healthy', 60_000 + 10_000 * nodes.length, async () => (await Promise.all(nodes.map((s) => health(s)))).every((h) => h?.ok));
     if (!upOk) throw new Error('cluster did not become healthy');
     // a node's peer id is its validator (replica) key's (src/gossip/identity.ts): known from the genesis alone
     for (const s of nodes) peerIds.set(name(s), peerIdOfPublicKey(replicaKeys(genesis, s.shard)[s.replica ?? 0]!));

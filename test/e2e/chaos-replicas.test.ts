@@ -14,7 +14,7 @@ process.env.SMT_NO_PROVE ??= '1';
 
 const SEED = Number(process.env.SMT_CHAOS_SEED ?? 11);
 
-test(`chaos with 3 replicas per shard (seed ${SEED}): writer and follower kills and a writer cut off lose or double nothing`, { timeout: 150_000 }, async () => {
+test(`chaos with 3 replicas per shard (seed ${SEED}): writer and follower kills and a writer cut off lose or double nothing`, { timeout: 240_000 }, async () => {
   const lines: string[] = [];
   const r = await runChaos({ seed: SEED, durationS: 40, depth: 1, clients: 3, accounts: 18, epochMs: 1000, gapS: [1, 2], holdS: [1.5, 3], recoverTimeoutS: 30, crossShard: true, replicas: 3, print: (l) => { lines.push(l); console.log(l); } });
   assert.deepEqual(r.anomalies, [], lines.join('\n'));
