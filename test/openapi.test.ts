@@ -172,7 +172,7 @@ const NOT_EXERCISED: Record<string, string> = {
   'GET /v1/proof/global/{epoch} 200': 'no proving (as above)',
   'GET /v1/proof/triad/{path}/{epoch} 200': 'no proving (as above)',
   ...Object.fromEntries(
-    ['GET /v1/replica/status 200', 'POST /v1/replica/pull 200', 'POST /v1/replica/pull 400', 'POST /v1/replica/pull 403', 'POST /v1/replica/pull 409', 'POST /v1/replica/pull 503', 'POST /v1/replica/vote 200', 'POST /v1/replica/vote 400', 'POST /v1/replica/vote 403', 'POST /v1/replica/vote 503']
+    ['GET /v1/replica/status 200', 'POST /v1/replica/pull 200', 'POST /v1/replica/pull 400', 'POST /v1/replica/pull 403', 'POST /v1/replica/pull 409', 'POST /v1/replica/pull 503', 'POST /v1/replica/vote 200', 'POST /v1/replica/vote 400', 'POST /v1/replica/vote 403', 'POST /v1/replica/vote 503', 'POST /v1/replica/state 200', 'POST /v1/replica/state 400', 'POST /v1/replica/state 403', 'POST /v1/replica/state 503']
       .map((k) => [k, 'replica routes exist only on a replicated shard (depth 0 today, no --p2p); test/replicas/*.test.ts drive them']),
   ),
 };

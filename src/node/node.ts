@@ -14,6 +14,8 @@ import { EpochTimer } from './epoch-timer.js';
 import { loadNetworkGenesis, loadReplicaKey } from './network-dir.js';
 import { isReplicated } from '../core/genesis.js';
 import { ReplicaService } from './replica.js';
+import { stateSyncIfBehind } from '../replica/state-sync.js';
+import { DEFAULT_STATE_SYNC_AFTER } from '../replica/state-sync-verify.js';
 import { startGossip, type GossipOptions } from './gossip.js';
 import type { ReplicaHooks } from './attach.js';
 import { EventEmitter } from 'node:events';
@@ -51,7 +53,7 @@ export interface NodeOptions {
   /** Global state proofs (src/node/proving/); needs `gossip`. Omitted: no proving layer. */
   proving?: ProvingOptions;
   /** A replicated shard (docs/REPLICAS.md): this replica's index and every replica's API URL. */
-  replica?: { index: number; urls: string[]; leaseMs?: number };
+  replica?: { index: number; urls: string[]; leaseMs?: number; /** State sync when more than this many epochs behind (default DEFAULT_STATE_SYNC_AFTER). */ stateSyncAfter?: number };
 }
 
 
@@ -117,6 +119,13 @@ export class SmtNode {
     const metrics = createMetrics({ labels: { network: genesis.networkId, shard: shardId } });
     const components: Component[] = [];
     try {
+      // 0. a replica that is new, wiped or far behind syncs state from another replica's snapshot first
+      if (replicated) {
+        await stateSyncIfBehind({
+          genesis, shard: shardId, index: o.replica!.index, key: validator.keyPair, urls: o.replica!.urls, dataDir, logger: log,
+          afterEpochs: o.replica!.stateSyncAfter ?? DEFAULT_STATE_SYNC_AFTER,
+        });
+      }
       // 1. the shard (state machine + store)
       const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, mempoolMax: o.mempoolMax, ...(replicated ? { replica: o.replica!.index } : {}) });
       components.push({ name: 'shard', close: () => shard.close() });

@@ -16,7 +16,10 @@ import {
   decodePull, decodePullAnswer, decodeVote, decodeVoteRequest, encodePull, encodePullAnswer, encodeVote, encodeVoteRequest,
   entryHash, signMessage, verifyMessage, NO_WRITER, type MessageTag, type PullAnswer,
 } from '../replica/messages.js';
-import { readVoteState, writeVoteState } from '../replica/vote-store.js';
+import { hasVoteState, readVoteState, writeVoteState } from '../replica/vote-store.js';
+import { LOST_VOTE, VoteAmnesia } from '../replica/amnesia.js';
+import { StateSyncServer } from '../replica/state-sync-serve.js';
+import { decodeStateRequest } from '../replica/state-sync-codec.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
 import { HttpError, type ApiResponse, type Router } from './http.js';
 import { testPartitionFromEnv } from '../gossip/test-partition.js';
@@ -52,6 +55,10 @@ export interface ReplicaStatus {
   committed: number;
   lag: number;
   stopped?: string;
+  /** State sync: the epoch this replica's state was synced at (it holds no history before it). */
+  syncedAt?: number;
+  /** It lost its vote record and grants no vote until it has heard every other replica (src/replica/amnesia.ts). */
+  votesWithheld?: boolean;
 }
 
 const ZERO32 = new Uint8Array(32);
@@ -89,6 +96,10 @@ export class ReplicaService {
   private readonly onSealed: (ev: SealedEvent) => void;
   /** TEST ONLY (SMT_TEST_PARTITION_FILE): replicas whose peer id is listed are unreachable both ways. */
   private readonly cut: (replica: number) => boolean;
+  /** Set while this replica has no vote record (new, or its data dir was lost). */
+  private amnesia: VoteAmnesia | undefined;
+  private readonly stateServer: StateSyncServer;
+  private syncedAt: number | undefined;
 
   constructor(o: ReplicaServiceOptions) {
     this.o = o;
@@ -98,7 +109,10 @@ export class ReplicaService {
     if (o.urls.length !== this.n) throw new Error(`--replica-urls lists ${o.urls.length} URLs, shard "${o.shard.id}" has ${this.n} replicas in genesis`);
     // at least 1.5 s: a loaded machine stalls event loops for hundreds of ms
     this.leaseMs = o.leaseMs ?? Math.max(2 * o.genesis.epochMs, 1500);
+    this.amnesia = hasVoteState(o.dataDir) ? undefined : new VoteAmnesia(o.index, this.n);
     this.vote = readVoteState(o.dataDir);
+    this.stateServer = new StateSyncServer(o.shard);
+    void o.shard.syncedAt().then((e) => (this.syncedAt = e), () => undefined);
     const partition = testPartitionFromEnv();
     const peerIds = this.keys.map((k) => peerIdOfPublicKey(k));
     this.cut = partition ? (r) => partition.denied().has(peerIds[r]!) : () => false;
@@ -123,6 +137,8 @@ export class ReplicaService {
   private async heartbeats(): Promise<void> {
     while (this.running) {
       await sleep(this.leaseMs / 5);
+      // without a vote record: hear every other replica's term (amnesia.ts)
+      for (const i of this.amnesia?.missing() ?? []) await this.pullFrom(i, 0).catch(() => undefined);
       const w = this.writer;
       if (this.role !== 'follower' || w === null || w === this.o.index) continue;
       try {
@@ -139,6 +155,8 @@ export class ReplicaService {
       role: this.role, replica: this.o.index, replicas: this.n, term: this.vote.term.toString(), writer: this.role === 'writer' ? this.o.index : this.writer,
       epoch, committed: this.committedEpoch(), lag: this.role === 'writer' ? 0 : Math.max(0, this.writerHead - epoch),
       ...(this.stoppedReason ? { stopped: this.stoppedReason } : {}),
+      ...(this.syncedAt !== undefined ? { syncedAt: this.syncedAt } : {}),
+      ...(this.amnesia ? { votesWithheld: true } : {}),
     };
   }
 
@@ -181,6 +199,10 @@ export class ReplicaService {
     router.add('POST', '/v1/replica/pull', async (req) => this.handlePull(await req.json()));
     router.add('POST', '/v1/replica/vote', async (req) => this.handleVote(await req.json()));
     router.add('GET', '/v1/replica/status', () => ({ json: this.status() }));
+    router.add('POST', '/v1/replica/state', async (req) => {
+      const r = this.admit(await req.json(), decodeStateRequest, 'a state-sync request', 'replica-state', (m) => m.replica);
+      return { json: { data: Buffer.from(await this.stateServer.answer(r, this.committedEpoch())).toString('base64') } };
+    });
   }
 
   /** POST /v1/tx on a replica that is not the writer: the writer's answer, or 503 if none is known. */
@@ -220,7 +242,7 @@ export class ReplicaService {
           if (this.role === 'writer' && !this.leaseValid()) await this.stepDown('write lease lost: no majority heard from within the lease');
         } else if (this.role === 'stopped') {
           await sleep(500);
-        } else if (performance.now() >= this.electionDeadline) {
+        } else if (performance.now() >= this.electionDeadline && !this.amnesia) {
           await this.election();
         } else {
           await this.followOnce();
@@ -253,6 +275,7 @@ export class ReplicaService {
 
   private setVote(s: VoteState): void {
     if (s.term === this.vote.term && s.votedFor === this.vote.votedFor) return;
+    if (this.amnesia) return void (this.vote = s); // nothing recorded until it recovers (amnesia.ts)
     writeVoteState(this.o.dataDir, s); // durable before anything depends on it
     this.vote = s;
   }
@@ -378,6 +401,7 @@ export class ReplicaService {
       return;
     }
     this.log.debug({ target, term: a.term.toString(), isWriter: a.isWriter, writer: a.writer, head: a.head }, 'pull answer');
+    this.heardTerm(target, a.term);
     if (a.term > this.vote.term) await this.adoptTerm(a.term, a.isWriter ? target : a.writer === NO_WRITER ? null : a.writer);
     if (a.term < this.vote.term || this.role !== 'follower') return;
     if (!a.isWriter) {
@@ -436,6 +460,19 @@ export class ReplicaService {
     this.log.error({ why }, 'REPLICA STOPPED FOLLOWING: re-execution does not match the writer (or its entry is invalid); investigate before restarting');
   }
 
+  /** A signed answer of replica `from` in `term`: without a vote record, it records (F, LOST_VOTE) once every other replica was heard (amnesia.ts). */
+  private heardTerm(from: number, term: bigint): void {
+    if (!this.amnesia) return;
+    this.amnesia.heard(from, term);
+    const r = this.amnesia.recovered();
+    if (!r) return;
+    this.amnesia = undefined;
+    const s = { term: r.term > this.vote.term ? r.term : this.vote.term, votedFor: LOST_VOTE };
+    writeVoteState(this.o.dataDir, s);
+    this.vote = s;
+    this.log.warn({ term: s.term.toString() }, 'no vote record at start: heard every other replica; votes only in terms above this one');
+  }
+
   private resync(why: string): void {
     this.role = 'stopped';
     this.stoppedReason = `resyncing: ${why}`;
@@ -459,6 +496,8 @@ export class ReplicaService {
         const s = await shard.snapshot(req.have);
         diverged = !s || !bytesEqual(snapshotHash(s.snapshot), req.haveHash);
       }
+      // a state-synced writer holds no entry up to its sync point: the follower must sync state too
+      if (this.syncedAt !== undefined && req.have < this.syncedAt) diverged = true;
       if (!diverged && req.have <= head) {
         if (req.have > (this.durable.get(req.replica) ?? -1)) this.durable.set(req.replica, req.have);
         this.recomputeCommit();
@@ -486,6 +525,11 @@ export class ReplicaService {
 
   private async handleVote(body: unknown): Promise<ApiResponse> {
     const req = this.admit(body, decodeVoteRequest, 'a vote request', 'replica-vote-request', (r) => r.candidate);
+    if (this.amnesia) {
+      // no vote record: no vote, and nothing changes, until every other replica was heard (amnesia.ts)
+      const v = { network: this.o.genesis.networkId, shard: this.o.shard.id, voter: this.o.index, candidate: req.candidate, term: this.vote.term, granted: false, reqAt: req.at };
+      return { json: this.signed('replica-vote', encodeVote(v)) };
+    }
     await this.refreshHeadTerm();
     const now = performance.now();
     const writer = this.role === 'writer';

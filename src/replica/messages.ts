@@ -108,7 +108,7 @@ export function decodeVote(b: Uint8Array): Vote {
   return m;
 }
 
-export type MessageTag = 'replica-pull' | 'replica-pull-answer' | 'replica-vote-request' | 'replica-vote';
+export type MessageTag = 'replica-pull' | 'replica-pull-answer' | 'replica-vote-request' | 'replica-vote' | 'replica-state';
 
 export function signMessage(tag: MessageTag, encoded: Uint8Array, key: KeyPair): Uint8Array {
   return sign(taggedHash(tag, encoded), key.secretKey);

@@ -1,11 +1,16 @@
 // A replica's durable vote state (term, votedFor): fsynced before any answer that depends on it
 // (docs/REPLICAS.md "Lease and terms"). A small binary file beside the shard's store:
 //   u8 version (=1) | u64 term | u8 votedFor (255 = none)
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VoteState } from './lease.js';
 
 export const VOTE_FILE = 'replica-vote';
+
+/** Is there a vote record? (None: a new replica, or one whose data dir was lost: src/replica/amnesia.ts.) */
+export function hasVoteState(dataDir: string): boolean {
+  return existsSync(join(dataDir, VOTE_FILE));
+}
 
 export function readVoteState(dataDir: string): VoteState {
   let b: Buffer;

@@ -17,6 +17,7 @@ import { Hlc } from '../core/hlc.js';
 import { LamportClock } from '../core/lamport.js';
 import { allShards, shardCount, shardIndex, type ShardId } from '../core/ids.js';
 import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, encodeProof } from '../trie/index.js';
+import { readNodeRecord } from '../trie/trie.js';
 import { decodeSignedTxFull, txIdOfTransferBytes, MAX_TX_BYTES, type DecodedTx } from './tx.js';
 import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
@@ -155,7 +156,15 @@ const LOOKUP_RECORDS_PER_S = 5_000;
 /** Stands for a group a bounded batch does not rebuild (serving stops before it). */
 const NOT_REBUILT = { src: '', dst: '', epoch: -1, first: -1n, n: 0, row: new Uint8Array(0), body: 0 } as unknown as ReceiptGroup;
 const ZERO32 = new Uint8Array(32);
-const GENESIS_META_KEY = new TextEncoder().encode('genesis');
+/** Metadata row: the data dir's identity (dataDirIdentity), written with the genesis state or a state sync. */
+export const GENESIS_META_KEY = new TextEncoder().encode('genesis');
+/** Metadata row of a replica whose state was synced from a snapshot (docs/REPLICAS.md "State sync"): u64 epoch. */
+export const SYNCED_AT_META_KEY = new TextEncoder().encode('synced-at');
+
+/** A data dir's identity: genesis hash || shard id. */
+export function dataDirIdentity(g: Genesis, shard: ShardId): Uint8Array {
+  return concatBytes(genesisHash(g), new TextEncoder().encode(shard));
+}
 
 type Trie = TernaryTrie;
 // Store records of the shard's tries (storage only: roots and proofs are the same whatever the
@@ -263,7 +272,7 @@ export class Shard {
     try {
       const nodeStore = new LevelNodeStore(store.nodes);
       // identity of the data dir: genesis hash || shard id, written with the genesis state
-      const gh = concatBytes(genesisHash(g), new TextEncoder().encode(o.shard));
+      const gh = dataDirIdentity(g, o.shard);
       const storedGenesis = await store.meta.get(GENESIS_META_KEY);
       if (storedGenesis && !bytesEqual(storedGenesis, gh)) {
         throw new ShardConfigError(`data dir ${o.dataDir} belongs to another network or shard (genesis ${toHex(storedGenesis.subarray(0, 32))}, shard "${new TextDecoder().decode(storedGenesis.subarray(32))}"): give this node its own --data-dir, or delete ${o.dataDir} if that network's data is no longer needed`);
@@ -835,6 +844,28 @@ export class Shard {
 
   latestEpoch(): number {
     return this.head.epoch;
+  }
+
+  // ---------------------------------------------------------------- state sync (docs/REPLICAS.md)
+
+  /** The epoch this replica's state was synced at (it holds no history before it); undefined: it holds its whole history. */
+  async syncedAt(): Promise<number | undefined> {
+    const b = await this.store.meta.get(SYNCED_AT_META_KEY);
+    return b === undefined || b.length !== 8 ? undefined : Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0));
+  }
+
+  /** A stored trie record by locator (gen || hash, or a committed root's hash), for a replica syncing state. */
+  nodeRecord(locator: Uint8Array): Promise<{ gen: number; bytes: Uint8Array } | undefined> {
+    return readNodeRecord(this.nodeStore, locator);
+  }
+
+  /** Hex addresses of every account held here (committed state; accounts are never removed). */
+  accountHexes(): IterableIterator<string> {
+    return this.accounts.keys();
+  }
+
+  accountCount(): number {
+    return this.accounts.size;
   }
 
   // ---------------------------------------------------------------- cross-shard receipts (inbox.ts, receipts.ts)

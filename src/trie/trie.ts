@@ -37,11 +37,35 @@ function nextGen(): number {
   return lastGen;
 }
 
-function rootPointer(gen: number): Uint8Array {
+/** The record stored under a committed root's hash alone: where its node record is (`0x06 u32 gen`). */
+export function rootPointer(gen: number): Uint8Array {
   const p = new Uint8Array(5);
   p[0] = ROOT_POINTER;
   putU32(p, 1, gen);
   return p;
+}
+
+/**
+ * The node record a store holds under `locator` (gen || hash; or a committed root's hash alone, its
+ * pointer followed) and the generation it is stored under; undefined if absent or not a node
+ * record (a journaled root). For serving records to a replica in state sync (docs/REPLICAS.md).
+ */
+export async function readNodeRecord(store: NodeStore, locator: Uint8Array): Promise<{ gen: number; bytes: Uint8Array } | undefined> {
+  if (locator.length === 36) {
+    const gen = getU32(locator, 0);
+    const bytes = gen > 0x7fffffff ? undefined : await store.get(locator);
+    return bytes === undefined ? undefined : { gen, bytes };
+  }
+  if (locator.length !== 32) return undefined;
+  const p = await store.get(locator);
+  if (p === undefined || p.length !== 5 || p[0] !== ROOT_POINTER) return undefined;
+  const gen = getU32(p, 1);
+  if (gen > 0x7fffffff) return undefined;
+  const key = new Uint8Array(36);
+  putU32(key, 0, gen);
+  key.set(locator, 4);
+  const bytes = await store.get(key);
+  return bytes === undefined ? undefined : { gen, bytes };
 }
 
 /**

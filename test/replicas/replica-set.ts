@@ -17,7 +17,7 @@ import { loadGenesis, type Genesis } from '../../src/core/genesis.js';
 export const SMT = resolve(import.meta.dirname, '../../bin/smt.mjs');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export interface ReplicaStatus { role: string; replica: number; term: string; writer: number | null; epoch: number; committed: number; lag: number; stopped?: string }
+export interface ReplicaStatus { role: string; replica: number; term: string; writer: number | null; epoch: number; committed: number; lag: number; stopped?: string; syncedAt?: number; votesWithheld?: boolean }
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--http-headers-timeout <ms>', `time a client has to send a request's headers (env SMT_HTTP_HEADERS_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.headersTimeoutMs})`)
     .option('--http-request-timeout <ms>', `time a client has to send a whole request (env SMT_HTTP_REQUEST_TIMEOUT_MS; default ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})`)
     .option('--replica <n>', 'run replica N of a replicated shard (docs/REPLICAS.md): key validators/<shard>.rN.key (replica 0: <shard>.key); needs --replica-urls')
+    .option('--state-sync-after <epochs>', 'with --replica: a replica (new, wiped or restarted) more than this many epochs behind the best committed snapshot at start syncs state from it instead of replaying every epoch (docs/REPLICAS.md "State sync"; env SMT_STATE_SYNC_AFTER; default 256)')
     .option('--replica-urls <urls>', 'with --replica: comma-separated API URLs of every replica of the shard, in replica order (this one\'s included)')
     .option('--p2p <host:port>', 'join the network: libp2p gossip listen address (host:port or a multiaddr; depth >= 1)')
     .option('--peers <multiaddrs>', 'with --p2p: comma-separated peers to keep connected, e.g. /ip4/127.0.0.1/tcp/7801,/dns4/shard-02/tcp/7800')
@@ -53,7 +54,7 @@ Examples:
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
   smt node start --network ./rep3 --replica 1 --api 127.0.0.1:7711 --replica-urls http://127.0.0.1:7710,http://127.0.0.1:7711,http://127.0.0.1:7712
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; proverUrl?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string; replica?: string; replicaUrls?: string } & HttpFlags) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; proverUrl?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string; replica?: string; replicaUrls?: string; stateSyncAfter?: string } & HttpFlags) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
@@ -81,6 +82,9 @@ Examples:
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
       if ((o.replica === undefined) !== (o.replicaUrls === undefined)) throw new CliError('--replica and --replica-urls go together');
       if (o.replica !== undefined && !/^[0-6]$/.test(o.replica)) throw new CliError(`--replica must be a replica index 0..6, got ${JSON.stringify(o.replica)}`);
+      const stateSyncAfter = o.stateSyncAfter ?? process.env.SMT_STATE_SYNC_AFTER;
+      if (stateSyncAfter !== undefined && !/^\d{1,9}$/.test(stateSyncAfter)) throw new CliError(`--state-sync-after (env SMT_STATE_SYNC_AFTER) takes a number of epochs, got ${JSON.stringify(stateSyncAfter)}`);
+      if (o.stateSyncAfter !== undefined && o.replica === undefined) throw new CliError('--state-sync-after goes with --replica');
       const replicaUrls = (o.replicaUrls ?? '').split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
       for (const u of replicaUrls) if (!/^https?:\/\/[^/]+$/.test(u)) throw new CliError(`--replica-urls: ${JSON.stringify(u)} is not an API base URL like http://127.0.0.1:7710`);
       const logger = createLogger({ level, format, file: o.logFile === undefined ? undefined : resolve(o.logFile) });
@@ -100,7 +104,7 @@ Examples:
         explorerNodes,
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery, proverUrl } : undefined,
-        ...(o.replica !== undefined ? { replica: { index: Number(o.replica), urls: replicaUrls } } : {}),
+        ...(o.replica !== undefined ? { replica: { index: Number(o.replica), urls: replicaUrls, ...(stateSyncAfter !== undefined ? { stateSyncAfter: Number(stateSyncAfter) } : {}) } } : {}),
       });
       let node = await start();
       // A plain line (besides the JSON log) that scripts and tests can wait for.
