@@ -346,10 +346,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const g0 = Math.max(...(await globalEpochs()));
         // (each node must pass g0 at some point; they need not be sampled past it at the same instant)
         const passed = new Set<number>();
+        // A replica fault heals when its shard serves again: a writer, the target process back up,
+        // and every other process's global snapshot past g0. The target itself may still be
+        // replaying its shard from epoch 0 (a deposed writer's uncommitted epoch makes it discard
+        // its data; no state sync yet, docs/REPLICAS.md): the final settle waits for it.
+        const replicaFault = REPLICA_FAULTS.includes(kind);
         const ok = await until(`recovery after ${kind} of ${f.target}`, recoverTimeoutMs, async () => {
-          if (!(await health(target))?.ok) return false;
+          const h = await health(target);
+          if (replicaFault) {
+            if (h === undefined) return false;
+            await refreshWriters();
+            const w = await health(writers.get(target.shard)!);
+            if (!w?.ok || w.replica?.role !== 'writer') return false;
+          } else if (!h?.ok) return false;
           if (depth === 0) return true;
-          (await globalEpochs()).forEach((e, i) => { if (e > g0) passed.add(i); });
+          (await globalEpochs()).forEach((e, i) => { if (e > g0 || (replicaFault && nodes[i] === target)) passed.add(i); });
           return passed.size === nodes.length;
         });
         f.recoveryS = ok ? Math.round((Date.now() - healedAt) / 100) / 10 : null;
