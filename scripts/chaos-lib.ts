@@ -349,7 +349,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         // A replica fault heals when its shard serves again: a writer, the target process back up,
         // and every other process's global snapshot past g0. The target itself may still be
         // replaying its shard from epoch 0 (a deposed writer's uncommitted epoch makes it discard
-        // its data; no state sync yet, docs/REPLICAS.md): the final settle waits for it.
+        // its data; below --state-sync-after epochs it replays, docs/REPLICAS.md): the final settle waits for it.
         const replicaFault = REPLICA_FAULTS.includes(kind);
         const ok = await until(`recovery after ${kind} of ${f.target}`, recoverTimeoutMs, async () => {
           const h = await health(target);
