@@ -112,7 +112,12 @@ export class ReplicaService {
     this.amnesia = hasVoteState(o.dataDir) ? undefined : new VoteAmnesia(o.index, this.n);
     this.vote = readVoteState(o.dataDir);
     this.stateServer = new StateSyncServer(o.shard);
-    void o.shard.syncedAt().then((e) => (this.syncedAt = e), () => undefined);
+    // a state-synced replica's sync point was its source's committed epoch: committed here too (a
+    // writer elected before any ack of its own term must still offer it to replicas that sync)
+    void o.shard.syncedAt().then((e) => {
+      this.syncedAt = e;
+      if (e !== undefined) this.committed = Math.max(this.committed, e);
+    }, () => undefined);
     const partition = testPartitionFromEnv();
     const peerIds = this.keys.map((k) => peerIdOfPublicKey(k));
     this.cut = partition ? (r) => partition.denied().has(peerIds[r]!) : () => false;
