@@ -49,8 +49,8 @@ export interface ChaosOptions {
   print?: (line: string) => void;
 }
 
-export type FaultKind = 'kill' | 'pause' | 'partition' | 'kill-writer' | 'kill-follower' | 'partition-writer';
-const REPLICA_FAULTS: FaultKind[] = ['kill-writer', 'kill-follower', 'partition-writer'];
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'kill-writer' | 'kill-follower' | 'partition-writer' | 'wipe-follower';
+const REPLICA_FAULTS: FaultKind[] = ['kill-writer', 'kill-follower', 'partition-writer', 'wipe-follower'];
 export interface FaultRecord { kind: FaultKind; target: string; atS: number; holdS: number; recoveryS: number | null }
 
 export interface ChaosResult {
@@ -293,7 +293,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           // a random shard's writer (as its replicas say now), or one of its followers
           await refreshWriters();
           const w = writers.get(pick(nemesisRng, [...writers.keys()].sort()))!;
-          target = kind === 'kill-follower' ? pick(nemesisRng, procsOf(w.shard).filter((p) => p !== w)) : w;
+          target = kind === 'kill-follower' || kind === 'wipe-follower' ? pick(nemesisRng, procsOf(w.shard).filter((p) => p !== w)) : w;
         }
         // a writer cut off is held past its lease and an election (lease 2 epochs, at least 1.5 s), so a follower takes over
         const hold = kind === 'partition-writer' ? Math.max(uniform(nemesisRng, holdS), 5 * epochMs / 1000) : uniform(nemesisRng, holdS);
@@ -301,9 +301,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         faults.push(f);
         print(`  t=${f.atS}s nemesis: ${kind} shard ${f.target} for ${f.holdS} s`);
         const pid = readPid(netDir, target);
-        if (kind === 'kill' || kind === 'kill-writer' || kind === 'kill-follower') {
+        if (kind === 'kill' || kind === 'kill-writer' || kind === 'kill-follower' || kind === 'wipe-follower') {
           if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
           while (isAlive(pid)) await sleep(50);
+          // a follower that lost its disk: data dir (state, vote file, global snapshots) gone; it resyncs from the others
+          if (kind === 'wipe-follower') rmSync(join(netDir, target.dataDir), { recursive: true, force: true });
           await sleep(hold * 1000);
           start(target);
         } else if (kind === 'pause') {

@@ -1,5 +1,5 @@
 // npm run test:chaos -- --seed N --duration S [--depth D] [--clients K] [--accounts A] [--epoch-ms MS] [--cross-shard] [--replicas 3] [--keep]
-// --replicas 3: every shard a replica set, and the nemesis adds kill-writer, kill-follower and partition-writer faults.
+// --replicas 3: every shard a replica set, and the nemesis adds kill-writer, kill-follower, partition-writer and wipe-follower faults.
 // The chaos bank test (scripts/chaos-lib.ts): prints the seed, the schedule of faults as it runs and
 // the checker's tables; exits 1 on any anomaly, 3 when the checker could not check everything. Re-run a failing seed with the same --seed.
 import { parseArgs } from 'node:util';

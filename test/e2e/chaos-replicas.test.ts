@@ -1,5 +1,5 @@
 // The chaos bank test with replicated shards, bounded for the suite: 3 shards x 3 replicas (9
-// processes), cross-shard transfers, and a nemesis that also kills a shard's writer, kills a
+// processes), cross-shard transfers, and a nemesis that also kills a shard's writer, kills or wipes a
 // follower and cuts a writer off from its followers (besides kills, pauses and gossip partitions of
 // any process). Same checker as chaos.test.ts: acknowledged commits survive in their epoch; every
 // committed transaction is present once with a verifying proof; balances equal a replay of the
