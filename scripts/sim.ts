@@ -17,17 +17,19 @@ const cmd = new Command('sim')
   .option('--kinds <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(', ')})`)
   .option('--epochs <n>', 'epochs with faults', (v) => Number.parseInt(v, 10))
   .option('--calm <n>', 'epochs after the faults heal', (v) => Number.parseInt(v, 10))
+  .option('--tx <n>', 'transfers submitted per epoch', (v) => Number.parseInt(v, 10))
   .option('--liveness <n>', 'a global snapshot of every epoch must be final within this many epochs of its seal', (v) => Number.parseInt(v, 10))
   .option('--jobs <n>', 'worker threads', (v) => Number.parseInt(v, 10), Math.min(2, availableParallelism()))
   .option('--verbose', 'with --seed alone: trace the nodes\' log lines too')
   .parse();
-const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; jobs: number; verbose?: boolean; kinds?: string }>();
+const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; tx?: number; jobs: number; verbose?: boolean; kinds?: string }>();
 const config: Partial<SimConfig> = {
   depth: o.depth, faults: o.faults,
   ...(o.kinds ? { faultKinds: o.kinds.split(',') as FaultKind[] } : {}),
   ...(o.epochs !== undefined ? { faultEpochs: o.epochs } : {}),
   ...(o.calm !== undefined ? { calmEpochs: o.calm } : {}),
   ...(o.liveness !== undefined ? { livenessEpochs: o.liveness } : {}),
+  ...(o.tx !== undefined ? { txPerEpoch: o.tx } : {}),
 };
 
 if (o.seed !== undefined && o.seeds === undefined) {

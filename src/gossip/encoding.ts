@@ -104,3 +104,24 @@ export function decodeAggregateSig(b: Uint8Array): AggregateSigMessage {
   r.end();
   return { aggregate, signature: { position, attempt, signature } };
 }
+
+/** At most this many signatures in a `roundSigs` fetch answer (3 positions, first + upgrade each). */
+export const MAX_ROUND_SIGS = 6;
+
+/** A `roundSigs` fetch answer: the member signatures a node holds for one round, `u8 n | n x bytes(aggregateSig)`. */
+export function encodeRoundSigs(ms: readonly AggregateSigMessage[]): Uint8Array {
+  if (ms.length > MAX_ROUND_SIGS) throw new RangeError(`at most ${MAX_ROUND_SIGS} round signatures, got ${ms.length}`);
+  const w = new ByteWriter(400 * ms.length + 1).u8(ms.length);
+  for (const m of ms) w.bytes(encodeAggregateSig(m));
+  return w.finish();
+}
+
+export function decodeRoundSigs(b: Uint8Array): AggregateSigMessage[] {
+  const r = new ByteReader(b, 'round signatures');
+  const n = r.u8();
+  if (n > MAX_ROUND_SIGS) throw new DecodeError(`round signatures: ${n}, at most ${MAX_ROUND_SIGS}`);
+  const out: AggregateSigMessage[] = [];
+  for (let i = 0; i < n; i++) out.push(decodeAggregateSig(r.bytes(4096 + 80)));
+  r.end();
+  return out;
+}

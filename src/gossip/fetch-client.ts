@@ -51,3 +51,41 @@ export async function askInTurn(o: AskOptions): Promise<string | undefined> {
   }
   return undefined;
 }
+
+/**
+ * Asks every peer at once and resolves to the first peer whose answer is taken (later answers are
+ * dropped), or undefined once all failed or were refused. For requests with a deadline shorter
+ * than one request timeout (a round's missing inputs): a silent first peer would hold a sequential
+ * ask past the deadline, and the round would go on without an answer another peer had.
+ */
+export function askAtOnce(o: AskOptions): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let taken: string | undefined;
+    let open = o.peers.length;
+    const settle = (): void => { if (--open === 0 && taken === undefined) resolve(undefined); };
+    if (open === 0) resolve(undefined);
+    for (const peer of o.peers) {
+      if (o.stats) o.stats.fetchesMade++;
+      o.p2p.request(peer, o.protocol, o.request, { timeoutMs: o.timeoutMs }).then((b) => {
+        if (b.length === 0 || taken !== undefined || o.cancelled?.()) return;
+        let ok: boolean;
+        try {
+          ok = o.take(b, peer);
+        } catch (err) {
+          ok = false;
+          o.onRefused?.(peer, (err as Error).message);
+        }
+        if (ok) {
+          taken = peer;
+          resolve(peer);
+          return;
+        }
+        if (o.stats) o.stats.fetchesRefused++;
+        o.onRefused?.(peer, 'answer refused (does not verify)');
+      }, (err: unknown) => {
+        if (o.stats) o.stats.fetchesRefused++;
+        if (taken === undefined) o.onRefused?.(peer, (err as Error).message);
+      }).finally(settle);
+    }
+  });
+}

@@ -6,7 +6,9 @@ import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 
 // receipts: path = source shard id || destination shard id, epoch field = first seq wanted; the
 // response is a receipt batch (src/shard/receipts.ts) proven against the source's latest final epoch.
-export const FetchKind = { snapshot: 1, finalAggregate: 2, globalLatest: 3, globalAt: 4, receipts: 5 } as const;
+// roundSigs: path = triad path; the response is the member signatures the peer holds for that
+// round (encoding.ts encodeRoundSigs): a round whose signatures were lost in transit recovers them.
+export const FetchKind = { snapshot: 1, finalAggregate: 2, globalLatest: 3, globalAt: 4, receipts: 5, roundSigs: 6 } as const;
 export type FetchKind = (typeof FetchKind)[keyof typeof FetchKind];
 
 export interface FetchRequest {
@@ -26,7 +28,7 @@ export function encodeFetchRequest(r: FetchRequest): Uint8Array {
 export function decodeFetchRequest(b: Uint8Array): FetchRequest {
   const r = new ByteReader(b, 'fetch request');
   const kind = r.u8();
-  if (kind < 1 || kind > 5) throw new DecodeError(`fetch request: unknown kind ${kind}`);
+  if (kind < 1 || kind > 6) throw new DecodeError(`fetch request: unknown kind ${kind}`);
   const path = r.string(16);
   if (!/^[012]*$/.test(path)) throw new DecodeError('fetch request: path is not ternary digits');
   const e = r.u64();

@@ -19,10 +19,10 @@ import type { GlobalSnapshot } from '../hierarchy/global.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
 import {
-  decodeAggregateSig, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind,
+  decodeAggregateSig, decodeRoundSigs, decodeTxBatch, encodeAggregateSig, encodeRoundSigs, encodeEnvelope, encodeTxBatch, GossipKind,
 } from './encoding.js';
 import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type FetchRequest } from './fetch.js';
-import { askInTurn } from './fetch-client.js';
+import { askAtOnce, askInTurn } from './fetch-client.js';
 import type { P2PNode } from './p2p.js';
 import { PeerRequestError } from './admission.js';
 import { validatorPeers, type ValidatorPeers } from './identity.js';
@@ -281,10 +281,10 @@ export class TriadNetwork {
         return;
       }
       case 'fetch':
-        void this.fetchFor(a.id, a.request, a.maxPeers, a.prefer);
+        void this.fetchFor(a.id, a.request, a.maxPeers, a.atOnce, a.prefer);
         return;
       case 'record-sign':
-        this.guard.record(a.path, a.epoch, a.hash).then(
+        this.guard.record(a.path, a.epoch, a.hash, a.upgradeFrom).then(
           () => { if (!this.closed) this.rounds.signRecorded(a.id); },
           (err: unknown) => this.rounds.signFailed(a.id, (err as Error).message),
         );
@@ -312,16 +312,18 @@ export class TriadNetwork {
   }
 
   /** Carries out the round machine's fetch `id`: peers in turn until the machine takes an answer. */
-  private async fetchFor(id: number, q: RoundFetch, maxPeers: number, prefer?: ShardId): Promise<void> {
+  private async fetchFor(id: number, q: RoundFetch, maxPeers: number, atOnce: boolean, prefer?: ShardId[]): Promise<void> {
     const req: FetchRequest = q.kind === 'globalLatest' ? { kind: FetchKind.globalLatest, path: '', epoch: 0 }
       : q.kind === 'globalAt' ? { kind: FetchKind.globalAt, path: '', epoch: q.epoch }
-        : { kind: q.kind === 'snapshot' ? FetchKind.snapshot : FetchKind.finalAggregate, path: q.path, epoch: q.epoch };
+        : { kind: q.kind === 'snapshot' ? FetchKind.snapshot : q.kind === 'roundSigs' ? FetchKind.roundSigs : FetchKind.finalAggregate, path: q.path, epoch: q.epoch };
+    const first = (prefer ?? []).map((s) => this.peers.byShard.get(s)).filter((p): p is string => p !== undefined);
     try {
-      await askInTurn({
-        p2p: this.p2p, protocol: fetchProtocol(this.genesis.networkId), peers: this.askOrder(prefer ? this.peers.byShard.get(prefer) : undefined, maxPeers),
+      await (atOnce ? askAtOnce : askInTurn)({
+        p2p: this.p2p, protocol: fetchProtocol(this.genesis.networkId), peers: this.askOrder(first, maxPeers),
         request: encodeFetchRequest(req), timeoutMs: this.timing.fetchTimeoutMs, stats: this.counters, cancelled: () => this.closed,
         take: (b) => {
-          const ans: FetchAnswer = q.kind === 'snapshot' ? { kind: 'snapshot', snapshot: decodeSignedSnapshot(b) } : { kind: 'final', final: decodeFinalAggregate(b) };
+          const ans: FetchAnswer = q.kind === 'snapshot' ? { kind: 'snapshot', snapshot: decodeSignedSnapshot(b) }
+            : q.kind === 'roundSigs' ? { kind: 'sigs', sigs: decodeRoundSigs(b) } : { kind: 'final', final: decodeFinalAggregate(b) };
           return this.rounds.answer(id, ans);
         },
         onRefused: (peer, why) => this.log?.debug({ peer, kind: req.kind, path: req.path, epoch: req.epoch, why }, 'fetch: no usable answer'),
@@ -399,7 +401,7 @@ export class TriadNetwork {
     const fromSeq = typeof from === 'bigint' ? from : from.next;
     let got: ReceiptBatch | undefined;
     await askInTurn({
-      p2p: this.p2p, protocol: fetchProtocol(this.genesis.networkId), peers: this.askOrder(this.peers.byShard.get(src), maxPeers),
+      p2p: this.p2p, protocol: fetchProtocol(this.genesis.networkId), peers: this.askOrder([this.peers.byShard.get(src)].filter((p): p is string => p !== undefined), maxPeers),
       request: encodeFetchRequest({ kind: FetchKind.receipts, path: src + dst, epoch: Number(fromSeq) }), timeoutMs: this.timing.fetchTimeoutMs, stats: this.counters,
       take: (b) => {
         const batch = decodeReceiptBatch(b);
@@ -415,12 +417,14 @@ export class TriadNetwork {
   }
 
   /** Connected validator peers to ask, `first` (if connected) ahead of the others in rotation. */
-  private askOrder(first: string | undefined, max: number): string[] {
+  /** Connected validator peers to ask: `first` (those connected, in order), then the others in rotation; at most `max`. */
+  private askOrder(first: readonly string[], max: number): string[] {
     const connected = this.p2p.connectedPeers().filter((p) => this.peers.ids.has(p) && p !== this.p2p.peerId);
-    const rest = connected.filter((p) => p !== first);
+    const head = first.filter((p, i) => connected.includes(p) && first.indexOf(p) === i);
+    const rest = connected.filter((p) => !head.includes(p));
     const start = rest.length ? this.peerCursor++ % rest.length : 0;
     const rotated = [...rest.slice(start), ...rest.slice(0, start)];
-    return (first && connected.includes(first) ? [first, ...rotated] : rotated).slice(0, max);
+    return [...head, ...rotated].slice(0, max);
   }
 
   latestGlobalSnapshot(): GlobalSnapshot | undefined {
@@ -531,6 +535,10 @@ export class TriadNetwork {
       case FetchKind.globalAt: {
         const g = await this.globalAt(q.epoch);
         return g ? encodeFinalAggregate(g) : none;
+      }
+      case FetchKind.roundSigs: {
+        const sigs = this.rounds.roundSignatures(q.path, q.epoch);
+        return sigs.length ? encodeRoundSigs(sigs) : none;
       }
       case FetchKind.receipts: {
         const d = this.genesis.depth;

@@ -21,7 +21,7 @@ import { bytesEqual, toHex } from '../core/bytes.js';
 import type { Genesis } from '../core/genesis.js';
 import { ancestorsOf, parentOf, type ShardId, type TriadPath } from '../core/ids.js';
 import { aggregateHash, computeAggregate, AggregateInputError, isZeroHash, type ChildInput, type TriadAggregate } from './aggregate.js';
-import { signAggregate, verifyFinalAggregate, type FinalAggregate, type MemberSignature } from './finality.js';
+import { signAggregate, verifyFinalAggregate, verifyMemberSignature, type FinalAggregate, type MemberSignature } from './finality.js';
 import { attemptOf, publisherOrder, signerFor, turnAt } from './rotation.js';
 import type { SignVerdict } from './sign-guard.js';
 import type { GlobalSnapshot } from './global.js';
@@ -58,10 +58,12 @@ export type RoundFetch =
   | { kind: 'snapshot'; path: string; epoch: number }
   | { kind: 'finalAggregate'; path: string; epoch: number }
   | { kind: 'globalLatest' }
-  | { kind: 'globalAt'; epoch: number };
+  | { kind: 'globalAt'; epoch: number }
+  | { kind: 'roundSigs'; path: string; epoch: number };
 
 /** Decoded answers the transport hands back for a fetch. */
-export type FetchAnswer = { kind: 'snapshot'; snapshot: SignedSnapshot } | { kind: 'final'; final: FinalAggregate };
+export type FetchAnswer = { kind: 'snapshot'; snapshot: SignedSnapshot } | { kind: 'final'; final: FinalAggregate }
+  | { kind: 'sigs'; sigs: { aggregate: TriadAggregate; signature: MemberSignature }[] };
 
 export interface GlobalEvent {
   global: GlobalSnapshot;
@@ -73,10 +75,13 @@ export interface GlobalEvent {
 export type RoundAction =
   /** Gossip on the topic of triad `topic` ('' = apex). */
   | { type: 'publish'; topic: TriadPath; message: { kind: 'snapshot'; snapshot: SignedSnapshot } | { kind: 'aggregateSig'; aggregate: TriadAggregate; signature: MemberSignature } | { kind: 'final'; final: FinalAggregate } }
-  /** Ask peers (`prefer`'s validator first, at most `maxPeers`) until `answer(id, …)` returns true; then `fetchDone(id)`. */
-  | { type: 'fetch'; id: number; request: RoundFetch; prefer?: ShardId; maxPeers: number }
-  /** Make the signing record durable (sign guard), then call `signRecorded(id)` (or `signFailed(id)`). */
-  | { type: 'record-sign'; id: number; path: TriadPath; epoch: number; hash: Uint8Array }
+  /** Ask peers (`prefer`'s validators first, at most `maxPeers`) until `answer(id, …)` returns true; then
+   * `fetchDone(id)`. `atOnce`: ask them all at the same time (the round has a deadline shorter than
+   * a request timeout), else one after the other. */
+  | { type: 'fetch'; id: number; request: RoundFetch; prefer?: ShardId[]; maxPeers: number; atOnce: boolean }
+  /** Make the signing record durable (sign guard), then call `signRecorded(id)` (or `signFailed(id)`).
+   * With `upgradeFrom`: the round's one upgrade from that signed aggregate (see `maybeUpgrade`). */
+  | { type: 'record-sign'; id: number; path: TriadPath; epoch: number; hash: Uint8Array; upgradeFrom?: Uint8Array }
   /** Rounds this old are never signed again: their signing records may go. */
   | { type: 'prune-signs'; below: number }
   /** A global snapshot became final here: store it and tell listeners. */
@@ -119,7 +124,19 @@ interface Round {
   fetchUntil: number;
   fetchesOpen: number;
   computed: TriadAggregate | null;
+  /** The `prev` the aggregate was computed on (an upgrade recomputes on the same one). */
+  computedPrev: TriadAggregate | null;
   computedAt: number;
+  /** Hash of the aggregate this node signed first in this run (null: none). */
+  signedHash: Uint8Array | null;
+  /** The one upgrade (maybeUpgrade): none yet -> fetching the inputs it lacks -> signing -> done. */
+  upgrade: 'none' | 'fetching' | 'done';
+  upgradeFetchAt: number;
+  upgradeFetches: number;
+  signedAt: number;
+  /** Pulls of the other members' signatures (their gossip can be lost), and when the last one went. */
+  sigPulls: number;
+  lastSigPull: number;
   failed: boolean;
   signing: boolean;
   candidates: Map<string, Candidate>;
@@ -133,11 +150,19 @@ interface Round {
 type FetchPurpose =
   | { what: 'input'; round: Round; pos: number }
   | { what: 'prev'; round: Round }
+  | { what: 'upgrade-input'; round: Round; pos: number }
+  | { what: 'sigs'; round: Round }
   | { what: 'child-final'; path: string; commitment: Uint8Array }
   | { what: 'global'; epoch?: number };
 
 
 const SYNC_ATTEMPTS = 3;
+/** Fetch rounds an upgrade makes for snapshots it lacks before it gives up (one fetch wait apart). */
+const UPGRADE_FETCHES = 3;
+/** Pulls of a signed, not yet final round's signatures from the other members' signers. */
+const SIG_PULLS = 3;
+/** At most this many signatures in one roundSigs answer (3 positions, a first and an upgrade each). */
+const MAX_ROUND_SIGS = 6;
 const SYNC_HOLES_PER_PASS = 8;
 
 export class RoundMachine {
@@ -167,12 +192,14 @@ export class RoundMachine {
   private latestGlobal = -1;
   private readonly fetches = new Map<number, FetchPurpose>();
   private nextId = 1;
-  private readonly signs = new Map<number, { round: Round; aggregate: TriadAggregate; position: number; attempt: number }>();
+  private readonly signs = new Map<number, { round: Round; aggregate: TriadAggregate; position: number; attempt: number; upgrade: boolean }>();
   private readonly syncTries = new Map<number, number>();
   private syncOpen = 0;
   private nextSyncAt: number;
   /** Rounds this validator did not sign because it had signed another aggregate for them. */
   signaturesRefused = 0;
+  /** Rounds in which this validator signed a second, richer aggregate (maybeUpgrade). */
+  upgrades = 0;
 
   constructor(o: RoundMachineOptions) {
     if (o.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
@@ -294,6 +321,26 @@ export class RoundMachine {
         this.recordFinal(a.final);
         return true;
       }
+      case 'sigs': {
+        const r = p.round;
+        if (a.kind !== 'sigs') return false;
+        let valid = 0;
+        for (const m of a.sigs) {
+          if (m.aggregate.network !== net || m.aggregate.path !== r.path || m.aggregate.epoch !== r.epoch || !verifyMemberSignature(m.aggregate, m.signature, this.genesis)) continue;
+          valid++;
+          if (!r.final) this.addSig(r, m.aggregate, m.signature);
+        }
+        return valid > 0;
+      }
+      case 'upgrade-input': {
+        const r = p.round;
+        const child = r.path + String(p.pos);
+        if (a.kind !== 'snapshot') return false;
+        const s = a.snapshot.snapshot;
+        if (s.shard !== child || s.epoch !== r.epoch || s.network !== net || !verifyShardSnapshot(this.genesis, a.snapshot)) return false;
+        this.snapshots.set(`${child}@${r.epoch}`, a.snapshot);
+        return true;
+      }
       case 'child-final': {
         if (a.kind !== 'final' || a.final.aggregate.path !== p.path || !bytesEqual(aggregateHash(a.final.aggregate), p.commitment) || !this.verified(a.final)) return false;
         this.recordFinal(a.final);
@@ -324,6 +371,11 @@ export class RoundMachine {
         r.fetchState = 'done';
         this.tryCompute(r);
       }
+    } else if (p.what === 'upgrade-input') {
+      if (p.round.upgrade === 'fetching') {
+        p.round.upgrade = 'none';
+        this.maybeUpgrade(p.round);
+      }
     } else if (p.what === 'global') {
       if (p.epoch === undefined) this.syncHoles(); // the latest is known (or not): now the holes below it
       if (--this.syncOpen === 0) this.out({ type: 'sync-done' });
@@ -337,6 +389,14 @@ export class RoundMachine {
     this.signs.delete(id);
     const { round: r, aggregate: agg } = s;
     r.signing = false;
+    if (s.upgrade) {
+      r.upgrade = 'done';
+      this.upgrades++;
+      this.out({ type: 'log', level: 'info', msg: 'upgraded signature: signed the richer aggregate another member signed', data: { path: r.path, epoch: r.epoch } });
+    } else if (!r.signedHash) {
+      r.signedHash = aggregateHash(agg);
+      r.signedAt = this.now();
+    }
     const sig = signAggregate(agg, s.position, s.attempt, this.secretKey);
     this.addSig(r, agg, sig);
     this.out({ type: 'publish', topic: r.path, message: { kind: 'aggregateSig', aggregate: agg, signature: sig } });
@@ -355,6 +415,8 @@ export class RoundMachine {
     for (const r of this.rounds.values()) {
       if (!r.computed && !r.final) this.tryCompute(r);
       if (r.computed && !r.final) this.maybeSign(r);
+      if (r.signedHash && !r.final) this.maybeUpgrade(r);
+      if (r.signedHash && !r.final) this.maybePullSigs(r, now);
       if (!r.final) for (const c of r.candidates.values()) if (c.sigs.size >= 2) this.tryFinalize(r, c);
       if (r.final && !r.finalSeenPublished && !r.iPublished) this.maybePublishFinal(r, now);
     }
@@ -364,10 +426,12 @@ export class RoundMachine {
 
   // ---- rounds ----
 
-  private fetch(purpose: FetchPurpose, request: RoundFetch, maxPeers: number, prefer?: ShardId): void {
+  private fetch(purpose: FetchPurpose, request: RoundFetch, maxPeers: number, prefer?: ShardId | ShardId[]): void {
     const id = this.nextId++;
     this.fetches.set(id, purpose);
-    this.out({ type: 'fetch', id, request, maxPeers, prefer });
+    // everything but catch-up serves a round that will not wait a whole request timeout
+    const atOnce = purpose.what !== 'global';
+    this.out({ type: 'fetch', id, request, maxPeers, prefer: prefer === undefined ? undefined : Array.isArray(prefer) ? prefer : [prefer], atOnce });
   }
 
   private verified(fa: FinalAggregate): boolean {
@@ -401,7 +465,8 @@ export class RoundMachine {
     if (!r) {
       r = {
         path, epoch, lowest: path.length === this.genesis.depth - 1, inputs: [null, null, null], firstInputAt: 0,
-        fetchState: 'none', fetchUntil: 0, fetchesOpen: 0, computed: null, computedAt: 0, failed: false, signing: false,
+        fetchState: 'none', fetchUntil: 0, fetchesOpen: 0, computed: null, computedPrev: null, computedAt: 0, signedHash: null,
+        upgrade: 'none', upgradeFetchAt: -Infinity, upgradeFetches: 0, signedAt: 0, sigPulls: 0, lastSigPull: -Infinity, failed: false, signing: false,
         candidates: new Map(), final: null, finalAt: 0, finalSeenPublished: false, iPublished: false, lastChildFetch: -Infinity,
       };
       this.rounds.set(k, r);
@@ -437,6 +502,9 @@ export class RoundMachine {
 
   private tryCompute(r: Round): void {
     if (r.computed || r.final || r.failed || r.firstInputAt === 0) return;
+    // A shard never computes (so never signs) a lowest aggregate that carries itself: it always has
+    // its own snapshot in the end, and the upgrade rule's safety rests on this (maybeUpgrade).
+    if (r.lowest && !r.inputs[this.ownPos(r)]) return;
     const now = this.now();
     const all = r.inputs.every((c) => c !== null);
     const prevReady = r.epoch === 0 || this.finals.get(r.path)?.has(r.epoch - 1) === true;
@@ -455,6 +523,7 @@ export class RoundMachine {
         for (let i = 0; i < 3; i++) {
           if (r.inputs[i]) continue;
           const child = r.path + String(i);
+          if (r.lowest && i === this.ownPos(r)) continue;
           r.fetchesOpen++;
           if (r.lowest) this.fetch({ what: 'input', round: r, pos: i }, { kind: 'snapshot', path: child, epoch: r.epoch }, 3, child as ShardId);
           else this.fetch({ what: 'input', round: r, pos: i }, { kind: 'finalAggregate', path: child, epoch: r.epoch }, 3);
@@ -467,6 +536,7 @@ export class RoundMachine {
     const prev = this.prevFinal(r.path, r.epoch);
     try {
       r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null, genesisSupply: genesisChildSupplies(this.genesis, r.path) });
+      r.computedPrev = prev?.aggregate ?? null;
       r.computedAt = now;
     } catch (e) {
       if (!(e instanceof AggregateInputError)) throw e;
@@ -501,8 +571,103 @@ export class RoundMachine {
     // Durable record first, signature second: a crash in between leaves a record and no signature.
     r.signing = true;
     const id = this.nextId++;
-    this.signs.set(id, { round: r, aggregate: agg, position: pos, attempt });
+    this.signs.set(id, { round: r, aggregate: agg, position: pos, attempt, upgrade: false });
     this.out({ type: 'record-sign', id, path: r.path, epoch: r.epoch, hash: h });
+  }
+
+  /**
+   * A round this node signed that is still not final one round timeout later asks the other
+   * members' signers for the signatures they hold: gossip is not retransmitted, and with the third
+   * member down one lost signature would leave the epoch without a global snapshot forever.
+   */
+  private maybePullSigs(r: Round, now: number): void {
+    const wait = this.timing.childTimeoutMs;
+    if (r.sigPulls >= SIG_PULLS || now - r.signedAt < wait || now - r.lastSigPull < wait) return;
+    r.sigPulls++;
+    r.lastSigPull = now;
+    const me = this.ownPos(r);
+    const signers: ShardId[] = [];
+    for (let i = 0; i < 3; i++) if (i !== me) signers.push(signerFor(r.path + String(i), r.epoch, this.genesis.depth, 0));
+    this.fetch({ what: 'sigs', round: r }, { kind: 'roundSigs', path: r.path, epoch: r.epoch }, 2, signers);
+  }
+
+  /** The member signatures this node holds for round (path, epoch), a final's alone if it has one (fetch kind roundSigs). */
+  roundSignatures(path: string, epoch: number): { aggregate: TriadAggregate; signature: MemberSignature }[] {
+    const r = this.rounds.get(`${path}@${epoch}`);
+    const out: { aggregate: TriadAggregate; signature: MemberSignature }[] = [];
+    const f = r?.final ?? this.finals.get(path)?.get(epoch);
+    if (f) for (const sig of f.signatures) out.push({ aggregate: f.aggregate, signature: sig });
+    else if (r) for (const c of r.candidates.values()) for (const sig of c.sigs.values()) out.push({ aggregate: c.aggregate, signature: sig });
+    return out.slice(0, MAX_ROUND_SIGS);
+  }
+
+  /** This node's member position in triad r (the digit of its shard below r.path). */
+  private ownPos(r: Round): number {
+    return Number(this.shard[r.path.length]);
+  }
+
+  /**
+   * The second signature (docs/PROTOCOL.md "Second signature"). Two live members that computed
+   * different views of a round at the timeout (one had a late snapshot, the other carried it)
+   * each sign their own, and with the third member down neither gets 2 of 3. A member m that
+   * signed F may sign ONE more aggregate U of the lowest triad, iff:
+   *  (a) another member i signed U (m saw the signature),
+   *  (b) F carries the third member t (t is neither m nor i),
+   *  (c) U's present children strictly include F's (same commitments where F has them), and
+   *  (d) m recomputes U itself from the snapshots (fetched if needed) on F's `prev`.
+   * With (e), a shard never signs a lowest aggregate that carries itself (tryCompute), no two
+   * different aggregates of a round can both be final; the argument is in docs/PROTOCOL.md.
+   * Only at the lowest level, where (e) holds by construction, and only from what this run
+   * signed (after a restart the sign guard's record alone remains, and it refuses any other hash).
+   */
+  private maybeUpgrade(r: Round): void {
+    if (!r.lowest || r.final || r.upgrade !== 'none' || r.signing || !r.signedHash || !r.computed) return;
+    const f = r.computed;
+    if (!bytesEqual(aggregateHash(f), r.signedHash)) return;
+    const me = this.ownPos(r);
+    for (const [k, c] of r.candidates) {
+      if (k === toHex(r.signedHash)) continue;
+      const u = c.aggregate;
+      const byOther = [...c.sigs.keys()].some((i) => i !== me && f.children[3 - me - i]!.carried);
+      if (!byOther || !richer(u, f) || !bytesEqual(u.prevAggregateHash, f.prevAggregateHash)) continue;
+      // the snapshots U has and F carried: from the round's store, else from the member that signed U
+      const inputs: (ChildInput | null)[] = [];
+      const missing: number[] = [];
+      for (let j = 0; j < 3; j++) {
+        if (u.children[j]!.carried) { inputs.push(null); continue; }
+        const ss = r.inputs[j] ? null : this.snapshots.get(`${r.path}${j}@${r.epoch}`);
+        if (!r.inputs[j] && !ss) missing.push(j);
+        inputs.push(r.inputs[j] ?? (ss ? { kind: 'snapshot', snapshot: ss.snapshot } : null));
+      }
+      if (missing.length) {
+        const now = this.now();
+        if (now - r.upgradeFetchAt < this.timing.fetchWaitMs || r.upgradeFetches >= UPGRADE_FETCHES) return;
+        r.upgradeFetchAt = now;
+        r.upgradeFetches++;
+        r.upgrade = 'fetching';
+        const signer = [...c.sigs.keys()].find((i) => i !== me)!;
+        for (const j of missing) {
+          this.fetch({ what: 'upgrade-input', round: r, pos: j }, { kind: 'snapshot', path: r.path + String(j), epoch: r.epoch }, 3, (r.path + String(signer)) as ShardId);
+        }
+        return;
+      }
+      let mine: TriadAggregate;
+      try {
+        mine = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: inputs as [ChildInput | null, ChildInput | null, ChildInput | null], prev: r.computedPrev, genesisSupply: genesisChildSupplies(this.genesis, r.path) });
+      } catch (e) {
+        if (!(e instanceof AggregateInputError)) throw e;
+        continue;
+      }
+      if (toHex(aggregateHash(mine)) !== k) continue; // not what this node computes: never signed
+      const attempt = attemptOf(this.shard, r.path + String(me), r.epoch, this.genesis.depth);
+      if (attempt === undefined) return;
+      r.signing = true;
+      r.upgrade = 'done'; // one upgrade per round, whatever the guard answers
+      const id = this.nextId++;
+      this.signs.set(id, { round: r, aggregate: u, position: me, attempt, upgrade: true });
+      this.out({ type: 'record-sign', id, path: r.path, epoch: r.epoch, hash: aggregateHash(u), upgradeFrom: r.signedHash });
+      return;
+    }
   }
 
   private addSig(r: Round, agg: TriadAggregate, sig: MemberSignature): void {
@@ -514,6 +679,7 @@ export class RoundMachine {
     }
     if (!c.sigs.has(sig.position)) c.sigs.set(sig.position, sig);
     if (c.sigs.size >= 2) this.tryFinalize(r, c);
+    else if (r.signedHash && !r.final) this.maybeUpgrade(r);
   }
 
   /** The final aggregate of `path` whose aggregate hashes to `commitment`, if known. */
@@ -649,4 +815,15 @@ export class RoundMachine {
     for (const e of this.stored) if (e < floor) this.stored.delete(e); // below the catch-up window
     for (const e of [...this.sealedAt.keys()]) if (e < floor) this.sealedAt.delete(e);
   }
+}
+
+/** U's present (not carried) children strictly include F's, with the same commitments. */
+function richer(u: TriadAggregate, f: TriadAggregate): boolean {
+  let more = false;
+  for (let j = 0; j < 3; j++) {
+    const a = u.children[j]!, b = f.children[j]!;
+    if (!b.carried && (a.carried || !bytesEqual(a.commitment, b.commitment))) return false;
+    if (b.carried && !a.carried) more = true;
+  }
+  return more;
 }

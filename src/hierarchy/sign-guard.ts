@@ -5,6 +5,11 @@
 //
 // The record is written (fsync'd by the store) BEFORE the signature leaves the node. Records below
 // a low-water mark are pruned; the mark itself is persisted and nothing below it is ever signed.
+//
+// One exception, the upgrade of the round machine (src/hierarchy/round.ts, docs/PROTOCOL.md "Second
+// signature"): a member may sign ONE further aggregate for a round, and only if its first record is
+// exactly the aggregate it upgrades from. The upgrade is recorded under its own key, so after a
+// restart both hashes are 'same' and every other hash is still a conflict.
 import { bytesEqual } from '../core/bytes.js';
 
 /** A level sublevel (string keys, Uint8Array values), e.g. `db.sublevel('signed', { valueEncoding: 'view' })`. */
@@ -19,10 +24,11 @@ export type SignVerdict = 'new' | 'same' | 'conflict' | 'below-low-water';
 const EPOCH_DIGITS = 16;
 const LOW_KEY = 'low';
 const recordKey = (path: string, epoch: number): string => `r:${epoch.toString().padStart(EPOCH_DIGITS, '0')}:${path}`;
+const upgradeKey = (path: string, epoch: number): string => `u:${epoch.toString().padStart(EPOCH_DIGITS, '0')}:${path}`;
 
 export class SignGuard {
   private readonly store?: SignRecordStore;
-  private readonly signed = new Map<string, Uint8Array>(); // recordKey -> aggregate hash
+  private readonly signed = new Map<string, Uint8Array>(); // recordKey -> aggregate hash; upgradeKey -> the upgrade's hash
   private low = 0; // epochs below this are never signed
 
   private constructor(store?: SignRecordStore) {
@@ -35,7 +41,7 @@ export class SignGuard {
     if (store) {
       for await (const [k, v] of store.iterator()) {
         if (k === LOW_KEY) g.low = Number(new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0));
-        else if (k.startsWith('r:')) g.signed.set(k, v.slice());
+        else if (k.startsWith('r:') || k.startsWith('u:')) g.signed.set(k, v.slice());
       }
     }
     return g;
@@ -45,26 +51,38 @@ export class SignGuard {
     return this.low;
   }
 
+  /** Rounds with a record (an upgrade is part of its round's record). */
   get size(): number {
-    return this.signed.size;
+    let n = 0;
+    for (const k of this.signed.keys()) if (k.startsWith('r:')) n++;
+    return n;
   }
 
   check(path: string, epoch: number, hash: Uint8Array): SignVerdict {
     if (epoch < this.low) return 'below-low-water';
     const prev = this.signed.get(recordKey(path, epoch));
     if (prev === undefined) return 'new';
-    return bytesEqual(prev, hash) ? 'same' : 'conflict';
+    if (bytesEqual(prev, hash)) return 'same';
+    const up = this.signed.get(upgradeKey(path, epoch));
+    return up !== undefined && bytesEqual(up, hash) ? 'same' : 'conflict';
   }
 
   /**
    * Records that `hash` is signed for (path, epoch); resolves once durable. Throws (and records
-   * nothing) if that would conflict with an earlier record.
+   * nothing) if that would conflict with an earlier record. With `upgradeFrom`: the round's one
+   * upgrade, allowed only if the first record is exactly `upgradeFrom` and no other upgrade exists.
    */
-  async record(path: string, epoch: number, hash: Uint8Array): Promise<void> {
+  async record(path: string, epoch: number, hash: Uint8Array, upgradeFrom?: Uint8Array): Promise<void> {
     const v = this.check(path, epoch, hash);
     if (v === 'same') return;
-    if (v !== 'new') throw new Error(`sign guard: refusing to sign ${path || 'apex'}@${epoch} (${v})`);
-    const k = recordKey(path, epoch);
+    let k = recordKey(path, epoch);
+    if (upgradeFrom !== undefined) {
+      const first = this.signed.get(k);
+      if (v !== 'conflict' || !first || !bytesEqual(first, upgradeFrom) || this.signed.has(upgradeKey(path, epoch))) {
+        throw new Error(`sign guard: refusing to upgrade ${path || 'apex'}@${epoch} (not signed from that aggregate, or upgraded already)`);
+      }
+      k = upgradeKey(path, epoch);
+    } else if (v !== 'new') throw new Error(`sign guard: refusing to sign ${path || 'apex'}@${epoch} (${v})`);
     // Claim the slot first so a concurrent record() of another hash for the same round is refused.
     this.signed.set(k, hash.slice());
     try {

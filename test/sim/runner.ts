@@ -51,7 +51,12 @@ export async function runSeeds(o: { from: number; count: number; jobs: number; c
 
 /** A failure as printed: seed, violations, the trace's last lines, and how to replay it. */
 export function formatFailure(r: SimResult, config: Partial<SimConfig>): string {
-  const flags = [`--seed ${r.seed}`, config.depth ? `--depth ${config.depth}` : '', config.faults ? `--faults ${config.faults}` : ''].filter(Boolean).join(' ');
+  const flags = [
+    `--seed ${r.seed}`, config.depth ? `--depth ${config.depth}` : '', config.faults ? `--faults ${config.faults}` : '',
+    config.faultKinds ? `--kinds ${config.faultKinds.join(',')}` : '', config.faultEpochs !== undefined ? `--epochs ${config.faultEpochs}` : '',
+    config.calmEpochs !== undefined ? `--calm ${config.calmEpochs}` : '', config.livenessEpochs !== undefined ? `--liveness ${config.livenessEpochs}` : '',
+    config.txPerEpoch !== undefined ? `--tx ${config.txPerEpoch}` : '',
+  ].filter(Boolean).join(' ');
   return [
     `FAIL seed ${r.seed} (trace ${r.traceHash}, ${r.traceLines} lines): replay with npm run sim -- ${flags} --verbose`,
     ...r.violations.map((v) => `  ${v}`),

@@ -51,6 +51,9 @@ export interface SimConfig {
   verbose?: boolean;
 }
 
+/** With 'one-per-triad': epochs after a member's fault ends before another member of its triad may fault. */
+const RECOVER_EPOCHS = 2;
+
 /** Epochs after the end of the run (no clients, no faults) within which every receipt must be credited. */
 const DRAIN_EPOCHS = 12;
 
@@ -318,6 +321,17 @@ export class World {
 
   private faulty = new Set<number>();
 
+  /**
+   * A node's fault ended. With 'one-per-triad' its triad stays "busy" for RECOVER_EPOCHS more
+   * (no fault on another member yet): a restarted or healed member needs a round or two to be
+   * back in the rounds, and a fault on a second member before then is two faulty members in one
+   * round, which 2 of 3 does not promise to survive.
+   */
+  private release(n: SimNode): void {
+    if (this.cfg.faults !== 'one-per-triad') this.faulty.delete(n.i);
+    else this.clock.at(this.clock.now + RECOVER_EPOCHS * this.cfg.epochMs, () => this.faulty.delete(n.i));
+  }
+
   private eligible(): SimNode[] {
     if (this.cfg.faults === 'one-per-triad') {
       const busy = new Set([...this.faulty].map((i) => this.nodes[i]!.shard.slice(0, -1)));
@@ -344,11 +358,11 @@ export class World {
     switch (kind) {
       case 'pause':
         n.proc.resumeAt = end;
-        this.clock.at(end, () => { this.faulty.delete(n.i); this.log(`resume ${n.shard}`); });
+        this.clock.at(end, () => { this.release(n); this.log(`resume ${n.shard}`); });
         return;
       case 'crash':
         this.crash(n);
-        this.clock.at(end, () => { this.faulty.delete(n.i); void this.restart(n); });
+        this.clock.at(end, () => { this.release(n); void this.restart(n); });
         return;
       default:
         for (const o of others) {
@@ -357,7 +371,7 @@ export class World {
         }
         this.clock.at(end, () => {
           for (const o of others) { this.net.unblock(n.peerId, o); this.net.unblock(o, n.peerId); }
-          this.faulty.delete(n.i);
+          this.release(n);
           this.log(`heal ${n.shard}`);
         });
     }
