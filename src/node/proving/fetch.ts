@@ -13,11 +13,13 @@ import {
 import type { ValidationOutcome } from '../../gossip/validation.js';
 import type { ProofAdmission, Wanted } from './admission.js';
 import type { ProvingContext } from './context.js';
+import { IdleBackoff } from './idle-backoff.js';
 import type { ProofHoldings } from './holdings.js';
 import type { CommitmentTrees } from './trees.js';
 
 const MAX_WANTED = 64; // proofs turned away undecided, fetched once decidable
 const ROUTE_FETCHES = 4; // peer fetches the HTTP routes may have in flight at once
+const MAX_SYNC_BACKOFF_LOG2 = 4; // an idle global sync runs every 16th interval at least (32 s at 1 s epochs)
 
 export class ProofFetch {
   private readonly c: ProvingContext;
@@ -29,6 +31,7 @@ export class ProofFetch {
   private readonly routeFetches = new Map<string, Promise<unknown>>();
   private peerCursor = 0;
   private syncing = false;
+  private readonly syncPace = new IdleBackoff(MAX_SYNC_BACKOFF_LOG2);
   private wantedBusy = false;
   readonly counters = { snapshotsFetched: 0, proofsFetched: 0 };
 
@@ -148,12 +151,21 @@ export class ProofFetch {
     return m.proof;
   }
 
-  /** Catch-up: the peers' latest global proof, then the proved epochs missing before it (bounded). */
+  /**
+   * Catch-up: the peers' latest global proof, then the proved epochs missing before it (bounded).
+   * Called every sync interval; a pass that brought nothing new doubles the wait before the next
+   * one (up to 2^MAX_SYNC_BACKOFF_LOG2 intervals) and one that brought a proof resets it: a node kept up
+   * to date by gossip asks its peers rarely instead of every 2 s, a restarted or partitioned one
+   * catches up at the full rate, and one that missed a gossiped proof still gets it within a minute.
+   */
   async syncGlobals(): Promise<void> {
     if (this.syncing || this.c.closed || !this.c.canVerify) return;
+    if (!this.syncPace.due()) return;
     this.syncing = true;
+    let got = false;
     try {
       const latest = await this.global('latest');
+      got = latest !== undefined;
       const top = latest ? Number(sig.epoch(latest.publicSignals)) : this.held.latestGlobal;
       const plan = this.c.cadence.plan;
       let budget = 4;
@@ -161,10 +173,11 @@ export class ProofFetch {
       for (let e = plan.previousProved(top); e >= 0 && steps++ < 8 && budget > 0 && !this.c.closed; e = plan.previousProved(e)) {
         if (await this.held.store.global(e)) continue;
         budget--;
-        await this.global(e);
+        if (await this.global(e)) got = true;
       }
     } finally {
       this.syncing = false;
+      this.syncPace.done(got);
     }
   }
 
