@@ -1,6 +1,6 @@
 // The whole-network simulator in CI (docs/SIMULATION.md): real shards, the real round machine,
 // receipts and finality on a virtual clock with a seeded fault model. Properties:
-//  - over 1,000 seeds of random faults (pauses, crashes losing unsynced writes, partitions incl.
+//  - over 700 seeds at depth 1 and 300 at depth 2 of random faults (pauses, crashes losing unsynced writes, partitions incl.
 //    one-way, loss, duplication, reordering), no invariant is violated: one final root per global
 //    epoch, supply conserved at every global, acknowledged commits present exactly once, nonces
 //    gapless, every cross-shard transfer credited exactly once, and every epoch after the faults
@@ -12,14 +12,16 @@
 //    first fix 0), killed 2 and partitioned 1 (two live members signed different views, or a
 //    signature was lost; fixed by the second signature, pulled signatures and parallel fetches);
 //  - a seed replays byte for byte (same trace hash).
-// SMT_SIM_SEEDS overrides the seed count (e.g. 100000 for a long run: prefer npm run sim).
+// SMT_SIM_SEEDS / SMT_SIM_SEEDS_DEPTH2 override the seed counts (a long run: prefer npm run sim).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { formatFailure, runSeeds } from './sim/runner.js';
 import { runSeed, type SimConfig } from './sim/world.js';
 
-const SEEDS = Number(process.env.SMT_SIM_SEEDS ?? 1000);
+const SEEDS = Number(process.env.SMT_SIM_SEEDS ?? 700);
+/** Depth-2 seeds (9 nodes, about 3x the cost of a depth-1 seed): with SEEDS, 1,000 seeds in all. */
+const SEEDS_DEPTH2 = Number(process.env.SMT_SIM_SEEDS_DEPTH2 ?? 300);
 const JOBS = Math.min(2, availableParallelism());
 /** Seeds per fault kind of the one-member liveness cases. */
 const LIVENESS_SEEDS = 100;
@@ -30,6 +32,13 @@ test(`${SEEDS} seeds of random faults violate no invariant`, { timeout: 20 * 60_
   const s = await runSeeds({ from: 1, count: SEEDS, jobs: JOBS, config: CI });
   console.log(`sim: ${s.seeds} seeds in ${(s.ms / 1000).toFixed(1)} s (${JOBS} threads), ${s.faults} faults, ${s.committed} commits, run hash ${s.runHash}`);
   assert.equal(s.failed.length, 0, s.failed.slice(0, 3).map((r) => formatFailure(r, CI)).join('\n'));
+});
+
+test(`${SEEDS_DEPTH2} seeds of random faults at depth 2 (9 shards, two levels of triads) violate no invariant`, { timeout: 20 * 60_000 }, async () => {
+  const config: Partial<SimConfig> = { ...CI, depth: 2 };
+  const s = await runSeeds({ from: 1, count: SEEDS_DEPTH2, jobs: JOBS, config });
+  console.log(`sim depth 2: ${s.seeds} seeds in ${(s.ms / 1000).toFixed(1)} s (${JOBS} threads), ${s.faults} faults, ${s.committed} commits, run hash ${s.runHash}`);
+  assert.equal(s.failed.length, 0, s.failed.slice(0, 3).map((r) => formatFailure(r, config)).join('\n'));
 });
 
 for (const [what, kinds] of [['paused', ['pause']], ['killed (and restarted)', ['crash']], ['partitioned (both ways or one way)', ['partition', 'partition-out', 'partition-in']]] as const) {
