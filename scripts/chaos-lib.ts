@@ -384,10 +384,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     // killed node's lost mempool) wait for the stuck TTL; they are simply not committed.
     let lastPools = '';
     let stuck = 0;
+    let inFlight = 0n;
     const settled = await until('settle (healthy, mempools stable, global +3 on every node)', recoverTimeoutMs, async () => {
       const hs = await Promise.all(nodes.map((s) => health(s)));
       if (!hs.every((h) => h?.ok)) return false;
       if (depth > 0 && !hs.every((h) => typeof h.globalEpoch === 'number' && h.globalEpoch >= gEnd + 3)) return false;
+      // quiescent: no cross-shard value still in flight at the latest final global (the replay
+      // below credits every committed transfer's recipient; a credit not yet applied is not settled,
+      // and one that never arrives ends as "did not settle")
+      if (crossShard && depth > 0) {
+        const g = await getJson(`${apiUrl(nodes[0]!)}/v1/global/latest`, 3000);
+        const a = g?.status === 200 ? g.body.aggregate : undefined;
+        inFlight = a ? BigInt(a.totalOutflow) - BigInt(a.totalInflow) : -1n;
+        if (inFlight !== 0n) { await sleep(epochMs); return false; }
+      }
       const pools = hs.map((h) => h.mempool).join(',');
       const stable = pools === lastPools;
       lastPools = pools;
@@ -395,7 +405,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (!stable) await sleep(epochMs);
       return stable;
     });
-    if (!settled) anomalies.push('the cluster did not settle after healing');
+    if (!settled) anomalies.push(`the cluster did not settle after healing${inFlight !== 0n ? ` (cross-shard value still in flight at the latest global: ${inFlight})` : ''}`);
     print(`settled: transactions still pending behind nonce gaps: ${stuck}`);
     await refreshWriters(); // the checker reads each replicated shard's writer
     // one more epoch so the last seal's global is out too

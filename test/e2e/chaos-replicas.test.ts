@@ -16,7 +16,7 @@ const SEED = Number(process.env.SMT_CHAOS_SEED ?? 11);
 
 test(`chaos with 3 replicas per shard (seed ${SEED}): writer and follower kills and a writer cut off lose or double nothing`, { timeout: 240_000 }, async () => {
   const lines: string[] = [];
-  const r = await runChaos({ seed: SEED, durationS: 40, depth: 1, clients: 3, accounts: 18, epochMs: 1000, gapS: [1, 2], holdS: [1.5, 3], recoverTimeoutS: 30, crossShard: true, replicas: 3, print: (l) => { lines.push(l); console.log(l); } });
+  const r = await runChaos({ seed: SEED, durationS: 40, depth: 1, clients: 3, accounts: 18, epochMs: 1000, gapS: [1, 2], holdS: [1.5, 3], recoverTimeoutS: 45, crossShard: true, replicas: 3, print: (l) => { lines.push(l); console.log(l); } });
   assert.deepEqual(r.anomalies, [], lines.join('\n'));
   assert.deepEqual(r.inconclusive, [], 'the checker could check everything');
   assert.ok(r.ops.committed > 30, `transactions committed under faults: ${r.ops.committed}`);
