@@ -38,18 +38,21 @@ export async function askInTurn(o: AskOptions): Promise<string | undefined> {
       continue;
     }
     if (b.length === 0) continue;
-    let ok: boolean;
-    try {
-      ok = o.take(b, peer);
-    } catch (err) {
-      ok = false;
-      o.onRefused?.(peer, (err as Error).message);
-    }
-    if (ok) return peer;
+    if (takes(o, b, peer)) return peer;
     if (o.stats) o.stats.fetchesRefused++;
     o.onRefused?.(peer, 'answer refused (does not verify)');
   }
   return undefined;
+}
+
+/** Whether `take` accepts a peer's answer; an answer that throws is refused with its reason. */
+function takes(o: AskOptions, b: Uint8Array, peer: string): boolean {
+  try {
+    return o.take(b, peer);
+  } catch (err) {
+    o.onRefused?.(peer, (err as Error).message);
+    return false;
+  }
 }
 
 /**
@@ -68,14 +71,7 @@ export function askAtOnce(o: AskOptions): Promise<string | undefined> {
       if (o.stats) o.stats.fetchesMade++;
       o.p2p.request(peer, o.protocol, o.request, { timeoutMs: o.timeoutMs }).then((b) => {
         if (b.length === 0 || taken !== undefined || o.cancelled?.()) return;
-        let ok: boolean;
-        try {
-          ok = o.take(b, peer);
-        } catch (err) {
-          ok = false;
-          o.onRefused?.(peer, (err as Error).message);
-        }
-        if (ok) {
+        if (takes(o, b, peer)) {
           taken = peer;
           resolve(peer);
           return;

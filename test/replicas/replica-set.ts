@@ -3,6 +3,7 @@
 // and a bank load that keeps every sender's transfers in nonce order, resubmitting the same signed
 // bytes until each is committed (a mempool is not durable; a transfer is acknowledged only when
 // some replica answers `committed` for it).
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -195,4 +196,25 @@ export function bankLoad(set: ReplicaSet, senders: number): { stop(): Promise<vo
     }
   });
   return { acked, sent, stop: async () => { running = false; await Promise.all(loops); } };
+}
+
+/**
+ * Every account's balance equals the replay of the committed transfers (each account starts with
+ * 1,000,000,000), accounts past the first `senders` never sent, and supply + burned fees = genesis.
+ */
+export function assertBalancesReplay(views: { balance: string; nonce: string }[], committed: Sent[], senders: number): void {
+  const expected = views.map(() => 1_000_000_000n);
+  let fees = 0n;
+  for (const t of committed) {
+    expected[t.from]! -= t.amount + t.fee;
+    expected[t.to]! += t.amount;
+    fees += t.fee;
+  }
+  let supply = 0n;
+  for (let k = 0; k < views.length; k++) {
+    if (k >= senders) assert.equal(views[k]!.nonce, '0');
+    assert.equal(BigInt(views[k]!.balance), expected[k], `account ${k}: balance equals the replay of its committed transfers`);
+    supply += BigInt(views[k]!.balance);
+  }
+  assert.equal(supply + fees, 1_000_000_000n * BigInt(views.length), 'supply + burned fees = genesis supply');
 }
