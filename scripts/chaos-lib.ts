@@ -1,7 +1,7 @@
 // The chaos bank test (issue 7): a real cluster of `smt node start` processes on 127.0.0.1, several
 // concurrent clients making random transfers through the HTTP API, and a nemesis that, on a seeded
 // random schedule, SIGKILLs and restarts shard processes, pauses them (SIGSTOP/SIGCONT) and cuts
-// gossip between groups of nodes (the test-only connection gater of src/gossip/test-partition.ts),
+// gossip between groups of nodes (each node's --deny-peers list, src/gossip/deny-list.ts),
 // then heals. With `replicas` > 1 every shard is a replica set (docs/REPLICAS.md) and the nemesis
 // also kills a shard's writer or a follower and cuts a writer off from its followers. Afterwards a checker verifies the ledger's invariants from the nodes' own answers and
 // prints the figures as tables. Used by scripts/chaos.ts (npm run test:chaos) and test/e2e/chaos.test.ts.
@@ -25,7 +25,7 @@ import type { ShardId } from '../src/core/ids.js';
 import { checkAccountProof, checkTxProof } from '../src/cli/verify.js';
 import { makeLayout, processName, replicasOf, type ClusterLayout, type ShardProcessLayout } from '../src/cluster/layout.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from '../src/cluster/supervisor.js';
-import { PARTITION_ENV } from '../src/gossip/test-partition.js';
+import { withDenyList, writeDenyList } from '../test/support/deny-peers.js';
 import { peerIdOfPublicKey } from '../src/gossip/identity.js';
 import { rng } from '../test/sim/rng.js';
 
@@ -131,8 +131,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const writers = new Map<string, ShardProcessLayout>(nodes.filter((s) => !s.replica).map((s) => [s.shard, s]));
   const byShard = { get: (shard: string): ShardProcessLayout | undefined => writers.get(shard) };
   const denyFile = (s: ShardProcessLayout): string => join(partDir, `${name(s)}.deny`);
-  for (const s of nodes) writeFileSync(denyFile(s), '');
-  const env = (s: ShardProcessLayout): NodeJS.ProcessEnv => ({ ...process.env, [PARTITION_ENV]: denyFile(s) });
+  for (const s of nodes) writeDenyList(denyFile(s), []);
+  const env = (s: ShardProcessLayout): NodeJS.ProcessEnv => withDenyList(denyFile(s));
   const start = (s: ShardProcessLayout): number => startShard(netDir, layout, s, env(s));
   const t0 = Date.now();
   const nowS = (): number => Math.round((Date.now() - t0) / 100) / 10;
@@ -263,7 +263,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     };
 
     // ---------------- nemesis ----------------
-    const writeDeny = (s: ShardProcessLayout, peers: string[]): void => writeFileSync(denyFile(s), peers.map((p) => p + '\n').join(''));
+    const writeDeny = (s: ShardProcessLayout, peers: string[]): void => writeDenyList(denyFile(s), peers);
     const healAll = async (): Promise<void> => {
       for (const s of nodes) writeDeny(s, []);
       for (const s of nodes) {

@@ -2,7 +2,7 @@
 // peer is told. Pure (no I/O): the libp2p node (p2p.ts) applies it.
 //
 //  - connections: only genesis-bound peer ids (the validators) pass the gater, composable with the
-//    test-only partition gater;
+//    operator's deny list (deny-list.ts);
 //  - requests (fetch, submit, receipts, proofs): validators only, and per peer and protocol a token
 //    bucket (requests/s, burst) and a cap on requests in flight;
 //  - errors go back as one of a few fixed codes, never an exception's text.
@@ -57,7 +57,7 @@ export function allowListGater(allowed: ReadonlySet<string>, onDeny?: (peer: str
   };
 }
 
-/** A gater that denies what any of `gaters` denies (e.g. the allow list and the test partition). */
+/** A gater that denies what any of `gaters` denies (e.g. the allow list and the deny list). */
 export function composeGaters(...gaters: (Gater | undefined)[]): Gater | undefined {
   const gs = gaters.filter((g): g is Gater => g !== undefined);
   if (gs.length <= 1) return gs[0];

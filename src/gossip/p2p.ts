@@ -21,7 +21,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { DecodeError } from '../core/bytes.js';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
-import { testPartitionFromEnv } from './test-partition.js';
+import type { PeerDenyList } from './deny-list.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
 
@@ -73,6 +73,8 @@ export interface P2POptions {
   peerKeyFile?: string;
   /** The only peer ids admitted (connections, requests, gossip authors); everyone when absent. */
   allowedPeers?: ReadonlySet<string>;
+  /** Peers refused and disconnected even if allowed (the operator's --deny-peers list, deny-list.ts). */
+  denyList?: PeerDenyList;
   /** Per peer and protocol request budget (admission.ts DEFAULT_REQUEST_BUDGET when absent). */
   requestBudget?: Partial<RequestBudgetOptions>;
   /** Inbound connections per second per host; default INBOUND_CONNECTIONS_PER_HOST_PER_S. */
@@ -107,7 +109,7 @@ export class RemoteRequestError extends Error {
 }
 
 export interface AdmissionStats {
-  /** Connections refused by the allow list (not the test partition). */
+  /** Connections refused by the allow list (not the deny list). */
   deniedConnections: number;
   /** Gossip messages Rejected because their author is not an admitted peer. */
   rejectedAuthors: number;
@@ -186,15 +188,13 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const listen = opts.listen === undefined ? ['/ip4/127.0.0.1/tcp/0'] : Array.isArray(opts.listen) ? opts.listen : [opts.listen];
   const topics: Record<string, Partial<TopicScoreParams>> = {};
   for (const t of opts.scoredTopics ?? []) topics[t] = topicScoreParams();
-  // TEST ONLY (chaos tests): a partition gater, installed solely when SMT_TEST_PARTITION_FILE is set.
-  const partition = testPartitionFromEnv();
   let lastDenyLog = 0;
   const allowGater = allowed ? allowListGater(allowed, (peer, hook) => {
     admission.deniedConnections++;
     const now = Date.now();
     if (now - lastDenyLog > 10_000) { lastDenyLog = now; log?.info({ peer, hook, denied: admission.deniedConnections }, 'connection refused: peer is not a genesis validator'); }
   }) : undefined;
-  const gater = composeGaters(allowGater, partition?.gater);
+  const gater = composeGaters(allowGater, opts.denyList?.gater);
   const node = await createLibp2p({
     privateKey,
     ...(gater ? { connectionGater: gater } : {}),
@@ -240,7 +240,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
   });
 
-  partition?.attach(node);
+  const detachDenyList = opts.denyList?.attach(node);
   const pubsub = node.services.pubsub;
   const handlers = new Map<string, MessageHandler>();
   pubsub.addEventListener('message', (evt) => {
@@ -469,7 +469,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       closed = true;
       clearInterval(timer);
       clearInterval(healTimer);
-      partition?.stop();
+      detachDenyList?.();
       await node.stop();
     },
   };

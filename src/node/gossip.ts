@@ -9,6 +9,7 @@ import type { KeyPair } from '../core/ed25519.js';
 import type { Genesis } from '../core/genesis.js';
 import type { ShardId } from '../core/ids.js';
 import { createP2PNode, type P2PNode } from '../gossip/p2p.js';
+import type { PeerDenyList } from '../gossip/deny-list.js';
 import { peerKeyFromValidator, validatorPeers } from '../gossip/identity.js';
 import { TriadNetwork, type AggregationTiming, type GlobalStore } from '../gossip/network.js';
 import { attachNetwork, type ReplicaHooks } from './attach.js';
@@ -50,7 +51,7 @@ export function listenMultiaddr(s: string): string {
   return `/${proto}/${host}/tcp/${m[2]}`;
 }
 
-export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics; replica?: ReplicaHooks }): Promise<GossipLayer> {
+export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Genesis; validatorKey: KeyPair; dataDir: string; logger: Logger; metrics: NodeMetrics; replica?: ReplicaHooks; denyList?: PeerDenyList }): Promise<GossipLayer> {
   const { shard, genesis, logger: log, metrics } = o;
   const components: Component[] = [];
   const dir = gossipDir(o.dataDir);
@@ -70,6 +71,7 @@ export async function startGossip(o: GossipOptions & { shard: Shard; genesis: Ge
     const p2p = await createP2PNode({
       privateKey,
       allowedPeers: peers.ids,
+      ...(o.denyList ? { denyList: o.denyList } : {}),
       listen: listenMultiaddr(o.listen),
       peers: o.peers,
       networkId: genesis.networkId,

@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { addProofRoutes } from './proof-api.js';
 import { ProvingService, type ProvingOptions } from './proving/service.js';
 import type { TriadNetwork } from '../gossip/network.js';
+import { denyListFile } from '../gossip/deny-list.js';
 import type { P2PNode } from '../gossip/p2p.js';
 
 export { DEFAULT_API_PORT };
@@ -54,6 +55,8 @@ export interface NodeOptions {
   proving?: ProvingOptions;
   /** A replicated shard (docs/REPLICAS.md): this replica's index and every replica's API URL. */
   replica?: { index: number; urls: string[]; leaseMs?: number; /** State sync when more than this many epochs behind (default DEFAULT_STATE_SYNC_AFTER). */ stateSyncAfter?: number };
+  /** A file of peer ids refused by libp2p and by the replica layer, reread when it changes (src/gossip/deny-list.ts). */
+  denyPeersFile?: string;
 }
 
 
@@ -118,6 +121,7 @@ export class SmtNode {
     const resync = new Promise<string>((r) => (requestResync = r));
     const metrics = createMetrics({ labels: { network: genesis.networkId, shard: shardId } });
     const components: Component[] = [];
+    const denyList = o.denyPeersFile === undefined ? undefined : denyListFile(o.denyPeersFile);
     try {
       // 0. a replica that is new, wiped or far behind syncs state from another replica's snapshot first
       if (replicated) {
@@ -144,7 +148,7 @@ export class SmtNode {
       } : undefined;
       if (o.gossip) {
         if (genesis.depth < 1) throw new Error('--p2p needs a network of depth >= 1 (a single shard has no one to gossip with)');
-        gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics, ...(hooks ? { replica: hooks } : {}) });
+        gossip = await startGossip({ ...o.gossip, shard, genesis, validatorKey: validator.keyPair, dataDir, logger: log, metrics, ...(hooks ? { replica: hooks } : {}), ...(denyList ? { denyList } : {}) });
         components.push(...gossip.components);
       }
       let proving: ProvingService | undefined;
@@ -188,7 +192,7 @@ export class SmtNode {
           timer.start();
           return timer;
         };
-        const svc = new ReplicaService({ shard, genesis, key: validator.keyPair, index: o.replica!.index, urls: o.replica!.urls, dataDir, logger: log, leaseMs: o.replica!.leaseMs, startClock, onResync: requestResync });
+        const svc = new ReplicaService({ shard, genesis, key: validator.keyPair, index: o.replica!.index, urls: o.replica!.urls, dataDir, logger: log, leaseMs: o.replica!.leaseMs, startClock, onResync: requestResync, ...(denyList ? { denyList } : {}) });
         replica = svc;
         svc.events.on('committed', onCommitted);
         svc.events.on('committed', (ev: SealedEvent) => replicaEvents.emit('committed', ev));

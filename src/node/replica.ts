@@ -22,7 +22,7 @@ import { StateSyncServer } from '../replica/state-sync-serve.js';
 import { decodeStateRequest } from '../replica/state-sync-codec.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
 import { HttpError, type ApiResponse, type Router } from './http.js';
-import { testPartitionFromEnv } from '../gossip/test-partition.js';
+import type { PeerDenyList } from '../gossip/deny-list.js';
 import { peerIdOfPublicKey } from '../gossip/identity.js';
 import type { Logger } from './logger.js';
 
@@ -43,6 +43,8 @@ export interface ReplicaServiceOptions {
   startClock: () => { stop(): Promise<void> };
   /** This replica holds epochs its writer does not: its data must be discarded and resynced. */
   onResync: (why: string) => void;
+  /** Replicas whose peer id it lists are unreachable both ways (the operator's --deny-peers list). */
+  denyList?: Pick<PeerDenyList, 'has'>;
 }
 
 export interface ReplicaStatus {
@@ -94,7 +96,7 @@ export class ReplicaService {
   private uncommitted: SealedEvent[] = [];
   private stoppedReason: string | undefined;
   private readonly onSealed: (ev: SealedEvent) => void;
-  /** TEST ONLY (SMT_TEST_PARTITION_FILE): replicas whose peer id is listed are unreachable both ways. */
+  /** Replicas on the deny list (options.denyList) are unreachable both ways. */
   private readonly cut: (replica: number) => boolean;
   /** Set while this replica has no vote record (new, or its data dir was lost). */
   private amnesia: VoteAmnesia | undefined;
@@ -118,9 +120,9 @@ export class ReplicaService {
       this.syncedAt = e;
       if (e !== undefined) this.committed = Math.max(this.committed, e);
     }, () => undefined);
-    const partition = testPartitionFromEnv();
+    const deny = o.denyList;
     const peerIds = this.keys.map((k) => peerIdOfPublicKey(k));
-    this.cut = partition ? (r) => partition.denied().has(peerIds[r]!) : () => false;
+    this.cut = deny ? (r) => deny.has(peerIds[r]!) : () => false;
     this.electionDeadline = performance.now() + this.electionTimeout();
     this.onSealed = (ev) => {
       if (this.role === 'writer') {
@@ -570,7 +572,7 @@ export class ReplicaService {
       throw new HttpError(400, 'bad-request', `not ${what}`);
     }
     this.checkPeer(req.network, req.shard, sender(req), tag, msg, sig);
-    if (this.cut(sender(req))) throw new HttpError(503, 'unavailable', 'partitioned (test)');
+    if (this.cut(sender(req))) throw new HttpError(503, 'unavailable', 'sender is deny-listed');
     return req;
   }
 

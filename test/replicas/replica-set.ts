@@ -5,7 +5,7 @@
 // some replica answers `committed` for it).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { loadKeyFile } from '../../src/core/keyfile.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { peerIdOfPublicKey } from '../../src/gossip/identity.js';
+import { withDenyList, writeDenyList } from '../support/deny-peers.js';
 import { loadGenesis, type Genesis } from '../../src/core/genesis.js';
 
 export const SMT = resolve(import.meta.dirname, '../../bin/smt.mjs');
@@ -79,7 +80,7 @@ export class ReplicaSet {
     const port = new URL(this.urls[i]!).port;
     const p = spawn(process.execPath, [SMT, 'node', 'start', '--network', this.dir, '--replica', String(i), '--replica-urls', this.urls.join(','),
       '--api', `127.0.0.1:${port}`, '--data', join(this.dir, 'data', `r${i}`), '--log-format', 'json', '--log-file', join(this.dir, `r${i}.log`), '--verify-workers', '1', '--http-rate', '0'],
-    { stdio: 'ignore', env: { ...process.env, SMT_TEST_PARTITION_FILE: `${this.partitionFile}.r${i}` } });
+    { stdio: 'ignore', env: withDenyList(`${this.partitionFile}.r${i}`) });
     this.procs[i] = p;
   }
 
@@ -96,13 +97,13 @@ export class ReplicaSet {
     rmSync(join(this.dir, 'data', `r${i}`), { recursive: true, force: true });
   }
 
-  /** Cuts replica `i` off from every other replica (test partition file, both directions). */
+  /** Cuts replica `i` off from every other replica (each replica's deny list, both directions); undefined heals. */
   isolate(i: number | undefined): void {
     const ids = this.replicaPeerIds();
     // one file per replica: the isolated one denies all others, each other denies it
     for (let k = 0; k < ids.length; k++) {
       const denied = i === undefined ? [] : k === i ? ids.filter((_, j) => j !== i) : [ids[i]!];
-      writeFileSync(`${this.partitionFile}.r${k}`, denied.join('\n') + '\n');
+      writeDenyList(`${this.partitionFile}.r${k}`, denied);
     }
   }
 

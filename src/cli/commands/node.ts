@@ -36,6 +36,7 @@ export function register(program: Command): void {
     .option('--prove-every <n>', 'with --p2p: prove the global state of every n-th epoch (env SMT_PROVE_EVERY; default: auto, see docs/PROOFS.md §3)')
     .option('--prover-url <url>', 'with --p2p: make proofs through this machine\'s shared prover service (`smt prover serve`; `smt cluster up` starts one and passes it) and follow its cadence, instead of a prover child of this node (env SMT_PROVER_URL)')
     .option('--no-prove', 'with --p2p: never make proofs (still shares snapshots and verifies, stores and serves proofs; env SMT_NO_PROVE=1)')
+    .option('--deny-peers <file>', 'a file of peer ids to refuse, one per line (# comments), reread when it changes: their libp2p connections are refused and closed, and a replica neither sends to nor answers a listed replica (env SMT_DENY_PEERS)')
     .option('--explorer-nodes <list>', 'shard=URL pairs, comma-separated: where a browser reaches each shard\'s node, for the explorer page\'s searches (default: the nodes of <network>/cluster.json); e.g. 00=http://127.0.0.1:7700,01=http://127.0.0.1:7701')
     .addHelpText('after', `
 The node prints "api listening on http://HOST:PORT" once it serves, and log lines (pino) on
@@ -54,7 +55,7 @@ Examples:
   smt node start --network ./onenet --api 127.0.0.1:0 --log-level warn
   smt node start --network ./rep3 --replica 1 --api 127.0.0.1:7711 --replica-urls http://127.0.0.1:7710,http://127.0.0.1:7711,http://127.0.0.1:7712
 `)
-    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; proverUrl?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string; replica?: string; replicaUrls?: string; stateSyncAfter?: string } & HttpFlags) => {
+    .action(async (o: { network?: string; dataDir?: string; shard?: string; data?: string; api: string; logLevel: string; logFormat?: string; logFile?: string; p2p?: string; peers?: string; proveEvery?: string; proverUrl?: string; prove: boolean; mempoolMax?: string; verifyWorkers?: string; explorerNodes?: string; denyPeers?: string; replica?: string; replicaUrls?: string; stateSyncAfter?: string } & HttpFlags) => {
       if (o.network === undefined) throw new CliError("required option '--network <dir>' not specified (a flag, SMT_NETWORK or network: in --config)");
       if (o.data !== undefined && o.dataDir !== undefined && resolve(o.data) !== resolve(o.dataDir)) throw new CliError('--data is an alias of --data-dir: give one of them');
       o.data ??= o.dataDir;
@@ -77,6 +78,7 @@ Examples:
       const proverUrl = o.proverUrl ?? process.env.SMT_PROVER_URL;
       if (proverUrl !== undefined && !/^http:\/\/(127\.[0-9.]+|localhost|\[::1\]):[0-9]{1,5}\/?$/.test(proverUrl)) throw new CliError(`--prover-url must be a loopback http URL like http://127.0.0.1:7799, got ${JSON.stringify(proverUrl)}`);
       const httpLimits = parseHttpLimits(o);
+      if (o.denyPeers === '') throw new CliError('--deny-peers (env SMT_DENY_PEERS) needs a file path');
       const explorerNodes = o.explorerNodes === undefined ? undefined : parseExplorerNodes(o.explorerNodes);
       const peers = (o.peers ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       for (const p of peers) if (!p.startsWith('/')) throw new CliError(`--peers: ${JSON.stringify(p)} is not a multiaddr (like /ip4/127.0.0.1/tcp/7801)`);
@@ -102,6 +104,7 @@ Examples:
         verifyWorkers: o.verifyWorkers === undefined ? undefined : Number(o.verifyWorkers),
         httpLimits,
         explorerNodes,
+        ...(o.denyPeers !== undefined ? { denyPeersFile: resolve(o.denyPeers) } : {}),
         gossip: o.p2p ? { listen: o.p2p, peers } : undefined,
         proving: o.p2p ? { prove: o.prove && process.env.SMT_NO_PROVE !== '1', proveEvery, proverUrl } : undefined,
         ...(o.replica !== undefined ? { replica: { index: Number(o.replica), urls: replicaUrls, ...(stateSyncAfter !== undefined ? { stateSyncAfter: Number(stateSyncAfter) } : {}) } } : {}),
