@@ -26,7 +26,7 @@ import { askAtOnce, askInTurn } from './fetch-client.js';
 import type { P2PNode } from './p2p.js';
 import { PeerRequestError } from './admission.js';
 import { validatorPeers, type ValidatorPeers } from './identity.js';
-import { installRoutes, route, type AnyRoute } from './protocol.js';
+import { installRoutes, route, uninstallRoutes, type AnyRoute } from './protocol.js';
 import { decodeReceiptBatch, verifyReceiptBatch, type ReceiptBatch } from '../shard/receipts.js';
 import { chainGroup } from '../shard/receipt-chain.js';
 import { triadTopic, txTopic } from './topics.js';
@@ -474,8 +474,7 @@ export class TriadNetwork {
     this.closed = true;
     for (const stop of this.stopTimers.splice(0)) stop();
     for (const w of this.syncWaiters.splice(0)) w();
-    for (const t of this.topics.triads) this.p2p.unsubscribe(t);
-    this.p2p.unsubscribe(this.topics.tx);
+    uninstallRoutes(this.p2p, [...this.topics.triads, this.topics.tx]);
   }
 
   // ---- gossip in ----

@@ -14,7 +14,7 @@ import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../..
 import { circuitKindOf } from '../../proof/tree.js';
 import { checkOpening, sig, type TriadProof } from '../../proof/triad-proof.js';
 import { verify } from '../../proof/verifier.js';
-import { decodeProofMessage } from '../../gossip/proof-messages.js';
+import { decodeProofMessage, type ProofMessage } from '../../gossip/proof-messages.js';
 import { ACCEPT, ignore, reject, type ValidationOutcome } from '../../gossip/validation.js';
 import type { ProvingContext } from './context.js';
 import { MAX_VARIANTS, type ProofHoldings } from './holdings.js';
@@ -54,7 +54,11 @@ export class ProofAdmission {
    * bounded time for undecided ones). Accept = gossipsub relays it and delivers it.
    */
   async admitMessage(payload: Uint8Array): Promise<ValidationOutcome> {
-    const m = decodeProofMessage(payload);
+    return this.admit(decodeProofMessage(payload));
+  }
+
+  /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts). */
+  async admit(m: ProofMessage): Promise<ValidationOutcome> {
     if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
     return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true }) : this.admitGlobal(m.proof, { wait: true });
   }

@@ -1,11 +1,13 @@
 // The proofs topic (/smt/<net>/proofs): every node republishes its own signed snapshot after each
 // seal and every proof it makes; incoming snapshots are signature-checked and incoming proofs go
-// through admission (admission.ts) before gossipsub relays them or they are held here.
-import { encodeSignedSnapshot, decodeSignedSnapshot } from '../../shard/snapshot.js';
+// through admission (admission.ts) before gossipsub relays them or they are held here. Its two
+// messages are rows of the protocol table (src/gossip/protocol.ts), each decoded once.
+import { encodeSignedSnapshot, decodeSignedSnapshot, type SignedSnapshot } from '../../shard/snapshot.js';
 import type { SealedEvent } from '../../shard/shard.js';
-import { decodeEnvelope, encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
+import { encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
 import { decodeProofMessage, encodeProofMessage, proofTopic, type ProofMessage } from '../../gossip/proof-messages.js';
-import { makeTopicValidator, RejectLog } from '../../gossip/validation.js';
+import { installRoutes, route, uninstallRoutes, type AnyRoute } from '../../gossip/protocol.js';
+import { RejectLog } from '../../gossip/validation.js';
 import type { ProofAdmission } from './admission.js';
 import type { ProvingContext } from './context.js';
 import type { ProofHoldings } from './holdings.js';
@@ -31,24 +33,43 @@ export class ProofGossip {
   start(): void {
     const { p2p, genesis } = this.c;
     const rejectLog = new RejectLog(this.c.log, 'proof-topic message rejected');
-    p2p.setTopicValidator(this.topic, makeTopicValidator(genesis.networkId, {
-      [GossipKind.snapshot]: (payload) => this.trees.check(decodeSignedSnapshot(payload)),
-      [GossipKind.proof]: (payload) => this.admission.admitMessage(payload),
-    }, (o, topic, from) => {
+    installRoutes(p2p, genesis.networkId, this.routes(), (o, topic, from) => {
       if (o.action === 'ignore' && o.code === 'internal') this.c.log.warn({ topic, from, msg: o.message }, 'proof-topic message not checkable');
       rejectLog.note(o, topic, from); // rate-limited: a flood of invalid proofs is one summary line per interval
       if (o.action === 'reject') this.counters.proofTopicRejected++;
       else if (o.action === 'ignore') this.counters.proofTopicIgnored++;
-    }));
-    p2p.subscribe(this.topic, (data) => this.onMessage(data));
+    });
     this.offSealed = this.c.ownSnapshots(this.onSealed);
+  }
+
+  /** The proofs topic's rows of the protocol table: shard snapshots (for the commitment trees) and proofs. */
+  private routes(): AnyRoute[] {
+    return [
+      route<SignedSnapshot>({
+        topic: this.topic, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
+        validate: (ss) => this.trees.check(ss),
+        handle: (ss) => {
+          this.counters.snapshotsGossiped++;
+          this.trees.add(ss);
+          this.trees.advance();
+        },
+      }),
+      route<ProofMessage>({
+        topic: this.topic, kind: GossipKind.proof, decode: decodeProofMessage,
+        validate: (m) => this.admission.admit(m),
+        handle: (m) => {
+          this.counters.proofsGossiped++;
+          void this.deliver(m);
+        },
+      }),
+    ];
   }
 
   private offSealed: (() => void) | undefined;
 
   stop(): void {
     this.offSealed?.();
-    this.c.p2p.unsubscribe(this.topic);
+    uninstallRoutes(this.c.p2p, [this.topic]);
   }
 
   private readonly onSealed = (ev: SealedEvent): void => {
@@ -72,21 +93,8 @@ export class ProofGossip {
     }
   }
 
-  private onMessage(data: Uint8Array): void {
-    const env = decodeEnvelope(data); // validated already
-    if (env.kind === GossipKind.snapshot) {
-      this.counters.snapshotsGossiped++;
-      this.trees.add(decodeSignedSnapshot(env.payload));
-      this.trees.advance();
-      return;
-    }
-    this.counters.proofsGossiped++;
-    void this.deliver(env.payload);
-  }
-
   /** A proof message admission accepted: held from now on. */
-  async deliver(payload: Uint8Array): Promise<void> {
-    const m = decodeProofMessage(payload);
+  async deliver(m: ProofMessage): Promise<void> {
     if (m.type === 'triad') {
       this.c.verified.add(m.proof.proof);
       await this.held.acceptTriad(m.proof);

@@ -28,7 +28,7 @@ import type { TriadProof } from '../../proof/triad-proof.js';
 import type { SignedSnapshot } from '../../shard/snapshot.js';
 import type { SealedEvent, Shard } from '../../shard/shard.js';
 import type { P2PNode } from '../../gossip/p2p.js';
-import { proofFetchProtocol } from '../../gossip/proof-messages.js';
+import { decodeProofMessage, proofFetchProtocol } from '../../gossip/proof-messages.js';
 import type { ValidationOutcome } from '../../gossip/validation.js';
 import type { NodeMetrics } from '../metrics.js';
 import { ProofStore, type StoredGlobal } from '../proof-store.js';
@@ -263,8 +263,9 @@ export class ProvingService {
 
   /** A proof message as if from the proofs topic, validation and delivery: what gossip does with it, without the transport. */
   async receiveProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
-    const o = await this.admission.admitMessage(payload);
-    if (o.action === 'accept') await this.gossip.deliver(payload);
+    const m = decodeProofMessage(payload);
+    const o = await this.admission.admit(m);
+    if (o.action === 'accept') await this.gossip.deliver(m);
     return o;
   }
 
