@@ -18,7 +18,7 @@
 // transactions were committed in, sampled every 10 ms), the node's peak RSS; the last line is one
 // JSON object. `runHttpBench()` is exported for scripts/bench-shard.ts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../src/core/bytes.js';
@@ -58,6 +58,26 @@ export interface HttpBenchResult {
   nodePeakRssMb: number | null;
   format: 'binary' | 'json';
   nodeCpuUsPerTx: number | null;
+  /** The node's CPU per committed tx by thread name (Linux): main, verify workers, LevelDB, GC helpers. */
+  nodeThreadsUsPerTx: Record<string, number>;
+  /** This (client) process's CPU per committed tx: it shares the machine's cores with the node. */
+  clientCpuUsPerTx: number;
+}
+
+/** CPU seconds per thread name of process `pid` (Linux /proc; {} elsewhere); trailing digits folded into '#'. */
+function threadCpuOf(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const name = t === String(pid) ? 'main' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+      } catch { /* the thread ended */ }
+    }
+  } catch { /* not Linux */ }
+  return out;
 }
 
 const SMT = join(import.meta.dirname, '..', 'bin', 'smt.mjs');
@@ -160,6 +180,8 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       let retries503 = 0;
       const tStart = performance.now();
       const nodeCpu0 = nodeCpuSeconds();
+      const nodeThreads0 = threadCpuOf(proc.pid!);
+      const client0 = process.cpuUsage();
       const worker = async (): Promise<void> => {
         while (next < txs.length) {
           const slice = txs.slice(next, next + batchSize);
@@ -199,6 +221,8 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       }
       const tEnd = epochSeenAt.get(lastEpoch) ?? performance.now();
       const nodeCpu1 = nodeCpuSeconds();
+      const nodeThreads1 = threadCpuOf(proc.pid!);
+      const client = process.cpuUsage(client0);
       watching = false;
       await watcher;
       // Latency per batch: from its submission to the moment its commit epoch became visible.
@@ -216,11 +240,17 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       lat.sort((a, b) => a - b);
       const seconds = (tEnd - tStart) / 1000;
       const committed = committedTotal - baseCommitted;
+      const nodeThreadsUsPerTx: Record<string, number> = {};
+      for (const [k, v] of Object.entries(nodeThreads1)) {
+        const us = Math.round(((v - (nodeThreads0[k] ?? 0)) * 1e6) / Math.max(1, committed));
+        if (us > 0) nodeThreadsUsPerTx[k] = us;
+      }
       return {
         mode: 'http', transactions: txs.length, committed, seconds: +seconds.toFixed(3), tps: Math.round(committed / seconds),
         submitSeconds: +submitSeconds.toFixed(3), p50Ms: Math.round(quantile(lat, 0.5)), p99Ms: Math.round(quantile(lat, 0.99)),
         batch: batchSize, inflight, epochMs, retries503, nodePeakRssMb: peakRss(), format,
         nodeCpuUsPerTx: nodeCpu0 === null || nodeCpu1 === null ? null : Math.round(((nodeCpu1 - nodeCpu0) * 1e6) / Math.max(1, committed)),
+        nodeThreadsUsPerTx, clientCpuUsPerTx: Math.round((client.user + client.system) / Math.max(1, committed)),
       };
     } finally {
       proc.kill('SIGTERM');
@@ -252,9 +282,11 @@ if (import.meta.main) {
     const ip = await benchInProcess(setup, true, { batch: o.batch, inflight: o.inflight, epochMs: o.epochMs, maxPending: 40_000, workers: availableParallelism() });
     inProcessTps = ip.tps;
     console.log(`in-process: ${ip.txs} committed in ${ip.seconds.toFixed(2)} s = ${ip.tps} tps; p50 ${ip.p50ms} ms, p99 ${ip.p99ms} ms; CPU ${ip.cpuUsPerTx} us/tx; load average ${loadText()}`);
+    console.log(`  in-process CPU us per tx by thread: ${Object.entries(ip.threadsUsPerTx ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   const r = await runHttpBench(o);
-  console.log(`http (${r.format}): ${r.committed} committed in ${r.seconds} s = ${r.tps} tps (submission took ${r.submitSeconds} s; node CPU ${r.nodeCpuUsPerTx} us/tx); submit-to-commit p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; node peak RSS ${r.nodePeakRssMb} MB; load average ${loadText()}`);
+  console.log(`http (${r.format}): ${r.committed} committed in ${r.seconds} s = ${r.tps} tps (submission took ${r.submitSeconds} s; node CPU ${r.nodeCpuUsPerTx} us/tx, client CPU ${r.clientCpuUsPerTx} us/tx); submit-to-commit p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; node peak RSS ${r.nodePeakRssMb} MB; load average ${loadText()}`);
+  console.log(`  node CPU us per tx by thread: ${Object.entries(r.nodeThreadsUsPerTx).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const ratio = inProcessTps ? Math.round((r.tps / inProcessTps) * 100) / 100 : null;
   if (ratio !== null) console.log(`RATIO http / in-process = ${r.tps} / ${inProcessTps} = ${ratio} (goal >= ${GOAL_HTTP_RATIO}: ${ratio >= GOAL_HTTP_RATIO ? 'met' : 'NOT met'})`);
   console.log(JSON.stringify({ ...r, inProcessTps: inProcessTps ?? null, ratio, goalRatio: GOAL_HTTP_RATIO }));

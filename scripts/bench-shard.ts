@@ -19,7 +19,7 @@
 // BENCH_WORKERS (cores), BENCH_MODES (comma list: verify,noverify), BENCH_FSYNC (1; 0 = no fsync per seal),
 // BENCH_CPU_PROF (a path prefix: the main thread's CPU profile of each in-process run, only the
 // measured part, is written to <prefix>-<mode>.cpuprofile for Chrome DevTools / `node --cpu-prof` tools).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { addressFromPublicKey } from '../src/core/address.js';
@@ -58,6 +58,27 @@ export interface BenchResult {
   sealPhasesUsPerTx?: Record<string, number>; // in-process modes: seal wall time per phase, per tx
   storeRecordsPerTx?: number; // in-process modes: LevelDB operations the seals wrote, per committed tx
   storeBytesPerTx?: number; // and their bytes (trie nodes, account rows, tx index)
+  threadsUsPerTx?: Record<string, number>; // CPU us per committed tx by thread name (Linux): main, verify workers, LevelDB, GC helpers
+}
+
+/**
+ * CPU seconds per thread name of this process (Linux /proc; {} elsewhere), digits at the end of a
+ * name folded into '#': where the CPU beyond the main thread goes (verify workers, libuv's pool
+ * running LevelDB writes, V8's GC helpers). Clock ticks (10 ms): meaningful over a whole run.
+ */
+export function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      try {
+        const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const name = t === String(process.pid) ? 'main' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+      } catch { /* the thread ended */ }
+    }
+  } catch { /* not Linux */ }
+  return out;
 }
 
 function key(label: string, i: number): KeyPair {
@@ -165,6 +186,7 @@ export async function drive(
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const main0 = process.threadCpuUsage();
+  const threads0 = threadCpu();
   let waiters: (() => void)[] = [];
   const submitter = async () => {
     while (next < n) {
@@ -211,12 +233,19 @@ export async function drive(
   const systemSeconds = cpu.system / 1e6;
   const main = process.threadCpuUsage(main0);
   const mainSeconds = (main.user + main.system) / 1e6;
+  const threads1 = threadCpu();
+  const threadsUsPerTx: Record<string, number> = {};
+  for (const [k, v] of Object.entries(threads1)) {
+    const us = Math.round(((v - (threads0[k] ?? 0)) * 1e6) / Math.max(1, committed));
+    if (us > 0) threadsUsPerTx[k] = us;
+  }
   const lat = Float64Array.from(latency).sort();
   return {
     mode, txs: committed, seconds, tps: Math.round(committed / seconds), p50ms: Math.round(percentile(lat, 0.5)), p99ms: Math.round(percentile(lat, 0.99)),
     epochs, rejected, peakRssMb: rssMb(), cpuSeconds: Math.round(cpuSeconds * 100) / 100, cpuUsPerTx: Math.round((cpuSeconds * 1e6) / Math.max(1, committed)),
     mainThreadUsPerTx: Math.round((mainSeconds * 1e6) / Math.max(1, committed)),
     kernelUsPerTx: Math.round((systemSeconds * 1e6) / Math.max(1, committed)),
+    threadsUsPerTx,
   };
 }
 
@@ -273,6 +302,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
 
 function show(r: BenchResult): void {
   console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx}, kernel ${r.kernelUsPerTx})`);
+  if (r.threadsUsPerTx) console.log(`${''.padEnd(34)} CPU us per tx by thread: ${Object.entries(r.threadsUsPerTx).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}; LevelDB writes per tx: ${r.storeRecordsPerTx} records, ${r.storeBytesPerTx} bytes`);
 }
 

@@ -164,13 +164,15 @@ export function buildApi(o: ApiOptions): Router {
     local.forEach((i, k) => (results[i] = submitResultJson(submitted[k]!)));
     for (const [home, txs] of remote) await forward(home, txs, decoded as Uint8Array[], results);
     const counts = new Map<string, number>();
+    const byResult = new Map<string, number>(); // the metric's labels; one inc per label per batch, not per transaction
     for (const r of results as TxResultJson[]) {
       const key = r.status === 'rejected' ? r.reason : r.status;
       counts.set(key, (counts.get(key) ?? 0) + 1);
       // metric: what this node did with it (accepted by another shard's node = forwarded)
       const result = r.status === 'accepted' && r.shard ? 'forwarded' : key;
-      metrics?.submissions.inc({ result }, 1);
+      byResult.set(result, (byResult.get(result) ?? 0) + 1);
     }
+    if (metrics) for (const [result, n] of byResult) metrics.submissions.inc({ result }, n);
     const accepted = counts.get('accepted') ?? 0;
     if (accepted > 0) o.onAccepted?.(accepted);
     // a full mempool or a full verification queue: the client should come back later

@@ -202,6 +202,8 @@ export class Shard {
   private readonly networkId: string;
   private accountTrie: Trie;
   private outboxTrie: Trie;
+  /** The per-epoch tx trie, emptied and rebuilt by each seal (its memory reused). */
+  private txTrie: Trie | undefined;
   private head: ShardHead;
   private latest: SignedSnapshot | undefined;
   private sealChain: Promise<unknown> = Promise.resolve();
@@ -571,7 +573,9 @@ export class Shard {
       }
       const acctStage = this.accountTrie.stageCommit();
       t = lap(phases, 'accountTrie', t);
-      const txTrie = await TernaryTrie.open(this.nodeStore, undefined, TX_TRIE); // the accumulator of this epoch's transactions
+      // The accumulator of this epoch's transactions: built from nothing, into the same memory each seal.
+      const txTrie = (this.txTrie ??= await TernaryTrie.open(this.nodeStore, undefined, TX_TRIE));
+      txTrie.clear();
       for (const r of fx.records) await txTrie.put(r.id, r.value);
       const txStage = txTrie.stageCommit();
       t = lap(phases, 'txTrie', t);

@@ -11,12 +11,14 @@ import { DecodeError, getU32, putU32 } from '../core/bytes.js';
 import { packedLength, KEY_BYTES } from './digits.js';
 import { hashStats, type Tags } from './hash.js';
 import { LEAF, BRANCH, EXT, REF, MAX_VALUE_BYTES } from './record.js';
-import { wasmSha256x4, paddingWords, X4_FREE_OFF, X4_BLOCK_BYTES, X4_OUT_BYTES, type WasmSha256x4 } from './sha256x4-wasm.js';
+import { wasmSha256x4, paddingWords, blocksFor, X4_FREE_OFF, X4_BLOCK_BYTES, X4_OUT_BYTES, type WasmSha256x4 } from './sha256x4-wasm.js';
 
 /** Groups of 4 messages per kernel call (bounds the kernel's memory: ~160 KiB). */
 const X4_GROUPS = 256;
 /** Padding words of an 80-byte preimage (a leaf with a 16-byte value). */
 const LEAF80_PAD = paddingWords(80); // message words 20..31
+/** Leaves of other sizes take the 4-lane kernel up to this many blocks (values of up to 439 bytes). */
+const LEAF_X4_MAX_BLOCKS = 8;
 const KERNELS = new Map<number, WasmSha256x4>(); // by arity (the tags are a function of it)
 
 export { LEAF, BRANCH, EXT, REF };
@@ -139,6 +141,15 @@ export class Arena {
     this.gen[id] = -1;
     this.churn++;
     return id;
+  }
+
+  /** Forgets every node and byte (the arrays are kept, to be filled again). */
+  reset(): void {
+    this.top = 0;
+    this.freeList = [];
+    this.poolTop = 0;
+    this.garbage = 0;
+    this.churn = 0;
   }
 
   /** Returns slot `id` to the free list (its bytes become garbage). */
@@ -631,22 +642,91 @@ export class Arena {
 
   /** Hashes byH[from, to): nodes whose children are all hashed. */
   private hashLevel(byH: Int32Array, from: number, to: number): void {
-    const sel = (this.sel = this.grown(this.sel, 2 * (to - from)));
+    const sel = (this.sel = this.grown(this.sel, 3 * (to - from)));
     // Branches (arity 3: 128-byte preimages) from sel[0], leaves with 16-byte values (80-byte
-    // preimages) from sel[half]: the two shapes the 4-lane kernel takes; anything else one by one.
+    // preimages) from sel[half], other leaves up to LEAF_X4_MAX_BLOCKS blocks from sel[2 * half]
+    // (e.g. a tx trie's ~240-byte records: 4 blocks): the shapes the 4-lane kernel takes; anything
+    // else one by one.
     const half = to - from;
     let nb = 0;
     let nl = 0;
+    let no = 0;
     const three = this.arity === 3;
     for (let i = from; i < to; i++) {
       const id = byH[i]!;
       const k = this.kind[id];
       if (k === BRANCH && three) sel[nb++] = id;
       else if (k === LEAF && this.len[id] === 48) sel[half + nl++] = id;
+      else if (k === LEAF && blocksFor(32 + this.len[id]!) <= LEAF_X4_MAX_BLOCKS) sel[2 * half + no++] = id;
       else this.ensureHash(id); // its children are hashed already
     }
     if (nb > 0) this.hashX4(sel, 0, nb, false);
     if (nl > 0) this.hashX4(sel, half, nl, true);
+    // Other leaves, 4 lanes of one block count per call: take the block count of the first one left,
+    // move the leaves of that count to the front, hash them; the few left of a count one by one.
+    let lo = 2 * half;
+    const hi = 2 * half + no;
+    while (lo < hi) {
+      const blocks = blocksFor(32 + this.len[sel[lo]!]!);
+      let k = lo;
+      for (let i = lo; i < hi; i++) {
+        const id = sel[i]!;
+        if (blocksFor(32 + this.len[id]!) === blocks) {
+          sel[i] = sel[k]!;
+          sel[k++] = id;
+        }
+      }
+      if (k - lo >= 4) this.hashLeavesX4(sel, lo, k - lo, blocks);
+      else for (let i = lo; i < k; i++) this.ensureHash(sel[i]!);
+      lo = k;
+    }
+  }
+
+  /**
+   * Hashes leaves ids[at, at + n), whose preimages (tag || key || value) all pad to `blocks` blocks
+   * (2..LEAF_X4_MAX_BLOCKS), 4 at a time; each call fills the kernel's input region.
+   */
+  private hashLeavesX4(ids: Int32Array, at: number, n: number, blocks: number): void {
+    const x = this.kernel();
+    const OUT = X4_FREE_OFF + X4_GROUPS * 2 * X4_BLOCK_BYTES;
+    const groupsPerCall = Math.floor((2 * X4_GROUPS) / blocks); // the input region holds 2 * X4_GROUPS group-blocks
+    hashStats.count += n;
+    for (let s = 0; s < n; s += 4 * groupsPerCall) {
+      const cnt = Math.min(n - s, 4 * groupsPerCall);
+      for (let i = 0; i < cnt; i++) {
+        // Group i >> 2 (16 * blocks words x 4 lanes), lane i & 3; words 0..7 (the tag) come from the
+        // registered prefix and are not read.
+        const base = (X4_FREE_OFF >> 2) + 64 * blocks * (i >> 2) + (i & 3);
+        this.layLeaf(ids[at + s + i]!, x.mem32, base, blocks);
+      }
+      x.hashGroups(X4_FREE_OFF, OUT, (cnt + 3) >> 2, blocks, 1);
+      this.takeDigests(ids, at + s, cnt, OUT >> 2);
+    }
+  }
+
+  /**
+   * Message words 8 .. 16 * blocks - 1 of leaf `id` (any value length): key || value (pool bytes read
+   * as little-endian words, as the kernel's layout asks), then SHA-256 padding: 0x80, zeros, the
+   * message's bit length (32 + len bytes; < 2^32 bits) in the last word.
+   */
+  private layLeaf(id: number, m: Int32Array, base: number, blocks: number): void {
+    const p = this.pool;
+    const o = this.off[id]!;
+    const n = this.len[id]!;
+    const full = n >> 2;
+    let w = 8;
+    for (let j = 0; j < full; j++, w++) {
+      const b = o + 4 * j;
+      m[base + 4 * w] = p[b]! | (p[b + 1]! << 8) | (p[b + 2]! << 16) | (p[b + 3]! << 24);
+    }
+    const r = n & 3;
+    let last = 0x80 << (8 * r);
+    for (let j = 0; j < r; j++) last |= p[o + 4 * full + j]! << (8 * j);
+    m[base + 4 * w++] = last;
+    const end = 16 * blocks;
+    for (; w < end - 1; w++) m[base + 4 * w] = 0;
+    const bits = 8 * (32 + n);
+    m[base + 4 * (end - 1)] = (bits >>> 24) | (((bits >>> 16) & 0xff) << 8) | (((bits >>> 8) & 0xff) << 16) | ((bits & 0xff) << 24);
   }
 
   private x4: WasmSha256x4 | null = null;
