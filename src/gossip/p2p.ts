@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { DecodeError } from '../core/bytes.js';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
 import type { PeerDenyList } from './deny-list.js';
+import { coalescingEncrypter } from './write-coalescing.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
 
@@ -200,7 +201,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     ...(gater ? { connectionGater: gater } : {}),
     addresses: { listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // one writev per burst per connection instead of a write per buffer (write-coalescing.ts)
+    connectionEncrypters: [coalescingEncrypter(noise())],
     streamMuxers: [yamux()],
     connectionManager: {
       inboundConnectionThreshold: opts.inboundConnectionsPerHostPerS ?? INBOUND_CONNECTIONS_PER_HOST_PER_S,
