@@ -78,6 +78,8 @@ export class ProofGossip {
     this.c.timelines.mark(ss.snapshot.epoch, 'sealed');
     this.trees.add(ss);
     void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
+    // when this shard's snapshot is the last of the epoch to arrive, build the tree now, not at the next tick
+    this.c.kick();
   };
 
   publishProof(m: ProofMessage): Promise<void> {
