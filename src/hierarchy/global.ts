@@ -17,6 +17,7 @@ export interface ShardCommitment {
   commitment: Uint8Array; // the shard's snapshotHash as included (zero if never seen)
   epoch: number; // the shard epoch included
   carried: boolean; // carried at its own level or anywhere above it
+  totalOutflow: bigint; // the shard's cumulative outflow as included (0 if never seen)
 }
 
 /** Every shard's commitment in a global snapshot, in shard order. */
@@ -28,7 +29,7 @@ export function shardCommitments(g: GlobalSnapshot, depth: number): ShardCommitm
       const ref = fa?.aggregate.children[i];
       const carried = carriedAbove || !ref || ref.carried;
       if (child.length === depth) {
-        out.push({ shard: child as ShardId, commitment: ref?.commitment ?? ZERO_HASH, epoch: ref?.epoch ?? 0, carried });
+        out.push({ shard: child as ShardId, commitment: ref?.commitment ?? ZERO_HASH, epoch: ref?.epoch ?? 0, carried, totalOutflow: ref?.totalOutflow ?? 0n });
       } else {
         walk(fa?.children?.[i] ?? null, child, carried);
       }

@@ -11,7 +11,10 @@
 //  - pull: the destination asks the source (fetch kind `receipts`) from its inbox cursor whenever
 //    a push was held above a gap or a not-final batch had to be dropped, when a pulled batch ended
 //    before the source's final epoch, and as a safety net every few final epochs of the source
-//    (and once at start).
+//    (and once at start). The safety net skips a source whose cumulative outflow, as included in
+//    the final global (at or past that epoch), is still what it was at the epoch a pull last found
+//    nothing left to take: every receipt moves value out of its source (a transfer of 0 is
+//    refused), so there is nothing new.
 //    The source serves from its latest final epoch. Everything is verified by the shard
 //    (receiveReceipts), so a peer can only withhold, never forge; pull makes up for lost pushes.
 //  - serving is bounded: one pull served at a time (a few more wait, the rest are refused), a budget
@@ -55,6 +58,7 @@ export class CrossShardDelivery {
   private net: TriadNetwork | undefined;
   private readonly pushed = new Map<ShardId, bigint>(); // dst -> next seq to push (this run)
   private readonly pulledAt = new Map<ShardId, number>(); // src -> its final epoch at the last pull
+  private readonly drained = new Map<ShardId, { epoch: number; totalOutflow: bigint }>(); // src -> its served snapshot when a pull last left nothing to take
   private readonly wantPull = new Set<ShardId>();
   private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
   private stopTimer: (() => void) | undefined;
@@ -64,7 +68,7 @@ export class CrossShardDelivery {
   private readonly serveQueue: (() => void)[] = [];
   private readonly askers: KeyedBuckets;
   private readonly bounds: ServeBounds;
-  readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, received: 0, queued: 0, refused: 0, served: 0, serveRefused: 0 };
+  readonly counters = { pushedBatches: 0, pushedReceipts: 0, pulls: 0, pullsSkipped: 0, received: 0, queued: 0, refused: 0, served: 0, serveRefused: 0 };
 
   private readonly scheduler: Scheduler;
 
@@ -112,10 +116,15 @@ export class CrossShardDelivery {
 
   /** Epoch of `shard` included in the latest final global snapshot here, -1 if none. */
   finalEpochOf(shard: ShardId): number {
+    return this.finalOf(shard)?.epoch ?? -1;
+  }
+
+  /** `shard` as included in the latest final global snapshot here (epoch, cumulative outflow), if ever. */
+  private finalOf(shard: ShardId): { epoch: number; totalOutflow: bigint } | undefined {
     const g = this.net?.latestGlobalSnapshot();
-    if (!g) return -1;
+    if (!g) return undefined;
     const c = shardCommitments(g, this.genesis.depth)[shardIndex(shard)];
-    return !c || c.commitment.every((b) => b === 0) ? -1 : c.epoch;
+    return !c || c.commitment.every((b) => b === 0) ? undefined : c;
   }
 
   isFinal(s: Snapshot): boolean {
@@ -231,16 +240,25 @@ export class CrossShardDelivery {
     }
   }
 
-  private async pull(): Promise<void> {
+  /** One pull round over the sources (the timer's; tests run it directly). */
+  async pull(): Promise<void> {
     const net = this.net;
     if (!net || this.pulling) return;
     this.pulling = true;
     try {
       for (const src of this.others) {
-        const fe = this.finalEpochOf(src);
-        if (fe < 0) continue;
+        const f = this.finalOf(src);
+        if (!f) continue;
+        const fe = f.epoch;
         const last = this.pulledAt.get(src);
         if (!this.wantPull.has(src) && last !== undefined && fe - last < PULL_EVERY_EPOCHS) continue;
+        const d = this.drained.get(src);
+        if (!this.wantPull.has(src) && d && fe >= d.epoch && f.totalOutflow === d.totalOutflow) {
+          // safety net only, and the source (final here past the epoch a pull left nothing to take at) has sent nothing to anyone since
+          this.pulledAt.set(src, fe);
+          this.counters.pullsSkipped++;
+          continue;
+        }
         this.wantPull.delete(src);
         this.counters.pulls++;
         const front = this.shard.inboxFrontier(shardIndex(src)); // past what is already verified and waiting
@@ -251,6 +269,10 @@ export class CrossShardDelivery {
           continue;
         }
         this.pulledAt.set(src, fe);
+        // nothing left to take up to the served epoch: the source's signed leaf count for this shard is where the inbox stands
+        const served = b.snapshot.snapshot;
+        if (b.groups.length === 0 && b.count === front.next) this.drained.set(src, { epoch: served.epoch, totalOutflow: served.totalOutflow });
+        else this.drained.delete(src);
         if (b.groups.length === 0) continue;
         await this.offer(b, 'pull');
         if (b.snapshot.snapshot.epoch < fe) this.wantPull.add(src); // served up to an earlier epoch: more to come

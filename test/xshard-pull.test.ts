@@ -1,0 +1,95 @@
+// The destination's safety-net pull (src/node/xshard.ts), in process: real shards over LevelDB, the
+// source's own CrossShardDelivery serving the pulls, and a stand-in for the network that only hands
+// out a final global snapshot built from the shards' latest snapshots and passes pulls to the source.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ShardId, TriadPath } from '../src/core/ids.js';
+import type { Scheduler } from '../src/core/scheduler.js';
+import { Shard } from '../src/shard/shard.js';
+import { decodeReceiptBatch } from '../src/shard/receipts.js';
+import { computeAggregate } from '../src/hierarchy/aggregate.js';
+import type { GlobalSnapshot } from '../src/hierarchy/global.js';
+import type { TriadNetwork } from '../src/gossip/network.js';
+import { CrossShardDelivery } from '../src/node/xshard.js';
+import { addr, makeNetwork, tempDir, transfer, usersOn } from './fixtures/shard-helpers.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const net = makeNetwork({ depth: 1, accounts: 12, amount: 10_000n });
+const SRC = '0' as ShardId;
+const DST = '1' as ShardId;
+const OTHER = '2' as ShardId;
+
+async function open(shard: ShardId): Promise<Shard> {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const s = await Shard.open({ dataDir: t.dir, genesis: net.genesis, shard, validatorKey: net.validators.get(shard)!, verifyWorkers: 0, sync: false });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+// timers never fire on their own: the test runs each pull round itself
+const manual: Scheduler = { now: () => Date.now(), every: () => () => {}, after: () => () => {} };
+
+test('the safety-net pull skips a source that sent nothing since a pull left nothing to take, and pulls it again once its outflow grows', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  let global: GlobalSnapshot | undefined;
+  let asked = 0;
+  const srcX = new CrossShardDelivery({ shard: src, genesis: net.genesis, scheduler: manual });
+  const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: manual });
+  const network = {
+    onGlobal: () => () => {},
+    latestGlobalSnapshot: () => global,
+    publishReceipts: async () => {},
+    fetchReceipts: async (from: ShardId, to: ShardId, cursor: bigint | { next: bigint }) => {
+      assert.equal(from, SRC);
+      asked++;
+      const b = await srcX.serve(to, typeof cursor === 'bigint' ? cursor : cursor.next);
+      return b ? decodeReceiptBatch(b) : undefined;
+    },
+  } as unknown as TriadNetwork;
+  srcX.attach(network);
+  dstX.attach(network);
+  /** Both shards seal `n` epochs; the global then includes both at their newest (shard 2 never seen). */
+  const seal = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await src.sealEpoch();
+      await dst.sealEpoch();
+    }
+    const e = src.latestEpoch();
+    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
+    const aggregate = computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null });
+    global = { aggregate, signatures: [], children: null };
+  };
+
+  const from = usersOn(net, SRC)[0]!;
+  const to = addr(usersOn(net, DST)[0]!);
+  assert.ok((await src.submit([transfer(net, from, to, 100n, 0n)]))[0]!.ok);
+  await seal(1);
+  await dstX.pull(); // first round: every source is pulled once
+  assert.equal(asked, 1);
+  assert.equal(dstX.counters.queued, 1, 'the receipt came with the first pull');
+
+  await seal(5);
+  await dstX.pull(); // 5 final epochs later: pulled, nothing left to take
+  assert.equal(asked, 2);
+
+  await seal(5);
+  await dstX.pull(); // the source's outflow is unchanged: not asked
+  assert.equal(asked, 2, 'an unchanged source is not pulled');
+  assert.equal(dstX.counters.pullsSkipped, 1);
+
+  // value leaves the source for another shard: the safety net asks again
+  assert.ok((await src.submit([transfer(net, from, addr(usersOn(net, OTHER)[0]!), 100n, 1n)]))[0]!.ok);
+  await seal(5);
+  await dstX.pull();
+  assert.equal(asked, 3, 'a source whose outflow grew is pulled');
+  await seal(1);
+  assert.equal((await dst.account(to)).balance, 10_000n + 100n, 'the receipt was credited once');
+  srcX.close();
+  dstX.close();
+});
