@@ -246,10 +246,13 @@ try {
     try {
       Object.assign(row, await accountAndTx(depth));
     } catch (e) {
-      // the first line names the failure; the output's tail says why (a timeout, a node that died)
+      // the first line names the failure; cluster up's own lines say why (a timeout, a node that
+      // died); the JSON lines after them are the failing node's log tail
       const lines = (e as Error).message.split('\n').filter((l) => l.trim());
-      row.clusterError = [lines[0], ...lines.slice(1).slice(-3)].join(' | ');
-      console.log(`(a), (b) at depth ${depth}: no figures: ${lines[0]}\n${lines.slice(1).slice(-12).join('\n')}`);
+      const why = lines.slice(1).filter((l) => !l.startsWith('{'));
+      const tail = lines.slice(1).filter((l) => l.startsWith('{')).slice(-3);
+      row.clusterError = [lines[0], ...why.slice(-4)].join(' | ');
+      console.log(`(a), (b) at depth ${depth}: no figures: ${lines[0]}\n${why.slice(-12).join('\n')}\n${tail.join('\n')}`);
     }
     results.push(row);
   }

@@ -18,6 +18,11 @@ import { syncStateInto, type StateSource } from '../src/replica/state-sync.js';
 import { needsStateSync, StateSyncError, syncCandidates } from '../src/replica/state-sync-verify.js';
 import { LOST_VOTE, recoveredVoteState, VoteAmnesia } from '../src/replica/amnesia.js';
 import { decideVote } from '../src/replica/lease.js';
+import { CATCH_UP_FILE, hasCatchUpMark, readVoteState, setCatchUpMark, VOTE_FILE, writeVoteState } from '../src/replica/vote-store.js';
+import { wipeDataDir } from '../src/replica/wipe.js';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addr, makeNetwork, seedKey, tempDir, transfer } from './fixtures/shard-helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -245,8 +250,15 @@ test('a replica without its vote record votes in no term up to the highest one i
   assert.equal(a.recovered(), undefined, 'not before every other replica was heard (the one holding the lost vote may be any)');
   assert.deepEqual(a.missing(), [0]);
   a.heard(0, 5n);
+  assert.equal(a.recovered(), undefined, 'not before it holds what a writer of term >= 5 holds (a commit counted on its lost disk may live on one replica only)');
+  assert.equal(a.catchingUp(), true);
+  a.writerAnswer(4n, 10, 10);
+  a.writerAnswer(5n, 10, 9);
+  assert.equal(a.recovered(), undefined, 'an older term\'s writer, or a head short of the writer\'s, is not enough');
+  a.writerAnswer(5n, 10, 10);
   const s = a.recovered()!;
   assert.deepEqual(s, { term: 5n, votedFor: LOST_VOTE });
+  assert.equal(a.catchingUp(), false);
   const own = { lastTerm: 5n, lastEpoch: 10 };
   const req = (term: bigint, candidate: number) => ({ term, candidate, lastTerm: 5n, lastEpoch: 10 });
   for (const c of [0, 2]) {
@@ -262,5 +274,60 @@ test('a replica without its vote record votes in no term up to the highest one i
   b.heard(7, 100n);
   b.heard(1, 0n);
   b.heard(2, 0n);
-  assert.equal(b.recovered()!.term, 0n, 'a new replica set: every vote from term 1 on');
+  assert.equal(b.recovered()!.term, 0n, 'a new replica set (no writer ever, nothing committed): every vote from term 1 on, at once');
+  // a writer's answer before every replica was heard does not count: the floor was not known yet
+  const c = new VoteAmnesia(2, 3);
+  c.writerAnswer(3n, 4, 4);
+  c.heard(0, 3n);
+  c.heard(1, 3n);
+  assert.equal(c.recovered(), undefined);
+  c.writerAnswer(3n, 6, 6);
+  assert.equal(c.recovered()!.term, 3n);
+});
+
+test('the failover test\'s lost commit: a wiped voter cannot elect a candidate missing committed epochs', () => {
+  // Found by test/replicas/failover.test.ts at load 25: replica 1 (writer, term 2) committed epochs
+  // 39-47 with replica 2's acks; replica 2 lost its disk; replica 0 came back holding epoch 38 only.
+  // Replica 2, having heard every term (floor 2), voted for replica 0 in term 4: replica 0 became
+  // writer from epoch 39 and would have sealed over the committed 39-47 held by replica 1 alone.
+  const wiped = new VoteAmnesia(2, 3);
+  wiped.heard(0, 3n);
+  wiped.heard(1, 3n);
+  assert.equal(wiped.recovered(), undefined, 'replica 2 grants no vote in term 4 while it holds nothing of a writer of term >= 3');
+  // replica 1 (epoch 50) wins term 4 with replica 0's vote (0 is behind, so it grants; 1 refuses 0)
+  const r0 = { term: 3n, votedFor: null };
+  assert.equal(decideVote(r0, { lastTerm: 1n, lastEpoch: 38 }, { term: 4n, candidate: 1, lastTerm: 2n, lastEpoch: 50 }, 0, 0, null).grant, true);
+  assert.equal(decideVote({ term: 3n, votedFor: null }, { lastTerm: 2n, lastEpoch: 50 }, { term: 4n, candidate: 0, lastTerm: 1n, lastEpoch: 38 }, 0, 0, null).grant, false);
+  // then replica 2 follows the new writer and votes again once it holds the writer's epochs
+  wiped.writerAnswer(4n, 52, 52);
+  assert.deepEqual(wiped.recovered(), { term: 3n, votedFor: LOST_VOTE });
+});
+
+test('a replica that discarded its epochs after diverging keeps its vote record and votes again only once it holds a writer\'s epochs; the mark survives a restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smt-catchup-'));
+  try {
+    writeVoteState(dir, { term: 4n, votedFor: 1 });
+    writeFileSync(join(dir, 'epochs'), 'x');
+    wipeDataDir(dir, { catchUp: true });
+    assert.deepEqual(readdirSync(dir).sort(), [CATCH_UP_FILE, VOTE_FILE].sort(), 'the vote record and the mark stay, the data goes');
+    assert.ok(hasCatchUpMark(dir));
+    assert.deepEqual(readVoteState(dir), { term: 4n, votedFor: 1 });
+    const a = new VoteAmnesia(0, 3, readVoteState(dir).term);
+    assert.deepEqual(a.missing(), [], 'it knows its vote: no need to hear every replica');
+    assert.equal(a.recovered(), undefined);
+    a.writerAnswer(3n, 20, 20);
+    assert.equal(a.recovered(), undefined, 'a writer of a term below its record is not enough');
+    a.writerAnswer(4n, 20, 12);
+    assert.equal(a.recovered(), undefined);
+    a.writerAnswer(5n, 20, 20);
+    assert.ok(a.recovered());
+    setCatchUpMark(dir, false);
+    assert.equal(hasCatchUpMark(dir), false);
+    // a far-behind replica that wipes itself before a state sync: no mark
+    wipeDataDir(dir, { catchUp: false });
+    assert.equal(hasCatchUpMark(dir), false);
+    assert.deepEqual(readVoteState(dir), { term: 4n, votedFor: 1 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -16,7 +16,7 @@ import {
   decodePull, decodePullAnswer, decodeVote, decodeVoteRequest, encodePull, encodePullAnswer, encodeVote, encodeVoteRequest,
   entryHash, signMessage, verifyMessage, NO_WRITER, type MessageTag, type PullAnswer,
 } from '../replica/messages.js';
-import { hasVoteState, readVoteState, writeVoteState } from '../replica/vote-store.js';
+import { hasCatchUpMark, hasVoteState, readVoteState, setCatchUpMark, writeVoteState } from '../replica/vote-store.js';
 import { LOST_VOTE, VoteAmnesia } from '../replica/amnesia.js';
 import { StateSyncServer } from '../replica/state-sync-serve.js';
 import { decodeStateRequest } from '../replica/state-sync-codec.js';
@@ -59,7 +59,7 @@ export interface ReplicaStatus {
   stopped?: string;
   /** State sync: the epoch this replica's state was synced at (it holds no history before it). */
   syncedAt?: number;
-  /** It lost its vote record and grants no vote until it has heard every other replica (src/replica/amnesia.ts). */
+  /** It grants no vote for now: it lost its vote record, or discarded epochs it may have acknowledged (src/replica/amnesia.ts). */
   votesWithheld?: boolean;
 }
 
@@ -111,8 +111,9 @@ export class ReplicaService {
     if (o.urls.length !== this.n) throw new Error(`--replica-urls lists ${o.urls.length} URLs, shard "${o.shard.id}" has ${this.n} replicas in genesis`);
     // at least 1.5 s: a loaded machine stalls event loops for hundreds of ms
     this.leaseMs = o.leaseMs ?? Math.max(2 * o.genesis.epochMs, 1500);
-    this.amnesia = hasVoteState(o.dataDir) ? undefined : new VoteAmnesia(o.index, this.n);
     this.vote = readVoteState(o.dataDir);
+    // no vote record, or epochs discarded after diverging: no vote until it is safe (amnesia.ts)
+    this.amnesia = !hasVoteState(o.dataDir) ? new VoteAmnesia(o.index, this.n) : hasCatchUpMark(o.dataDir) ? new VoteAmnesia(o.index, this.n, this.vote.term) : undefined;
     this.stateServer = new StateSyncServer(o.shard);
     // a state-synced replica's sync point was its source's committed epoch: committed here too (a
     // writer elected before any ack of its own term must still offer it to replicas that sync)
@@ -282,7 +283,7 @@ export class ReplicaService {
 
   private setVote(s: VoteState): void {
     if (s.term === this.vote.term && s.votedFor === this.vote.votedFor) return;
-    if (this.amnesia) return void (this.vote = s); // nothing recorded until it recovers (amnesia.ts)
+    if (this.amnesia && this.amnesia.keptTerm === undefined) return void (this.vote = s); // no record: nothing recorded until it recovers (amnesia.ts)
     writeVoteState(this.o.dataDir, s); // durable before anything depends on it
     this.vote = s;
   }
@@ -425,13 +426,21 @@ export class ReplicaService {
     // deposed writer sealed here alone, which may hold transfers the new history does not.
     if (!a.diverged && head <= a.head) this.committed = Math.max(this.committed, Math.min(a.committed, head));
     if (a.diverged) return this.resync(`this replica's epoch ${head} is not the writer's (a deposed writer's epoch that never committed)`);
-    if (want === 0) return;
+    if (want === 0) return this.caughtUpWith(a);
     const raw = typeof (res as { entries?: unknown }).entries === 'string' ? new Uint8Array(Buffer.from((res as { entries: string }).entries, 'base64')) : undefined;
     if (!raw) return;
     if (!bytesEqual(entryHash(raw), a.entryHash)) return;
     for (const e of decodeEntries(raw)) {
       if (this.role !== 'follower' || !(await this.applyFrom(target, a.term, e))) return;
     }
+    this.caughtUpWith(a);
+  }
+
+  /** Without a vote record: a writer's answer taken; it may vote again once it holds the writer's epochs (amnesia.ts). */
+  private caughtUpWith(a: PullAnswer): void {
+    if (!this.amnesia) return;
+    this.amnesia.writerAnswer(a.term, a.head, this.o.shard.latestEpoch());
+    this.recoverVote();
   }
 
   /** Checks and applies one entry of writer `target`; false once it cannot go on. */
@@ -471,13 +480,24 @@ export class ReplicaService {
   private heardTerm(from: number, term: bigint): void {
     if (!this.amnesia) return;
     this.amnesia.heard(from, term);
-    const r = this.amnesia.recovered();
+    this.recoverVote();
+  }
+
+  private recoverVote(): void {
+    const r = this.amnesia?.recovered();
     if (!r) return;
+    if (this.amnesia!.keptTerm !== undefined) {
+      // it kept its vote record: that stays as it is; only the catch-up mark goes
+      this.amnesia = undefined;
+      setCatchUpMark(this.o.dataDir, false);
+      this.log.warn({ term: this.vote.term.toString() }, 'holds the writer\'s epochs again after discarding its own: votes again');
+      return;
+    }
     this.amnesia = undefined;
     const s = { term: r.term > this.vote.term ? r.term : this.vote.term, votedFor: LOST_VOTE };
     writeVoteState(this.o.dataDir, s);
     this.vote = s;
-    this.log.warn({ term: s.term.toString() }, 'no vote record at start: heard every other replica; votes only in terms above this one');
+    this.log.warn({ term: s.term.toString() }, 'no vote record at start: heard every other replica (and holds the writer\'s epochs); votes only in terms above this one');
   }
 
   private resync(why: string): void {

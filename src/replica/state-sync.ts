@@ -205,7 +205,7 @@ export async function stateSyncIfBehind(o: StateSyncOptions): Promise<SyncStats 
       // far behind (or only the genesis state): its own epochs are all below the committed snapshot, held by a majority
       log.warn({ ownHead, target: best!.signed.snapshot.epoch }, 'state sync: far behind; discarding local data (the vote record is kept)');
       await store.close();
-      wipeDataDir(o.dataDir);
+      wipeDataDir(o.dataDir, { catchUp: false });
       store = await ShardStore.open(o.dataDir);
     }
     for (const c of candidates) {

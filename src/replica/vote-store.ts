@@ -1,11 +1,17 @@
 // A replica's durable vote state (term, votedFor): fsynced before any answer that depends on it
 // (docs/REPLICAS.md "Lease and terms"). A small binary file beside the shard's store:
 //   u8 version (=1) | u64 term | u8 votedFor (255 = none)
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VoteState } from './lease.js';
 
 export const VOTE_FILE = 'replica-vote';
+/**
+ * Present while a replica that discarded its epochs (after diverging) must not vote: it may have
+ * acknowledged some of them as durable (src/replica/amnesia.ts). Written before anything is
+ * discarded, removed once it holds a writer's epochs again; empty.
+ */
+export const CATCH_UP_FILE = 'replica-catch-up';
 
 /** Is there a vote record? (None: a new replica, or one whose data dir was lost: src/replica/amnesia.ts.) */
 export function hasVoteState(dataDir: string): boolean {
@@ -24,6 +30,34 @@ export function readVoteState(dataDir: string): VoteState {
   return { term: b.readBigUInt64BE(1), votedFor: v === 255 ? null : v };
 }
 
+export function hasCatchUpMark(dataDir: string): boolean {
+  return existsSync(join(dataDir, CATCH_UP_FILE));
+}
+
+/** Sets (durably) or clears the catch-up mark. */
+export function setCatchUpMark(dataDir: string, on: boolean): void {
+  if (on) {
+    const fd = openSync(join(dataDir, CATCH_UP_FILE), 'w', 0o600);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    rmSync(join(dataDir, CATCH_UP_FILE), { force: true });
+  }
+  syncDir(dataDir);
+}
+
+function syncDir(dataDir: string): void {
+  const dir = openSync(dataDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
 export function writeVoteState(dataDir: string, s: VoteState): void {
   const b = Buffer.alloc(10);
   b[0] = 1;
@@ -38,10 +72,5 @@ export function writeVoteState(dataDir: string, s: VoteState): void {
     closeSync(fd);
   }
   renameSync(tmp, join(dataDir, VOTE_FILE));
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  syncDir(dataDir);
 }

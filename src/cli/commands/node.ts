@@ -125,7 +125,8 @@ Examples:
         await node.close();
         if (stopping) return;
         const { wipeDataDir } = await import('../../replica/wipe.js');
-        wipeDataDir(node.dataDir);
+        // it may have acknowledged some of the epochs it discards: no vote until it holds them again (wipe.ts)
+        wipeDataDir(node.dataDir, { catchUp: true });
         node = await start();
       }
     });
