@@ -7,7 +7,9 @@ import { loadavg } from 'node:os';
 import { fromHex, toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
-import { ReplicaSet, getJson, sleep, until } from '../test/replicas/replica-set.js';
+import { ReplicaSet } from '../test/replicas/replica-set.js';
+import { sleep, until } from '../test/support/wait.js';
+import { tryGetJson } from '../test/support/http.js';
 
 const EPOCH_MS = Number(process.env.BENCH_EPOCH_MS ?? 1000);
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 40);
@@ -34,7 +36,7 @@ async function post(url: string, txs: string[]): Promise<void> {
 }
 
 async function committed(url: string, txid: string): Promise<boolean> {
-  return (await getJson<{ status: string }>(`${url}/v1/tx/${txid}`, 5000))?.body.status === 'committed';
+  return (await tryGetJson<{ status: string }>(`${url}/v1/tx/${txid}`, 5000))?.body.status === 'committed';
 }
 
 async function measure(replicas: number): Promise<{ tps: number; p50: number; p99: number; set: ReplicaSet }> {

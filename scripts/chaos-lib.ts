@@ -28,6 +28,8 @@ import { apiUrl, isAlive, findFreePortBases, readPid, SMT_BIN, startShard } from
 import { withDenyList, writeDenyList } from '../test/support/deny-peers.js';
 import { peerIdOfPublicKey } from '../src/gossip/identity.js';
 import { rng } from '../test/sim/rng.js';
+import { sleep } from '../test/support/wait.js';
+import { tryGetJson } from '../test/support/http.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -68,23 +70,12 @@ export interface ChaosResult {
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const uniform = (r: () => number, [lo, hi]: [number, number]): number => lo + r() * (hi - lo);
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 interface Account { address: string; shard: string; key: LoadedKey }
 interface SentTx {
   txid: string; from: string; to: string; fromShard: string; toShard: string; amount: bigint; fee: bigint; nonce: bigint;
   outcome: 'accepted' | 'forwarded' | 'rejected' | 'unknown'; reason?: string;
   ackEpoch?: number; // epoch the client saw it committed in, during the run
-}
-
-
-async function getJson(url: string, timeoutMs = 2000): Promise<{ status: number; body: any } | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: await res.json() };
-  } catch {
-    return undefined;
-  }
 }
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
@@ -154,7 +145,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
 
   // generous timeout: on a loaded machine a live node can take seconds to answer
-  const health = async (s: ShardProcessLayout, timeoutMs = 4000): Promise<any> => (await getJson(`${apiUrl(s)}/v1/health`, timeoutMs))?.body;
+  const health = async (s: ShardProcessLayout, timeoutMs = 4000): Promise<any> => (await tryGetJson(`${apiUrl(s)}/v1/health`, timeoutMs))?.body;
   const globalEpochs = async (): Promise<number[]> => Promise.all(nodes.map(async (s) => {
     const h = await health(s);
     return typeof h?.globalEpoch === 'number' ? h.globalEpoch : -1;
@@ -195,7 +186,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const a = pick(r, mine);
         const home = byShard.get(a.shard)!;
         if (dirty.has(a.address) || batches % 7 === 0) {
-          const acc = await getJson(`${apiUrl(home)}/v1/account/${a.address}`, 2000);
+          const acc = await tryGetJson(`${apiUrl(home)}/v1/account/${a.address}`, 2000);
           if (acc?.status !== 200) { await sleep(200); continue; }
           next.set(a.address, BigInt(acc.body.pendingNonce));
           dirty.delete(a.address);
@@ -244,7 +235,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const cands = sent.filter((t) => t.ackEpoch === undefined && t.outcome !== 'rejected').slice(-400);
         const sample = cands.filter((_, i) => i % 4 === 0).slice(0, 60);
         await Promise.all(sample.map(async (t) => {
-          const s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 1500);
+          const s = await tryGetJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 1500);
           if (s?.body?.status !== 'committed') return;
           const why = checkTxProof(t.txid, s.body.txRoot, s.body.proof, s.body.value);
           if (why === undefined) t.ackEpoch = s.body.epoch;
@@ -393,7 +384,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       // below credits every committed transfer's recipient; a credit not yet applied is not settled,
       // and one that never arrives ends as "did not settle")
       if (crossShard && depth > 0) {
-        const g = await getJson(`${apiUrl(nodes[0]!)}/v1/global/latest`, 3000);
+        const g = await tryGetJson(`${apiUrl(nodes[0]!)}/v1/global/latest`, 3000);
         const a = g?.status === 200 ? g.body.aggregate : undefined;
         inFlight = a ? BigInt(a.totalOutflow) - BigInt(a.totalInflow) : -1n;
         if (inFlight !== 0n) { await sleep(epochMs); return false; }
@@ -423,8 +414,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const final = new Map<string, any>();
     for (let i = 0; i < sent.length; i += 32) {
       await Promise.all(sent.slice(i, i + 32).map(async (t) => {
-        let s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 5000);
-        for (let k = 0; !s && k < 3; k++) s = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 15_000);
+        let s = await tryGetJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 5000);
+        for (let k = 0; !s && k < 3; k++) s = await tryGetJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/tx/${t.txid}`, 15_000);
         final.set(t.txid, s?.body ?? { status: 'unreachable' });
       }));
     }
@@ -462,7 +453,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         // the tx root is the one in the shard's signed snapshot of that epoch
         const key = `${t.fromShard}/${s.epoch}`;
         if (!snapRoots.has(key)) {
-          const j = await getJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/snapshot/${s.epoch}`, 5000);
+          const j = await tryGetJson(`${apiUrl(byShard.get(t.fromShard)!)}/v1/snapshot/${s.epoch}`, 5000);
           let root = 'unavailable';
           if (j?.status === 200) {
             const ss = decodeSignedSnapshot(fromHex(j.body.encoded));
@@ -509,7 +500,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const acc = accounts.find((a) => a.address === addr);
         const shard = acc?.shard ?? sent.find((t) => t.to === addr)?.toShard;
         if (shard === undefined) return;
-        const s = await getJson(`${apiUrl(byShard.get(shard)!)}/v1/account/${addr}`, 5000);
+        const s = await tryGetJson(`${apiUrl(byShard.get(shard)!)}/v1/account/${addr}`, 5000);
         checked++;
         if (!s) { inconclusive.push(`account ${addr.slice(0, 8)} unreadable`); return; }
         if (s.status !== 200) { bad.push(`${addr}: account query answered ${s.status}`); return; }
@@ -541,7 +532,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const missingList: string[] = [];
       const feesUpTo = (shard: string, epoch: number): bigint => committed.reduce((s, t) => (t.fromShard === shard && records.get(t.txid)!.epoch <= epoch ? s + t.fee : s), 0n);
       for (let e = 0; e <= hi; e++) {
-        const gs = await Promise.all(nodes.map((s) => getJson(`${apiUrl(s)}/v1/global/${e}`, 5000)));
+        const gs = await Promise.all(nodes.map((s) => tryGetJson(`${apiUrl(s)}/v1/global/${e}`, 5000)));
         const have = gs.filter((g) => g?.status === 200).map((g) => g!.body);
         if (have.length === 0) { if (gInfo.from >= 0) gInfo.gaps++; continue; }
         gInfo.missing += gs.length - have.length;
@@ -566,7 +557,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       // after healing, every node holds the global snapshots of the last epochs
       const tail: string[] = [];
       for (let e = Math.max(0, hi - 2); e <= hi; e++) {
-        const gs = await Promise.all(nodes.map((s) => getJson(`${apiUrl(s)}/v1/global/${e}`, 5000)));
+        const gs = await Promise.all(nodes.map((s) => tryGetJson(`${apiUrl(s)}/v1/global/${e}`, 5000)));
         gs.forEach((g, i) => { if (g?.status !== 200) tail.push(`node ${name(nodes[i]!)} lacks global epoch ${e} after healing`); });
       }
       check('all nodes hold the last global snapshots after healing', 3 * nodes.length, tail);

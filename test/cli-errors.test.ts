@@ -8,11 +8,12 @@
 //  - `tx send --network DIR` with DIR not a network directory; an amount over u64 is "too large".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
+import { startNode } from './support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-cli-errors-'));
 const netDir = join(tmp, 'net');
@@ -38,16 +39,9 @@ test('a key path that is a directory is named as such (no chmod hint)', () => {
 
 test('a second node on a data directory in use is refused with the holder pid; the first keeps serving', async () => {
   const data = join(tmp, 'data');
-  first = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  first.stdout!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`first node did not start: ${out}`)), 30_000);
-    first!.stdout!.on('data', () => {
-      const m = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) { clearTimeout(t); resolve(m[1]!); }
-    });
-  });
+  const node = await startNode(['--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']);
+  first = node.proc;
+  const url = node.url;
   const r = smt(['node', 'start', '--network', netDir, '--data', data, '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, new RegExp(`error: data directory .* is in use by another smt node \\(pid ${first.pid}\\)`));
@@ -96,17 +90,8 @@ test('an amount beyond u64 says "too large", whatever its number of digits', () 
 test('`smt global` against a node of a depth-1 network started without --p2p says the gossip layer is off', async () => {
   const net1 = join(tmp, 'net1');
   assert.equal(smt(['network', 'init', '--dir', net1, '--depth', '1', '--accounts', '1']).status, 0);
-  const p = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', net1, '--shard', '0', '--data', join(tmp, 'data1'), '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { proc: p, url } = await startNode(['--network', net1, '--shard', '0', '--data', join(tmp, 'data1'), '--api', '127.0.0.1:0', '--no-prove', '--log-level', 'warn']);
   try {
-    let out = '';
-    p.stdout!.on('data', (d) => (out += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
-      p.stdout!.on('data', () => {
-        const m = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) { clearTimeout(t); resolve(m[1]!); }
-      });
-    });
     const g = smt(['global', '--node', url]);
     assert.equal(g.status, 1);
     assert.match(g.stderr.trim(), /^error: the node at .* runs without gossip \(started without --p2p\)/);

@@ -1,7 +1,6 @@
 // `smt keys` and `smt network init` through the real CLI process, plus the key file codec.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,23 +11,15 @@ import { toHex } from '../src/core/bytes.js';
 import { addressFromPublicKey, homeShard } from '../src/core/address.js';
 import { loadGenesis, totalSupply } from '../src/core/genesis.js';
 import { allShards } from '../src/core/ids.js';
+import { smt } from './support/process.js';
 
-const SMT = join(import.meta.dirname, '..', 'bin', 'smt.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'smt-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function smt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SMT, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('smt keys', () => {
   test('keys new writes a 0600 file whose address is derived from its public key, and never prints the seed', async () => {
     const f = join(tmp, 'a.key');
-    const r = await smt('keys', 'new', '--out', f, '--json');
+    const r = await smt(['keys', 'new', '--out', f, '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statSync(f).mode & 0o777, 0o600);
     const out = JSON.parse(r.stdout);
@@ -36,16 +27,16 @@ describe('smt keys', () => {
     assert.equal(out.address, file.address);
     assert.equal(toHex(addressFromPublicKey(Buffer.from(file.publicKey, 'hex'))), file.address);
     assert.ok(!r.stdout.includes(file.seed) && !r.stderr.includes(file.seed));
-    const show = await smt('keys', 'show', f);
+    const show = await smt(['keys', 'show', f]);
     assert.equal(show.code, 0);
     assert.ok(show.stdout.includes(file.address) && !show.stdout.includes(file.seed));
   });
 
   test('keys new refuses to overwrite an existing file (exit 1, one-line error, file unchanged)', async () => {
     const f = join(tmp, 'b.key');
-    assert.equal((await smt('keys', 'new', '--out', f)).code, 0);
+    assert.equal((await smt(['keys', 'new', '--out', f])).code, 0);
     const before = readFileSync(f, 'utf8');
-    const r = await smt('keys', 'new', '--out', f);
+    const r = await smt(['keys', 'new', '--out', f]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: refusing to overwrite/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -54,16 +45,16 @@ describe('smt keys', () => {
 
   test('a key file readable by group or others is refused with a chmod hint', async () => {
     const f = join(tmp, 'c.key');
-    assert.equal((await smt('keys', 'new', '--out', f)).code, 0);
+    assert.equal((await smt(['keys', 'new', '--out', f])).code, 0);
     for (const mode of [0o640, 0o604, 0o644]) {
       chmodSync(f, mode);
-      const r = await smt('keys', 'show', f);
+      const r = await smt(['keys', 'show', f]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /accessible by group\/others .*chmod 600/);
       assert.throws(() => loadKeyFile(f), KeyFileError);
     }
     chmodSync(f, 0o600);
-    assert.equal((await smt('keys', 'show', f)).code, 0);
+    assert.equal((await smt(['keys', 'show', f])).code, 0);
   });
 
   test('parseKeyFile accepts exactly consistent files and throws only KeyFileError otherwise', () => {
@@ -91,7 +82,7 @@ describe('smt keys', () => {
 describe('smt network init', () => {
   test('depth 0: one validator key, N funded accounts, genesis consistent with the key files', async () => {
     const dir = join(tmp, 'net0');
-    const r = await smt('network', 'init', '--dir', dir, '--accounts', '4', '--balance', '500', '--epoch-ms', '250', '--network-id', 'testnet-a', '--json');
+    const r = await smt(['network', 'init', '--dir', dir, '--accounts', '4', '--balance', '500', '--epoch-ms', '250', '--network-id', 'testnet-a', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const g = loadGenesis(join(dir, 'genesis.json'));
     assert.equal(g.depth, 0);
@@ -110,7 +101,7 @@ describe('smt network init', () => {
 
   test('depth 2: 9 validator keys matching genesis; accounts.json records each home shard', async () => {
     const dir = join(tmp, 'net2');
-    assert.equal((await smt('network', 'init', '--dir', dir, '--depth', '2', '--accounts', '6')).code, 0);
+    assert.equal((await smt(['network', 'init', '--dir', dir, '--depth', '2', '--accounts', '6'])).code, 0);
     const g = loadGenesis(join(dir, 'genesis.json'));
     assert.equal(g.validators.size, 9);
     for (const s of allShards(2)) assert.equal(toHex(loadKeyFile(join(dir, 'validators', `${s}.key`)).keyPair.publicKey), toHex(g.validators.get(s)!));
@@ -121,13 +112,13 @@ describe('smt network init', () => {
 
   test('init refuses to overwrite an existing network unless --force, which replaces all keys', async () => {
     const dir = join(tmp, 'net-again');
-    assert.equal((await smt('network', 'init', '--dir', dir, '--accounts', '1')).code, 0);
+    assert.equal((await smt(['network', 'init', '--dir', dir, '--accounts', '1'])).code, 0);
     const g1 = readFileSync(join(dir, 'genesis.json'), 'utf8');
-    const r = await smt('network', 'init', '--dir', dir, '--accounts', '1');
+    const r = await smt(['network', 'init', '--dir', dir, '--accounts', '1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /already holds a network.*--force/);
     assert.equal(readFileSync(join(dir, 'genesis.json'), 'utf8'), g1);
-    assert.equal((await smt('network', 'init', '--dir', dir, '--accounts', '1', '--force')).code, 0);
+    assert.equal((await smt(['network', 'init', '--dir', dir, '--accounts', '1', '--force'])).code, 0);
     const g2 = loadGenesis(join(dir, 'genesis.json'));
     assert.notEqual(readFileSync(join(dir, 'genesis.json'), 'utf8'), g1);
     assert.equal(toHex(loadKeyFile(join(dir, 'accounts', '0.key')).address), toHex(g2.allocations[0]!.address));
@@ -135,7 +126,7 @@ describe('smt network init', () => {
 
   test('bad arguments exit 1 with a one-line error', async () => {
     for (const args of [['--depth', '9'], ['--accounts', '-1'], ['--balance', '1e3'], ['--network-id', 'Bad_Id'], ['--epoch-ms', '10']]) {
-      const r = await smt('network', 'init', '--dir', join(tmp, 'bad'), ...args);
+      const r = await smt(['network', 'init', '--dir', join(tmp, 'bad'), ...args]);
       assert.equal(r.code, 1, args.join(' '));
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
@@ -153,7 +144,7 @@ describe('smt node start', () => {
       [['--network', dir, '--log-level', 'loud'], /--log-level must be one of/],
     ];
     for (const [args, re] of cases) {
-      const r = await smt('node', 'start', ...args);
+      const r = await smt(['node', 'start', ...args], 30_000);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, re);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -164,14 +155,14 @@ describe('smt node start', () => {
 describe('help', () => {
   test('every command explains itself with examples', async () => {
     for (const cmd of [['network', 'init'], ['keys', 'new'], ['keys', 'show'], ['node', 'start'], ['tx', 'send'], ['tx', 'status'], ['account'], ['snapshot']]) {
-      const r = await smt(...cmd, '--help');
+      const r = await smt([...cmd, '--help']);
       assert.equal(r.code, 0, cmd.join(' '));
       assert.match(r.stdout, /Examples:\n\s+smt /, cmd.join(' '));
     }
   });
 
   test('a client command against a node that is not running fails with one clear line', async () => {
-    const r = await smt('account', '00'.repeat(20), '--node', 'http://127.0.0.1:9');
+    const r = await smt(['account', '00'.repeat(20), '--node', 'http://127.0.0.1:9']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: cannot reach node at http:\/\/127\.0\.0\.1:9/);
   });

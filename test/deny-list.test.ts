@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { denyListFile, parseDenyList } from '../src/gossip/deny-list.js';
+import { sleep } from './support/wait.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('parseDenyList: one peer id a line, comments and blank lines ignored', () => {
   assert.deepEqual([...parseDenyList('# cut\nA\n\n  B  # the writer\n#C\n')], ['A', 'B']);

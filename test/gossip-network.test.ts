@@ -19,7 +19,8 @@ import { SignGuard } from '../src/hierarchy/sign-guard.js';
 import { aggregationPath, globalRoot, shardCommitments, verifyAggregationPath } from '../src/hierarchy/global.js';
 import { snapshotHash, type Snapshot } from '../src/shard/snapshot.js';
 import { expectedAggregates, makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
-import { findFreePortBases } from '../src/cluster/supervisor.js';
+import { waitFor, sleep } from './support/wait.js';
+import { freePort } from './support/ports.js';
 
 const net = makeTestNet(2, 'ninenet', 1000);
 const G = net.genesis;
@@ -36,20 +37,6 @@ after(async () => {
   for (const m of members.values()) await stop(m);
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A free port below the kernel's ephemeral range (an ephemeral one may be taken by another
- * process's outgoing connection between this check and the bind). */
-async function freePort(): Promise<number> {
-  return (await findFreePortBases(1))[0];
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function launch(m: Member, syncIntervalMs = 0): Promise<void> {
   const peers = [...members.values()].filter((x) => x.shard !== m.shard).map((x) => x.addr);
@@ -131,7 +118,7 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
     }
     // let gossipsub's message cache (5 heartbeats of 200 ms) forget these epochs: the restarted
     // node must fetch them
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
   });
 
   test('the crashed shard restarts with the same key and store, catches up, and agrees again', async () => {

@@ -12,7 +12,8 @@ import { encodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
 import { ACCEPT, makeTopicValidator, reject, type PayloadChecks, type ValidationOutcome } from '../src/gossip/validation.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot, verifySnapshotSignature } from '../src/shard/snapshot.js';
 import { makeSignedSnapshot, makeTestNet } from './hierarchy-fixtures.js';
-import { findFreePortBases } from '../src/cluster/supervisor.js';
+import { waitFor, sleep } from './support/wait.js';
+import { freePort } from './support/ports.js';
 
 const net = makeTestNet(2);
 const NET = net.genesis.networkId;
@@ -23,20 +24,6 @@ after(async () => {
   await Promise.allSettled(nodes.map((n) => n.close()));
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A free port below the kernel's ephemeral range (an ephemeral one may be taken by another
- * process's outgoing connection between this check and the bind). */
-async function freePort(): Promise<number> {
-  return (await findFreePortBases(1))[0];
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Planned { name: string; keyFile: string; port: number; peerId: string; addr: string }
 async function plan(name: string): Promise<Planned> {
@@ -85,7 +72,7 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     const [a, b, c] = [await plan('a'), await plan('b'), await plan('c')];
     // C first, dialing peers that do not exist yet; then B; then A.
     const nc = await start(c, [a, b], snapshotChecks);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const nb = await start(b, [a, c], snapshotChecks);
     const na = await start(a, [b, c], snapshotChecks);
     assert.equal(na.peerId, a.peerId);
@@ -184,7 +171,7 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
       const msg = snapshotMsg('20', sent.length); // a new message each time: repeats would be duplicates
       sent.push(msg);
       await nb.publish(TOPIC, msg);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     assert.ok(sent.some((m) => Buffer.compare(atA[0]!, m) === 0));
     assert.ok(sent.length > 1, 'the first message, sent while broken, did not arrive');
@@ -224,7 +211,7 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     }, undefined, { ratePerS: 0.5, burst: 3, maxConcurrent: 1 });
     await waitFor('connections', () => nb.connectedPeers().includes(a.peerId) && nb.connectedPeers().includes(c.peerId));
     const held = na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([9]), { timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const busy = await na.request(b.peerId, '/smt/testnet/budget/1', new Uint8Array([1])).catch((e: RemoteRequestError) => e);
     assert.equal((busy as RemoteRequestError).code, 'busy', 'a second request while one is in flight');
     release();
@@ -250,7 +237,7 @@ describe('admission: an allow list of peer ids', () => {
     const nx = await start(x, [v1]); // the outsider keeps dialling v1
     n1.addPeer(x.addr); // and v1 is even told to dial the outsider
     await waitFor('the validators connect', () => n1.connectedPeers().includes(v2.peerId) && n2.connectedPeers().includes(v1.peerId));
-    await new Promise((r) => setTimeout(r, 2000)); // several dial attempts both ways
+    await sleep(2000); // several dial attempts both ways
     assert.ok(!n1.connectedPeers().includes(x.peerId), 'v1 holds no connection to the outsider');
     assert.ok(!nx.connectedPeers().includes(v1.peerId), 'the outsider holds no connection to v1');
     assert.ok(n1.admissionStats().deniedConnections >= 1, `denied ${n1.admissionStats().deniedConnections}`);
@@ -272,7 +259,7 @@ describe('admission: an allow list of peer ids', () => {
     await nx.publish(TOPIC, snapshotMsg('00', 1)); // validly signed content, wrong author
     await nr.publish(TOPIC, snapshotMsg('01', 1)); // the relay's own message: admitted
     await waitFor('the relay\'s own message arrives', () => atV.includes(r.peerId));
-    await new Promise((res) => setTimeout(res, 500));
+    await sleep(500);
     assert.deepEqual(atV, [r.peerId], "only the listed author's message is delivered");
     assert.equal(nv.admissionStats().rejectedAuthors, 1);
     assert.equal(outcomes.length, 1, 'the payload check ran only for the admitted author');

@@ -15,6 +15,7 @@ import { peerKeyFromValidator, validatorPeers } from '../src/gossip/identity.js'
 import { txTopic } from '../src/gossip/topics.js';
 import { decodeTxBatch } from '../src/gossip/encoding.js';
 import { makeTestNet } from './hierarchy-fixtures.js';
+import { sleep } from './support/wait.js';
 
 const txid = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
 const verdict: fc.Arbitrary<SubmitResult> = fc.oneof(
@@ -79,7 +80,7 @@ test('submissions go only to the peer the genesis binds to the home shard, never
     const topic = txTopic(G.networkId, '1' as ShardId);
     for (const t0 = Date.now(); !p2p.topicPeers(topic).includes(imp.peerId);) {
       if (Date.now() - t0 > 15_000) throw new Error('the impostor\'s subscription never arrived');
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     const txs = [new Uint8Array([1, 2, 3])];
     assert.equal(await tn.submitTo('1' as ShardId, txs), undefined, 'no verdict without the home validator');

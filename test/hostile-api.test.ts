@@ -9,7 +9,7 @@
 //    (VmRSS from /proc/<pid>/status before/after, printed), and every transaction it accepted commits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ import { generateKeyPair } from '../src/core/ed25519.js';
 import { addressFromPublicKey } from '../src/core/address.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
+import { sleep } from './support/wait.js';
+import { startNode } from './support/process.js';
 
 const EPOCH_MS = 1000;
 const MEMPOOL_MAX = 500;
@@ -45,19 +47,9 @@ before(async () => {
   keys = Array.from({ length: ACCOUNTS }, (_, i) => loadKeyFile(join(netDir, 'accounts', `${i}.key`)));
   // The node's JS heap is capped: if a flood made memory grow without bound, the node would die
   // (out of memory) instead of answering 503s. RSS figures are printed for the record.
-  proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, SMT_BIN, 'node', 'start', '--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn', '--mempool-max', String(MEMPOOL_MAX)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 30_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^api listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (m) { clearTimeout(t); resolve(m[1]!); }
-    });
-    proc.on('exit', (c) => { clearTimeout(t); reject(new Error(`node exited ${c}: ${err}`)); });
-  });
+  const node = await startNode(['--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn', '--mempool-max', String(MEMPOOL_MAX)], { nodeFlags: [`--max-old-space-size=${HEAP_CAP_MB}`] });
+  proc = node.proc;
+  url = node.url;
 });
 
 after(() => {
@@ -92,7 +84,7 @@ async function settled(): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const h = (await call('GET', '/v1/health')).json;
     if (h.mempool === 0 && h.epoch >= e0 + 2) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error('node did not settle');
 }
@@ -242,7 +234,7 @@ test('a flood of submissions meets back-pressure (503 + Retry-After), not memory
   // behind nonce gaps left by refused transactions (expired by the shard after its stuck TTL).
   let last = -1;
   for (let i = 0; i < 30; i++) {
-    await new Promise((r) => setTimeout(r, 2 * EPOCH_MS));
+    await sleep(2 * EPOCH_MS);
     const m = (await call('GET', '/v1/health')).json.mempool;
     if (m === last) break;
     last = m;

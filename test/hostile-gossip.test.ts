@@ -29,6 +29,7 @@ import { encodeSignedSnapshot } from '../src/shard/snapshot.js';
 import { computeAggregate, type ChildInput } from '../src/hierarchy/aggregate.js';
 import { signAggregate } from '../src/hierarchy/finality.js';
 import { makeSignedSnapshot, makeSnapshot, makeTestNet } from './hierarchy-fixtures.js';
+import { waitFor, sleep } from './support/wait.js';
 
 const net = makeTestNet(2, 'hostile-gossip');
 const NET = net.genesis.networkId;
@@ -39,14 +40,6 @@ after(async () => {
   for (const c of closers.reverse()) await c().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const env = (kind: number, payload: Uint8Array, network = NET): Uint8Array => encodeEnvelope({ kind: kind as never, network, payload });
 
@@ -116,7 +109,7 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
   await replayer.publish(TOPIC, valid);
   // a sentinel from the victim's own side travels the same victim -> listener stream after it
   const sentinel = env(GossipKind.snapshot, encodeSignedSnapshot(makeSignedSnapshot(net, '02' as ShardId, 3)));
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   await replayer.publish(TOPIC, sentinel);
   await waitFor('the sentinel reaches the listener', () => delivered.some((d) => Buffer.compare(d, sentinel) === 0));
   const label = (d: Uint8Array): string => Buffer.compare(d, valid) === 0 ? 'valid' : Buffer.compare(d, sentinel) === 0 ? 'sentinel' : hostile.find(([, m]) => Buffer.compare(m, d) === 0)?.[0] ?? `other(${d.length})`;

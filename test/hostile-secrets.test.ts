@@ -11,7 +11,7 @@
 //    the node's identity takes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import { peerKeyFromValidator } from '../src/gossip/identity.js';
 import { toHex } from '../src/core/bytes.js';
 import { loadKeyFile } from '../src/core/keyfile.js';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
+import { sleep } from './support/wait.js';
+import { smt, startNode as startSmtNode, type NodeProcess } from './support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-secrets-'));
 const netDir = join(tmp, 'net');
@@ -30,12 +32,6 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function smt(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SMT_BIN, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
-
 const mode = (p: string): number => statSync(p).mode & 0o777;
 
 execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--dir', netDir, '--depth', '1', '--accounts', '4', '--epoch-ms', '300', '--network-id', 'secrets'], { stdio: 'ignore' });
@@ -45,22 +41,10 @@ const keyFiles = [...readdirSync(join(netDir, 'validators')).map((f) => join(net
 const oldPeerKey = join(dataDir, 'net', 'peer.key'); // where earlier versions kept a separate libp2p key
 
 /** Starts the node of SHARD with gossip on (no peers: it seals on its own), capturing everything it writes. */
-function startNode(level: string): Promise<{ proc: ChildProcess; url: string; output: () => string; exit: Promise<number | null> }> {
-  const proc = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--p2p', '127.0.0.1:0', '--no-prove', '--log-level', level], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
-    const check = (): void => {
-      const m = /^api listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (m) { clearTimeout(t); resolve({ proc, url: m[1]!, output: () => out, exit }); }
-    };
-    proc.stdout!.on('data', check);
-    proc.on('exit', (c) => { clearTimeout(t); reject(new Error(`node exited ${c}: ${out}`)); });
-  });
+async function startNode(level: string): Promise<NodeProcess> {
+  const node = await startSmtNode(['--network', netDir, '--shard', SHARD, '--data', dataDir, '--api', '127.0.0.1:0', '--p2p', '127.0.0.1:0', '--no-prove', '--log-level', level]);
+  procs.add(node.proc);
+  return node;
 }
 
 async function secrets(): Promise<string[]> {
@@ -90,9 +74,9 @@ test('no log line of a running node contains a secret key (info and debug: start
     const r = await smt(['tx', 'send', '--key', join(netDir, index[0]!.keyFile), '--to', index[1]!.address, '--amount', '5', '--fee', '1', '--node', node.url, '--wait', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).status, 'committed');
-    await new Promise((res) => setTimeout(res, 1000)); // a few more seals
+    await sleep(1000); // a few more seals
     node.proc.kill('SIGTERM');
-    await node.exit;
+    await node.exited;
     logs.push(node.output());
     logs.push(r.stdout + r.stderr);
   }

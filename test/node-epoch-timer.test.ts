@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { EpochTimer, sealDueAt } from '../src/node/epoch-timer.js';
+import { sleep } from './support/wait.js';
 
 test('sealDueAt: epoch e is due at genesisTime + (e+1)*epochMs', () => {
   fc.assert(fc.property(fc.nat(2 ** 40), fc.integer({ min: 50, max: 3_600_000 }), fc.nat(1_000_000), (g, ms, e) => sealDueAt(g, ms, e) === g + (e + 1) * ms && sealDueAt(g, ms, e + 1) - sealDueAt(g, ms, e) === ms));
@@ -18,10 +19,10 @@ test('a node that was down catches up every missed epoch immediately, then waits
   assert.equal(timer.epochsBehind(), 6); // epochs 3..8
   const t0 = Date.now();
   timer.start();
-  await new Promise((r) => setTimeout(r, 150));
+  await sleep(150);
   assert.deepEqual(sealedAt.map((s) => s.epoch), [3, 4, 5, 6, 7, 8], 'missed epochs are sealed at once, epoch 9 not yet');
   assert.ok(sealedAt.every((s) => s.at - t0 < 150));
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   await timer.stop();
   const e9 = sealedAt.find((s) => s.epoch === 9);
   assert.ok(e9, 'epoch 9 sealed on its boundary');
@@ -39,18 +40,18 @@ test('stop() waits for a seal in progress and no seal starts afterwards', async 
     seal: async () => {
       if (stopped) sealsAfterStop++;
       inSeal = true;
-      await new Promise((r) => setTimeout(r, 30));
+      await sleep(30);
       latest++;
       inSeal = false;
     },
   });
   timer.start();
-  await new Promise((r) => setTimeout(r, 10));
+  await sleep(10);
   assert.equal(inSeal, true);
   await timer.stop();
   stopped = true;
   assert.equal(inSeal, false, 'the seal in progress finished before stop() resolved');
-  await new Promise((r) => setTimeout(r, 120));
+  await sleep(120);
   assert.equal(sealsAfterStop, 0);
 });
 
@@ -59,7 +60,7 @@ test('a failing seal is retried with growing back-off, not in a busy loop', asyn
   let latest = -1;
   const timer = new EpochTimer({ genesisTime: Date.now() - 10_000, epochMs: 100, latestEpoch: () => latest, seal: async () => { calls.push(Date.now()); if (calls.length <= 3) throw new Error('disk full'); latest++; } });
   timer.start();
-  await new Promise((r) => setTimeout(r, 600));
+  await sleep(600);
   await timer.stop();
   assert.ok(calls.length >= 4, `retried after failures (${calls.length} calls)`);
   const gaps = [calls[1]! - calls[0]!, calls[2]! - calls[1]!, calls[3]! - calls[2]!];

@@ -24,13 +24,14 @@ import { encodeSignedTx, signTransfer, txIdHex } from '../src/shard/tx.js';
 import { decodeSignedSnapshot, snapshotHash } from '../src/shard/snapshot.js';
 import { decodeAggregationPath, verifyAggregationPath } from '../src/hierarchy/global.js';
 import { encodeFinalAggregate } from '../src/hierarchy/finality.js';
-import { decodeFetchRequest } from '../src/gossip/fetch.js';
-import { FetchKind } from '../src/gossip/fetch.js';
+import { decodeFetchRequest, FetchKind } from '../src/gossip/fetch.js';
 import { TriadNetwork } from '../src/gossip/network.js';
 import { validatorPeers } from '../src/gossip/identity.js';
 import type { P2PNode } from '../src/gossip/p2p.js';
 import { generateKeyPair } from '../src/core/ed25519.js';
 import type { ShardId } from '../src/core/ids.js';
+import { sleep, until } from './support/wait.js';
+import { getJson as get, postJson } from './support/http.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-node-gossip-'));
 const netDir = join(tmp, 'net');
@@ -44,24 +45,6 @@ after(async () => {
 
 const start = (shard: string): Promise<SmtNode> =>
   SmtNode.start({ networkDir: netDir, shard, dataDir: join(tmp, `d${shard}`), apiPort: 0, logger, gossip: { listen: '127.0.0.1:0', peers: [] } });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: r.status, body: await r.json() };
-}
-const get = async (url: string): Promise<{ status: number; body: any }> => {
-  const r = await fetch(url);
-  return { status: r.status, body: await r.json() };
-};
 function transfer(fromIdx: number, toAddr: string, nonce: bigint, amount = 10n): { hex: string; txid: string } {
   const k = loadKeyFile(join(netDir, accounts[fromIdx]!.keyFile));
   const t = { network: genesis.networkId, from: k.keyPair.publicKey, to: fromHex(toAddr, 20), amount, fee: 1n, nonce, ts: BigInt(Date.now()) << 16n };
@@ -77,7 +60,7 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
   const home = accounts[senderIdx]!.shard;
   const recipient = accounts.find((a, i) => i !== senderIdx && a.shard === home)?.address ?? accounts[senderIdx]!.address;
 
-  const early = await post(n0.url, { tx: transfer(senderIdx, recipient, 0n).hex });
+  const early = await postJson(`${n0.url}/v1/tx`, { tx: transfer(senderIdx, recipient, 0n).hex });
   assert.equal(early.status, 503, 'no connected peer serves the home shard yet');
   assert.deepEqual([early.body.error.code, early.body.error.shard], ['unroutable', home]);
 
@@ -91,7 +74,7 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
   const tx = transfer(senderIdx, recipient, 0n);
   const badSig = transfer(senderIdx, recipient, 1n);
   const forged = badSig.hex.slice(0, -2) + (badSig.hex.endsWith('00') ? '01' : '00');
-  const r = await post(n0.url, { txs: [tx.hex, forged] });
+  const r = await postJson(`${n0.url}/v1/tx`, { txs: [tx.hex, forged] });
   assert.equal(r.status, 200);
   assert.deepEqual(r.body.results[0], { txid: tx.txid, status: 'accepted', shard: home }, "the home shard's own verdict");
   assert.equal(r.body.results[1].reason, 'bad-signature');
@@ -103,7 +86,7 @@ test('routing, wrong-shard hints, global snapshots and paths across three gossip
     return s.status === 'committed' ? s : undefined;
   });
   assert.equal(typeof st.epoch, 'number');
-  const again = await post(n0.url, { tx: tx.hex });
+  const again = await postJson(`${n0.url}/v1/tx`, { tx: tx.hex });
   assert.ok(again.status >= 400 && again.status < 500, `a replay through the forwarding node is refused (${again.status})`);
   assert.match(again.body.error.code, /^(nonce-replayed|duplicate)$/, "with the home shard's reason");
   assert.equal(again.body.error.shard, home);

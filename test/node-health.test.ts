@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SmtNode } from '../src/node/node.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { createLogger } from '../src/node/logger.js';
+import { sleep } from './support/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-health-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,7 +28,7 @@ test('a standalone node that follows the clock is live and ready (200)', async (
     // it may start behind the clock (a loaded machine); it must catch up and then stay ready
     let p = await probe(node.url);
     for (const deadline = Date.now() + 20_000; p.health.status !== 200 && Date.now() < deadline;) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       p = await probe(node.url);
     }
     assert.equal(p.health.status, 200, JSON.stringify(p.health.body));
@@ -44,13 +45,13 @@ test('a node whose epoch clock does not run is first catching up (not ready), th
   initNetwork({ dir: netDir, depth: 0, accounts: 1, epochMs: 200, networkId: 'health-test', balance: 1000n, force: false });
   const node = await SmtNode.start({ networkDir: netDir, dataDir: join(tmp, 'd1'), apiPort: 0, logger, manualSeal: true });
   try {
-    await new Promise((r) => setTimeout(r, 1200));
+    await sleep(1200);
     let p = await probe(node.url);
     assert.equal(p.health.status, 503);
     assert.equal(p.health.body.live, true);
     assert.match(p.health.body.reasons[0], /^catching up: \d+ epochs behind the clock$/);
     assert.deepEqual([p.live, p.ready], [200, 503]);
-    await new Promise((r) => setTimeout(r, 10_000)); // no seal for 5 epochs and at least 10 s
+    await sleep(10_000); // no seal for 5 epochs and at least 10 s
     p = await probe(node.url);
     assert.equal(p.health.body.live, false);
     assert.match(p.health.body.reasons[0], /^epoch clock stalled: no epoch sealed for \d+ s/);
@@ -65,7 +66,7 @@ test('a depth-1 node with gossip and no peer is live but not ready', async () =>
   initNetwork({ dir: netDir, depth: 1, accounts: 1, epochMs: 500, networkId: 'health-test', balance: 1000n, force: false });
   const node = await SmtNode.start({ networkDir: netDir, shard: '0', dataDir: join(tmp, 'd2'), apiPort: 0, logger, gossip: { listen: '127.0.0.1:0', peers: [] } });
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const p = await probe(node.url);
     assert.equal(p.health.status, 503);
     assert.ok(p.health.body.reasons.includes('no connected peers'), JSON.stringify(p.health.body.reasons));

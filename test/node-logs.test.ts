@@ -2,11 +2,13 @@
 // JSON appended to --log-file with only the "api listening" line left on stdout.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMT_BIN } from '../src/cluster/supervisor.js';
+import { sleep } from './support/wait.js';
+import { startNode } from './support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-logs-'));
 const netDir = join(tmp, 'net');
@@ -14,20 +16,11 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs a depth-0 node until it has sealed a few epochs, then stops it; returns its stdout. */
 async function runNode(extra: string[]): Promise<string> {
-  const p = spawn(process.execPath, [SMT_BIN, 'node', 'start', '--network', netDir, '--data-dir', join(tmp, `d${Math.random()}`), '--api', '127.0.0.1:0', '--no-prove', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (d) => (out += d));
-  const exit = new Promise((r) => p.on('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 40_000);
-    p.stdout!.on('data', () => {
-      if (/api listening on/.test(out)) { clearTimeout(t); resolve(); }
-    });
-  });
-  await new Promise((r) => setTimeout(r, 1500));
-  p.kill('SIGTERM');
-  await exit;
-  return out;
+  const node = await startNode(['--network', netDir, '--data-dir', join(tmp, `d${Math.random()}`), '--api', '127.0.0.1:0', '--no-prove', ...extra], { timeoutMs: 40_000 });
+  await sleep(1500);
+  node.proc.kill('SIGTERM');
+  await node.exited;
+  return node.stdout();
 }
 
 test('logs: json by default off a terminal, pretty on request, --log-file takes the log lines', async () => {

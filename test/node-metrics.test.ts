@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { SmtNode } from '../src/node/node.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { createLogger } from '../src/node/logger.js';
+import { sleep } from './support/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -33,7 +34,7 @@ test('standalone node: conventions hold, standard process metrics, HTTP latency 
   initNetwork({ dir: netDir, depth: 0, accounts: 1, epochMs: 200, networkId: 'metrics-test', balance: 1000n, force: false });
   const node = await SmtNode.start({ networkDir: netDir, dataDir: join(tmp, 'd0'), apiPort: 0, logger: createLogger({ level: 'silent' }) });
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     const health = (await (await fetch(`${node.url}/v1/health`)).json()) as { tps: number };
     const text = await (await fetch(`${node.url}/metrics`)).text();
     const t = types(text);

@@ -12,6 +12,7 @@ import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, verifyProof } from '../src/tri
 import { sha256 } from '../src/core/hash.js';
 import { toHex } from '../src/core/bytes.js';
 import { hkey, enc } from './trie-helpers.js';
+import { sleep } from './support/wait.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 type Sub = AbstractSublevel<Db, string | Uint8Array | Buffer, Uint8Array, Uint8Array>;
@@ -97,8 +98,8 @@ for (const every of [1, 3]) {
     const t0 = Date.now();
     // Normally well under a second; the generous bounds only matter on a heavily loaded machine.
     const waited = (): number => Date.now() - t0;
-    while (printed.size < target && !(waited() > 10_000 && printed.size > 0) && waited() < 40_000) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, Math.random() * 40));
+    while (printed.size < target && !(waited() > 10_000 && printed.size > 0) && waited() < 40_000) await sleep(5);
+    await sleep(Math.random() * 40);
     child.kill('SIGKILL');
     await exited;
     assert.ok(printed.size >= 1, 'writer committed nothing');

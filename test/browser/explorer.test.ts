@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { getJson, postJson, signedTransfer, startCluster, until, type SecCluster } from '../security/harness.js';
 import { fromBase64, toBase64 } from '../../src/light/wire.js';
+import { sleep } from '../support/wait.js';
 
 // page functions run in the browser (playwright serialises them); typed loosely here
 declare const document: { querySelectorAll(s: string): { length: number }; querySelector(s: string): { textContent: string | null; getAttribute(n: string): string | null } | null };
@@ -129,7 +130,7 @@ test('the tps chart moves while transfers are sent', async () => {
     }
     const max = Number(await page.getByTestId('tps-chart').getAttribute('data-max-tps'));
     if (max > 0) break;
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
   }
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="tps-chart"]')?.getAttribute('data-max-tps')) > 0, undefined, { timeout: 20_000 });
   assert.ok(sent > 0);

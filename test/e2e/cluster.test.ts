@@ -32,7 +32,10 @@ import { peerKeyFromValidator } from '../../src/gossip/identity.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
 import { apiUrl, isAlive, findFreePortBases, readPid, startShard } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
-import { sleep, smt, teardownCluster } from './helpers.js';
+import { sleep, until } from '../support/wait.js';
+import { getJson } from '../support/http.js';
+import { smt } from '../support/process.js';
+import { teardownCluster } from '../support/cluster.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
 process.env.SMT_NO_PROVE ??= '1';
@@ -43,23 +46,6 @@ const netDir = join(tmp, 'net');
 let layout: ClusterLayout;
 let genesis: Genesis;
 let outsider: P2PNode | undefined;
-
-
-
-async function getJson<T = any>(url: string): Promise<{ status: number; body: T }> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return { status: r.status, body: (await r.json()) as T };
-}
-
-async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 
 const url = (s: ShardProcessLayout): string => apiUrl(s);

@@ -9,11 +9,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prometheusYaml } from '../../src/cluster/prometheus.js';
 import { startCluster, until, type SecCluster } from '../security/harness.js';
+import { freePort } from '../support/ports.js';
 
 interface Dashboard { panels: Array<{ title: string; targets: Array<{ expr: string }> }> }
 const dashboard = JSON.parse(readFileSync('monitoring/grafana/dashboards/smt.json', 'utf8')) as Dashboard;
@@ -36,17 +36,6 @@ function exportedNames(text: string): Set<string> {
     if (m[2] === 'histogram' || m[2] === 'summary') for (const s of ['_bucket', '_sum', '_count']) names.add(m[1]! + s);
   }
   return names;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 test('every metric the dashboard queries is exported by a running node, and Prometheus scrapes every node and answers every query', { timeout: 240_000 }, async (t) => {

@@ -20,7 +20,8 @@ import { stringify } from 'yaml';
 import { composeFor, serviceName, CONTAINER_API_PORT, YAML_OPTS } from '../../src/cluster/compose.js';
 import { allShards, type ShardId } from '../../src/core/ids.js';
 import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../../src/proof/artifacts.js';
-import { run, sleep, smt } from './helpers.js';
+import { run, smt } from '../support/process.js';
+import { sleep } from '../support/wait.js';
 
 const PROJECT = `smt-compose-test-${process.pid}`;
 const IMAGE = `smt-node:compose-test-${process.pid}`;

@@ -29,7 +29,8 @@ import { loadKeyFile } from '../../src/core/keyfile.js';
 import { testAccounts } from '../../src/cluster/cluster.js';
 import { SMT_BIN } from '../../src/cluster/supervisor.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
-import { smt, sleep } from './helpers.js';
+import { smt } from '../support/process.js';
+import { sleep, until as waitUntil } from '../support/wait.js';
 
 const TAG = `smtnt${process.pid}`; // every namespace this test makes starts with "smtnt"
 const HUB = `${TAG}h`;
@@ -169,18 +170,7 @@ function api<T = any>(i: number, method: 'GET' | 'POST', path: string, body?: un
 /** A failure that no retry can mend (a node process died): ends an `until` at once. */
 class Fatal extends Error {}
 
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch((e: unknown) => {
-      if (e instanceof Fatal) throw e;
-      return undefined;
-    });
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+const until = <T>(what: string, ms: number, f: () => Promise<T | undefined>, everyMs = 500): Promise<T> => waitUntil(what, ms, f, everyMs, (e) => e instanceof Fatal);
 
 function transfer(g: Genesis, file: string, to: string, amount: bigint, nonce: bigint): { hex: string; txid: string } {
   const k = loadKeyFile(file).keyPair;

@@ -19,7 +19,9 @@ import { join } from 'node:path';
 import { loadLayout } from '../../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, readPid } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout } from '../../src/cluster/layout.js';
-import { sleep, smt, teardownCluster } from './helpers.js';
+import { sleep } from '../support/wait.js';
+import { smt } from '../support/process.js';
+import { teardownCluster } from '../support/cluster.js';
 
 const FIRST_PROOF_BOUND_S = 120; // goal 30 s on a quiet machine
 const AGE_BOUND_EPOCHS = 40; // goal 10 (p99) on a quiet machine

@@ -16,7 +16,9 @@ import { circuitsBuilt, artifactsDir, REPO_ROOT } from '../../src/proof/artifact
 import { loadLayout } from '../../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout } from '../../src/cluster/layout.js';
-import { run, sleep, smt, teardownCluster } from './helpers.js';
+import { run, smt } from '../support/process.js';
+import { sleep } from '../support/wait.js';
+import { teardownCluster } from '../support/cluster.js';
 
 const EPOCH_MS = 1000;
 const PROVE_EVERY = 6;

@@ -8,7 +8,7 @@
 //  - SIGTERM shuts the node down cleanly (exit code 0).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,10 @@ import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { accountKey, decodeAccountValue } from '../../src/shard/records.js';
 import { decodeSignedSnapshot, snapshotHash, verifySnapshotSignature } from '../../src/shard/snapshot.js';
 import { decodeProof, verifyProof } from '../../src/trie/index.js';
+import { sleep } from '../support/wait.js';
+import { smt, startNode as startSmtNode, type NodeProcess } from '../support/process.js';
+import { getJson, getOkJson } from '../support/http.js';
 
-const SMT = join(import.meta.dirname, '..', '..', 'bin', 'smt.mjs');
 const ACCOUNTS = 8;
 const BALANCE = 1_000_000_000n;
 const EPOCH_MS = 250;
@@ -36,56 +38,23 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function smt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SMT, ...args], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
-
 async function smtJson(...args: string[]): Promise<any> {
-  const r = await smt(...args, '--json');
+  const r = await smt([...args, '--json'], 60_000);
   assert.equal(r.code, 0, `smt ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
-/** Starts a node process and resolves with its URL once it prints "api listening on URL". */
-function startNode(): Promise<{ proc: ChildProcess; url: string; exited: Promise<number | null> }> {
+/** Starts the node (kept for the kill at the end). */
+async function startNode(): Promise<NodeProcess> {
   // --http-rate 0: this test drives the node hard from one address (load, polling); per-address rate
   // limiting has its own test (test/security/http-edges.test.ts)
-  const proc = spawn(process.execPath, [SMT, 'node', 'start', '--network', netDir, '--data', dataDir, '--api', '127.0.0.1:0', '--log-level', 'warn', '--http-rate', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node did not start within 30 s; stderr: ${err}; stdout: ${out}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^api listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ proc, url: m[1]!, exited });
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`node exited with ${code} before listening; stderr: ${err}`));
-    });
-  });
-}
-
-async function getJson(url: string): Promise<any> {
-  const r = await fetch(url);
-  const j = await r.json();
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
+  const node = await startSmtNode(['--network', netDir, '--data', dataDir, '--api', '127.0.0.1:0', '--log-level', 'warn', '--http-rate', '0']);
+  procs.add(node.proc);
+  return node;
 }
 
 /** /v1/health's body whatever its status (503 = live but not ready yet, e.g. catching up after a start). */
-async function healthOf(url: string): Promise<any> {
-  return (await fetch(`${url}/v1/health`)).json();
-}
+const healthOf = async (url: string): Promise<any> => (await getJson(`${url}/v1/health`, 30_000)).body;
 
 function verifyAccountProof(a: any): boolean {
   const value = a.value === null ? null : fromHex(a.value);
@@ -107,7 +76,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
 
   // a node started behind the clock seals the missed epochs first: ready (200, ok) once caught up
   let health = await healthOf(node.url);
-  for (const deadline = Date.now() + 30_000; !health.ok && Date.now() < deadline; health = await healthOf(node.url)) await new Promise((r) => setTimeout(r, 200));
+  for (const deadline = Date.now() + 30_000; !health.ok && Date.now() < deadline; health = await healthOf(node.url)) await sleep(200);
   assert.equal(health.ok, true, JSON.stringify(health));
   assert.equal(health.network, 'e2e');
   assert.equal(health.shard, '');
@@ -195,7 +164,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
         break; // the node is gone (killed)
       }
       round++;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   })();
   // Watch commits while the load runs: per-tx status of a sample of recent transactions.
@@ -206,11 +175,11 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
     await Promise.all(sample.map(async (tx) => {
       if (reportedCommitted.has(tx.txid)) return;
       try {
-        const s = await getJson(`${url1}/v1/tx/${tx.txid}`);
+        const s = await getOkJson(`${url1}/v1/tx/${tx.txid}`);
         if (s.status === 'committed') reportedCommitted.set(tx.txid, s.epoch);
       } catch { /* ignore */ }
     }));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   node.proc.kill('SIGKILL');
   const killedAt = Date.now() - t0;
@@ -226,7 +195,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
 
   // Everything reported committed before the crash is still committed, in the same epoch.
   for (const [txid, epoch] of reportedCommitted) {
-    const s = await getJson(`${url2}/v1/tx/${txid}`);
+    const s = await getOkJson(`${url2}/v1/tx/${txid}`);
     assert.equal(s.status, 'committed', `tx ${txid} reported committed before kill -9`);
     assert.equal(s.epoch, epoch, `tx ${txid} keeps its epoch`);
   }
@@ -237,12 +206,12 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
     assert.ok([409].includes(r.status), `replay answered ${r.status}`);
   }
   // Let the node settle: no new submissions; whatever it still holds gets sealed.
-  await new Promise((r) => setTimeout(r, 3 * EPOCH_MS));
+  await sleep(3 * EPOCH_MS);
 
   // Statuses of every transaction; replay the committed ones from genesis and compare.
   const status = new Map<string, any>();
   for (let i = 0; i < all.length; i += 64) {
-    await Promise.all(all.slice(i, i + 64).map(async (t) => status.set(t.txid, await getJson(`${url2}/v1/tx/${t.txid}`))));
+    await Promise.all(all.slice(i, i + 64).map(async (t) => status.set(t.txid, await getOkJson(`${url2}/v1/tx/${t.txid}`))));
   }
   const expected = new Map<string, bigint>(addr.map((a) => [a, BALANCE]));
   expected.set(fresh, 0n);
@@ -262,7 +231,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
   assert.ok(committedCount >= reportedCommitted.size);
   let sumBalances = 0n;
   for (const [a, bal] of expected) {
-    const acc = await getJson(`${url2}/v1/account/${a}`);
+    const acc = await getOkJson(`${url2}/v1/account/${a}`);
     assert.equal(verifyAccountProof(acc), true, `proof of ${a}`);
     assert.equal(BigInt(acc.balance), bal, `balance of ${a} equals a replay of its committed transactions (exactly once)`);
     const nonces = (committedNonces.get(a) ?? []).sort((x, y) => (x < y ? -1 : 1));
@@ -281,7 +250,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
   let snapTxs = 0n;
   let lastSupply = 0n;
   for (let e = 0; e <= latest; e++) {
-    const j = await getJson(`${url2}/v1/snapshot/${e}`);
+    const j = await getOkJson(`${url2}/v1/snapshot/${e}`);
     const ss = decodeSignedSnapshot(fromHex(j.encoded));
     assert.equal(ss.snapshot.epoch, e);
     assert.equal(verifySnapshotSignature(ss, genesis.validators.get(ss.snapshot.shard)!), true, `signature of epoch ${e}`);
@@ -306,7 +275,7 @@ test('one shard end to end: CLI transfers, proofs, kill -9 under load, restart, 
   assert.ok(after2.epoch > latest - 1);
 
   // A refused transfer exits non-zero with one clear line naming the reason.
-  const over = await smt('tx', 'send', '--key', join(netDir, 'accounts', '0.key'), '--to', fresh, '--amount', (BALANCE * 2n).toString(), '--node', url2);
+  const over = await smt(['tx', 'send', '--key', join(netDir, 'accounts', '0.key'), '--to', fresh, '--amount', (BALANCE * 2n).toString(), '--node', url2], 60_000);
   assert.equal(over.code, 1);
   assert.match(over.stderr, /^error: .*insufficient-funds, HTTP 422\)\n$/);
 

@@ -18,7 +18,10 @@ import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { loadLayout } from '../../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
-import { sleep, smt, teardownCluster } from './helpers.js';
+import { sleep } from '../support/wait.js';
+import { smt } from '../support/process.js';
+import { teardownCluster } from '../support/cluster.js';
+import { getJson as httpGetJson, type JsonAnswer } from '../support/http.js';
 
 // Proving has its own end-to-end test (proof.test.ts); here it would only compete for the cores.
 process.env.SMT_NO_PROVE ??= '1';
@@ -29,18 +32,8 @@ const netDir = join(tmp, 'net');
 let layout: ClusterLayout;
 let genesis: Genesis;
 
-async function getJson<T = any>(u: string): Promise<{ status: number; body: T }> {
-  // generous timeout and retries: the machine may be busy (other clusters, provers)
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const r = await fetch(u, { signal: AbortSignal.timeout(15_000) });
-      return { status: r.status, body: (await r.json()) as T };
-    } catch (e) {
-      if (attempt >= 2) throw e;
-      await sleep(500);
-    }
-  }
-}
+// generous timeout and retries: the machine may be busy (other clusters, provers)
+const getJson = <T = any>(u: string): Promise<JsonAnswer<T>> => httpGetJson<T>(u, 15_000, 2);
 const url = (s: ShardProcessLayout): string => apiUrl(s);
 const byShard = (id: string): ShardProcessLayout => layout.shards.find((s) => s.shard === id)!;
 

@@ -6,7 +6,9 @@
 //    under load resyncs; every replica ends with the same snapshots for every epoch.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplicaSet, assertBalancesReplay, bankLoad, getJson, sleep, until, type Sent } from './replica-set.js';
+import { ReplicaSet, assertBalancesReplay, bankLoad, type Sent } from './replica-set.js';
+import { sleep, until } from '../support/wait.js';
+import { tryGetJson } from '../support/http.js';
 
 let set: ReplicaSet | undefined;
 after(async () => set?.teardown());
@@ -57,7 +59,7 @@ test('kill -9 the writer under load, then wipe a follower: nothing acknowledged 
   const full = (await s.statuses()).findIndex((x) => x !== undefined && x.syncedAt === undefined);
   const writerUrl = s.urls[full >= 0 ? full : await until('the writer', 30_000, () => s.writer())]!;
   // a loaded machine answers slowly: ask again rather than read a timeout as an answer
-  const ask = <T>(path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await getJson<T>(`${writerUrl}${path}`, 5000))?.body);
+  const ask = <T>(path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await tryGetJson<T>(`${writerUrl}${path}`, 5000))?.body);
 
   // every transfer acknowledged before the kill (and after) is committed now
   for (const t of [...before.values(), ...acked]) {
@@ -89,7 +91,7 @@ test('kill -9 the writer under load, then wipe a follower: nothing acknowledged 
   // sync point on, if a replica synced state: on a slow machine the shard passes --state-sync-after)
   const from = Math.max(0, ...(await s.statuses()).map((x) => x?.syncedAt ?? 0));
   for (let e = from; e <= final; e++) {
-    const hashes = await Promise.all(s.urls.map((u) => until(`${u} snapshot ${e}`, 30_000, async () => (await getJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`, 5000))?.body.snapshot?.hash)));
+    const hashes = await Promise.all(s.urls.map((u) => until(`${u} snapshot ${e}`, 30_000, async () => (await tryGetJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`, 5000))?.body.snapshot?.hash)));
     assert.ok(hashes.every((h) => h !== undefined && h === hashes[0]), `epoch ${e}: replicas hold ${JSON.stringify(hashes)}`);
   }
   for (let i = 0; i < 3; i++) assert.doesNotMatch(s.log(i), /REPLICA STOPPED FOLLOWING/, `replica ${i} never saw a re-execution mismatch`);

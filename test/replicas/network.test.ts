@@ -20,8 +20,11 @@ import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { loadLayout, testAccounts } from '../../src/cluster/cluster.js';
 import { replicasOf, type ClusterLayout } from '../../src/cluster/layout.js';
 import { apiUrl, findFreePortBases, readPid } from '../../src/cluster/supervisor.js';
-import { run, teardownCluster } from '../e2e/helpers.js';
-import { SMT, getJson, sleep, until, type ReplicaStatus } from './replica-set.js';
+import { run } from '../support/process.js';
+import { teardownCluster } from '../support/cluster.js';
+import { SMT, type ReplicaStatus } from './replica-set.js';
+import { sleep, until } from '../support/wait.js';
+import { tryGetJson } from '../support/http.js';
 
 const SMT_BIN = process.env.SMT_REPLNET_BIN ?? SMT; // "before" runs point this at another checkout
 let cleanup: (() => Promise<void>) | undefined;
@@ -51,7 +54,7 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
   assert.equal(L.shards.length, 9, 'cluster.json lists every replica of every shard');
   const shards = ['0', '1', '2'] as ShardId[];
   const urlsOf = (s: string): string[] => replicasOf(L, s as ShardId).map(apiUrl);
-  const status = async (u: string): Promise<ReplicaStatus | undefined> => (await getJson<ReplicaStatus>(`${u}/v1/replica/status`, 1500))?.body;
+  const status = async (u: string): Promise<ReplicaStatus | undefined> => (await tryGetJson<ReplicaStatus>(`${u}/v1/replica/status`, 1500))?.body;
   const writerOf = async (s: string): Promise<number | undefined> => {
     const st = await Promise.all(urlsOf(s).map(status));
     const w = st.findIndex((x) => x?.role === 'writer' && x.committed >= 0);
@@ -60,7 +63,7 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
   for (const s of shards) await until(`a writer of shard ${s}`, 60_000, () => writerOf(s));
   const latestGlobal = async (from: string[]): Promise<GlobalJson | undefined> => {
     for (const u of from) {
-      const g = await getJson<GlobalJson>(`${u}/v1/global/latest`, 2000);
+      const g = await tryGetJson<GlobalJson>(`${u}/v1/global/latest`, 2000);
       if (g?.status === 200) return g.body;
     }
     return undefined;
@@ -69,7 +72,7 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
   // accounts: their home shards; each sender pays an account of the next shard (cross-shard)
   const accts = testAccounts(netDir).map((a) => ({ ...a, home: homeShard(fromHex(a.address, 20), 1), kp: loadKeyFile(a.file).keyPair }));
   const initial = await Promise.all(accts.map(async (a) => {
-    const v = await until(`balance of ${a.address}`, 30_000, async () => (await getJson<{ balance: string }>(`${urlsOf(a.home)[0]}/v1/account/${a.address}`, 3000))?.body);
+    const v = await until(`balance of ${a.address}`, 30_000, async () => (await tryGetJson<{ balance: string }>(`${urlsOf(a.home)[0]}/v1/account/${a.address}`, 3000))?.body);
     return BigInt(v.balance);
   }));
   const senders = shards.flatMap((s) => accts.map((a, i) => ({ a, i })).filter((x) => x.a.home === s).slice(0, 2).map((x) => x.i));
@@ -100,7 +103,7 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
           continue; // that replica is down
         }
         for (const end = Date.now() + 4000; running && Date.now() < end;) {
-          const st = await getJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
+          const st = await tryGetJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
           if (st?.body.status === 'committed') {
             acked.set(s.txid, { ...s, at: Date.now() });
             break;
@@ -148,7 +151,7 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
 
   // every acknowledged transfer is committed on its home shard's writer, exactly once
   const home = async (s: string): Promise<string> => urlsOf(s)[(await until(`writer of ${s}`, 30_000, () => writerOf(s)))]!;
-  const ask = async <T>(s: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await getJson<T>(`${await home(s)}${path}`, 5000))?.body);
+  const ask = async <T>(s: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await tryGetJson<T>(`${await home(s)}${path}`, 5000))?.body);
   for (const t of [...ackedBefore.values(), ...acked.values()]) {
     const st = await ask<{ status: string }>(accts[t.from]!.home, `/v1/tx/${t.txid}`);
     assert.equal(st.status, 'committed', `transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce}) was acknowledged committed`);

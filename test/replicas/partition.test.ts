@@ -4,7 +4,9 @@
 // on the replicas, and every transfer acknowledged committed stays committed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplicaSet, bankLoad, getJson, sleep, until } from './replica-set.js';
+import { ReplicaSet, bankLoad } from './replica-set.js';
+import { sleep, until } from '../support/wait.js';
+import { tryGetJson } from '../support/http.js';
 
 let set: ReplicaSet | undefined;
 after(async () => set?.teardown());
@@ -51,14 +53,14 @@ test('partition the writer from its followers: it stops committing, a follower t
   const sts = await s.statuses();
   const from = Math.max(0, ...sts.map((x) => x?.syncedAt ?? 0));
   for (let e = from; e <= final; e++) {
-    const hashes = await Promise.all(s.urls.map((u) => until(`${u} snapshot ${e}`, 30_000, async () => (await getJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`, 5000))?.body.snapshot?.hash)));
+    const hashes = await Promise.all(s.urls.map((u) => until(`${u} snapshot ${e}`, 30_000, async () => (await tryGetJson<{ snapshot: { hash: string } }>(`${u}/v1/snapshot/${e}`, 5000))?.body.snapshot?.hash)));
     assert.ok(hashes.every((h) => h === hashes[0]), `epoch ${e}: one snapshot on every replica, got ${JSON.stringify(hashes)}`);
   }
   // transaction history from a replica holding it all (the writer, unless it synced state)
   const full = sts[w1]?.syncedAt === undefined ? w1 : sts.findIndex((x) => x !== undefined && x.syncedAt === undefined);
   const writerUrl = s.urls[full >= 0 ? full : w1]!;
   for (const t of load.acked.values()) {
-    const st = await until(`status of ${t.txid}`, 30_000, async () => (await getJson<{ status: string }>(`${writerUrl}/v1/tx/${t.txid}`, 5000))?.body);
+    const st = await until(`status of ${t.txid}`, 30_000, async () => (await tryGetJson<{ status: string }>(`${writerUrl}/v1/tx/${t.txid}`, 5000))?.body);
     assert.equal(st.status, 'committed', `acknowledged transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce})`);
   }
   for (let i = 0; i < 3; i++) assert.doesNotMatch(s.log(i), /REPLICA STOPPED FOLLOWING/, `replica ${i} never saw a re-execution mismatch`);

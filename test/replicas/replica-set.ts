@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadKeyFile } from '../../src/core/keyfile.js';
@@ -14,42 +13,13 @@ import { fromHex, toHex } from '../../src/core/bytes.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { peerIdOfPublicKey } from '../../src/gossip/identity.js';
 import { withDenyList, writeDenyList } from '../support/deny-peers.js';
+import { sleep } from '../support/wait.js';
+import { tryGetJson } from '../support/http.js';
+import { freePort } from '../support/ports.js';
 import { loadGenesis, type Genesis } from '../../src/core/genesis.js';
 
 export const SMT = resolve(import.meta.dirname, '../../bin/smt.mjs');
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export interface ReplicaStatus { role: string; replica: number; term: string; writer: number | null; epoch: number; committed: number; lag: number; stopped?: string; syncedAt?: number; votesWithheld?: boolean }
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-    s.on('error', rej);
-  });
-}
-
-export async function getJson<T = any>(url: string, ms = 3000): Promise<{ status: number; body: T } | undefined> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(ms) });
-    return { status: r.status, body: (await r.json()) as T };
-  } catch {
-    return undefined;
-  }
-}
-
-export async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, every = 200): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(every);
-  }
-}
 
 export class ReplicaSet {
   readonly dir: string;
@@ -112,7 +82,7 @@ export class ReplicaSet {
   }
 
   async status(i: number): Promise<ReplicaStatus | undefined> {
-    return (await getJson<ReplicaStatus>(`${this.urls[i]}/v1/replica/status`, 1500))?.body;
+    return (await tryGetJson<ReplicaStatus>(`${this.urls[i]}/v1/replica/status`, 1500))?.body;
   }
 
   async statuses(): Promise<(ReplicaStatus | undefined)[]> {
@@ -121,7 +91,7 @@ export class ReplicaSet {
 
   /** The replica that is writer with a committed epoch, as seen by itself. */
   async writer(except?: number): Promise<number | undefined> {
-    if (!this.genesis.replicas) return ((await getJson<{ epoch: number }>(`${this.urls[0]}/v1/health`, 1500))?.body.epoch ?? -1) >= 0 ? 0 : undefined; // one replica: the node itself
+    if (!this.genesis.replicas) return ((await tryGetJson<{ epoch: number }>(`${this.urls[0]}/v1/health`, 1500))?.body.epoch ?? -1) >= 0 ? 0 : undefined; // one replica: the node itself
     const st = await this.statuses();
     const w = st.findIndex((s, i) => i !== except && s?.role === 'writer' && s.committed >= 0);
     return w < 0 ? undefined : w;
@@ -181,7 +151,7 @@ export function bankLoad(set: ReplicaSet, senders: number): { stop(): Promise<vo
         const t0 = Date.now();
         let done = false;
         while (running && Date.now() - t0 < 3000) {
-          const st = await getJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
+          const st = await tryGetJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
           if (st?.body.status === 'committed') {
             acked.set(s.txid, { ...s, at: Date.now() });
             done = true;

@@ -8,7 +8,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReplicaSet, assertBalancesReplay, bankLoad, getJson, sleep, until } from './replica-set.js';
+import { ReplicaSet, assertBalancesReplay, bankLoad } from './replica-set.js';
+import { sleep, until } from '../support/wait.js';
+import { tryGetJson } from '../support/http.js';
 import { toHex } from '../../src/core/bytes.js';
 import { generateKeyPair } from '../../src/core/ed25519.js';
 import { signMessage } from '../../src/replica/messages.js';
@@ -44,7 +46,7 @@ test('wipe a follower\'s data dir under load: it resyncs by state sync (not from
   console.log(JSON.stringify({ wipedAtCommitted: wiped, syncedAt: st.syncedAt, restartedMs, line: log.split('\n').find((l) => l.includes('state sync complete')) }));
   assert.ok(st.syncedAt! >= wiped - 1, `synced at epoch ${st.syncedAt}, the writer had committed ${wiped} when the replica restarted`);
   assert.match(log, /"replayFromGenesis":false.*"msg":"state sync complete"/);
-  assert.equal((await getJson(`${s.urls[f]}/v1/snapshot/0`))?.status, 404, 'it did not replay from genesis: no epoch-0 snapshot');
+  assert.equal((await tryGetJson(`${s.urls[f]}/v1/snapshot/0`))?.status, 404, 'it did not replay from genesis: no epoch-0 snapshot');
   // its vote record: written once it heard every other replica, at their highest term, "a vote may have been cast"
   assert.match(log, /no vote record at start: heard every other replica/);
   const vote = readFileSync(join(s.dir, 'data', `r${f}`, 'replica-vote'));
@@ -71,7 +73,7 @@ test('wipe a follower\'s data dir under load: it resyncs by state sync (not from
     const w = all.find((x) => x?.role === 'writer');
     return !w || all.some((x) => !x || x.epoch < w.committed) ? undefined : w.committed;
   });
-  const ask = <T>(u: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await getJson<T>(`${u}${path}`, 5000))?.body);
+  const ask = <T>(u: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await tryGetJson<T>(`${u}${path}`, 5000))?.body);
   const wu = s.urls[w1]!;
   // transaction history: on the replica never wiped (the synced one holds none before its sync point)
   const g = [0, 1, 2].find((i) => i !== w0 && i !== f)!;

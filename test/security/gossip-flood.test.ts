@@ -29,6 +29,7 @@ import { proofTopic } from '../../src/gossip/proof-messages.js';
 import { encodeTriadProof } from '../../src/proof/triad-proof.js';
 import { PROOF_BYTES } from '../../src/proof/encoding.js';
 import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const GRAYLIST = -80;
 const tmp = mkdtempSync(join(tmpdir(), 'smt-gossip-flood-'));
@@ -42,14 +43,6 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ms: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 const keyFileOf = (f: string): string => (isAbsolute(f) ? f : join(netDir, f));
 
 /** A libp2p node whose identity is shard `s`'s validator key (a compromised validator). */
@@ -81,8 +74,8 @@ const setup = (async () => {
   const listener = await peerAs('10', p2p.multiaddrs());
   listener.subscribe(TX, (_d, info) => { if (info.from === attacker.peerId) relayed++; });
   listener.subscribe(PROOFS, () => {});
-  await until('the peers see the victim on its topics and it sees the listener', 20_000, () =>
-    attacker.topicPeers(TX).includes(p2p.peerId) && prover.topicPeers(PROOFS).includes(p2p.peerId) && p2p.topicPeers(TX).includes(listener.peerId));
+  await waitFor('the peers see the victim on its topics and it sees the listener', () =>
+    attacker.topicPeers(TX).includes(p2p.peerId) && prover.topicPeers(PROOFS).includes(p2p.peerId) && p2p.topicPeers(TX).includes(listener.peerId), 20_000);
   return { node, p2p, net: node.net!, attacker, prover };
 })();
 
@@ -162,11 +155,11 @@ test('a bad-signature tx flood from a validator peer is rejected, not relayed, a
   assert.ok(honestSent.length >= 3, 'honest transfers were sent during the flood');
   for (const t of honestSent) {
     let committed: number | undefined;
-    await until(`honest transfer ${t.txid} committed`, 10_000, async () => {
+    await waitFor(`honest transfer ${t.txid} committed`, async () => {
       const st = await node.shard.txStatus(fromHex(t.txid));
       if (st.status === 'committed') committed = st.epoch;
       return committed !== undefined;
-    });
+    }, 10_000);
     assert.ok(committed! - t.epoch <= 2, `honest transfer committed in epoch ${committed}, submitted in ${t.epoch}`);
   }
 });

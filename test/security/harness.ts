@@ -16,9 +16,12 @@ import { peerKeyFromValidator } from '../../src/gossip/identity.js';
 import { loadLayout, testAccounts } from '../../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, isAlive, readPid, SMT_BIN } from '../../src/cluster/supervisor.js';
 import type { ClusterLayout, ShardProcessLayout } from '../../src/cluster/layout.js';
-import { run, sleep, teardownCluster } from '../e2e/helpers.js';
+import { run } from '../support/process.js';
+import { sleep, until } from '../support/wait.js';
+import { getJson, postJson } from '../support/http.js';
+import { teardownCluster } from '../support/cluster.js';
 
-export { sleep };
+export { getJson, postJson, sleep, until };
 
 export interface ClusterOptions {
   depth?: number; // default 1 (3 shards)
@@ -123,36 +126,6 @@ export function cpuSeconds(pid: number): number {
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Status and body (parsed JSON, or the text when it is not JSON) of a response. */
-async function answer<T>(r: Response): Promise<{ status: number; body: T }> {
-  const text = await r.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
-  return { status: r.status, body: body as T };
-}
-
-export async function getJson<T = any>(url: string, timeoutMs = 5000): Promise<{ status: number; body: T }> {
-  return answer<T>(await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }));
-}
-
-export async function postJson<T = any>(url: string, json: unknown, timeoutMs = 10_000): Promise<{ status: number; body: T }> {
-  return answer<T>(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), signal: AbortSignal.timeout(timeoutMs) }));
-}
-
-export async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve().then(f).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 /** Signs a transfer of `amount` from a funded test account with the given nonce; returns hex and txid. */
