@@ -100,15 +100,19 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   const healthy = new Set<string>();
   let last = -1;
   while (healthy.size < layout.shards.length) {
-    for (const s of layout.shards) {
-      if (healthy.has(processName(s))) continue;
-      if (!isAlive(readPid(netDir, s))) {
-        await clusterDown(netDir, 5000, () => {});
-        throw new ClusterError(`shard ${processName(s)} exited during start; last log lines:\n${tailLog(netDir, s)}`);
-      }
-      const h = (await getJson(`${apiUrl(s)}/v1/health`, 1000)) as Health | undefined;
-      if (h?.ok) healthy.add(processName(s));
+    const waiting = layout.shards.filter((s) => !healthy.has(processName(s)));
+    const dead = waiting.find((s) => !isAlive(readPid(netDir, s)));
+    if (dead) {
+      const tail = tailLog(netDir, dead); // before the others are stopped: their shutdown is not the cause
+      await clusterDown(netDir, 5000, () => {});
+      throw new ClusterError(`shard ${processName(dead)} exited during start; last log lines:\n${tail}`);
     }
+    // all at once, with time to answer: 27 processes starting on 2 cores answer slowly, and one
+    // slow answer must not cost the others a round
+    await Promise.all(waiting.map(async (s) => {
+      const h = (await getJson(`${apiUrl(s)}/v1/health`, 3000)) as Health | undefined;
+      if (h?.ok) healthy.add(processName(s));
+    }));
     if (healthy.size !== last) {
       o.print(`  healthy: ${healthy.size}/${layout.shards.length}`);
       last = healthy.size;
@@ -116,8 +120,9 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
     if (healthy.size === layout.shards.length) break;
     if (Date.now() > deadline) {
       const bad = layout.shards.filter((s) => !healthy.has(processName(s)));
+      const tail = tailLog(netDir, bad[0]!);
       await clusterDown(netDir, 5000, () => {});
-      throw new ClusterError(`timed out waiting for shards ${bad.map(processName).join(', ')} to become healthy; last log lines of ${processName(bad[0]!)}:\n${tailLog(netDir, bad[0]!)}`);
+      throw new ClusterError(`timed out waiting for shards ${bad.map(processName).join(', ')} to become healthy; last log lines of ${processName(bad[0]!)}:\n${tail}`);
     }
     await sleep(250);
   }
@@ -125,7 +130,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   if (o.waitGlobal && genesis.depth > 0) {
     o.print('  waiting for the first final global snapshot...');
     for (;;) {
-      const g = (await getJson(`${apiUrl(layout.shards[0]!)}/v1/global/latest`, 1000)) as { epoch?: number; root?: string } | undefined;
+      const g = (await getJson(`${apiUrl(layout.shards[0]!)}/v1/global/latest`, 3000)) as { epoch?: number; root?: string } | undefined;
       if (g && g.epoch !== undefined) {
         o.print(`  global snapshot final: epoch ${g.epoch}, root ${g.root}`);
         break;
