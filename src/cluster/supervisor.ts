@@ -38,8 +38,8 @@ export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessL
     '--shard', s.shard,
     '--data', join(netDir, s.dataDir),
     '--api', `${s.apiHost}:${s.apiPort}`,
-    '--p2p', `${s.p2pHost}:${s.p2pPort}`,
-    '--peers', peersOf(layout, s.shard, s.replica).join(','),
+    // a one-shard network (depth 0) has no one to gossip with
+    ...(s.shard === '' ? [] : ['--p2p', `${s.p2pHost}:${s.p2pPort}`, '--peers', peersOf(layout, s.shard, s.replica).join(',')]),
     ...replica,
     // every shard of a local cluster shares this machine's cores: one verifier thread each
     '--verify-workers', '1',
