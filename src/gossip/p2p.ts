@@ -23,6 +23,7 @@ import { DecodeError } from '../core/bytes.js';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
 import type { PeerDenyList } from './deny-list.js';
 import { coalescingEncrypter } from './write-coalescing.js';
+import { libp2pLogger } from './libp2p-logger.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
 
@@ -196,8 +197,10 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     if (now - lastDenyLog > 10_000) { lastDenyLog = now; log?.info({ peer, hook, denied: admission.deniedConnections }, 'connection refused: peer is not a genesis validator'); }
   }) : undefined;
   const gater = composeGaters(allowGater, opts.denyList?.gater);
+  const quiet = libp2pLogger();
   const node = await createLibp2p({
     privateKey,
+    ...(quiet ? { logger: quiet } : {}),
     ...(gater ? { connectionGater: gater } : {}),
     addresses: { listen },
     transports: [tcp()],
