@@ -74,3 +74,11 @@ export function writeVoteState(dataDir: string, s: VoteState): void {
   renameSync(tmp, join(dataDir, VOTE_FILE));
   syncDir(dataDir);
 }
+
+/** The vote record of a replica's data directory (the node's VoteRecord). */
+export function fileVoteRecord(dataDir: string): { has(): boolean; read(): VoteState; write(s: VoteState): void; catchUp(): boolean; clearCatchUp(): void } {
+  return {
+    has: () => hasVoteState(dataDir), read: () => readVoteState(dataDir), write: (s) => writeVoteState(dataDir, s),
+    catchUp: () => hasCatchUpMark(dataDir), clearCatchUp: () => setCatchUpMark(dataDir, false),
+  };
+}
