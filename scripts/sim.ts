@@ -6,15 +6,16 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { formatFailure, runSeeds } from '../test/sim/runner.js';
-import { World, DEFAULTS, FAULT_KINDS, type FaultKind, type SimConfig } from '../test/sim/world.js';
+import { World, DEFAULTS, FAULT_KINDS, REPLICA_FAULT_KINDS, type FaultKind, type SimConfig } from '../test/sim/world.js';
 
 const cmd = new Command('sim')
   .description('deterministic simulation of the whole network on a virtual clock')
   .option('--seeds <n>', 'number of seeds to run', (v) => Number.parseInt(v, 10))
   .option('--seed <s>', 'first seed (alone: replay this seed and print its trace)', (v) => Number.parseInt(v, 10))
   .option('--depth <d>', 'hierarchy depth (3^d shards)', (v) => Number.parseInt(v, 10), 1)
+  .option('--replicas <n>', 'replicas per shard (3: every shard a replica set running the replica protocol)', (v) => Number.parseInt(v, 10), 1)
   .addOption(new Option('--faults <mode>', 'fault model').choices(['random', 'one-per-triad', 'none']).default('random'))
-  .option('--kinds <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(', ')})`)
+  .option('--kinds <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(', ')}; with --replicas: ${REPLICA_FAULT_KINDS.join(', ')})`)
   .option('--epochs <n>', 'epochs with faults', (v) => Number.parseInt(v, 10))
   .option('--calm <n>', 'epochs after the faults heal', (v) => Number.parseInt(v, 10))
   .option('--tx <n>', 'transfers submitted per epoch', (v) => Number.parseInt(v, 10))
@@ -22,9 +23,9 @@ const cmd = new Command('sim')
   .option('--jobs <n>', 'worker threads', (v) => Number.parseInt(v, 10), Math.min(2, availableParallelism()))
   .option('--verbose', 'with --seed alone: trace the nodes\' log lines too')
   .parse();
-const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; tx?: number; jobs: number; verbose?: boolean; kinds?: string }>();
+const o = cmd.opts<{ seeds?: number; seed?: number; depth: number; replicas: number; faults: SimConfig['faults']; epochs?: number; calm?: number; liveness?: number; tx?: number; jobs: number; verbose?: boolean; kinds?: string }>();
 const config: Partial<SimConfig> = {
-  depth: o.depth, faults: o.faults,
+  depth: o.depth, faults: o.faults, ...(o.replicas > 1 ? { replicas: o.replicas } : {}),
   ...(o.kinds ? { faultKinds: o.kinds.split(',') as FaultKind[] } : {}),
   ...(o.epochs !== undefined ? { faultEpochs: o.epochs } : {}),
   ...(o.calm !== undefined ? { calmEpochs: o.calm } : {}),
@@ -53,6 +54,10 @@ const s = await runSeeds({
     if (done % 100 === 0) console.error(`${done}/${count} seeds`);
   },
 });
-console.log(`${s.seeds} seeds (${from}..${from + count - 1}), depth ${o.depth}, faults ${o.faults}: ${s.failed.length} failed, ${s.faults} faults injected, ${s.committed} commits, ${(s.ms / 1000).toFixed(1)} s`);
-console.log(JSON.stringify({ seeds: s.seeds, failed: s.failed.map((r) => r.seed), seconds: Math.round(s.ms / 100) / 10, runHash: s.runHash, depth: o.depth, faults: o.faults }));
+console.log(`${s.seeds} seeds (${from}..${from + count - 1}), depth ${o.depth}${o.replicas > 1 ? ` x ${o.replicas} replicas` : ''}, faults ${o.faults}: ${s.failed.length} failed, ${s.faults} faults injected, ${s.committed} commits, ${(s.ms / 1000).toFixed(1)} s`);
+if (o.replicas > 1) {
+  const u = s.underReports.sort((a, b) => a - b);
+  console.log(`replicas: ${s.elections} elections; ${u.length} new writers reported a committed epoch below one already acknowledged committed, for ${u.length ? `${u[0]}..${u[u.length - 1]} ms (median ${u[u.length >> 1]})` : '-'}`);
+}
+console.log(JSON.stringify({ seeds: s.seeds, failed: s.failed.map((r) => r.seed), seconds: Math.round(s.ms / 100) / 10, runHash: s.runHash, depth: o.depth, replicas: o.replicas, faults: o.faults }));
 process.exit(s.failed.length ? 1 : 0);

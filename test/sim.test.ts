@@ -11,8 +11,16 @@
 //    fixes, 200 seeds per kind failed: paused 1 (rounds waited on 2 s fetch timeouts; after the
 //    first fix 0), killed 2 and partitioned 1 (two live members signed different views, or a
 //    signature was lost; fixed by the second signature, pulled signatures and parallel fetches);
-//  - a seed replays byte for byte (same trace hash).
-// SMT_SIM_SEEDS / SMT_SIM_SEEDS_DEPTH2 override the seed counts (a long run: prefer npm run sim).
+//  - with every shard a replica set of 3 running the real replica protocol (src/replica/replica.ts),
+//    over REPLICA_SEEDS seeds of replica faults (kill -9 of the writer or a follower, the writer cut
+//    off from its followers past its lease, a follower wiped (vote record included), pauses): at
+//    most one writer per term, no two different snapshots of one epoch reported committed, every
+//    committed snapshot passes the TermFence, every replica agrees with them on what it reports
+//    committed, every transfer acknowledged committed is there exactly once after any failover,
+//    and after the faults heal each shard has a writer and commits and finalises epochs in time;
+//  - a seed replays byte for byte (same trace hash), with replicas too.
+// SMT_SIM_SEEDS / SMT_SIM_SEEDS_DEPTH2 / SMT_SIM_SEEDS_REPLICAS override the seed counts (a long run:
+// prefer npm run sim, with --replicas 3 for replica sets).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
@@ -27,6 +35,10 @@ const JOBS = Math.min(2, availableParallelism());
 const LIVENESS_SEEDS = 100;
 /** The CI shape of a run: a short fault phase and a calm phase long enough for the liveness bound. */
 const CI: Partial<SimConfig> = { faultEpochs: 6, calmEpochs: 8, txPerEpoch: 3 };
+/** Depth-1 seeds with replica sets of 3 (9 processes; within ~40 s of the CI budget on 2 cores). */
+const REPLICA_SEEDS = Number(process.env.SMT_SIM_SEEDS_REPLICAS ?? 60);
+/** Replica faults need a longer fault phase: a writer partition is held 5 epochs. */
+const REPLICAS: Partial<SimConfig> = { ...CI, replicas: 3, faultEpochs: 10 };
 
 test(`${SEEDS} seeds of random faults violate no invariant`, { timeout: 20 * 60_000 }, async () => {
   const s = await runSeeds({ from: 1, count: SEEDS, jobs: JOBS, config: CI });
@@ -49,9 +61,18 @@ for (const [what, kinds] of [['paused', ['pause']], ['killed (and restarted)', [
   });
 }
 
+test(`${REPLICA_SEEDS} seeds of replica faults with every shard a replica set of 3 violate no invariant`, { timeout: 20 * 60_000 }, async () => {
+  const s = await runSeeds({ from: 1, count: REPLICA_SEEDS, jobs: JOBS, config: REPLICAS });
+  console.log(`sim replicas: ${s.seeds} seeds in ${(s.ms / 1000).toFixed(1)} s (${JOBS} threads), ${s.faults} faults, ${s.elections} elections, ${s.committed} commits, run hash ${s.runHash}`);
+  assert.equal(s.failed.length, 0, s.failed.slice(0, 3).map((r) => formatFailure(r, REPLICAS)).join('\n'));
+  assert.ok(s.elections > REPLICA_SEEDS * 3, `failovers happened (${s.elections} elections over ${REPLICA_SEEDS} seeds of 3 shards)`);
+});
+
 test('a seed replays byte for byte', { timeout: 60_000 }, async () => {
-  const a = await runSeed(7, CI);
-  const b = await runSeed(7, CI);
-  assert.equal(a.traceHash, b.traceHash);
-  assert.equal(a.traceLines, b.traceLines);
+  for (const config of [CI, REPLICAS]) {
+    const a = await runSeed(7, config);
+    const b = await runSeed(7, config);
+    assert.equal(a.traceHash, b.traceHash);
+    assert.equal(a.traceLines, b.traceLines);
+  }
 });

@@ -1,7 +1,9 @@
 // Cross-shard delivery on a node (docs/PROTOCOL.md): receipts travel only once the source epoch is final.
 //
 //  - finality: a source snapshot may be credited when the latest final global snapshot here includes
-//    that source at the same or a later epoch (its snapshot chain then commits to it);
+//    that source at the same or a later epoch (its snapshot chain then commits to it); for a
+//    replicated source, only the very snapshot a final global includes (a deposed writer's
+//    uncommitted epoch is validly signed too, but no global commits to it);
 //  - push: when a global snapshot becomes final, this shard publishes, for every destination, the
 //    receipts it has not pushed yet (this run), with one proof of that destination's outbox leaf
 //    (count, chain head) against its own epoch included in that global, on the destination's tx
@@ -23,10 +25,11 @@
 //    runs outside the seal chain (Shard.receiptBatchBytes), so it never delays a seal; a refused or
 //    cut-short pull is asked again by the destination.
 import type { Logger } from 'pino';
-import type { Genesis } from '../core/genesis.js';
+import { isReplicated, type Genesis } from '../core/genesis.js';
+import { bytesEqual } from '../core/bytes.js';
 import { allShards, shardIndex, type ShardId } from '../core/ids.js';
 import type { Shard } from '../shard/shard.js';
-import type { Snapshot } from '../shard/snapshot.js';
+import { snapshotHash, type Snapshot } from '../shard/snapshot.js';
 import { MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../shard/receipts.js';
 import { shardCommitments } from '../hierarchy/global.js';
 import type { TriadNetwork } from '../gossip/network.js';
@@ -36,6 +39,9 @@ import { KeyedBuckets, TokenBucket } from '../core/token-bucket.js';
 import type { ServeBounds } from '../shard/shard.js';
 
 const PUSH_LIMIT = MAX_BATCH_RECEIPTS; // receipts per gossip message (60 B each in a row: well under the 1 MiB cap)
+/** Globals after a replicated source's epoch searched for the one that includes it (it may be carried in its own). */
+const FINAL_LOOKAHEAD = 8;
+
 /** Safety-net pull of a source every this many of its final epochs (pushes do the common case). */
 const PULL_EVERY_EPOCHS = 5;
 /** Batches per source kept to be offered again once their epoch is final here. */
@@ -127,8 +133,26 @@ export class CrossShardDelivery {
     return !c || c.commitment.every((b) => b === 0) ? undefined : c;
   }
 
-  isFinal(s: Snapshot): boolean {
-    return this.finalEpochOf(s.shard) >= s.epoch;
+  async isFinal(s: Snapshot): Promise<boolean> {
+    const fe = this.finalEpochOf(s.shard);
+    if (fe < s.epoch) return false;
+    if (!isReplicated(this.genesis, s.shard)) return true; // one validator, one snapshot per epoch
+    // A replicated shard can have two validly signed snapshots of one epoch: the committed one and a
+    // deposed writer's that never committed (it holds transfers the shard's history does not). Only
+    // the one a final global includes may be credited: look for that epoch in the globals from its
+    // own on (it may have been carried in its own epoch's global), a few at most.
+    const h = snapshotHash(s);
+    const net = this.net;
+    if (!net) return false;
+    const idx = shardIndex(s.shard);
+    const latest = net.latestGlobalSnapshot();
+    const last = latest?.aggregate.epoch ?? -1;
+    for (let e = s.epoch; e <= Math.min(last, s.epoch + FINAL_LOOKAHEAD); e++) {
+      const g = e === last ? latest : await net.globalAt(e);
+      const c = g ? shardCommitments(g, this.genesis.depth)[idx] : undefined;
+      if (c && c.epoch === s.epoch) return bytesEqual(c.commitment, h);
+    }
+    return false;
   }
 
   /** Gossip check of a pushed (decoded) batch: this network, every receipt addressed to this shard. */
@@ -170,7 +194,7 @@ export class CrossShardDelivery {
 
   private async retryNotFinal(): Promise<void> {
     for (const [src, l] of [...this.notFinal]) {
-      while (l.length > 0 && this.isFinal(l[0]!.snapshot.snapshot)) await this.offer(l.shift()!, 'retry');
+      while (l.length > 0 && (await this.isFinal(l[0]!.snapshot.snapshot))) await this.offer(l.shift()!, 'retry');
       if (l.length === 0) this.notFinal.delete(src);
     }
   }

@@ -16,6 +16,9 @@ export interface RunSummary {
   latencies: number[];
   committed: number;
   faults: number;
+  /** With replica sets: elections won, and how long each new writer under-reported a commit (ms). */
+  elections: number;
+  underReports: number[];
   /** Hash over the trace hashes of every seed, in seed order: one value for the whole run. */
   runHash: string;
   hashes: Map<number, string>;
@@ -45,6 +48,7 @@ export async function runSeeds(o: { from: number; count: number; jobs: number; c
     seeds: results.length, failed: results.filter((r) => !r.ok), ms: performance.now() - t0,
     latencies: results.flatMap((r) => r.stats.latencies), committed: results.reduce((n, r) => n + r.stats.committed, 0),
     faults: results.reduce((n, r) => n + r.stats.faults, 0), runHash: h.digest('hex').slice(0, 32),
+    elections: results.reduce((n, r) => n + (r.stats.elections ?? 0), 0), underReports: results.flatMap((r) => r.stats.underReports ?? []),
     hashes: new Map(results.map((r) => [r.seed, r.traceHash])),
   };
 }
@@ -52,7 +56,7 @@ export async function runSeeds(o: { from: number; count: number; jobs: number; c
 /** A failure as printed: seed, violations, the trace's last lines, and how to replay it. */
 export function formatFailure(r: SimResult, config: Partial<SimConfig>): string {
   const flags = [
-    `--seed ${r.seed}`, config.depth ? `--depth ${config.depth}` : '', config.faults ? `--faults ${config.faults}` : '',
+    `--seed ${r.seed}`, config.depth ? `--depth ${config.depth}` : '', config.replicas && config.replicas > 1 ? `--replicas ${config.replicas}` : '', config.faults ? `--faults ${config.faults}` : '',
     config.faultKinds ? `--kinds ${config.faultKinds.join(',')}` : '', config.faultEpochs !== undefined ? `--epochs ${config.faultEpochs}` : '',
     config.calmEpochs !== undefined ? `--calm ${config.calmEpochs}` : '', config.livenessEpochs !== undefined ? `--liveness ${config.livenessEpochs}` : '',
     config.txPerEpoch !== undefined ? `--tx ${config.txPerEpoch}` : '',

@@ -2,7 +2,9 @@
 // in-memory store, wired to the hierarchy by the node's own wiring (attachNetwork: TriadNetwork with
 // the pure round machine, cross-shard delivery), exchanging messages over SimNetwork on the virtual
 // clock. Clients submit transfers (some cross-shard); a seeded nemesis injects faults; invariants
-// are checked as events happen and at the end. Proving is not simulated.
+// are checked as events happen and at the end. Proving is not simulated. With `replicas: 3` every
+// shard is a replica set of 3 processes, each running the real replica protocol
+// (src/replica/replica.ts) over the simulated network.
 import { createHash } from 'node:crypto';
 import { addressFromPublicKey, homeShard } from '../../src/core/address.js';
 import { keyPairFromSeed, type KeyPair } from '../../src/core/ed25519.js';
@@ -10,20 +12,29 @@ import { allShards, shardIndex, type ShardId } from '../../src/core/ids.js';
 import { totalSupply, type Genesis } from '../../src/core/genesis.js';
 import { toHex } from '../../src/core/bytes.js';
 import { Shard, type SealedEvent } from '../../src/shard/shard.js';
-import { encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
+import { snapshotHash } from '../../src/shard/snapshot.js';
+import { Replica, type ReplicaPath } from '../../src/replica/replica.js';
+import { TermFence } from '../../src/replica/fence.js';
+import type { VoteState } from '../../src/replica/lease.js';
+import { decodeSignedTx, encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { globalConservation, snapshotsConservation } from '../../src/hierarchy/conservation.js';
 import type { Snapshot } from '../../src/shard/snapshot.js';
 import { attachNetwork } from '../../src/node/attach.js';
-import { validatorPeers } from '../../src/gossip/identity.js';
+import { peerIdOfPublicKey } from '../../src/gossip/identity.js';
 import type { TriadNetwork, GlobalEvent } from '../../src/gossip/network.js';
 import type { Component } from '../../src/node/node.js';
+import type { Scheduler } from '../../src/core/scheduler.js';
 import { rng } from './rng.js';
 import { SimProcess, VirtualClock } from './clock.js';
 import { SimNetwork, type LinkModel, type SimP2P } from './network.js';
 import { CrashableLevel } from './store.js';
 
 export const FAULT_KINDS = ['pause', 'crash', 'partition', 'partition-out', 'partition-in'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** With replica sets: kill -9 of a shard's writer or of a follower (restarted later from its synced
+ * writes), the writer cut off from its followers (held past its lease: an election), a follower
+ * killed and restarted with its whole data dir lost (vote record included), and a pause (any replica). */
+export const REPLICA_FAULT_KINDS = ['kill-writer', 'kill-follower', 'partition-writer', 'wipe-follower', 'pause'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof REPLICA_FAULT_KINDS)[number];
 
 export interface SimConfig {
   seed: number;
@@ -39,6 +50,8 @@ export interface SimConfig {
   /** 'random': anything (liveness judged only after healing); 'one-per-triad': at most one member
    * of each lowest triad faulty at a time (liveness judged throughout); 'none'. */
   faults: 'random' | 'one-per-triad' | 'none';
+  /** Replicas per shard: 1 (one process per shard) or an odd number (a replica set; faults: at most one replica of a shard at a time). */
+  replicas: number;
   /** Fault kinds the nemesis picks from (default: all). */
   faultKinds?: FaultKind[];
   /** The link model; undefined: drawn from the seed. */
@@ -54,12 +67,15 @@ export interface SimConfig {
 /** With 'one-per-triad': epochs after a member's fault ends before another member of its triad may fault. */
 const RECOVER_EPOCHS = 2;
 
+/** With replica sets: a partition of the writer from its followers lasts this long (past its 2-epoch lease and an election). */
+const PARTITION_WRITER_EPOCHS = 5;
+
 /** Epochs after the end of the run (no clients, no faults) within which every receipt must be credited. */
 const DRAIN_EPOCHS = 12;
 
 export const DEFAULTS: Omit<SimConfig, 'seed'> = {
   depth: 1, epochMs: 1000, faultEpochs: 10, calmEpochs: 10, usersPerShard: 4, txPerEpoch: 4, crossRatio: 0.5,
-  faults: 'random', livenessEpochs: 4, traceTail: 40,
+  faults: 'random', replicas: 1, livenessEpochs: 4, traceTail: 40,
 };
 
 export interface SimResult {
@@ -74,19 +90,33 @@ export interface SimResult {
     /** seal -> global final latency per (node, epoch), ms (calm phase). */
     latencies: number[];
     steps: number;
+    /** With replica sets: elections won, and new writers that started reporting a committed epoch below one already acknowledged committed (with the ms until they caught up). */
+    elections?: number;
+    underReports?: number[];
   };
 }
 
 interface User { key: KeyPair; address: Uint8Array; home: number; next: bigint }
 
 interface SimNode {
+  /** Process index. */
   i: number;
+  /** Shard index, and replica index in its shard's set (0 without replicas). */
+  si: number;
+  r: number;
+  /** In the trace: the shard id, with replicas `<shard>/<replica>`. */
+  name: string;
   shard: ShardId;
   peerId: string;
   key: KeyPair;
   proc: SimProcess;
   shardDb: CrashableLevel;
   netDb: CrashableLevel<string, Uint8Array>;
+  /** The vote record, written durably (a crash keeps it; only wipe-follower loses it). */
+  votes: { state: VoteState | undefined };
+  rep?: Replica;
+  /** The replica's epoch clock runs (it holds the write lease). */
+  clockOn: boolean;
   s?: Shard;
   net?: TriadNetwork;
   p2p?: SimP2P;
@@ -97,6 +127,20 @@ interface SimNode {
 }
 
 interface SentTx { id: string; from: number; to: Uint8Array; toHome: number; amount: bigint; fee: bigint; nonce: bigint; user: User }
+
+/** The simulator's stand-in for the replica API's HTTP (the same JSON bodies, over a request protocol). */
+const REPLICA_PROTOCOL = '/smt/sim/replica/1';
+
+const QUIET = ((): never => {
+  const l: Record<string, unknown> = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, trace: () => {} };
+  l.child = () => l;
+  return l as never;
+})();
+
+/** A scheduler on whole milliseconds, as the wall clock is (the replica protocol divides its lease into fractions and encodes times as integers). */
+function wholeMs(s: Scheduler): Scheduler {
+  return { now: () => Math.floor(s.now()), every: (ms, fn) => s.every(Math.ceil(ms), fn), after: (ms, fn) => s.after(Math.ceil(ms), fn) };
+}
 
 export function simKey(label: string, i: number): KeyPair {
   const seed = new Uint8Array(32);
@@ -124,8 +168,18 @@ export class World {
   private readonly sent = new Map<string, SentTx>();
   private readonly acked = new Map<string, { shard: number; epoch: number }>();
   private readonly conserved = new Set<number>();
-  private readonly latestSnap = new Map<number, Snapshot>(); // node -> its latest sealed snapshot
+  private readonly latestSnap = new Map<number, Snapshot>(); // shard -> its latest sealed (with replicas: committed) snapshot
   private faults = 0;
+  // replica sets: what the writers reported, checked across replicas and terms
+  private readonly committedHash = new Map<string, { hash: string; term: bigint; by: string }>(); // `${shard}@${epoch}`
+  private readonly maxCommitted = new Map<number, number>(); // shard -> highest epoch a writer reported committed
+  private readonly scanned = new Map<number, Promise<number>>(); // shard -> epochs up to this one recorded as committed
+  private readonly finalized = new Map<string, { hash: string; global: number }>(); // `${shard}@${epoch}` -> snapshot a final global includes
+  private readonly writers = new Map<string, number>(); // `${shard}:${term}` -> replica that became writer
+  private readonly fence = new TermFence(100_000);
+  private elections = 0;
+  private readonly underReports: number[] = [];
+  private readonly lagging = new Map<number, { since: number; below: number }>(); // process -> a writer under-reporting since
   /** Time by which every fault has ended (liveness judged from here in 'random' mode). */
   healAt = 0;
   readonly latencies: number[] = [];
@@ -141,6 +195,12 @@ export class World {
     this.net.trace = (l) => this.log(l);
     const ids = allShards(cfg.depth);
     const keys = ids.map((_, i) => simKey('sim-validator', i));
+    const R = cfg.replicas;
+    if (R < 1 || R % 2 === 0) throw new Error(`replicas must be odd and at least 1, got ${R}`);
+    const kinds: readonly string[] = R > 1 ? REPLICA_FAULT_KINDS : FAULT_KINDS;
+    for (const k of cfg.faultKinds ?? []) if (!kinds.includes(k)) throw new Error(`fault kind ${k} is not one of ${kinds.join(', ')}${R > 1 ? ' (with replicas)' : ''}`);
+    // replica r of shard i (replica 0: the shard's validator key)
+    const repKeys = ids.map((_, i) => Array.from({ length: R }, (_, r) => (r === 0 ? keys[i]! : simKey('sim-replica', i * R + r))));
     const per = new Array<number>(ids.length).fill(0);
     for (let i = 0; per.some((n) => n < cfg.usersPerShard); i++) {
       const key = simKey('sim-user', i);
@@ -154,14 +214,20 @@ export class World {
       networkId: 'smt-sim', depth: cfg.depth, epochMs: cfg.epochMs, genesisTime: 0,
       allocations: this.users.map((u) => ({ address: u.address, amount: 1_000_000n })),
       validators: new Map(ids.map((s, i) => [s, keys[i]!.publicKey])),
+      ...(R > 1 ? { replicas: new Map(ids.map((s, i) => [s, repKeys[i]!.map((k) => k.publicKey)])) } : {}),
     };
-    const peers = validatorPeers(this.genesis);
-    ids.forEach((s, i) => this.nodes.push({
-      i, shard: s, peerId: peers.byShard.get(s)!, key: keys[i]!, proc: new SimProcess(s), components: [], globalAt: new Map(), restarting: false,
-      shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
-      netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
-    }));
-    this.log(`seed ${cfg.seed} depth ${cfg.depth} link ${JSON.stringify(link)} faults ${cfg.faults}`);
+    ids.forEach((s, si) => {
+      for (let r = 0; r < R; r++) {
+        const name = R > 1 ? `${s}/${r}` : s;
+        this.nodes.push({
+          i: this.nodes.length, si, r, name, shard: s, peerId: peerIdOfPublicKey(repKeys[si]![r]!.publicKey), key: repKeys[si]![r]!, proc: new SimProcess(name),
+          components: [], globalAt: new Map(), restarting: false, votes: { state: undefined }, clockOn: false,
+          shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
+          netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
+        });
+      }
+    });
+    this.log(`seed ${cfg.seed} depth ${cfg.depth} link ${JSON.stringify(link)} faults ${cfg.faults}${R > 1 ? ` replicas ${R}` : ''}`);
   }
 
   log(line: string): void {
@@ -179,38 +245,100 @@ export class World {
 
   // ---- nodes ----
 
+  private get replicated(): boolean {
+    return this.cfg.replicas > 1;
+  }
+
+  /** The processes of shard `si` (its replicas, or its one node). */
+  private replicasOf(si: number): SimNode[] {
+    const R = this.cfg.replicas;
+    return this.nodes.slice(si * R, si * R + R);
+  }
+
   private async boot(n: SimNode): Promise<void> {
     const sched = this.clock.schedulerFor(n.proc);
     const s = await Shard.open({
-      dataDir: `sim:${n.shard}`, genesis: this.genesis, shard: n.shard, validatorKey: n.key, verifyWorkers: 0,
-      db: n.shardDb as never, clock: () => this.clock.now, sync: true,
+      dataDir: `sim:${n.name}`, genesis: this.genesis, shard: n.shard, validatorKey: n.key, verifyWorkers: 0,
+      db: n.shardDb as never, clock: () => this.clock.now, sync: true, ...(this.replicated ? { replica: n.r } : {}),
     });
     const p2p = this.net.attach(n.peerId, n.proc);
+    const rep = this.replicated ? this.startReplica(n, s, p2p) : undefined;
     const { net, components } = await attachNetwork({
       shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched, logger: this.cfg.verbose ? this.nodeLogger(n) : undefined,
       store: n.netDb.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' }),
       signStore: n.netDb.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
+      ...(rep ? {
+        replica: {
+          isWriter: () => rep.isWriter(),
+          canSign: (e: number) => rep.canSignRound(e),
+          onCommitted: (f: (ev: SealedEvent) => void) => (rep.events.on('committed', f), () => void rep.events.off('committed', f)),
+          onWriter: (f: () => void) => (rep.events.on('writer', f), () => void rep.events.off('writer', f)),
+        },
+      } : {}),
     });
     n.s = s;
     n.net = net;
     n.p2p = p2p;
+    n.rep = rep;
     n.components = components;
     s.events.on('sealed', (ev: SealedEvent) => this.onSealed(n, ev));
     net.onGlobal((ev) => this.onGlobal(n, ev));
     // the epoch clock: seal every due epoch (back to back after a pause or restart), then wait
+    // (a replica's only while it holds the write lease: startClock below)
     const tick = (): void => {
-      void this.sealDue(n);
+      if (!this.replicated || n.clockOn) void this.sealDue(n);
       const next = (Math.floor(this.clock.now / this.cfg.epochMs) + 1) * this.cfg.epochMs + 1 + (n.i * 7) % 50;
       this.clock.at(next, tick, n.proc);
     };
     this.clock.at(Math.max(this.clock.now, this.cfg.epochMs) + 1 + (n.i * 7) % 50, tick, n.proc);
   }
 
+  /** The replica protocol of process `n`: its messages over the simulated network, its vote record durable in `n.votes`. */
+  private startReplica(n: SimNode, s: Shard, p2p: SimP2P): Replica {
+    const peers = this.replicasOf(n.si).map((m) => m.peerId);
+    const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x));
+    const dec = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
+    const gen = n.proc.gen;
+    const rep: Replica = new Replica({
+      shard: s, genesis: this.genesis, key: n.key, index: n.r, logger: this.cfg.verbose ? this.nodeLogger(n) : QUIET,
+      scheduler: wholeMs(this.clock.schedulerFor(n.proc)), random: rng(this.cfg.seed * 1000 + n.i * 17 + n.proc.gen),
+      votes: { has: () => n.votes.state !== undefined, read: () => n.votes.state ?? { term: 0n, votedFor: null }, write: (v) => void (n.votes.state = v) },
+      transport: {
+        post: async (to, path, body, timeoutMs) => dec(await p2p.request(peers[to]!, REPLICA_PROTOCOL, enc({ path, body }), { timeoutMs })),
+      },
+      startClock: () => {
+        n.clockOn = true;
+        // catch up at once, as EpochTimer.start does
+        this.clock.at(this.clock.now, () => void this.sealDue(n), n.proc);
+        return { stop: async () => { n.clockOn = false; } };
+      },
+      onResync: (why) => {
+        // the CLI closes the node, wipes its data dir (not the vote record) and starts it again
+        this.clock.at(this.clock.now, () => {
+          if (n.proc.gen !== gen) return;
+          this.log(`resync ${n.name}: ${why}`);
+          this.crash(n);
+          n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+          n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
+          n.proc.state = 'up';
+          void this.boot(n);
+        });
+      },
+    });
+    void p2p.handle(REPLICA_PROTOCOL, async (req) => {
+      const { path, body } = dec(req) as { path: ReplicaPath; body: unknown };
+      return enc(await rep.handle(path, body));
+    });
+    rep.events.on('committed', (ev: SealedEvent) => this.onCommitted(n, rep, ev));
+    rep.events.on('writer', () => this.onWriter(n, rep));
+    return rep;
+  }
+
   /** A logger (the pino methods the node uses) writing into the trace. */
   private nodeLogger(n: SimNode): never {
     const line = (level: string) => (o: unknown, msg?: string): void => {
-      const data = typeof o === 'string' ? '' : JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? toHex(v).slice(0, 16) : v));
-      this.log(`log ${n.shard} ${level} ${typeof o === 'string' ? o : msg ?? ''} ${data}`);
+      const data = typeof o === 'string' ? '' : JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? toHex(v).slice(0, 16) : v instanceof Error ? `${v.name}: ${v.message}` : v));
+      this.log(`log ${n.name} ${level} ${typeof o === 'string' ? o : msg ?? ''} ${data}`);
     };
     const l: Record<string, unknown> = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), trace: () => {} };
     l.child = () => l;
@@ -224,7 +352,15 @@ export class World {
     const gen = n.proc.gen;
     try {
       const due = Math.floor(this.clock.now / this.cfg.epochMs) - 1;
-      while (n.s && n.proc.gen === gen && n.s.latestEpoch() < due) await n.s.sealEpoch();
+      if (n.rep) {
+        const rep = n.rep;
+        // a replica seals only through its write lease (sealAsWriter refuses without one)
+        while (n.s && n.proc.gen === gen && n.clockOn && n.s.latestEpoch() < due) await rep.sealAsWriter();
+      } else {
+        while (n.s && n.proc.gen === gen && n.s.latestEpoch() < due) await n.s.sealEpoch();
+      }
+    } catch (e) {
+      this.log(`seal refused ${n.name}: ${(e as Error).message}`);
     } finally {
       if (n.proc.gen === gen) this.sealing.delete(n.i);
     }
@@ -233,18 +369,124 @@ export class World {
   private onSealed(n: SimNode, ev: SealedEvent): void {
     const e = ev.snapshot.snapshot.epoch;
     const h = toHex(ev.snapshot.signature).slice(0, 16);
+    if (this.replicated) {
+      // a writer's seal or a follower's re-execution: only what a writer reports committed counts (onCommitted)
+      this.log(`seal ${n.name}@${e} term ${ev.snapshot.snapshot.replica?.term ?? 0n} txs ${ev.txCount} hash ${toHex(snapshotHash(ev.snapshot.snapshot)).slice(0, 16)}`);
+      return;
+    }
     const k = `${n.shard}@${e}`;
     const prev = this.sealed.get(k);
     if (prev !== undefined && prev !== h) this.violation(`shard ${n.shard} sealed epoch ${e} twice, differently (a synced seal lost?)`);
     this.sealed.set(k, h);
     this.sealTime.set(e, (e + 1) * this.cfg.epochMs);
-    this.latestSnap.set(n.i, ev.snapshot.snapshot);
+    this.latestSnap.set(n.si, ev.snapshot.snapshot);
+    this.ack(n, ev);
+    this.log(`seal ${n.shard}@${e} txs ${ev.txCount} sig ${h}`);
+  }
+
+  /** The transactions of `ev` are acknowledged committed (to a client: sealed, or with replicas durable on a majority). */
+  private ack(n: SimNode, ev: SealedEvent): void {
+    const e = ev.snapshot.snapshot.epoch;
     for (const id of ev.txids) {
       const a = this.acked.get(id);
-      if (a && (a.shard !== n.i || a.epoch !== e)) this.violation(`tx ${id.slice(0, 12)} committed twice: ${a.shard}@${a.epoch} and ${n.i}@${e}`);
-      this.acked.set(id, { shard: n.i, epoch: e });
+      if (a && (a.shard !== n.si || a.epoch !== e)) this.violation(`tx ${id.slice(0, 12)} committed twice: ${a.shard}@${a.epoch} and ${n.si}@${e}`);
+      this.acked.set(id, { shard: n.si, epoch: e });
     }
-    this.log(`seal ${n.shard}@${e} txs ${ev.txCount} sig ${h}`);
+  }
+
+  /**
+   * A writer reports an epoch committed (durable on a majority): no other snapshot of that epoch
+   * may ever be reported committed (whatever the term), and what it publishes must pass the
+   * TermFence of a consumer that saw everything committed so far.
+   */
+  private onCommitted(n: SimNode, rep: Replica, ev: SealedEvent): void {
+    const snap = ev.snapshot.snapshot;
+    const e = snap.epoch;
+    const term = snap.replica?.term ?? 0n;
+    const hash = toHex(snapshotHash(snap));
+    // what the writer publishes: through a TermFence that saw everything published before
+    const v = this.fence.accept({ shard: n.shard, epoch: e, term, hash });
+    if (!v.ok) this.violation(`TermFence refuses ${n.name}'s committed snapshot: ${v.message}`);
+    if (e > (this.maxCommitted.get(n.si) ?? -1)) this.maxCommitted.set(n.si, e);
+    this.log(`commit ${n.name}@${e} term ${term} txs ${ev.txCount} committed ${rep.committedEpoch()}`);
+    // committing e commits every epoch below it in the writer's history (older terms' epochs too,
+    // which get no event of their own): in order, per shard
+    const s = n.s;
+    const prev = this.scanned.get(n.si) ?? Promise.resolve(-1);
+    this.scanned.set(n.si, prev.then(async (from) => {
+      for (let k = from + 1; k < e; k++) {
+        const ent = s ? await s.replicaEntry(k) : undefined;
+        if (!ent) continue;
+        const txids = ent.txs.map((b) => txIdHex(decodeSignedTx(b).tx));
+        this.committedOne(n, ent.signed.snapshot, txids, 'older epoch');
+      }
+      this.committedOne(n, snap, ev.txids, 'own term');
+      return Math.max(from, e);
+    }));
+  }
+
+  /** Snapshot `snap` of n's shard is committed (with transactions `txids`): unique per (shard, epoch); its transactions acknowledged. */
+  private committedOne(n: SimNode, snap: Snapshot, txids: string[], how: string): void {
+    const e = snap.epoch;
+    const term = snap.replica?.term ?? 0n;
+    const hash = toHex(snapshotHash(snap));
+    const k = `${n.shard}@${e}`;
+    const prev = this.committedHash.get(k);
+    if (prev && prev.hash !== hash) this.violation(`shard ${n.shard} epoch ${e} committed twice, differently: ${prev.hash.slice(0, 16)} (term ${prev.term}, ${prev.by}) and ${hash.slice(0, 16)} (term ${term}, ${n.name}, ${how})`);
+    if (prev) return;
+    this.committedHash.set(k, { hash, term, by: n.name });
+    const f = this.finalized.get(k);
+    if (f && f.hash !== hash) this.violation(`final global ${f.global} includes ${k} ${f.hash.slice(0, 16)}, but ${n.name} committed ${hash.slice(0, 16)} (term ${term})`);
+    this.sealTime.set(e, (e + 1) * this.cfg.epochMs);
+    const latest = this.latestSnap.get(n.si);
+    if (!latest || latest.epoch <= e) this.latestSnap.set(n.si, snap);
+    for (const id of txids) {
+      const a = this.acked.get(id);
+      if (a && (a.shard !== n.si || a.epoch !== e)) this.violation(`tx ${id.slice(0, 12)} committed twice: ${a.shard}@${a.epoch} and ${n.si}@${e}`);
+      this.acked.set(id, { shard: n.si, epoch: e });
+    }
+  }
+
+  /** A replica won an election: at most one writer per term. */
+  private onWriter(n: SimNode, rep: Replica): void {
+    const term = rep.term();
+    const k = `${n.si}:${term}`;
+    const prev = this.writers.get(k);
+    if (prev !== undefined && prev !== n.r) this.violation(`two writers of shard ${n.shard} in term ${term}: replicas ${prev} and ${n.r}`);
+    this.writers.set(k, n.r);
+    this.elections++;
+    const acked = this.maxCommitted.get(n.si) ?? -1;
+    const c = rep.committedEpoch();
+    // a new writer's committed epoch moves only with an epoch of its own term: until then it may
+    // report less than a transfer's client was already told (the API answers `pending`)
+    if (c < acked) this.lagging.set(n.i, { since: this.clock.now, below: acked });
+    this.log(`writer ${n.name} term ${term} head ${n.s?.latestEpoch()} committed ${c}${c < acked ? ` (below ${acked}, acknowledged committed)` : ''}`);
+  }
+
+  /** Every epoch: replicas agree on what they report committed; under-reporting writers caught up. */
+  private async checkReplicas(): Promise<void> {
+    for (const n of this.nodes) {
+      const rep = n.rep;
+      const s = n.s;
+      if (!rep || !s || n.proc.state !== 'up') continue;
+      const l = this.lagging.get(n.i);
+      if (l) {
+        if (!rep.isWriter() || rep.committedEpoch() >= l.below) {
+          this.lagging.delete(n.i);
+          if (rep.isWriter()) {
+            this.underReports.push(this.clock.now - l.since);
+            this.log(`writer ${n.name} reports committed ${rep.committedEpoch()} >= ${l.below} after ${this.clock.now - l.since} ms`);
+          }
+        }
+      }
+      const c = rep.committedEpoch();
+      if (c < 0) continue;
+      const known = this.committedHash.get(`${n.shard}@${c}`);
+      const own = await s.snapshot(c);
+      if (n.s !== s || !known || !own) continue;
+      const h = toHex(snapshotHash(own.snapshot));
+      if (h !== known.hash) this.violation(`replica ${n.name} reports epoch ${c} committed holding ${h.slice(0, 16)}, but ${known.by} committed ${known.hash.slice(0, 16)} (term ${known.term})`);
+    }
   }
 
   private onGlobal(n: SimNode, ev: GlobalEvent): void {
@@ -252,16 +494,30 @@ export class World {
     const root = toHex(ev.root);
     const first = this.roots.get(e);
     if (first === undefined) this.roots.set(e, root);
-    else if (first !== root) this.violation(`two final roots for global epoch ${e}: ${first.slice(0, 16)} and ${root.slice(0, 16)} (node ${n.shard})`);
+    else if (first !== root) this.violation(`two final roots for global epoch ${e}: ${first.slice(0, 16)} and ${root.slice(0, 16)} (node ${n.name})`);
     if (!this.conserved.has(e)) {
       this.conserved.add(e);
       const c = globalConservation(ev.global.aggregate, totalSupply(this.genesis));
       if (!c.holds) this.violation(`global ${e}: supply not conserved (supply ${c.supply}, in flight ${c.inFlight}, fees ${c.burnedFees}, genesis ${c.genesisSupply})`);
     }
     if (!n.globalAt.has(e)) n.globalAt.set(e, this.clock.now);
+    // with replica sets at depth 1: the global's children are the shards' snapshots, and each must be
+    // one its shard committed (a deposed writer's uncommitted epoch must never become final)
+    if (this.replicated && this.cfg.depth === 1) {
+      ev.global.aggregate.children.forEach((c, si) => {
+        if (c.epoch < 0 || c.commitment.every((b) => b === 0)) return;
+        const shard = this.replicasOf(si)[0]!.shard;
+        const k = `${shard}@${c.epoch}`;
+        const hash = toHex(c.commitment);
+        if (this.finalized.has(k)) return;
+        this.finalized.set(k, { hash, global: e });
+        const known = this.committedHash.get(k);
+        if (known && known.hash !== hash) this.violation(`final global ${e} includes ${k} ${hash.slice(0, 16)}, but ${known.by} committed ${known.hash.slice(0, 16)} (term ${known.term})`);
+      });
+    }
     const sealed = this.sealTime.get(e);
     if (sealed !== undefined && sealed >= this.healAt + 2 * this.cfg.epochMs) this.latencies.push(this.clock.now - sealed);
-    this.log(`global ${n.shard} ${e} ${root.slice(0, 16)}`);
+    this.log(`global ${n.name} ${e} ${root.slice(0, 16)}`);
   }
 
   private crash(n: SimNode): void {
@@ -271,6 +527,9 @@ export class World {
     // nothing is closed cleanly: the process is gone; its stores keep only what was synced
     n.s = undefined;
     n.net = undefined;
+    n.rep = undefined;
+    n.clockOn = false;
+    this.lagging.delete(n.i);
     this.sealing.delete(n.i);
   }
 
@@ -280,7 +539,7 @@ export class World {
     n.shardDb = a.db;
     n.netDb = b.db;
     n.proc.state = 'up';
-    this.log(`restart ${n.shard} (lost ${a.lost} shard writes, ${b.lost} network writes not synced)`);
+    this.log(`restart ${n.name} (lost ${a.lost} shard writes, ${b.lost} network writes not synced)`);
     await this.boot(n);
   }
 
@@ -290,11 +549,17 @@ export class World {
     return xs[Math.floor(this.rand() * xs.length)]!;
   }
 
+  /** The node a client of shard `si` submits to: its node, or with replicas the replica that holds the write lease (a follower would forward to it). */
+  private entryNode(si: number): SimNode | undefined {
+    if (!this.replicated) return this.nodes[si];
+    return this.replicasOf(si).find((m) => m.rep?.isWriter());
+  }
+
   /** A client submits a transfer to its home node (as the API would: Shard.submit). */
   private submitOne(): void {
     const u = this.pick(this.users);
-    const n = this.nodes[u.home]!;
-    const cross = this.nodes.length > 1 && this.rand() < this.cfg.crossRatio;
+    const n = this.entryNode(u.home);
+    const cross = this.genesis.validators.size > 1 && this.rand() < this.cfg.crossRatio;
     const cands = this.users.filter((x) => x !== u && (x.home !== u.home) === cross);
     if (cands.length === 0) return;
     const to = this.pick(cands);
@@ -303,6 +568,7 @@ export class World {
     const t = { network: this.genesis.networkId, from: u.key.publicKey, to: to.address, amount, fee, nonce: u.next, ts: 0n };
     const bytes = encodeSignedTx(signTransfer(t, u.key.secretKey));
     const id = txIdHex(t);
+    if (!n) return; // no writer right now (an election): the client tries another transfer later
     this.clock.at(this.clock.now + 1 + Math.floor(this.rand() * 20), () => {
       const s = n.s;
       if (!s) return; // the client's node is down: the client tries another transfer later
@@ -328,6 +594,11 @@ export class World {
    * round, which 2 of 3 does not promise to survive.
    */
   private release(n: SimNode): void {
+    if (this.replicated) {
+      // a restarted, wiped or healed replica catches up before another replica of its shard may fail
+      this.clock.at(this.clock.now + RECOVER_EPOCHS * this.cfg.epochMs, () => this.faulty.delete(n.si));
+      return;
+    }
     if (this.cfg.faults !== 'one-per-triad') this.faulty.delete(n.i);
     else this.clock.at(this.clock.now + RECOVER_EPOCHS * this.cfg.epochMs, () => this.faulty.delete(n.i));
   }
@@ -342,6 +613,7 @@ export class World {
 
   private nemesis(): void {
     if (this.cfg.faults === 'none' || this.clock.now >= this.healAt - 2 * this.cfg.epochMs) return;
+    if (this.replicated) return this.replicaNemesis();
     const cands = this.eligible();
     if (cands.length === 0 || this.rand() > 0.35) return;
     const n = this.pick(cands);
@@ -377,6 +649,58 @@ export class World {
     }
   }
 
+  /**
+   * With replica sets: one fault on one replica of a shard at a time (a set of 3 survives one
+   * faulty replica), the shard left alone for RECOVER_EPOCHS after it ends.
+   */
+  private replicaNemesis(): void {
+    const shards = [...new Set(this.nodes.map((n) => n.si))].filter((si) => !this.faulty.has(si));
+    if (shards.length === 0 || this.rand() > 0.35) return;
+    const si = this.pick(shards);
+    const kind = this.pick(this.cfg.faultKinds ?? REPLICA_FAULT_KINDS);
+    const set = this.replicasOf(si);
+    const up = set.filter((m) => m.s && m.proc.state === 'up');
+    const writer = up.find((m) => m.rep?.isWriter());
+    const followers = up.filter((m) => m !== writer);
+    const n = kind === 'kill-writer' || kind === 'partition-writer' ? writer ?? this.pick(set) : kind === 'pause' ? this.pick(set) : followers.length ? this.pick(followers) : this.pick(set);
+    const dur = kind === 'partition-writer' ? PARTITION_WRITER_EPOCHS * this.cfg.epochMs : 1000 + Math.floor(this.rand() * 6000);
+    const end = Math.min(this.clock.now + dur, this.healAt - this.cfg.epochMs);
+    this.faults++;
+    this.faulty.add(si);
+    let w = this.faultWindows.get(n.i);
+    if (!w) this.faultWindows.set(n.i, (w = []));
+    w.push([this.clock.now, end]);
+    this.log(`fault ${kind} ${n.name}${n === writer ? ' (writer)' : ''} for ${end - this.clock.now} ms`);
+    switch (kind) {
+      case 'pause':
+        n.proc.resumeAt = end;
+        this.clock.at(end, () => { this.release(n); this.log(`resume ${n.name}`); });
+        return;
+      case 'wipe-follower':
+        // kill -9, then the whole data dir is lost, vote record included: a new, empty replica
+        this.crash(n);
+        n.votes.state = undefined;
+        n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+        n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
+        this.clock.at(end, () => { this.release(n); n.proc.state = 'up'; this.log(`restart ${n.name} wiped`); void this.boot(n); });
+        return;
+      case 'partition-writer': {
+        // the writer cut off from its followers both ways (replica messages and gossip alike)
+        const peers = set.filter((m) => m !== n).map((m) => m.peerId);
+        for (const o of peers) { this.net.block(n.peerId, o); this.net.block(o, n.peerId); }
+        this.clock.at(end, () => {
+          for (const o of peers) { this.net.unblock(n.peerId, o); this.net.unblock(o, n.peerId); }
+          this.release(n);
+          this.log(`heal ${n.name}`);
+        });
+        return;
+      }
+      default: // kill-writer, kill-follower
+        this.crash(n);
+        this.clock.at(end, () => { this.release(n); void this.restart(n); });
+    }
+  }
+
   // ---- the run ----
 
   async run(): Promise<SimResult> {
@@ -391,6 +715,7 @@ export class World {
       const clientsUntil = totalEpochs - this.cfg.livenessEpochs - 2;
       if (e < clientsUntil) for (let k = 0; k < this.cfg.txPerEpoch; k++) this.clock.at(t0 + Math.floor(this.rand() * epochMs), () => this.submitOne());
       if (t0 < faultEnd) for (let k = 0; k < 3; k++) this.clock.at(t0 + Math.floor(this.rand() * epochMs), () => this.nemesis());
+      if (this.replicated) this.clock.at(t0 + epochMs / 2, () => void this.checkReplicas());
     }
     let end = (totalEpochs + 1) * epochMs + 500;
     await this.clock.runUntil(end);
@@ -409,6 +734,7 @@ export class World {
       stats: {
         epochs: totalEpochs, globals: this.roots.size, committed: this.acked.size, cross: [...this.sent.values()].filter((t) => t.toHome !== t.from).length,
         faults: this.faults, messages: this.net.stats.delivered, lost: this.net.stats.lost, latencies: this.latencies, steps: this.clock.steps,
+        ...(this.replicated ? { elections: this.elections, underReports: this.underReports } : {}),
       },
     };
     return result;
@@ -416,7 +742,7 @@ export class World {
 
   /** Emitted and not yet credited, over the nodes' latest snapshots (0 once everything landed). */
   private inFlight(): bigint {
-    if (this.latestSnap.size < this.nodes.length) return 0n;
+    if (this.latestSnap.size < this.genesis.validators.size) return 0n;
     return snapshotsConservation([...this.latestSnap.values()], totalSupply(this.genesis)).inFlight;
   }
 
@@ -434,16 +760,20 @@ export class World {
         // a node that was itself faulty around the epoch cannot be on time; the others must be
         if (perTriad && (this.faultWindows.get(n.i) ?? []).some(([a, b]) => a < t + (livenessEpochs + 1) * epochMs && b > t - 2 * epochMs)) continue;
         const at = n.globalAt.get(e);
-        if (at === undefined) this.violation(`liveness: epoch ${e} (sealed at ${t}) has no final global snapshot on node ${n.shard}`);
-        else if (at - t > livenessEpochs * epochMs) this.violation(`liveness: epoch ${e} final on node ${n.shard} ${at - t} ms after its seal (bound ${livenessEpochs} epochs)`);
+        if (at === undefined) this.violation(`liveness: epoch ${e} (sealed at ${t}) has no final global snapshot on node ${n.name}`);
+        else if (at - t > livenessEpochs * epochMs) this.violation(`liveness: epoch ${e} final on node ${n.name} ${at - t} ms after its seal (bound ${livenessEpochs} epochs)`);
       }
     }
-    // committed transactions: each acknowledged commit is in its shard exactly once, where it was acknowledged
+    if (this.replicated) await this.finalReplicaChecks();
+    // committed transactions: each acknowledged commit is in its shard exactly once, where it was
+    // acknowledged (with replicas: on every live replica that reports its epoch committed, and on at least one)
     for (const [id, a] of this.acked) {
-      const s = this.nodes[a.shard]!.s;
-      if (!s) continue;
-      const st = await s.txStatus(Buffer.from(id, 'hex'));
-      if (st.status !== 'committed' || st.epoch !== a.epoch) this.violation(`acknowledged tx ${id.slice(0, 12)} (${a.shard}@${a.epoch}) is ${st.status}${st.status === 'committed' ? ` at ${st.epoch}` : ''}`);
+      const holders = this.replicasOf(a.shard).filter((m) => m.s && (!m.rep || m.rep.committedEpoch() >= a.epoch));
+      if (this.replicated && holders.length === 0 && this.replicasOf(a.shard).some((m) => m.s)) this.violation(`acknowledged tx ${id.slice(0, 12)} (${a.shard}@${a.epoch}): no live replica reports its epoch committed`);
+      for (const m of holders) {
+        const st = await m.s!.txStatus(Buffer.from(id, 'hex'));
+        if (st.status !== 'committed' || st.epoch !== a.epoch) this.violation(`acknowledged tx ${id.slice(0, 12)} (${a.shard}@${a.epoch}) is ${st.status}${st.status === 'committed' ? ` at ${st.epoch}` : ''} on ${m.name}`);
+      }
     }
     // nonces gapless, balances exact (every transfer debited once, every cross-shard credit once)
     const expect = new Map<string, bigint>(this.users.map((u) => [toHex(u.address), 1_000_000n]));
@@ -459,7 +789,7 @@ export class World {
     }
     const allUp = this.nodes.every((n) => n.s);
     for (const u of this.users) {
-      const s = this.nodes[u.home]!.s;
+      const s = this.stateNode(u.home)?.s;
       if (!s) continue;
       const acc = await s.account(u.address);
       const ns = (nonces.get(u) ?? []).sort((a, b) => (a < b ? -1 : 1));
@@ -470,18 +800,58 @@ export class World {
           for (const t of this.sent.values()) {
             if (t.user !== u && toHex(t.to) !== toHex(u.address)) continue;
             const a = this.acked.get(t.id);
-            const st = a ? await this.nodes[t.from]!.s!.txStatus(Buffer.from(t.id, 'hex')) : undefined;
+            const st = a ? await this.stateNode(t.from)?.s?.txStatus(Buffer.from(t.id, 'hex')) : undefined;
             this.log(`  tx ${t.id.slice(0, 12)} ${t.from}->${t.toHome} amount ${t.amount} fee ${t.fee} nonce ${t.nonce} ${t.user === u ? 'out' : 'in'} acked ${a ? `${a.shard}@${a.epoch}` : 'no'} ${st?.status ?? ''}`);
           }
-          for (const m of this.nodes) if (m.i !== u.home) this.log(`  inbox ${u.home} from ${m.i}: next ${this.nodes[u.home]!.s!.inboxCursor(m.i).next}`);
+          for (let si = 0; si < this.genesis.validators.size; si++) if (si !== u.home) this.log(`  inbox ${u.home} from ${si}: next ${this.stateNode(u.home)?.s?.inboxCursor(si).next}`);
         }
       }
     }
     this.log(`end: ${this.roots.size} global epochs, ${this.acked.size} commits, ${this.violations.length} violations`);
   }
 
+  /** Whose state stands for shard `si` at the end: its node, or its writer (else the live replica with the highest committed epoch). */
+  private stateNode(si: number): SimNode | undefined {
+    if (!this.replicated) return this.nodes[si];
+    const up = this.replicasOf(si).filter((m) => m.s && m.rep);
+    return up.find((m) => m.rep!.isWriter()) ?? up.sort((a, b) => b.rep!.committedEpoch() - a.rep!.committedEpoch())[0];
+  }
+
+  /**
+   * With replica sets, at the end: every replica agrees with the committed snapshots on every epoch
+   * it reports committed; each shard has a writer again and committed epochs up to within the
+   * liveness bound of the end.
+   */
+  private async finalReplicaChecks(): Promise<void> {
+    await Promise.all(this.scanned.values());
+    await this.checkReplicas();
+    for (const [k, f] of this.finalized) {
+      const known = this.committedHash.get(k);
+      if (!known) this.violation(`final global ${f.global} includes ${k} ${f.hash.slice(0, 16)}, which no writer committed`);
+    }
+    const lastDue = Math.floor(this.clock.now / this.cfg.epochMs) - 1;
+    for (let si = 0; si < this.genesis.validators.size; si++) {
+      const set = this.replicasOf(si);
+      const shard = set[0]!.shard;
+      const c = this.maxCommitted.get(si) ?? -1;
+      if (c < lastDue - this.cfg.livenessEpochs) this.violation(`liveness: shard ${shard} committed epochs only up to ${c} by the end (epoch ${lastDue} due; bound ${this.cfg.livenessEpochs} epochs)`);
+      if (!set.some((m) => m.rep?.isWriter())) this.violation(`liveness: shard ${shard} has no writer at the end`);
+      for (const m of set) {
+        if (!m.s || !m.rep) continue;
+        const synced = await m.s.syncedAt();
+        for (let e = (synced ?? -1) + 1; e <= m.rep.committedEpoch(); e++) {
+          const own = await m.s.snapshot(e);
+          const known = this.committedHash.get(`${shard}@${e}`);
+          if (own && known && toHex(snapshotHash(own.snapshot)) !== known.hash) this.violation(`replica ${m.name} holds another snapshot of committed epoch ${e} than ${known.by} committed`);
+        }
+      }
+    }
+  }
+
   async close(): Promise<void> {
     for (const n of this.nodes) {
+      // the protocol's loops may wait on events of a clock that no longer runs: stop them, do not wait
+      if (n.rep) void n.rep.close().catch(() => {});
       for (const c of [...n.components].reverse()) await c.close().catch(() => {});
     }
   }
