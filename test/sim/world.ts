@@ -465,6 +465,15 @@ export class World {
 
   /** Every epoch: replicas agree on what they report committed; under-reporting writers caught up. */
   private async checkReplicas(): Promise<void> {
+    // no two replicas of a shard may sign one round: canSignRound is the sign guard's permission
+    const now = Math.floor(this.clock.now / this.cfg.epochMs);
+    for (let si = 0; si < this.genesis.validators.size; si++) {
+      const up = this.replicasOf(si).filter((m) => m.rep && m.proc.state === 'up' && !m.proc.paused(this.clock.now));
+      for (let e = Math.max(0, now - 3); e < now; e++) {
+        const signers = up.filter((m) => m.rep!.canSignRound(e));
+        if (signers.length > 1) this.violation(`replicas ${signers.map((m) => `${m.name} (term ${m.rep!.term()})`).join(' and ')} may both sign rounds of epoch ${e}`);
+      }
+    }
     for (const n of this.nodes) {
       const rep = n.rep;
       const s = n.s;
