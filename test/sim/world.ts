@@ -113,7 +113,7 @@ interface SimNode {
   shardDb: CrashableLevel;
   netDb: CrashableLevel<string, Uint8Array>;
   /** The vote record, written durably (a crash keeps it; only wipe-follower loses it). */
-  votes: { state: VoteState | undefined };
+  votes: { state: VoteState | undefined; catchUp: boolean };
   rep?: Replica;
   /** The replica's epoch clock runs (it holds the write lease). */
   clockOn: boolean;
@@ -221,7 +221,7 @@ export class World {
         const name = R > 1 ? `${s}/${r}` : s;
         this.nodes.push({
           i: this.nodes.length, si, r, name, shard: s, peerId: peerIdOfPublicKey(repKeys[si]![r]!.publicKey), key: repKeys[si]![r]!, proc: new SimProcess(name),
-          components: [], globalAt: new Map(), restarting: false, votes: { state: undefined }, clockOn: false,
+          components: [], globalAt: new Map(), restarting: false, votes: { state: undefined, catchUp: false }, clockOn: false,
           shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
           netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
         });
@@ -302,7 +302,10 @@ export class World {
     const rep: Replica = new Replica({
       shard: s, genesis: this.genesis, key: n.key, index: n.r, logger: this.cfg.verbose ? this.nodeLogger(n) : QUIET,
       scheduler: wholeMs(this.clock.schedulerFor(n.proc)), random: rng(this.cfg.seed * 1000 + n.i * 17 + n.proc.gen),
-      votes: { has: () => n.votes.state !== undefined, read: () => n.votes.state ?? { term: 0n, votedFor: null }, write: (v) => void (n.votes.state = v) },
+      votes: {
+        has: () => n.votes.state !== undefined, read: () => n.votes.state ?? { term: 0n, votedFor: null }, write: (v) => void (n.votes.state = v),
+        catchUp: () => n.votes.catchUp, clearCatchUp: () => void (n.votes.catchUp = false),
+      },
       transport: {
         post: async (to, path, body, timeoutMs) => dec(await p2p.request(peers[to]!, REPLICA_PROTOCOL, enc({ path, body }), { timeoutMs })),
       },
@@ -318,6 +321,7 @@ export class World {
           if (n.proc.gen !== gen) return;
           this.log(`resync ${n.name}: ${why}`);
           this.crash(n);
+          n.votes.catchUp = true; // set before anything is discarded, as wipeDataDir does
           n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
           n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
           n.proc.state = 'up';
@@ -689,6 +693,7 @@ export class World {
         // kill -9, then the whole data dir is lost, vote record included: a new, empty replica
         this.crash(n);
         n.votes.state = undefined;
+        n.votes.catchUp = false;
         n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
         n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
         this.clock.at(end, () => { this.release(n); n.proc.state = 'up'; this.log(`restart ${n.name} wiped`); void this.boot(n); });
