@@ -440,7 +440,8 @@ export class Replica {
     const head = shard.latestEpoch();
     const snap = head >= 0 ? await shard.snapshot(head) : undefined;
     const at = this.nextAt();
-    const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: this.vote.term, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at, want });
+    const reqTerm = this.vote.term;
+    const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: reqTerm, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at, want });
     const res = await this.post(target, '/v1/replica/pull', this.signed('replica-pull', msg), want === 0 ? this.leaseMs / 2 : this.leaseMs / 3 + 2000);
     if (!res) {
       this.log.debug({ target }, 'pull: no answer');
@@ -467,8 +468,12 @@ export class Replica {
     this.writerHead = a.head;
     // The writer's committed epoch speaks for this replica's own epochs only as far as the writer
     // checked they are its own (our head's hash, hence the chain below it): never for epochs a
-    // deposed writer sealed here alone, which may hold transfers the new history does not.
-    if (!a.diverged && head <= a.head) this.committed = Math.max(this.committed, Math.min(a.committed, head));
+    // deposed writer sealed here alone, which may hold transfers the new history does not. A writer
+    // checks our head only for a pull of its own term: an answer to a pull of an older term (a
+    // deposed writer's first pull after it heals) says nothing about our head (diverged is false
+    // unchecked), so its committed epoch is not ours (the simulator's seed 59: a healed deposed
+    // writer reported its uncommitted epoch 3 committed until its next pull found it diverged).
+    if (!a.diverged && head <= a.head && reqTerm === a.term) this.committed = Math.max(this.committed, Math.min(a.committed, head));
     if (a.diverged) return this.resync(`this replica's epoch ${head} is not the writer's (a deposed writer's epoch that never committed)`);
     if (want === 0) return this.caughtUpWith(a);
     const raw = typeof (res as { entries?: unknown }).entries === 'string' ? new Uint8Array(Buffer.from((res as { entries: string }).entries, 'base64')) : undefined;
