@@ -5,26 +5,33 @@ import sodium from 'sodium-native';
 import { domainPrefix } from '../core/hash.js';
 
 let scratch = new Uint8Array(512);
+/** scratch[0, n) by n, reused (sodium wants exact lengths; a view per call was garbage per transaction). */
+let views: (Uint8Array | undefined)[] = [];
 
 /** Returns a function computing H_tag(data) for one fixed tag. */
 export function taggedHasher(tag: string): (data: Uint8Array) => Uint8Array {
   const prefix = domainPrefix(tag);
   return (data) => {
     const n = 32 + data.length;
-    if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+    if (scratch.length < n) {
+      scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+      views = [];
+    }
     scratch.set(prefix, 0);
     scratch.set(data, 32);
     const out = new Uint8Array(32);
-    sodium.crypto_hash_sha256(out as Buffer, scratch.subarray(0, n) as Buffer); // sodium-native accepts any Uint8Array
+    const v = (views[n] ??= scratch.subarray(0, n));
+    sodium.crypto_hash_sha256(out as Buffer, v as Buffer); // sodium-native accepts any Uint8Array
     return out;
   };
 }
 
-/** Account address = first 20 bytes of SHA-256(public key), as core/address.ts. */
+const digest = new Uint8Array(32);
+
+/** Account address = first 20 bytes of SHA-256(public key), as core/address.ts: a 20-byte array of its own. */
 export function addressFast(publicKey: Uint8Array): Uint8Array {
-  const out = new Uint8Array(32);
-  sodium.crypto_hash_sha256(out as Buffer, publicKey as Buffer);
-  return out.subarray(0, 20);
+  sodium.crypto_hash_sha256(digest as Buffer, publicKey as Buffer);
+  return digest.slice(0, 20);
 }
 
 // Buffer.prototype.hexSlice (Node's native hex encoder) accepts any Uint8Array receiver; fall back to

@@ -25,7 +25,7 @@ export interface CommittedAccount {
 }
 
 export type AdmitResult =
-  | { ok: true; evicted: PendingTx[] }
+  | { ok: true; evicted: readonly PendingTx[] }
   | { ok: false; reason: RejectReason; message: string };
 
 interface SenderQueue {
@@ -40,6 +40,10 @@ export interface MempoolOptions {
 }
 
 export const DEFAULT_MEMPOOL: MempoolOptions = { maxSize: 200_000, window: 64 };
+
+/** The common admission result (nothing evicted), shared: one object less per transaction. */
+const NONE_EVICTED: readonly PendingTx[] = Object.freeze([]);
+const ADMITTED: AdmitResult = Object.freeze({ ok: true, evicted: NONE_EVICTED });
 
 export class Mempool {
   readonly maxSize: number;
@@ -91,7 +95,7 @@ export class Mempool {
     let q = this.senders.get(p.senderHex);
     if (q?.txs.has(p.nonce)) return { ok: false, reason: 'nonce-replayed', message: `nonce ${p.nonce} is already taken by a pending transaction` };
     if (this.byId.size >= this.maxSize) return { ok: false, reason: 'mempool-full', message: `mempool full (${this.maxSize} pending); retry later` };
-    const evicted: PendingTx[] = [];
+    let evicted: PendingTx[] | undefined; // allocated only if something is evicted
     if (!q || p.nonce > q.maxNonce) {
       // common case: nonces arrive in order, the new one is the highest
       const debit = (q?.debit ?? 0n) + p.cost;
@@ -110,17 +114,18 @@ export class Mempool {
         if (n === p.nonce && sum > acct.balance) return { ok: false, reason: 'insufficient-funds', message: insufficient(p, acct.balance, sum - p.cost) };
         if (n > p.nonce && sum > acct.balance) {
           // p fills a gap, so every later nonce is past the ready run: never part of a seal in progress
+          evicted ??= [];
           evicted.push(t);
           sum -= t.cost;
         }
       }
-      for (const e of evicted) this.removeFrom(q, e, false); // q gets p next: keep it registered
+      for (const e of evicted ?? NONE_EVICTED) this.removeFrom(q, e, false); // q gets p next: keep it registered
     }
     q.txs.set(p.nonce, p);
     q.debit += p.cost;
     if (p.nonce > q.maxNonce) q.maxNonce = p.nonce;
     this.byId.set(p.idHex, p);
-    return { ok: true, evicted };
+    return evicted ? { ok: true, evicted } : ADMITTED;
   }
 
   /**
@@ -132,10 +137,11 @@ export class Mempool {
     if (this.sealing) throw new Error('mempool: a seal is already in progress');
     this.sealing = true;
     const out: PendingTx[] = [];
-    for (const [s, q] of this.senders) {
+    // forEach: no [key, value] array per sender
+    this.senders.forEach((q, s) => {
       let n = nextNonce(s);
       for (let t = q.txs.get(n); t; t = q.txs.get(++n)) out.push(t);
-    }
+    });
     return out;
   }
 

@@ -440,18 +440,17 @@ export class Shard {
     const id = txIdOfTransferBytes(d.transferBytes);
     const idHex = hex(id);
     const t = d.tx;
-    const fail = (reason: RejectReason, message: string) => this.reject(idHex, reason, message);
-    if (t.network !== this.networkId) return fail('wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
-    if (t.amount === 0n) return fail('zero-amount', 'amount must be positive');
+    if (t.network !== this.networkId) return this.reject(idHex, 'wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
+    if (t.amount === 0n) return this.reject(idHex, 'zero-amount', 'amount must be positive');
     const cost = t.amount + t.fee;
-    if (cost > U64_MAX) return fail('overflow', 'amount + fee exceeds u64');
-    if (t.nonce === U64_MAX) return fail('overflow', 'nonce u64 max leaves no next nonce');
+    if (cost > U64_MAX) return this.reject(idHex, 'overflow', 'amount + fee exceeds u64');
+    if (t.nonce === U64_MAX) return this.reject(idHex, 'overflow', 'nonce u64 max leaves no next nonce');
     const sender = addressFast(t.from);
     const senderHex = hex(sender);
     // an account held here is homed here by construction: hash the home map only for others
     if (this.genesis.depth > 0 && !this.accounts.has(senderHex)) {
       const home = homeShard(sender, this.genesis.depth);
-      if (home !== this.id) return fail('wrong-shard', `sender ${senderHex} lives on shard "${home}", this is "${this.id}"`);
+      if (home !== this.id) return this.reject(idHex, 'wrong-shard', `sender ${senderHex} lives on shard "${home}", this is "${this.id}"`);
     }
     if (this.mempool.has(idHex)) return { ok: false, txid: idHex, reason: 'duplicate', message: `transaction ${idHex} is already pending` };
     return { id, idHex, sender, senderHex, d, nonce: t.nonce, cost, acceptedAt: now };
@@ -662,7 +661,7 @@ export class Shard {
       this.outboxTrie.unload(4);
       this.outboxSinceUnload = 0;
     }
-    for (const [hex, a] of fx.accounts) this.accounts.set(hex, a);
+    fx.accounts.forEach((a, hex) => this.accounts.set(hex, a)); // (no [key, value] array per entry)
     this.mempool.commit(fx.ordered);
     const now = this.now();
     if (now - this.lastExpiry >= Math.min(5000, this.stuckTtlMs / 10)) {

@@ -43,6 +43,8 @@ export class ArenaBatch {
    * would make a new node look like the old one to the identity checks in child() and ext().
    */
   private dead: number[] = [];
+  /** many()'s items, partitioned in place level by level. */
+  private work = new Int32Array(0);
 
   constructor(a: Arena) {
     this.a = a;
@@ -316,14 +318,28 @@ export class ArenaBatch {
 
   /** A canonical subtree holding `live` (2+ distinct keys) at `depth`. */
   private many(depth: number, live: number[]): number {
+    const k = live.length;
+    if (this.work.length < k) this.work = new Int32Array(Math.max(k, 2 * this.work.length));
+    const w = this.work;
+    for (let i = 0; i < k; i++) w[i] = live[i]!;
+    return this.manyIn(depth, 0, k);
+  }
+
+  /**
+   * many() over work[lo, hi) (2+ distinct keys), partitioned in place by digit at each level (as
+   * branch() does with perm): no array per bucket per level (for a fresh tx trie of n records that
+   * was ~3n arrays, most of a seal's trie garbage).
+   */
+  private manyIn(depth: number, lo: number, hi: number): number {
     const a = this.a;
-    const first = live[0]!;
+    const w = this.work;
+    const first = w[lo]!;
     let j = depth;
     for (;;) {
       const t = this.dig(first, j);
       let same = true;
-      for (let i = 1; i < live.length; i++) {
-        if (this.dig(live[i]!, j) !== t) {
+      for (let i = lo + 1; i < hi; i++) {
+        if (this.dig(w[i]!, j) !== t) {
           same = false;
           break;
         }
@@ -331,17 +347,35 @@ export class ArenaBatch {
       if (!same) break;
       j++;
     }
-    const buckets: number[][] = [[], [], []];
-    for (const it of live) buckets[this.dig(it, j)]!.push(it);
-    const b = a.branch();
-    for (let s = 0; s < this.arity; s++) {
-      const bk = buckets[s]!;
-      if (bk.length === 1) a.setChild(b, s, this.leafOf(bk[0]!));
-      else if (bk.length > 1) a.setChild(b, s, this.many(j + 1, bk));
+    // Three-way partition of work[lo, hi) by the digit at j: 0s, then 1s, then 2s.
+    let lt = lo;
+    let i = lo;
+    let gt = hi;
+    while (i < gt) {
+      const t = this.dig(w[i]!, j);
+      if (t === 0) {
+        const x = w[lt]!;
+        w[lt++] = w[i]!;
+        w[i++] = x;
+      } else if (t === 2) {
+        const x = w[--gt]!;
+        w[gt] = w[i]!;
+        w[i] = x;
+      } else i++;
     }
+    const b = a.branch();
+    this.manyChild(b, 0, j, lo, lt);
+    this.manyChild(b, 1, j, lt, gt);
+    this.manyChild(b, 2, j, gt, hi);
     if (j === depth) return b;
     const t = this.tmp;
     for (let x = depth; x < j; x++) t[x - depth] = this.dig(first, x);
     return a.ext(t, 0, j - depth, b);
+  }
+
+  /** Child `slot` of the new branch `b` from work[lo, hi) (none, one leaf, or a subtree below digit j). */
+  private manyChild(b: number, slot: number, j: number, lo: number, hi: number): void {
+    if (hi - lo === 1) this.a.setChild(b, slot, this.leafOf(this.work[lo]!));
+    else if (hi - lo > 1) this.a.setChild(b, slot, this.manyIn(j + 1, lo, hi));
   }
 }
