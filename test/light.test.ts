@@ -9,7 +9,7 @@ import { addressFromPublicKey, homeShard } from '../src/core/address.js';
 import { keyPairFromSeed } from '../src/core/ed25519.js';
 import { taggedHash } from '../src/core/hash.js';
 import type { ShardId } from '../src/core/ids.js';
-import { memberSigner, signAggregate, type MemberSignature } from '../src/hierarchy/finality.js';
+import { memberSigner, signAggregate, type FinalAggregate, type MemberSignature } from '../src/hierarchy/finality.js';
 import type { TriadAggregate } from '../src/hierarchy/aggregate.js';
 import { accountKey, encodeAccountValue, encodeTxRecord } from '../src/shard/records.js';
 import { signSnapshot, snapshotHash, type SignedSnapshot, type Snapshot } from '../src/shard/snapshot.js';
@@ -155,3 +155,45 @@ test('snapshot hash of the honest fixture is what the lowest triad commits to (t
   const a = decodeStateAnswer(fx.state);
   assert.deepEqual(a.path[0]!.aggregate.children[2]!.commitment, snapshotHash(a.snapshot.snapshot));
 });
+
+test('the light routes answer 404 (not 500) for a global that carries the shard\'s triad above the lowest level, and global=latest falls back to the newest global that includes it', async () => {
+  // Seen at depth 3 under load: the newest global carried a triad on the shard's way up, so it held
+  // no final aggregate below it; the route dereferenced the missing path and answered 500.
+  const { Router } = await import('../src/node/http.js');
+  const { addLightRoutes } = await import('../src/node/light-api.js');
+  const answer = decodeStateAnswer(fx.state);
+  const snaps = new Map<ShardId, Snapshot | null>();
+  for (const s of ctx.validators.keys()) snaps.set(s, makeSnapshot(net, s, EPOCH));
+  const aggs = expectedAggregates(net, EPOCH, snaps, new Map());
+  const final = (p: string, children: FinalAggregate[] | (FinalAggregate | null)[] | null): FinalAggregate => ({ aggregate: aggs.get(p)!, signatures: sigs(net, aggs.get(p)!, [0, 1]), children });
+  const lowest = ['0', '1', '2'].map((p) => final(p, null));
+  const includes = { ...final('', lowest), aggregate: { ...aggs.get('')!, epoch: EPOCH } };
+  const carries = { ...final('', [lowest[0]!, null, lowest[2]!]), aggregate: { ...aggs.get('')!, epoch: EPOCH + 1 } };
+  const globals = new Map<number, FinalAggregate>([[EPOCH, includes], [EPOCH + 1, carries]]);
+  const shard = {
+    id: SHARD, genesis: ctx,
+    stateProofAt: async () => ({ snapshot: answer.snapshot, proof: answer.proof, value: answer.value ?? undefined }),
+  };
+  const network = { latestGlobalSnapshot: () => carries, globalAt: async (e: number) => globals.get(e) };
+  const router = new Router();
+  addLightRoutes(router, shard as never, network as never);
+  const ask = async (query: string) => {
+    const m = router.match('GET', `/v1/light/account/${toHexStr(alice.address)}`);
+    assert.equal(m.kind, 'found');
+    if (m.kind !== 'found') throw new Error('no route');
+    try {
+      return await m.handler({ method: 'GET', path: '', params: m.params, query: new URLSearchParams(query), headers: {} } as never);
+    } catch (e) {
+      return { status: (e as { status?: number }).status ?? 500, json: { error: (e as Error).message } };
+    }
+  };
+  const pinned = await ask(`global=${EPOCH + 1}`);
+  assert.equal(pinned.status, 404, `a global that carries shard ${SHARD}'s triad: ${JSON.stringify(pinned.json)}`);
+  const latest = await ask('global=latest');
+  assert.equal(latest.status ?? 200, 200, JSON.stringify(latest.json));
+  assert.equal((latest.json as { globalEpoch: number }).globalEpoch, EPOCH, 'the newest global that includes the shard');
+});
+
+function toHexStr(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}

@@ -37,6 +37,20 @@ function includedEpoch(path: SignedStep[], shard: ShardId): number | undefined {
   return ref.commitment.every((b) => b === 0) ? undefined : ref.epoch;
 }
 
+/**
+ * The signed path of `shard` in `g` and the shard epoch it includes, or undefined when `g` does not
+ * include the shard: carried at the lowest level, or above it (a triad on the way up was carried,
+ * so the global holds no final aggregate below it: seen at depth 3 under load).
+ */
+function inclusion(g: GlobalSnapshot, shard: ShardId): { path: SignedStep[]; se: number } | undefined {
+  const path = signedPath(g, shard);
+  const se = path && includedEpoch(path, shard);
+  return path && se !== undefined ? { path, se } : undefined;
+}
+
+/** How far back `global=latest` looks for a global snapshot that includes this shard. */
+const LATEST_LOOKBACK = 64;
+
 function parseGlobalParam(q: string | null): number | 'latest' {
   if (q === null || q === 'latest') return 'latest';
   if (!/^(0|[1-9][0-9]{0,15})$/.test(q) || !Number.isSafeInteger(Number(q))) throw new HttpError(400, 'bad-epoch', `global must be a non-negative integer or "latest", got ${JSON.stringify(q.slice(0, 40))}`, CORS);
@@ -54,10 +68,20 @@ export function addLightRoutes(router: Router, shard: LightShard, network: ApiNe
 
   const stateAnswer = async (leaf: StateLeafId, key: Uint8Array, e: number | 'latest'): Promise<ApiResponse> => {
     if (!shard.stateProofAt) throw new HttpError(501, 'unsupported', 'this node cannot prove past states', CORS);
-    const g = await globalOf(e);
-    const path = signedPath(g, shard.id)!;
-    const se = includedEpoch(path, shard.id);
-    if (se === undefined) throw new HttpError(404, 'not-included', `global epoch ${g.aggregate.epoch} includes no snapshot of shard ${shard.id} yet`, CORS);
+    let g = await globalOf(e);
+    let inc = inclusion(g, shard.id);
+    // 'latest': the newest final global that includes this shard (the newest may carry it)
+    const top = g.aggregate.epoch;
+    for (let back = top - 1; e === 'latest' && !inc && back >= Math.max(0, top - LATEST_LOOKBACK); back--) {
+      const older = await network.globalAt(back);
+      const i = older ? inclusion(older, shard.id) : undefined;
+      if (older && i) {
+        g = older;
+        inc = i;
+      }
+    }
+    if (!inc) throw new HttpError(404, 'not-included', `global epoch ${g.aggregate.epoch} includes no snapshot of shard ${shard.id}${e === 'latest' ? ` (nor do the ${LATEST_LOOKBACK} before it here)` : ''}`, CORS);
+    const { path, se } = inc;
     const p = await shard.stateProofAt(key, se);
     if (!p) throw new HttpError(404, 'snapshot-not-found', `no snapshot ${shard.id}@${se} here`, CORS);
     const bytes = encodeStateAnswer({ globalEpoch: g.aggregate.epoch, leaf, snapshot: p.snapshot, proof: p.proof, value: p.value ?? null, path });
@@ -102,11 +126,9 @@ export function addLightRoutes(router: Router, shard: LightShard, network: ApiNe
     let found: { g: GlobalSnapshot; path: SignedStep[]; se: number } | undefined;
     for (let e = st.epoch; e <= latest.aggregate.epoch && e < st.epoch + MAX_SNAPSHOT_CHAIN; e++) {
       const g = e === latest.aggregate.epoch ? latest : await network.globalAt(e);
-      if (!g) continue;
-      const path = signedPath(g, shard.id)!;
-      const se = includedEpoch(path, shard.id);
-      if (se !== undefined && se >= st.epoch && se - st.epoch < MAX_SNAPSHOT_CHAIN) {
-        found = { g, path, se };
+      const inc = g ? inclusion(g, shard.id) : undefined;
+      if (g && inc && inc.se >= st.epoch && inc.se - st.epoch < MAX_SNAPSHOT_CHAIN) {
+        found = { g, ...inc };
         break;
       }
     }
