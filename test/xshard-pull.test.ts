@@ -11,7 +11,7 @@ import { computeAggregate } from '../src/hierarchy/aggregate.js';
 import type { GlobalSnapshot } from '../src/hierarchy/global.js';
 import type { TriadNetwork } from '../src/gossip/network.js';
 import { CrossShardDelivery } from '../src/node/xshard.js';
-import { addr, makeNetwork, tempDir, transfer, usersOn } from './fixtures/shard-helpers.js';
+import { addr, makeNetwork, openTempShard, transfer, usersOn } from './fixtures/shard-helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -23,13 +23,7 @@ const SRC = '0' as ShardId;
 const DST = '1' as ShardId;
 const OTHER = '2' as ShardId;
 
-async function open(shard: ShardId): Promise<Shard> {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const s = await Shard.open({ dataDir: t.dir, genesis: net.genesis, shard, validatorKey: net.validators.get(shard)!, verifyWorkers: 0, sync: false });
-  cleanups.push(() => s.close());
-  return s;
-}
+const open = (shard: ShardId): Promise<Shard> => openTempShard(net, shard, cleanups);
 
 // timers never fire on their own: the test runs each pull round itself
 const manual: Scheduler = { now: () => Date.now(), every: () => () => {}, after: () => () => {} };

@@ -10,7 +10,7 @@ import { signSnapshot } from '../src/shard/snapshot.js';
 import { batchReceipts, batchSize, decodeReceiptBatch, encodeReceiptBatch, MAX_BATCH_RECEIPTS, ReceiptBatchError, type ReceiptBatch } from '../src/shard/receipts.js';
 import { groupAmount } from '../src/shard/inbox.js';
 import { decodeReceiptRow, groupReceipts, RECEIPT_ENTRY_BYTES } from '../src/shard/records.js';
-import { addr, makeNetwork, tempDir, transfer, usersOn, seedKey } from './fixtures/shard-helpers.js';
+import { addr, makeNetwork, openTempShard, tempDir, transfer, usersOn, seedKey } from './fixtures/shard-helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -21,13 +21,7 @@ const net = makeNetwork({ depth: 1, accounts: 12, amount: 10_000n });
 const SRC = '0' as ShardId;
 const DST = '1' as ShardId;
 
-async function open(shard: ShardId): Promise<Shard> {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const s = await Shard.open({ dataDir: t.dir, genesis: net.genesis, shard, validatorKey: net.validators.get(shard)!, verifyWorkers: 0, sync: false });
-  cleanups.push(() => s.close());
-  return s;
-}
+const open = (shard: ShardId): Promise<Shard> => openTempShard(net, shard, cleanups);
 
 /** A source that sent `n` transfers of 100 to a user of DST, sealed; and the fresh destination. */
 async function setup(n: number): Promise<{ src: Shard; dst: Shard; batch: ReceiptBatch; to: Uint8Array }> {
