@@ -87,3 +87,45 @@ test('the safety-net pull skips a source that sent nothing since a pull left not
   srcX.close();
   dstX.close();
 });
+
+test('held receipt batches are offered once when globals arrive in a burst (two retries at once used to take one queue head twice and crash the node)', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  let global: GlobalSnapshot | undefined;
+  const listeners: (() => void)[] = [];
+  const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: manual });
+  const network = {
+    onGlobal: (f: () => void) => (listeners.push(f), () => {}),
+    latestGlobalSnapshot: () => global,
+    publishReceipts: async () => {},
+    fetchReceipts: async () => undefined,
+  } as unknown as TriadNetwork;
+  dstX.attach(network);
+  const crashes: unknown[] = [];
+  const onRejection = (e: unknown): void => void crashes.push(e);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const to = addr(usersOn(net, DST)[0]!);
+    assert.ok((await src.submit([transfer(net, usersOn(net, SRC)[0]!, to, 100n, 0n)]))[0]!.ok);
+    await src.sealEpoch();
+    await dst.sealEpoch();
+    const b = await src.receiptBatchBytes(DST, 0n);
+    assert.ok(b, 'the source has a batch for the destination');
+    // pushed before any global makes the source's epoch final: held
+    dstX.onPushed(decodeReceiptBatch(b.bytes), 'test');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(dstX.counters.queued, 0, 'not credited before final');
+    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(0))!.snapshot });
+    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: 0, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+    // a burst of globals: every listener fires several times before any retry finishes
+    for (let i = 0; i < 4; i++) for (const f of listeners) f();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(crashes.map(String), [], 'no retry crashed');
+    assert.equal(dstX.counters.queued, 1, 'the held batch was queued exactly once');
+    await dst.sealEpoch();
+    assert.equal((await dst.account(to)).balance, 10_000n + 100n, 'credited once');
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    dstX.close();
+  }
+});

@@ -69,6 +69,8 @@ export class CrossShardDelivery {
   private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
   private stopTimer: (() => void) | undefined;
   private pulling = false;
+  private retrying = false;
+  private retryAgain = false;
   private pushing = false;
   private serving = false;
   private readonly serveQueue: (() => void)[] = [];
@@ -192,10 +194,35 @@ export class CrossShardDelivery {
     }
   }
 
+  /**
+   * Offers the held batches that are final now. One pass at a time: globals arrive in bursts (a
+   * restarted replica fetches dozens at once) and two passes over one queue, each awaiting
+   * finality, would both take its head (a wiped follower crashed on the second's empty shift).
+   */
   private async retryNotFinal(): Promise<void> {
-    for (const [src, l] of [...this.notFinal]) {
-      while (l.length > 0 && (await this.isFinal(l[0]!.snapshot.snapshot))) await this.offer(l.shift()!, 'retry');
-      if (l.length === 0) this.notFinal.delete(src);
+    if (this.retrying) {
+      this.retryAgain = true;
+      return;
+    }
+    this.retrying = true;
+    try {
+      do {
+        this.retryAgain = false;
+        for (const [src, l] of [...this.notFinal]) {
+          // at most the batches held now: one refused again goes to the back for a later global
+          for (let n = l.length; n > 0 && l.length > 0; n--) {
+            const b = l[0]!;
+            if (!(await this.isFinal(b.snapshot.snapshot))) break;
+            if (l[0] === b) l.shift();
+            await this.offer(b, 'retry');
+          }
+          if (l.length === 0 && this.notFinal.get(src) === l) this.notFinal.delete(src);
+        }
+      } while (this.retryAgain);
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'held receipt batches not offered again');
+    } finally {
+      this.retrying = false;
     }
   }
 
