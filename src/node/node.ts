@@ -153,7 +153,11 @@ export class SmtNode {
       }
       let proving: ProvingService | undefined;
       if (gossip && o.proving) {
-        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, net: gossip.net, dataDir, logger: log, metrics, ...(hooks ? { ownSnapshots: hooks.onCommitted } : {}) });
+        proving = await ProvingService.start({ ...o.proving, shard, genesis, p2p: gossip.p2p, net: gossip.net, dataDir, logger: log, metrics, ...(hooks ? {
+          ownSnapshots: hooks.onCommitted,
+          // a replica's own epochs beyond the commit point may be a deposed writer's that never committed
+          ownSnapshot: async (e: number) => (e <= (replica?.committedEpoch() ?? -1) ? shard.snapshot(e) : undefined),
+        } : {}) });
         components.push(proving.component);
       }
       for (const make of o.layers ?? []) {

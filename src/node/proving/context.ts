@@ -5,6 +5,7 @@ import type { Genesis } from '../../core/genesis.js';
 import type { GlobalSnapshot } from '../../hierarchy/global.js';
 import type { P2PNode } from '../../gossip/p2p.js';
 import type { SealedEvent, Shard } from '../../shard/shard.js';
+import type { SignedSnapshot } from '../../shard/snapshot.js';
 import type { CadencePlan } from '../../proof/cadence.js';
 import type { ProvingMetrics, Timelines } from './metrics.js';
 
@@ -50,6 +51,8 @@ export interface ProvingContext {
   closed: boolean;
   /** Subscribes to this shard's snapshots as they may be shared: every seal, or a replicated shard's committed ones (docs/REPLICAS.md); returns an unsubscribe. */
   ownSnapshots(f: (ev: SealedEvent) => void): () => void;
+  /** This shard's snapshot of epoch e if it may be shared (a replicated shard: only a committed one; a deposed writer's or a follower's uncommitted epoch may never be the shard's). */
+  ownSnapshot(e: number): Promise<SignedSnapshot | undefined>;
   /** The latest epoch the wall clock has sealed. */
   clockEpoch(): number;
   /** Asks the scheduler to look for due work as soon as the event loop is free. */

@@ -53,7 +53,7 @@ export class ProofFetch {
     switch (q.kind) {
       case ProofFetchKind.snapshot: {
         if (q.path === this.c.shard.id) {
-          const own = await this.c.shard.snapshot(q.epoch);
+          const own = await this.c.ownSnapshot(q.epoch);
           return own ? encodeSignedSnapshot(own) : none;
         }
         const s = this.trees.snaps.get(q.epoch)?.[shardIndexOr(q.path, this.c.depth)];
@@ -111,7 +111,7 @@ export class ProofFetch {
       if (a[i]) return;
       const shard = shardFromIndex(i, this.c.depth);
       if (shard === this.c.shard.id) {
-        const own = await this.c.shard.snapshot(e);
+        const own = await this.c.ownSnapshot(e);
         if (own) this.trees.add(own);
         return;
       }

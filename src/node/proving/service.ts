@@ -63,6 +63,8 @@ export type ProvingStartOptions = ProvingOptions & {
   shard: Shard; genesis: Genesis; p2p: P2PNode; net?: FinalGlobals; dataDir: string; logger: Logger; metrics: NodeMetrics;
   /** This shard's snapshots as they may be shared (default: every seal; a replicated shard: its writer's committed ones). */
   ownSnapshots?: (f: (ev: SealedEvent) => void) => () => void;
+  /** This shard's snapshot of an epoch as it may be shared (default: any sealed one; a replicated shard: committed ones only). */
+  ownSnapshot?: (e: number) => Promise<SignedSnapshot | undefined>;
 };
 
 const PLAN_POLL_MS = 2000; // how often a node reads its prover service's cadence plan
@@ -111,6 +113,7 @@ export class ProvingService {
       verified: new WeakSet<object>(),
       closed: false,
       ownSnapshots: o.ownSnapshots ?? ((f) => (o.shard.events.on('sealed', f), () => void o.shard.events.off('sealed', f))),
+      ownSnapshot: o.ownSnapshot ?? ((e) => o.shard.snapshot(e)),
       clockEpoch: () => clockEpochOf(genesis),
       kick: () => this.kick(),
       stateChanged: () => this.waiters.changed(),
