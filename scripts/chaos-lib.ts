@@ -116,6 +116,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   writeFileSync(join(netDir, 'cluster.json'), JSON.stringify(layout, null, 2) + '\n');
   const nodes = layout.shards;
   const name = (s: ShardProcessLayout): string => processName(s);
+  const readLog = (s: ShardProcessLayout): string[] => {
+    const f = join(netDir, 'logs', `${name(s)}.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8').split('\n') : [];
+  };
   // a shard's processes (its replicas); `byShard` is the one clients read from: the current writer
   // (refreshed by writerLoop), replica 0 until one is known
   const procsOf = (shard: string): ShardProcessLayout[] => replicasOf(layout, shard as ShardId);
@@ -566,6 +570,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     {
       const bad = committed.filter((t) => t.outcome === 'rejected' && t.reason !== 'unroutable' && t.reason !== 'mempool-full').map((t) => `${t.txid} committed but was rejected (${t.reason})`);
       check('no tx both rejected and committed', committed.length, bad);
+    }
+
+    // 7. no node logged an error (pino level >= 50): each is a fault the checks above may not see
+    // (a commitment tree built on a deposed writer's uncommitted snapshot stopped proving on every node)
+    {
+      const bad: string[] = [];
+      for (const s of nodes) {
+        const seen = new Set<string>();
+        for (const line of readLog(s)) {
+          if (!line.includes('"level":5') && !line.includes('"level":6')) continue;
+          let d: { level?: number; msg?: string; err?: unknown };
+          try { d = JSON.parse(line) as typeof d; } catch { continue; }
+          if ((d.level ?? 0) < 50) continue;
+          const err = typeof d.err === 'string' ? d.err : (d.err as { message?: string } | undefined)?.message;
+          const what = `${d.msg}${err ? ` (${err})` : ''}`;
+          if (!seen.has(what)) bad.push(`node ${name(s)}: ${what}`);
+          seen.add(what);
+        }
+      }
+      check('no node logged an error', nodes.length, bad);
+    }
+    // what a node named in an anomaly logged last (CI keeps only this output)
+    for (const s of nodes) {
+      const tags = [`node ${name(s)} `, `node ${name(s)}:`, `shard ${name(s)} `];
+      if (![...anomalies, ...inconclusive].some((a) => tags.some((t) => a.includes(t)))) continue;
+      print(`\nlast lines of ${name(s)}'s log (without HTTP requests):`);
+      for (const l of readLog(s).filter((l) => l && !l.includes('"module":"http"')).slice(-25)) print(`  ${l.slice(0, 400)}`);
     }
 
     const count = (k: SentTx['outcome']): number => sent.filter((t) => t.outcome === k).length;

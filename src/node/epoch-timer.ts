@@ -1,6 +1,7 @@
 // The epoch clock: epoch e is sealed at genesisTime + (e + 1) * epochMs. A node that was down (or is
 // behind) seals the missed epochs back to back at once, then follows the wall clock again.
 import type { Logger } from './logger.js';
+import { SealDeclined } from '../replica/replica.js';
 
 /** Wall-clock time (unix ms) at which epoch `epoch` is due to be sealed. */
 export function sealDueAt(genesisTime: number, epochMs: number, epoch: number): number {
@@ -65,7 +66,8 @@ export class EpochTimer {
       },
       (e: unknown) => {
         this.failures++;
-        this.o.logger?.error({ err: e, failures: this.failures }, 'seal failed; will retry');
+        if (e instanceof SealDeclined) this.o.logger?.warn({ why: e.message }, 'seal declined; stepping down');
+        else this.o.logger?.error({ err: e, failures: this.failures }, 'seal failed; will retry');
       },
     ).finally(() => {
       this.running = undefined;

@@ -27,6 +27,9 @@ import { decodeStateRequest } from './state-sync-codec.js';
 import { verifyShardSnapshot } from './keys.js';
 import type { Logger } from '../node/logger.js';
 
+/** A seal this replica may not make now (its write lease lapsed): expected while it steps down, not a fault. */
+export class SealDeclined extends Error {}
+
 export type ReplicaRole = 'follower' | 'candidate' | 'writer' | 'stopped';
 
 /** The replica API's requests (the HTTP paths of the node's API). */
@@ -237,7 +240,7 @@ export class Replica {
   async sealAsWriter(): Promise<void> {
     if (this.role !== 'writer' || !this.leaseValid()) {
       this.sched.after(0, () => void this.stepDown('write lease lost: no majority heard from within the lease'));
-      throw new Error('no write lease');
+      throw new SealDeclined('no write lease');
     }
     await this.o.shard.sealEpoch();
   }
