@@ -83,6 +83,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
         return { status: 0, body: undefined };
       }
     };
+    let victim = ''; // the container the test kills: its own log is what a failed wait after the kill needs
     const until = async <T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> => {
       const end = Date.now() + ms;
       for (let i = 0; Date.now() < end && i < 10_000; i++) {
@@ -91,7 +92,9 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
         await sleep(1000);
       }
       const logs = await dc(['logs', '--tail', '5']);
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}\n${logs.stdout.slice(-4000)}`);
+      const own = victim ? spawnSync('docker', ['logs', '--tail', '300', victim], { encoding: 'utf8' }) : undefined;
+      const ownTail = own ? (own.stdout + own.stderr).split('\n').filter((l) => l && !l.includes('"module":"http"')).slice(-40).join('\n') : '';
+      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}\n${logs.stdout.slice(-4000)}${ownTail ? `\nthe killed container's log (last lines, no HTTP):\n${ownTail.slice(-8000)}` : ''}`);
     };
     const allHealthy = async () => {
       const byService = containers();
@@ -127,7 +130,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     };
 
     // crash the home node: SIGKILL to its process from the host (a `docker kill` counts as a manual stop)
-    const victim = await containerOf(home);
+    victim = await containerOf(home);
     const pid = Number(inspect(victim, '{{.State.Pid}}'));
     const startedBefore = inspect(victim, '{{.State.StartedAt}}');
     assert.ok(pid > 0);
@@ -143,6 +146,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     const afterCrash = await until('the transfer committed on the restarted node', 30_000, () => committedAt(homeUrl));
     assert.equal(afterCrash.epoch, sent.epoch, 'same epoch after the crash');
     mark('caught up');
+    victim = ''; // (down/up below replaces every container)
 
     // down (containers and network removed, volumes kept) and up again
     const down = await dc(['down', '-t', '10'], 180_000);
