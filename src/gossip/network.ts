@@ -295,7 +295,11 @@ export class TriadNetwork {
       case 'global': {
         const ev = a.event;
         const e = ev.global.aggregate.epoch;
-        void this.store?.put(globalKey(e), encodeFinalAggregate(ev.global)).catch((err) => this.log?.error({ err, epoch: e }, 'cannot store global snapshot'));
+        void this.store?.put(globalKey(e), encodeFinalAggregate(ev.global)).catch((err) => {
+          // a put still pending when the node closes (a replica's resync) fails harmlessly: the global is fetched again
+          if (this.closed) this.log?.debug({ err: (err as Error).message, epoch: e }, 'global snapshot not stored: closing');
+          else this.log?.error({ err, epoch: e }, 'cannot store global snapshot');
+        });
         this.log?.info({ epoch: e, root: toHex(ev.root), latencyMs: ev.latencyMs }, 'global snapshot final');
         for (const l of this.listeners) {
           try { l(ev); } catch (err) { this.log?.warn({ err }, 'global listener failed'); }
