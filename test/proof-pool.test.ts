@@ -30,6 +30,52 @@ test('the apex of a started epoch runs before leaves of a later epoch queued ear
   assert.equal(run?.level, 0, 'the apex of epoch 7 first, although epoch 14 was queued before it');
 });
 
+test('finishing an epoch beats starting a later one: with 2 workers a worker waits for the apex instead of taking a later leaf', () => {
+  const q = new PoolQueue<PoolJob>({ workers: 2, holdMs: 3000 });
+  const leaves7 = [job(7, 1, 0), job(7, 1, 0), job(7, 1, 0)];
+  for (const j of leaves7) q.add(j);
+  const [a, b] = [q.take(0)!, q.take(0)!];
+  for (let i = 0; i < 3; i++) q.add(job(12, 1, 100)); // the next proved epoch's leaves arrive
+  q.done(a, 1000);
+  assert.equal(q.take(1000), leaves7[2], 'the rest of epoch 7 before epoch 12');
+  q.done(b, 1200);
+  const later = q.take(1200);
+  assert.equal(later?.epoch, 12, 'one worker may start epoch 12 while epoch 7 still holds the other');
+  q.done(leaves7[2]!, 2000); // 7's leaves are made; its apex is not queued yet (the node is verifying them)
+  assert.equal(q.take(2000), undefined, 'the free worker is held for epoch 7\'s apex (the old order gave it a leaf of 12 and the apex waited ~2 s)');
+  assert.equal(q.urgent(later!, 2000), false, 'epoch 12 runs at the lower priority while 7 is unfinished');
+  assert.equal(q.unfinished(2000), 7);
+  assert.equal(q.holdUntil(2000), 5000);
+  const apex = job(7, 0, 2200);
+  q.add(apex);
+  assert.equal(q.take(2200), apex, 'the apex starts as soon as it arrives');
+  q.done(apex, 3000);
+  assert.equal(q.unfinished(3000), 12, 'epoch 7 is finished: epoch 12 is now the one to finish');
+  assert.equal(q.urgent(later!, 3000), true);
+  assert.equal(q.take(3000)?.epoch, 12);
+});
+
+test('the hold lapses when the unfinished epoch\'s next level does not come; one worker never holds', () => {
+  const q = new PoolQueue<PoolJob>({ workers: 2, holdMs: 3000 });
+  q.add(job(7, 1));
+  const a = q.take(0)!;
+  q.add(job(12, 1, 10));
+  q.add(job(12, 1, 10));
+  const b = q.take(10)!;
+  assert.equal(b.epoch, 12);
+  q.done(a, 1000);
+  assert.equal(q.take(1000), undefined, 'held for epoch 7');
+  assert.equal(q.take(3999), undefined);
+  assert.equal(q.take(4000)?.epoch, 12, 'nothing of epoch 7 came within the hold: the worker goes on');
+  assert.equal(q.unfinished(4000), 12);
+  const one = new PoolQueue<PoolJob>({ workers: 1 });
+  one.add(job(7, 1));
+  const c = one.take(0)!;
+  one.add(job(12, 1, 10));
+  one.done(c, 1000);
+  assert.equal(one.take(1000)?.epoch, 12, 'a single worker is never left idle');
+});
+
 test('skip: an epoch none of whose proofs started is skipped once a later epoch is waiting; a started epoch is finished', () => {
   const q = new PoolQueue<PoolJob>();
   const a = job(0, 1);
@@ -62,7 +108,7 @@ test('skip also drops unstarted epochs older than a running one; nothing is skip
 });
 
 test('a full queue refuses new jobs (bounded), remove() takes a queued job out', () => {
-  const q = new PoolQueue<PoolJob>(2);
+  const q = new PoolQueue<PoolJob>({ maxQueued: 2 });
   const a = job(1, 1);
   assert.ok(q.add(a));
   assert.ok(q.add(job(1, 1)));

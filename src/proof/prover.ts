@@ -11,6 +11,9 @@ import { artifactsDir, circuitsBuilt, type CircuitKind } from './artifacts.js';
 import type { ThreadMode } from './prover-worker.js';
 import type { CircuitInput } from './tree.js';
 
+/** The provers' CPU priority (the nodes keep theirs). */
+export const PROVER_NICE = 10;
+
 export class ProverError extends Error {
   override name = 'ProverError';
 }
@@ -34,7 +37,7 @@ const REGISTER = fileURLToPath(new URL('../../bin/register.mjs', import.meta.url
 
 export interface ProverOptions {
   dir?: string; // artifacts dir (default: the cache dir of the current circuit sources)
-  nice?: number; // 0..19, default 10
+  nice?: number; // 0..19, default PROVER_NICE
   /**
    * 'single' (default): the curve runs on the child's one thread; 'pool': snarkjs's worker-thread
    * pool (one thread per core), faster for a lone proof on an idle machine, no faster when several
@@ -50,6 +53,7 @@ export class Prover {
   private nextId = 1;
   private closed = false;
   private warming = true;
+  private nice: number | undefined;
   readonly threads: ThreadMode;
   /** Resolves with the child's warm-up time (keys loaded, WASM compiled, curve built). */
   readonly warmed: Promise<number>;
@@ -66,11 +70,7 @@ export class Prover {
       failed = rej;
     });
     this.warmed.catch(() => {}); // a failed warm-up also fails every proof, which callers see
-    try {
-      setPriority(this.child.pid!, opts.nice ?? 10);
-    } catch {
-      // Not permitted everywhere (containers); proving still works at normal priority.
-    }
+    this.setNice(opts.nice ?? PROVER_NICE);
     this.child.on('message', (m: { id?: number; warm?: boolean; ok?: boolean; proof?: Groth16Proof; publicSignals?: string[]; ms?: number; witnessMs?: number; proveMs?: number; cpuMs?: number; error?: string }) => {
       if (m.warm !== undefined) {
         this.warming = false;
@@ -98,6 +98,23 @@ export class Prover {
   /** The child's process id (capacity measurement). */
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /**
+   * Sets the child's CPU priority (nice). Lowering the priority is always permitted; raising it
+   * back needs privilege (root or CAP_SYS_NICE): where refused, the child keeps the lower one.
+   * False when refused.
+   */
+  setNice(n: number): boolean {
+    if (n === this.nice) return true;
+    if (this.closed || this.child.pid === undefined) return false;
+    try {
+      setPriority(this.child.pid, n);
+      this.nice = n;
+      return true;
+    } catch {
+      return false; // not permitted everywhere (containers, unprivileged raise); proving still works
+    }
   }
 
   /** Keep the parent alive only while warming up or a proof is outstanding. */
