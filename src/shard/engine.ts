@@ -12,18 +12,25 @@
 // its sender, is left out of the epoch (it stays pending and goes into the next one).
 import { homeShard } from '../core/address.js';
 import { toHex, uninitBytes } from '../core/bytes.js';
-import { hex } from './fast-hash.js';
+import { hexRange } from './fast-hash.js';
 import type { ShardId } from '../core/ids.js';
-import type { DecodedTx } from './tx.js';
 import { receiptRowHeaderSize, txRecordSize, writeReceiptEntry, writeReceiptRowHeader, writeTxRecord, RECEIPT_ENTRY_BYTES, TX_STATUS_APPLIED, type ReceiptGroup } from './records.js';
 
+/**
+ * A transaction as the engine reads it: the signed encoding and the fields admission already read
+ * from it (tx.ts scanSignedTx), not a decoded object with a view per field (fewer objects per
+ * pending transaction for every GC to copy and mark).
+ */
 export interface ApplyTx {
   id: Uint8Array;
   sender: Uint8Array;
   senderHex: string;
-  d: DecodedTx;
+  bytes: Uint8Array; // the signed tx encoding (not mutated)
+  toAt: number; // offset of the recipient address in `bytes`
+  amount: bigint;
+  fee: bigint;
   nonce: bigint;
-  cost: bigint;
+  cost: bigint; // amount + fee
 }
 
 export interface EngineAccount {
@@ -60,15 +67,15 @@ export class EngineInvariantError extends Error {
 
 // Memo of home shards of recipients seen lately, per depth (a pure function of the address; bounded).
 const homeMemo = new Map<number, Map<string, ShardId>>();
-/** The recipient's home shard: from the memo, else `here` if it has an account here (homed here by construction), else hashed. */
-function homeOf(address: Uint8Array, hex: string, depth: number, here: ShardId, hasAccountHere: (hex: string) => boolean): ShardId {
+/** The recipient's home shard (address at b[at, at + 20)): from the memo, else `here` if it has an account here (homed here by construction), else hashed. */
+function homeOf(b: Uint8Array, at: number, hex: string, depth: number, here: ShardId, hasAccountHere: (hex: string) => boolean): ShardId {
   if (depth === 0) return '' as ShardId;
   let m = homeMemo.get(depth);
   if (!m) homeMemo.set(depth, (m = new Map()));
   let s = m.get(hex);
   if (s === undefined) {
     if (m.size >= 100_000) m.clear();
-    s = hasAccountHere(hex) ? here : homeShard(address, depth);
+    s = hasAccountHere(hex) ? here : homeShard(b.subarray(at, at + 20), depth);
     m.set(hex, s);
   }
   return s;
@@ -82,11 +89,12 @@ export function compareTxOrder(a: ApplyTx, b: ApplyTx): number {
 export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffects<T> {
   const ordered = [...input.txs].sort(compareTxOrder);
   const touched = new Map<string, EngineAccount>();
-  const get = (hex: string, address: Uint8Array): EngineAccount => {
+  // the address (b[at, at + 20)) is copied only for an account new here
+  const get = (hex: string, b: Uint8Array, at: number): EngineAccount => {
     let a = touched.get(hex);
     if (!a) {
       const c = input.account(hex);
-      a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address, balance: 0n, nonce: 0n };
+      a = c ? { address: c.address, balance: c.balance, nonce: c.nonce, key: c.key } : { address: b.slice(at, at + 20), balance: 0n, nonce: 0n };
       touched.set(hex, a);
     }
     return a;
@@ -94,7 +102,7 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   const records: { id: Uint8Array; value: Uint8Array }[] = new Array(ordered.length);
   // every record of the epoch is carved from one buffer (one allocation instead of one per tx)
   let total = 0;
-  for (const t of ordered) total += txRecordSize(t.d.bytes.length);
+  for (const t of ordered) total += txRecordSize(t.bytes.length);
   const slab = new Uint8Array(total);
   const slabView = new DataView(slab.buffer);
   let off = 0;
@@ -113,23 +121,23 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   for (let k = 0; k < ordered.length; k++) {
     const t = ordered[k]!;
     if (t.senderHex === deferredSender) continue;
-    const tx = t.d.tx;
-    const toHexStr = hex(tx.to);
+    const toAt = t.toAt;
+    const toHexStr = hexRange(t.bytes, toAt, toAt + 20);
     // accounts that exist here are homed here: the home map is hashed only for the others
-    const dst = homeOf(tx.to, toHexStr, input.depth, input.shard, hasHere);
+    const dst = homeOf(t.bytes, toAt, toHexStr, input.depth, input.shard, hasHere);
     let out: { n: number; buf: Uint8Array; view: DataView; body: number } | undefined;
     if (dst !== input.shard && (out = perDst.get(dst))?.n! >= cap) {
       deferredSender = t.senderHex; // ordered by sender then nonce: skip the rest of this sender's run
       continue;
     }
-    const from = get(t.senderHex, t.sender);
+    const from = get(t.senderHex, t.sender, 0);
     if (t.nonce !== from.nonce) throw new EngineInvariantError(`tx ${toHex(t.id)}: nonce ${t.nonce}, account expects ${from.nonce}`);
     if (t.cost > from.balance) throw new EngineInvariantError(`tx ${toHex(t.id)}: cost ${t.cost} exceeds balance ${from.balance}`);
     from.balance -= t.cost;
     from.nonce += 1n;
-    fees += tx.fee;
+    fees += t.fee;
     if (dst === input.shard) {
-      get(toHexStr, tx.to).balance += tx.amount; // cannot pass u64: total supply fits in a u64
+      get(toHexStr, t.bytes, toAt).balance += t.amount; // cannot pass u64: total supply fits in a u64
     } else {
       if (!out) {
         const body = receiptRowHeaderSize(input.shard, dst);
@@ -141,12 +149,12 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
         out.buf = buf;
         out.view = new DataView(buf.buffer);
       }
-      writeReceiptEntry(out.buf, out.view, out.body + out.n++ * RECEIPT_ENTRY_BYTES, t.id, tx.to, tx.amount);
-      outflow += tx.amount;
+      writeReceiptEntry(out.buf, out.view, out.body + out.n++ * RECEIPT_ENTRY_BYTES, t.id, t.bytes.subarray(toAt, toAt + 20), t.amount);
+      outflow += t.amount;
     }
     const i = applied++;
     if (i !== k) ordered[i] = t;
-    const end = writeTxRecord(slab, slabView, off, t.d.bytes, input.epoch, i, TX_STATUS_APPLIED);
+    const end = writeTxRecord(slab, slabView, off, t.bytes, input.epoch, i, TX_STATUS_APPLIED);
     records[i] = { id: t.id, value: slab.subarray(off, end) };
     off = end;
   }

@@ -8,17 +8,22 @@ let scratch = new Uint8Array(512);
 /** scratch[0, n) by n, reused (sodium wants exact lengths; a view per call was garbage per transaction). */
 let views: (Uint8Array | undefined)[] = [];
 
-/** Returns a function computing H_tag(data) for one fixed tag. */
-export function taggedHasher(tag: string): (data: Uint8Array) => Uint8Array {
+/**
+ * Returns a function computing H_tag(data) for one fixed tag; with `len`, H_tag(data[0, len)) (no
+ * view of the prefix needed: the transaction id hashes a signed tx's transfer part in place).
+ */
+export function taggedHasher(tag: string): (data: Uint8Array, len?: number) => Uint8Array {
   const prefix = domainPrefix(tag);
-  return (data) => {
-    const n = 32 + data.length;
+  return (data, len = data.length) => {
+    if (len > data.length || len < 0) throw new RangeError(`taggedHasher: ${len} bytes of ${data.length}`);
+    const n = 32 + len;
     if (scratch.length < n) {
       scratch = new Uint8Array(Math.max(n, scratch.length * 2));
       views = [];
     }
     scratch.set(prefix, 0);
-    scratch.set(data, 32);
+    if (len === data.length) scratch.set(data, 32);
+    else for (let i = 0; i < len; i++) scratch[32 + i] = data[i]!;
     const out = new Uint8Array(32);
     const v = (views[n] ??= scratch.subarray(0, n));
     sodium.crypto_hash_sha256(out as Buffer, v as Buffer); // sodium-native accepts any Uint8Array
@@ -32,6 +37,15 @@ const digest = new Uint8Array(32);
 export function addressFast(publicKey: Uint8Array): Uint8Array {
   sodium.crypto_hash_sha256(digest as Buffer, publicKey as Buffer);
   return digest.slice(0, 20);
+}
+
+const publicKey = new Uint8Array(32);
+
+/** addressFast of the public key at b[at, at + 32) (no view of it). */
+export function addressFastAt(b: Uint8Array, at: number): Uint8Array {
+  if (at < 0 || at + 32 > b.length) throw new RangeError(`addressFastAt: key at ${at} of ${b.length} bytes`);
+  for (let i = 0; i < 32; i++) publicKey[i] = b[at + i]!;
+  return addressFast(publicKey);
 }
 
 // Buffer.prototype.hexSlice (Node's native hex encoder) accepts any Uint8Array receiver; fall back to

@@ -5,17 +5,12 @@
 // committed balance (pending credits are ignored), so applying a ready transaction never fails.
 // A new transaction that makes a higher-nonce pending one unaffordable evicts it (reported back).
 // Pure in-memory data structure: no I/O, no clocks.
-import type { DecodedTx } from './tx.js';
+import type { ApplyTx } from './engine.js';
 import type { RejectReason } from './errors.js';
 
-export interface PendingTx {
-  id: Uint8Array; // txid
+/** An accepted transaction: what the engine applies (id, sender, encoding, fields), plus: */
+export interface PendingTx extends ApplyTx {
   idHex: string;
-  sender: Uint8Array; // 20-byte address of tx.from
-  senderHex: string;
-  d: DecodedTx;
-  nonce: bigint;
-  cost: bigint; // amount + fee
   acceptedAt: number; // ms, for latency metrics only
 }
 

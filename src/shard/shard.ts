@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { homeShard } from '../core/address.js';
-import { addressFast, hex, hexRange } from './fast-hash.js';
+import { addressFastAt, hex, hexRange } from './fast-hash.js';
 import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
 import type { KeyPair } from '../core/ed25519.js';
 import { allocationsOf, genesisHash, isReplicated, replicaKeys, type Genesis } from '../core/genesis.js';
@@ -18,7 +18,7 @@ import { LamportClock } from '../core/lamport.js';
 import { allShards, shardCount, shardIndex, type ShardId } from '../core/ids.js';
 import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, encodeProof } from '../trie/index.js';
 import { readNodeRecord } from '../trie/trie.js';
-import { decodeSignedTxFull, txIdOfTransferBytes, MAX_TX_BYTES, type DecodedTx } from './tx.js';
+import { scanSignedTx, txIdOfSigned, MAX_TX_BYTES, type TxScan } from './tx.js';
 import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
@@ -42,7 +42,9 @@ export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: stri
  */
 export interface CheckedBatch {
   readonly results: readonly (SubmitResult | undefined)[];
-  readonly cands: readonly { i: number; p: PendingTx }[];
+  /** The candidates (transactions left for admission) and their positions in the batch (two arrays: no object per candidate). */
+  readonly cands: readonly PendingTx[];
+  readonly candAt: readonly number[];
   readonly sigOk: readonly boolean[] | undefined;
   readonly badSignatures: number;
   /** Transactions left unverified for lack of room (mempool-full, overloaded). */
@@ -344,11 +346,12 @@ export class Shard {
   async check(txs: Uint8Array[]): Promise<CheckedBatch> {
     if (this.closed) throw new ShardClosedError('shard is closed');
     const results = new Array<SubmitResult | undefined>(txs.length);
-    const cands: { i: number; p: PendingTx }[] = [];
+    const cands: PendingTx[] = [];
+    const candAt: number[] = [];
     if (!this.canVerify(txs.length)) {
       const message = `${this.verifying} transactions are being verified (at most ${this.verifyQueueMax}); retry later`;
       results.fill({ ok: false, reason: 'overloaded', message });
-      const c: CheckedBatch = { results, cands, sigOk: undefined, badSignatures: 0, capacity: txs.length };
+      const c: CheckedBatch = { results, cands, candAt, sigOk: undefined, badSignatures: 0, capacity: txs.length };
       this.ownChecks.add(c);
       return c;
     }
@@ -371,14 +374,15 @@ export class Shard {
         capacity++;
       } else {
         room--;
-        cands.push({ i, p: r });
+        cands.push(r);
+        candAt.push(i);
       }
     }
     let sigOk: boolean[] | undefined;
     if (this.pool && cands.length > 0) {
       this.verifying += cands.length;
       try {
-        sigOk = await this.pool.verifyTxs(cands.map((c) => c.p.d.bytes));
+        sigOk = await this.pool.verifyTxs(cands.map((p) => p.bytes));
       } finally {
         this.verifying -= cands.length;
       }
@@ -386,7 +390,7 @@ export class Shard {
     }
     let badSignatures = 0;
     if (sigOk) for (const ok of sigOk) if (!ok) badSignatures++;
-    const c: CheckedBatch = { results, cands, sigOk, badSignatures, capacity };
+    const c: CheckedBatch = { results, cands, candAt, sigOk, badSignatures, capacity };
     this.ownChecks.add(c);
     return c;
   }
@@ -394,12 +398,13 @@ export class Shard {
   /** Admission of a checked batch against the committed state plus the mempool, as of now. */
   private async admit(c: CheckedBatch): Promise<SubmitResult[]> {
     if (this.closed) throw new ShardClosedError('shard is closed');
-    const { cands, sigOk } = c;
+    const { cands, candAt, sigOk } = c;
     const results = [...c.results];
     // From here to the end of the loop nothing awaits: admission sees one consistent state.
     const maybeCommitted: number[] = [];
     for (let k = 0; k < cands.length; k++) {
-      const { i, p } = cands[k]!;
+      const i = candAt[k]!;
+      const p = cands[k]!;
       if (sigOk && !sigOk[k]) {
         // not remembered: anyone can make these, and a flood of them would fill the rejected map
         results[i] = { ok: false, txid: p.idHex, reason: 'bad-signature', message: 'signature does not verify for tx.from' };
@@ -419,7 +424,8 @@ export class Shard {
     }
     // A used nonce is either this very transaction again (duplicate) or a different one (replay).
     for (const k of maybeCommitted) {
-      const { i, p } = cands[k]!;
+      const i = candAt[k]!;
+      const p = cands[k]!;
       if (await this.store.txLocation(p.id)) results[i] = { ok: false, txid: p.idHex, reason: 'duplicate', message: `transaction ${p.idHex} is already committed` };
       else this.remember(p.idHex, 'nonce-replayed', (results[i] as { message: string }).message);
     }
@@ -430,22 +436,22 @@ export class Shard {
   private precheck(b: Uint8Array, now: number): PendingTx | (SubmitResult & { ok: false }) {
     if (!(b instanceof Uint8Array)) return { ok: false, reason: 'malformed', message: 'transaction must be bytes' };
     if (b.length > MAX_TX_BYTES) return { ok: false, reason: 'oversized', message: `transaction of ${b.length} bytes exceeds ${MAX_TX_BYTES}` };
-    let d: DecodedTx;
+    let t: TxScan; // shared by every scan: read before the next one
     try {
-      d = decodeSignedTxFull(b);
+      t = scanSignedTx(b);
     } catch (e) {
       if (e instanceof DecodeError) return { ok: false, reason: 'malformed', message: e.message };
       throw e;
     }
-    const id = txIdOfTransferBytes(d.transferBytes);
+    const id = txIdOfSigned(b, t.transferLen);
     const idHex = hex(id);
-    const t = d.tx;
     if (t.network !== this.networkId) return this.reject(idHex, 'wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
-    if (t.amount === 0n) return this.reject(idHex, 'zero-amount', 'amount must be positive');
-    const cost = t.amount + t.fee;
+    const { amount, fee, nonce, toAt } = t;
+    if (amount === 0n) return this.reject(idHex, 'zero-amount', 'amount must be positive');
+    const cost = amount + fee;
     if (cost > U64_MAX) return this.reject(idHex, 'overflow', 'amount + fee exceeds u64');
-    if (t.nonce === U64_MAX) return this.reject(idHex, 'overflow', 'nonce u64 max leaves no next nonce');
-    const sender = addressFast(t.from);
+    if (nonce === U64_MAX) return this.reject(idHex, 'overflow', 'nonce u64 max leaves no next nonce');
+    const sender = addressFastAt(b, t.fromAt);
     const senderHex = hex(sender);
     // an account held here is homed here by construction: hash the home map only for others
     if (this.genesis.depth > 0 && !this.accounts.has(senderHex)) {
@@ -453,7 +459,7 @@ export class Shard {
       if (home !== this.id) return this.reject(idHex, 'wrong-shard', `sender ${senderHex} lives on shard "${home}", this is "${this.id}"`);
     }
     if (this.mempool.has(idHex)) return { ok: false, txid: idHex, reason: 'duplicate', message: `transaction ${idHex} is already pending` };
-    return { id, idHex, sender, senderHex, d, nonce: t.nonce, cost, acceptedAt: now };
+    return { id, idHex, sender, senderHex, bytes: b, toAt, amount, fee, nonce, cost, acceptedAt: now };
   }
 
   private reject(idHex: string, reason: RejectReason, message: string): SubmitResult & { ok: false } {
@@ -511,10 +517,10 @@ export class Shard {
 
   private entryTxs(entry: ReplicaEntry, now: number): PendingTx[] {
     return entry.txs.map((b) => {
-      const d = decodeSignedTxFull(b);
-      const id = txIdOfTransferBytes(d.transferBytes);
-      const sender = addressFast(d.tx.from);
-      return { id, idHex: hex(id), sender, senderHex: hex(sender), d, nonce: d.tx.nonce, cost: d.tx.amount + d.tx.fee, acceptedAt: now };
+      const { transferLen, fromAt, toAt, amount, fee, nonce } = scanSignedTx(b);
+      const id = txIdOfSigned(b, transferLen);
+      const sender = addressFastAt(b, fromAt);
+      return { id, idHex: hex(id), sender, senderHex: hex(sender), bytes: b, toAt, amount, fee, nonce, cost: amount + fee, acceptedAt: now };
     });
   }
 
@@ -661,7 +667,18 @@ export class Shard {
       this.outboxTrie.unload(4);
       this.outboxSinceUnload = 0;
     }
-    fx.accounts.forEach((a, hex) => this.accounts.set(hex, a)); // (no [key, value] array per entry)
+    // New values into the committed objects, in place (still this one synchronous step): a new
+    // object per touched account per seal was old-generation garbage for every major GC. Readers
+    // copy what they need before any await (account()).
+    fx.accounts.forEach((a, hex) => {
+      const c = this.accounts.get(hex);
+      if (c === undefined) this.accounts.set(hex, a);
+      else {
+        c.balance = a.balance;
+        c.nonce = a.nonce;
+        if (a.key !== undefined) c.key = a.key;
+      }
+    });
     this.mempool.commit(fx.ordered);
     const now = this.now();
     if (now - this.lastExpiry >= Math.min(5000, this.stuckTtlMs / 10)) {
@@ -734,14 +751,16 @@ export class Shard {
   async account(address: Uint8Array): Promise<AccountView> {
     // read the committed map and root in the same tick: a seal publishes both at once
     const hex = toHex(address);
+    // (the values, not the object: a seal updates committed accounts in place)
     const a = this.accounts.get(hex);
+    const balance = a?.balance ?? 0n;
+    const nonce = a?.nonce ?? 0n;
     const head = this.head;
     const trie = await TernaryTrie.at(this.nodeStore, head.stateRoot);
     const proof = await trie.prove(accountKey(address));
-    const nonce = a?.nonce ?? 0n;
     return {
-      address: hex, balance: a?.balance ?? 0n, nonce, pendingNonce: this.mempool.pendingNonce(hex, nonce),
-      epoch: head.epoch, stateRoot: toHex(head.stateRoot), proof: toHex(encodeProof(proof)), value: a ? toHex(encodeAccountValue(a)) : null,
+      address: hex, balance, nonce, pendingNonce: this.mempool.pendingNonce(hex, nonce),
+      epoch: head.epoch, stateRoot: toHex(head.stateRoot), proof: toHex(encodeProof(proof)), value: a ? toHex(encodeAccountValue({ balance, nonce })) : null,
     };
   }
 

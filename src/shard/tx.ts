@@ -94,29 +94,65 @@ function readNetworkId(b: Uint8Array, netLen: number): string {
   return network;
 }
 
-export function decodeSignedTxFull(b: Uint8Array): DecodedTx {
+/**
+ * What scanSignedTx read from a signed tx: where its parts are and the integers admission and the
+ * engine use. ONE object, overwritten by every call: copy what you need before the next one.
+ */
+export interface TxScan {
+  network: string;
+  transferLen: number; // the transfer encoding is bytes[0, transferLen); the signature follows
+  fromAt: number; // offset of the sender's public key (32 bytes)
+  toAt: number; // offset of the recipient address (20 bytes)
+  amount: bigint;
+  fee: bigint;
+  nonce: bigint;
+}
+const scanned: TxScan = { network: '', transferLen: 0, fromAt: 0, toAt: 0, amount: 0n, fee: 0n, nonce: 0n };
+// One DataView per backing buffer, not per transaction: a batch's transactions are views into one
+// buffer (a POST body, a gossip message), so this is one object per batch.
+let viewBuffer: ArrayBufferLike | null = null;
+let bufferView: DataView = new DataView(new ArrayBuffer(0));
+
+/**
+ * The strict checks of decodeSignedTxFull (same errors), reading the fields in place: no Transfer
+ * object, no views, no DataView per transaction (the admission hot path). Returns the shared TxScan.
+ */
+export function scanSignedTx(b: Uint8Array): TxScan {
   if (!(b instanceof Uint8Array)) throw new DecodeError('signed tx: not bytes');
   if (b.length > MAX_TX_BYTES) throw new DecodeError(`signed tx: ${b.length} bytes exceeds ${MAX_TX_BYTES}`);
   if (b.length < 5) throw new DecodeError(`signed tx: truncated (${b.length} bytes)`);
   if (b[0] !== TX_VERSION) throw new DecodeError(`signed tx: unknown version ${b[0]}`);
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const netLen = view.getUint32(1);
+  if (b.buffer !== viewBuffer) {
+    viewBuffer = b.buffer;
+    bufferView = new DataView(b.buffer);
+  }
+  const view = bufferView;
+  const base = b.byteOffset;
+  const netLen = view.getUint32(base + 1);
   if (netLen < 1 || netLen > MAX_NETWORK_BYTES) throw new DecodeError(`signed tx: network id length ${netLen} outside 1..${MAX_NETWORK_BYTES}`);
   const transferLen = 5 + netLen + FIXED_TAIL;
   const want = transferLen + SIGNATURE_BYTES;
   if (b.length < want) throw new DecodeError(`signed tx: truncated (${b.length} of ${want} bytes)`);
   if (b.length > want) throw new DecodeError(`signed tx: ${b.length - want} trailing bytes`);
-  const network = readNetworkId(b, netLen);
-  let o = 5 + netLen;
-  const from = b.subarray(o, o + PUBLIC_KEY_BYTES);
-  o += PUBLIC_KEY_BYTES;
-  const to = b.subarray(o, o + ADDRESS_BYTES);
-  o += ADDRESS_BYTES;
-  const amount = view.getBigUint64(o);
-  const fee = view.getBigUint64(o + 8);
-  const nonce = view.getBigUint64(o + 16);
-  const ts = view.getBigUint64(o + 24);
-  const signature = b.subarray(transferLen, want);
+  const s = scanned;
+  s.network = readNetworkId(b, netLen);
+  s.transferLen = transferLen;
+  s.fromAt = 5 + netLen;
+  s.toAt = s.fromAt + PUBLIC_KEY_BYTES;
+  const o = base + s.toAt + ADDRESS_BYTES;
+  s.amount = view.getBigUint64(o);
+  s.fee = view.getBigUint64(o + 8);
+  s.nonce = view.getBigUint64(o + 16);
+  return s;
+}
+
+export function decodeSignedTxFull(b: Uint8Array): DecodedTx {
+  const s = scanSignedTx(b);
+  const { network, transferLen, fromAt, toAt, amount, fee, nonce } = s;
+  const from = b.subarray(fromAt, fromAt + PUBLIC_KEY_BYTES);
+  const to = b.subarray(toAt, toAt + ADDRESS_BYTES);
+  const ts = new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(toAt + ADDRESS_BYTES + 24);
+  const signature = b.subarray(transferLen, transferLen + SIGNATURE_BYTES);
   return { tx: { network, from, to, amount, fee, nonce, ts }, signature, bytes: b, transferBytes: b.subarray(0, transferLen) };
 }
 
@@ -128,6 +164,11 @@ export function decodeSignedTx(b: Uint8Array): SignedTx {
 
 export function txIdOfTransferBytes(transferBytes: Uint8Array): Uint8Array {
   return hTx(transferBytes);
+}
+
+/** The txid of a signed-tx encoding whose transfer part is its first `transferLen` bytes (scanSignedTx). */
+export function txIdOfSigned(signed: Uint8Array, transferLen: number): Uint8Array {
+  return hTx(signed, transferLen);
 }
 
 export function txId(t: Transfer): Uint8Array {

@@ -3,8 +3,8 @@
 //   kind 'tx':  item = a signed-transaction encoding (see tx.ts): signature over H_tx-sign(transfer)
 //   kind 'raw': item = public key (32) || signature (64) || message
 // Message out: { id, ok } where ok[i] = 1 iff item i carries a valid signature.
-// The loop works on Buffer views of the one message buffer and reuses its hash buffers: no
-// per-item allocations beyond the views libsodium needs.
+// The loop reads the one message buffer in place and reuses its hash, key and signature buffers:
+// no per-item allocations for transactions.
 import { parentPort } from 'node:worker_threads';
 import sodium from 'sodium-native';
 import { domainPrefix } from '../core/hash.js';
@@ -15,8 +15,16 @@ const port = parentPort;
 const FIXED_TAIL = 32 + 20 + 32; // from, to, amount/fee/nonce/ts after the network id
 const SIG = 64;
 const txSignPrefix = Buffer.from(domainPrefix('tx-sign'));
-let pre = Buffer.alloc(512); // preimage: prefix || transfer encoding
+let pre = Buffer.alloc(512); // preimage: prefix || transfer encoding (the prefix written once per buffer)
+txSignPrefix.copy(pre, 0);
+/** pre[0, n) as a view, one per length (sodium wants exact lengths; transactions of a network share one). */
+let preViews: (Buffer | undefined)[] = [];
+function preOf(n: number): Buffer {
+  return (preViews[n] ??= pre.subarray(0, n));
+}
 const msg = Buffer.alloc(32);
+const pk = Buffer.alloc(32);
+const sig = Buffer.alloc(SIG);
 
 function verifyTx(buf: Buffer, off: number, len: number): boolean {
   if (len < 5 + 1 + FIXED_TAIL + SIG || len > 256) return false;
@@ -24,12 +32,19 @@ function verifyTx(buf: Buffer, off: number, len: number): boolean {
   const transferLen = 5 + netLen + FIXED_TAIL;
   if (transferLen + SIG !== len) return false;
   const n = 32 + transferLen;
-  if (pre.length < n) pre = Buffer.alloc(n * 2);
+  if (pre.length < n) {
+    pre = Buffer.alloc(n * 2);
+    txSignPrefix.copy(pre, 0);
+    preViews = [];
+  }
   buf.copy(pre, 32, off, off + transferLen);
-  txSignPrefix.copy(pre, 0);
-  sodium.crypto_hash_sha256(msg, pre.subarray(0, n));
+  sodium.crypto_hash_sha256(msg, preOf(n));
+  // signature and key copied into reused buffers: a Buffer view each was two objects per signature
   const pkAt = off + 5 + netLen;
-  return sodium.crypto_sign_verify_detached(buf.subarray(off + transferLen, off + len), msg, buf.subarray(pkAt, pkAt + 32));
+  for (let i = 0; i < 32; i++) pk[i] = buf[pkAt + i]!;
+  const sigAt = off + transferLen;
+  for (let i = 0; i < SIG; i++) sig[i] = buf[sigAt + i]!;
+  return sodium.crypto_sign_verify_detached(sig, msg, pk);
 }
 
 function verifyRaw(buf: Buffer, off: number, len: number): boolean {
