@@ -23,10 +23,15 @@ export type AdmitResult =
   | { ok: true; evicted: readonly PendingTx[] }
   | { ok: false; reason: RejectReason; message: string };
 
+/**
+ * A sender's pending transactions, nonce ascending (distinct nonces). An array, not a Map by
+ * nonce: a queue holds a few transactions within the nonce window, nearly always appended at the
+ * end and taken from the front, and a Map per sender plus a bigint-keyed entry per transaction
+ * cost more to build, probe and collect than scanning a short array.
+ */
 interface SenderQueue {
-  txs: Map<bigint, PendingTx>; // by nonce
+  txs: PendingTx[];
   debit: bigint; // sum of cost over txs
-  maxNonce: bigint; // highest nonce in txs (-1 if empty)
 }
 
 export interface MempoolOptions {
@@ -39,6 +44,18 @@ export const DEFAULT_MEMPOOL: MempoolOptions = { maxSize: 200_000, window: 64 };
 /** The common admission result (nothing evicted), shared: one object less per transaction. */
 const NONE_EVICTED: readonly PendingTx[] = Object.freeze([]);
 const ADMITTED: AdmitResult = Object.freeze({ ok: true, evicted: NONE_EVICTED });
+
+/** The first index of `txs` (nonce ascending) whose nonce is >= `nonce` (txs.length if none). */
+function lowerBound(txs: readonly PendingTx[], nonce: bigint): number {
+  let lo = 0;
+  let hi = txs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (txs[mid]!.nonce < nonce) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 export class Mempool {
   readonly maxSize: number;
@@ -76,7 +93,7 @@ export class Mempool {
     const q = this.senders.get(senderHex);
     if (!q) return next;
     let n = next;
-    while (q.txs.has(n)) n++;
+    for (let i = lowerBound(q.txs, n); i < q.txs.length && q.txs[i]!.nonce === n; i++) n++;
     return n;
   }
 
@@ -88,26 +105,29 @@ export class Mempool {
       return { ok: false, reason: 'nonce-too-far', message: `nonce ${p.nonce} is beyond the window [${acct.nonce}, ${acct.nonce + this.window})` };
     }
     let q = this.senders.get(p.senderHex);
-    if (q?.txs.has(p.nonce)) return { ok: false, reason: 'nonce-replayed', message: `nonce ${p.nonce} is already taken by a pending transaction` };
+    const last = q !== undefined && q.txs.length > 0 ? q.txs[q.txs.length - 1]!.nonce : -1n;
+    const at = q === undefined || p.nonce > last ? (q?.txs.length ?? 0) : lowerBound(q.txs, p.nonce);
+    if (q !== undefined && at < q.txs.length && q.txs[at]!.nonce === p.nonce) return { ok: false, reason: 'nonce-replayed', message: `nonce ${p.nonce} is already taken by a pending transaction` };
     if (this.byId.size >= this.maxSize) return { ok: false, reason: 'mempool-full', message: `mempool full (${this.maxSize} pending); retry later` };
     let evicted: PendingTx[] | undefined; // allocated only if something is evicted
-    if (!q || p.nonce > q.maxNonce) {
+    if (q === undefined || p.nonce > last) {
       // common case: nonces arrive in order, the new one is the highest
       const debit = (q?.debit ?? 0n) + p.cost;
       if (debit > acct.balance) return { ok: false, reason: 'insufficient-funds', message: insufficient(p, acct.balance, q?.debit ?? 0n) };
-      if (!q) {
-        q = { txs: new Map(), debit: 0n, maxNonce: -1n };
+      if (q === undefined) {
+        q = { txs: [], debit: 0n };
         this.senders.set(p.senderHex, q);
       }
+      q.txs.push(p);
     } else {
       // out of order: the prefix up to p must be affordable; later ones that no longer are leave
-      const nonces = [...q.txs.keys(), p.nonce].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      let sum = 0n;
-      for (const n of nonces) {
-        const t = n === p.nonce ? p : q.txs.get(n)!;
+      let sum = p.cost;
+      for (let i = 0; i < at; i++) sum += q.txs[i]!.cost;
+      if (sum > acct.balance) return { ok: false, reason: 'insufficient-funds', message: insufficient(p, acct.balance, sum - p.cost) };
+      for (let i = at; i < q.txs.length; i++) {
+        const t = q.txs[i]!;
         sum += t.cost;
-        if (n === p.nonce && sum > acct.balance) return { ok: false, reason: 'insufficient-funds', message: insufficient(p, acct.balance, sum - p.cost) };
-        if (n > p.nonce && sum > acct.balance) {
+        if (sum > acct.balance) {
           // p fills a gap, so every later nonce is past the ready run: never part of a seal in progress
           evicted ??= [];
           evicted.push(t);
@@ -115,10 +135,9 @@ export class Mempool {
         }
       }
       for (const e of evicted ?? NONE_EVICTED) this.removeFrom(q, e, false); // q gets p next: keep it registered
+      q.txs.splice(lowerBound(q.txs, p.nonce), 0, p);
     }
-    q.txs.set(p.nonce, p);
     q.debit += p.cost;
-    if (p.nonce > q.maxNonce) q.maxNonce = p.nonce;
     this.byId.set(p.idHex, p);
     return evicted ? { ok: true, evicted } : ADMITTED;
   }
@@ -135,7 +154,8 @@ export class Mempool {
     // forEach: no [key, value] array per sender
     this.senders.forEach((q, s) => {
       let n = nextNonce(s);
-      for (let t = q.txs.get(n); t; t = q.txs.get(++n)) out.push(t);
+      const txs = q.txs;
+      for (let i = txs.length > 0 && txs[0]!.nonce === n ? 0 : lowerBound(txs, n); i < txs.length && txs[i]!.nonce === n; i++, n++) out.push(txs[i]!);
     });
     return out;
   }
@@ -150,11 +170,14 @@ export class Mempool {
     const dropped: PendingTx[] = [];
     for (const [s, q] of this.senders) {
       let n = nextNonce(s);
-      let ready = 0;
-      while (q.txs.has(n++)) ready++;
-      if (ready === q.txs.size) continue;
-      const first = n - 1n; // the gap
-      for (const t of [...q.txs.values()]) if (t.nonce > first && t.acceptedAt < now - ttlMs) dropped.push(t);
+      const txs = q.txs;
+      let i = lowerBound(txs, n);
+      while (i < txs.length && txs[i]!.nonce === n) {
+        i++;
+        n++;
+      }
+      // txs[i..] are past the gap at nonce n (anything below the committed nonce is left alone, as before)
+      for (; i < txs.length; i++) if (txs[i]!.acceptedAt < now - ttlMs) dropped.push(txs[i]!);
     }
     for (const t of dropped) {
       const q = this.senders.get(t.senderHex);
@@ -165,30 +188,28 @@ export class Mempool {
 
   /** The seal is durable: its transactions leave the pool. */
   commit(applied: PendingTx[]): void {
-    // `applied` comes grouped by sender (the epoch order): look each queue up once per run
-    let q: SenderQueue | undefined;
-    let qs = '';
-    let maxGone = false;
-    const finish = () => {
-      if (!q) return;
-      if (q.txs.size === 0) this.senders.delete(qs);
-      else if (maxGone) q.maxNonce = maxKey(q.txs);
-    };
-    for (const p of applied) {
-      if (p.senderHex !== qs || !q) {
-        finish();
-        qs = p.senderHex;
-        q = this.senders.get(qs);
-        maxGone = false;
-        if (!q) continue;
+    // `applied` comes grouped by sender, nonce ascending (the epoch order): each run is taken
+    // from its queue at once (nearly always its front)
+    for (let k = 0; k < applied.length; ) {
+      const s = applied[k]!.senderHex;
+      let end = k + 1;
+      while (end < applied.length && applied[end]!.senderHex === s) end++;
+      const q = this.senders.get(s);
+      if (q !== undefined) {
+        const txs = q.txs;
+        let front = 0; // the run's leading part that is the queue's front
+        while (front < end - k && front < txs.length && txs[front] === applied[k + front]) front++;
+        for (let j = 0; j < front; j++) {
+          const p = txs[j]!;
+          q.debit -= p.cost;
+          this.byId.delete(p.idHex);
+        }
+        if (front > 0) txs.splice(0, front);
+        for (let j = k + front; j < end; j++) this.removeFrom(q, applied[j]!, false);
+        if (txs.length === 0) this.senders.delete(s);
       }
-      if (q.txs.get(p.nonce) !== p) continue;
-      q.txs.delete(p.nonce);
-      q.debit -= p.cost;
-      this.byId.delete(p.idHex);
-      if (p.nonce === q.maxNonce) maxGone = true;
+      k = end;
     }
-    finish();
     this.sealing = false;
   }
 
@@ -198,22 +219,13 @@ export class Mempool {
   }
 
   private removeFrom(q: SenderQueue, p: PendingTx, dropEmpty = true): void {
-    if (q.txs.get(p.nonce) !== p) return;
-    q.txs.delete(p.nonce);
+    const i = lowerBound(q.txs, p.nonce);
+    if (q.txs[i] !== p) return;
+    q.txs.splice(i, 1);
     q.debit -= p.cost;
     this.byId.delete(p.idHex);
-    if (q.txs.size === 0 && dropEmpty) {
-      this.senders.delete(p.senderHex);
-    } else if (p.nonce === q.maxNonce) {
-      q.maxNonce = maxKey(q.txs);
-    }
+    if (q.txs.length === 0 && dropEmpty) this.senders.delete(p.senderHex);
   }
-}
-
-function maxKey(m: Map<bigint, unknown>): bigint {
-  let x = -1n;
-  for (const n of m.keys()) if (n > x) x = n;
-  return x;
 }
 
 function insufficient(p: PendingTx, balance: bigint, pendingDebit: bigint): string {
