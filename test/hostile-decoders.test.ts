@@ -13,7 +13,7 @@ import type { Groth16Proof } from 'snarkjs';
 import { DecodeError } from '../src/core/bytes.js';
 import { generateKeyPair } from '../src/core/ed25519.js';
 import type { ShardId, TriadPath } from '../src/core/ids.js';
-import { decodeSignedTx, decodeSignedTxFull, encodeSignedTx, signTransfer } from '../src/shard/tx.js';
+import { decodeSignedTx, decodeSignedTxFull, encodeSignedTx, scanSignedTx, signTransfer } from '../src/shard/tx.js';
 import { decodeSignedSnapshot, decodeSnapshot, encodeSignedSnapshot, encodeSnapshot } from '../src/shard/snapshot.js';
 import {
   decodeAccountValue, decodeHead, decodeOutboxLeaf, decodeReceiptRow, encodeOutboxLeaf, decodeTxLocation, decodeTxRecord, encodeAccountValue, encodeHead, encodeReceiptRow, encodeTxLocation, encodeTxRecord, groupReceipts, type ReceiptGroup,
@@ -134,6 +134,7 @@ test('every decoder throws only DecodeError on random bytes and on mutations of 
   const cases: Case[] = [
     { name: 'signed transaction (decodeSignedTx)', valid: [signedTx], decode: decodeSignedTx, encode: encodeSignedTx as never },
     { name: 'signed transaction, full (decodeSignedTxFull)', valid: [signedTx], decode: decodeSignedTxFull },
+    { name: 'signed transaction, scanned in place for admission (scanSignedTx)', valid: [signedTx], decode: scanSignedTx },
     { name: 'snapshot (decodeSnapshot)', valid: [encodeSnapshot(snap)], decode: decodeSnapshot, encode: encodeSnapshot as never },
     { name: 'signed snapshot / fetch response (decodeSignedSnapshot)', valid: [encodeSignedSnapshot(signedSnap)], decode: decodeSignedSnapshot, encode: encodeSignedSnapshot as never },
     { name: 'triad aggregate (decodeAggregate)', valid: [encodeAggregate(agg)], decode: decodeAggregate, encode: encodeAggregate as never },
