@@ -36,6 +36,8 @@ export class VirtualClock {
   steps = 0;
   /** A run that takes more events than this is stuck in an event storm: it stops with an error. */
   maxSteps = 400_000;
+  /** An event's callback threw (in a real process: an uncaught exception); default: rethrow. */
+  onError: ((err: unknown) => void) | undefined;
 
   /** Runs `fn` at time `at` on behalf of `proc` (if given). Returns a cancel function. */
   at(at: number, fn: () => void, proc?: SimProcess): () => void {
@@ -80,7 +82,12 @@ export class VirtualClock {
       }
       this.now = e.at;
       if (++this.steps > this.maxSteps) throw new Error(`event storm: more than ${this.maxSteps} events by t=${this.now}`);
-      e.fn();
+      try {
+        e.fn();
+      } catch (err) {
+        if (!this.onError) throw err;
+        this.onError(err);
+      }
       await settle();
       each?.();
     }

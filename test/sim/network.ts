@@ -104,6 +104,7 @@ export class SimNetwork {
       const gen = target.proc.gen;
       this.clock.at(at, () => {
         if (target.proc.gen !== gen || target.closed) return;
+        if (this.clock.now < target.meshAt) { this.stats.lost++; return; }
         this.stats.delivered++;
         void target.receive(topic, data, from);
       }, target.proc);
@@ -158,6 +159,9 @@ export class SimP2P implements P2PNode {
   readonly peerId: string;
   readonly proc: SimProcess;
   closed = false;
+  /** Gossip reaches this node only from this time on (a restarted node joins the topic meshes a
+   * heartbeat or more after it is up; requests work at once). What arrives before is lost. */
+  meshAt = 0;
   readonly handlers = new Map<string, RequestHandler>();
   private readonly net: SimNetwork;
   private readonly subs = new Map<string, MessageHandler>();

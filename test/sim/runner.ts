@@ -60,6 +60,7 @@ export function formatFailure(r: SimResult, config: Partial<SimConfig>): string 
     config.faultKinds ? `--kinds ${config.faultKinds.join(',')}` : '', config.faultEpochs !== undefined ? `--epochs ${config.faultEpochs}` : '',
     config.calmEpochs !== undefined ? `--calm ${config.calmEpochs}` : '', config.livenessEpochs !== undefined ? `--liveness ${config.livenessEpochs}` : '',
     config.txPerEpoch !== undefined ? `--tx ${config.txPerEpoch}` : '',
+    config.bootMs ? `--boot ${config.bootMs[0]}-${config.bootMs[1]}` : '', config.disk === false ? '--no-disk' : '',
   ].filter(Boolean).join(' ');
   return [
     `FAIL seed ${r.seed} (trace ${r.traceHash}, ${r.traceLines} lines): replay with npm run sim -- ${flags} --verbose`,

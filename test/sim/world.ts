@@ -25,7 +25,7 @@ import type { TriadNetwork, GlobalEvent } from '../../src/gossip/network.js';
 import type { Component } from '../../src/node/node.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
 import { rng } from './rng.js';
-import { SimProcess, VirtualClock } from './clock.js';
+import { SimProcess, VirtualClock, settle } from './clock.js';
 import { SimNetwork, type LinkModel, type SimP2P } from './network.js';
 import { CrashableLevel } from './store.js';
 
@@ -62,6 +62,12 @@ export interface SimConfig {
   traceTail: number;
   /** Also trace the nodes' own log lines (debug level and up): for replaying one seed. */
   verbose?: boolean;
+  /** A process started again after a crash (or a wipe) comes up this many ms later, drawn from [min, max]: opening its store and joining take seconds (a real process), during which it is down; [0, 0]: at once. */
+  bootMs: [number, number];
+  /** A fault planted in process 0 at 2.5 s, to show the error checks fail a seed (test/sim.test.ts): an unhandled rejection, an exception thrown by an event's callback, an error logged. */
+  plant?: 'rejection' | 'throw' | 'error-log';
+  /** Disk latency (default on): a seeded share of each process's store reads and writes (none on some seeds) completes 1-3 ms later on the virtual clock (a few stall 20-200 ms), in order, so async handlers awaiting the store overlap other events as they do on a real disk. */
+  disk: boolean;
 }
 
 /** With 'one-per-triad': epochs after a member's fault ends before another member of its triad may fault. */
@@ -70,12 +76,21 @@ const RECOVER_EPOCHS = 2;
 /** With replica sets: a partition of the writer from its followers lasts this long (past its 2-epoch lease and an election). */
 const PARTITION_WRITER_EPOCHS = 5;
 
+/** Of the slow disk operations, this share stalls 20-200 ms. */
+const DISK_STALL_SHARE = 0.03;
+/** A restarted process's disk is slow this long after it comes up (every operation; this share stalls). */
+const RESTART_BUSY_MS = 2000;
+const RESTART_STALL_SHARE = 0.2;
+
+/** A restarted process receives gossip only this long (ms, drawn) after it is up (joining the topic meshes). */
+const MESH_JOIN_MS = [1000, 3000] as const;
+
 /** Epochs after the end of the run (no clients, no faults) within which every receipt must be credited. */
 const DRAIN_EPOCHS = 12;
 
 export const DEFAULTS: Omit<SimConfig, 'seed'> = {
   depth: 1, epochMs: 1000, faultEpochs: 10, calmEpochs: 10, usersPerShard: 4, txPerEpoch: 4, crossRatio: 0.5,
-  faults: 'random', replicas: 1, livenessEpochs: 4, traceTail: 40,
+  faults: 'random', replicas: 1, livenessEpochs: 4, traceTail: 40, bootMs: [1000, 5000], disk: true,
 };
 
 export interface SimResult {
@@ -123,19 +138,19 @@ interface SimNode {
   components: Component[];
   /** Virtual time at which this node recorded each global epoch. */
   globalAt: Map<number, number>;
-  restarting: boolean;
+  /** Started again after a crash or wipe, not up yet (the nemesis leaves it alone). */
+  booting: boolean;
+  /** Resolves when the process as it runs now crashes (the world's own reads of its store give up then: they would wait forever). */
+  death: Promise<undefined>;
+  die: () => void;
+  /** Lost its data (wiped, or discarded it after diverging) and has not voted again since (amnesia.ts): another replica of its shard is not wiped meanwhile. */
+  lostData: boolean;
 }
 
 interface SentTx { id: string; from: number; to: Uint8Array; toHome: number; amount: bigint; fee: bigint; nonce: bigint; user: User }
 
 /** The simulator's stand-in for the replica API's HTTP (the same JSON bodies, over a request protocol). */
 const REPLICA_PROTOCOL = '/smt/sim/replica/1';
-
-const QUIET = ((): never => {
-  const l: Record<string, unknown> = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, trace: () => {} };
-  l.child = () => l;
-  return l as never;
-})();
 
 /** A scheduler on whole milliseconds, as the wall clock is (the replica protocol divides its lease into fractions and encodes times as integers). */
 function wholeMs(s: Scheduler): Scheduler {
@@ -182,6 +197,15 @@ export class World {
   private readonly lagging = new Map<number, { since: number; below: number }>(); // process -> a writer under-reporting since
   /** Time by which every fault has ended (liveness judged from here in 'random' mode). */
   healAt = 0;
+  /** Disk latency: its own random stream (draws do not shift the nemesis's; mesh joins draw from it too), the share of slow operations this seed, and whether it is on (off for the final checks, after the clock stops). */
+  private readonly diskRand: () => number;
+  private readonly slowShare: number;
+  private diskOn = false;
+  /** Unhandled rejections and uncaught exceptions while this world runs: node code that would kill its process. */
+  private readonly onUnhandled = (err: unknown): void => {
+    const e = err as Error;
+    this.violation(`unhandled ${e?.name ?? 'error'} (a real node process would die of it): ${String(e?.stack ?? e).split('\n').slice(0, 6).join(' | ')}`);
+  };
   readonly latencies: number[] = [];
 
   constructor(cfg: SimConfig) {
@@ -193,6 +217,9 @@ export class World {
     };
     this.net = new SimNetwork(this.clock, rng(Math.floor(this.rand() * 2 ** 32)), link);
     this.net.trace = (l) => this.log(l);
+    this.diskRand = rng(cfg.seed * 7919 + 104_729);
+    this.slowShare = !cfg.disk || this.diskRand() < 0.2 ? 0 : 0.05 + this.diskRand() * 0.45;
+    this.clock.onError = this.onUnhandled;
     const ids = allShards(cfg.depth);
     const keys = ids.map((_, i) => simKey('sim-validator', i));
     const R = cfg.replicas;
@@ -221,7 +248,7 @@ export class World {
         const name = R > 1 ? `${s}/${r}` : s;
         this.nodes.push({
           i: this.nodes.length, si, r, name, shard: s, peerId: peerIdOfPublicKey(repKeys[si]![r]!.publicKey), key: repKeys[si]![r]!, proc: new SimProcess(name),
-          components: [], globalAt: new Map(), restarting: false, votes: { state: undefined, catchUp: false }, clockOn: false,
+          components: [], globalAt: new Map(), booting: false, lostData: false, death: new Promise(() => {}), die: () => {}, votes: { state: undefined, catchUp: false }, clockOn: false,
           shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
           netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
         });
@@ -256,15 +283,21 @@ export class World {
   }
 
   private async boot(n: SimNode): Promise<void> {
+    n.death = new Promise((resolve) => { n.die = () => resolve(undefined); });
     const sched = this.clock.schedulerFor(n.proc);
+    this.disk(n, n.shardDb);
+    this.disk(n, n.netDb);
     const s = await Shard.open({
       dataDir: `sim:${n.name}`, genesis: this.genesis, shard: n.shard, validatorKey: n.key, verifyWorkers: 0,
       db: n.shardDb as never, clock: () => this.clock.now, sync: true, ...(this.replicated ? { replica: n.r } : {}),
     });
     const p2p = this.net.attach(n.peerId, n.proc);
+    // a restarted process is in the gossip meshes only after a heartbeat or more (GRAFT): until
+    // then it hears only what it asks for (globals, receipts), as a real restarted node does
+    if (this.clock.now > 0) p2p.meshAt = this.clock.now + MESH_JOIN_MS[0] + Math.floor(this.diskRand() * (MESH_JOIN_MS[1] - MESH_JOIN_MS[0]));
     const rep = this.replicated ? this.startReplica(n, s, p2p) : undefined;
     const { net, components } = await attachNetwork({
-      shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched, logger: this.cfg.verbose ? this.nodeLogger(n) : undefined,
+      shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched, logger: this.nodeLogger(n),
       store: n.netDb.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' }),
       signStore: n.netDb.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
       ...(rep ? {
@@ -300,7 +333,7 @@ export class World {
     const dec = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
     const gen = n.proc.gen;
     const rep: Replica = new Replica({
-      shard: s, genesis: this.genesis, key: n.key, index: n.r, logger: this.cfg.verbose ? this.nodeLogger(n) : QUIET,
+      shard: s, genesis: this.genesis, key: n.key, index: n.r, logger: this.nodeLogger(n),
       scheduler: wholeMs(this.clock.schedulerFor(n.proc)), random: rng(this.cfg.seed * 1000 + n.i * 17 + n.proc.gen),
       votes: {
         has: () => n.votes.state !== undefined, read: () => n.votes.state ?? { term: 0n, votedFor: null }, write: (v) => void (n.votes.state = v),
@@ -321,6 +354,7 @@ export class World {
           if (n.proc.gen !== gen) return;
           this.log(`resync ${n.name}: ${why}`);
           this.crash(n);
+          n.lostData = true;
           n.votes.catchUp = true; // set before anything is discarded, as wipeDataDir does
           n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
           n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
@@ -338,15 +372,52 @@ export class World {
     return rep;
   }
 
-  /** A logger (the pino methods the node uses) writing into the trace. */
+  /**
+   * A logger (the pino methods the node uses) for process `n` as it runs now: error and fatal
+   * (pino level >= 50) are violations (a node logs them only for what must not happen; chaos checks
+   * the same); with `verbose`, every line from debug up also goes into the trace. A crashed
+   * process's code logs nothing more (its output went with it).
+   */
   private nodeLogger(n: SimNode): never {
-    const line = (level: string) => (o: unknown, msg?: string): void => {
+    const gen = n.proc.gen;
+    const text = (level: string, o: unknown, msg?: string): string => {
       const data = typeof o === 'string' ? '' : JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? toHex(v).slice(0, 16) : v instanceof Error ? `${v.name}: ${v.message}` : v));
-      this.log(`log ${n.name} ${level} ${typeof o === 'string' ? o : msg ?? ''} ${data}`);
+      return `log ${n.name} ${level} ${typeof o === 'string' ? o : msg ?? ''} ${data}`;
     };
-    const l: Record<string, unknown> = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), trace: () => {} };
+    const line = (level: string) => (o: unknown, msg?: string): void => {
+      if (n.proc.gen !== gen) return;
+      if (level === 'error' || level === 'fatal') this.violation(`node ${n.name} logged at ${level} level: ${text(level, o, msg)}`);
+      else if (this.cfg.verbose) this.log(text(level, o, msg));
+    };
+    const none = (): void => {};
+    const l: Record<string, unknown> = { debug: this.cfg.verbose ? line('debug') : none, info: this.cfg.verbose ? line('info') : none, warn: this.cfg.verbose ? line('warn') : none, error: line('error'), fatal: line('fatal'), trace: none };
     l.child = () => l;
     return l as never;
+  }
+
+  /**
+   * Disk latency for `db` of process `n` as it runs now: a seeded share of operations completes
+   * 1-3 ms later (a few of them 20-200 ms: a stall, as a loaded machine or a compaction gives),
+   * each no earlier than the one before (a disk's order); the rest complete at once unless an
+   * earlier one is still pending. For RESTART_BUSY_MS after a restart every operation is slow and
+   * a fifth stall. A crashed process's operations never complete.
+   */
+  private disk(n: SimNode, db: { io: CrashableLevel['io'] }): void {
+    const gen = n.proc.gen;
+    let tail = 0;
+    // a restarted process's first seconds: recovering its log, compacting, catching up: every
+    // operation is slow and many stall
+    const busyUntil = this.clock.now > 0 ? this.clock.now + RESTART_BUSY_MS : 0;
+    db.io = () => {
+      if (!this.diskOn) return undefined;
+      if (n.proc.gen !== gen) return new Promise<void>(() => {});
+      const busy = this.clock.now < busyUntil;
+      const d = this.diskRand() >= (busy ? 1 : this.slowShare) ? 0 : this.diskRand() < (busy ? RESTART_STALL_SHARE : DISK_STALL_SHARE) ? 20 + Math.floor(this.diskRand() * 180) : 1 + Math.floor(this.diskRand() * 3);
+      const at = Math.max(tail, d > 0 ? this.clock.now + d : 0);
+      if (at <= this.clock.now) return undefined;
+      tail = at;
+      return new Promise<void>((resolve) => void this.clock.at(at, resolve, n.proc));
+    };
   }
 
   private sealing = new Set<number>();
@@ -416,10 +487,11 @@ export class World {
     // committing e commits every epoch below it in the writer's history (older terms' epochs too,
     // which get no event of their own): in order, per shard
     const s = n.s;
+    const death = n.death;
     const prev = this.scanned.get(n.si) ?? Promise.resolve(-1);
     this.scanned.set(n.si, prev.then(async (from) => {
       for (let k = from + 1; k < e; k++) {
-        const ent = s ? await s.replicaEntry(k) : undefined;
+        const ent = s ? await Promise.race([s.replicaEntry(k), death]) : undefined;
         if (!ent) continue;
         const txids = ent.txs.map((b) => txIdHex(decodeSignedTx(b).tx));
         this.committedOne(n, ent.signed.snapshot, txids, 'older epoch');
@@ -536,6 +608,7 @@ export class World {
   private crash(n: SimNode): void {
     n.proc.gen++;
     n.proc.state = 'down';
+    n.die();
     n.p2p && void n.p2p.close();
     // nothing is closed cleanly: the process is gone; its stores keep only what was synced
     n.s = undefined;
@@ -544,6 +617,42 @@ export class World {
     n.clockOn = false;
     this.lagging.delete(n.i);
     this.sealing.delete(n.i);
+  }
+
+  /**
+   * Every fault ends (a restarted process is up) by this time: a whole epoch before the calm phase,
+   * with replica sets 3 epochs before: faults overlap there, so a shard may have lost its writer
+   * and elects one once its replicas are back (hearing a replica that lost its data, election
+   * timeouts, a new writer signing rounds from the next epoch) before liveness is judged.
+   */
+  private faultsEndBy(): number {
+    return this.healAt - (this.replicated ? 3 : 1) * this.cfg.epochMs;
+  }
+
+  /**
+   * A process crashed now (or wiped) is started again about `dur` ms from now and comes up a boot
+   * delay (`bootMs`) after that, as a real process does; by faultsEndBy (the boot cut short if need be).
+   */
+  private restartPlan(dur: number): { start: number; up: number } {
+    const limit = this.faultsEndBy();
+    const [lo, hi] = this.cfg.bootMs;
+    const boot = Math.min(lo + Math.floor(this.rand() * (hi - lo + 1)), Math.max(0, limit - this.clock.now));
+    const start = Math.max(this.clock.now, Math.min(this.clock.now + dur, limit - boot));
+    return { start, up: start + boot };
+  }
+
+  /** Process `n` (down) is started again now and comes up at `up`: from its synced writes, or `wiped` (empty). */
+  private startAgain(n: SimNode, up: number, wiped: boolean): void {
+    n.booting = true;
+    this.log(`start ${n.name}${wiped ? ' wiped' : ''}: up in ${up - this.clock.now} ms`);
+    this.clock.at(up, () => {
+      n.booting = false;
+      if (wiped) {
+        n.proc.state = 'up';
+        this.log(`restart ${n.name} wiped`);
+        void this.boot(n);
+      } else void this.restart(n);
+    });
   }
 
   private async restart(n: SimNode): Promise<void> {
@@ -608,8 +717,9 @@ export class World {
    */
   private release(n: SimNode): void {
     if (this.replicated) {
-      // a restarted, wiped or healed replica catches up before another replica of its shard may fail
-      this.clock.at(this.clock.now + RECOVER_EPOCHS * this.cfg.epochMs, () => this.faulty.delete(n.si));
+      // the next fault may hit the shard while this replica still boots or catches up (as a
+      // supervisor restarts a process and moves on)
+      this.faulty.delete(n.si);
       return;
     }
     if (this.cfg.faults !== 'one-per-triad') this.faulty.delete(n.i);
@@ -625,19 +735,21 @@ export class World {
   }
 
   private nemesis(): void {
-    if (this.cfg.faults === 'none' || this.clock.now >= this.healAt - 2 * this.cfg.epochMs) return;
+    if (this.cfg.faults === 'none' || this.clock.now >= this.faultsEndBy() - this.cfg.epochMs) return;
     if (this.replicated) return this.replicaNemesis();
     const cands = this.eligible();
     if (cands.length === 0 || this.rand() > 0.35) return;
     const n = this.pick(cands);
     const dur = 1000 + Math.floor(this.rand() * 6000);
-    const end = Math.min(this.clock.now + dur, this.healAt - this.cfg.epochMs);
     const kind = this.pick(this.cfg.faultKinds ?? FAULT_KINDS);
+    // a crashed node is down until it is started again and has booted (its fault window)
+    const plan = kind === 'crash' ? this.restartPlan(dur) : undefined;
+    const end = plan ? plan.up : Math.min(this.clock.now + dur, this.faultsEndBy());
     this.faults++;
     this.faulty.add(n.i);
     let w = this.faultWindows.get(n.i);
     if (!w) this.faultWindows.set(n.i, (w = []));
-    w.push([this.clock.now, end]);
+    w.push([this.clock.now, plan ? end + MESH_JOIN_MS[1] : end]); // a restarted node hears gossip once in the meshes
     this.log(`fault ${kind} ${n.shard} for ${end - this.clock.now} ms`);
     const others = this.nodes.filter((m) => m !== n).map((m) => m.peerId);
     switch (kind) {
@@ -647,7 +759,8 @@ export class World {
         return;
       case 'crash':
         this.crash(n);
-        this.clock.at(end, () => { this.release(n); void this.restart(n); });
+        this.clock.at(plan!.start, () => this.startAgain(n, plan!.up, false));
+        this.clock.at(end, () => this.release(n));
         return;
       default:
         for (const o of others) {
@@ -663,8 +776,11 @@ export class World {
   }
 
   /**
-   * With replica sets: one fault on one replica of a shard at a time (a set of 3 survives one
-   * faulty replica), the shard left alone for RECOVER_EPOCHS after it ends.
+   * With replica sets: one fault started on a shard at a time (pause, partition, or the time a
+   * replica is down until it is started again), the next one possibly while the last one's replica
+   * still boots or catches up, so at times two or all three are out at once. Only a replica that is
+   * up is picked; a follower is wiped only while no replica of its shard is still recovering from
+   * an earlier loss of its data (two lost disks before re-replication lose commits in any design).
    */
   private replicaNemesis(): void {
     const shards = [...new Set(this.nodes.map((n) => n.si))].filter((si) => !this.faulty.has(si));
@@ -672,18 +788,23 @@ export class World {
     const si = this.pick(shards);
     const kind = this.pick(this.cfg.faultKinds ?? REPLICA_FAULT_KINDS);
     const set = this.replicasOf(si);
-    const up = set.filter((m) => m.s && m.proc.state === 'up');
+    for (const m of set) if (m.lostData && m.rep && !m.rep.status().votesWithheld) m.lostData = false;
+    const up = set.filter((m) => m.s && m.proc.state === 'up' && !m.booting);
+    if (up.length === 0 || (kind === 'wipe-follower' && set.some((m) => m.lostData))) return;
+    // a kill or wipe too late to come up with a whole boot delay is not injected (no instant restarts)
+    if ((kind === 'wipe-follower' || kind === 'kill-writer' || kind === 'kill-follower') && this.faultsEndBy() - this.clock.now < 1000 + this.cfg.bootMs[0]) return;
     const writer = up.find((m) => m.rep?.isWriter());
     const followers = up.filter((m) => m !== writer);
-    const n = kind === 'kill-writer' || kind === 'partition-writer' ? writer ?? this.pick(set) : kind === 'pause' ? this.pick(set) : followers.length ? this.pick(followers) : this.pick(set);
+    const n = kind === 'kill-writer' || kind === 'partition-writer' ? writer ?? this.pick(up) : kind === 'pause' ? this.pick(up) : followers.length ? this.pick(followers) : this.pick(up);
     const dur = kind === 'partition-writer' ? PARTITION_WRITER_EPOCHS * this.cfg.epochMs : 1000 + Math.floor(this.rand() * 6000);
-    const end = Math.min(this.clock.now + dur, this.healAt - this.cfg.epochMs);
+    const plan = kind === 'wipe-follower' || kind === 'kill-writer' || kind === 'kill-follower' ? this.restartPlan(dur) : undefined;
+    const end = plan ? plan.up : Math.min(this.clock.now + dur, this.faultsEndBy());
     this.faults++;
     this.faulty.add(si);
     let w = this.faultWindows.get(n.i);
     if (!w) this.faultWindows.set(n.i, (w = []));
     w.push([this.clock.now, end]);
-    this.log(`fault ${kind} ${n.name}${n === writer ? ' (writer)' : ''} for ${end - this.clock.now} ms`);
+    this.log(`fault ${kind} ${n.name}${n === writer ? ' (writer)' : ''} for ${end - this.clock.now} ms${plan ? ` (started again after ${plan.start - this.clock.now})` : ''}`);
     switch (kind) {
       case 'pause':
         n.proc.resumeAt = end;
@@ -692,11 +813,12 @@ export class World {
       case 'wipe-follower':
         // kill -9, then the whole data dir is lost, vote record included: a new, empty replica
         this.crash(n);
+        n.lostData = true;
         n.votes.state = undefined;
         n.votes.catchUp = false;
         n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
         n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
-        this.clock.at(end, () => { this.release(n); n.proc.state = 'up'; this.log(`restart ${n.name} wiped`); void this.boot(n); });
+        this.clock.at(plan!.start, () => { this.release(n); this.startAgain(n, plan!.up, true); });
         return;
       case 'partition-writer': {
         // the writer cut off from its followers both ways (replica messages and gossip alike)
@@ -711,15 +833,37 @@ export class World {
       }
       default: // kill-writer, kill-follower
         this.crash(n);
-        this.clock.at(end, () => { this.release(n); void this.restart(n); });
+        this.clock.at(plan!.start, () => { this.release(n); this.startAgain(n, plan!.up, false); });
     }
   }
 
   // ---- the run ----
 
   async run(): Promise<SimResult> {
+    process.on('unhandledRejection', this.onUnhandled);
+    process.on('uncaughtException', this.onUnhandled);
+    try {
+      return await this.runPhases();
+    } catch (err) {
+      // the run itself failed (e.g. an event storm): a violation of this seed, with its trace
+      this.violation(`the run threw: ${String((err as Error)?.stack ?? err).split('\n').slice(0, 6).join(' | ')}`);
+      return this.result();
+    }
+  }
+
+  private async runPhases(): Promise<SimResult> {
     const { epochMs } = this.cfg;
     for (const n of this.nodes) await this.boot(n);
+    this.diskOn = true; // from here the clock runs (a delayed operation needs it)
+    const plant = this.cfg.plant;
+    if (plant) {
+      const n0 = this.nodes[0]!;
+      this.clock.at(2_500, () => {
+        if (plant === 'rejection') void Promise.reject(new TypeError('planted rejection'));
+        else if (plant === 'throw') throw new RangeError('planted exception');
+        else (this.nodeLogger(n0) as { error(o: object, m: string): void }).error({ planted: true }, 'planted error');
+      }, n0.proc);
+    }
     const totalEpochs = this.cfg.faultEpochs + this.cfg.calmEpochs;
     const faultEnd = (this.cfg.faultEpochs + 1) * epochMs;
     this.healAt = faultEnd;
@@ -741,12 +885,20 @@ export class World {
     }
     if (this.inFlight() !== 0n) this.violation(`cross-shard receipts worth ${this.inFlight()} still not credited ${DRAIN_EPOCHS} epochs after the last transfer and fault`);
     this.log(`drained in ${drained} epochs`);
+    // the final checks read the stores with the clock stopped: operations still waiting on the disk
+    // complete first, and from here on every operation completes at once
+    this.diskOn = false;
+    await this.clock.runUntil(this.clock.now + 4);
     await this.finalChecks();
+    return this.result();
+  }
+
+  private result(): SimResult {
     const result: SimResult = {
       seed: this.cfg.seed, ok: this.violations.length === 0, violations: this.violations, traceHash: this.trace.copy().digest('hex').slice(0, 32),
       traceLines: this.traceLines, tail: this.tail,
       stats: {
-        epochs: totalEpochs, globals: this.roots.size, committed: this.acked.size, cross: [...this.sent.values()].filter((t) => t.toHome !== t.from).length,
+        epochs: this.cfg.faultEpochs + this.cfg.calmEpochs, globals: this.roots.size, committed: this.acked.size, cross: [...this.sent.values()].filter((t) => t.toHome !== t.from).length,
         faults: this.faults, messages: this.net.stats.delivered, lost: this.net.stats.lost, latencies: this.latencies, steps: this.clock.steps,
         ...(this.replicated ? { elections: this.elections, underReports: this.underReports } : {}),
       },
@@ -863,20 +1015,29 @@ export class World {
   }
 
   async close(): Promise<void> {
+    this.diskOn = false;
     for (const n of this.nodes) {
       // the protocol's loops may wait on events of a clock that no longer runs: stop them, do not wait
       if (n.rep) void n.rep.close().catch(() => {});
-      for (const c of [...n.components].reverse()) await c.close().catch(() => {});
+      // (bounded: after a run that threw, a close may wait on a disk operation no clock completes)
+      for (const c of [...n.components].reverse()) await Promise.race([c.close().catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
     }
+    // what the run left settling may still reject: it counts for this seed, then the handlers go
+    await settle();
+    process.off('unhandledRejection', this.onUnhandled);
+    process.off('uncaughtException', this.onUnhandled);
   }
 }
 
 /** Runs one seed. */
 export async function runSeed(seed: number, over: Partial<SimConfig> = {}): Promise<SimResult> {
   const w = new World({ ...DEFAULTS, ...over, seed });
+  let r: SimResult;
   try {
-    return await w.run();
+    r = await w.run();
   } finally {
     await w.close();
   }
+  // a rejection that surfaced while closing counts for this seed too
+  return { ...r, ok: r.violations.length === 0 };
 }
