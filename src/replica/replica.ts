@@ -443,7 +443,12 @@ export class Replica {
     const head = shard.latestEpoch();
     const snap = head >= 0 ? await shard.snapshot(head) : undefined;
     const at = this.nextAt();
-    const reqTerm = this.vote.term;
+    // Without a vote record, until it has heard every other replica it may not know the term it
+    // voted in before the loss: it pulls as of term 0, answered but never counted as an ack (a
+    // writer counts pulls of its own term only). Else a writer of an older term it hears first
+    // could commit on its ack epochs that the writer it voted for commits differently (the
+    // simulator, restarts at once: two commits of one epoch).
+    const reqTerm = this.amnesia && this.amnesia.missing().length > 0 ? 0n : this.vote.term;
     const msg = encodePull({ network: this.o.genesis.networkId, shard: shard.id, replica: this.o.index, term: reqTerm, have: head, haveHash: snap ? snapshotHash(snap.snapshot) : ZERO32, at, want });
     const res = await this.post(target, '/v1/replica/pull', this.signed('replica-pull', msg), want === 0 ? this.leaseMs / 2 : this.leaseMs / 3 + 2000);
     if (!res) {
