@@ -74,9 +74,13 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   }
   if (layout.shards.length !== 3 ** genesis.depth * replicas) throw new ClusterError(`cluster.json lists ${layout.shards.length} processes but genesis has ${3 ** genesis.depth} shards x ${replicas} replicas`);
 
+  // Part of the cluster stopped (a process killed or crashed): start only those, as an operator
+  // restarting one node would; the running ones and their prover service are left alone.
   const running = layout.shards.filter((s) => isAlive(readPid(netDir, s)));
-  if (running.length > 0) throw new ClusterError(`cluster already running (${running.length} shard processes): \`smt cluster down --network ${o.network}\` first`);
-  for (const s of layout.shards) {
+  if (running.length === layout.shards.length) throw new ClusterError(`cluster already running (${running.length} shard processes): \`smt cluster down --network ${o.network}\` first`);
+  const partial = running.length > 0;
+  const toStart = layout.shards.filter((s) => !running.includes(s));
+  for (const s of toStart) {
     for (const port of [s.apiPort, s.p2pPort]) {
       if (!(await portFree(s.apiHost, port))) throw new ClusterError(`port ${s.apiHost}:${port} (shard ${s.shard || 'root'}) is in use: stop what holds it or pass --api-base-port/--p2p-base-port`);
     }
@@ -84,7 +88,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
 
   // One bounded prover pool for all the nodes of this machine (docs/PROOFS.md §3), started first so
   // every node is given its URL; without circuits, or with proving off, the nodes make no proofs.
-  if (genesis.depth > 0 && process.env.SMT_NO_PROVE !== '1' && circuitsBuilt()) {
+  if (genesis.depth > 0 && process.env.SMT_NO_PROVE !== '1' && circuitsBuilt() && !(partial && isAlive(proverPid(netDir)))) {
     if (isAlive(proverPid(netDir))) await stopProver(netDir, 5000);
     try {
       const url = await startProver(netDir);
@@ -93,18 +97,24 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
       o.print(`prover service did not start (${(e as Error).message}): each node proves with its own prover`);
     }
   }
-  o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms${replicas > 1 ? `, ${replicas} replicas per shard` : ''})`);
-  for (const s of layout.shards) startShard(netDir, layout, s);
+  if (partial) o.print(`${running.length} of ${layout.shards.length} shard processes already running: starting the stopped ones (${toStart.map(processName).join(', ')})`);
+  else o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms${replicas > 1 ? `, ${replicas} replicas per shard` : ''})`);
+  for (const s of toStart) startShard(netDir, layout, s);
 
   const deadline = Date.now() + o.timeoutMs;
-  const healthy = new Set<string>();
+  const healthy = new Set<string>(running.map(processName));
+  // a failed start stops what this call started (all of a cluster started from nothing)
+  const giveUp = async (): Promise<void> => {
+    if (partial) await Promise.all(toStart.map((s) => stopShard(netDir, s, 5000)));
+    else await clusterDown(netDir, 5000, () => {});
+  };
   let last = -1;
   while (healthy.size < layout.shards.length) {
     const waiting = layout.shards.filter((s) => !healthy.has(processName(s)));
     const dead = waiting.find((s) => !isAlive(readPid(netDir, s)));
     if (dead) {
       const tail = tailLog(netDir, dead); // before the others are stopped: their shutdown is not the cause
-      await clusterDown(netDir, 5000, () => {});
+      await giveUp();
       throw new ClusterError(`shard ${processName(dead)} exited during start; last log lines:\n${tail}`);
     }
     // all at once, with time to answer: 27 processes starting on 2 cores answer slowly, and one
@@ -121,7 +131,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
     if (Date.now() > deadline) {
       const bad = layout.shards.filter((s) => !healthy.has(processName(s)));
       const tail = tailLog(netDir, bad[0]!);
-      await clusterDown(netDir, 5000, () => {});
+      await giveUp();
       throw new ClusterError(`timed out waiting for shards ${bad.map(processName).join(', ')} to become healthy; last log lines of ${processName(bad[0]!)}:\n${tail}`);
     }
     await sleep(250);

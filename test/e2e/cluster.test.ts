@@ -216,7 +216,10 @@ test('a shard killed with SIGKILL and restarted rejoins and catches up on the gl
   const carried = during.shards.find((s: { shard: string }) => s.shard === victim.shard);
   assert.equal(carried.carried, true, 'the dead shard is carried forward and flagged');
 
-  startShard(netDir, layout, victim); // same arguments as `cluster up` (nodeArgs)
+  // restarted the operator's way: `cluster up` on the running cluster starts only the stopped process
+  const again = await smt(['cluster', 'up', '--network', netDir, '--timeout', '30']);
+  assert.equal(again.code, 0, `cluster up (restart of the killed shard) failed:\n${again.stdout}\n${again.stderr}`);
+  assert.match(again.stdout, /8 of 9 shard processes already running: starting the stopped ones \(12\)/);
   await until('the restarted shard to be healthy', 20_000, async () => ((await getJson(`${url(victim)}/v1/health`)).body.ok ? true : undefined));
   const upAt = (await getJson(`${url(witness)}/v1/global/latest`)).body.epoch as number;
   // caught up: every epoch of its downtime, as the others have it

@@ -30,7 +30,7 @@ export function register(program: Command): void {
 
   cluster
     .command('up')
-    .description('start every shard of a network as child processes; creates a depth-2 (9-shard) devnet first if none exists')
+    .description('start every shard of a network as child processes; creates a depth-2 (9-shard) devnet first if none exists; with some of its processes still running, starts only the stopped ones (a killed node back in its place)')
     .option('--network <dir>', 'network directory (genesis.json, keys, cluster.json, data, logs)', DEFAULT_NET)
     .option('--depth <d>', 'depth of a newly created devnet (3^d shards)', intOpt('--depth'), 2)
     .option('--accounts <n>', 'funded test accounts of a newly created devnet', intOpt('--accounts'), 10)
