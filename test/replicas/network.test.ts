@@ -21,7 +21,7 @@ import { loadLayout, testAccounts } from '../../src/cluster/cluster.js';
 import { replicasOf, type ClusterLayout } from '../../src/cluster/layout.js';
 import { apiUrl, findFreePortBases, readPid } from '../../src/cluster/supervisor.js';
 import { run } from '../support/process.js';
-import { teardownCluster } from '../support/cluster.js';
+import { printLogTails, teardownCluster } from '../support/cluster.js';
 import { SMT, type ReplicaStatus } from './replica-set.js';
 import { sleep, until } from '../support/wait.js';
 import { tryGetJson } from '../support/http.js';
@@ -39,146 +39,151 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
   const [apiBase, p2pBase] = await findFreePortBases(9);
   let layout: ClusterLayout | undefined;
   cleanup = () => teardownCluster(netDir, layout, tmp);
-  const t0 = Date.now();
-  const up = await run(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--depth', '1', '--replicas', '3', '--epoch-ms', '1000', '--accounts', '12',
-    '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '150'], 200_000, { ...process.env, SMT_NO_PROVE: '1' });
   try {
-    layout = loadLayout(netDir);
-  } catch {
-    // nothing started
-  }
-  assert.equal(up.code, 0, `cluster up --replicas 3 failed:\n${up.stdout}\n${up.stderr}`);
-  const L = layout!;
-  const upMs = Date.now() - t0;
-  const genesis = loadGenesis(join(netDir, 'genesis.json'));
-  assert.equal(L.shards.length, 9, 'cluster.json lists every replica of every shard');
-  const shards = ['0', '1', '2'] as ShardId[];
-  const urlsOf = (s: string): string[] => replicasOf(L, s as ShardId).map(apiUrl);
-  const status = async (u: string): Promise<ReplicaStatus | undefined> => (await tryGetJson<ReplicaStatus>(`${u}/v1/replica/status`, 1500))?.body;
-  const writerOf = async (s: string): Promise<number | undefined> => {
-    const st = await Promise.all(urlsOf(s).map(status));
-    const w = st.findIndex((x) => x?.role === 'writer' && x.committed >= 0);
-    return w < 0 ? undefined : w;
-  };
-  for (const s of shards) await until(`a writer of shard ${s}`, 60_000, () => writerOf(s));
-  const latestGlobal = async (from: string[]): Promise<GlobalJson | undefined> => {
-    for (const u of from) {
-      const g = await tryGetJson<GlobalJson>(`${u}/v1/global/latest`, 2000);
-      if (g?.status === 200) return g.body;
+    const t0 = Date.now();
+    const up = await run(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--depth', '1', '--replicas', '3', '--epoch-ms', '1000', '--accounts', '12',
+      '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '150'], 200_000, { ...process.env, SMT_NO_PROVE: '1' });
+    try {
+      layout = loadLayout(netDir);
+    } catch {
+      // nothing started
     }
-    return undefined;
-  };
-
-  // accounts: their home shards; each sender pays an account of the next shard (cross-shard)
-  const accts = testAccounts(netDir).map((a) => ({ ...a, home: homeShard(fromHex(a.address, 20), 1), kp: loadKeyFile(a.file).keyPair }));
-  const initial = await Promise.all(accts.map(async (a) => {
-    const v = await until(`balance of ${a.address}`, 30_000, async () => (await tryGetJson<{ balance: string }>(`${urlsOf(a.home)[0]}/v1/account/${a.address}`, 3000))?.body);
-    return BigInt(v.balance);
-  }));
-  const senders = shards.flatMap((s) => accts.map((a, i) => ({ a, i })).filter((x) => x.a.home === s).slice(0, 2).map((x) => x.i));
-  assert.ok(senders.length >= 4, `test accounts in at least two shards (${senders.length} senders)`);
-  const acked = new Map<string, Sent & { at: number }>();
-  const sent: Sent[] = [];
-  let running = true;
-  const loops = senders.map(async (k, j) => {
-    const a = accts[k]!;
-    const next = accts.findIndex((b) => b.home !== a.home && b.home === shards[(Number(a.home) + 1) % 3]);
-    const same = accts.findIndex((b, i) => i !== k && b.home === a.home);
-    let nonce = 0n;
-    let rr = j;
-    while (running) {
-      const to = nonce % 3n === 2n && same >= 0 ? same : next >= 0 ? next : same;
-      const amount = BigInt(1 + (Number(nonce) % 5));
-      const t = { network: genesis.networkId, from: a.kp.publicKey, to: fromHex(accts[to]!.address, 20), amount, fee: 1n, nonce, ts: 0n };
-      const s: Sent = { txid: txIdHex(t), hex: toHex(encodeSignedTx(signTransfer(t, a.kp.secretKey))), from: k, to, amount, fee: 1n, nonce, cross: accts[to]!.home !== a.home };
-      sent.push(s);
-      const deadline = Date.now() + 60_000;
-      // resubmit the same bytes to the home shard's replicas in turn (a follower forwards to the writer) until one says committed
-      while (running && Date.now() < deadline && !acked.has(s.txid)) {
-        const urls = urlsOf(a.home);
-        const url = urls[rr++ % urls.length]!;
-        try {
-          await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: s.hex }), signal: AbortSignal.timeout(3000) }).then((r) => r.body?.cancel());
-        } catch {
-          continue; // that replica is down
-        }
-        for (const end = Date.now() + 4000; running && Date.now() < end;) {
-          const st = await tryGetJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
-          if (st?.body.status === 'committed') {
-            acked.set(s.txid, { ...s, at: Date.now() });
-            break;
-          }
-          if (!st) break;
-          await sleep(200);
-        }
+    assert.equal(up.code, 0, `cluster up --replicas 3 failed:\n${up.stdout}\n${up.stderr}`);
+    const L = layout!;
+    const upMs = Date.now() - t0;
+    const genesis = loadGenesis(join(netDir, 'genesis.json'));
+    assert.equal(L.shards.length, 9, 'cluster.json lists every replica of every shard');
+    const shards = ['0', '1', '2'] as ShardId[];
+    const urlsOf = (s: string): string[] => replicasOf(L, s as ShardId).map(apiUrl);
+    const status = async (u: string): Promise<ReplicaStatus | undefined> => (await tryGetJson<ReplicaStatus>(`${u}/v1/replica/status`, 1500))?.body;
+    const writerOf = async (s: string): Promise<number | undefined> => {
+      const st = await Promise.all(urlsOf(s).map(status));
+      const w = st.findIndex((x) => x?.role === 'writer' && x.committed >= 0);
+      return w < 0 ? undefined : w;
+    };
+    for (const s of shards) await until(`a writer of shard ${s}`, 60_000, () => writerOf(s));
+    const latestGlobal = async (from: string[]): Promise<GlobalJson | undefined> => {
+      for (const u of from) {
+        const g = await tryGetJson<GlobalJson>(`${u}/v1/global/latest`, 2000);
+        if (g?.status === 200) return g.body;
       }
-      if (!acked.has(s.txid)) return;
-      nonce++;
+      return undefined;
+    };
+
+    // accounts: their home shards; each sender pays an account of the next shard (cross-shard)
+    const accts = testAccounts(netDir).map((a) => ({ ...a, home: homeShard(fromHex(a.address, 20), 1), kp: loadKeyFile(a.file).keyPair }));
+    const initial = await Promise.all(accts.map(async (a) => {
+      const v = await until(`balance of ${a.address}`, 30_000, async () => (await tryGetJson<{ balance: string }>(`${urlsOf(a.home)[0]}/v1/account/${a.address}`, 3000))?.body);
+      return BigInt(v.balance);
+    }));
+    const senders = shards.flatMap((s) => accts.map((a, i) => ({ a, i })).filter((x) => x.a.home === s).slice(0, 2).map((x) => x.i));
+    assert.ok(senders.length >= 4, `test accounts in at least two shards (${senders.length} senders)`);
+    const acked = new Map<string, Sent & { at: number }>();
+    const sent: Sent[] = [];
+    let running = true;
+    const loops = senders.map(async (k, j) => {
+      const a = accts[k]!;
+      const next = accts.findIndex((b) => b.home !== a.home && b.home === shards[(Number(a.home) + 1) % 3]);
+      const same = accts.findIndex((b, i) => i !== k && b.home === a.home);
+      let nonce = 0n;
+      let rr = j;
+      while (running) {
+        const to = nonce % 3n === 2n && same >= 0 ? same : next >= 0 ? next : same;
+        const amount = BigInt(1 + (Number(nonce) % 5));
+        const t = { network: genesis.networkId, from: a.kp.publicKey, to: fromHex(accts[to]!.address, 20), amount, fee: 1n, nonce, ts: 0n };
+        const s: Sent = { txid: txIdHex(t), hex: toHex(encodeSignedTx(signTransfer(t, a.kp.secretKey))), from: k, to, amount, fee: 1n, nonce, cross: accts[to]!.home !== a.home };
+        sent.push(s);
+        const deadline = Date.now() + 60_000;
+        // resubmit the same bytes to the home shard's replicas in turn (a follower forwards to the writer) until one says committed
+        while (running && Date.now() < deadline && !acked.has(s.txid)) {
+          const urls = urlsOf(a.home);
+          const url = urls[rr++ % urls.length]!;
+          try {
+            await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: s.hex }), signal: AbortSignal.timeout(3000) }).then((r) => r.body?.cancel());
+          } catch {
+            continue; // that replica is down
+          }
+          for (const end = Date.now() + 4000; running && Date.now() < end;) {
+            const st = await tryGetJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
+            if (st?.body.status === 'committed') {
+              acked.set(s.txid, { ...s, at: Date.now() });
+              break;
+            }
+            if (!st) break;
+            await sleep(200);
+          }
+        }
+        if (!acked.has(s.txid)) return;
+        nonce++;
+      }
+    });
+
+    await until('transfers committed, some cross-shard', 90_000, async () => ([...acked.values()].filter((t) => t.cross).length >= 6 ? true : undefined), 500);
+    const g1 = await until('a global snapshot', 30_000, () => latestGlobal(urlsOf('0')));
+
+    // kill -9 the writer of shard 1 under load
+    const victim = '1' as ShardId;
+    const w0 = (await until('the writer of shard 1', 30_000, () => writerOf(victim)))!;
+    const committedAtKill = (await status(urlsOf(victim)[w0]!))!.committed;
+    const ackedBefore = new Map(acked);
+    const killedAt = Date.now();
+    process.kill(readPid(netDir, replicasOf(L, victim)[w0]!)!, 'SIGKILL');
+    const w1 = await until('a new writer of shard 1', 60_000, async () => {
+      const st = await Promise.all(urlsOf(victim).map(async (u, i) => (i === w0 ? undefined : status(u))));
+      const i = st.findIndex((x) => x?.role === 'writer');
+      return i < 0 ? undefined : i;
+    });
+    const takeoverMs = Date.now() - killedAt;
+    // global snapshots keep finalising, with shard 1 at an epoch its new writer sealed
+    const others = [...urlsOf('0'), ...urlsOf('2')];
+    const gAfter = await until('a global snapshot with shard 1 past the kill', 60_000, async () => {
+      const g = await latestGlobal(others);
+      const c = g?.shards.find((x) => x.shard === victim);
+      return g && c && !c.carried && c.epoch > committedAtKill ? g : undefined;
+    }, 100);
+    const failoverMs = Date.now() - killedAt;
+    const nAfter = acked.size;
+    await until('transfers of every shard committed after the takeover', 60_000, async () => {
+      const late = [...acked.values()].filter((t) => t.at > killedAt + takeoverMs);
+      return acked.size >= nAfter + 6 && shards.every((s) => late.some((t) => accts[t.from]!.home === s)) ? true : undefined;
+    }, 500);
+    running = false;
+    await Promise.all(loops);
+
+    // every acknowledged transfer is committed on its home shard's writer, exactly once
+    const home = async (s: string): Promise<string> => urlsOf(s)[(await until(`writer of ${s}`, 30_000, () => writerOf(s)))]!;
+    const ask = async <T>(s: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await tryGetJson<T>(`${await home(s)}${path}`, 5000))?.body);
+    for (const t of [...ackedBefore.values(), ...acked.values()]) {
+      const st = await ask<{ status: string }>(accts[t.from]!.home, `/v1/tx/${t.txid}`);
+      assert.equal(st.status, 'committed', `transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce}) was acknowledged committed`);
     }
-  });
-
-  await until('transfers committed, some cross-shard', 90_000, async () => ([...acked.values()].filter((t) => t.cross).length >= 6 ? true : undefined), 500);
-  const g1 = await until('a global snapshot', 30_000, () => latestGlobal(urlsOf('0')));
-
-  // kill -9 the writer of shard 1 under load
-  const victim = '1' as ShardId;
-  const w0 = (await until('the writer of shard 1', 30_000, () => writerOf(victim)))!;
-  const committedAtKill = (await status(urlsOf(victim)[w0]!))!.committed;
-  const ackedBefore = new Map(acked);
-  const killedAt = Date.now();
-  process.kill(readPid(netDir, replicasOf(L, victim)[w0]!)!, 'SIGKILL');
-  const w1 = await until('a new writer of shard 1', 60_000, async () => {
-    const st = await Promise.all(urlsOf(victim).map(async (u, i) => (i === w0 ? undefined : status(u))));
-    const i = st.findIndex((x) => x?.role === 'writer');
-    return i < 0 ? undefined : i;
-  });
-  const takeoverMs = Date.now() - killedAt;
-  // global snapshots keep finalising, with shard 1 at an epoch its new writer sealed
-  const others = [...urlsOf('0'), ...urlsOf('2')];
-  const gAfter = await until('a global snapshot with shard 1 past the kill', 60_000, async () => {
-    const g = await latestGlobal(others);
-    const c = g?.shards.find((x) => x.shard === victim);
-    return g && c && !c.carried && c.epoch > committedAtKill ? g : undefined;
-  }, 100);
-  const failoverMs = Date.now() - killedAt;
-  const nAfter = acked.size;
-  await until('transfers of every shard committed after the takeover', 60_000, async () => {
-    const late = [...acked.values()].filter((t) => t.at > killedAt + takeoverMs);
-    return acked.size >= nAfter + 6 && shards.every((s) => late.some((t) => accts[t.from]!.home === s)) ? true : undefined;
-  }, 500);
-  running = false;
-  await Promise.all(loops);
-
-  // every acknowledged transfer is committed on its home shard's writer, exactly once
-  const home = async (s: string): Promise<string> => urlsOf(s)[(await until(`writer of ${s}`, 30_000, () => writerOf(s)))]!;
-  const ask = async <T>(s: string, path: string): Promise<T> => until(`GET ${path}`, 30_000, async () => (await tryGetJson<T>(`${await home(s)}${path}`, 5000))?.body);
-  for (const t of [...ackedBefore.values(), ...acked.values()]) {
-    const st = await ask<{ status: string }>(accts[t.from]!.home, `/v1/tx/${t.txid}`);
-    assert.equal(st.status, 'committed', `transfer ${t.txid} (sender ${t.from}, nonce ${t.nonce}) was acknowledged committed`);
+    // quiesce: credits of cross-shard transfers arrive once their source epochs are final; then every
+    // balance equals the replay of the committed transfers (a lost or doubled credit never converges)
+    let last = '';
+    await until('balances equal the replay of committed transfers', 90_000, async () => {
+      const views = await Promise.all(accts.map((a) => ask<{ balance: string; nonce: string }>(a.home, `/v1/account/${a.address}`)));
+      const committed = sent.filter((t) => t.nonce < BigInt(views[t.from]!.nonce));
+      const expected = [...initial];
+      for (const t of committed) {
+        expected[t.from]! -= t.amount + t.fee;
+        expected[t.to]! += t.amount;
+      }
+      const got = views.map((v) => BigInt(v.balance));
+      last = JSON.stringify({ expected: expected.map(String), got: got.map(String) });
+      for (const t of acked.values()) assert.ok(t.nonce < BigInt(views[t.from]!.nonce), `acknowledged ${t.txid} below its sender's committed nonce`);
+      return got.every((b, k) => b === expected[k]) ? committed : undefined;
+    }, 1000).catch((e: Error) => {
+      throw new Error(`${e.message}; last view ${last}`);
+    });
+    const gEnd = await until('a later global snapshot', 30_000, async () => {
+      const g = await latestGlobal(others);
+      return g && g.epoch > gAfter.epoch ? g : undefined;
+    });
+    for (const g of [g1, gAfter, gEnd]) assert.equal(g.conservation.holds, true, `global ${g.epoch}: supply conserved`);
+    const cross = [...acked.values()].filter((t) => t.cross).length;
+    console.log(JSON.stringify({ upMs, takeoverMs, failoverMs, failoverEpochs: failoverMs / genesis.epochMs, writers: [w0, w1], acked: acked.size, ackedBeforeKill: ackedBefore.size, cross, globals: [g1.epoch, gAfter.epoch, gEnd.epoch] }));
+  } catch (e) {
+    printLogTails(netDir, layout); // CI keeps only the test output
+    throw e;
   }
-  // quiesce: credits of cross-shard transfers arrive once their source epochs are final; then every
-  // balance equals the replay of the committed transfers (a lost or doubled credit never converges)
-  let last = '';
-  await until('balances equal the replay of committed transfers', 90_000, async () => {
-    const views = await Promise.all(accts.map((a) => ask<{ balance: string; nonce: string }>(a.home, `/v1/account/${a.address}`)));
-    const committed = sent.filter((t) => t.nonce < BigInt(views[t.from]!.nonce));
-    const expected = [...initial];
-    for (const t of committed) {
-      expected[t.from]! -= t.amount + t.fee;
-      expected[t.to]! += t.amount;
-    }
-    const got = views.map((v) => BigInt(v.balance));
-    last = JSON.stringify({ expected: expected.map(String), got: got.map(String) });
-    for (const t of acked.values()) assert.ok(t.nonce < BigInt(views[t.from]!.nonce), `acknowledged ${t.txid} below its sender's committed nonce`);
-    return got.every((b, k) => b === expected[k]) ? committed : undefined;
-  }, 1000).catch((e: Error) => {
-    throw new Error(`${e.message}; last view ${last}`);
-  });
-  const gEnd = await until('a later global snapshot', 30_000, async () => {
-    const g = await latestGlobal(others);
-    return g && g.epoch > gAfter.epoch ? g : undefined;
-  });
-  for (const g of [g1, gAfter, gEnd]) assert.equal(g.conservation.holds, true, `global ${g.epoch}: supply conserved`);
-  const cross = [...acked.values()].filter((t) => t.cross).length;
-  console.log(JSON.stringify({ upMs, takeoverMs, failoverMs, failoverEpochs: failoverMs / genesis.epochMs, writers: [w0, w1], acked: acked.size, ackedBeforeKill: ackedBefore.size, cross, globals: [g1.epoch, gAfter.epoch, gEnd.epoch] }));
 });
