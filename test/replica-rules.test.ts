@@ -23,7 +23,7 @@ test('a voter grants at most one candidate per term, whatever the order of reque
       const own: Position = { lastTerm: 0n, lastEpoch: -1 };
       const granted = new Map<bigint, Set<number>>();
       for (const r of reqs) {
-        const d = decideVote(st, own, r, NOW, 0, null);
+        const d = decideVote(st, own, r, NOW, []);
         assert.ok(d.state.term >= st.term, 'the term never goes down');
         st = d.state;
         if (d.grant) {
@@ -41,14 +41,27 @@ test('a voter grants at most one candidate per term, whatever the order of reque
 test('a voter refuses a candidate less up to date, and a stale term, and keeps its lease promise', () => {
   const st: VoteState = { term: 3n, votedFor: null };
   const own: Position = { lastTerm: 3n, lastEpoch: 10 };
-  const behind = decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 3n, lastEpoch: 9 }, NOW, 0, null);
+  const behind = decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 3n, lastEpoch: 9 }, NOW, []);
   assert.equal(behind.grant, false);
   assert.equal(behind.state.term, 4n, 'the higher term is adopted even when the vote is refused');
-  assert.equal(decideVote(st, own, { term: 2n, candidate: 1, lastTerm: 9n, lastEpoch: 99 }, NOW, 0, null).grant, false);
-  const lease = decideVote(st, own, { term: 9n, candidate: 2, lastTerm: 9n, lastEpoch: 99 }, NOW, NOW + 1, 0);
+  assert.equal(decideVote(st, own, { term: 2n, candidate: 1, lastTerm: 9n, lastEpoch: 99 }, NOW, []).grant, false);
+  const lease = decideVote(st, own, { term: 9n, candidate: 2, lastTerm: 9n, lastEpoch: 99 }, NOW, [{ until: NOW + 1, to: 0 }]);
   assert.deepEqual([lease.grant, lease.state.term], [false, 3n], 'under a lease promise the term is not even adopted');
-  assert.equal(decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 2n, lastEpoch: 50 }, NOW, 0, null).grant, false, 'a higher epoch of an older term is less up to date');
-  assert.equal(decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 3n, lastEpoch: 10 }, NOW, 0, null).grant, true);
+  assert.equal(decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 2n, lastEpoch: 50 }, NOW, []).grant, false, 'a higher epoch of an older term is less up to date');
+  assert.equal(decideVote(st, own, { term: 4n, candidate: 1, lastTerm: 3n, lastEpoch: 10 }, NOW, []).grant, true);
+});
+
+test('every running lease promise binds the voter: to the writer heard, to the candidate voted for, to anyone after a restart', () => {
+  const st: VoteState = { term: 3n, votedFor: 0 };
+  const own: Position = { lastTerm: 3n, lastEpoch: 10 };
+  const req = (candidate: number) => ({ term: 4n, candidate, lastTerm: 3n, lastEpoch: 10 });
+  const why = (d: ReturnType<typeof decideVote>): string => (d.grant ? 'granted' : d.reason);
+  const voted = { until: NOW + 1, to: 0 };
+  assert.equal(why(decideVote(st, own, req(1), NOW, [{ until: 0, to: 2 }, voted])), 'lease', 'a vote granted in term 3 to replica 0 promises it a lease: no term-4 vote for replica 1 while it runs');
+  assert.equal(decideVote(st, own, req(0), NOW, [voted]).grant, true, 'the replica it promised may still win the next term');
+  assert.equal(decideVote(st, own, req(1), NOW + 1, [voted]).grant, true, 'an ended promise binds nothing');
+  const restarted = { until: NOW + 1, to: null };
+  for (const c of [0, 1, 2]) assert.equal(why(decideVote(st, own, req(c), NOW, [restarted])), 'lease', `a promise to a replica it cannot name (made before a restart) refuses candidate ${c}`);
 });
 
 test('up-to-date order is total and lexicographic on (term, epoch)', () => {

@@ -262,10 +262,10 @@ test('a replica without its vote record votes in no term up to the highest one i
   const own = { lastTerm: 5n, lastEpoch: 10 };
   const req = (term: bigint, candidate: number) => ({ term, candidate, lastTerm: 5n, lastEpoch: 10 });
   for (const c of [0, 2]) {
-    assert.equal(decideVote(s, own, req(5n, c), 0, 0, null).grant, false, `no second vote in term 5 (candidate ${c})`);
-    assert.equal(decideVote(s, own, req(4n, c), 0, 0, null).grant, false);
+    assert.equal(decideVote(s, own, req(5n, c), 0, []).grant, false, `no second vote in term 5 (candidate ${c})`);
+    assert.equal(decideVote(s, own, req(4n, c), 0, []).grant, false);
   }
-  assert.equal(decideVote(s, own, req(6n, 2), 0, 0, null).grant, true, 'a later term votes as usual');
+  assert.equal(decideVote(s, own, req(6n, 2), 0, []).grant, true, 'a later term votes as usual');
   // the floor is the highest term heard, whatever the order; its own index and strangers do not count
   assert.equal(recoveredVoteState(new Map([[0, 3n], [2, 9n]]), 1, 3)!.term, 9n);
   assert.equal(recoveredVoteState(new Map([[1, 9n], [2, 3n]]), 1, 3), undefined);
@@ -296,8 +296,8 @@ test('the failover test\'s lost commit: a wiped voter cannot elect a candidate m
   assert.equal(wiped.recovered(), undefined, 'replica 2 grants no vote in term 4 while it holds nothing of a writer of term >= 3');
   // replica 1 (epoch 50) wins term 4 with replica 0's vote (0 is behind, so it grants; 1 refuses 0)
   const r0 = { term: 3n, votedFor: null };
-  assert.equal(decideVote(r0, { lastTerm: 1n, lastEpoch: 38 }, { term: 4n, candidate: 1, lastTerm: 2n, lastEpoch: 50 }, 0, 0, null).grant, true);
-  assert.equal(decideVote({ term: 3n, votedFor: null }, { lastTerm: 2n, lastEpoch: 50 }, { term: 4n, candidate: 0, lastTerm: 1n, lastEpoch: 38 }, 0, 0, null).grant, false);
+  assert.equal(decideVote(r0, { lastTerm: 1n, lastEpoch: 38 }, { term: 4n, candidate: 1, lastTerm: 2n, lastEpoch: 50 }, 0, []).grant, true);
+  assert.equal(decideVote({ term: 3n, votedFor: null }, { lastTerm: 2n, lastEpoch: 50 }, { term: 4n, candidate: 0, lastTerm: 1n, lastEpoch: 38 }, 0, []).grant, false);
   // then replica 2 follows the new writer and votes again once it holds the writer's epochs
   wiped.writerAnswer(4n, 52, 52);
   assert.deepEqual(wiped.recovered(), { term: 3n, votedFor: LOST_VOTE });

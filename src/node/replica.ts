@@ -47,9 +47,10 @@ export class ReplicaService {
     const peerIds = keys.map((k) => peerIdOfPublicKey(k));
     const cut = deny ? (r: number) => deny.has(peerIds[r]!) : () => false;
     const log = o.logger.child({ module: 'replica', replica: o.index });
+    // performance.now() counts from this process's start: processStart 0
     this.replica = new Replica({
       shard: o.shard, genesis: o.genesis, key: o.key, index: o.index, logger: o.logger, leaseMs: o.leaseMs, startClock: o.startClock, onResync: o.onResync,
-      scheduler: realScheduler, mono: () => performance.now(), random: Math.random, votes: fileVoteRecord(o.dataDir),
+      scheduler: realScheduler, mono: () => performance.now(), processStart: 0, random: Math.random, votes: fileVoteRecord(o.dataDir),
       transport: httpTransport(o.urls, cut, log), refuseFrom: cut,
     });
   }

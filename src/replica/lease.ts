@@ -29,13 +29,23 @@ export function atLeastAsUpToDate(a: Position, b: Position): boolean {
 }
 
 /**
- * A voter's answer. `promiseUntil`: the end of its lease promise to the writer it last heard from
- * (`leaderOf` that promise); while it runs, the voter refuses other candidates without even adopting
- * their term, so a deposing election cannot finish while the writer may still seal.
+ * A voter's lease promise: until `until`, it votes for no candidate but `to` (null: a replica it
+ * cannot name, e.g. whoever it may have promised before it restarted).
  */
-export function decideVote(state: VoteState, own: Position, req: VoteRequest, now: number, promiseUntil: number, promisedTo: number | null): VoteDecision {
+export interface LeasePromise {
+  until: number;
+  to: number | null;
+}
+
+/**
+ * A voter's answer. `promises`: its lease promises (to the writer it last heard from, to the
+ * candidate it last voted for, and for a lease after it started); while one runs for another
+ * replica, the voter refuses the candidate without even adopting its term, so a deposing election
+ * cannot finish while the earlier writer may still seal.
+ */
+export function decideVote(state: VoteState, own: Position, req: VoteRequest, now: number, promises: readonly LeasePromise[]): VoteDecision {
   if (req.term < state.term) return { grant: false, state, reason: 'stale-term' };
-  if (now < promiseUntil && promisedTo !== null && promisedTo !== req.candidate) return { grant: false, state, reason: 'lease' };
+  if (promises.some((p) => now < p.until && p.to !== req.candidate)) return { grant: false, state, reason: 'lease' };
   let s = state;
   if (req.term > s.term) s = { term: req.term, votedFor: null };
   if (s.votedFor !== null && s.votedFor !== req.candidate) return { grant: false, state: s, reason: 'voted' };

@@ -14,7 +14,7 @@ import type { KeyPair } from '../core/ed25519.js';
 import { replicaKeys, type Genesis } from '../core/genesis.js';
 import { snapshotHash } from '../shard/snapshot.js';
 import { ReplicaDivergenceError, ReplicaMismatchError, type SealedEvent, type Shard } from '../shard/shard.js';
-import { committedEpoch, decideVote, electionTimeoutMs, leaseEnd, majority, type Position, type VoteState } from './lease.js';
+import { committedEpoch, decideVote, electionTimeoutMs, leaseEnd, majority, type LeasePromise, type Position, type VoteState } from './lease.js';
 import { TermFence } from './fence.js';
 import { decodeEntries, decodeEntry, encodeEntries, encodeEntry } from './entry.js';
 import {
@@ -75,6 +75,8 @@ export interface ReplicaOptions {
   scheduler: Scheduler;
   /** A monotonic clock (ms) for leases and election deadlines (default: scheduler.now). */
   mono?: () => number;
+  /** When this process started, on the `mono` clock (default: when the replica is made): a vote's lease promise made before a restart holds until a lease after it. */
+  processStart?: number;
   /** Random numbers in [0, 1) for election timeouts (default Math.random). */
   random?: () => number;
   /** Requests from these replicas are refused (the node's deny list). */
@@ -126,6 +128,10 @@ export class Replica {
   private vote: VoteState;
   private writer: number | null = null;
   private heardAt = -Infinity;
+  /** The lease promise its last granted vote made (see handleVote). */
+  private votePromise: LeasePromise = { until: 0, to: null };
+  private readonly startedAt: number;
+  private readonly startTerm: bigint;
   private electionDeadline: number;
   private readonly contacts = new Map<number, number>();
   private readonly durable = new Map<number, number>();
@@ -166,6 +172,8 @@ export class Replica {
       this.syncedAt = e;
       if (e !== undefined) this.committed = Math.max(this.committed, e);
     }, () => undefined);
+    this.startedAt = o.processStart ?? this.mono();
+    this.startTerm = this.vote.term;
     this.electionDeadline = this.mono() + this.electionTimeout();
     this.onSealed = (ev) => {
       if (this.role === 'writer') {
@@ -217,6 +225,11 @@ export class Replica {
 
   isWriter(): boolean {
     return this.role === 'writer';
+  }
+
+  /** Writer under a live lease: it may seal and sign now. */
+  holdsLease(): boolean {
+    return this.role === 'writer' && this.leaseValid();
   }
 
   /**
@@ -373,6 +386,9 @@ export class Replica {
       this.electionDeadline = this.mono() + this.electionTimeout();
       return;
     }
+    // a vote it granted or a writer it heard while the pre-vote ran postponed the election: it
+    // promised that replica a lease (the simulator's seed 40: it stood 91 ms after voting)
+    if (this.role !== 'follower' || this.mono() < this.electionDeadline) return;
     const term = this.vote.term + 1n;
     this.setVote({ term, votedFor: this.o.index });
     this.role = 'candidate';
@@ -395,12 +411,15 @@ export class Replica {
     const msg = encodeVoteRequest({ network: this.o.genesis.networkId, shard: this.o.shard.id, prevote, candidate: this.o.index, term, lastTerm: own.lastTerm, lastEpoch: own.lastEpoch, at });
     const body = this.signed('replica-vote-request', msg);
     const grants = new Map<number, number>();
+    // a grant counts as a lease contact from when it was asked: never later than the voter's
+    // promise began, whatever the answer's delay
+    const asked = this.mono();
     await Promise.all(this.others().map(async (i) => {
       const res = await this.post(i, '/v1/replica/vote', body, Math.min(1000, this.o.genesis.epochMs));
       if (!res) return;
       const m = this.open('replica-vote', res, i, decodeVote);
       if (!m || m.voter !== i || m.reqAt !== at || m.candidate !== this.o.index) return;
-      if (m.granted && m.term === term) grants.set(i, this.mono());
+      if (m.granted && m.term === term) grants.set(i, asked);
       else if (m.term > this.vote.term && !prevote) await this.adoptTerm(m.term, null);
     }));
     return grants;
@@ -617,9 +636,17 @@ export class Replica {
     await this.refreshHeadTerm();
     const now = this.mono();
     const writer = this.role === 'writer';
-    const promiseUntil = writer ? (this.leaseValid() ? Infinity : 0) : this.heardAt + this.leaseMs;
-    const promisedTo = writer ? this.o.index : this.writer;
-    const d = decideVote(this.vote, this.position(), req, now, promiseUntil, promisedTo);
+    const promises: LeasePromise[] = [
+      // to the writer it heard from last (itself while its own lease holds)
+      writer ? { until: this.leaseValid() ? Infinity : 0, to: this.o.index } : this.writer === null ? { until: 0, to: null } : { until: this.heardAt + this.leaseMs, to: this.writer },
+      // a candidate counts a granted vote as a lease contact from when it asked, so the grant
+      // promises as much as hearing from a writer does
+      this.votePromise,
+      // a lease it may have promised before this process started (the promise is not on disk;
+      // in term 0 it never heard a writer nor granted a vote)
+      { until: this.startTerm > 0n ? this.startedAt + this.leaseMs : 0, to: null },
+    ];
+    const d = decideVote(this.vote, this.position(), req, now, promises);
     if (req.prevote) {
       // nothing changes: would this replica vote so? (a vote already cast in the current term
       // does not stop a pre-vote for the next one)
@@ -633,7 +660,10 @@ export class Replica {
       this.writer = null;
       if (this.role === 'writer' || this.role === 'candidate') await this.stepDown(`vote request of term ${d.state.term}`);
     }
-    if (d.grant) this.electionDeadline = now + this.electionTimeout();
+    if (d.grant) {
+      this.electionDeadline = now + this.electionTimeout();
+      this.votePromise = { until: now + this.leaseMs, to: req.candidate };
+    }
     this.log.info({ candidate: req.candidate, term: req.term.toString(), grant: d.grant, ...(d.grant ? {} : { reason: d.reason }) }, 'vote');
     const v = { network: this.o.genesis.networkId, shard: this.o.shard.id, voter: this.o.index, candidate: req.candidate, term: this.vote.term, granted: d.grant, reqAt: req.at };
     return this.signed('replica-vote', encodeVote(v));

@@ -145,6 +145,8 @@ interface SimNode {
   die: () => void;
   /** Lost its data (wiped, or discarded it after diverging) and has not voted again since (amnesia.ts): another replica of its shard is not wiped meanwhile. */
   lostData: boolean;
+  /** Virtual time at which the process last started (before its boot time). */
+  startedAt: number;
 }
 
 interface SentTx { id: string; from: number; to: Uint8Array; toHome: number; amount: bigint; fee: bigint; nonce: bigint; user: User }
@@ -248,7 +250,7 @@ export class World {
         const name = R > 1 ? `${s}/${r}` : s;
         this.nodes.push({
           i: this.nodes.length, si, r, name, shard: s, peerId: peerIdOfPublicKey(repKeys[si]![r]!.publicKey), key: repKeys[si]![r]!, proc: new SimProcess(name),
-          components: [], globalAt: new Map(), booting: false, lostData: false, death: new Promise(() => {}), die: () => {}, votes: { state: undefined, catchUp: false }, clockOn: false,
+          components: [], globalAt: new Map(), booting: false, lostData: false, startedAt: 0, death: new Promise(() => {}), die: () => {}, votes: { state: undefined, catchUp: false }, clockOn: false,
           shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
           netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
         });
@@ -334,7 +336,7 @@ export class World {
     const gen = n.proc.gen;
     const rep: Replica = new Replica({
       shard: s, genesis: this.genesis, key: n.key, index: n.r, logger: this.nodeLogger(n),
-      scheduler: wholeMs(this.clock.schedulerFor(n.proc)), random: rng(this.cfg.seed * 1000 + n.i * 17 + n.proc.gen),
+      scheduler: wholeMs(this.clock.schedulerFor(n.proc)), processStart: n.startedAt, random: rng(this.cfg.seed * 1000 + n.i * 17 + n.proc.gen),
       votes: {
         has: () => n.votes.state !== undefined, read: () => n.votes.state ?? { term: 0n, votedFor: null }, write: (v) => void (n.votes.state = v),
         catchUp: () => n.votes.catchUp, clearCatchUp: () => void (n.votes.catchUp = false),
@@ -529,6 +531,11 @@ export class World {
     const k = `${n.si}:${term}`;
     const prev = this.writers.get(k);
     if (prev !== undefined && prev !== n.r) this.violation(`two writers of shard ${n.shard} in term ${term}: replicas ${prev} and ${n.r}`);
+    // leases never overlap: an earlier writer's lease ended before a later one was elected (what
+    // canSignRound and the seal's lease check rest on)
+    for (const o of this.nodes) {
+      if (o !== n && o.si === n.si && o.rep?.holdsLease()) this.violation(`shard ${n.shard}: replica ${n.r} became writer of term ${term} while replica ${o.r} (term ${o.rep.term()}) still held its write lease`);
+    }
     this.writers.set(k, n.r);
     this.elections++;
     const acked = this.maxCommitted.get(n.si) ?? -1;
@@ -644,6 +651,7 @@ export class World {
   /** Process `n` (down) is started again now and comes up at `up`: from its synced writes, or `wiped` (empty). */
   private startAgain(n: SimNode, up: number, wiped: boolean): void {
     n.booting = true;
+    n.startedAt = this.clock.now;
     this.log(`start ${n.name}${wiped ? ' wiped' : ''}: up in ${up - this.clock.now} ms`);
     this.clock.at(up, () => {
       n.booting = false;
