@@ -18,9 +18,11 @@
 //   npm run bench:light                      depths 1, 2 and 3
 //   BENCH_LIGHT_DEPTHS=1,2 npm run bench:light
 //   BENCH_LIGHT_NO_CLUSTER=1 npm run bench:light  (c) and the Groth16 floor only
+//   BENCH_LIGHT_NO_PROOFS=1 BENCH_LIGHT_DEPTHS=3 npm run bench:light  (a) and (b) at depth 3 only
+//   BENCH_LIGHT_PORTS=21000,21500              the clusters' API and p2p base ports
 import { loadavg } from 'node:os';
 import * as snarkjs from 'snarkjs';
-import { startCluster, signedTransfer, postJson, until, sleep, type SecCluster } from '../test/security/harness.js';
+import { cpuSeconds, startCluster, signedTransfer, postJson, until, sleep, type SecCluster } from '../test/security/harness.js';
 import { makeTestNet } from '../test/hierarchy-fixtures.js';
 import type { Genesis } from '../src/core/genesis.js';
 import { LightClient, type FetchFn } from '../src/light/client.js';
@@ -36,6 +38,8 @@ import { proveTree, type ProofTree } from '../src/proof/tree-prover.js';
 import { closeVerifier, loadVerificationKey, verifyWithKey, warmVerifier } from '../src/proof/verifier.js';
 
 const depths = (process.env.BENCH_LIGHT_DEPTHS ?? '1,2,3').split(',').map(Number);
+// BENCH_LIGHT_PORTS=API,P2P: the clusters' base ports (default: free ones at random)
+const ports = process.env.BENCH_LIGHT_PORTS ? ((p) => ({ api: p[0]!, p2p: p[1]! }))(process.env.BENCH_LIGHT_PORTS.split(',').map(Number)) : undefined;
 const RUNS = Number(process.env.BENCH_LIGHT_RUNS ?? 25);
 const GOALS = { accountBytes: 4096, accountMs: 20, treeMsDepth2: 60 };
 
@@ -98,14 +102,52 @@ const H = await getPoseidon();
 const results: Record<string, unknown>[] = [];
 const mark = (ok: boolean): string => (ok ? 'meets' : 'MISSES');
 
+/** Cores the cluster's node processes use over `ms` (utime + stime from /proc). */
+async function nodeCores(c: SecCluster, ms: number): Promise<number> {
+  const pids = c.layout.shards.map((s) => c.pidOf(s.shard));
+  const sum = (): number => pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const c0 = sum();
+  const t = Date.now();
+  await sleep(ms);
+  return +((sum() - c0) / ((Date.now() - t) / 1000)).toFixed(2);
+}
+
+/** `until`, printing what it waits for, the last answer and the load every 20 s (depth 3 takes minutes). */
+async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>, why: () => string): Promise<T> {
+  const t0 = Date.now();
+  let next = t0 + 20_000;
+  return until(what, ms, async () => {
+    const v = await f();
+    if (v === undefined && Date.now() >= next) {
+      next += 20_000;
+      console.log(`  ... ${what}: ${((Date.now() - t0) / 1000).toFixed(0)} s${why() ? ` (last answer: ${why()})` : ''}, load ${load()}`);
+    }
+    return v;
+  }, 1000).catch((e: Error) => {
+    throw new Error(`${e.message}; last answer: ${why()}`);
+  });
+}
+
 // ---------------------------------------------------------------- (a), (b): a real cluster
 async function accountAndTx(depth: number): Promise<Record<string, unknown>> {
   const row: Record<string, unknown> = {};
   const t0 = Date.now();
-  // 27 node processes share this 2-core machine: at 2 s epochs they saturated it and no global went final in 300 s
-  const c = await startCluster({ depth, accounts: 12, timeoutS: depth >= 3 ? 600 : 300, epochMs: depth >= 3 ? 5000 : 1000 });
+  // 27 node processes share this 2-core machine. Started all at once with the epoch clock already
+  // running, each spent minutes loading (~4.5 CPU-s each) while the clock ran, then sealed the
+  // missed epochs on arrival; no global went final (7 min, load 78). Three at a time, with genesis
+  // set after they are all up, the first global is final at epoch 0 and the 27 settle at ~1.2
+  // cores at 5 s epochs (docs/EXPLORER.md).
+  const big = depth >= 3;
+  const c = await startCluster({
+    depth, accounts: 12, timeoutS: big ? 600 : 300, epochMs: big ? 5000 : 1000, ...(ports ? { ports } : {}),
+    upArgs: big ? ['--start-concurrency', '3', '--genesis-delay', String(Number(process.env.BENCH_LIGHT_GENESIS_DELAY_S ?? 120))] : [],
+    onLine: big ? (l) => /^(creating|starting|\s+(healthy|at most|waiting|global))/.test(l) && console.log(`  cluster up: ${l.trim()} (${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load()})`) : undefined,
+  });
   console.log(`cluster of ${3 ** depth} node processes up in ${((Date.now() - t0) / 1000).toFixed(0)} s (load ${load()})`);
   try {
+    row.upS = Math.round((Date.now() - t0) / 1000);
+    row.nodesCores = await nodeCores(c, 10_000);
+    console.log(`the ${3 ** depth} node processes use ${row.nodesCores} cores (CPU-seconds from /proc over 10 s; load ${load()})`);
     const accts = c.accounts();
     const a = accts[0]!;
     const other = accts.find((x) => x.home !== a.home)!;
@@ -119,20 +161,18 @@ async function accountAndTx(depth: number): Promise<Record<string, unknown>> {
     // right after start-up (27 nodes at load 40+) the newest globals can still carry this shard's
     // triads: ask again until a final global includes it
     let whyA = '';
-    const acc = await until('the account in a final global epoch', 180_000, async () => (await measure(mk, (lc) => lc.account(a.address)).catch((e: Error) => void (whyA = e.message))), 1000).catch((e: Error) => {
-      throw new Error(`${e.message}; last answer: ${whyA}`);
-    });
+    const acc = await waitFor('the account in a final global epoch', 180_000, async () => (await measure(mk, (lc) => lc.account(a.address)).catch((e: Error) => void (whyA = e.message))), () => whyA);
     row.account = { bytes: acc.bytes, requests: acc.requests, ms: acc.ms, cpuMs: acc.cpuMs, coldMs: acc.coldMs, load: load() };
     console.log(`(a) account:      ${acc.bytes} B in ${acc.requests} request, verify ${acc.ms} ms wall, ${acc.cpuMs} ms CPU (cold, with fetch: ${acc.coldMs} ms)`
       + `   goal <= ${GOALS.accountBytes} B and <= ${GOALS.accountMs} ms: ${mark(acc.bytes <= GOALS.accountBytes && Math.min(acc.ms, acc.cpuMs) <= GOALS.accountMs)}`);
     let why = '';
-    const inc = await until('tx in a final global epoch', 180_000, async () => (await measure(mk, (lc) => lc.tx(t.txid, a.home)).catch((e: Error) => void (why = e.message))), 1000).catch((e: Error) => {
-      throw new Error(`${e.message}; last answer: ${why}`);
-    });
-    const credited = await until('credit proven', 180_000, async () => {
-      const m = await measure(mk, (lc) => lc.tx(t.txid, a.home), undefined, 1);
-      return m.result.credit?.verified ? m : undefined;
-    }, 1000);
+    const inc = await waitFor('the tx in a final global epoch', 180_000, async () => (await measure(mk, (lc) => lc.tx(t.txid, a.home)).catch((e: Error) => void (why = e.message))), () => why);
+    let whyC = '';
+    const credited = await waitFor('the credit proven', 180_000, async () => {
+      const m = await measure(mk, (lc) => lc.tx(t.txid, a.home), undefined, 1).catch((e: Error) => void (whyC = e.message));
+      if (m && !m.result.credit?.verified) whyC = `credit: ${JSON.stringify(m.result.credit ?? null).slice(0, 160)}`;
+      return m?.result.credit?.verified ? m : undefined;
+    }, () => whyC);
     const cr = await measure(mk, (lc) => lc.tx(t.txid, a.home)); // the full run count, now that the credit shows
     row.tx = { bytes: inc.bytes, requests: inc.requests, ms: inc.ms, cpuMs: inc.cpuMs };
     row.txWithCredit = { bytes: cr.bytes, requests: cr.requests, ms: cr.ms, cpuMs: cr.cpuMs, credited: !!cr.result.credit?.verified && !!credited };
@@ -234,16 +274,20 @@ async function groth16Floor(p: ProvedEpochs): Promise<Record<string, unknown>> {
   return r;
 }
 
-const prover = new Prover({ threads: 'single' });
-await prover.warmed;
+// BENCH_LIGHT_NO_PROOFS=1: (a) and (b) only, no (c) and no Groth16 floor
+const noProofs = process.env.BENCH_LIGHT_NO_PROOFS === '1';
+const prover = noProofs ? undefined : new Prover({ threads: 'single' });
+await prover?.warmed;
 let floor: Record<string, unknown> | undefined;
 try {
   for (const depth of depths) {
     console.log(`\n== depth ${depth} (${3 ** depth} shards; load ${load()})`);
     const row: Record<string, unknown> = { depth, shards: 3 ** depth };
-    const c = await globalProof(prover, depth, H);
-    Object.assign(row, c.row);
-    if (depth === 2 || (!floor && depth === depths.at(-1))) floor ??= await groth16Floor(c.proved);
+    if (!noProofs) {
+      const c = await globalProof(prover!, depth, H);
+      Object.assign(row, c.row);
+      if (depth === 2 || (!floor && depth === depths.at(-1))) floor ??= await groth16Floor(c.proved);
+    }
     if (process.env.BENCH_LIGHT_NO_CLUSTER === '1') {
       results.push(row);
       continue;
@@ -262,7 +306,7 @@ try {
     results.push(row);
   }
 } finally {
-  await prover.close();
+  await prover?.close();
   await closeVerifier();
 }
 // the verdicts take the lower of wall and process CPU time: on a loaded machine wall time is mostly

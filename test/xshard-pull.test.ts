@@ -88,6 +88,40 @@ test('the safety-net pull skips a source that sent nothing since a pull left not
   dstX.close();
 });
 
+test('a source that never sent value to another shard is never pulled, not even once at start', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  let global: GlobalSnapshot | undefined;
+  let asked = 0;
+  const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: manual });
+  const network = {
+    onGlobal: () => () => {},
+    latestGlobalSnapshot: () => global,
+    publishReceipts: async () => {},
+    fetchReceipts: async () => void asked++,
+  } as unknown as TriadNetwork;
+  dstX.attach(network);
+  const seal = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await src.sealEpoch();
+      await dst.sealEpoch();
+    }
+    const e = src.latestEpoch();
+    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
+    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+  };
+  // a transfer inside the source moves no value out of it
+  const [a, b] = usersOn(net, SRC);
+  assert.ok((await src.submit([transfer(net, a!, addr(b!), 100n, 0n)]))[0]!.ok);
+  for (let round = 0; round < 3; round++) {
+    await seal(5);
+    await dstX.pull();
+  }
+  assert.equal(asked, 0, 'no pull of a source with outflow 0');
+  assert.equal(dstX.counters.pullsSkipped, 3);
+  dstX.close();
+});
+
 test('held receipt batches are offered once when globals arrive in a burst (two retries at once used to take one queue head twice and crash the node)', async () => {
   const src = await open(SRC);
   const dst = await open(DST);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { loadGenesis, replicaKeys } from '../core/genesis.js';
 import { makeLayout, parseLayout, processName, replicasOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
 import { findWriter } from './discover.js';
+import { StartPacer } from './start-pacer.js';
 import { allShards } from '../core/ids.js';
 import { circuitsBuilt } from '../proof/artifacts.js';
 import { apiUrl, getJson, isAlive, portFree, proverPid, proverUrlOf, readPid, SMT_BIN, sleep, startProver, startShard, stopProver, stopShard, tailLog } from './supervisor.js';
@@ -18,11 +19,15 @@ export interface UpOptions {
   depth: number;
   accounts: number;
   epochMs: number;
+  /** Genesis time of a newly created devnet: this many seconds after its creation (default 0). */
+  genesisDelayS?: number;
   /** Replicas per shard of a newly created devnet (default 1); an existing network's genesis decides. */
   replicas?: number;
   apiBasePort?: number;
   p2pBasePort?: number;
   timeoutMs: number;
+  /** At most this many shard processes starting at once (spawned, API not answering yet); 0 = all at once. */
+  startConcurrency?: number;
   waitGlobal: boolean;
   print: (line: string) => void;
 }
@@ -52,10 +57,9 @@ interface Health {
 export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   const netDir = resolve(o.network);
   if (!existsSync(join(netDir, 'genesis.json'))) {
-    o.print(`creating a depth-${o.depth} devnet (${3 ** o.depth} shards) in ${netDir}`);
     const replicas = o.replicas ?? 1;
     o.print(`creating a depth-${o.depth} devnet (${3 ** o.depth} shards${replicas > 1 ? ` x ${replicas} replicas` : ''}) in ${netDir}`);
-    execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(o.depth), '--dir', netDir, '--accounts', String(o.accounts), '--epoch-ms', String(o.epochMs), ...(replicas > 1 ? ['--replicas', String(replicas)] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [SMT_BIN, 'network', 'init', '--depth', String(o.depth), '--dir', netDir, '--accounts', String(o.accounts), '--epoch-ms', String(o.epochMs), ...(o.genesisDelayS ? ['--genesis-delay', String(o.genesisDelayS)] : []), ...(replicas > 1 ? ['--replicas', String(replicas)] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const genesis = loadGenesis(join(netDir, 'genesis.json'));
   // every shard of a cluster has the same number of replicas (network init --replicas)
@@ -99,7 +103,10 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
   }
   if (partial) o.print(`${running.length} of ${layout.shards.length} shard processes already running: starting the stopped ones (${toStart.map(processName).join(', ')})`);
   else o.print(`starting ${layout.shards.length} shard processes (network ${genesis.networkId}, epoch ${genesis.epochMs} ms${replicas > 1 ? `, ${replicas} replicas per shard` : ''})`);
-  for (const s of toStart) startShard(netDir, layout, s);
+  const pacer = new StartPacer(toStart, o.startConcurrency ?? 0);
+  if (pacer.notStarted > 0 && (o.startConcurrency ?? 0) > 0 && o.startConcurrency! < toStart.length) o.print(`  at most ${o.startConcurrency} starting at once (a process is starting until its API answers)`);
+  const spawned = new Set<string>();
+  const answered = new Set<string>(running.map(processName));
 
   const deadline = Date.now() + o.timeoutMs;
   const healthy = new Set<string>(running.map(processName));
@@ -108,24 +115,33 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
     if (partial) await Promise.all(toStart.map((s) => stopShard(netDir, s, 5000)));
     else await clusterDown(netDir, 5000, () => {});
   };
-  let last = -1;
+  // 27 processes starting on 2 cores answer slowly: poll them less often than a few
+  const pollMs = Math.min(1000, Math.max(250, 40 * layout.shards.length));
+  let last = '';
   while (healthy.size < layout.shards.length) {
-    const waiting = layout.shards.filter((s) => !healthy.has(processName(s)));
+    for (const s of pacer.next((x) => answered.has(processName(x)))) {
+      startShard(netDir, layout, s);
+      spawned.add(processName(s));
+    }
+    const waiting = layout.shards.filter((s) => !healthy.has(processName(s)) && (spawned.has(processName(s)) || answered.has(processName(s))));
     const dead = waiting.find((s) => !isAlive(readPid(netDir, s)));
     if (dead) {
       const tail = tailLog(netDir, dead); // before the others are stopped: their shutdown is not the cause
       await giveUp();
       throw new ClusterError(`shard ${processName(dead)} exited during start; last log lines:\n${tail}`);
     }
-    // all at once, with time to answer: 27 processes starting on 2 cores answer slowly, and one
-    // slow answer must not cost the others a round
+    // all at once, with time to answer: one slow answer must not cost the others a round
     await Promise.all(waiting.map(async (s) => {
       const h = (await getJson(`${apiUrl(s)}/v1/health`, 3000)) as Health | undefined;
+      if (h) answered.add(processName(s)); // answering (ready or not): its start-up is done
       if (h?.ok) healthy.add(processName(s));
     }));
-    if (healthy.size !== last) {
-      o.print(`  healthy: ${healthy.size}/${layout.shards.length}`);
-      last = healthy.size;
+    const line = pacer.notStarted > 0 || answered.size < layout.shards.length
+      ? `  healthy: ${healthy.size}/${layout.shards.length} (answering ${answered.size}, not started yet ${pacer.notStarted})`
+      : `  healthy: ${healthy.size}/${layout.shards.length}`;
+    if (line !== last) {
+      o.print(line);
+      last = line;
     }
     if (healthy.size === layout.shards.length) break;
     if (Date.now() > deadline) {
@@ -134,7 +150,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterLayout> {
       await giveUp();
       throw new ClusterError(`timed out waiting for shards ${bad.map(processName).join(', ')} to become healthy; last log lines of ${processName(bad[0]!)}:\n${tail}`);
     }
-    await sleep(250);
+    await sleep(pollMs);
   }
 
   if (o.waitGlobal && genesis.depth > 0) {

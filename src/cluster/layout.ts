@@ -73,9 +73,16 @@ export function makeLayout(depth: number, opts: { host?: string; apiBasePort?: n
   return { version: 1, shards: out };
 }
 
-/** Multiaddrs of every other process's p2p listener: the peers a shard (replica) dials at start. */
-export function peersOf(layout: ClusterLayout, shard: ShardId, replica?: number): string[] {
-  return layout.shards.filter((s) => s.shard !== shard || (replica !== undefined && (s.replica ?? 0) !== replica)).map((s) => `/ip4/${s.p2pHost}/tcp/${s.p2pPort}`);
+/**
+ * Multiaddrs of every other process's p2p listener: the peers a shard (replica) dials at start. With
+ * `peerIdOf` (the genesis binds each validator key to a peer id), each ends in /p2p/<id>, so a node
+ * knows a peer that dialled it first is the one it would dial, and does not open a second connection.
+ */
+export function peersOf(layout: ClusterLayout, shard: ShardId, replica?: number, peerIdOf?: (s: ShardProcessLayout) => string | undefined): string[] {
+  return layout.shards.filter((s) => s.shard !== shard || (replica !== undefined && (s.replica ?? 0) !== replica)).map((s) => {
+    const id = peerIdOf?.(s);
+    return `/ip4/${s.p2pHost}/tcp/${s.p2pPort}${id ? `/p2p/${id}` : ''}`;
+  });
 }
 
 /** The processes of `shard`, in replica order (one for a single-replica shard). */

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peersOf, replicasOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
+import { loadGenesis } from '../core/genesis.js';
+import { validatorPeers } from '../gossip/identity.js';
 
 export const SMT_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/smt.mjs');
 
@@ -28,6 +30,17 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
+/** Each process's libp2p peer id (its validator key's, from the genesis), if the genesis is readable. */
+function peerIdsOf(netDir: string): ((s: ShardProcessLayout) => string | undefined) | undefined {
+  let ids: ReadonlyMap<string, readonly string[]>;
+  try {
+    ids = validatorPeers(loadGenesis(join(netDir, 'genesis.json'))).replicasOf;
+  } catch {
+    return undefined;
+  }
+  return (s) => ids.get(s.shard)?.[s.replica ?? 0];
+}
+
 export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessLayout): string[] {
   const prover = proverUrlOf(netDir);
   // a replica of a replicated shard: its index and every replica's API, in replica order
@@ -39,7 +52,7 @@ export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessL
     '--data', join(netDir, s.dataDir),
     '--api', `${s.apiHost}:${s.apiPort}`,
     // a one-shard network (depth 0) has no one to gossip with
-    ...(s.shard === '' ? [] : ['--p2p', `${s.p2pHost}:${s.p2pPort}`, '--peers', peersOf(layout, s.shard, s.replica).join(',')]),
+    ...(s.shard === '' ? [] : ['--p2p', `${s.p2pHost}:${s.p2pPort}`, '--peers', peersOf(layout, s.shard, s.replica, peerIdsOf(netDir)).join(',')]),
     ...replica,
     // every shard of a local cluster shares this machine's cores: one verifier thread each
     '--verify-workers', '1',

@@ -16,7 +16,8 @@
 //    (and once at start). The safety net skips a source whose cumulative outflow, as included in
 //    the final global (at or past that epoch), is still what it was at the epoch a pull last found
 //    nothing left to take: every receipt moves value out of its source (a transfer of 0 is
-//    refused), so there is nothing new.
+//    refused), so there is nothing new; a source whose outflow is still 0 is never asked (27 shards:
+//    702 pulls at start, most of them answered "nothing" or timed out under the start-up load).
 //    The source serves from its latest final epoch. Everything is verified by the shard
 //    (receiveReceipts), so a peer can only withhold, never forge; pull makes up for lost pushes.
 //  - serving is bounded: one pull served at a time (a few more wait, the rest are refused), a budget
@@ -303,8 +304,9 @@ export class CrossShardDelivery {
         const fe = f.epoch;
         const last = this.pulledAt.get(src);
         if (!this.wantPull.has(src) && last !== undefined && fe - last < PULL_EVERY_EPOCHS) continue;
-        const d = this.drained.get(src);
-        if (!this.wantPull.has(src) && d && fe >= d.epoch && f.totalOutflow === d.totalOutflow) {
+        // a source whose cumulative outflow is still 0 has never emitted a receipt: as if a pull had left nothing
+        const d = this.drained.get(src) ?? { epoch: -1, totalOutflow: 0n };
+        if (!this.wantPull.has(src) && fe >= d.epoch && f.totalOutflow === d.totalOutflow) {
           // safety net only, and the source (final here past the epoch a pull left nothing to take at) has sent nothing to anyone since
           this.pulledAt.set(src, fe);
           this.counters.pullsSkipped++;

@@ -35,6 +35,12 @@ export interface ClusterOptions {
   smtBin?: string;
   /** Seconds `cluster up` may take to see every shard healthy and a final global snapshot. */
   timeoutS?: number;
+  /** API and p2p base ports (shard i uses base + i); default: free ones found at random. */
+  ports?: { api: number; p2p: number };
+  /** Extra `cluster up` flags (e.g. ['--start-concurrency', '4']). */
+  upArgs?: string[];
+  /** `cluster up`'s output lines as they come (progress of a slow start). */
+  onLine?: (line: string) => void;
 }
 
 export interface SecCluster {
@@ -64,12 +70,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<SecCluster> 
   const tmp = mkdtempSync(join(tmpdir(), 'smt-sec-'));
   const netDir = join(tmp, 'net');
   const n = 3 ** depth;
-  const [apiBase, p2pBase] = await findFreePortBases(n);
+  const [apiBase, p2pBase] = o.ports ? [o.ports.api, o.ports.p2p] : await findFreePortBases(n);
   const env: NodeJS.ProcessEnv = { ...process.env, ...(o.prove ? {} : { SMT_NO_PROVE: '1' }), ...o.env };
   const bin = o.smtBin ?? SMT_BIN;
   const up = await run(process.execPath, [bin, 'cluster', 'up', '--network', netDir, '--depth', String(depth), '--epoch-ms', String(o.epochMs ?? 1000),
-    '--accounts', String(o.accounts ?? 30), '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', String(o.timeoutS ?? 90)],
-  (o.timeoutS ?? 90) * 1000 + 30_000, env);
+    '--accounts', String(o.accounts ?? 30), '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', String(o.timeoutS ?? 90), ...(o.upArgs ?? [])],
+  (o.timeoutS ?? 90) * 1000 + 30_000, env, o.onLine);
   let layout: ClusterLayout | undefined;
   try {
     layout = loadLayout(netDir);

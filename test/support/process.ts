@@ -6,13 +6,21 @@ import { REPO_ROOT } from '../../src/proof/artifacts.js';
 
 export interface Run { code: number | null; stdout: string; stderr: string }
 
-/** Runs `cmd` to completion; SIGKILL after `timeoutMs` (then code is null). */
-export function run(cmd: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+/** Runs `cmd` to completion; SIGKILL after `timeoutMs` (then code is null). `onLine`: each stdout line as it comes (progress). */
+export function run(cmd: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env, onLine?: (line: string) => void): Promise<Run> {
   return new Promise((res) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO_ROOT });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
+    let seen = 0;
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      if (!onLine) return;
+      const end = stdout.lastIndexOf('\n') + 1;
+      if (end <= seen) return;
+      for (const l of stdout.slice(seen, end).split('\n')) if (l.trim()) onLine(l);
+      seen = end;
+    });
     p.stderr.on('data', (d) => (stderr += d));
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('close', (code) => {

@@ -35,10 +35,12 @@ export function register(program: Command): void {
     .option('--depth <d>', 'depth of a newly created devnet (3^d shards)', intOpt('--depth'), 2)
     .option('--accounts <n>', 'funded test accounts of a newly created devnet', intOpt('--accounts'), 10)
     .option('--epoch-ms <ms>', 'epoch length of a newly created devnet', intOpt('--epoch-ms'), 1000)
+    .option('--genesis-delay <s>', 'genesis time of a newly created devnet this many seconds after its creation: nodes that start meanwhile begin epoch 0 together instead of sealing the epochs they missed on arrival', intOpt('--genesis-delay'), 0)
     .option('--replicas <n>', 'replicas per shard of a newly created devnet (1, 3, 5 or 7): every replica of every shard runs as its own process, one writer per shard by lease (docs/REPLICAS.md); 2 cores fit depth 1 x 3 replicas (9 processes)', intOpt('--replicas'))
     .option('--api-base-port <port>', 'first HTTP API port (shard i uses base+i)', intOpt('--api-base-port'))
     .option('--p2p-base-port <port>', 'first libp2p TCP port (shard i uses base+i)', intOpt('--p2p-base-port'))
     .option('--timeout <s>', 'seconds to wait for health and the first global snapshot', intOpt('--timeout'), 90)
+    .option('--start-concurrency <n>', 'at most n shard processes starting at once (spawned, API not answering yet): a staggered start for clusters larger than the machine (0 = all at once)', intOpt('--start-concurrency'), 0)
     .option('--no-wait-global', 'return once all shards are healthy, without waiting for a final global snapshot')
     .option('--json', 'print the cluster as JSON')
     .addHelpText('after', `
@@ -53,8 +55,8 @@ Then: smt cluster status, smt cluster logs 01 (01.r1 for replica 1), smt cluster
     .action(async (o) => {
       if (o.replicas !== undefined && ![1, 3, 5, 7].includes(o.replicas)) throw new Error(`--replicas must be 1, 3, 5 or 7, got ${o.replicas}`);
       const layout = await clusterUp({
-        network: o.network, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
-        apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort, timeoutMs: o.timeout * 1000,
+        network: o.network, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, genesisDelayS: o.genesisDelay, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+        apiBasePort: o.apiBasePort, p2pBasePort: o.p2pBasePort, timeoutMs: o.timeout * 1000, startConcurrency: o.startConcurrency,
         waitGlobal: o.waitGlobal, print: o.json ? () => {} : (l) => console.log(l),
       });
       const accounts = testAccounts(o.network);

@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .option('--accounts <n>', 'number of funded test accounts', intArg('--accounts', 0, 100_000), 10)
     .option('--balance <amount>', 'genesis balance of each test account (base units)', '1000000000')
     .option('--epoch-ms <ms>', 'epoch length in milliseconds', intArg('--epoch-ms', 50, 3_600_000), 1000)
+    .option('--genesis-delay <s>', 'genesis time this many seconds from now: epoch 0 starts then, so nodes started meanwhile begin together instead of sealing missed epochs on arrival', intArg('--genesis-delay', 0, 86_400), 0)
     .option('--network-id <id>', 'network id, [a-z0-9-]{1,32} (signed into every transaction)', 'smt-devnet')
     .option('--replicas <n>', 'replicas per shard (1, 3, 5 or 7): each shard runs as a replica set with one writer by lease (docs/REPLICAS.md); keys validators/<shard>.rN.key', intArg('--replicas', 1, 7), 1)
     .option('--no-proof-keys', 'pin no circuit verification keys in genesis: proofs are off for this network')
@@ -46,7 +47,7 @@ Examples:
   smt network init --dir ./net9 --depth 2 --accounts 100 --epoch-ms 500
   smt network init --dir ./onenet --force              # start over with fresh keys
 `)
-    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; networkId: string; proofKeys: boolean; force?: boolean; json?: boolean; replicas?: number }) => {
+    .action((o: { dir: string; depth: number; accounts: number; balance: string; epochMs: number; genesisDelay: number; networkId: string; proofKeys: boolean; force?: boolean; json?: boolean; replicas?: number }) => {
       const balance = parseU64(o.balance, '--balance');
       if (!/^[a-z0-9-]{1,32}$/.test(o.networkId)) throw new CliError('--network-id must match [a-z0-9-]{1,32}');
       const dir = resolve(o.dir);
@@ -55,7 +56,7 @@ Examples:
       const proofs = proofKeysHash
         ? `on (verification keys ${toHex(proofKeysHash).slice(0, 16)}... of ${artifactsDir()})`
         : o.proofKeys ? 'off: no circuit artifacts here (run `npm run build:circuits`, then init again)' : 'off (--no-proof-keys)';
-      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, networkId: o.networkId, balance, force: !!o.force, proofKeysHash, replicas: o.replicas });
+      const { genesis, accounts } = initNetwork({ dir, depth: o.depth, accounts: o.accounts, epochMs: o.epochMs, genesisTime: Date.now() + o.genesisDelay * 1000, networkId: o.networkId, balance, force: !!o.force, proofKeysHash, replicas: o.replicas });
       // Nodes refuse data of another network: say what of the old network is left, rather than delete it unasked.
       const stale = o.force ? ['data', 'logs', 'run', 'cluster.json'].map((f) => join(dir, f)).filter((f) => existsSync(f)) : [];
       if (stale.length > 0) console.error(`note: ${stale.join(', ')} belong to the replaced network; nodes of the new one refuse its data. Delete them: rm -rf ${stale.join(' ')}`);
