@@ -95,7 +95,7 @@ interface ClusterResult {
   cadence?: { every: number; source: string; why: string };
   skippedByPool: number;
   /** The prover service's own figures at the end (pool.held: times a free worker waited for an unfinished epoch; pool.priorities). */
-  pool?: { held?: number; priorities?: boolean; skipped?: number; proved?: number };
+  pool?: { held?: number; priorities?: boolean; skipped?: number; skippedEpochs?: number; proved?: number };
   load1m: { mean: number; max: number };
   /** Freshness goal (#23): age p99 <= 10 epochs after the warm-up, first global proof within 30 s of `cluster up` returning. */
   freshGoalMet: boolean;
@@ -227,7 +227,7 @@ async function clusterLatency(row: Row): Promise<ClusterResult> {
       p50Epochs: r1(p50 / g.epochMs), p99Epochs: r1(p99 / g.epochMs), missed: [], goalMet: lat.length > 0 && max <= 2 * g.epochMs,
       steps, proverThreads: last.find((s) => s.proverThreads)?.proverThreads, loadavg,
       age, firstProofAfterUpS: firstProofS, windowS, warmS, cadence: last[0]?.cadence, skippedByPool: last.reduce((a, s) => a + (s.skippedByPool ?? 0), 0),
-      pool: pool && { held: pool.held, priorities: pool.priorities, skipped: pool.skipped, proved: pool.proved },
+      pool: pool && { held: pool.held, priorities: pool.priorities, skipped: pool.skipped, skippedEpochs: pool.skippedEpochs, proved: pool.proved },
       load1m: { mean: r2(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)), max: r2(Math.max(0, ...loads)) },
       freshGoalMet: age.p99 <= 10 && firstProofS !== null && firstProofS <= 30,
     };
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
       cluster.push(c);
       console.log(`9-shard cluster, ${c.why}: epoch ${c.epochMs} ms, every ${c.proveEvery} proved (${c.cadence?.source ?? '?'}), ${c.windowS} s after ${c.warmS} s warm-up: newest global proof age p50 ${c.age.p50} epochs (${c.age.p50s} s), p99 ${c.age.p99} epochs (${c.age.p99s} s), max ${c.age.max}; first global proof ${c.firstProofAfterUpS ?? '-'} s after cluster up returned; seal-to-global-proof p50 ${c.p50} ms (${c.p50Epochs} epochs), p99 ${c.p99} ms (${c.p99Epochs} epochs) over ${c.latencyMs.length} proved epochs; skipped by the pool ${c.skippedByPool}; load 1m mean ${c.load1m.mean} max ${c.load1m.max}`);
       if (c.cadence) console.log(`  cadence: ${c.cadence.why}`);
-      if (c.pool) console.log(`  prover pool: ${c.pool.proved} proofs, ${c.pool.skipped} skipped, a free worker held for an unfinished epoch ${c.pool.held ?? '-'} times, later epochs at lower priority: ${c.pool.priorities ?? '-'}`);
+      if (c.pool) console.log(`  prover pool: ${c.pool.proved} proofs, ${c.pool.skipped} jobs skipped (${c.pool.skippedEpochs ?? '-'} distinct epochs), a free worker held for an unfinished epoch ${c.pool.held ?? '-'} times, later epochs at lower priority: ${c.pool.priorities ?? '-'}`);
       console.log(`  steps p50 (ms after nominal seal): ${Object.entries(c.steps).map(([k, v]) => `${k} ${Number.isNaN(v) ? '-' : v}`).join(', ')}`);
     }
   }

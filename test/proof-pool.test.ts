@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobOrder, PoolQueue, type PoolJob } from '../src/proof/pool-queue.js';
-import { CadencePlan, changeLead, chooseCadence, criticalPathMs, HEADROOM, MAX_CHOSEN_EVERY, proofsPerTree } from '../src/proof/cadence.js';
-import { freshnessOf } from '../src/node/proving/metrics.js';
+import { CadencePlan, changeLead, chooseCadence, criticalPathMs, HEADROOM, PATH_EPOCHS, proofsPerTree } from '../src/proof/cadence.js';
+import { freshnessOf, Timelines } from '../src/node/proving/metrics.js';
 
 let nextId = 1;
 const job = (epoch: number, level: number, queuedAt = 0): PoolJob => ({ id: nextId++, epoch, level, queuedAt });
@@ -107,6 +107,47 @@ test('skip also drops unstarted epochs older than a running one; nothing is skip
   assert.equal(q.take()?.epoch, 3);
 });
 
+test('a skipped epoch stays skipped: its jobs submitted later (another node\'s, a re-submission) are skipped at once, counted once per epoch', () => {
+  const q = new PoolQueue<PoolJob>();
+  const a = job(5, 1);
+  q.add(a);
+  q.add(job(10, 1));
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [5]);
+  const r10 = q.take()!;
+  assert.equal(r10.epoch, 10);
+  // epoch 10 runs; epoch 5's other leaves come in (two nodes), and again after 10 is done
+  q.add(job(5, 1));
+  q.add(job(5, 1));
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [5, 5]);
+  q.done(r10);
+  q.add(job(5, 1)); // nothing later queued or running now: before, this started epoch 5 after 10
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [5], 'skipped, not started after the later epoch');
+  assert.equal(q.take(), undefined);
+  assert.equal(q.skippedEpochCount, 1, 'four jobs skipped, one epoch');
+  assert.ok(q.isSkipped(5) && !q.isSkipped(10));
+});
+
+test('an unstarted epoch older than one already started (even finished) is skipped: its proof would land after the later one\'s', () => {
+  const q = new PoolQueue<PoolJob>();
+  q.add(job(10, 1));
+  const r = q.take()!;
+  q.done(r);
+  q.add(job(7, 1)); // a late leaf of an older epoch, nothing else queued or running
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [7]);
+  assert.equal(q.skippedEpochCount, 1);
+});
+
+test('a job above the lowest level is never skipped: its epoch\'s leaves are proved (here or on another machine\'s pool)', () => {
+  const q = new PoolQueue<PoolJob>();
+  q.add(job(10, 1));
+  q.take();
+  const apex: PoolJob = { ...job(7, 0), leaf: false }; // epoch 7's leaves were proved elsewhere
+  q.add(apex);
+  assert.deepEqual(q.skipStale(), []);
+  assert.equal(q.take(), apex);
+  assert.equal(q.skippedEpochCount, 0);
+});
+
 test('a full queue refuses new jobs (bounded), remove() takes a queued job out', () => {
   const q = new PoolQueue<PoolJob>({ maxQueued: 2 });
   const a = job(1, 1);
@@ -121,20 +162,24 @@ test('a full queue refuses new jobs (bounded), remove() takes a queued job out',
 test('cadence choice follows capacity: tree CPU over usable cores (free cores, at most one per worker) x headroom x epoch', () => {
   assert.deepEqual(proofsPerTree(2), { leaves: 3, inners: 1 });
   assert.deepEqual(proofsPerTree(3), { leaves: 9, inners: 4 });
-  const base = { depth: 2, epochMs: 1000, leafCpuMs: 1500, innerCpuMs: 850, source: 'measured' as const, workers: 2 };
-  // 9 shards: 3 x 1500 + 850 = 5350 ms of CPU per proved epoch
+  const base = { depth: 2, epochMs: 3000, leafCpuMs: 1500, innerCpuMs: 850, source: 'measured' as const, workers: 2 };
+  // 9 shards: 3 x 1500 + 850 = 5350 ms of CPU per proved epoch; at 3 s epochs a tree fits in 2 epochs
+  const rule = (free: number, epochMs = base.epochMs): number => {
+    const u = Math.min(2, free);
+    return Math.max(Math.ceil(5350 / (u * epochMs * HEADROOM)), Math.ceil(criticalPathMs(2, 1500, 850, u) / epochMs));
+  };
   const idle = chooseCadence({ ...base, freeCores: 2 });
   assert.equal(idle.treeCpuMs, 5350);
-  assert.equal(idle.every, Math.ceil(5350 / (2 * 1000 * HEADROOM))); // 3
-  const busy = chooseCadence({ ...base, freeCores: 1.3 }); // nine nodes take ~0.7 of a core
-  assert.equal(busy.every, Math.ceil(5350 / (1.3 * 1000 * HEADROOM))); // 5
+  assert.equal(idle.every, rule(2)); // 2 (one tree's critical path: 3.85 s)
+  const busy = chooseCadence({ ...base, freeCores: 0.9 }); // nine nodes take ~1.1 cores
+  assert.equal(busy.every, rule(0.9)); // 3
   assert.ok(busy.every > idle.every, 'fewer free cores -> sparser');
   assert.equal(chooseCadence({ ...base, freeCores: 8 }).every, idle.every, 'never more cores than workers');
   assert.equal(chooseCadence({ ...base, freeCores: 1.3, epochMs: 4000 }).every, 2, '4 s epochs: every 2nd');
-  assert.equal(chooseCadence({ ...base, freeCores: 0 }).every, MAX_CHOSEN_EVERY, 'a saturated machine: the sparsest chosen cadence (skips thin it further)');
-  assert.equal(chooseCadence({ ...base, leafCpuMs: 700, innerCpuMs: 400, freeCores: 2 }).every, 2, 'faster proofs -> denser');
+  assert.equal(chooseCadence({ ...base, leafCpuMs: 700, innerCpuMs: 400, freeCores: 2 }).every, 1, 'faster proofs -> denser');
   assert.match(busy.why, /3 leaf x 1500 ms \+ 1 inner x 850 ms CPU \(measured\)/);
-  assert.match(busy.why, /=> every 5$/);
+  assert.match(busy.why, /=> every 3$/);
+  assert.equal(busy.expectedAgeEpochs, Math.round((3 + criticalPathMs(2, 1500, 850, 0.9) / 3000) * 10) / 10, 'worst age: the cadence plus one tree');
 });
 
 test('one tree\'s critical path: leaves in rounds of floor(cores), one inner proof per level above; under one core it stretches', () => {
@@ -152,9 +197,32 @@ test('cadence keeps proved epochs a critical path apart where a tree fits in 2 e
   assert.equal(c4.every, 2, 'every 2nd epoch: each proof lands within 2 epochs instead of overlapping the next');
   assert.match(c4.why, /critical path 5350 ms => every 2/);
   assert.equal(chooseCadence({ ...base, epochMs: 4000, freeCores: 2 }).every, 1, 'two free cores: a tree takes 3.85 s, every epoch fits');
-  // 1 s epochs: a tree (3.85-5.35 s) cannot fit in 2 epochs: the CPU rule alone (pipelined proofs)
-  assert.equal(chooseCadence({ ...base, epochMs: 1000, freeCores: 1.3 }).every, Math.ceil(5350 / (1.3 * 1000 * HEADROOM)));
-  assert.doesNotMatch(chooseCadence({ ...base, epochMs: 1000, freeCores: 1.3 }).why, /critical path/);
+});
+
+test('where a tree does not fit in 2 epochs, every epoch is eligible and the pool proves the newest it can start: the newest proof ages less than under any fixed cadence', () => {
+  const base = { depth: 2, leafCpuMs: 1800, innerCpuMs: 900, source: 'measured' as const, workers: 2 };
+  // the default devnet (1 s epochs) with about one core left by the nodes: a tree of 6.3 CPU-s
+  const c = chooseCadence({ ...base, epochMs: 1000, freeCores: 1.09 });
+  const pathMs = criticalPathMs(2, 1800, 900, 1.09);
+  assert.ok(pathMs > PATH_EPOCHS * 1000);
+  assert.equal(c.every, 1, 'every epoch eligible (before: a fixed every 7, the CPU rule)');
+  assert.ok(Math.abs(c.intervalMs - 6300 / 1.09) < 1, 'proved epochs one tree\'s CPU over the usable cores apart');
+  assert.equal(c.expectedAgeEpochs, Math.round(((6300 / 1.09 + pathMs) / 1000) * 10) / 10);
+  const fixedEvery = Math.ceil(6300 / (1.09 * 1000 * HEADROOM)); // 7
+  for (let n = 1; n <= 16; n++) {
+    // a fixed cadence n: a proof every max(n epochs, one tree's CPU over the cores), each one tree late
+    const worst = (Math.max(n * 1000, (n < fixedEvery ? Math.ceil(6300 / 1.09 / (n * 1000)) * n * 1000 : n * 1000)) + pathMs) / 1000;
+    assert.ok(c.expectedAgeEpochs <= worst + 1e-9, `every ${n}: worst age ${worst} >= ${c.expectedAgeEpochs}`);
+  }
+  assert.match(c.why, /leaf .* inner .* usable cores .* => every 1: the pool starts the newest epoch whenever a worker frees/);
+  assert.match(c.why, new RegExp(`against ~[\\d.]+ with a fixed every ${fixedEvery}\\)$`));
+  // 2 s epochs pipeline too; 4 s epochs keep a critical path apart (the 2-epoch goal there)
+  assert.equal(chooseCadence({ ...base, epochMs: 2000, freeCores: 1.3 }).every, 1);
+  assert.equal(chooseCadence({ ...base, epochMs: 4000, freeCores: 1.3 }).every, 2);
+  // a saturated machine: still every epoch eligible, the pool proves what it can
+  const sat = chooseCadence({ ...base, epochMs: 1000, freeCores: 0 });
+  assert.equal(sat.every, 1);
+  assert.ok(sat.expectedAgeEpochs > 100, 'and says the newest proof will be old');
 });
 
 test('cadence plan: fixed plan = multiples of every; a change applies from the next epoch the old plan proves, at or after the lead', () => {
@@ -180,4 +248,20 @@ test('freshness: age of the newest global proof in epochs the clock sealed since
   assert.deepEqual(freshnessOf(g, -1, 1_050_000), { latestGlobalProofEpoch: -1, ageEpochs: null, ageSeconds: null });
   // at t = genesis + 50.5 s the clock has sealed epoch 48 (epoch e seals at genesis + (e+1) s)
   assert.deepEqual(freshnessOf(g, 40, 1_050_500), { latestGlobalProofEpoch: 40, ageEpochs: 9, ageSeconds: 9.5 });
+});
+
+test('timelines keep the epochs with proof work when most epochs are skipped (every epoch eligible)', () => {
+  const tl = new Timelines(0, 1000, () => true);
+  for (let e = 0; e < 100; e++) {
+    tl.mark(e, 'sealed', undefined, (e + 1) * 1000 + 50);
+    tl.mark(e, 'tree', undefined, (e + 1) * 1000 + 200);
+    if (e % 5 === 0) {
+      tl.mark(e, '0@start', undefined, (e + 1) * 1000 + 300);
+      tl.mark(e, 'global', undefined, (e + 1) * 1000 + 6000);
+    } else tl.mark(e, '0@skipped', undefined, (e + 1) * 1000 + 300);
+  }
+  const kept = Object.keys(tl.toJSON()).map(Number);
+  const proved = kept.filter((e) => e % 5 === 0);
+  assert.deepEqual(proved, [40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95], 'the last 12 proved epochs (before: only those among the last 12 epochs, 2 or 3)');
+  assert.ok(kept.length <= 12 + 12 + 1 && kept.includes(99), 'and a few recent others');
 });

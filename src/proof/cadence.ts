@@ -7,8 +7,11 @@
 //
 // The choice: one proved epoch's tree costs `leaves` leaf proofs and `inners` inner proofs of CPU;
 // proving may use the cores left free by everything else on the machine (measured), at most one
-// per pool worker, with some headroom. every = ceil(tree CPU / (usable cores x epoch x HEADROOM)),
-// and at least one tree's critical path (criticalPathMs) apart, so proved epochs do not overlap.
+// per pool worker. Where one tree's critical path (criticalPathMs) fits in PATH_EPOCHS epochs:
+// every = ceil(tree CPU / (usable cores x epoch x HEADROOM)), and at least a critical path apart,
+// so proved epochs do not overlap. Where it does not (short epochs), every epoch is eligible and
+// the pool proves the newest one it can start (chooseCadence says why: that minimises the age of
+// the newest proof).
 
 export interface CadenceSegment {
   from: number;
@@ -33,6 +36,10 @@ export interface CadenceChoice {
   why: string;
   treeCpuMs: number;
   usableCores: number;
+  /** Planned ms between proved epochs (every epochs; when pipelined, one tree's CPU over the usable cores). */
+  intervalMs: number;
+  /** Expected age of the newest global proof just before the next one lands (its worst), in epochs. */
+  expectedAgeEpochs: number;
 }
 
 /**
@@ -75,22 +82,42 @@ export function chooseCadence(f: CapacityFigures): CadenceChoice {
   // never plan on less than a tenth of a core: a saturated machine still proves, rarely
   const usableCores = Math.max(0.1, Math.min(f.workers, f.freeCores));
   const byCpu = Math.ceil(treeCpuMs / (usableCores * f.epochMs * HEADROOM));
-  // Proved epochs closer than one tree's critical path overlap: each shares the cores with the next
-  // and arrives later (at 4 s epochs with ~1.7 free cores, proving every epoch gave a worst seal ->
-  // proof of 2.07 epochs, while one tree alone takes ~1.3). Where a tree fits in PATH_EPOCHS
-  // epochs, proved epochs are kept a critical path apart so each proof lands within them; with
-  // shorter epochs proofs must pipeline (keeping them apart would only make every proof older), and
-  // the CPU rule alone applies.
   const pathMs = criticalPathMs(f.depth, f.leafCpuMs, f.innerCpuMs, usableCores);
-  const byPath = pathMs <= PATH_EPOCHS * f.epochMs ? Math.ceil(pathMs / f.epochMs) : 1;
-  const every = Math.min(MAX_CHOSEN_EVERY, Math.max(1, byCpu, byPath));
-  const why =
+  const pathEpochs = pathMs / f.epochMs;
+  const head =
     `one proved epoch = ${leaves} leaf x ${Math.round(f.leafCpuMs)} ms + ${inners} inner x ${Math.round(f.innerCpuMs)} ms CPU (${f.source}) = ${Math.round(treeCpuMs)} ms; ` +
-    `usable cores ${usableCores.toFixed(2)} (free ${f.freeCores.toFixed(2)}, ${f.workers} workers) x ${HEADROOM} x ${f.epochMs} ms epochs => every ${Math.min(byCpu, every)}` +
-    (byPath > byCpu ? `; one tree's critical path ${Math.round(pathMs)} ms => every ${every}` : '') +
-    (every === MAX_CHOSEN_EVERY ? ' (the most chosen; skips thin it further)' : '');
-  return { every, why, treeCpuMs, usableCores };
+    `usable cores ${usableCores.toFixed(2)} (free ${f.freeCores.toFixed(2)}, ${f.workers} workers)`;
+  if (pathMs <= PATH_EPOCHS * f.epochMs) {
+    // Proved epochs closer than one tree's critical path overlap: each shares the cores with the
+    // next and arrives later (at 4 s epochs with ~1.7 free cores, proving every epoch gave a worst
+    // seal -> proof of 2.07 epochs, while one tree alone takes ~1.3). Where a tree fits in
+    // PATH_EPOCHS epochs, proved epochs are kept a critical path apart so each proof lands within them.
+    const byPath = Math.ceil(pathEpochs);
+    const every = Math.min(MAX_CHOSEN_EVERY, Math.max(1, byCpu, byPath));
+    const why =
+      `${head} x ${HEADROOM} x ${f.epochMs} ms epochs => every ${Math.min(byCpu, every)}` +
+      (byPath > byCpu ? `; one tree's critical path ${Math.round(pathMs)} ms => every ${every}` : '') +
+      (every === MAX_CHOSEN_EVERY ? ' (the most chosen; skips thin it further)' : '');
+    return { every, why, treeCpuMs, usableCores, expectedAgeEpochs: round1(every + pathEpochs), intervalMs: every * f.epochMs };
+  }
+  // A tree takes longer than PATH_EPOCHS epochs: proofs must pipeline. A fixed cadence N proves an
+  // epoch every N epochs, N rounded up from the CPU rule with headroom, so the pool idles up to an
+  // epoch per tree and an epoch it cannot start in time doubles the gap. Instead every epoch is
+  // eligible and the pool starts the NEWEST sealed epoch whenever a worker frees (it skips every
+  // older unstarted one: pool-queue.ts), so proved epochs are one tree's CPU over the usable
+  // cores apart, no more. The newest proof is oldest just before the next lands: about one such
+  // interval plus one tree's critical path.
+  const intervalMs = Math.max(f.epochMs, treeCpuMs / usableCores);
+  const expectedAgeEpochs = round1((intervalMs + pathMs) / f.epochMs);
+  const fixed = Math.min(MAX_CHOSEN_EVERY, Math.max(1, byCpu));
+  const why =
+    `${head}; one tree's critical path ${Math.round(pathMs)} ms > ${PATH_EPOCHS} epochs of ${f.epochMs} ms, so proofs pipeline => every 1: ` +
+    `the pool starts the newest epoch whenever a worker frees (one about every ${Math.round(intervalMs)} ms; newest proof at most ~${expectedAgeEpochs} epochs old, ` +
+    `against ~${round1(fixed + pathEpochs)} with a fixed every ${fixed})`;
+  return { every: 1, why, treeCpuMs, usableCores, expectedAgeEpochs, intervalMs };
 }
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Epochs ahead of the clock a cadence change is announced for: nodes read the plan every couple of seconds. */
 export function changeLead(epochMs: number): number {

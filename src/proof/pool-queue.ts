@@ -16,10 +16,12 @@
 // CPU priority, so a later epoch's leaf takes only the CPU the unfinished epoch leaves).
 //
 // Skip: an epoch none of whose jobs has started yet is skipped as soon as a job of a LATER epoch is
-// queued or running: it could no longer be proved before the later one (which is fresher), so its
-// queued jobs are answered "skipped" instead of waiting, and the next global proof's chain link
-// covers it (docs/PROOFS.md: skipped epochs are chained by commitment). An epoch that has started is
-// finished: dropping it would waste the proofs already made.
+// queued, running or has started: its proof would land after the later one's (which is fresher),
+// so its queued jobs are answered "skipped" instead of waiting, and the next global proof's chain
+// link covers it (docs/PROOFS.md: skipped epochs are chained by commitment). A skipped epoch stays
+// skipped: a job of it submitted later (another node's, or a re-submission) is answered "skipped"
+// at once instead of starting an epoch that can no longer be finished in time. An epoch that has
+// started is finished: dropping it would waste the proofs already made.
 
 export interface PoolJob {
   id: number;
@@ -28,6 +30,11 @@ export interface PoolJob {
   level: number;
   /** When it was queued (ms, the caller's clock), for FIFO among equals and wait figures. */
   queuedAt: number;
+  /**
+   * false for a job above the lowest level: its epoch's lowest level is proved (here or on another
+   * machine's pool), so it is finished, never skipped. Default true.
+   */
+  leaf?: boolean;
 }
 
 export interface PoolPick<J extends PoolJob> {
@@ -65,6 +72,10 @@ export class PoolQueue<J extends PoolJob> {
   /** When a job of each started epoch last ended (or started). */
   private readonly lastActive = new Map<number, number>();
   private readonly running: J[] = [];
+  /** Epochs skipped (remembered so that later jobs of them are skipped too); bounded like `started`. */
+  private readonly skippedEpochs = new Set<number>();
+  /** Distinct epochs skipped so far (a figure: jobs skipped count every node's submission). */
+  skippedEpochCount = 0;
   private readonly maxStarted: number;
   readonly maxQueued: number;
   readonly workers: number;
@@ -124,17 +135,29 @@ export class PoolQueue<J extends PoolJob> {
     return u === undefined || j.epoch <= u;
   }
 
+  /** Whether epoch e was skipped here. */
+  isSkipped(e: number): boolean {
+    return this.skippedEpochs.has(e);
+  }
+
   /** Removes and returns the queued jobs of epochs that can no longer be proved in time (see the file comment). */
   skipStale(): J[] {
     const skipped: J[] = [];
     let newest = -Infinity;
     for (const j of this.jobs) newest = Math.max(newest, j.epoch);
     for (const j of this.running) newest = Math.max(newest, j.epoch);
+    for (const e of this.started) newest = Math.max(newest, e);
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       const j = this.jobs[i]!;
-      if (j.epoch < newest && !this.hasStarted(j.epoch)) {
+      if (this.hasStarted(j.epoch) || j.leaf === false) continue;
+      if (j.epoch < newest || this.skippedEpochs.has(j.epoch)) {
         skipped.push(j);
         this.jobs.splice(i, 1);
+        if (!this.skippedEpochs.has(j.epoch)) {
+          this.skippedEpochs.add(j.epoch);
+          this.skippedEpochCount++;
+          if (this.skippedEpochs.size > 4 * this.maxStarted) this.skippedEpochs.delete(Math.min(...this.skippedEpochs));
+        }
       }
     }
     return skipped.reverse();

@@ -45,7 +45,10 @@ export interface PoolStatus {
   running: number;
   queued: number;
   proved: number;
+  /** Jobs answered "skipped" (every node's submission of a skipped epoch counts). */
   skipped: number;
+  /** Distinct epochs skipped. */
+  skippedEpochs: number;
   failed: number;
   /** The oldest started epoch not yet finished (its apex not made), which later epochs leave a worker to; null if none. */
   finishing: number | null;
@@ -99,7 +102,7 @@ export class ProverPool implements ProofPool {
   prove(kind: CircuitKind, input: CircuitInput, meta: { epoch: number; level: number }): Promise<PoolResult> {
     if (this.closed) return Promise.reject(new ProverError('prover pool is closed'));
     return new Promise<PoolResult>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, epoch: meta.epoch, level: meta.level, queuedAt: Date.now(), kind, input, resolve, reject };
+      const job: Job = { id: this.nextId++, epoch: meta.epoch, level: meta.level, leaf: kind === 'triad_leaf', queuedAt: Date.now(), kind, input, resolve, reject };
       if (!this.queue.add(job)) {
         reject(new PoolBusy(`prover pool queue full (${this.queue.maxQueued} jobs)`));
         return;
@@ -142,7 +145,7 @@ export class ProverPool implements ProofPool {
 
   private skip(j: Job): void {
     this.counts.skipped++;
-    j.reject(new ProofSkipped(`epoch ${j.epoch} skipped: a later epoch is already waiting for the pool and none of epoch ${j.epoch}'s proofs had started`));
+    j.reject(new ProofSkipped(`epoch ${j.epoch} skipped: a later epoch is already waiting for the pool or started, and none of epoch ${j.epoch}'s proofs had started`));
   }
 
   private async run(p: Prover, j: Job): Promise<void> {
@@ -173,7 +176,7 @@ export class ProverPool implements ProofPool {
   }
 
   status(): PoolStatus {
-    return { workers: this.workers, running: this.workers - this.idle.length, queued: this.queue.size, ...this.counts, priorities: this.priorities, finishing: this.queue.unfinished(Date.now()) ?? null, cost: { ...this.cost } };
+    return { workers: this.workers, running: this.workers - this.idle.length, queued: this.queue.size, ...this.counts, skippedEpochs: this.queue.skippedEpochCount, priorities: this.priorities, finishing: this.queue.unfinished(Date.now()) ?? null, cost: { ...this.cost } };
   }
 
   async close(): Promise<void> {

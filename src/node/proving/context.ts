@@ -21,6 +21,8 @@ export interface Cadence {
   /** 'fixed' (--prove-every), 'pool' (the shared prover service's plan, from measured capacity), 'assumed' (automatic, reference costs). */
   source: 'fixed' | 'pool' | 'assumed';
   why: string;
+  /** The pool's estimate of the newest global proof's worst age under this cadence (epochs), when it chose it. */
+  expectedAgeEpochs?: number;
 }
 
 export interface ProvingContext {

@@ -28,7 +28,10 @@ export class ProofRunner {
   private inFlight = 0;
   /** Proofs submitted to the pool at once: the pool orders them machine-wide. */
   private readonly maxInFlight: number;
-  readonly counters = { skipped: 0 };
+  /** skipped: distinct epochs the pool skipped (for this node's tasks); skippedJobs: its "skipped" answers. */
+  readonly counters = { skipped: 0, skippedJobs: 0 };
+  /** Epochs the pool skipped: none of their tasks is submitted again (the scan leaves them out). */
+  readonly skippedEpochs = new Set<number>();
   /** Called when a task leaves the queue (proved, failed, skipped or dropped). */
   onDone: (t: Task) => void = () => {};
   private readonly verifyKnown: VerifyFn;
@@ -65,7 +68,8 @@ export class ProofRunner {
     this.queue.sort((a, b) => a.path.length - b.path.length || a.epoch - b.epoch);
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight && !this.c.closed) {
       const t = this.queue.shift()!;
-      if (t.path.length === this.c.depth - 1 && t.epoch < this.c.clockEpoch() - this.c.leafWindow) {
+      // too late to start a lowest-level proof, or a later epoch's global proof is already here
+      if ((t.path.length === this.c.depth - 1 && t.epoch < this.c.clockEpoch() - this.c.leafWindow) || t.epoch <= this.held.latestGlobal || this.skippedEpochs.has(t.epoch)) {
         this.onDone(t);
         continue;
       }
@@ -73,7 +77,11 @@ export class ProofRunner {
       void this.proveOne(t)
         .catch((err: Error) => {
           if (err instanceof ProofSkipped) {
-            this.counters.skipped++;
+            this.counters.skippedJobs++;
+            if (!this.skippedEpochs.has(t.epoch)) {
+              this.skippedEpochs.add(t.epoch);
+              this.counters.skipped++;
+            }
             this.c.timelines.mark(t.epoch, `${t.path || 'apex'}@skipped`);
             this.c.log.debug({ epoch: t.epoch, path: t.path, why: err.message }, 'proof skipped by the prover pool');
           } else this.c.log.warn({ epoch: t.epoch, path: t.path, err: err.message }, 'triad proof failed');
@@ -134,8 +142,10 @@ export class ProofRunner {
 
   /** The global proof the new one links to: the latest earlier one, fetched if the previous proved epoch's is missing. */
   private async previousGlobal(e: number): Promise<GlobalStateProof | undefined> {
+    // Fetched only when some proof of that epoch came here: an epoch the pool skipped has none, and
+    // asking peers for it on every apex would only delay the global proof.
     const want = this.c.cadence.plan.previousProved(e);
-    if (want >= 0 && !(await this.held.store.global(want))) await this.fetch.global(want);
+    if (want >= 0 && want > this.held.latestGlobal && this.held.proofsOf(want).size > 0 && !(await this.held.store.global(want))) await this.fetch.global(want);
     return (await this.held.store.latestGlobal(e - 1))?.stored.proof;
   }
 

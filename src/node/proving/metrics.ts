@@ -49,7 +49,8 @@ export function makeProvingMetrics(registry: Registry, freshness: () => Freshnes
   return m;
 }
 
-const TIMELINE_KEEP = 12; // proved epochs whose timelines /v1/proof/status shows
+const TIMELINE_KEEP = 12; // epochs with proof work (a proof started or held here) whose timelines /v1/proof/status shows
+const TIMELINE_KEEP_IDLE = 12; // and recent epochs without (skipped, or not reached yet)
 
 /**
  * Per proved epoch, what happened here and when, in ms after the epoch's nominal seal time
@@ -60,6 +61,11 @@ const TIMELINE_KEEP = 12; // proved epochs whose timelines /v1/proof/status show
  * global = global proof held.
  */
 export type EpochTimeline = Record<string, number>;
+
+/** Whether a timeline shows proof work: a proof started here, or any proof or the global proof held. */
+function hasProofWork(t: EpochTimeline): boolean {
+  return Object.keys(t).some((k) => k.endsWith('@start') || k === 'global' || (!k.includes('@') && k !== 'sealed' && k !== 'tree'));
+}
 
 export class Timelines {
   private readonly byEpoch = new Map<number, EpochTimeline>();
@@ -79,7 +85,11 @@ export class Timelines {
     let t = this.byEpoch.get(e);
     if (!t) {
       this.byEpoch.set(e, (t = {}));
-      for (const k of [...this.byEpoch.keys()].sort((a, b) => a - b).slice(0, -TIMELINE_KEEP)) this.byEpoch.delete(k);
+      // With every epoch eligible most are skipped: they must not push the proved ones out.
+      const keys = [...this.byEpoch.keys()].sort((a, b) => a - b);
+      const worked = keys.filter((k) => hasProofWork(this.byEpoch.get(k)!));
+      const idle = keys.filter((k) => k !== e && !hasProofWork(this.byEpoch.get(k)!));
+      for (const k of [...worked.slice(0, -TIMELINE_KEEP), ...idle.slice(0, -TIMELINE_KEEP_IDLE)]) this.byEpoch.delete(k);
     }
     if (t[name] !== undefined) return;
     if (value !== undefined) t[name] = Math.round(value);

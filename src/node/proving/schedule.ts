@@ -62,6 +62,10 @@ export class ProofScheduler {
   /** Keys `<path>@<epoch>` queued or being proved here. */
   readonly queued = new Set<string>();
   private readonly enqueue: (t: Task) => void;
+  /** Epochs the prover pool skipped: nothing of them is queued again. */
+  skipped: (e: number) => boolean = () => false;
+  /** Called with the oldest epoch still scanned after each scan (older bookkeeping may go). */
+  pruned: ((first: number) => void) | undefined;
 
   constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, enqueue: (t: Task) => void) {
     this.c = c;
@@ -78,6 +82,9 @@ export class ProofScheduler {
     const top = this.trees.head.epoch;
     const first = Math.max(0, top - this.c.treeWindow + 2);
     for (let e = plan.provedAtOrBefore(top); e >= first; e = plan.previousProved(e)) {
+      // a proof of e would land after the newest global proof held (of a later epoch): no use
+      if (e <= this.held.latestGlobal) break;
+      if (this.skipped(e)) continue;
       if (!this.trees.trees.has(e) || (e !== 0 && !this.trees.trees.has(e - 1))) continue;
       const have = this.held.proofsOf(e);
       for (const level of triadLevels(depth)) {
@@ -106,5 +113,6 @@ export class ProofScheduler {
       }
     }
     for (const k of [...this.dueAt.keys()]) if (Number(k.split('@')[1]) < first) this.dueAt.delete(k);
+    this.pruned?.(first);
   }
 }

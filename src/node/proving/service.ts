@@ -131,6 +131,10 @@ export class ProvingService {
     this.admission.want = (w) => this.fetch.want(w);
     this.held.onHeld = (key) => this.fetch.negative.delete(key);
     this.runner.onDone = (t) => this.scheduler.queued.delete(`${t.path}@${t.epoch}`);
+    this.scheduler.skipped = (e) => this.runner.skippedEpochs.has(e);
+    this.scheduler.pruned = (first) => {
+      for (const e of this.runner.skippedEpochs) if (e < first) this.runner.skippedEpochs.delete(e);
+    };
     this.trees.onBuilt = (t) => {
       c.timelines.mark(t.epoch, 'tree');
       this.kick();
@@ -200,6 +204,7 @@ export class ProvingService {
       cad.plan = plan;
       cad.source = 'pool';
       cad.why = a.choice.why;
+      cad.expectedAgeEpochs = a.choice.expectedAgeEpochs;
     } catch (err) {
       this.c.log.debug({ err: (err as Error).message }, 'cannot read the prover service plan');
     }
@@ -322,8 +327,11 @@ export class ProvingService {
   /** Which epochs are proved here, and why none may be, for "not found" answers. */
   proofHint(): string {
     const segs = this.c.cadence.plan.segments;
-    const cadence = segs.length === 1 && segs[0]!.from === 0 ? `epochs that are multiples of ${segs[0]!.every} are proved` : `epochs proved: ${segs.map((x) => `every ${x.every} from ${x.from}`).join(', then ')}`;
-    return `${cadence}; some may be skipped when proving falls behind${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
+    const every1 = this.c.cadence.source === 'pool' && this.proveEvery === 1;
+    const cadence = every1
+      ? 'every epoch is eligible and the prover pool proves the newest one it can start, skipping the others'
+      : segs.length === 1 && segs[0]!.from === 0 ? `epochs that are multiples of ${segs[0]!.every} are proved` : `epochs proved: ${segs.map((x) => `every ${x.every} from ${x.from}`).join(', then ')}`;
+    return `${cadence}${every1 ? '' : '; some may be skipped when proving falls behind'}${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
   }
 
   status(): Record<string, unknown> {
@@ -331,8 +339,8 @@ export class ProvingService {
     return {
       ready: trees.ready, proving: c.prove, canVerify: this.canVerify, proveEvery: this.proveEvery, leaseMs: c.leaseMs,
       freshness: freshnessOf(c.genesis, held.latestGlobal),
-      cadence: { every: this.proveEvery, source: c.cadence.source, why: c.cadence.why, plan: c.cadence.plan.segments },
-      prover: this.remote ? { shared: this.remote.url } : { shared: null, workers: 1 }, skippedByPool: runner.counters.skipped,
+      cadence: { every: this.proveEvery, source: c.cadence.source, why: c.cadence.why, expectedAgeEpochs: c.cadence.expectedAgeEpochs, plan: c.cadence.plan.segments },
+      prover: this.remote ? { shared: this.remote.url } : { shared: null, workers: 1 }, skippedByPool: runner.counters.skipped, skippedJobsByPool: runner.counters.skippedJobs,
       treeEpoch: trees.head.epoch, treeStalled: trees.failed, latestGlobalProofEpoch: held.latestGlobal, queued: runner.queue.length,
       proofsOff: this.proofsOff, held: this.admission.holds.size, wanted: this.fetch.wantedCount, negativeCache: this.fetch.negative.size,
       proverBusy: runner.busy, tasks: runner.queue.map((t) => `${t.path || 'apex'}@${t.epoch}`),
@@ -372,7 +380,7 @@ async function initialCadence(opts: ProvingStartOptions, log: Logger): Promise<C
     for (let i = 0; i < 5; i++) {
       try {
         const a = await client.plan();
-        return { plan: new CadencePlan(a.segments), source: 'pool', why: a.choice.why };
+        return { plan: new CadencePlan(a.segments), source: 'pool', why: a.choice.why, expectedAgeEpochs: a.choice.expectedAgeEpochs };
       } catch (err) {
         log.debug({ err: (err as Error).message }, 'prover service plan not available yet');
         await new Promise((r) => setTimeout(r, 300));

@@ -1,0 +1,53 @@
+// The proving scheduler's scan (src/node/proving/schedule.ts) on plain stand-ins for its inputs:
+// which proofs this node queues. Properties checked: an epoch the prover pool skipped is not queued
+// again on later scans (before, each scan re-submitted its leaves and the pool answered "skipped"
+// to each), and nothing is queued for an epoch at or before the newest global proof held (its proof
+// would land after a fresher one).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CadencePlan } from '../src/proof/cadence.js';
+import { ProofScheduler, proverOf, type Task } from '../src/node/proving/schedule.js';
+import type { ProvingContext } from '../src/node/proving/context.js';
+import type { CommitmentTrees } from '../src/node/proving/trees.js';
+import type { ProofHoldings } from '../src/node/proving/holdings.js';
+
+function setup(): { s: ProofScheduler; queued: Task[]; held: { latestGlobal: number }; trees: Map<number, object> } {
+  const plan = CadencePlan.fixed(1);
+  // the shard that proves leaf "0" of epoch 20 on turn 0
+  const me = proverOf('0', plan.round(20), 2, 0);
+  const trees = new Map<number, object>();
+  for (let e = 15; e <= 20; e++) trees.set(e, {});
+  const c = {
+    depth: 2, shard: { id: me }, cadence: { plan, source: 'pool', why: '' }, treeWindow: 100, leafWindow: 5, leaseMs: 30_000,
+    clockEpoch: () => 20, timelines: { mark: () => {} }, log: { debug: () => {} },
+  } as unknown as ProvingContext;
+  const held = { latestGlobal: -1, proofsOf: () => new Map() };
+  const t = { head: { epoch: 20 }, trees, builtAt: new Map<number, number>() } as unknown as CommitmentTrees;
+  const queued: Task[] = [];
+  const s = new ProofScheduler(c, t, held as unknown as ProofHoldings, (task) => queued.push(task));
+  return { s, queued, held, trees };
+}
+
+test('an epoch the pool skipped is not queued again; other epochs still are', () => {
+  const { s, queued } = setup();
+  s.scan();
+  const mine = queued.filter((t) => t.epoch === 20 && t.path === '0');
+  assert.equal(mine.length, 1, 'leaf 0 of epoch 20 queued here');
+  // the pool answers "skipped" for epoch 20: the runner lets the task go and records the epoch
+  const skipped = new Set([20]);
+  s.skipped = (e) => skipped.has(e);
+  s.queued.delete('0@20');
+  queued.length = 0;
+  s.scan();
+  assert.deepEqual(queued.filter((t) => t.epoch === 20), [], 'not re-submitted (before: queued again on every scan)');
+});
+
+test('nothing is queued for an epoch at or before the newest global proof held', () => {
+  const { s, queued, held } = setup();
+  held.latestGlobal = 20;
+  s.scan();
+  assert.equal(queued.length, 0, `nothing queued: ${JSON.stringify(queued)}`);
+  held.latestGlobal = 18;
+  s.scan();
+  assert.ok(queued.length > 0 && queued.every((t) => t.epoch > 18), `only epochs after 18: ${JSON.stringify(queued)}`);
+});
