@@ -1,10 +1,11 @@
 // Property: every ed25519 verifier on the transaction path (core verify on the calling thread and
-// the worker pool) agrees with Project Wycheproof's `result` on all 151 cases.
+// the worker pool) and the remembering verifier of the hierarchy (verifyCached) agrees with Project
+// Wycheproof's `result` on all 151 cases.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../src/core/bytes.js';
-import { verify } from '../src/core/ed25519.js';
+import { generateKeyPair, sign, verify, verifyCached, VERIFIED_CACHE_SIZE } from '../src/core/ed25519.js';
 import { VerifyPool } from '../src/shard/verify-pool.js';
 
 interface Case { tcId: number; msg: string; sig: string; result: 'valid' | 'invalid'; comment: string }
@@ -27,6 +28,36 @@ test('core verify (libsodium) agrees with Wycheproof on every case', () => {
   for (const c of cases) {
     assert.equal(verify(c.msgB, c.sigB, c.pk), c.result === 'valid', `tcId ${c.tcId} (${c.comment})`);
   }
+});
+
+test('verifyCached agrees with Wycheproof on every case, the first time and again (a remembered verdict is the verdict)', () => {
+  for (let round = 0; round < 2; round++) {
+    for (const c of cases) assert.equal(verifyCached(c.msgB, c.sigB, c.pk), c.result === 'valid', `round ${round}, tcId ${c.tcId} (${c.comment})`);
+  }
+});
+
+test('verifyCached: after a valid signature was remembered, one flipped bit of key, signature or message is checked in full and refused; memory stays bounded', () => {
+  const kp = generateKeyPair();
+  const other = generateKeyPair();
+  const msg = new Uint8Array(32).fill(7);
+  const sig = sign(msg, kp.secretKey);
+  assert.equal(verifyCached(msg, sig, kp.publicKey), true);
+  assert.equal(verifyCached(msg, sig, kp.publicKey), true, 'remembered');
+  for (let bit = 0; bit < 8; bit++) {
+    const m = msg.slice(); m[bit * 4]! ^= 1 << bit;
+    const s = sig.slice(); s[bit * 8]! ^= 1 << bit;
+    assert.equal(verifyCached(m, sig, kp.publicKey), false, `message bit ${bit}`);
+    assert.equal(verifyCached(msg, s, kp.publicKey), false, `signature bit ${bit}`);
+  }
+  assert.equal(verifyCached(msg, sig, other.publicKey), false, 'another key');
+  assert.equal(verifyCached(msg, sig.subarray(0, 63), kp.publicKey), false, 'short signature');
+  assert.equal(verifyCached(msg, sig, kp.publicKey.subarray(0, 31)), false, 'short key');
+  // more distinct valid signatures than it keeps: every one still verifies (the evicted are checked again)
+  const many = Array.from({ length: VERIFIED_CACHE_SIZE + 50 }, (_, i) => { const m = new Uint8Array(32); new DataView(m.buffer).setUint32(0, i); return m; });
+  const sigs = many.map((m) => sign(m, kp.secretKey));
+  many.forEach((m, i) => assert.equal(verifyCached(m, sigs[i]!, kp.publicKey), true));
+  assert.equal(verifyCached(many[0]!, sigs[0]!, kp.publicKey), true, 'evicted, verified again');
+  assert.equal(verifyCached(many[0]!, sigs[1]!, kp.publicKey), false);
 });
 
 test('the worker pool agrees with Wycheproof on every case, in one batch split over workers', async () => {

@@ -163,3 +163,49 @@ test('held receipt batches are offered once when globals arrive in a burst (two 
     dstX.close();
   }
 });
+
+test('a source builds no receipt batch on a global while its outflow is unchanged since a push round left nothing unpushed, and pushes again once it grows', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  let global: GlobalSnapshot | undefined;
+  const listeners: (() => void)[] = [];
+  const published: ShardId[] = [];
+  const srcX = new CrossShardDelivery({ shard: src, genesis: net.genesis, scheduler: manual });
+  const network = {
+    onGlobal: (f: () => void) => (listeners.push(f), () => {}),
+    latestGlobalSnapshot: () => global,
+    publishReceipts: async (to: ShardId) => void published.push(to),
+    fetchReceipts: async () => undefined,
+  } as unknown as TriadNetwork;
+  srcX.attach(network);
+  // the batches the push rounds build (a snapshot read and an outbox proof each), counted on the real shard
+  let built = 0;
+  const build = src.receiptBatchBytes.bind(src);
+  src.receiptBatchBytes = (...a: Parameters<Shard['receiptBatchBytes']>) => (built++, build(...a));
+  const global_ = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await src.sealEpoch();
+      await dst.sealEpoch();
+    }
+    const e = src.latestEpoch();
+    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
+    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+    for (const f of listeners) f();
+    await new Promise((r) => setTimeout(r, 100));
+  };
+  const from = usersOn(net, SRC)[0]!;
+  assert.ok((await src.submit([transfer(net, from, addr(usersOn(net, DST)[0]!), 100n, 0n)]))[0]!.ok);
+  await global_(1);
+  assert.deepEqual(published, [DST], 'the receipt is pushed');
+  const afterFirst = built;
+  assert.ok(afterFirst >= 2, 'one batch per destination built');
+  await global_(1);
+  await global_(3);
+  assert.equal(built, afterFirst, 'no batch built while nothing left the source');
+  assert.deepEqual(published, [DST]);
+  assert.ok((await src.submit([transfer(net, from, addr(usersOn(net, OTHER)[0]!), 100n, 1n)]))[0]!.ok);
+  await global_(1);
+  assert.deepEqual(published, [DST, OTHER], 'value left again: pushed');
+  assert.ok(built > afterFirst);
+  srcX.close();
+});

@@ -37,6 +37,32 @@ export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Ui
   return sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), asBuffer(publicKey));
 }
 
+/** How many positive verdicts verifyCached remembers (the oldest go first). */
+export const VERIFIED_CACHE_SIZE = 4096;
+const verified = new Set<string>();
+
+/**
+ * `verify`, remembering positive verdicts by the exact (public key, signature, message) bytes: a
+ * node checks the same signature more than once (a member's signature on its gossip message, then
+ * inside the final aggregate that carries it, then inside the parent's final; a snapshot on its
+ * triad topic and on the proofs topic). Verification is a pure function of those bytes, so a
+ * remembered "valid" is the answer a new check would give; anything not seen before (one bit of
+ * key, signature or message differs) is verified in full. Messages are hashes (at most 64 bytes);
+ * longer ones are not remembered.
+ */
+export function verifyCached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES || message.length > 64) return verify(message, signature, publicKey);
+  // fixed-length key and signature first: the concatenation is unambiguous
+  const k = asBuffer(publicKey).toString('base64') + asBuffer(signature).toString('base64') + asBuffer(message).toString('base64');
+  if (verified.has(k)) return true;
+  const ok = verify(message, signature, publicKey);
+  if (ok) {
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.values().next().value!);
+    verified.add(k);
+  }
+  return ok;
+}
+
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

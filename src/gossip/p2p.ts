@@ -265,7 +265,18 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   interface Target { addr: Multiaddr; text: string; peerId?: string; failures: number; nextAt: number; dialing: boolean }
   const targets: Target[] = [];
   let closed = false;
-  const isConnected = (t: Target): boolean => t.peerId !== undefined && node.getConnections(peerIdFromString(t.peerId)).length > 0;
+  // parsed once per peer (a base58 and multihash decode each): the dial tick asks about every
+  // target four times a second, and requests go to the same few validators (bounded: cleared when large)
+  const parsedIds = new Map<string, ReturnType<typeof peerIdFromString>>();
+  const parsedId = (id: string): ReturnType<typeof peerIdFromString> => {
+    let p = parsedIds.get(id);
+    if (!p) {
+      if (parsedIds.size >= 1024) parsedIds.clear();
+      parsedIds.set(id, (p = peerIdFromString(id)));
+    }
+    return p;
+  };
+  const isConnected = (t: Target): boolean => t.peerId !== undefined && node.getConnections(parsedId(t.peerId)).length > 0;
   const dialOne = async (t: Target): Promise<void> => {
     if (t.dialing || closed) return;
     t.dialing = true;
@@ -452,7 +463,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
     async request(peer, protocol, request, ropts = {}) {
       const signal = AbortSignal.timeout(ropts.timeoutMs ?? 5000);
-      const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal });
+      const stream = await node.dialProtocol(parsedId(peer), protocol, { signal });
       const onAbort = (): void => stream.abort(new Error('request timed out'));
       signal.addEventListener('abort', onAbort, { once: true });
       try {

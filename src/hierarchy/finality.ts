@@ -5,7 +5,7 @@
 // check the chain of 2-of-3s down to the shards. This tolerates one crashed member per triad,
 // not a Byzantine one (two colluding members can finalise anything).
 import { ByteReader, ByteWriter, DecodeError, bytesEqual } from '../core/bytes.js';
-import { sign, verify, SIGNATURE_BYTES } from '../core/ed25519.js';
+import { sign, verifyCached, SIGNATURE_BYTES } from '../core/ed25519.js';
 import { replicaKeys, type Genesis } from '../core/genesis.js';
 import type { ShardId } from '../core/ids.js';
 import { aggregateHash, encodeAggregate, isZeroHash, readAggregate, type TriadAggregate } from './aggregate.js';
@@ -45,7 +45,8 @@ export function verifyMemberSignature(agg: TriadAggregate, sig: MemberSignature,
   if (child.length > ctx.depth) return false;
   if (!Number.isInteger(sig.attempt) || sig.attempt < 0 || sig.attempt >= attemptsFor(child, ctx.depth)) return false;
   // a replicated shard signs through whichever of its replicas holds the write lease (docs/REPLICAS.md)
-  return replicaKeys(ctx, signerFor(child, agg.epoch, ctx.depth, sig.attempt)).some((key) => verify(hash, sig.signature, key));
+  // the same signature reaches a node in its gossip message and again in every final carrying it: checked once (verifyCached)
+  return replicaKeys(ctx, signerFor(child, agg.epoch, ctx.depth, sig.attempt)).some((key) => verifyCached(hash, sig.signature, key));
 }
 
 /** Positions with at least one valid signature (duplicates and bad or foreign signatures do not count). */

@@ -39,7 +39,9 @@ export interface RoundTiming {
   leaseMs: number;
   /** How long a round waits for answers to its fetches of missing inputs before carrying them. */
   fetchWaitMs: number;
-  /** Period of catch-up (a peer's latest global snapshot and the holes below it). 0 disables. */
+  /** Period of catch-up (a peer's latest global snapshot and the holes below it) while it is needed:
+   * no new global snapshot for this long, or holes below the latest. Otherwise a pass runs every
+   * SYNC_IDLE_FACTOR periods (gossip brings the globals; see startSync). 0 disables. */
   syncIntervalMs: number;
 }
 
@@ -127,6 +129,8 @@ interface Round {
   /** The `prev` the aggregate was computed on (an upgrade recomputes on the same one). */
   computedPrev: TriadAggregate | null;
   computedAt: number;
+  /** aggregateHash(computed), once computed (asked for on every tick until the round is final). */
+  computedHash: Uint8Array | null;
   /** Hash of the aggregate this node signed first in this run (null: none). */
   signedHash: Uint8Array | null;
   /** The one upgrade (maybeUpgrade): none yet -> fetching the inputs it lacks -> signing -> done. */
@@ -164,6 +168,9 @@ const SIG_PULLS = 3;
 /** At most this many signatures in one roundSigs answer (3 positions, a first and an upgrade each). */
 const MAX_ROUND_SIGS = 6;
 const SYNC_HOLES_PER_PASS = 8;
+/** With globals arriving by gossip and no holes, a catch-up pass runs only every this many sync
+ * intervals (a safety net; at 1 s epochs every 32 s instead of every 2 s). */
+export const SYNC_IDLE_FACTOR = 16;
 
 export class RoundMachine {
   readonly genesis: Genesis;
@@ -196,6 +203,11 @@ export class RoundMachine {
   private readonly syncTries = new Map<number, number>();
   private syncOpen = 0;
   private nextSyncAt: number;
+  /** When the latest pass started, and when a global snapshot not held before was last recorded. */
+  private lastSyncAt = -Infinity;
+  private lastNewGlobalAt = -Infinity;
+  /** The latest global epoch the last gc() ran for (gc's work changes only when it moves). */
+  private gcFor = Number.NaN;
   /** Rounds this validator did not sign because it had signed another aggregate for them. */
   signaturesRefused = 0;
   /** Rounds in which this validator signed a second, richer aggregate (maybeUpgrade). */
@@ -347,7 +359,11 @@ export class RoundMachine {
         return true;
       }
       case 'global': {
-        if (a.kind !== 'final' || a.final.aggregate.path !== '' || (p.epoch !== undefined && a.final.aggregate.epoch !== p.epoch) || !this.verified(a.final)) return false;
+        if (a.kind !== 'final' || a.final.aggregate.path !== '' || (p.epoch !== undefined && a.final.aggregate.epoch !== p.epoch)) return false;
+        // the global this node holds for that epoch (the usual answer to "latest"): nothing to record, nothing to verify
+        const held = this.globals.get(a.final.aggregate.epoch);
+        if (held && bytesEqual(aggregateHash(held.aggregate), aggregateHash(a.final.aggregate))) return true;
+        if (!this.verified(a.final)) return false;
         if (!this.globals.has(a.final.aggregate.epoch)) {
           this.recordFinal(a.final);
           if (p.epoch !== undefined) {
@@ -420,8 +436,27 @@ export class RoundMachine {
       if (!r.final) for (const c of r.candidates.values()) if (c.sigs.size >= 2) this.tryFinalize(r, c);
       if (r.final && !r.finalSeenPublished && !r.iPublished) this.maybePublishFinal(r, now);
     }
-    if (this.timing.syncIntervalMs > 0 && now >= this.nextSyncAt) this.startSync();
-    this.gc();
+    if (this.timing.syncIntervalMs > 0 && now >= this.nextSyncAt && this.syncNeeded(now)) this.startSync();
+    if (this.gcFor !== this.latestGlobal) {
+      this.gcFor = this.latestGlobal;
+      this.gc();
+    }
+  }
+
+  /**
+   * Whether a catch-up pass is due now (nextSyncAt has passed): when this node has heard no new
+   * global snapshot for a sync interval (cut off from gossip, restarted, stalled), when the window
+   * below its latest global has holes still worth asking for, or as a safety net every
+   * SYNC_IDLE_FACTOR intervals. A node that gossip keeps up to date asks its peers rarely.
+   */
+  private syncNeeded(now: number): boolean {
+    const period = this.timing.syncIntervalMs;
+    if (now - this.lastNewGlobalAt >= period || now - this.lastSyncAt >= SYNC_IDLE_FACTOR * period) return true;
+    const top = this.latestGlobal;
+    for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs); e--) {
+      if (!this.globals.has(e) && !this.stored.has(e) && (this.syncTries.get(e) ?? 0) < SYNC_ATTEMPTS) return true;
+    }
+    return false;
   }
 
   // ---- rounds ----
@@ -465,7 +500,7 @@ export class RoundMachine {
     if (!r) {
       r = {
         path, epoch, lowest: path.length === this.genesis.depth - 1, inputs: [null, null, null], firstInputAt: 0,
-        fetchState: 'none', fetchUntil: 0, fetchesOpen: 0, computed: null, computedPrev: null, computedAt: 0, signedHash: null,
+        fetchState: 'none', fetchUntil: 0, fetchesOpen: 0, computed: null, computedPrev: null, computedAt: 0, computedHash: null, signedHash: null,
         upgrade: 'none', upgradeFetchAt: -Infinity, upgradeFetches: 0, signedAt: 0, sigPulls: 0, lastSigPull: -Infinity, failed: false, signing: false,
         candidates: new Map(), final: null, finalAt: 0, finalSeenPublished: false, iPublished: false, lastChildFetch: -Infinity,
       };
@@ -538,6 +573,7 @@ export class RoundMachine {
       r.computed = computeAggregate({ network: this.genesis.networkId, path: r.path, epoch: r.epoch, children: r.inputs, prev: prev?.aggregate ?? null, genesisSupply: genesisChildSupplies(this.genesis, r.path) });
       r.computedPrev = prev?.aggregate ?? null;
       r.computedAt = now;
+      r.computedHash = aggregateHash(r.computed);
     } catch (e) {
       if (!(e instanceof AggregateInputError)) throw e;
       r.failed = true;
@@ -556,7 +592,7 @@ export class RoundMachine {
     const attempt = attemptOf(this.shard, member, r.epoch, this.genesis.depth);
     if (attempt === undefined) return;
     if (this.canSign && !this.canSign(r.epoch)) return; // asked again on the next tick
-    const h = aggregateHash(agg);
+    const h = r.computedHash ?? aggregateHash(agg);
     const cand = r.candidates.get(toHex(h));
     if (cand?.sigs.has(pos)) return; // signed already (or another turn did)
     const verdict = this.guard.check(r.path, r.epoch, h);
@@ -623,7 +659,7 @@ export class RoundMachine {
   private maybeUpgrade(r: Round): void {
     if (!r.lowest || r.final || r.upgrade !== 'none' || r.signing || !r.signedHash || !r.computed) return;
     const f = r.computed;
-    if (!bytesEqual(aggregateHash(f), r.signedHash)) return;
+    if (!bytesEqual(r.computedHash ?? aggregateHash(f), r.signedHash)) return;
     const me = this.ownPos(r);
     for (const [k, c] of r.candidates) {
       if (k === toHex(r.signedHash)) continue;
@@ -747,6 +783,7 @@ export class RoundMachine {
     const e = g.aggregate.epoch;
     if (this.globals.has(e)) return;
     this.globals.set(e, g);
+    if (!this.stored.has(e)) this.lastNewGlobalAt = this.now();
     if (e > this.latestGlobal) {
       this.latestGlobal = e;
       // rounds this old are stale (never signed again): their records can go
@@ -771,7 +808,7 @@ export class RoundMachine {
   }
 
   /**
-   * One catch-up pass (at start and every `syncIntervalMs`): a peer's latest global snapshot, then
+   * One catch-up pass (at start, then every `syncIntervalMs` while syncNeeded): a peer's latest global snapshot, then
    * the holes in the last `keepEpochs` epochs below the latest one held (e.g. the epochs a
    * restarted node was down for), newest first, at most SYNC_HOLES_PER_PASS per pass and
    * SYNC_ATTEMPTS per epoch (an epoch nobody finalised is not asked for forever). Every answer is
@@ -780,7 +817,8 @@ export class RoundMachine {
    */
   startSync(): boolean {
     if (this.syncOpen > 0) return false;
-    this.nextSyncAt = this.now() + this.timing.syncIntervalMs;
+    this.lastSyncAt = this.now();
+    this.nextSyncAt = this.lastSyncAt + this.timing.syncIntervalMs;
     this.syncOpen++;
     this.fetch({ what: 'global' }, { kind: 'globalLatest' }, 3);
     return true;

@@ -66,6 +66,8 @@ export class CrossShardDelivery {
   private readonly pushed = new Map<ShardId, bigint>(); // dst -> next seq to push (this run)
   private readonly pulledAt = new Map<ShardId, number>(); // src -> its final epoch at the last pull
   private readonly drained = new Map<ShardId, { epoch: number; totalOutflow: bigint }>(); // src -> its served snapshot when a pull last left nothing to take
+  /** This shard's cumulative outflow (as final) when a push round last left nothing unpushed to any destination. */
+  private pushedAllAt: bigint | undefined;
   private readonly wantPull = new Set<ShardId>();
   private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
   private stopTimer: (() => void) | undefined;
@@ -120,6 +122,7 @@ export class CrossShardDelivery {
   tookOver(): void {
     for (const s of this.others) this.wantPull.add(s);
     this.pushed.clear();
+    this.pushedAllAt = undefined;
     void this.pull();
   }
 
@@ -264,16 +267,27 @@ export class CrossShardDelivery {
     if (!net || this.pushing || !this.isWriter()) return;
     this.pushing = true;
     try {
-      const fe = this.finalEpochOf(this.shard.id);
-      if (fe < 0) return;
+      const own = this.finalOf(this.shard.id);
+      if (!own) return;
+      const fe = own.epoch;
+      // every receipt moves value out (a transfer of 0 is refused): an unchanged cumulative outflow
+      // since a round that left nothing unpushed means no receipt to push, so no batch (a snapshot
+      // read, an outbox proof) is built per destination on every global
+      if (this.pushedAllAt === own.totalOutflow) return;
+      let all = true;
       for (const dst of this.others) {
         // First push of this run: from the newest final epoch's receipts only (older ones were pushed
         // before a restart, or are pulled by a destination that finds a gap).
         if (!this.pushed.has(dst)) this.pushed.set(dst, await this.shard.outboxCountAt(dst, fe - 1));
         // a batch ends at an epoch's count: several when more than PUSH_LIMIT are due (bounded)
+        let done = false;
         for (let k = 0; k < 8; k++) {
           const b = await this.shard.receiptBatchBytes(dst, this.pushed.get(dst) ?? 0n, PUSH_LIMIT, fe, this.bounds);
-          if (!b || b.receipts === 0) break;
+          if (!b) break; // over the serving bounds: the rest next time
+          if (b.receipts === 0) {
+            done = true;
+            break;
+          }
           try {
             await net.publishReceipts(dst, b.bytes);
             this.counters.pushedBatches++;
@@ -282,9 +296,14 @@ export class CrossShardDelivery {
             this.log?.debug({ dst, err: (err as Error).message }, 'receipt push failed (the destination will pull)');
           }
           this.pushed.set(dst, b.count);
-          if (b.epoch >= fe) break;
+          if (b.epoch >= fe) {
+            done = true;
+            break;
+          }
         }
+        if (!done) all = false;
       }
+      if (all) this.pushedAllAt = own.totalOutflow;
     } catch (err) {
       this.log?.warn({ err: (err as Error).message }, 'receipt push round failed');
     } finally {
