@@ -3,14 +3,17 @@
 //   parent -> child  {id, kind, input}
 //   child -> parent  {id, ok, proof, publicSignals, ms, witnessMs, proveMs, cpuMs} | {id, ok: false, error}
 //                    {warm: true, ms} once, when the keys are loaded and the curve is built.
-// It warms up at spawn (argv: artifacts dir, thread mode): both zkeys are read into memory once, both
-// witness WASMs compiled once into reusable witness calculators, and the bn128 curve built once, so
-// a proof is witness (tens of ms) + groth16.prove on in-memory buffers, with no file I/O, no WASM
-// compilation and no curve construction (snarkjs's fullProve does all three on every call).
+// It warms up at spawn (argv: artifacts dir, thread mode): both zkeys are read and parsed once
+// (groth16-prover.ts), both witness WASMs compiled once into reusable witness calculators, and the
+// bn128 curve built once, so a proof is witness (tens of ms) + Groth16 on the parsed key, with no
+// file I/O, no key parsing, no WASM compilation and no curve construction (snarkjs's fullProve does
+// all four on every call, its groth16.prove the parsing).
 import { readFileSync } from 'node:fs';
 import * as snarkjs from 'snarkjs';
 import { WitnessCalculatorBuilder, type WitnessCalculator } from 'circom_runtime';
 import { CIRCUIT_KINDS, circuitFiles, type CircuitKind } from './artifacts.js';
+import { groth16Prove, parseZkey, type ProvingKey, type WasmCurve } from './groth16-prover.js';
+import { loadOrBuildTables, tablesFile } from './msm-tables.js';
 
 interface Request {
   id: number;
@@ -27,9 +30,11 @@ const mode: ThreadMode = process.argv[3] === 'pool' ? 'pool' : 'single';
 const WITNESS_MEMORY_PAGES = 512;
 
 interface Circuit {
-  zkey: Uint8Array;
+  pk: ProvingKey;
   wc: WitnessCalculator;
 }
+
+let curve: WasmCurve;
 
 async function warm(): Promise<Map<CircuitKind, Circuit>> {
   // 'single': the curve runs on this thread only. On a machine shared by several provers (a local
@@ -37,15 +42,16 @@ async function warm(): Promise<Map<CircuitKind, Circuit>> {
   // oversubscription and memory. snarkjs looks the curve up through ffjavascript's process-wide
   // cache (globalThis.curve_bn128), which only ever holds a pooled curve, so the single-threaded
   // curve is put there by hand; every later lookup (zkey header, prove) then gets it.
-  const curve = await snarkjs.curves.getCurveFromName('bn128', { singleThread: mode === 'single' });
-  (globalThis as { curve_bn128?: unknown }).curve_bn128 = curve;
+  const c = await snarkjs.curves.getCurveFromName('bn128', { singleThread: mode === 'single' });
+  (globalThis as { curve_bn128?: unknown }).curve_bn128 = c;
+  curve = c as unknown as WasmCurve;
   const m = new Map<CircuitKind, Circuit>();
   for (const kind of CIRCUIT_KINDS) {
     const f = circuitFiles(kind, dir);
-    m.set(kind, {
-      zkey: new Uint8Array(readFileSync(f.zkey)),
-      wc: await WitnessCalculatorBuilder(readFileSync(f.wasm), { memorySize: WITNESS_MEMORY_PAGES }),
-    });
+    const pk = parseZkey(curve, new Uint8Array(readFileSync(f.zkey)));
+    // fixed-base tables: less CPU per proof (docs/PROOFS.md §3, §7); SMT_PROVER_TABLES=0 proves without
+    if (process.env.SMT_PROVER_TABLES !== '0') await loadOrBuildTables(curve, pk, tablesFile(dir!, kind));
+    m.set(kind, { pk, wc: await WitnessCalculatorBuilder(readFileSync(f.wasm), { memorySize: WITNESS_MEMORY_PAGES }) });
   }
   return m;
 }
@@ -70,7 +76,7 @@ process.on('message', (msg: Request) => {
       const cpu = process.cpuUsage(); // this process, all threads (pool mode included)
       const wtns = await c.wc.calculateWTNSBin(msg.input, true);
       const tw = performance.now();
-      const { proof, publicSignals } = await snarkjs.groth16.prove(c.zkey, wtns);
+      const { proof, publicSignals } = await groth16Prove(curve, c.pk, wtns);
       const tp = performance.now();
       const c2 = process.cpuUsage(cpu);
       process.send!({ id: msg.id, ok: true, proof, publicSignals, ms: tp - t, witnessMs: tw - t, proveMs: tp - tw, cpuMs: (c2.user + c2.system) / 1000 });
