@@ -21,7 +21,7 @@ function addrOf(i: number): Uint8Array {
 
 function mk(sender: Uint8Array, to: Uint8Array, amount: bigint, fee: bigint, nonce: bigint): ApplyTx {
   const d = decodeSignedTxFull(encodeSignedTx({ tx: { network: 'n', from: new Uint8Array(32).fill(sender[19]!), to, amount, fee, nonce, ts: 0n }, signature: new Uint8Array(64) }));
-  return { id: txIdOfTransferBytes(d.transferBytes), sender, senderHex: toHex(sender), bytes: d.bytes, toAt: d.bytes.length - 64 - 52, amount, fee, nonce, cost: amount + fee };
+  return { id: txIdOfTransferBytes(d.transferBytes), senderHex: toHex(sender), bytes: d.bytes, toAt: d.bytes.length - 64 - 52, amount, nonce, cost: amount + fee };
 }
 
 const arbPlan = fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 60 }), fc.bigInt({ min: 1n, max: 50n }), fc.bigInt({ min: 0n, max: 3n })), { minLength: 1, maxLength: 60 });

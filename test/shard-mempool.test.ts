@@ -7,7 +7,7 @@ import { Mempool, type PendingTx } from '../src/shard/mempool.js';
 function ptx(sender: number, nonce: bigint, cost = 10n): PendingTx {
   const senderHex = sender.toString(16).padStart(40, '0');
   const idHex = `${senderHex}:${nonce}:${cost}`;
-  return { id: new Uint8Array(32), idHex, sender: new Uint8Array(20), senderHex, bytes: new Uint8Array(0), toAt: 0, amount: cost - 1n, fee: 1n, nonce, cost, acceptedAt: 0 };
+  return { id: new Uint8Array(32), idHex, senderHex, bytes: new Uint8Array(0), toAt: 0, amount: cost - 1n, nonce, cost, acceptedAt: 0 };
 }
 const rich = { balance: 1_000_000n, nonce: 0n };
 

@@ -299,7 +299,7 @@ test('the engine caps receipts per destination per epoch: the excess and every l
   const here = '0' as ShardId;
   const mk = (sender: Uint8Array, to: Uint8Array, nonce: bigint) => {
     const d = decodeSignedTxFull(encodeSignedTx({ tx: { network: 'n', from: new Uint8Array(32).fill(sender[19]!), to, amount: 2n, fee: 1n, nonce, ts: 0n }, signature: new Uint8Array(64) }));
-    return { id: txIdOfTransferBytes(d.transferBytes), sender, senderHex: toHex(sender), bytes: d.bytes, toAt: d.bytes.length - 64 - 52, amount: 2n, fee: 1n, nonce, cost: 3n };
+    return { id: txIdOfTransferBytes(d.transferBytes), senderHex: toHex(sender), bytes: d.bytes, toAt: d.bytes.length - 64 - 52, amount: 2n, nonce, cost: 3n };
   };
   const ids = Array.from({ length: 120 }, (_, i) => i);
   const senders = ids.map(addrOf).filter((a) => homeShard(a, 1) === here).slice(0, 8);

@@ -12,7 +12,7 @@
 // its sender, is left out of the epoch (it stays pending and goes into the next one).
 import { homeShard } from '../core/address.js';
 import { toHex, uninitBytes } from '../core/bytes.js';
-import { hexRange } from './fast-hash.js';
+import { addressFastAt, hexRange } from './fast-hash.js';
 import type { ShardId } from '../core/ids.js';
 import { receiptRowHeaderSize, txRecordSize, writeReceiptEntry, writeReceiptRowHeader, writeTxRecord, RECEIPT_ENTRY_BYTES, TX_STATUS_APPLIED, type ReceiptGroup } from './records.js';
 
@@ -23,14 +23,12 @@ import { receiptRowHeaderSize, txRecordSize, writeReceiptEntry, writeReceiptRowH
  */
 export interface ApplyTx {
   id: Uint8Array;
-  sender: Uint8Array;
-  senderHex: string;
+  senderHex: string; // hex of the sender's address (H(from) truncated: core/address.ts)
   bytes: Uint8Array; // the signed tx encoding (not mutated)
   toAt: number; // offset of the recipient address in `bytes`
   amount: bigint;
-  fee: bigint;
   nonce: bigint;
-  cost: bigint; // amount + fee
+  cost: bigint; // amount + fee (the fee is cost - amount: one bigint less kept per pending transaction)
 }
 
 export interface EngineAccount {
@@ -99,12 +97,17 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     }
     return a;
   };
+  // A sender pays, so it has an account (admission checked its funds against it): its address is
+  // hashed from its public key (the 32 bytes before the recipient) only if not, for the error below.
+  const senderOf = (t: ApplyTx): EngineAccount =>
+    touched.get(t.senderHex) ?? (input.account(t.senderHex) !== undefined ? get(t.senderHex, t.bytes, 0) : get(t.senderHex, addressFastAt(t.bytes, t.toAt - 32), 0));
   const records: { id: Uint8Array; value: Uint8Array }[] = new Array(ordered.length);
   // every record of the epoch is carved from one buffer (one allocation instead of one per tx)
   let total = 0;
   for (const t of ordered) total += txRecordSize(t.bytes.length);
   const slab = new Uint8Array(total);
   const slabView = new DataView(slab.buffer);
+  const epochBig = BigInt(input.epoch); // one bigint per epoch, not one per record
   let off = 0;
   const outboxSeq = new Map<ShardId, bigint>();
   // Per destination: its receipt row, entries written while the transaction is at hand (hot in
@@ -130,12 +133,12 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
       deferredSender = t.senderHex; // ordered by sender then nonce: skip the rest of this sender's run
       continue;
     }
-    const from = get(t.senderHex, t.sender, 0);
+    const from = senderOf(t);
     if (t.nonce !== from.nonce) throw new EngineInvariantError(`tx ${toHex(t.id)}: nonce ${t.nonce}, account expects ${from.nonce}`);
     if (t.cost > from.balance) throw new EngineInvariantError(`tx ${toHex(t.id)}: cost ${t.cost} exceeds balance ${from.balance}`);
     from.balance -= t.cost;
     from.nonce += 1n;
-    fees += t.fee;
+    fees += t.cost - t.amount;
     if (dst === input.shard) {
       get(toHexStr, t.bytes, toAt).balance += t.amount; // cannot pass u64: total supply fits in a u64
     } else {
@@ -154,7 +157,7 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     }
     const i = applied++;
     if (i !== k) ordered[i] = t;
-    const end = writeTxRecord(slab, slabView, off, t.bytes, input.epoch, i, TX_STATUS_APPLIED);
+    const end = writeTxRecord(slab, slabView, off, t.bytes, epochBig, i, TX_STATUS_APPLIED);
     records[i] = { id: t.id, value: slab.subarray(off, end) };
     off = end;
   }

@@ -30,6 +30,7 @@ export type AdmitResult =
  * cost more to build, probe and collect than scanning a short array.
  */
 interface SenderQueue {
+  key: string; // the sender's hex, shared by its queued transactions' senderHex
   txs: PendingTx[];
   debit: bigint; // sum of cost over txs
 }
@@ -97,7 +98,11 @@ export class Mempool {
     return n;
   }
 
-  /** Checks and inserts; on refusal nothing changes. `acct` is the sender's committed state. */
+  /**
+   * Checks and inserts; on refusal nothing changes. `acct` is the sender's committed state. An
+   * admitted `p` gets as senderHex the equal string its sender's queue holds: one string per
+   * sender kept alive, not one per pending transaction.
+   */
   admit(p: PendingTx, acct: CommittedAccount): AdmitResult {
     if (this.byId.has(p.idHex)) return { ok: false, reason: 'duplicate', message: `transaction ${p.idHex} is already pending` };
     if (p.nonce < acct.nonce) return { ok: false, reason: 'nonce-replayed', message: `nonce ${p.nonce} already used (next is ${acct.nonce})` };
@@ -115,7 +120,7 @@ export class Mempool {
       const debit = (q?.debit ?? 0n) + p.cost;
       if (debit > acct.balance) return { ok: false, reason: 'insufficient-funds', message: insufficient(p, acct.balance, q?.debit ?? 0n) };
       if (q === undefined) {
-        q = { txs: [], debit: 0n };
+        q = { key: p.senderHex, txs: [], debit: 0n };
         this.senders.set(p.senderHex, q);
       }
       q.txs.push(p);
@@ -138,6 +143,7 @@ export class Mempool {
       q.txs.splice(lowerBound(q.txs, p.nonce), 0, p);
     }
     q.debit += p.cost;
+    p.senderHex = q.key;
     this.byId.set(p.idHex, p);
     return evicted ? { ok: true, evicted } : ADMITTED;
   }

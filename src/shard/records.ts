@@ -55,7 +55,7 @@ export interface TxRecord {
 
 export function encodeTxRecord(r: TxRecord): Uint8Array {
   const out = new Uint8Array(txRecordSize(r.signedTx.length));
-  writeTxRecord(out, new DataView(out.buffer), 0, r.signedTx, r.epoch, r.index, r.status);
+  writeTxRecord(out, new DataView(out.buffer), 0, r.signedTx, BigInt(r.epoch), r.index, r.status);
   return out;
 }
 
@@ -64,11 +64,11 @@ export function txRecordSize(signedTxLength: number): number {
 }
 
 /** Writes a tx record at `off` of `out` (whose whole buffer `view` spans); returns the end offset. */
-export function writeTxRecord(out: Uint8Array, view: DataView, off: number, signedTx: Uint8Array, epoch: number, index: number, status: number): number {
+export function writeTxRecord(out: Uint8Array, view: DataView, off: number, signedTx: Uint8Array, epoch: bigint, index: number, status: number): number {
   view.setUint32(off, signedTx.length);
   out.set(signedTx, off + 4);
   const o = off + 4 + signedTx.length;
-  view.setBigUint64(o, BigInt(epoch));
+  view.setBigUint64(o, epoch);
   view.setUint32(o + 8, index);
   out[o + 12] = status;
   return o + 13;

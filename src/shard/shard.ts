@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { homeShard } from '../core/address.js';
-import { addressFastAt, hex, hexRange } from './fast-hash.js';
+import { addressFastAt, addressHexAt, hex, hexRange } from './fast-hash.js';
 import { DecodeError, bytesEqual, concatBytes, toHex } from '../core/bytes.js';
 import type { KeyPair } from '../core/ed25519.js';
 import { allocationsOf, genesisHash, isReplicated, replicaKeys, type Genesis } from '../core/genesis.js';
@@ -18,7 +18,7 @@ import { LamportClock } from '../core/lamport.js';
 import { allShards, shardCount, shardIndex, type ShardId } from '../core/ids.js';
 import { TernaryTrie, LevelNodeStore, EMPTY_ROOT, encodeProof } from '../trie/index.js';
 import { readNodeRecord } from '../trie/trie.js';
-import { scanSignedTx, txIdOfSigned, MAX_TX_BYTES, type TxScan } from './tx.js';
+import { scanSignedTx, txIdOfSigned, txIdOfSignedInto, MAX_TX_BYTES, type TxScan } from './tx.js';
 import type { RejectReason } from './errors.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import { VerifyPool } from './verify-pool.js';
@@ -42,8 +42,7 @@ export type SubmitResult = { ok: true; txid: string } | { ok: false; txid?: stri
  */
 export interface CheckedBatch {
   readonly results: readonly (SubmitResult | undefined)[];
-  /** The candidates (transactions left for admission) and their positions in the batch (two arrays: no object per candidate). */
-  readonly cands: readonly PendingTx[];
+  /** The positions in the batch of the candidates (transactions left for admission). */
   readonly candAt: readonly number[];
   readonly sigOk: readonly boolean[] | undefined;
   readonly badSignatures: number;
@@ -107,6 +106,19 @@ export class ReplicaMismatchError extends Error {
 export class ReplicaDivergenceError extends Error {
   override name = 'ReplicaDivergenceError';
 }
+
+/**
+ * What check() read from a batch, for its admission: the batch, its txids (one buffer), the hex of
+ * each candidate's txid and sender (the map keys, made once), the time of the check.
+ */
+interface CheckScratch {
+  readonly txs: readonly Uint8Array[];
+  ids: Uint8Array; // 32 bytes per transaction
+  idHex: string[]; // by position in the batch (candidates only)
+  senderHex: string[];
+  now: number;
+}
+const EMPTY = new Uint8Array(0);
 
 /** Emitted as 'sealed' after an epoch is durable. */
 export interface SealedEvent {
@@ -195,7 +207,12 @@ export class Shard {
   private readonly verifyQueueMax: number;
   private verifying = 0; // transactions in signature verification now
   private sigChecks = 0; // signatures verified so far
-  private readonly ownChecks = new WeakSet<CheckedBatch>();
+  /** Batches this shard checked, and what check() read from them for admission. */
+  private readonly ownChecks = new WeakMap<CheckedBatch, CheckScratch>();
+  /** What precheck() read from the transaction it passed last (overwritten by the next call). */
+  private readonly passed = { idHex: '', senderHex: '', nonce: 0n, cost: 0n };
+  /** The address of the sender precheck() is looking at. */
+  private readonly senderScratch = new Uint8Array(20);
   private readonly lamport: LamportClock;
   private readonly hlc: Hlc;
   /** Replicated shards: this replica's index and the term it seals under (docs/REPLICAS.md). */
@@ -333,7 +350,7 @@ export class Shard {
    */
   async submit(txs: Uint8Array[], checked?: CheckedBatch): Promise<SubmitResult[]> {
     const c = checked !== undefined && this.ownChecks.has(checked) ? checked : await this.check(txs);
-    return this.admit(c);
+    return this.admit(c, this.ownChecks.get(c)!);
   }
 
   /**
@@ -346,22 +363,30 @@ export class Shard {
   async check(txs: Uint8Array[]): Promise<CheckedBatch> {
     if (this.closed) throw new ShardClosedError('shard is closed');
     const results = new Array<SubmitResult | undefined>(txs.length);
-    const cands: PendingTx[] = [];
     const candAt: number[] = [];
+    // While signatures are verified, which can take a while behind other batches, a candidate is its
+    // position, its txid in one buffer for the batch and two strings: not a pending-tx object with
+    // its bigints and views, built at admission instead (a dozen objects per transaction that
+    // outlived a few young-generation GCs, to be promoted, marked and swept).
+    const scratch: CheckScratch = { txs, ids: EMPTY, idHex: [], senderHex: [], now: 0 };
     if (!this.canVerify(txs.length)) {
       const message = `${this.verifying} transactions are being verified (at most ${this.verifyQueueMax}); retry later`;
       results.fill({ ok: false, reason: 'overloaded', message });
-      const c: CheckedBatch = { results, cands, candAt, sigOk: undefined, badSignatures: 0, capacity: txs.length };
-      this.ownChecks.add(c);
+      const c: CheckedBatch = { results, candAt, sigOk: undefined, badSignatures: 0, capacity: txs.length };
+      this.ownChecks.set(c, scratch);
       return c;
     }
-    const now = this.now();
+    scratch.now = this.now();
+    scratch.ids = new Uint8Array(32 * txs.length);
+    scratch.idHex = new Array<string>(txs.length);
+    scratch.senderHex = new Array<string>(txs.length);
     let room = this.mempool.maxSize - this.mempool.size - this.verifying;
     let capacity = 0;
+    const r = this.passed;
     for (let i = 0; i < txs.length; i++) {
-      const r = this.precheck(txs[i]!, now);
-      if ('reason' in r) {
-        results[i] = r;
+      const refused = this.precheck(txs[i]!, scratch, i);
+      if (refused) {
+        results[i] = refused;
         continue;
       }
       const acct = this.accounts.get(r.senderHex);
@@ -374,66 +399,89 @@ export class Shard {
         capacity++;
       } else {
         room--;
-        cands.push(r);
         candAt.push(i);
+        scratch.idHex[i] = r.idHex;
+        scratch.senderHex[i] = r.senderHex;
       }
     }
     let sigOk: boolean[] | undefined;
-    if (this.pool && cands.length > 0) {
-      this.verifying += cands.length;
+    if (this.pool && candAt.length > 0) {
+      this.verifying += candAt.length;
       try {
-        sigOk = await this.pool.verifyTxs(cands.map((p) => p.bytes));
+        sigOk = await this.pool.verifyTxs(candAt.map((i) => txs[i]!));
       } finally {
-        this.verifying -= cands.length;
+        this.verifying -= candAt.length;
       }
-      this.sigChecks += cands.length;
+      this.sigChecks += candAt.length;
     }
     let badSignatures = 0;
     if (sigOk) for (const ok of sigOk) if (!ok) badSignatures++;
-    const c: CheckedBatch = { results, cands, candAt, sigOk, badSignatures, capacity };
-    this.ownChecks.add(c);
+    const c: CheckedBatch = { results, candAt, sigOk, badSignatures, capacity };
+    this.ownChecks.set(c, scratch);
     return c;
   }
 
+  /**
+   * Candidate `i` of a checked batch as a pending transaction, read again from its bytes (which
+   * passed precheck()); undefined if they no longer scan (the caller changed them meanwhile).
+   */
+  private pendingOf(s: CheckScratch, i: number): PendingTx | undefined {
+    const b = s.txs[i]!;
+    let t: TxScan;
+    try {
+      t = scanSignedTx(b);
+    } catch (e) {
+      if (e instanceof DecodeError) return undefined;
+      throw e;
+    }
+    return { id: s.ids.subarray(32 * i, 32 * i + 32), idHex: s.idHex[i]!, senderHex: s.senderHex[i]!, bytes: b, toAt: t.toAt, amount: t.amount, nonce: t.nonce, cost: t.amount + t.fee, acceptedAt: s.now };
+  }
+
   /** Admission of a checked batch against the committed state plus the mempool, as of now. */
-  private async admit(c: CheckedBatch): Promise<SubmitResult[]> {
+  private async admit(c: CheckedBatch, s: CheckScratch): Promise<SubmitResult[]> {
     if (this.closed) throw new ShardClosedError('shard is closed');
-    const { cands, candAt, sigOk } = c;
+    const { candAt, sigOk } = c;
     const results = [...c.results];
     // From here to the end of the loop nothing awaits: admission sees one consistent state.
-    const maybeCommitted: number[] = [];
-    for (let k = 0; k < cands.length; k++) {
+    const maybeCommitted: [number, PendingTx][] = [];
+    for (let k = 0; k < candAt.length; k++) {
       const i = candAt[k]!;
-      const p = cands[k]!;
       if (sigOk && !sigOk[k]) {
         // not remembered: anyone can make these, and a flood of them would fill the rejected map
-        results[i] = { ok: false, txid: p.idHex, reason: 'bad-signature', message: 'signature does not verify for tx.from' };
+        results[i] = { ok: false, txid: s.idHex[i]!, reason: 'bad-signature', message: 'signature does not verify for tx.from' };
+        continue;
+      }
+      const p = this.pendingOf(s, i);
+      if (p === undefined) {
+        results[i] = { ok: false, reason: 'malformed', message: 'the transaction bytes changed during verification' };
         continue;
       }
       const acct = this.accounts.get(p.senderHex);
       const res = this.mempool.admit(p, acct ?? { balance: 0n, nonce: 0n });
       if (res.ok) {
-        this.rejected.delete(p.idHex);
+        if (this.rejected.size > 0) this.rejected.delete(p.idHex);
         for (const e of res.evicted) this.reject(e.idHex, 'insufficient-funds', `evicted: nonce ${p.nonce} now uses the funds this transaction needed`);
         results[i] = { ok: true, txid: p.idHex };
       } else {
         results[i] = { ok: false, txid: p.idHex, reason: res.reason, message: res.message };
-        if (res.reason === 'nonce-replayed' && p.nonce < (acct?.nonce ?? 0n)) maybeCommitted.push(k);
+        if (res.reason === 'nonce-replayed' && p.nonce < (acct?.nonce ?? 0n)) maybeCommitted.push([i, p]);
         else if (res.reason !== 'duplicate') this.remember(p.idHex, res.reason, res.message);
       }
     }
     // A used nonce is either this very transaction again (duplicate) or a different one (replay).
-    for (const k of maybeCommitted) {
-      const i = candAt[k]!;
-      const p = cands[k]!;
+    for (const [i, p] of maybeCommitted) {
       if (await this.store.txLocation(p.id)) results[i] = { ok: false, txid: p.idHex, reason: 'duplicate', message: `transaction ${p.idHex} is already committed` };
       else this.remember(p.idHex, 'nonce-replayed', (results[i] as { message: string }).message);
     }
     return results as SubmitResult[];
   }
 
-  /** Stateless checks, cheapest first. Returns the candidate or a rejection. */
-  private precheck(b: Uint8Array, now: number): PendingTx | (SubmitResult & { ok: false }) {
+  /**
+   * Stateless checks, cheapest first, of transaction `i` of a batch being checked: a rejection, or
+   * undefined with its txid and sender address written into `s` and what the checks after it
+   * need in this.passed.
+   */
+  private precheck(b: Uint8Array, s: CheckScratch, i: number): (SubmitResult & { ok: false }) | undefined {
     if (!(b instanceof Uint8Array)) return { ok: false, reason: 'malformed', message: 'transaction must be bytes' };
     if (b.length > MAX_TX_BYTES) return { ok: false, reason: 'oversized', message: `transaction of ${b.length} bytes exceeds ${MAX_TX_BYTES}` };
     let t: TxScan; // shared by every scan: read before the next one
@@ -443,23 +491,27 @@ export class Shard {
       if (e instanceof DecodeError) return { ok: false, reason: 'malformed', message: e.message };
       throw e;
     }
-    const id = txIdOfSigned(b, t.transferLen);
-    const idHex = hex(id);
+    txIdOfSignedInto(b, t.transferLen, s.ids, 32 * i);
+    const idHex = hexRange(s.ids, 32 * i, 32 * i + 32);
     if (t.network !== this.networkId) return this.reject(idHex, 'wrong-network', `transaction is for network "${t.network}", this is "${this.networkId}"`);
-    const { amount, fee, nonce, toAt } = t;
+    const { amount, fee, nonce } = t;
     if (amount === 0n) return this.reject(idHex, 'zero-amount', 'amount must be positive');
     const cost = amount + fee;
     if (cost > U64_MAX) return this.reject(idHex, 'overflow', 'amount + fee exceeds u64');
     if (nonce === U64_MAX) return this.reject(idHex, 'overflow', 'nonce u64 max leaves no next nonce');
-    const sender = addressFastAt(b, t.fromAt);
-    const senderHex = hex(sender);
+    const senderHex = addressHexAt(b, t.fromAt, this.senderScratch, 0);
     // an account held here is homed here by construction: hash the home map only for others
     if (this.genesis.depth > 0 && !this.accounts.has(senderHex)) {
-      const home = homeShard(sender, this.genesis.depth);
+      const home = homeShard(this.senderScratch, this.genesis.depth);
       if (home !== this.id) return this.reject(idHex, 'wrong-shard', `sender ${senderHex} lives on shard "${home}", this is "${this.id}"`);
     }
     if (this.mempool.has(idHex)) return { ok: false, txid: idHex, reason: 'duplicate', message: `transaction ${idHex} is already pending` };
-    return { id, idHex, sender, senderHex, bytes: b, toAt, amount, fee, nonce, cost, acceptedAt: now };
+    const r = this.passed;
+    r.idHex = idHex;
+    r.senderHex = senderHex;
+    r.nonce = nonce;
+    r.cost = cost;
+    return undefined;
   }
 
   private reject(idHex: string, reason: RejectReason, message: string): SubmitResult & { ok: false } {
@@ -519,8 +571,7 @@ export class Shard {
     return entry.txs.map((b) => {
       const { transferLen, fromAt, toAt, amount, fee, nonce } = scanSignedTx(b);
       const id = txIdOfSigned(b, transferLen);
-      const sender = addressFastAt(b, fromAt);
-      return { id, idHex: hex(id), sender, senderHex: hex(sender), bytes: b, toAt, amount, fee, nonce, cost: amount + fee, acceptedAt: now };
+      return { id, idHex: hex(id), senderHex: hex(addressFastAt(b, fromAt)), bytes: b, toAt, amount, nonce, cost: amount + fee, acceptedAt: now };
     });
   }
 

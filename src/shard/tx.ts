@@ -13,9 +13,10 @@
 import { ByteWriter, DecodeError, toHex } from '../core/bytes.js';
 import { sign, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../core/ed25519.js';
 import { ADDRESS_BYTES } from '../core/address.js';
-import { taggedHasher } from './fast-hash.js';
+import { taggedHasher, taggedHasherInto } from './fast-hash.js';
 
 const hTx = taggedHasher('tx');
+const hTxInto = taggedHasherInto('tx');
 const hTxSign = taggedHasher('tx-sign');
 
 export const TX_VERSION = 1;
@@ -169,6 +170,12 @@ export function txIdOfTransferBytes(transferBytes: Uint8Array): Uint8Array {
 /** The txid of a signed-tx encoding whose transfer part is its first `transferLen` bytes (scanSignedTx). */
 export function txIdOfSigned(signed: Uint8Array, transferLen: number): Uint8Array {
   return hTx(signed, transferLen);
+}
+
+/** txIdOfSigned written into out[off, off + 32) (a batch's ids in one buffer: no array per transaction). */
+export function txIdOfSignedInto(signed: Uint8Array, transferLen: number, out: Uint8Array, off: number): void {
+  const h = hTxInto(signed, transferLen);
+  for (let i = 0; i < 32; i++) out[off + i] = h[i]!;
 }
 
 export function txId(t: Transfer): Uint8Array {
