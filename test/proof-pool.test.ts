@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { jobOrder, PoolQueue, type PoolJob } from '../src/proof/pool-queue.js';
 import { CadencePlan, changeLead, chooseCadence, criticalPathMs, HEADROOM, PATH_EPOCHS, proofsPerTree } from '../src/proof/cadence.js';
 import { freshnessOf, Timelines } from '../src/node/proving/metrics.js';
+import { latestJobEpoch } from '../src/proof/prover-service.js';
 
 let nextId = 1;
 const job = (epoch: number, level: number, queuedAt = 0): PoolJob => ({ id: nextId++, epoch, level, queuedAt });
@@ -264,4 +265,16 @@ test('timelines keep the epochs with proof work when most epochs are skipped (ev
   const proved = kept.filter((e) => e % 5 === 0);
   assert.deepEqual(proved, [40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95], 'the last 12 proved epochs (before: only those among the last 12 epochs, 2 or 3)');
   assert.ok(kept.length <= 12 + 12 + 1 && kept.includes(99), 'and a few recent others');
+});
+
+test('the prover service refuses jobs of epochs beyond the clock + max(2 epochs, 10 s): one started would skip every earlier epoch', () => {
+  assert.equal(latestJobEpoch(100, 1000), 110);
+  assert.equal(latestJobEpoch(100, 4000), 103);
+  assert.equal(latestJobEpoch(100, 10_000), 102);
+  // what such a job would do to the queue once started: every earlier real epoch is skipped
+  const q = new PoolQueue<PoolJob>();
+  q.add(job(1_000_000, 1));
+  q.done(q.take()!);
+  q.add(job(101, 1));
+  assert.deepEqual(q.skipStale().map((j) => j.epoch), [101]);
 });

@@ -27,6 +27,15 @@ const DECIDE_EVERY = 3; // samples between cadence decisions
 const AGREE = 2; // consecutive decisions that must agree before the plan changes
 const WARMUP_MS = 30_000; // no cadence change until the nodes have run this long (their start-up is not their steady load)
 
+/**
+ * The latest epoch a job may be for: the clock's epoch + max(2 epochs, 10 s), as for proofs a node
+ * accepts (docs/PROOFS.md, "Accepting a proof"). A job of a later epoch is refused: started, it
+ * would make the pool skip every earlier epoch (pool-queue.ts) until the clock caught up.
+ */
+export function latestJobEpoch(clockEpoch: number, epochMs: number): number {
+  return clockEpoch + Math.max(2, Math.ceil(10_000 / epochMs));
+}
+
 export interface PlanAnswer {
   segments: { from: number; every: number }[];
   choice: CadenceChoice & { freeCores: number; decidedAt: number };
@@ -177,6 +186,7 @@ export class ProverService {
       if (!CIRCUIT_KINDS.includes(j.kind as CircuitKind)) return send(400, { error: 'unknown circuit' });
       if (!Number.isSafeInteger(j.epoch) || (j.epoch as number) < 0 || !Number.isSafeInteger(j.level) || (j.level as number) < 0 || (j.level as number) > 40) return send(400, { error: 'bad epoch or level' });
       if (typeof j.input !== 'object' || j.input === null) return send(400, { error: 'bad input' });
+      if ((j.epoch as number) > latestJobEpoch(this.clockEpoch(), this.o.epochMs)) return send(400, { error: 'epoch beyond the clock' });
       let aborted = false;
       res.once('close', () => (aborted = !res.writableEnded));
       try {
