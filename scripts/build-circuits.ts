@@ -7,9 +7,11 @@
 // cache key, so every machine derives the same keys (nodes interoperate, CI is reproducible) -- and
 // anyone can recompute the toxic waste and forge proofs. `--random` makes one secret random
 // contribution instead (keys then differ per machine). See docs/PROOFS.md for the MPC ceremony that
-// replaces this for anything real.
+// replaces this for anything real. Last, it builds the provers' fixed-base tables beside the keys
+// (src/proof/msm-tables.ts) if they are missing, so no prover child has to build them at its first
+// start (two children of a cold cluster would build them at once, delaying the first proofs).
 import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, relative } from 'node:path';
 import {
@@ -17,6 +19,8 @@ import {
   type CircuitInfo, type CircuitKind, type Manifest,
 } from '../src/proof/artifacts.js';
 import { sha256 } from '../src/core/hash.js';
+import { parseZkey, type WasmCurve } from '../src/proof/groth16-prover.js';
+import { loadOrBuildTables, tablesFile } from '../src/proof/msm-tables.js';
 import { toHex } from '../src/core/bytes.js';
 
 const args = new Set(process.argv.slice(2));
@@ -40,11 +44,25 @@ function log(msg: string): void {
   process.stdout.write(`[build:circuits ${s}s] ${msg}\n`);
 }
 
+/** The provers' fixed-base tables of every key in `d`, built where missing or not matching (SMT_PROVER_TABLES=0: none). */
+async function ensureTables(d: string): Promise<void> {
+  if (process.env.SMT_PROVER_TABLES === '0') return;
+  const snarkjs = await import('snarkjs');
+  const curve = await snarkjs.curves.getCurveFromName('bn128', { singleThread: true });
+  for (const kind of CIRCUIT_KINDS) {
+    const t = Date.now();
+    const pk = parseZkey(curve as unknown as WasmCurve, new Uint8Array(readFileSync(circuitFiles(kind, d).zkey)));
+    if (await loadOrBuildTables(curve as unknown as WasmCurve, pk, tablesFile(d, kind))) log(`  ${kind}: provers' fixed-base tables built (${Date.now() - t} ms)`);
+  }
+  await curve.terminate();
+}
+
 const key = circuitsKey();
 const dir = artifactsDir(key);
 const existing = loadManifest(dir);
 if (existing && !force) {
   log(`cached: ${dir} (leaf ${existing.circuits.triad_leaf.constraints} constraints, inner ${existing.circuits.triad_inner.constraints}); --force to rebuild`);
+  await ensureTables(dir);
   process.exit(0);
 }
 
@@ -150,6 +168,7 @@ async function main(): Promise<void> {
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   log(`done: ${dir} (${(manifest.totalMs / 1000).toFixed(1)} s)`);
+  await ensureTables(dir);
 }
 
 main().catch((e: unknown) => {
