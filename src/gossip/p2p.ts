@@ -172,7 +172,7 @@ export function topicScoreParams(): Partial<TopicScoreParams> {
 }
 
 /** Gossipsub mesh degrees for a small validator network (see createP2PNode). Dout < Dlo and <= D/2. */
-export const SMALL_NETWORK_MESH = { D: 3, Dlo: 2, Dhi: 4, Dout: 1, Dscore: 2, Dlazy: 2 } as const;
+export const SMALL_NETWORK_MESH = { D: 2, Dlo: 1, Dhi: 2, Dout: 0, Dscore: 1, Dlazy: 2 } as const;
 
 /** Gossipsub heartbeat (mesh upkeep, IHAVE gossip, score decay): once per second, about an epoch. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
@@ -223,9 +223,13 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         // A validator network is small, fully connected and fixed in genesis, so the library's mesh
         // degrees (D 6, up to 12: sized for open networks against sybils and eclipses) make each
         // receiver relay every message to nearly every other peer, which already has it from its
-        // author: with 9 nodes ~50 sends per message instead of 8. A mesh of 3 (2..4) still gives
-        // every node relays besides the author, and IHAVE gossip to 2 more peers per heartbeat
-        // covers what a mesh missed. Publishing and validation are unchanged (StrictSign, scoring).
+        // author: with 9 nodes ~50 sends per message instead of 8. Every relay reaches peers that
+        // had the message from its author already (a receiver forwards to its whole mesh but the
+        // peer it came from), so the mesh is kept at 1..2: each message is still relayed once or
+        // twice by every receiver (a second path when the author's link is down), and IHAVE gossip
+        // to 2 more peers per heartbeat covers what a mesh missed. A mesh of 3 (2..4) cost 8 + ~25
+        // relays per message on the 9-node topics (each relay a send, a receive and a duplicate
+        // check); 1..2 about 8 + ~12. Publishing and validation are unchanged (StrictSign, scoring).
         floodPublish: true,
         ...SMALL_NETWORK_MESH,
         heartbeatInterval: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
