@@ -28,6 +28,21 @@ const open = (shard: ShardId): Promise<Shard> => openTempShard(net, shard, clean
 // timers never fire on their own: the test runs each pull round itself
 const manual: Scheduler = { now: () => Date.now(), every: () => () => {}, after: () => () => {} };
 
+/** A final global that includes both shards at their snapshots of `epoch` (shard 2 never seen). */
+async function globalOf(src: Shard, dst: Shard, epoch: number): Promise<GlobalSnapshot> {
+  const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(epoch))!.snapshot });
+  return { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+}
+
+/** Both shards seal `n` epochs; then the global of their newest. */
+async function sealBoth(src: Shard, dst: Shard, n: number): Promise<GlobalSnapshot> {
+  for (let i = 0; i < n; i++) {
+    await src.sealEpoch();
+    await dst.sealEpoch();
+  }
+  return globalOf(src, dst, src.latestEpoch());
+}
+
 test('the safety-net pull skips a source that sent nothing since a pull left nothing to take, and pulls it again once its outflow grows', async () => {
   const src = await open(SRC);
   const dst = await open(DST);
@@ -48,17 +63,7 @@ test('the safety-net pull skips a source that sent nothing since a pull left not
   } as unknown as TriadNetwork;
   srcX.attach(network);
   dstX.attach(network);
-  /** Both shards seal `n` epochs; the global then includes both at their newest (shard 2 never seen). */
-  const seal = async (n: number): Promise<void> => {
-    for (let i = 0; i < n; i++) {
-      await src.sealEpoch();
-      await dst.sealEpoch();
-    }
-    const e = src.latestEpoch();
-    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
-    const aggregate = computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null });
-    global = { aggregate, signatures: [], children: null };
-  };
+  const seal = async (n: number): Promise<void> => void (global = await sealBoth(src, dst, n));
 
   const from = usersOn(net, SRC)[0]!;
   const to = addr(usersOn(net, DST)[0]!);
@@ -101,15 +106,7 @@ test('a source that never sent value to another shard is never pulled, not even 
     fetchReceipts: async () => void asked++,
   } as unknown as TriadNetwork;
   dstX.attach(network);
-  const seal = async (n: number): Promise<void> => {
-    for (let i = 0; i < n; i++) {
-      await src.sealEpoch();
-      await dst.sealEpoch();
-    }
-    const e = src.latestEpoch();
-    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
-    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
-  };
+  const seal = async (n: number): Promise<void> => void (global = await sealBoth(src, dst, n));
   // a transfer inside the source moves no value out of it
   const [a, b] = usersOn(net, SRC);
   assert.ok((await src.submit([transfer(net, a!, addr(b!), 100n, 0n)]))[0]!.ok);
@@ -149,8 +146,7 @@ test('held receipt batches are offered once when globals arrive in a burst (two 
     dstX.onPushed(decodeReceiptBatch(b.bytes), 'test');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(dstX.counters.queued, 0, 'not credited before final');
-    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(0))!.snapshot });
-    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: 0, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+    global = await globalOf(src, dst, 0);
     // a burst of globals: every listener fires several times before any retry finishes
     for (let i = 0; i < 4; i++) for (const f of listeners) f();
     await new Promise((r) => setTimeout(r, 200));
@@ -183,13 +179,7 @@ test('a source builds no receipt batch on a global while its outflow is unchange
   const build = src.receiptBatchBytes.bind(src);
   src.receiptBatchBytes = (...a: Parameters<Shard['receiptBatchBytes']>) => (built++, build(...a));
   const global_ = async (n: number): Promise<void> => {
-    for (let i = 0; i < n; i++) {
-      await src.sealEpoch();
-      await dst.sealEpoch();
-    }
-    const e = src.latestEpoch();
-    const snap = async (s: Shard) => ({ kind: 'snapshot' as const, snapshot: (await s.snapshot(e))!.snapshot });
-    global = { aggregate: computeAggregate({ network: net.genesis.networkId, path: '' as TriadPath, epoch: e, children: [await snap(src), await snap(dst), null], prev: null }), signatures: [], children: null };
+    global = await sealBoth(src, dst, n);
     for (const f of listeners) f();
     await new Promise((r) => setTimeout(r, 100));
   };
