@@ -31,7 +31,17 @@ export class ProofRunner {
   /** skipped: distinct epochs the pool skipped (for this node's tasks); skippedJobs: its "skipped" answers. */
   readonly counters = { skipped: 0, skippedJobs: 0 };
   /** Epochs the pool skipped: none of their tasks is submitted again (the scan leaves them out). */
-  readonly skippedEpochs = new Set<number>();
+  private readonly skippedEpochs = new Set<number>();
+  /** Whether the pool skipped epoch e (nothing of it is queued again). */
+  isSkipped(e: number): boolean {
+    return this.skippedEpochs.has(e);
+  }
+
+  /** Forgets the skipped epochs before `first` (the scheduler no longer scans them). */
+  forgetSkippedBefore(first: number): void {
+    for (const e of this.skippedEpochs) if (e < first) this.skippedEpochs.delete(e);
+  }
+
   /** Called when a task leaves the queue (proved, failed, skipped or dropped). */
   onDone: (t: Task) => void = () => {};
   private readonly verifyKnown: VerifyFn;

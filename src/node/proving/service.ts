@@ -131,10 +131,8 @@ export class ProvingService {
     this.admission.want = (w) => this.fetch.want(w);
     this.held.onHeld = (key) => this.fetch.negative.delete(key);
     this.runner.onDone = (t) => this.scheduler.queued.delete(`${t.path}@${t.epoch}`);
-    this.scheduler.skipped = (e) => this.runner.skippedEpochs.has(e);
-    this.scheduler.pruned = (first) => {
-      for (const e of this.runner.skippedEpochs) if (e < first) this.runner.skippedEpochs.delete(e);
-    };
+    this.scheduler.skipped = (e) => this.runner.isSkipped(e);
+    this.scheduler.pruned = (first) => this.runner.forgetSkippedBefore(first);
     this.trees.onBuilt = (t) => {
       c.timelines.mark(t.epoch, 'tree');
       this.kick();
