@@ -84,7 +84,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
       }
     };
     let victim = ''; // the container the test kills: its own log is what a failed wait after the kill needs
-    const until = async <T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> => {
+    const until = async <T>(what: string, ms: number, f: () => Promise<T | undefined>, seen?: () => string): Promise<T> => {
       const end = Date.now() + ms;
       for (let i = 0; Date.now() < end && i < 10_000; i++) {
         const v = await f();
@@ -94,7 +94,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
       const logs = await dc(['logs', '--tail', '5']);
       const own = victim ? spawnSync('docker', ['logs', '--tail', '300', victim], { encoding: 'utf8' }) : undefined;
       const ownTail = own ? (own.stdout + own.stderr).split('\n').filter((l) => l && !l.includes('"module":"http"')).slice(-40).join('\n') : '';
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}\n${logs.stdout.slice(-4000)}${ownTail ? `\nthe killed container's log (last lines, no HTTP):\n${ownTail.slice(-8000)}` : ''}`);
+      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}${seen ? ` (last seen: ${seen()})` : ''}\n${logs.stdout.slice(-4000)}${ownTail ? `\nthe killed container's log (last lines, no HTTP):\n${ownTail.slice(-8000)}` : ''}`);
     };
     const allHealthy = async () => {
       const byService = containers();
@@ -131,6 +131,7 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
 
     // crash the home node: SIGKILL to its process from the host (a `docker kill` counts as a manual stop)
     victim = await containerOf(home);
+    const portBefore = await urlOf(home);
     const pid = Number(inspect(victim, '{{.State.Pid}}'));
     const startedBefore = inspect(victim, '{{.State.StartedAt}}');
     assert.ok(pid > 0);
@@ -138,11 +139,17 @@ test('compose devnet: healthy, global snapshot, transfer committed, crash restar
     await until('the killed container restarted', 60_000, async () => (inspect(victim, '{{.RestartCount}}') !== '0' && inspect(victim, '{{.State.StartedAt}}') !== startedBefore && inspect(victim, '{{.State.Running}}') === 'true' ? true : undefined));
     mark('restarted');
     await until('the restarted container healthy', 120_000, async () => (inspect(victim, '{{.State.Health.Status}}') === 'healthy' ? true : undefined));
+    // a restart publishes the container's API on a new ephemeral host port: every URL of the
+    // killed container is looked up again (a URL kept from before the kill points at nothing)
     homeUrl = await urlOf(home);
+    mark(`restarted on ${homeUrl === portBefore ? 'the same' : 'a new'} host port`);
+    const otherUrl = await urlOf(SHARDS.find((s) => s !== home)!);
+    let lastSeen = '';
     await until('the restarted node caught up (epoch within 2 of another node)', 120_000, async () => {
-      const [a, b] = await Promise.all([getJson(`${homeUrl}/v1/health`), getJson(`${url0 === homeUrl ? await urlOf(SHARDS[1]!) : url0}/v1/health`)]);
+      const [a, b] = await Promise.all([getJson(`${homeUrl}/v1/health`), getJson(`${otherUrl}/v1/health`)]);
+      lastSeen = `restarted ${homeUrl}: ${a.status} epoch ${a.body?.epoch}; other ${otherUrl}: ${b.status} epoch ${b.body?.epoch}`;
       return a.status === 200 && b.status === 200 && a.body.epoch >= b.body.epoch - 2 ? true : undefined;
-    });
+    }, () => lastSeen);
     const afterCrash = await until('the transfer committed on the restarted node', 30_000, () => committedAt(homeUrl));
     assert.equal(afterCrash.epoch, sent.epoch, 'same epoch after the crash');
     mark('caught up');
