@@ -272,7 +272,9 @@ test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml:
 
   // proofs (no proving in this cluster: status, and the refusals)
   await call(`${home}/v1/proof/status`, {}, 200);
-  await call(`${home}/v1/proof/global/latest`, {}, 404);
+  const noProof = await call(`${home}/v1/proof/global/latest`, {}, 404);
+  // a node that does not prove says so, instead of describing a cadence it is not proving
+  assert.match(noProof.body.error.message, /this node does not prove/, noProof.text);
   await call(`${home}/v1/proof/global/2`, {}, 404);
   await call(`${home}/v1/proof/global/x`, {}, 400);
   await call(`${home}/v1/proof/triad/apex/2`, {}, 404);

@@ -329,7 +329,9 @@ export class ProvingService {
     const cadence = every1
       ? 'every epoch is eligible and the prover pool proves the newest one it can start, skipping the others'
       : segs.length === 1 && segs[0]!.from === 0 ? `epochs that are multiples of ${segs[0]!.every} are proved` : `epochs proved: ${segs.map((x) => `every ${x.every} from ${x.from}`).join(', then ')}`;
-    return `${cadence}${every1 ? '' : '; some may be skipped when proving falls behind'}${this.proofsOff ? `; ${this.proofsOff}` : ''}`;
+    // a node that does not prove must not describe a cadence as if it were proving it
+    if (!this.c.prove) return `this node does not prove (${this.proofsOff ? `proofs off: ${this.proofsOff}` : 'proving is off here'}); it serves only proofs that proving nodes made`;
+    return `${cadence}${every1 ? '' : '; some may be skipped when proving falls behind'}`;
   }
 
   status(): Record<string, unknown> {
