@@ -156,14 +156,14 @@ test('snapshot hash of the honest fixture is what the lowest triad commits to (t
   assert.deepEqual(a.path[0]!.aggregate.children[2]!.commitment, snapshotHash(a.snapshot.snapshot));
 });
 
-test('the light routes answer 404 (not 500) for a global that carries the shard\'s triad above the lowest level, and global=latest falls back to the newest global that includes it', async () => {
-  // Seen at depth 3 under load: the newest global carried a triad on the shard's way up, so it held
-  // no final aggregate below it; the route dereferenced the missing path and answered 500.
+/** The light routes over a shard that serves `served` for epoch EPOCH and globals EPOCH (includes the
+ * fixture's snapshot) and EPOCH + 1 (carries shard SHARD's triad above the lowest level). */
+async function lightRoutes(served: SignedSnapshot) {
   const { Router } = await import('../src/node/http.js');
   const { addLightRoutes } = await import('../src/node/light-api.js');
   const answer = decodeStateAnswer(fx.state);
   const snaps = new Map<ShardId, Snapshot | null>();
-  for (const s of ctx.validators.keys()) snaps.set(s, makeSnapshot(net, s, EPOCH));
+  for (const s of ctx.validators.keys()) snaps.set(s, s === SHARD ? answer.snapshot.snapshot : makeSnapshot(net, s, EPOCH));
   const aggs = expectedAggregates(net, EPOCH, snaps, new Map());
   const final = (p: string, children: FinalAggregate[] | (FinalAggregate | null)[] | null): FinalAggregate => ({ aggregate: aggs.get(p)!, signatures: sigs(net, aggs.get(p)!, [0, 1]), children });
   const lowest = ['0', '1', '2'].map((p) => final(p, null));
@@ -172,26 +172,41 @@ test('the light routes answer 404 (not 500) for a global that carries the shard\
   const globals = new Map<number, FinalAggregate>([[EPOCH, includes], [EPOCH + 1, carries]]);
   const shard = {
     id: SHARD, genesis: ctx,
-    stateProofAt: async () => ({ snapshot: answer.snapshot, proof: answer.proof, value: answer.value ?? undefined }),
+    stateProofAt: async () => ({ snapshot: served, proof: answer.proof, value: answer.value ?? undefined }),
   };
   const network = { latestGlobalSnapshot: () => carries, globalAt: async (e: number) => globals.get(e) };
   const router = new Router();
   addLightRoutes(router, shard as never, network as never);
-  const ask = async (query: string) => {
+  return async (query: string) => {
     const m = router.match('GET', `/v1/light/account/${toHexStr(alice.address)}`);
     assert.equal(m.kind, 'found');
     if (m.kind !== 'found') throw new Error('no route');
     try {
       return await m.handler({ method: 'GET', path: '', params: m.params, query: new URLSearchParams(query), headers: {} } as never);
     } catch (e) {
-      return { status: (e as { status?: number }).status ?? 500, json: { error: (e as Error).message } };
+      return { status: (e as { status?: number }).status ?? 500, json: { error: (e as Error).message, code: (e as { code?: string }).code } };
     }
   };
+}
+
+test('the light routes answer 404 (not 500) for a global that carries the shard\'s triad above the lowest level, and global=latest falls back to the newest global that includes it', async () => {
+  // Seen at depth 3 under load: the newest global carried a triad on the shard's way up, so it held
+  // no final aggregate below it; the route dereferenced the missing path and answered 500.
+  const ask = await lightRoutes(decodeStateAnswer(fx.state).snapshot);
   const pinned = await ask(`global=${EPOCH + 1}`);
   assert.equal(pinned.status, 404, `a global that carries shard ${SHARD}'s triad: ${JSON.stringify(pinned.json)}`);
   const latest = await ask('global=latest');
   assert.equal(latest.status ?? 200, 200, JSON.stringify(latest.json));
   assert.equal((latest.json as { globalEpoch: number }).globalEpoch, EPOCH, 'the newest global that includes the shard');
+});
+
+test('a node whose own snapshot of the epoch is not the one the global includes refuses to serve it (404 snapshot-differs), even though it is validly signed', async () => {
+  // e.g. a replica holding a deposed writer's uncommitted snapshot of that epoch
+  const other = signSnapshot(makeSnapshot(net, SHARD, EPOCH), net.keys.get(SHARD)!.secretKey);
+  const ask = await lightRoutes(other);
+  const r = await ask(`global=${EPOCH}`);
+  assert.equal(r.status, 404, JSON.stringify(r.json));
+  assert.match(JSON.stringify(r.json), /snapshot-differs|is not the one global epoch/);
 });
 
 function toHexStr(b: Uint8Array): string {

@@ -3,14 +3,14 @@
 // shard's signed snapshot(s) and the signed aggregation path up to a final global epoch. Readable
 // cross-origin (the explorer page of one node asks the others). Needs the network layer.
 import { parseAddress, homeShard } from '../core/address.js';
-import { fromHex, toHex } from '../core/bytes.js';
+import { bytesEqual, fromHex, toHex } from '../core/bytes.js';
 import { parseShardId, shardIndex, type ShardId } from '../core/ids.js';
 import type { FinalAggregate } from '../hierarchy/finality.js';
 import type { GlobalSnapshot } from '../hierarchy/global.js';
 import { inboxCursorKey } from '../shard/inbox.js';
 import { accountKey } from '../shard/records.js';
 import type { Shard } from '../shard/shard.js';
-import type { SignedSnapshot } from '../shard/snapshot.js';
+import { snapshotHash, type SignedSnapshot } from '../shard/snapshot.js';
 import { encodeStateAnswer, encodeTxAnswer, MAX_SNAPSHOT_CHAIN, toBase64, type SignedStep, type StateLeafId } from '../light/wire.js';
 import type { ApiNetwork, ApiShard } from './api.js';
 import { HttpError, type ApiResponse, type Router } from './http.js';
@@ -46,6 +46,18 @@ function inclusion(g: GlobalSnapshot, shard: ShardId): { path: SignedStep[]; se:
   const path = signedPath(g, shard);
   const se = path && includedEpoch(path, shard);
   return path && se !== undefined ? { path, se } : undefined;
+}
+
+/**
+ * Refuses a snapshot of this node's that is not the one the global includes (a replica can hold its
+ * own snapshot of an epoch, e.g. one a deposed writer never committed): the light client would refuse
+ * it anyway, but as a failed verification; the node says plainly that another node must answer.
+ */
+function checkIncluded(snap: SignedSnapshot, path: SignedStep[], shard: ShardId, globalEpoch: number): void {
+  const ref = path[0]!.aggregate.children[shard.charCodeAt(shard.length - 1) - 48]!;
+  if (!bytesEqual(snapshotHash(snap.snapshot), ref.commitment)) {
+    throw new HttpError(404, 'snapshot-differs', `this node's snapshot ${shard}@${snap.snapshot.epoch} is not the one global epoch ${globalEpoch} includes: ask another node of shard ${shard}`, CORS);
+  }
 }
 
 /** How far back `global=latest` looks for a global snapshot that includes this shard. */
@@ -84,6 +96,7 @@ export function addLightRoutes(router: Router, shard: LightShard, network: ApiNe
     const { path, se } = inc;
     const p = await shard.stateProofAt(key, se);
     if (!p) throw new HttpError(404, 'snapshot-not-found', `no snapshot ${shard.id}@${se} here`, CORS);
+    checkIncluded(p.snapshot, path, shard.id, g.aggregate.epoch);
     const bytes = encodeStateAnswer({ globalEpoch: g.aggregate.epoch, leaf, snapshot: p.snapshot, proof: p.proof, value: p.value ?? null, path });
     return answer({ globalEpoch: g.aggregate.epoch, shard: shard.id, shardEpoch: se }, bytes);
   };
@@ -139,6 +152,7 @@ export function addLightRoutes(router: Router, shard: LightShard, network: ApiNe
       if (!s) throw new HttpError(404, 'snapshot-not-found', `no snapshot ${shard.id}@${e} here`, CORS);
       snapshots.push(s);
     }
+    checkIncluded(snapshots[snapshots.length - 1]!, found.path, shard.id, found.g.aggregate.epoch);
     const bytes = encodeTxAnswer({ globalEpoch: found.g.aggregate.epoch, txid, value: fromHex(st.value), proof: fromHex(st.proof), snapshots, path: found.path });
     const json: Record<string, unknown> = { globalEpoch: found.g.aggregate.epoch, shard: shard.id, epoch: st.epoch };
     const r = shard.debitReceipt ? await shard.debitReceipt(txid) : undefined;
