@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { peersOf, replicasOf, type ClusterLayout, type ShardProcessLayout } from './layout.js';
 import { loadGenesis } from '../core/genesis.js';
 import { validatorPeers } from '../gossip/identity.js';
+import { niceSessionOf } from '../core/cpu-priority.js';
+import { PROVER_NICE } from '../proof/prover.js';
 
 export const SMT_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/smt.mjs');
 
@@ -100,10 +102,15 @@ export async function startProver(netDir: string, env: NodeJS.ProcessEnv = proce
   } finally {
     closeSync(log);
   }
+  // Started detached, the service leads its own session, which with Linux autogroups shares the CPU
+  // evenly with each node's session whatever its provers' nice: nice the session itself, so proofs
+  // take what the nodes leave (the kernel takes one such write per 100 ms: retried while waiting).
+  let niced = false;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    niced ||= niceSessionOf(pid, PROVER_NICE);
     const url = proverUrlOf(netDir);
-    if (url) return url;
+    if (url && (niced || !existsSync('/proc/self/autogroup') || Date.now() > deadline)) return url;
     if (!isAlive(pid)) throw new Error(`the prover service exited during start; see ${join(netDir, PROVER_FILES.log)}`);
     if (Date.now() > deadline) throw new Error(`the prover service did not listen within ${timeoutMs} ms; see ${join(netDir, PROVER_FILES.log)}`);
     await sleep(100);

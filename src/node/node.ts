@@ -27,6 +27,13 @@ import type { P2PNode } from '../gossip/p2p.js';
 
 export { DEFAULT_API_PORT };
 
+/**
+ * Nice value of a node's signature-verification threads: below its event loop (seals, snapshot
+ * publication, aggregation signatures, finals), which then never waits for a core behind a batch
+ * of signature checks; above a standalone node's own prover child (nice 10, src/proof/prover.ts).
+ */
+export const VERIFY_NICE = 5;
+
 export interface NodeOptions {
   networkDir: string;
   shard?: string; // may be omitted for a depth-0 network
@@ -131,7 +138,7 @@ export class SmtNode {
         });
       }
       // 1. the shard (state machine + store)
-      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, mempoolMax: o.mempoolMax, ...(replicated ? { replica: o.replica!.index } : {}) });
+      const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, verifyNice: VERIFY_NICE, mempoolMax: o.mempoolMax, ...(replicated ? { replica: o.replica!.index } : {}) });
       components.push({ name: 'shard', close: () => shard.close() });
       log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
 

@@ -76,6 +76,7 @@ export interface ShardOptions {
   validatorKey: KeyPair;
   logger?: Logger;
   verifyWorkers?: number; // default: available cores; 0 verifies on the main thread
+  verifyNice?: number; // the verify workers' nice value (VerifyPool), default 0
   /** Benchmark only: skip signature verification. Never turn off on a real node. */
   verifySignatures?: boolean;
   /** Transactions whose signatures may be in verification at once (default 50000); beyond: 'overloaded'. */
@@ -269,7 +270,7 @@ export class Shard {
     this.stuckTtlMs = o.stuckTtlMs ?? 600_000;
     this.receiptCap = Math.max(1, Math.min(o.receiptCap ?? MAX_BATCH_RECEIPTS, MAX_BATCH_RECEIPTS));
     this.outboxUnloadEvery = o.outboxUnloadEvery ?? OUTBOX_UNLOAD_EVERY;
-    this.pool = o.verifySignatures === false ? undefined : new VerifyPool(o.verifyWorkers ?? availableParallelism());
+    this.pool = o.verifySignatures === false ? undefined : new VerifyPool(o.verifyWorkers ?? availableParallelism(), { nice: o.verifyNice });
     this.verifyQueueMax = Math.max(1, o.verifyQueueMax ?? DEFAULT_VERIFY_QUEUE_MAX);
     this.inbox = new Inbox(new Map(), (j) => this.chainGenesisFrom(j));
   }

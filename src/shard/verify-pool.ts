@@ -30,14 +30,21 @@ export class VerifyPool {
   private nextId = 1;
   private closed = false;
 
-  /** size 0 verifies on the calling thread (tests, tiny deployments). */
-  constructor(size = availableParallelism()) {
+  private readonly nice: number;
+
+  /**
+   * size 0 verifies on the calling thread (tests, tiny deployments). `nice` (0..19, Linux) lowers
+   * the workers' CPU priority below the process's other threads, so the event loop (seals, gossip,
+   * aggregation) never waits for a core behind signature checks.
+   */
+  constructor(size = availableParallelism(), o: { nice?: number } = {}) {
     this.size = Math.max(0, Math.floor(size));
+    this.nice = o.nice ?? 0;
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { execArgv: ['--import', REGISTER] });
+    const worker = new Worker(WORKER_URL, { execArgv: ['--import', REGISTER], workerData: { nice: this.nice } });
     const slot: Slot = { worker, outstanding: 0, jobs: new Map() };
     worker.unref(); // referenced only while jobs are in flight
     worker.on('message', (m: { id: number; ok: Uint8Array }) => {

@@ -5,12 +5,16 @@
 // Message out: { id, ok } where ok[i] = 1 iff item i carries a valid signature.
 // The loop reads the one message buffer in place and reuses its hash, key and signature buffers:
 // no per-item allocations for transactions.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import sodium from 'sodium-native';
 import { domainPrefix } from '../core/hash.js';
+import { niceThisThread } from '../core/cpu-priority.js';
 
 if (!parentPort) throw new Error('verify-worker must run as a worker thread');
 const port = parentPort;
+// this thread only (Linux nice is per thread): below the pool owner's event loop
+const nice = (workerData as { nice?: number } | undefined)?.nice ?? 0;
+if (nice > 0) niceThisThread(nice);
 
 const FIXED_TAIL = 32 + 20 + 32; // from, to, amount/fee/nonce/ts after the network id
 const SIG = 64;

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
     .option('--log-format <format>', 'json|pretty (default: pretty when stdout is a terminal and no --log-file, else json)')
     .option('--log-file <path>', 'append log lines to this file instead of stdout (the "api listening" line stays on stdout)')
-    .option('--verify-workers <n>', 'signature-verification worker threads (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
+    .option('--verify-workers <n>', 'signature-verification worker threads, at nice 5 below the event loop (default: one per core; `smt cluster` passes 1 so nine shards share two cores)')
     .option('--mempool-max <n>', 'bound on pending transactions; beyond it submissions answer 503 with Retry-After (default 200000)')
     .option('--http-max-connections <n>', `open HTTP connections in all; beyond, new ones are closed (env SMT_HTTP_MAX_CONNECTIONS; default ${DEFAULT_HTTP_LIMITS.maxConnections})`)
     .option('--http-max-connections-per-ip <n>', `open HTTP connections per client address (env SMT_HTTP_MAX_CONNECTIONS_PER_IP; default ${DEFAULT_HTTP_LIMITS.maxConnectionsPerIp})`)
