@@ -17,7 +17,7 @@ const head = (epoch: number): ShardHead => ({
 });
 const address = (i: number): Uint8Array => new Uint8Array(20).fill(0).map((_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 7));
 const commitOf = (epoch: number, rows: [number, bigint][]): CommitSet => ({
-  nodes: [], txLocations: [], receiptRows: [], head: head(epoch),
+  nodes: [], receiptRows: [], head: head(epoch),
   accounts: rows.map(([i, bal]) => [address(i), encodeAccountValue({ balance: bal, nonce: BigInt(epoch + 1) })]),
 });
 const count = async (s: ShardStore, sub: 'accounts' | 'accountJournal'): Promise<number> => (await s[sub].keys().all()).length;

@@ -20,7 +20,7 @@ test('txid index rows written by a commit are the txi sublevel rows, found by tx
     const epochs = [0, 1, 7];
     const ids = epochs.map(() => Array.from({ length: 50 }, () => new Uint8Array(randomBytes(32))));
     for (let k = 0; k < epochs.length; k++) {
-      await s.commit({ nodes: [], accounts: [], receiptRows: [], head: head(epochs[k]!), txLocations: ids[k]!.map((id, index) => ({ id, epoch: epochs[k]!, index })) });
+      await s.commit({ nodes: [], accounts: [], receiptRows: [], head: head(epochs[k]!), txs: { epoch: epochs[k]!, ids: ids[k]!.map((id) => ({ id })) } });
     }
     // a row written the way earlier versions did (through the sublevel) sits beside them
     const legacy = new Uint8Array(randomBytes(32));

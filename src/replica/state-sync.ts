@@ -83,7 +83,7 @@ export async function syncStateInto(store: ShardStore, genesis: Genesis, shard: 
   const meta: [Uint8Array, Uint8Array][] = [[GENESIS_META_KEY, dataDirIdentity(genesis, shard)], [SYNCED_AT_META_KEY, syncedAt]];
   if (cursors.size > 0) meta.push([INBOX_META_KEY, encodeInboxState(cursors)]);
   // ONE atomic, fsynced batch: the store opens as state only from here on
-  await store.commit({ nodes: [], accounts: claims.rows, txLocations: [], receiptRows: [], snapshot: m.signed, head, meta });
+  await store.commit({ nodes: [], accounts: claims.rows, receiptRows: [], snapshot: m.signed, head, meta });
   return { epoch: s.epoch, from: src.name, ...stats, accounts: claims.rows.length, ms: Math.round(performance.now() - t0) };
 }
 

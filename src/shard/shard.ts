@@ -317,7 +317,7 @@ export class Shard {
           epoch: -1, stateRoot: staged.root, outboxRoot: EMPTY_ROOT, snapshotHash: ZERO32, lamport: 0n, hlc: 0n,
           supply, committedTotal: 0n, totalOutflow: 0n, totalInflow: 0n, totalFees: 0n, outboxSeq: new Map(),
         };
-        await store.commit({ nodes: staged.nodes, accounts: rows, txLocations: [], receiptRows: [], head, meta: [[GENESIS_META_KEY, gh]] });
+        await store.commit({ nodes: staged.nodes, accounts: rows, receiptRows: [], head, meta: [[GENESIS_META_KEY, gh]] });
         accountTrie.markCommitted();
       } else {
         for (const a of await store.loadAccounts()) accounts.set(toHex(a.address), a);
@@ -626,14 +626,15 @@ export class Shard {
       const accountRows = encodeAccountRows(touched, touched.length);
       for (let i = 0; i < touched.length; i++) {
         const a = touched[i]!;
-        await this.accountTrie.put((a.key ??= accountKey(a.address)), accountRows[i]![1]);
+        const k = (a.key ??= accountKey(a.address));
+        if (!this.accountTrie.putNow(k, accountRows[i]![1])) await this.accountTrie.put(k, accountRows[i]![1]);
       }
       const acctStage = this.accountTrie.stageCommit();
       t = lap(phases, 'accountTrie', t);
       // The accumulator of this epoch's transactions: built from nothing, into the same memory each seal.
       const txTrie = (this.txTrie ??= await TernaryTrie.open(this.nodeStore, undefined, TX_TRIE));
       txTrie.clear();
-      for (const r of fx.records) await txTrie.put(r.id, r.value);
+      for (const r of fx.records) if (!txTrie.putNow(r.id, r.value)) await txTrie.put(r.id, r.value);
       const txStage = txTrie.stageCommit();
       t = lap(phases, 'txTrie', t);
       // This seal's receipts to a destination are one group, one row written by the engine
@@ -678,7 +679,7 @@ export class Shard {
       await this.store.commit({
         nodes: acctStage.nodes.concat(txStage.nodes, outStage.nodes),
         accounts: accountRows,
-        txLocations: records.map((r, index) => ({ id: r.id, epoch, index })),
+        txs: { epoch, ids: records },
         receiptRows: groups,
         creditRows: credit.credits.map(({ src, group }) => [creditRowKey(src, group.first), creditRowOf(epoch, group)]),
         snapshot: signed,

@@ -502,12 +502,21 @@ export class TernaryTrie {
   put(key: Uint8Array, value: Uint8Array): Promise<void> {
     // Fully loaded and valid: record now (applied in one pass at root()/stageCommit()/prove()) and
     // skip the async function's promise; anything else, including every error, takes putSlow.
+    return this.putNow(key, value) ? RESOLVED : this.putSlow(key, value);
+  }
+
+  /**
+   * put(), done at once when it can be (a fully loaded writable trie, a valid key and value): true.
+   * False, with nothing recorded, when it needs put(). For callers putting thousands of keys in a
+   * row (a seal): awaiting put()'s settled promise still cost a microtask turn per key.
+   */
+  putNow(key: Uint8Array, value: Uint8Array): boolean {
     if (this.unloaded === 0 && !this.readOnly && key instanceof Uint8Array && key.length === KEY_BYTES && value instanceof Uint8Array && value.length <= MAX_VALUE_BYTES) {
       this.pending.set(key, value);
       if (this.journal !== null) this.journal.append(key, value);
-      return RESOLVED;
+      return true;
     }
-    return this.putSlow(key, value);
+    return false;
   }
 
   private async putSlow(key: Uint8Array, value: Uint8Array): Promise<void> {
