@@ -1,6 +1,6 @@
 // A pool of worker threads that verify transaction signatures (the hot path).
-// Many transactions travel in one message as one transferable ArrayBuffer, split evenly over the
-// workers; libsodium (sodium-native) does the work, never pure-JS ed25519.
+// Many transactions travel in one message as one transferable ArrayBuffer (packBatch), split evenly
+// over the workers; libsodium (sodium-native) does the work, never pure-JS ed25519.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -112,19 +112,7 @@ export class VerifyPool {
   }
 
   private post(slot: Slot, kind: 'tx' | 'raw', items: Uint8Array[], start: number, end: number): Promise<Uint8Array> {
-    let total = 4;
-    for (let i = start; i < end; i++) total += 4 + items[i]!.length;
-    const buf = new ArrayBuffer(total);
-    const bytes = new Uint8Array(buf);
-    const view = new DataView(buf);
-    view.setUint32(0, end - start);
-    let o = 4;
-    for (let i = start; i < end; i++) {
-      const it = items[i]!;
-      view.setUint32(o, it.length);
-      bytes.set(it, o + 4);
-      o += 4 + it.length;
-    }
+    const buf = packBatch(items, start, end);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.jobs.set(id, { resolve, reject, n: end - start });
@@ -141,4 +129,50 @@ export class VerifyPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
   }
+}
+
+/**
+ * The message buffer of items[start, end) (verify-worker.ts): u32 count, then u32 offset and u32
+ * length per item (native byte order: both ends are this process), then the data the offsets point
+ * into. Items that are views into one buffer lying close together (a POST body, a gossip message:
+ * nearly always) are copied as ONE span; others one by one.
+ */
+export function packBatch(items: readonly Uint8Array[], start: number, end: number): ArrayBuffer {
+  const n = end - start;
+  const first = items[start]!;
+  let lo = first.byteOffset;
+  let hi = lo + first.length;
+  let sum = 0;
+  let oneBuffer = true;
+  for (let i = start; i < end; i++) {
+    const it = items[i]!;
+    sum += it.length;
+    if (it.buffer !== first.buffer) oneBuffer = false;
+    else {
+      if (it.byteOffset < lo) lo = it.byteOffset;
+      if (it.byteOffset + it.length > hi) hi = it.byteOffset + it.length;
+    }
+  }
+  const span = oneBuffer && hi - lo <= 2 * sum + 4096; // else the gaps between them would be copied too
+  const head = 4 * (1 + 2 * n);
+  const buf = new ArrayBuffer(head + (span ? hi - lo : sum));
+  const h = new Uint32Array(buf, 0, 1 + 2 * n);
+  const data = new Uint8Array(buf, head);
+  h[0] = n;
+  if (span) {
+    data.set(new Uint8Array(first.buffer, lo, hi - lo));
+    for (let i = start, k = 1; i < end; i++, k += 2) {
+      h[k] = items[i]!.byteOffset - lo;
+      h[k + 1] = items[i]!.length;
+    }
+  } else {
+    for (let i = start, k = 1, o = 0; i < end; i++, k += 2) {
+      const it = items[i]!;
+      data.set(it, o);
+      h[k] = o;
+      h[k + 1] = it.length;
+      o += it.length;
+    }
+  }
+  return buf;
 }

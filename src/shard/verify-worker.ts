@@ -1,5 +1,6 @@
 // Worker thread: verifies batches of ed25519 signatures with libsodium.
-// Message in: { id, kind, buf } where buf = u32 count, then per item u32 length + item bytes;
+// Message in: { id, kind, buf } where buf = u32 count, u32 offset + u32 length per item, then the
+//   data the offsets point into (verify-pool.ts packBatch; native byte order);
 //   kind 'tx':  item = a signed-transaction encoding (see tx.ts): signature over H_tx-sign(transfer)
 //   kind 'raw': item = public key (32) || signature (64) || message
 // Message out: { id, ok } where ok[i] = 1 iff item i carries a valid signature.
@@ -57,16 +58,11 @@ function verifyRaw(buf: Buffer, off: number, len: number): boolean {
 }
 
 port.on('message', (m: { id: number; kind: 'tx' | 'raw'; buf: ArrayBuffer }) => {
-  const buf = Buffer.from(m.buf);
-  const count = buf.readUInt32BE(0);
+  const count = new Uint32Array(m.buf, 0, 1)[0]!;
+  const head = new Uint32Array(m.buf, 0, 1 + 2 * count);
+  const data = Buffer.from(m.buf, 4 * (1 + 2 * count));
   const ok = new Uint8Array(count);
   const check = m.kind === 'tx' ? verifyTx : verifyRaw;
-  let o = 4;
-  for (let i = 0; i < count; i++) {
-    const len = buf.readUInt32BE(o);
-    o += 4;
-    ok[i] = check(buf, o, len) ? 1 : 0;
-    o += len;
-  }
+  for (let i = 0, k = 1; i < count; i++, k += 2) ok[i] = check(data, head[k]!, head[k + 1]!) ? 1 : 0;
   port.postMessage({ id: m.id, ok }, [ok.buffer]);
 });
