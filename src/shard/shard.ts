@@ -623,6 +623,7 @@ export class Shard {
       for (const [src, c] of credit.cursors) await this.accountTrie.put(inboxCursorKey(src), encodeCursorValue(c));
       let t = lap(phases, 'apply', started);
       const touched = [...fx.accounts.values()];
+      const touchedHex = [...fx.accounts.keys()];
       const accountRows = encodeAccountRows(touched, touched.length);
       for (let i = 0; i < touched.length; i++) {
         const a = touched[i]!;
@@ -679,6 +680,7 @@ export class Shard {
       await this.store.commit({
         nodes: acctStage.nodes.concat(txStage.nodes, outStage.nodes),
         accounts: accountRows,
+        accountHexes: touchedHex,
         txs: { epoch, ids: records },
         receiptRows: groups,
         creditRows: credit.credits.map(({ src, group }) => [creditRowKey(src, group.first), creditRowOf(epoch, group)]),

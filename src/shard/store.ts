@@ -43,6 +43,8 @@ const HEAD_KEY = new TextEncoder().encode('head');
 export interface CommitSet {
   nodes: [Bytes, Bytes][];
   accounts: [address: Bytes, value: Bytes][]; // account rows: address -> encodeAccountValue
+  /** The lowercase hex of each account row's address, where the caller has it (else computed here). */
+  accountHexes?: readonly string[];
   /** The committed transactions of one epoch, in its order: txid -> (epoch, position) rows of the txid index. */
   txs?: { epoch: number; ids: readonly { readonly id: Bytes }[] };
   receiptRows: ReceiptRow[]; // the seal's receipts, one row per destination
@@ -280,11 +282,14 @@ export class ShardStore {
       for (const seq of this.journalSeqs) b.del(u64Key(seq), journal);
     } else if (c.accounts.length > 0) {
       const rows = new Uint8Array(ACCOUNT_ROW_BYTES * c.accounts.length);
-      for (let i = 0; i < c.accounts.length; i++) {
-        const [k, v] = c.accounts[i]!;
+      for (let i = 0, o = 0; i < c.accounts.length; i++, o += ACCOUNT_ROW_BYTES) {
+        const row = c.accounts[i]!;
+        const k = row[0];
+        const v = row[1];
         if (k.length !== 20 || v.length !== 16) throw new Error(`account row of ${k.length}-byte address, ${v.length}-byte value`);
-        rows.set(k, ACCOUNT_ROW_BYTES * i);
-        rows.set(v, ACCOUNT_ROW_BYTES * i + 20);
+        // byte loops: TypedArray.prototype.set costs more than copying 20 + 16 bytes
+        for (let j = 0; j < 20; j++) rows[o + j] = k[j]!;
+        for (let j = 0; j < 16; j++) rows[o + 20 + j] = v[j]!;
       }
       journalSeq = this.nextJournalSeq;
       b.put(u64Key(journalSeq), rows, { sublevel: this.accountJournal });
@@ -350,9 +355,10 @@ export class ShardStore {
       this.journaledRows = new Map();
       this.journalSeqs = [];
     } else if (journalSeq !== undefined) {
+      const hexes = c.accountHexes;
       for (let i = 0; i < c.accounts.length; i++) {
         const row = c.accounts[i]!;
-        this.journaledRows.set(hex(row[0]), row);
+        this.journaledRows.set(hexes?.[i] ?? hex(row[0]), row);
       }
       this.journalSeqs.push(journalSeq);
       this.nextJournalSeq = journalSeq + 1n;
