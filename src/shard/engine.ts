@@ -51,11 +51,26 @@ export interface EpochInput<T extends ApplyTx> {
 export interface EpochEffects<T extends ApplyTx> {
   ordered: T[]; // the applied transactions, in order (the deferred ones are not in it)
   accounts: Map<string, EngineAccount>; // new values of every touched account
-  records: { id: Uint8Array; value: Uint8Array }[]; // tx accumulator leaves, in order
+  records: TxRecords; // tx accumulator leaves, in order: record i is keyed by ordered[i].id
   groups: (ReceiptGroup & { dst: ShardId })[]; // the epoch's receipts: one row per destination (records.ts), first emission order
   outboxSeq: Map<ShardId, bigint>; // next seq of every destination written to
   fees: bigint;
   outflow: bigint;
+}
+
+/**
+ * The tx records of an epoch (the accumulator's leaves), in order, in one buffer: record i is
+ * slab[i === 0 ? 0 : ends[i - 1], ends[i]). No object and view per transaction: they lived until
+ * the seal's write landed, through young-generation GCs.
+ */
+export interface TxRecords {
+  slab: Uint8Array;
+  ends: Uint32Array;
+}
+
+/** Record i of `r` (a view). */
+export function txRecordAt(r: TxRecords, i: number): Uint8Array {
+  return r.slab.subarray(i === 0 ? 0 : r.ends[i - 1]!, r.ends[i]!);
 }
 
 /** A broken precondition (the mempool admitted something unapplicable): a bug, never user input. */
@@ -101,7 +116,7 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
   // hashed from its public key (the 32 bytes before the recipient) only if not, for the error below.
   const senderOf = (t: ApplyTx): EngineAccount =>
     touched.get(t.senderHex) ?? (input.account(t.senderHex) !== undefined ? get(t.senderHex, t.bytes, 0) : get(t.senderHex, addressFastAt(t.bytes, t.toAt - 32), 0));
-  const records: { id: Uint8Array; value: Uint8Array }[] = new Array(ordered.length);
+  const ends = new Uint32Array(ordered.length);
   // every record of the epoch is carved from one buffer (one allocation instead of one per tx)
   let total = 0;
   for (const t of ordered) total += txRecordSize(t.bytes.length);
@@ -158,11 +173,11 @@ export function applyEpoch<T extends ApplyTx>(input: EpochInput<T>): EpochEffect
     const i = applied++;
     if (i !== k) ordered[i] = t;
     const end = writeTxRecord(slab, slabView, off, t.bytes, epochBig, i, TX_STATUS_APPLIED);
-    records[i] = { id: t.id, value: slab.subarray(off, end) };
+    ends[i] = end;
     off = end;
   }
   ordered.length = applied;
-  records.length = applied;
+  const records: TxRecords = { slab: off === slab.length ? slab : slab.subarray(0, off), ends: applied === ends.length ? ends : ends.slice(0, applied) };
   // one receipt row per destination, entries in the epoch's order (= seq order)
   const groups: EpochEffects<T>['groups'] = [];
   for (const [dst, { n, buf, view, body }] of perDst) {

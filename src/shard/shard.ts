@@ -635,7 +635,13 @@ export class Shard {
       // The accumulator of this epoch's transactions: built from nothing, into the same memory each seal.
       const txTrie = (this.txTrie ??= await TernaryTrie.open(this.nodeStore, undefined, TX_TRIE));
       txTrie.clear();
-      for (const r of fx.records) if (!txTrie.putNow(r.id, r.value)) await txTrie.put(r.id, r.value);
+      const { slab, ends } = fx.records;
+      for (let i = 0, start = 0; i < ends.length; i++) {
+        const id = fx.ordered[i]!.id;
+        const end = ends[i]!;
+        if (!txTrie.putRangeNow(id, slab, start, end - start)) await txTrie.put(id, slab.subarray(start, end));
+        start = end;
+      }
       const txStage = txTrie.stageCommit();
       t = lap(phases, 'txTrie', t);
       // This seal's receipts to a destination are one group, one row written by the engine
@@ -676,12 +682,11 @@ export class Shard {
         lamport: snapshot.lamport, hlc: snapshot.hlc, supply, committedTotal: head.committedTotal + BigInt(fx.ordered.length),
         totalOutflow: snapshot.totalOutflow, totalInflow: snapshot.totalInflow, totalFees: snapshot.totalFees, outboxSeq,
       };
-      const records = fx.records;
       await this.store.commit({
         nodes: acctStage.nodes.concat(txStage.nodes, outStage.nodes),
         accounts: accountRows,
         accountHexes: touchedHex,
-        txs: { epoch, ids: records },
+        txs: { epoch, ids: fx.ordered },
         receiptRows: groups,
         creditRows: credit.credits.map(({ src, group }) => [creditRowKey(src, group.first), creditRowOf(epoch, group)]),
         snapshot: signed,

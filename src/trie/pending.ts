@@ -48,6 +48,12 @@ export class PendingWrites {
 
   /** Records key -> value (copied), or a delete for null. */
   set(key: Uint8Array, value: Uint8Array | null): void {
+    if (value === null) this.setRange(key, null, 0, 0);
+    else this.setRange(key, value, 0, value.length);
+  }
+
+  /** Records key -> src[so, so + n) (copied), or a delete for null. */
+  setRange(key: Uint8Array, src: Uint8Array | null, so: number, n: number): void {
     let i = this.find(key);
     if (i < 0) {
       if (2 * (this.count + 1) > this.table.length) this.rehash(2 * this.table.length);
@@ -60,11 +66,10 @@ export class PendingWrites {
       while (this.table[s] !== 0) s = (s + 1) & this.mask;
       this.table[s] = i + 1;
     }
-    if (value === null) {
+    if (src === null) {
       this.vLen[i] = -1;
       return;
     }
-    const n = value.length;
     if (this.vTop + n > this.vals.length) {
       const v = new Uint8Array(Math.max(2 * this.vals.length, this.vTop + n));
       v.set(this.vals.subarray(0, this.vTop));
@@ -72,8 +77,8 @@ export class PendingWrites {
     }
     const vo = this.vTop;
     const vals = this.vals;
-    if (n <= 64) for (let j = 0; j < n; j++) vals[vo + j] = value[j]!;
-    else vals.set(value, vo);
+    if (n <= 64) for (let j = 0; j < n; j++) vals[vo + j] = src[so + j]!;
+    else vals.set(so === 0 && n === src.length ? src : src.subarray(so, so + n), vo);
     this.vTop += n;
     this.vOff[i] = vo;
     this.vLen[i] = n;

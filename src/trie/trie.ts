@@ -511,12 +511,16 @@ export class TernaryTrie {
    * row (a seal): awaiting put()'s settled promise still cost a microtask turn per key.
    */
   putNow(key: Uint8Array, value: Uint8Array): boolean {
-    if (this.unloaded === 0 && !this.readOnly && key instanceof Uint8Array && key.length === KEY_BYTES && value instanceof Uint8Array && value.length <= MAX_VALUE_BYTES) {
-      this.pending.set(key, value);
-      if (this.journal !== null) this.journal.append(key, value);
-      return true;
-    }
-    return false;
+    return value instanceof Uint8Array && this.putRangeNow(key, value, 0, value.length);
+  }
+
+  /** putNow(key, src[off, off + len)) without a view of it (the seal's tx records share one buffer). */
+  putRangeNow(key: Uint8Array, src: Uint8Array, off: number, len: number): boolean {
+    if (this.unloaded !== 0 || this.readOnly || !(key instanceof Uint8Array) || key.length !== KEY_BYTES) return false;
+    if (!(src instanceof Uint8Array) || !Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > src.length || len > MAX_VALUE_BYTES) return false;
+    this.pending.setRange(key, src, off, len);
+    if (this.journal !== null) this.journal.append(key, off === 0 && len === src.length ? src : src.subarray(off, off + len));
+    return true;
   }
 
   private async putSlow(key: Uint8Array, value: Uint8Array): Promise<void> {
