@@ -97,8 +97,14 @@ export class ShardStore {
   readonly accountJournal: Sub;
   /** The key prefix of `txIndex` in the root database (abstract-level's: `!txi!`). */
   private readonly txIndexPrefix: Bytes;
-  /** Account rows journaled since they last landed in `acct` (latest value per address), and their journals' seqs. */
-  private journaledRows = new Map<string, [Bytes, Bytes]>();
+  /**
+   * Account rows journaled since they last landed in `acct`: per address (hex), where its latest row
+   * is, as journal * 2^16 + row in `journals` (the journal records' values, in seq order; at most
+   * 2^16 - 1 rows each: a larger commit lands). A number, not a [key, value] pair of views: those
+   * were kept until the landing, ~32 commits, old-generation garbage for every row of every seal.
+   */
+  private journaledRows = new Map<string, number>();
+  private journals: Bytes[] = [];
   private journalSeqs: bigint[] = [];
   private nextJournalSeq = 0n;
   /** What commits wrote so far: LevelDB operations (puts and deletes) and their key + value bytes. */
@@ -181,16 +187,19 @@ export class ShardStore {
     const rows = new Map<string, [Bytes, Bytes]>();
     for await (const [k, v] of this.accounts.iterator()) rows.set(hex(k), [k, v]);
     this.journaledRows = new Map();
+    this.journals = [];
     this.journalSeqs = [];
     for await (const [k, v] of this.accountJournal.iterator()) {
-      if (k.length !== 8 || v.length % ACCOUNT_ROW_BYTES !== 0) throw new DecodeError(`account journal record of ${k.length}-byte key, ${v.length} bytes`);
+      if (k.length !== 8 || v.length % ACCOUNT_ROW_BYTES !== 0 || v.length >= ACCOUNT_ROW_BYTES << 16) throw new DecodeError(`account journal record of ${k.length}-byte key, ${v.length} bytes`);
       const seq = new DataView(k.buffer, k.byteOffset, 8).getBigUint64(0);
-      for (let o = 0; o < v.length; o += ACCOUNT_ROW_BYTES) {
+      const j = this.journals.length;
+      for (let o = 0, r = 0; o < v.length; o += ACCOUNT_ROW_BYTES, r++) {
         const row: [Bytes, Bytes] = [v.subarray(o, o + 20), v.subarray(o + 20, o + ACCOUNT_ROW_BYTES)];
         const h = hex(row[0]);
         rows.set(h, row);
-        this.journaledRows.set(h, row);
+        this.journaledRows.set(h, j * 65536 + r);
       }
+      this.journals.push(v);
       this.journalSeqs.push(seq);
       this.nextJournalSeq = seq + 1n;
     }
@@ -275,8 +284,13 @@ export class ShardStore {
     // of many rows such as the genesis state) the rows themselves, with every journal folded in.
     const land = this.journalSeqs.length + 1 >= ACCOUNT_JOURNAL_EVERY || c.accounts.length >= 1 << 16;
     let journalSeq: bigint | undefined;
+    let journalRows: Bytes | undefined;
     if (land) {
-      for (const [k, v] of this.journaledRows.values()) b.put(k, v, accounts);
+      this.journaledRows.forEach((at) => {
+        const v = this.journals[Math.floor(at / 65536)]!;
+        const o = ACCOUNT_ROW_BYTES * (at % 65536);
+        b.put(v.subarray(o, o + 20), v.subarray(o + 20, o + ACCOUNT_ROW_BYTES), accounts);
+      });
       for (let i = 0; i < c.accounts.length; i++) b.put(c.accounts[i]![0], c.accounts[i]![1], accounts);
       const journal = { sublevel: this.accountJournal };
       for (const seq of this.journalSeqs) b.del(u64Key(seq), journal);
@@ -292,6 +306,7 @@ export class ShardStore {
         for (let j = 0; j < 16; j++) rows[o + 20 + j] = v[j]!;
       }
       journalSeq = this.nextJournalSeq;
+      journalRows = rows;
       b.put(u64Key(journalSeq), rows, { sublevel: this.accountJournal });
     }
     // The txid index rows: txid -> (u64 epoch, u32 index), the index being the position in c.txs.ids.
@@ -353,13 +368,13 @@ export class ShardStore {
     // Landed: what is journaled now (nothing changes here if the write failed).
     if (land) {
       this.journaledRows = new Map();
+      this.journals = [];
       this.journalSeqs = [];
-    } else if (journalSeq !== undefined) {
+    } else if (journalSeq !== undefined && journalRows !== undefined) {
       const hexes = c.accountHexes;
-      for (let i = 0; i < c.accounts.length; i++) {
-        const row = c.accounts[i]!;
-        this.journaledRows.set(hexes?.[i] ?? hex(row[0]), row);
-      }
+      const j = this.journals.length;
+      for (let i = 0; i < c.accounts.length; i++) this.journaledRows.set(hexes?.[i] ?? hex(c.accounts[i]![0]), j * 65536 + i);
+      this.journals.push(journalRows);
       this.journalSeqs.push(journalSeq);
       this.nextJournalSeq = journalSeq + 1n;
     }
