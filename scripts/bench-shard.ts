@@ -33,6 +33,7 @@ import { Shard, type SealedEvent } from '../src/shard/shard.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import sodium from 'sodium-native';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
@@ -62,6 +63,7 @@ export interface BenchResult {
   storeRecordsPerTx?: number; // in-process modes: LevelDB operations the seals wrote, per committed tx
   storeBytesPerTx?: number; // and their bytes (trie nodes, account rows, tx index)
   threadsUsPerTx?: Record<string, number>; // CPU us per committed tx by thread name (Linux): main, verify workers, LevelDB, GC helpers
+  gc?: { minor: number; minorMs: number; major: number; majorMs: number }; // this process's main-isolate GCs during the run: count and pause ms
 }
 
 /**
@@ -199,6 +201,23 @@ export async function drive(
   const cpu0 = process.cpuUsage();
   const main0 = process.threadCpuUsage();
   const threads0 = threadCpu();
+  // The main isolate's GC pauses (young-generation scavenges, full mark-compacts): the part of the
+  // GC cost that moves with how many objects each transaction leaves alive (helper threads: V8Worker).
+  const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+  const countGc = (entries: PerformanceEntry[]): void => {
+    for (const e of entries) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.minor++;
+        gc.minorMs += e.duration;
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorMs += e.duration;
+      }
+    }
+  };
+  const gcObserver = new PerformanceObserver((list) => countGc(list.getEntries()));
+  gcObserver.observe({ entryTypes: ['gc'] });
   let waiters: (() => void)[] = [];
   const submitter = async () => {
     while (next < n) {
@@ -239,6 +258,10 @@ export async function drive(
   const main = process.threadCpuUsage(main0);
   const mainSeconds = (main.user + main.system) / 1e6;
   const threads1 = threadCpu();
+  countGc(gcObserver.takeRecords()); // entries not delivered yet
+  gcObserver.disconnect();
+  gc.minorMs = Math.round(gc.minorMs);
+  gc.majorMs = Math.round(gc.majorMs);
   const threadsUsPerTx: Record<string, number> = {};
   for (const [k, v] of Object.entries(threads1)) {
     const us = Math.round(((v - (threads0[k] ?? 0)) * 1e6) / Math.max(1, committed));
@@ -250,7 +273,7 @@ export async function drive(
     epochs, rejected, peakRssMb: rssMb(), cpuSeconds: Math.round(cpuSeconds * 100) / 100, cpuUsPerTx: Math.round((cpuSeconds * 1e6) / Math.max(1, committed)),
     mainThreadUsPerTx: Math.round((mainSeconds * 1e6) / Math.max(1, committed)),
     kernelUsPerTx: Math.round((systemSeconds * 1e6) / Math.max(1, committed)),
-    threadsUsPerTx,
+    threadsUsPerTx, gc,
   };
 }
 
@@ -323,6 +346,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
 
 function show(r: BenchResult): void {
   console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx}, kernel ${r.kernelUsPerTx})`);
+  if (r.gc) console.log(`${''.padEnd(34)} main-isolate GC pauses: ${r.gc.minor} scavenges ${r.gc.minorMs} ms, ${r.gc.major} mark-compacts ${r.gc.majorMs} ms (${Math.round(((r.gc.minorMs + r.gc.majorMs) * 1000) / Math.max(1, r.txs))} us per tx)`);
   if (r.threadsUsPerTx) console.log(`${''.padEnd(34)} CPU us per tx by thread: ${Object.entries(r.threadsUsPerTx).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}; LevelDB writes per tx: ${r.storeRecordsPerTx} records, ${r.storeBytesPerTx} bytes`);
 }
