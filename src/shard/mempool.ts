@@ -42,6 +42,9 @@ export interface MempoolOptions {
 
 export const DEFAULT_MEMPOOL: MempoolOptions = { maxSize: 200_000, window: 64 };
 
+/** Empty sender queues kept beyond the pending transactions (reused by their senders' next transactions). */
+const EMPTY_QUEUES_KEPT = 1 << 16;
+
 /** The common admission result (nothing evicted), shared: one object less per transaction. */
 const NONE_EVICTED: readonly PendingTx[] = Object.freeze([]);
 const ADMITTED: AdmitResult = Object.freeze({ ok: true, evicted: NONE_EVICTED });
@@ -174,6 +177,7 @@ export class Mempool {
   expireStuck(nextNonce: (senderHex: string) => bigint, now: number, ttlMs: number): PendingTx[] {
     if (this.sealing) return [];
     const dropped: PendingTx[] = [];
+    this.dropEmptyQueues();
     for (const [s, q] of this.senders) {
       let n = nextNonce(s);
       const txs = q.txs;
@@ -212,11 +216,20 @@ export class Mempool {
         }
         if (front > 0) txs.splice(0, front);
         for (let j = k + front; j < end; j++) this.removeFrom(q, applied[j]!, false);
-        if (txs.length === 0) this.senders.delete(s);
+        // An emptied queue stays (a sender sending again reuses it: a queue, its array and a map
+        // entry were made and dropped per transaction of a sender with one pending at a time);
+        // empty queues are dropped by expireStuck() and beyond EMPTY_QUEUES_KEPT.
       }
       k = end;
     }
+    if (this.senders.size > this.byId.size + EMPTY_QUEUES_KEPT) this.dropEmptyQueues();
     this.sealing = false;
+  }
+
+  private dropEmptyQueues(): void {
+    this.senders.forEach((q, s) => {
+      if (q.txs.length === 0) this.senders.delete(s);
+    });
   }
 
   /** The seal failed: everything stays pending as it was. */
