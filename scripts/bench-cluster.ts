@@ -220,7 +220,7 @@ try {
   // CPU from here to the last commit: the nodes by thread, this process (the load generator), the
   // cluster's prover service (its tree), the whole machine.
   const prover = DEPTH > 0 ? proverPid(netDir) : undefined;
-  const cpu0 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(), prover: treeCpu(prover), machine: machineBusy() };
+  const cpu0 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineBusy() };
   const tStart = performance.now();
   const { accepted, refused, retries, submitSeconds } = await driveLoad(nodes, perShard, { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT });
   const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
@@ -228,7 +228,7 @@ try {
 
   // Wait until every accepted transfer is committed (per shard: committedTotal delta).
   const waited = await waitCommitted(nodes, health, h0, accepted, 120_000, 'cluster');
-  const cpu1 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(cpu0.self), prover: treeCpu(prover), machine: machineBusy(), at: performance.now() };
+  const cpu1 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(cpu0.self), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineBusy(), at: performance.now() };
   const committedAt = waited.committedAt;
   let h1 = waited.h1;
   const tEnd = Math.max(...committedAt.values());
@@ -302,6 +302,7 @@ try {
     nodesUsPerTxByThread: Object.fromEntries(byThread.map(([k, v]) => [k, usPerTx(v)])),
     contextSwitchesPerSecond: { voluntary: Math.round(nodeThreads.vcsw / cpuWall), involuntary: Math.round(nodeThreads.ivcsw / cpuWall) },
     generatorCores: +(selfCpu / cpuWall).toFixed(3), generatorUsPerTx: usPerTx(selfCpu),
+    generatorUsPerTxByThread: Object.fromEntries(Object.entries(threadDelta(cpu0.selfThreads, cpu1.selfThreads).cpu).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, usPerTx(v)])),
     proverCores: +(proverCpu / cpuWall).toFixed(3),
     machineCores: +(machineCpu / cpuWall).toFixed(3),
     otherCores: +((machineCpu - nodeCpu - selfCpu - proverCpu) / cpuWall).toFixed(3),
@@ -322,7 +323,7 @@ try {
   };
   console.log(`cluster (${shardsN} shards on ${result.cpus} cores): ${committedTotal} committed in ${result.seconds} s = ${result.tps} tps aggregate; per shard ${perShardTps.map((p) => `${p.shard}:${p.tps}`).join(' ')} tps`);
   console.log(`seal -> global final: p50 ${result.globalLatencyMetricsMs.p50} ms, p99 ${result.globalLatencyMetricsMs.p99} ms (node metrics); from the scheduled epoch end, polled: p50 ${result.globalLatencyPolledMs.p50} ms, p99 ${result.globalLatencyPolledMs.p99} ms`);
-  console.log(`CPU while loaded (${loadCpu.wallSeconds} s): machine ${loadCpu.machineCores} cores; ${shardsN} node(s) ${loadCpu.nodesCores} cores = ${loadCpu.nodesUsPerTx} us/tx (${byThread.map(([k]) => `${k} ${loadCpu.nodesUsPerTxByThread[k]}`).join(', ')}), context switches ${loadCpu.contextSwitchesPerSecond.voluntary}/s voluntary, ${loadCpu.contextSwitchesPerSecond.involuntary}/s preempted; load generator (this process) ${loadCpu.generatorCores} cores = ${loadCpu.generatorUsPerTx} us/tx; prover service ${loadCpu.proverCores} cores; everything else ${loadCpu.otherCores} cores`);
+  console.log(`CPU while loaded (${loadCpu.wallSeconds} s): machine ${loadCpu.machineCores} cores; ${shardsN} node(s) ${loadCpu.nodesCores} cores = ${loadCpu.nodesUsPerTx} us/tx (${byThread.map(([k]) => `${k} ${loadCpu.nodesUsPerTxByThread[k]}`).join(', ')}), context switches ${loadCpu.contextSwitchesPerSecond.voluntary}/s voluntary, ${loadCpu.contextSwitchesPerSecond.involuntary}/s preempted; load generator (this process) ${loadCpu.generatorCores} cores = ${loadCpu.generatorUsPerTx} us/tx (${Object.entries(loadCpu.generatorUsPerTxByThread).map(([k, v]) => `${k} ${v}`).join(', ')}); prover service ${loadCpu.proverCores} cores; everything else ${loadCpu.otherCores} cores`);
   console.log(`seal under load: p50 ${result.sealMs.p50} ms, p99 ${result.sealMs.p99} ms (${result.sealMs.samples} seals); event-loop delay over the run: worst node's p99 ${result.eventLoopDelayMs.p99Max} ms, max ${result.eventLoopDelayMs.max} ms`);
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
   return result;
