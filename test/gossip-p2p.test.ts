@@ -244,25 +244,43 @@ describe('admission: an allow list of peer ids', () => {
     await Promise.all([n1.close(), n2.close(), nx.close()]);
   });
 
-  test('a message authored by a peer outside the list is Rejected even when a listed peer relays it', async () => {
-    // X (outsider) -> R (relay without an allow list) -> V (allows V and R only)
+  test('gossip sent by a connected peer outside the list is Rejected before any payload check; a listed sender is admitted and its payload checked', async () => {
+    // X connects to V while listed, then leaves the list (the gater only checks new connections):
+    // what X sends on the live connection meets the sender check, which runs before any payload check.
     const [v, r, x] = [await plan('av'), await plan('ar'), await plan('ax')];
     const outcomes: ValidationOutcome[] = [];
-    const nv = await start(v, [], snapshotChecks, (o) => outcomes.push(o), { allowedPeers: new Set([v.peerId, r.peerId]) });
+    const allowedPeers = new Set([v.peerId, r.peerId, x.peerId]);
+    const nv = await start(v, [], snapshotChecks, (o) => outcomes.push(o), { allowedPeers });
     const nr = await start(r, [v]);
-    const nx = await start(x, [r]);
+    const nx = await start(x, [v]);
     const atV: string[] = [];
     nv.subscribe(TOPIC, (_d, info) => atV.push(info.from));
     nr.subscribe(TOPIC, () => {});
     nx.subscribe(TOPIC, () => {});
-    await waitFor('subscriptions known', () => nr.topicPeers(TOPIC).includes(v.peerId) && nr.topicPeers(TOPIC).includes(x.peerId) && nv.topicPeers(TOPIC).includes(r.peerId) && nx.topicPeers(TOPIC).includes(r.peerId) && nr.meshPeers(TOPIC).includes(v.peerId));
-    await nx.publish(TOPIC, snapshotMsg('00', 1)); // validly signed content, wrong author
-    await nr.publish(TOPIC, snapshotMsg('01', 1)); // the relay's own message: admitted
-    await waitFor('the relay\'s own message arrives', () => atV.includes(r.peerId));
-    await sleep(500);
-    assert.deepEqual(atV, [r.peerId], "only the listed author's message is delivered");
-    assert.equal(nv.admissionStats().rejectedAuthors, 1);
-    assert.equal(outcomes.length, 1, 'the payload check ran only for the admitted author');
+    await waitFor('subscriptions known', () => nx.topicPeers(TOPIC).includes(v.peerId) && nr.topicPeers(TOPIC).includes(v.peerId));
+    allowedPeers.delete(x.peerId);
+    await nx.publish(TOPIC, snapshotMsg('00', 1)); // validly signed content, sender no longer listed
+    await waitFor('V refused X', () => nv.admissionStats().rejectedSenders === 1);
+    await nr.publish(TOPIC, snapshotMsg('01', 1));
+    await waitFor('the listed sender\'s message arrives', () => atV.includes(r.peerId));
+    await sleep(300);
+    assert.deepEqual(atV, [r.peerId], "only the listed sender's message is delivered");
+    assert.equal(outcomes.length, 1, 'the payload check ran only for the listed sender');
     await Promise.all([nv.close(), nr.close(), nx.close()]);
+  });
+
+  test('gossip messages carry no libp2p signature, author or sequence number (every payload is signed by its own validator)', async () => {
+    const [a, b] = [await plan('sa'), await plan('sb')];
+    const na = await start(a, []);
+    const nb = await start(b, [a]);
+    const seen: string[] = [];
+    nb.libp2p.services.pubsub.addEventListener('gossipsub:message', (e) => { seen.push(e.detail.msg.type); });
+    na.subscribe(TOPIC, () => {});
+    nb.subscribe(TOPIC, () => {});
+    await waitFor('A knows B subscribes', () => na.topicPeers(TOPIC).includes(b.peerId));
+    await na.publish(TOPIC, snapshotMsg('00', 5));
+    await waitFor('delivered', () => seen.length === 1);
+    assert.deepEqual(seen, ['unsigned']);
+    await Promise.all([na.close(), nb.close()]);
   });
 });

@@ -466,11 +466,11 @@ export class TriadNetwork {
   }
 
   stats(): NetworkStats {
-    // author rejections happen in the libp2p layer, before our topic validators: counted with ours
+    // sender rejections happen in the libp2p layer, before our topic validators: counted with ours
     const a = this.p2p.admissionStats();
     return {
       latestGlobalEpoch: this.rounds.latestGlobalEpoch(), ...this.counters, signaturesRefused: this.rounds.signaturesRefused,
-      rejected: this.counters.rejected + a.rejectedAuthors, peers: this.p2p.connectedPeers().length,
+      rejected: this.counters.rejected + a.rejectedSenders, peers: this.p2p.connectedPeers().length,
     };
   }
 

@@ -1,10 +1,11 @@
 // The libp2p node: libp2p 3 + @libp2p/gossipsub (the maintained successor of
 // @chainsafe/libp2p-gossipsub, whose v14 only runs on libp2p 2), TCP, noise, yamux, identify.
 // Peer identity: a given private key (a validator node passes its validator key, src/gossip/identity.ts)
-// or a key file (0600; tests and tools). Content-hash message ids, StrictSign, peer scoring, and a
-// dialer that keeps configured peers connected (retry with capped exponential backoff, re-dial after
-// disconnects), so nodes may start in any order and come back after restarts. With `allowedPeers`
-// (the genesis validators) only those peers may connect, ask requests or author gossip (admission.ts).
+// or a key file (0600; tests and tools). Content-hash message ids, unsigned gossipsub messages
+// (StrictNoSign: every payload carries its own validator signature), peer scoring, and a dialer that
+// keeps configured peers connected (retry with capped exponential backoff, re-dial after disconnects),
+// so nodes may start in any order and come back after restarts. With `allowedPeers` (the genesis
+// validators) only those peers may connect, ask requests or send gossip (admission.ts).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,7 +14,7 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify, type Identify } from '@libp2p/identify';
-import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type TopicValidatorFn } from '@libp2p/gossipsub';
+import { gossipsub, StrictNoSign, TopicValidatorResult, type GossipSub, type TopicValidatorFn } from '@libp2p/gossipsub';
 import type { TopicScoreParams } from '@libp2p/gossipsub/score';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -73,7 +74,7 @@ export interface P2POptions {
   privateKey?: PrivateKey;
   /** Or a key file, created if missing (used when `privateKey` is absent). */
   peerKeyFile?: string;
-  /** The only peer ids admitted (connections, requests, gossip authors); everyone when absent. */
+  /** The only peer ids admitted (connections, requests, gossip senders); everyone when absent. */
   allowedPeers?: ReadonlySet<string>;
   /** Peers refused and disconnected even if allowed (the operator's --deny-peers list, deny-list.ts). */
   denyList?: PeerDenyList;
@@ -113,8 +114,8 @@ export class RemoteRequestError extends Error {
 export interface AdmissionStats {
   /** Connections refused by the allow list (not the deny list). */
   deniedConnections: number;
-  /** Gossip messages Rejected because their author is not an admitted peer. */
-  rejectedAuthors: number;
+  /** Gossip messages Rejected because the peer that sent them is not admitted. */
+  rejectedSenders: number;
   /** Requests refused: not admitted, over budget or busy. */
   refusedRequests: number;
 }
@@ -185,7 +186,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   if (!opts.privateKey && !opts.peerKeyFile) throw new PeerKeyError('createP2PNode needs privateKey or peerKeyFile');
   const privateKey = opts.privateKey ?? await loadOrCreatePeerKey(opts.peerKeyFile!);
   const allowed = opts.allowedPeers;
-  const admission: AdmissionStats = { deniedConnections: 0, rejectedAuthors: 0, refusedRequests: 0 };
+  const admission: AdmissionStats = { deniedConnections: 0, rejectedSenders: 0, refusedRequests: 0 };
   const isAllowed = (peer: string): boolean => !allowed || allowed.has(peer);
   const listen = opts.listen === undefined ? ['/ip4/127.0.0.1/tcp/0'] : Array.isArray(opts.listen) ? opts.listen : [opts.listen];
   const topics: Record<string, Partial<TopicScoreParams>> = {};
@@ -215,7 +216,14 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     services: {
       identify: identify(),
       pubsub: gossipsub({
-        globalSignaturePolicy: StrictSign,
+        // No gossipsub signature (nor from / seqno / key fields): the sender of every RPC is the noise-
+        // authenticated peer of its connection, admitted only if a genesis validator (gater, and
+        // sourceGate below), and every payload carries its own validator signature that our topic
+        // validators check (snapshots, member signatures, finals, proofs, transactions, receipt
+        // batches' source snapshots). A publisher's ed25519 signature over the libp2p message and
+        // every receiver's check of it added nothing to that and cost a sign per publish, a verify
+        // (and a public key object) per message received, and ~150 bytes per send.
+        globalSignaturePolicy: StrictNoSign,
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
@@ -229,7 +237,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         // twice by every receiver (a second path when the author's link is down), and IHAVE gossip
         // to 2 more peers per heartbeat covers what a mesh missed. A mesh of 3 (2..4) cost 8 + ~25
         // relays per message on the 9-node topics (each relay a send, a receive and a duplicate
-        // check); 1..2 about 8 + ~12. Publishing and validation are unchanged (StrictSign, scoring).
+        // check); 1..2 about 8 + ~12. Validation and scoring are unchanged.
         floodPublish: true,
         ...SMALL_NETWORK_MESH,
         heartbeatInterval: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -252,12 +260,13 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const detachDenyList = opts.denyList?.attach(node);
   const pubsub = node.services.pubsub;
   const handlers = new Map<string, MessageHandler>();
-  pubsub.addEventListener('message', (evt) => {
-    const msg = evt.detail;
+  // 'gossipsub:message' (not 'message'): it names the peer the message came from
+  pubsub.addEventListener('gossipsub:message', (evt) => {
+    const { msg, propagationSource } = evt.detail;
     const h = handlers.get(msg.topic);
     if (!h) return;
     try {
-      h(msg.data, { topic: msg.topic, from: msg.type === 'signed' ? msg.from.toString() : '' });
+      h(msg.data, { topic: msg.topic, from: propagationSource.toString() });
     } catch (e) {
       log?.warn({ err: e, topic: msg.topic }, 'gossip handler failed');
     }
@@ -388,12 +397,12 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     await stream.close();
   };
 
-  // Defence in depth behind the gater: a message authored (StrictSign `from`) by a peer outside the
-  // allow list is Rejected before any payload check, whoever relayed it.
-  const authorGate = (fn: TopicValidatorFn | undefined): TopicValidatorFn => async (peer, msg) => {
-    if (msg.type !== 'signed' || !isAllowed(msg.from.toString())) {
-      admission.rejectedAuthors++;
-      log?.debug({ topic: msg.topic, via: peer.toString() }, 'gossip rejected: author is not a genesis validator');
+  // Defence in depth behind the gater: a message sent by a peer outside the allow list (the peer of
+  // the connection it came on, authenticated by noise) is Rejected before any payload check.
+  const sourceGate = (fn: TopicValidatorFn | undefined): TopicValidatorFn => async (peer, msg) => {
+    if (!isAllowed(peer.toString())) {
+      admission.rejectedSenders++;
+      log?.debug({ topic: msg.topic, from: peer.toString() }, 'gossip rejected: sender is not a genesis validator');
       return TopicValidatorResult.Reject;
     }
     return fn ? fn(peer, msg) : TopicValidatorResult.Accept;
@@ -405,8 +414,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     multiaddrs: () => node.getMultiaddrs().map((m) => m.toString()),
     subscribe(topic, handler) {
       handlers.set(topic, handler);
-      // a topic without a validator of its own still checks authors
-      if (allowed && !pubsub.topicValidators.has(topic)) pubsub.topicValidators.set(topic, authorGate(undefined));
+      // a topic without a validator of its own still checks senders
+      if (allowed && !pubsub.topicValidators.has(topic)) pubsub.topicValidators.set(topic, sourceGate(undefined));
       pubsub.subscribe(topic);
     },
     unsubscribe(topic) {
@@ -418,7 +427,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       return r.recipients.length;
     },
     setTopicValidator(topic, fn) {
-      pubsub.topicValidators.set(topic, allowed ? authorGate(fn) : fn);
+      pubsub.topicValidators.set(topic, allowed ? sourceGate(fn) : fn);
     },
     addPeer,
     connectedPeers: () => [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))],

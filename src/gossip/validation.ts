@@ -7,7 +7,7 @@ import { TopicValidatorResult, type Message, type TopicValidatorFn } from '@libp
 import { DecodeError } from '../core/bytes.js';
 import { decodeEnvelope, kindName, MAX_GOSSIP_BYTES, OversizedError, type Envelope, type GossipKind } from './encoding.js';
 
-export type RejectCode = 'oversized' | 'undecodable' | 'wrong-network' | 'wrong-topic' | 'bad-signature' | 'invalid' | 'unsigned';
+export type RejectCode = 'oversized' | 'undecodable' | 'wrong-network' | 'wrong-topic' | 'bad-signature' | 'invalid';
 export type IgnoreCode = 'stale' | 'duplicate' | 'unknown' | 'internal' | 'busy';
 
 export type ValidationOutcome =
@@ -75,10 +75,9 @@ export type OutcomeListener = (o: ValidationOutcome, topic: string, from: string
 /** A gossipsub topic validator for `topic` running `checks`; `onOutcome` sees every decision (metrics, logs, tests). */
 export function makeTopicValidator(networkId: string, checks: PayloadChecks, onOutcome?: OutcomeListener): TopicValidatorFn {
   return async (peer: Parameters<TopicValidatorFn>[0], msg: Message) => {
+    // gossipsub (StrictNoSign) has already Rejected any message carrying a libp2p signature
     const from = peer.toString();
-    const o = msg.type !== 'signed'
-      ? reject('unsigned', 'StrictSign: unsigned message')
-      : await validateGossip(msg.data, msg.topic, from, networkId, checks);
+    const o = await validateGossip(msg.data, msg.topic, from, networkId, checks);
     onOutcome?.(o, msg.topic, from);
     return toTopicValidatorResult(o);
   };

@@ -217,7 +217,7 @@ export class SimP2P implements P2PNode {
     if (!handler || this.closed) return;
     if (!this.markSeen(topic, data)) return;
     const v = this.validators.get(topic);
-    const verdict = v ? await v({ toString: () => from } as never, { type: 'signed', topic, data, from: { toString: () => from }, sequenceNumber: 0n, signature: new Uint8Array(), key: undefined } as never) : TopicValidatorResult.Accept;
+    const verdict = v ? await v({ toString: () => from } as never, { type: 'unsigned', topic, data } as never) : TopicValidatorResult.Accept;
     if (verdict !== TopicValidatorResult.Accept || this.closed) return;
     this.flood(topic, data, from);
     handler(data, { topic, from });
@@ -267,8 +267,8 @@ export class SimP2P implements P2PNode {
     return true;
   }
 
-  admissionStats(): { deniedConnections: number; rejectedAuthors: number; refusedRequests: number } {
-    return { deniedConnections: 0, rejectedAuthors: 0, refusedRequests: 0 };
+  admissionStats(): { deniedConnections: number; rejectedSenders: number; refusedRequests: number } {
+    return { deniedConnections: 0, rejectedSenders: 0, refusedRequests: 0 };
   }
 
   async close(): Promise<void> {
