@@ -12,6 +12,8 @@ import { allShards, type ShardId } from '../src/core/ids.js';
 import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../src/gossip/identity.js';
 import { TriadNetwork, type GlobalStore } from '../src/gossip/network.js';
+import { decodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
+import { triadTopic } from '../src/gossip/topics.js';
 import { aggregateHash, type TriadAggregate } from '../src/hierarchy/aggregate.js';
 import { verifyFinalAggregate } from '../src/hierarchy/finality.js';
 import { publisherOrder, signerFor } from '../src/hierarchy/rotation.js';
@@ -70,7 +72,7 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
   const prev = new Map<string, TriadAggregate>();
   const latencies: number[] = [];
 
-  test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes', async (t) => {
+  test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes; each snapshot is one apex message every node hears', async (t) => {
     for (const s of SHARDS) {
       const pid = PEERS.byShard.get(s)!;
       const port = await freePort();
@@ -78,6 +80,20 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
     }
     await Promise.all([...members.values()].map(launch));
     for (const m of members.values()) m.net!.onGlobal((ev) => { if (ev.latencyMs !== undefined) latencies.push(ev.latencyMs); });
+    // every snapshot is one message, on the apex topic, and reaches every other node (round input
+    // for its triad siblings, commitment-tree input for everyone)
+    const published: string[] = [];
+    const heard = new Map<ShardId, Set<string>>();
+    for (const m of members.values()) {
+      const p2p = m.p2p!;
+      const publish = p2p.publish.bind(p2p);
+      p2p.publish = (topic, data) => {
+        if (decodeEnvelope(data).kind === GossipKind.snapshot) published.push(topic);
+        return publish(topic, data);
+      };
+      heard.set(m.shard, new Set());
+      m.net!.onSnapshot((ss) => heard.get(m.shard)!.add(`${ss.snapshot.shard}@${ss.snapshot.epoch}`));
+    }
     await waitFor('every node connected to the 8 others', () => live().every((m) => m.p2p!.connectedPeers().length === 8));
     await waitFor('apex subscriptions known', () => live().every((m) => m.p2p!.topicPeers(m.net!.topics.triads.at(-1)!).length === 8));
     for (let e = 0; e < 3; e++) {
@@ -88,6 +104,11 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
         assert.equal(toHex(globalRoot(g)), toHex(aggregateHash(expected)), `shard ${m.shard} epoch ${e}`);
         assert.deepEqual(verifyFinalAggregate(g, G), { ok: true });
       }
+    }
+    assert.deepEqual(published, Array(27).fill(triadTopic(G.networkId, '')), 'one snapshot message per shard and epoch, on the apex topic');
+    for (const [shard, got] of heard) {
+      await waitFor(`shard ${shard} heard every other shard's snapshots`, () => got.size === 3 * 8);
+      assert.ok(![...got].some((k) => k.startsWith(`${shard}@`)), 'not its own');
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     const out = live().map((m) => m.net!.stats().gossipBytesOut), inn = live().map((m) => m.net!.stats().gossipBytesIn);

@@ -1,15 +1,15 @@
 // Hostile inputs, part 3: gossip. A real TriadNetwork (shard 00 of a depth-2 network, its real
 // topic validators) on real libp2p over 127.0.0.1, and outside libp2p nodes that publish hostile
-// messages on its triad topic. Properties checked (test/gossip-p2p.test.ts covers relay suppression
+// messages on its triad topic (member signatures) and the apex topic (every shard's snapshots). Properties checked (test/gossip-p2p.test.ts covers relay suppression
 // of bad-signature / wrong-network / undecodable messages with stand-in checks; this file uses the
 // node's own validators and adds the missing cases):
 //  - a snapshot with a bad signature, a wrong network id, an oversized message, undecodable bytes,
-//    a validly signed snapshot of a shard from another triad, and an aggregate signature by a key
+//    a validly signed snapshot on a triad topic (snapshots travel on the apex), and an aggregate signature by a key
 //    that is not the member's are each rejected with its code, are never delivered, and lower the
 //    sender's gossipsub score below zero (one sender per message: two invalid messages graylist a peer);
 //  - a replayed message (the same bytes again, from another peer) is dropped as a duplicate: it is
 //    delivered once and does not count as a rejection;
-//  - a valid snapshot from the triad is accepted and delivered.
+//  - a valid snapshot of a sibling shard is accepted and delivered.
 // The victim runs WITHOUT the genesis allow list a real node has (src/gossip/admission.ts), so that
 // outside nodes can reach its topic validators at all: each layer checks its own inputs, whoever
 // got past the layer before. The allow list itself is tested in test/gossip-p2p.test.ts and
@@ -34,6 +34,7 @@ import { waitFor, sleep } from './support/wait.js';
 const net = makeTestNet(2, 'hostile-gossip');
 const NET = net.genesis.networkId;
 const TOPIC = triadTopic(NET, '0');
+const APEX = triadTopic(NET, '');
 const dir = mkdtempSync(join(tmpdir(), 'smt-hostile-gossip-'));
 const closers: Array<() => Promise<void>> = [];
 after(async () => {
@@ -67,39 +68,39 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
       return false; // anything undecodable that got through is recorded
     }
   };
-  listener.subscribe(TOPIC, (d) => { if (!victimOwn(d)) delivered.push(d); });
+  for (const t of [TOPIC, APEX]) listener.subscribe(t, (d) => { if (!victimOwn(d)) delivered.push(d); });
 
   const attacker = await createP2PNode({ peerKeyFile: join(dir, 'attacker.key'), networkId: NET, peers: p2p.multiaddrs(), heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });
   closers.push(() => attacker.close());
-  attacker.subscribe(TOPIC, () => {});
+  for (const t of [TOPIC, APEX]) attacker.subscribe(t, () => {});
   const replayer = await createP2PNode({ peerKeyFile: join(dir, 'replayer.key'), networkId: NET, peers: p2p.multiaddrs(), heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });
   closers.push(() => replayer.close());
-  replayer.subscribe(TOPIC, () => {});
-  await waitFor('everyone sees the victim on the triad topic', () =>
-    [attacker, replayer].every((n) => n.topicPeers(TOPIC).includes(p2p.peerId)) && p2p.topicPeers(TOPIC).includes(listener.peerId) && p2p.topicPeers(TOPIC).includes(attacker.peerId));
+  for (const t of [TOPIC, APEX]) replayer.subscribe(t, () => {});
+  await waitFor('everyone sees the victim on both topics', () => [TOPIC, APEX].every((t) =>
+    [attacker, replayer].every((n) => n.topicPeers(t).includes(p2p.peerId)) && p2p.topicPeers(t).includes(listener.peerId) && p2p.topicPeers(t).includes(attacker.peerId)));
   assert.ok(!listener.connectedPeers().includes(attacker.peerId), 'the listener only hears the attacker through the victim');
 
   // a valid snapshot of a sibling shard is accepted and forwarded
   const valid = env(GossipKind.snapshot, encodeSignedSnapshot(makeSignedSnapshot(net, '01' as ShardId, 0)));
-  await attacker.publish(TOPIC, valid);
+  await attacker.publish(APEX, valid);
   await waitFor('the valid snapshot is forwarded to the listener', () => delivered.length === 1);
   const scoreAfterValid = p2p.peerScore(attacker.peerId);
 
   // hostile messages
   const forged = makeSignedSnapshot(net, '02' as ShardId, 0);
   forged.signature[5]! ^= 0x40;
-  const otherTriad = makeSignedSnapshot(net, '12' as ShardId, 0); // valid signature, but shard 12 belongs to triad 1
+  const onTriad = makeSignedSnapshot(net, '12' as ShardId, 0); // valid signature, but snapshots travel on the apex topic
   const kids: ChildInput[] = ['00', '01', '02'].map((s) => ({ kind: 'snapshot', snapshot: makeSnapshot(net, s as ShardId, 0) }));
   const agg = computeAggregate({ network: NET, path: '0' as TriadPath, epoch: 0, children: kids as never, prev: null });
   const wrongSigner = signAggregate(agg, 1, 0, net.keys.get('22' as ShardId)!.secretKey); // member 1 of triad 0 is shard 01, not 22
   const oversized = new Uint8Array(MAX_GOSSIP_BYTES + 100).fill(1);
-  const hostile: Array<[string, Uint8Array]> = [
-    ['bad-signature', env(GossipKind.snapshot, encodeSignedSnapshot(forged))],
-    ['wrong-network', env(GossipKind.snapshot, encodeSignedSnapshot(makeSignedSnapshot(net, '01' as ShardId, 1)), 'other-net')],
-    ['wrong-topic', env(GossipKind.snapshot, encodeSignedSnapshot(otherTriad))],
-    ['bad-signature', env(GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: wrongSigner }))],
-    ['undecodable', new Uint8Array([9, 9, 9, 9])],
-    ['oversized', oversized],
+  const hostile: Array<[string, Uint8Array, string]> = [
+    ['bad-signature', env(GossipKind.snapshot, encodeSignedSnapshot(forged)), APEX],
+    ['wrong-network', env(GossipKind.snapshot, encodeSignedSnapshot(makeSignedSnapshot(net, '01' as ShardId, 1)), 'other-net'), APEX],
+    ['wrong-topic', env(GossipKind.snapshot, encodeSignedSnapshot(onTriad)), TOPIC],
+    ['bad-signature', env(GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: wrongSigner })), TOPIC],
+    ['undecodable', new Uint8Array([9, 9, 9, 9]), APEX],
+    ['oversized', oversized, TOPIC],
   ];
   // One attacker per message: after two invalid messages a peer is graylisted (score < -80) and its
   // further messages are dropped unread, which would hide the per-message reject codes.
@@ -107,21 +108,21 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
   for (let i = 1; i < hostile.length; i++) {
     const n = await createP2PNode({ peerKeyFile: join(dir, `attacker${i}.key`), networkId: NET, peers: p2p.multiaddrs(), heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });
     closers.push(() => n.close());
-    n.subscribe(TOPIC, () => {});
+    for (const t of [TOPIC, APEX]) n.subscribe(t, () => {});
     attackers.push(n);
   }
-  await waitFor('the attackers see the victim on the topic', () => attackers.every((n) => n.topicPeers(TOPIC).includes(p2p.peerId) && p2p.topicPeers(TOPIC).includes(n.peerId)));
-  for (const [i, [, m]] of hostile.entries()) await attackers[i]!.publish(TOPIC, m);
+  await waitFor('the attackers see the victim on the topics', () => attackers.every((n) => [TOPIC, APEX].every((t) => n.topicPeers(t).includes(p2p.peerId) && p2p.topicPeers(t).includes(n.peerId))));
+  for (const [i, [, m, t]] of hostile.entries()) await attackers[i]!.publish(t, m);
   await waitFor('all hostile messages rejected', () => rejects.length >= hostile.length, 20_000);
   assert.deepEqual(rejects.map((r) => `${r.from} ${r.code}`).sort(), hostile.map(([c], i) => `${attackers[i]!.peerId} ${c}`).sort(), 'each rejected with its code, attributed to its sender');
   assert.equal(victim.stats().rejected, hostile.length);
 
   // a replay of the valid message by another peer: the same message id, dropped as a duplicate
-  await replayer.publish(TOPIC, valid);
+  await replayer.publish(APEX, valid);
   // a sentinel from the victim's own side travels the same victim -> listener stream after it
   const sentinel = env(GossipKind.snapshot, encodeSignedSnapshot(makeSignedSnapshot(net, '02' as ShardId, 3)));
   await sleep(500);
-  await replayer.publish(TOPIC, sentinel);
+  await replayer.publish(APEX, sentinel);
   await waitFor('the sentinel reaches the listener', () => delivered.some((d) => Buffer.compare(d, sentinel) === 0));
   const label = (d: Uint8Array): string => Buffer.compare(d, valid) === 0 ? 'valid' : Buffer.compare(d, sentinel) === 0 ? 'sentinel' : hostile.find(([, m]) => Buffer.compare(m, d) === 0)?.[0] ?? `other(${d.length})`;
   assert.deepEqual(delivered.map(label), ['valid', 'sentinel'], `listener peers ${listener.connectedPeers().join(',')}; victim ${p2p.peerId} attacker ${attacker.peerId} replayer ${replayer.peerId}`);

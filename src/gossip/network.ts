@@ -123,6 +123,7 @@ export class TriadNetwork {
   private readonly peers: ValidatorPeers; // genesis validators' peer ids (identity.ts)
   private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
   private readonly listeners = new Set<(e: GlobalEvent) => void>();
+  private readonly snapshotListeners = new Set<(ss: SignedSnapshot) => void>();
   private readonly syncWaiters: (() => void)[] = [];
   private readonly stopTimers: (() => void)[] = [];
   private peerCursor = 0;
@@ -250,20 +251,28 @@ export class TriadNetwork {
           handle: (fa) => this.rounds.final(fa),
         }),
       );
-      if (t.length === g.depth - 1) {
-        routes.push(route({
-          topic, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
-          validate: (ss) => {
-            const s = ss.snapshot;
-            if (s.network !== net) return reject('wrong-network');
-            if (s.shard.length !== g.depth || parentOf(s.shard) !== t) return reject('wrong-topic', `snapshot of ${JSON.stringify(s.shard)}`);
-            if (this.rounds.stale(s.epoch)) return ignore('stale'); // before the signature
-            return verifyShardSnapshot(g, ss) ? ACCEPT : reject('bad-signature');
-          },
-          handle: (ss) => this.rounds.snapshot(ss),
-        }));
-      }
     }
+    // Every shard's signed snapshot travels once, on the apex topic (every node listens there): the
+    // round machine takes its lowest triad's, the proving layer's commitment trees every shard's
+    // (onSnapshot). Before, each was published twice: on the lowest triad's topic and on the proofs topic.
+    const apex = triadTopic(net, '');
+    const lowest = this.ancestors[0]!;
+    routes.push(route({
+      topic: apex, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
+      validate: (ss) => {
+        const s = ss.snapshot;
+        if (s.network !== net) return reject('wrong-network');
+        if (s.shard.length !== g.depth || !g.validators.has(s.shard)) return reject('invalid', `snapshot of ${JSON.stringify(s.shard)}`);
+        if (this.rounds.stale(s.epoch)) return ignore('stale'); // before the signature
+        return verifyShardSnapshot(g, ss) ? ACCEPT : reject('bad-signature');
+      },
+      handle: (ss) => {
+        if (parentOf(ss.snapshot.shard) === lowest) this.rounds.snapshot(ss);
+        for (const l of this.snapshotListeners) {
+          try { l(ss); } catch (err) { this.log?.warn({ err }, 'snapshot listener failed'); }
+        }
+      },
+    }));
     return routes;
   }
 
@@ -277,7 +286,8 @@ export class TriadNetwork {
         const [kind, payload] = m.kind === 'snapshot' ? [GossipKind.snapshot, encodeSignedSnapshot(m.snapshot)] as const
           : m.kind === 'aggregateSig' ? [GossipKind.aggregateSig, encodeAggregateSig({ aggregate: m.aggregate, signature: m.signature })] as const
             : [GossipKind.finalAggregate, encodeFinalAggregate(m.final)] as const;
-        void this.publish(triadTopic(this.genesis.networkId, a.topic), kind, payload);
+        // a snapshot goes to the apex topic, where every node (and its proving layer) takes it
+        void this.publish(triadTopic(this.genesis.networkId, m.kind === 'snapshot' ? '' : a.topic), kind, payload);
         return;
       }
       case 'fetch':
@@ -339,7 +349,7 @@ export class TriadNetwork {
 
   // ---- public API ----
 
-  /** After each seal: publish this shard's signed snapshot to its triad and feed it to the local round. */
+  /** After each seal: publish this shard's signed snapshot (apex topic) and feed it to the local round. */
   async publishSnapshot(ss: SignedSnapshot): Promise<void> {
     this.rounds.ownSnapshot(ss);
   }
@@ -449,6 +459,12 @@ export class TriadNetwork {
 
   snapshotOf(shard: string, epoch: number): SignedSnapshot | undefined {
     return this.rounds.snapshotOf(shard, epoch);
+  }
+
+  /** Every shard's gossiped snapshot, once validated (signature, network, not stale); not this node's own. */
+  onSnapshot(listener: (ss: SignedSnapshot) => void): () => void {
+    this.snapshotListeners.add(listener);
+    return () => this.snapshotListeners.delete(listener);
   }
 
   onGlobal(listener: (e: GlobalEvent) => void): () => void {

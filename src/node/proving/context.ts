@@ -9,10 +9,11 @@ import type { SignedSnapshot } from '../../shard/snapshot.js';
 import type { CadencePlan } from '../../proof/cadence.js';
 import type { ProvingMetrics, Timelines } from './metrics.js';
 
-/** What the proving layer needs of the aggregation layer: final global snapshots, and word when one becomes final. */
+/** What the proving layer needs of the aggregation layer: final global snapshots, word when one becomes final, and every shard's validated snapshot as it arrives. */
 export interface FinalGlobals {
   globalAt(epoch: number): Promise<GlobalSnapshot | undefined>;
   onGlobal(listener: () => void): () => void;
+  onSnapshot?(listener: (ss: SignedSnapshot) => void): () => void;
 }
 
 /** The cadence in force and where it comes from, for /v1/proof/status. */

@@ -1,8 +1,9 @@
-// The proofs topic (/smt/<net>/proofs): every node republishes its own signed snapshot after each
-// seal and every proof it makes; incoming snapshots are signature-checked and incoming proofs go
-// through admission (admission.ts) before gossipsub relays them or they are held here. Its two
-// messages are rows of the protocol table (src/gossip/protocol.ts), each decoded once.
-import { encodeSignedSnapshot, decodeSignedSnapshot, type SignedSnapshot } from '../../shard/snapshot.js';
+// The proofs topic (/smt/<net>/proofs): every proof a node makes; incoming proofs go through
+// admission (admission.ts) before gossipsub relays them or they are held here (a row of the protocol
+// table, src/gossip/protocol.ts, decoded once). Every shard's signed snapshot, which the commitment
+// trees need, comes from the aggregation layer (the apex topic, checked there: `onSnapshot`), which
+// publishes this shard's own: one message per snapshot for both.
+import type { SignedSnapshot } from '../../shard/snapshot.js';
 import type { SealedEvent } from '../../shard/shard.js';
 import { encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
 import { decodeProofMessage, encodeProofMessage, proofTopic, type ProofMessage } from '../../gossip/proof-messages.js';
@@ -29,7 +30,7 @@ export class ProofGossip {
     this.topic = proofTopic(c.genesis.networkId);
   }
 
-  /** Validator and subscription on the proofs topic, and the republication of this shard's seals. */
+  /** Validator and subscription on the proofs topic; every shard's snapshots into the trees. */
   start(): void {
     const { p2p, genesis } = this.c;
     const rejectLog = new RejectLog(this.c.log, 'proof-topic message rejected');
@@ -40,20 +41,12 @@ export class ProofGossip {
       else if (o.action === 'ignore') this.counters.proofTopicIgnored++;
     });
     this.offSealed = this.c.ownSnapshots(this.onSealed);
+    this.offSnapshots = this.c.net?.onSnapshot?.(this.onSnapshot);
   }
 
-  /** The proofs topic's rows of the protocol table: shard snapshots (for the commitment trees) and proofs. */
+  /** The proofs topic's row of the protocol table: proofs. */
   private routes(): AnyRoute[] {
     return [
-      route<SignedSnapshot>({
-        topic: this.topic, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
-        validate: (ss) => this.trees.check(ss),
-        handle: (ss) => {
-          this.counters.snapshotsGossiped++;
-          this.trees.add(ss);
-          this.trees.advance();
-        },
-      }),
       route<ProofMessage>({
         topic: this.topic, kind: GossipKind.proof, decode: decodeProofMessage,
         validate: (m) => this.admission.admit(m),
@@ -66,9 +59,11 @@ export class ProofGossip {
   }
 
   private offSealed: (() => void) | undefined;
+  private offSnapshots: (() => void) | undefined;
 
   stop(): void {
     this.offSealed?.();
+    this.offSnapshots?.();
     uninstallRoutes(this.c.p2p, [this.topic]);
   }
 
@@ -76,10 +71,17 @@ export class ProofGossip {
     const ss = ev.snapshot;
     this.trees.sealedAt.set(ss.snapshot.epoch, Date.now());
     this.c.timelines.mark(ss.snapshot.epoch, 'sealed');
-    this.trees.add(ss);
-    void this.publish(GossipKind.snapshot, encodeSignedSnapshot(ss));
+    this.trees.add(ss); // published by the aggregation layer
     // when this shard's snapshot is the last of the epoch to arrive, build the tree now, not at the next tick
     this.c.kick();
+  };
+
+  /** Another shard's snapshot, validated by the aggregation layer (signature, network, not stale). */
+  private readonly onSnapshot = (ss: SignedSnapshot): void => {
+    if (this.c.closed || ss.snapshot.epoch <= this.trees.head.epoch) return; // its tree is built already
+    this.counters.snapshotsGossiped++;
+    this.trees.add(ss);
+    this.trees.advance();
   };
 
   publishProof(m: ProofMessage): Promise<void> {
