@@ -239,7 +239,10 @@ describe('admission: an allow list of peer ids', () => {
     await waitFor('the validators connect', () => n1.connectedPeers().includes(v2.peerId) && n2.connectedPeers().includes(v1.peerId));
     await sleep(2000); // several dial attempts both ways
     assert.ok(!n1.connectedPeers().includes(x.peerId), 'v1 holds no connection to the outsider');
-    assert.ok(!nx.connectedPeers().includes(v1.peerId), 'the outsider holds no connection to v1');
+    // the outsider keeps dialling: its own end may count a connection as open between its half of the
+    // handshake and v1's reset (seen at up to ~120 ms on a loaded machine), never one that lasts
+    const lasting = nx.libp2p.getConnections().filter((c) => c.remotePeer.toString() === v1.peerId && Date.now() - c.timeline.open > 1000);
+    assert.equal(lasting.length, 0, 'the outsider holds no lasting connection to v1');
     assert.ok(n1.admissionStats().deniedConnections >= 1, `denied ${n1.admissionStats().deniedConnections}`);
     await Promise.all([n1.close(), n2.close(), nx.close()]);
   });

@@ -24,6 +24,7 @@ import { DecodeError } from '../core/bytes.js';
 import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
 import type { PeerDenyList } from './deny-list.js';
 import { coalescingEncrypter } from './write-coalescing.js';
+import { lazyWindowUpdates } from './yamux-window.js';
 import { libp2pLogger } from './libp2p-logger.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
@@ -199,6 +200,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   }) : undefined;
   const gater = composeGaters(allowGater, opts.denyList?.gater);
   const quiet = libp2pLogger();
+  // a yamux window update per half window, not per frame received (yamux-window.ts)
+  if (!lazyWindowUpdates()) log?.warn('yamux stream class changed: window updates stay per frame');
   const node = await createLibp2p({
     privateKey,
     ...(quiet ? { logger: quiet } : {}),
