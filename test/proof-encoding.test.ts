@@ -10,7 +10,7 @@ import { DecodeError } from '../src/core/bytes.js';
 import { decodeProof, encodeProof, PROOF_BYTES } from '../src/proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof, GLOBAL_PROOF_BYTES, type GlobalStateProof } from '../src/proof/global.js';
 import { decodeTriadProof, encodeTriadProof } from '../src/proof/triad-proof.js';
-import { epochField, FIELD_R, getPoseidon, limbs, pathEnc } from '../src/proof/commitment.js';
+import { epochField, FIELD_R, getPoseidon, limbs, pathEnc, referencePoseidon } from '../src/proof/commitment.js';
 import { buildTree, genesisTree, triadLevels, TreeError } from '../src/proof/tree.js';
 import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import { generateVectors } from './fixtures/proof-vectors.js';
@@ -215,5 +215,19 @@ describe('commitment tree (pure)', () => {
     assert.equal(H([1n, 2n]), 7853200120776062878684798364095072458815029376092732009249414926327459813530n);
     const file = JSON.parse(readFileSync(new URL('./vectors/poseidon-commitments.json', import.meta.url), 'utf8')) as unknown;
     assert.deepEqual(JSON.parse(JSON.stringify(generateVectors(H))), file);
+  });
+
+  test("the node's Poseidon (inputs written straight into the wasm memory) equals circomlibjs's own calls for every arity 1..16, edge values and values reduced mod r", async () => {
+    const H = await getPoseidon();
+    const ref = await referencePoseidon();
+    const edge = [0n, 1n, FIELD_R - 1n, (1n << 128n) - 1n, (1n << 64n) - 1n, 1n << 192n];
+    for (let n = 1; n <= 16; n++) {
+      const a = Array.from({ length: n }, (_, i) => edge[(i + n) % edge.length]!);
+      assert.equal(H(a), ref(a), `arity ${n}`);
+    }
+    assert.equal(H([FIELD_R, FIELD_R + 5n, -1n]), ref([0n, 5n, FIELD_R - 1n]), 'values outside 0..r-1 are taken mod r');
+    fc.assert(fc.property(fc.array(fc.bigInt({ min: 0n, max: FIELD_R - 1n }), { minLength: 1, maxLength: 16 }), (a) => H(a) === ref(a)), { numRuns: 300 });
+    assert.throws(() => H([]), RangeError);
+    assert.throws(() => H(new Array<bigint>(17).fill(0n)), RangeError);
   });
 });

@@ -26,13 +26,68 @@ let poseidonPromise: Promise<Hasher> | null = null;
 
 /** circomlibjs Poseidon (equal to circomlib's Poseidon(n) template), built once per process. */
 export function getPoseidon(): Promise<Hasher> {
-  if (!poseidonPromise) {
-    poseidonPromise = buildPoseidon().then((p: PoseidonFn): Hasher => (inputs) => {
-      if (inputs.length < 1 || inputs.length > 16) throw new RangeError(`poseidon arity ${inputs.length} outside 1..16`);
-      return p.F.toObject(p(inputs));
-    });
-  }
+  poseidonPromise ??= buildPoseidon().then(directHasher);
   return poseidonPromise;
+}
+
+/** circomlibjs's own calling convention (field elements converted one wasm round trip each): the reference directHasher is tested against. */
+export async function referencePoseidon(): Promise<Hasher> {
+  const p = await buildPoseidon();
+  return (inputs) => {
+    if (inputs.length < 1 || inputs.length > 16) throw new RangeError(`poseidon arity ${inputs.length} outside 1..16`);
+    return p.F.toObject(p(inputs));
+  };
+}
+
+/**
+ * The same wasm permutation, called without circomlibjs's per-element conversions: each input is
+ * written as 4 little-endian u64 words into buffers of our own in the wasm memory and turned into
+ * Montgomery form there, the result read back the same way. circomlibjs allocated a few buffers
+ * and made a wasm call and a copy per element and per result (about 3/4 of a hash's time here, and
+ * garbage); every node hashes each epoch's commitment tree, so that was idle CPU on every node.
+ */
+function directHasher(p: PoseidonFn): Hasher {
+  const F = p.F as unknown as WasmFr;
+  const tm = F.tm;
+  const ex = tm.instance.exports;
+  const toMont = ex.frm_toMontgomery!;
+  const fromMont = ex.frm_fromMontgomery!;
+  const permute = ex.poseidon!;
+  const pState = tm.alloc(32);
+  const pIn = tm.alloc(32 * 16);
+  const pOut = tm.alloc(32);
+  const pRes = tm.alloc(32);
+  let view = new DataView(tm.memory.buffer);
+  const mem = (): DataView => (view.buffer === tm.memory.buffer ? view : (view = new DataView(tm.memory.buffer)));
+  for (let i = 0; i < 32; i += 8) mem().setBigUint64(pState + i, 0n, true); // the initial state: zero (also in Montgomery form)
+  return (inputs) => {
+    const n = inputs.length;
+    if (n < 1 || n > 16) throw new RangeError(`poseidon arity ${n} outside 1..16`);
+    const v = mem();
+    for (let i = 0; i < n; i++) {
+      let x = inputs[i]!;
+      if (x < 0n || x >= FIELD_R) x = ((x % FIELD_R) + FIELD_R) % FIELD_R;
+      const at = pIn + 32 * i;
+      v.setBigUint64(at, BigInt.asUintN(64, x), true);
+      v.setBigUint64(at + 8, BigInt.asUintN(64, x >> 64n), true);
+      v.setBigUint64(at + 16, BigInt.asUintN(64, x >> 128n), true);
+      v.setBigUint64(at + 24, x >> 192n, true);
+      toMont(at, at);
+    }
+    permute(pState, pIn, n, pOut, 1);
+    fromMont(pOut, pRes);
+    const w = mem();
+    return w.getBigUint64(pRes, true) | (w.getBigUint64(pRes + 8, true) << 64n) | (w.getBigUint64(pRes + 16, true) << 128n) | (w.getBigUint64(pRes + 24, true) << 192n);
+  };
+}
+
+/** What directHasher uses of ffjavascript's wasm field (bn128's Fr, prefix "frm") under circomlibjs's Poseidon. */
+interface WasmFr {
+  tm: {
+    alloc(bytes: number): number;
+    memory: { buffer: ArrayBuffer };
+    instance: { exports: Record<string, ((...a: number[]) => void) | undefined> };
+  };
 }
 
 /** 32 bytes -> [hi, lo], each the big-endian value of 16 bytes (< 2^128). */
