@@ -6,7 +6,8 @@
 //
 // Loopback HTTP, JSON bodies (proof inputs are not hashed or signed: JSON is only the transport):
 //   POST /v1/prove   {kind, input, epoch, level} -> 200 {result} | 409 {skipped} | 503 {busy}
-//   GET  /v1/plan    -> {segments, choice}         (the cadence every node follows)
+//   GET  /v1/plan    -> {version, segments, choice} (the cadence every node follows)
+//   GET  /v1/plan?after=V -> the same, once the plan's version is not V (held up to PLAN_HOLD_MS)
 //   GET  /v1/status  -> pool, capacity, plan
 // Anyone on the machine can submit work; it is bounded by the queue (PoolQueue.maxQueued) and by
 // the workers, and the service listens on 127.0.0.1 only.
@@ -26,6 +27,12 @@ const SAMPLE_MS = 2000; // capacity sampling interval
 const DECIDE_EVERY = 3; // samples between cadence decisions
 const AGREE = 2; // consecutive decisions that must agree before the plan changes
 const WARMUP_MS = 30_000; // no cadence change until the nodes have run this long (their start-up is not their steady load)
+/**
+ * Longest a plan request with `after` is held while the plan stays the same. The nodes learn a
+ * change at once instead of polling every 2 s (nine nodes' polls were ~4.5 HTTP requests a second
+ * on an idle machine); the timeout refreshes `choice` (the status's why) and bounds a lost request.
+ */
+export const PLAN_HOLD_MS = 30_000;
 
 /**
  * The latest epoch a job may be for: the clock's epoch + max(2 epochs, 10 s), as for proofs a node
@@ -37,6 +44,8 @@ export function latestJobEpoch(clockEpoch: number, epochMs: number): number {
 }
 
 export interface PlanAnswer {
+  /** Counts the plan's changes: a node that asks with `after` = this gets an answer once it changes (a long poll). */
+  version: number;
   segments: { from: number; every: number }[];
   choice: CadenceChoice & { freeCores: number; decidedAt: number };
 }
@@ -49,6 +58,8 @@ export interface ProverServiceOptions {
   logger: Logger;
   host?: string;
   port?: number;
+  /** How long a plan request with `after` is held at most (default PLAN_HOLD_MS). */
+  planHoldMs?: number;
 }
 
 /** Cores busy with anything, from the kernel's per-CPU counters (ms of non-idle time). */
@@ -76,6 +87,9 @@ export class ProverService {
   private server: Server | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private plan: CadencePlan;
+  private planVersion = 0;
+  /** Plan requests held until the plan changes (or PLAN_HOLD_MS): answer() each with the current plan. */
+  private readonly planWaiters = new Set<() => void>();
   private choice: PlanAnswer['choice'];
   private freeCores: number;
   private lastBusy = busyMs();
@@ -83,6 +97,7 @@ export class ProverService {
   private lastAt = Date.now();
   private samples = 0;
   private pending: number[] = [];
+  private closing = false;
   /** When the first node asked for the plan: the nodes' start-up load is not measured as their steady load. */
   private firstAskAt: number | undefined;
 
@@ -139,12 +154,37 @@ export class ProverService {
     if (this.pending.length < AGREE || this.pending.slice(-AGREE).some((x) => x !== c.every)) return;
     this.pending = [];
     this.plan = this.plan.withChange(c.every, this.clockEpoch() + changeLead(this.o.epochMs));
+    this.planVersion++;
     this.choice = c;
     this.o.logger.info({ every: c.every, from: this.plan.segments.at(-1)!.from, why: c.why }, 'proving cadence changed');
+    this.wakePlanWaiters();
+  }
+
+  private wakePlanWaiters(): void {
+    for (const w of [...this.planWaiters]) w();
   }
 
   planAnswer(): PlanAnswer {
-    return { segments: this.plan.toJSON(), choice: this.choice };
+    return { version: this.planVersion, segments: this.plan.toJSON(), choice: this.choice };
+  }
+
+  /** GET /v1/plan[?after=V]: at once, or (with `after` equal to the current version) when the plan changes or after PLAN_HOLD_MS. */
+  private answerPlan(url: URL, res: ServerResponse, send: (status: number, body: unknown) => void): void {
+    this.firstAskAt ??= Date.now();
+    const after = url.searchParams.get('after');
+    if (after === null || !/^\d{1,15}$/.test(after) || Number(after) !== this.planVersion || this.closing) return send(200, this.planAnswer());
+    let t: NodeJS.Timeout | undefined;
+    const answer = (): void => {
+      clearTimeout(t);
+      this.planWaiters.delete(answer);
+      if (!res.writableEnded && !res.destroyed) send(200, this.planAnswer());
+    };
+    t = setTimeout(answer, this.o.planHoldMs ?? PLAN_HOLD_MS);
+    this.planWaiters.add(answer);
+    res.once('close', () => {
+      clearTimeout(t);
+      this.planWaiters.delete(answer);
+    });
   }
 
   status(): { pool: PoolStatus; plan: PlanAnswer } {
@@ -169,10 +209,8 @@ export class ProverService {
       res.end(JSON.stringify(body));
     };
     try {
-      if (req.method === 'GET' && req.url === '/v1/plan') {
-        this.firstAskAt ??= Date.now();
-        return send(200, this.planAnswer());
-      }
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'GET' && url.pathname === '/v1/plan') return this.answerPlan(url, res, send);
       if (req.method === 'GET' && req.url === '/v1/status') return send(200, this.status());
       if (req.method !== 'POST' || req.url !== '/v1/prove') return send(404, { error: 'not found' });
       const chunks: Buffer[] = [];
@@ -204,6 +242,8 @@ export class ProverService {
 
   async close(): Promise<void> {
     clearInterval(this.sampler);
+    this.closing = true;
+    this.wakePlanWaiters(); // held plan requests would keep server.close() waiting
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
     await this.pool.close();
@@ -236,10 +276,23 @@ export class RemoteProofPool implements ProofPool {
     }
   }
 
-  async plan(): Promise<PlanAnswer> {
-    const r = await fetch(`${this.url}/v1/plan`, { signal: AbortSignal.timeout(2000) });
-    if (r.status !== 200) throw new Error(`prover service plan: ${r.status}`);
-    return (await r.json()) as PlanAnswer;
+  /**
+   * The service's cadence plan; with `after` (a version this node has), once the plan is another
+   * (the service holds the request up to PLAN_HOLD_MS, then answers with the same plan).
+   */
+  async plan(after?: number): Promise<PlanAnswer> {
+    if (this.closed) throw new Error('prover client closed');
+    const ac = new AbortController();
+    this.controllers.add(ac);
+    const t = setTimeout(() => ac.abort(), after === undefined ? 2000 : PLAN_HOLD_MS + 5000);
+    try {
+      const r = await fetch(`${this.url}/v1/plan${after === undefined ? '' : `?after=${after}`}`, { signal: ac.signal });
+      if (r.status !== 200) throw new Error(`prover service plan: ${r.status}`);
+      return (await r.json()) as PlanAnswer;
+    } finally {
+      clearTimeout(t);
+      this.controllers.delete(ac);
+    }
   }
 
   async status(): Promise<PoolStatus> {

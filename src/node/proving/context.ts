@@ -24,6 +24,8 @@ export interface Cadence {
   why: string;
   /** The pool's estimate of the newest global proof's worst age under this cadence (epochs), when it chose it. */
   expectedAgeEpochs?: number;
+  /** The pool plan's version this node holds (the long poll asks for a later one). */
+  version?: number;
 }
 
 export interface ProvingContext {

@@ -67,7 +67,7 @@ export type ProvingStartOptions = ProvingOptions & {
   ownSnapshot?: (e: number) => Promise<SignedSnapshot | undefined>;
 };
 
-const PLAN_POLL_MS = 2000; // how often a node reads its prover service's cadence plan
+const PLAN_RETRY_MS = 2000; // after a failed plan request, the next one
 
 export class ProvingService {
   readonly canVerify: boolean;
@@ -88,7 +88,7 @@ export class ProvingService {
   private kicked = false;
   private timer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
-  private planTimer: NodeJS.Timeout | undefined;
+  private planRetry: NodeJS.Timeout | undefined;
   private readonly remote: RemoteProofPool | undefined;
 
   private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number; tickMs: number }, store: ProofStore, head: CommitmentTree, cadence: Cadence, proofsOff: string | null) {
@@ -186,16 +186,20 @@ export class ProvingService {
     this.timer.unref();
     this.syncTimer = setInterval(() => void this.fetch.syncGlobals(), Math.max(2000, 2 * this.c.genesis.epochMs));
     this.syncTimer.unref();
-    if (this.remote && this.c.cadence.source !== 'fixed') {
-      this.planTimer = setInterval(() => void this.followPlan(), PLAN_POLL_MS);
-      this.planTimer.unref();
-    }
+    if (this.remote && this.c.cadence.source !== 'fixed') void this.followPlan(this.c.cadence.version);
   }
 
-  /** Reads the prover service's cadence plan: every node sharing it proves the same epochs. */
-  private async followPlan(): Promise<void> {
+  /**
+   * Follows the prover service's cadence plan, so every node sharing it proves the same epochs: a
+   * long poll (the service answers when the plan changes, or after PLAN_HOLD_MS with the same
+   * plan), so a change arrives at once and an unchanged plan costs one request per PLAN_HOLD_MS
+   * instead of one every 2 s. After a failure (service restarting), again PLAN_RETRY_MS later.
+   */
+  private async followPlan(version: number | undefined): Promise<void> {
+    if (this.c.closed) return;
+    let next = version;
     try {
-      const a = await this.remote!.plan();
+      const a = await this.remote!.plan(version);
       const plan = new CadencePlan(a.segments);
       const cad = this.c.cadence;
       if (JSON.stringify(plan.segments) !== JSON.stringify(cad.plan.segments)) this.c.log.info({ segments: plan.segments, why: a.choice.why }, 'proving cadence plan changed');
@@ -203,9 +207,15 @@ export class ProvingService {
       cad.source = 'pool';
       cad.why = a.choice.why;
       cad.expectedAgeEpochs = a.choice.expectedAgeEpochs;
+      cad.version = next = Number.isSafeInteger(a.version) ? a.version : undefined;
+      // a service that does not hold requests (no version): ask again after the retry interval, not at once
+      if (next !== undefined) return void this.followPlan(next);
     } catch (err) {
+      if (this.c.closed) return;
       this.c.log.debug({ err: (err as Error).message }, 'cannot read the prover service plan');
     }
+    this.planRetry = setTimeout(() => void this.followPlan(next), PLAN_RETRY_MS);
+    this.planRetry.unref();
   }
 
   /** The cadence in force now. */
@@ -357,7 +367,8 @@ export class ProvingService {
     this.c.closed = true;
     clearInterval(this.timer);
     clearInterval(this.syncTimer);
-    clearInterval(this.planTimer);
+    clearTimeout(this.planRetry);
+    await this.remote?.close(); // ends a held plan request
     this.offGlobal?.();
     this.c.stateChanged();
     this.gossip.stop();
@@ -380,7 +391,7 @@ async function initialCadence(opts: ProvingStartOptions, log: Logger): Promise<C
     for (let i = 0; i < 5; i++) {
       try {
         const a = await client.plan();
-        return { plan: new CadencePlan(a.segments), source: 'pool', why: a.choice.why, expectedAgeEpochs: a.choice.expectedAgeEpochs };
+        return { plan: new CadencePlan(a.segments), source: 'pool', why: a.choice.why, expectedAgeEpochs: a.choice.expectedAgeEpochs, version: a.version };
       } catch (err) {
         log.debug({ err: (err as Error).message }, 'prover service plan not available yet');
         await new Promise((r) => setTimeout(r, 300));

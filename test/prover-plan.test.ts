@@ -1,0 +1,47 @@
+// The prover service's plan as a long poll (src/proof/prover-service.ts): a node asking with the
+// version it holds is answered when the plan changes or after the hold time, not polled every 2 s.
+// A real service (one prover process) on a loopback port and the nodes' real client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { circuitsBuilt, artifactsDir } from '../src/proof/artifacts.js';
+import { ProverService, RemoteProofPool } from '../src/proof/prover-service.js';
+
+const skip = circuitsBuilt() ? false : `circuits not built in ${artifactsDir()}: run npm run build:circuits`;
+
+test('plan long poll: at once without a version or with another one; held while unchanged (answered after the hold time); answered at once when the service closes', { skip }, async () => {
+  const holdMs = 700;
+  const svc = new ProverService({ workers: 1, depth: 2, epochMs: 1000, genesisTime: Date.now(), logger: pino({ level: 'silent' }), planHoldMs: holdMs });
+  const port = await svc.listen();
+  const client = new RemoteProofPool(`http://127.0.0.1:${port}`);
+  try {
+    let t = Date.now();
+    const first = await client.plan();
+    assert.ok(Date.now() - t < holdMs, 'a request without a version is answered at once');
+    assert.equal(first.version, 0);
+    assert.ok(first.segments.length >= 1 && first.choice.why.length > 0);
+    t = Date.now();
+    const other = await client.plan(first.version + 3);
+    assert.ok(Date.now() - t < holdMs, 'a version the service does not hold is answered at once');
+    assert.deepEqual(other.segments, first.segments);
+    t = Date.now();
+    const held = await client.plan(first.version);
+    const waited = Date.now() - t;
+    assert.ok(waited >= holdMs - 50, `held while the plan stays the same (answered after ${waited} ms)`);
+    assert.equal(held.version, first.version);
+    assert.deepEqual(held.segments, first.segments);
+    // a request held when the service closes is answered then, not after its hold time
+    const slow = new ProverService({ workers: 1, depth: 2, epochMs: 1000, genesisTime: Date.now(), logger: pino({ level: 'silent' }), planHoldMs: 60_000 });
+    const slowClient = new RemoteProofPool(`http://127.0.0.1:${await slow.listen()}`);
+    const v = (await slowClient.plan()).version;
+    t = Date.now();
+    const pending = slowClient.plan(v);
+    await new Promise((r) => setTimeout(r, 200));
+    await slow.close();
+    assert.equal((await pending).version, v);
+    assert.ok(Date.now() - t < 10_000, 'answered when the service closed');
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
