@@ -3,6 +3,8 @@
 //  - the hold queue is bounded per key and in total and never evicts what waits;
 //  - the negative cache forgets after its TTL and holds at most `max` keys;
 //  - a public-signal mismatch with the node's tree names the signals that differ;
+//  - sameProof: equal only when every signal and every proof coordinate is (a global proof that
+//    carries the apex proof held here is not paired again; anything else is);
 //  - the keys pin: canonical, changes with any key, refuses malformed keys;
 //  - genesis: proofKeysHash round-trips through JSON; a genesis without it encodes (and hashes)
 //    exactly as before the field existed, and adding it changes the hash.
@@ -11,7 +13,7 @@ import assert from 'node:assert/strict';
 import type { VerificationKey } from 'snarkjs';
 import { toHex } from '../src/core/bytes.js';
 import { encodeGenesis, genesisHash, genesisToJson, parseGenesis, type Genesis } from '../src/core/genesis.js';
-import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, signalsMismatch } from '../src/proof/admission.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, sameProof, signalsMismatch } from '../src/proof/admission.js';
 import { getPoseidon } from '../src/proof/commitment.js';
 import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import { buildTree, genesisTree, publicSignalsOf } from '../src/proof/tree.js';
@@ -73,6 +75,24 @@ function fakeKey(seed: number): VerificationKey {
   const g2 = (k: number): string[][] => [[String(k), String(k + 1)], [String(k + 2), String(k + 3)], ['1', '0']];
   return { protocol: 'groth16', curve: 'bn128', nPublic: 2, vk_alpha_1: g1(seed), vk_beta_2: g2(seed + 10), vk_gamma_2: g2(seed + 20), vk_delta_2: g2(seed + 30), IC: [g1(seed + 40), g1(seed + 50), g1(seed + 60)] };
 }
+
+test('sameProof: the same statement and proof only when every signal and every coordinate of A, B and C is equal', () => {
+  const proof = { pi_a: ['1', '2', '1'], pi_b: [['3', '4'], ['5', '6'], ['1', '0']], pi_c: ['7', '8', '1'], protocol: 'groth16', curve: 'bn128' };
+  const signals = ['1', '42', '7', '6', '100', '0', '0', '3'];
+  const a = { publicSignals: signals, proof };
+  assert.equal(sameProof(a, { publicSignals: [...signals], proof: structuredClone(proof) }), true);
+  for (let i = 0; i < signals.length; i++) {
+    assert.equal(sameProof(a, { publicSignals: signals.map((s, j) => (j === i ? `${s}1` : s)), proof }), false, `signal ${i}`);
+  }
+  for (const [k, path] of [['pi_a', [0]], ['pi_a', [1]], ['pi_b', [0, 0]], ['pi_b', [0, 1]], ['pi_b', [1, 0]], ['pi_b', [1, 1]], ['pi_c', [0]], ['pi_c', [1]], ['pi_c', [2]]] as const) {
+    const q = structuredClone(proof) as unknown as Record<string, unknown>;
+    let at = q[k] as unknown[];
+    for (const i of path.slice(0, -1)) at = at[i] as unknown[];
+    at[path[path.length - 1]!] = '9';
+    assert.equal(sameProof(a, { publicSignals: signals, proof: q as unknown as typeof proof }), false, `${k}${JSON.stringify(path)}`);
+  }
+  assert.equal(sameProof(a, { publicSignals: signals.slice(0, 7), proof }), false, 'fewer signals');
+});
 
 test('verification-key pin: deterministic, sensitive to every key, refuses malformed keys', () => {
   const a = { triad_leaf: fakeKey(1), triad_inner: fakeKey(100) };

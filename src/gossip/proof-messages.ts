@@ -7,6 +7,7 @@
 //     one response = the record's canonical encoding, or empty if the peer does not have it.
 // Everything fetched or gossiped is verified like a gossiped record before use.
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
+import type { DecodeProofOptions } from '../proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof, type GlobalStateProof } from '../proof/global.js';
 import { decodeTriadProof, encodeTriadProof, type TriadProof } from '../proof/triad-proof.js';
 
@@ -28,11 +29,12 @@ export function encodeProofMessage(m: ProofMessage): Uint8Array {
   return new ByteWriter(body.length + 1).u8(m.type === 'triad' ? TAG_TRIAD : TAG_GLOBAL).fixed(body).finish();
 }
 
-export function decodeProofMessage(b: Uint8Array): ProofMessage {
+/** `opts` as for decodeProof: a caller that verifies the proof next (the node's admission) may skip the decoder's subgroup check. */
+export function decodeProofMessage(b: Uint8Array, opts?: DecodeProofOptions): ProofMessage {
   if (b.length < 1) throw new DecodeError('proof message: empty');
   const body = b.subarray(1);
-  if (b[0] === TAG_TRIAD) return { type: 'triad', proof: decodeTriadProof(body) };
-  if (b[0] === TAG_GLOBAL) return { type: 'global', proof: decodeGlobalProof(body) };
+  if (b[0] === TAG_TRIAD) return { type: 'triad', proof: decodeTriadProof(body, opts) };
+  if (b[0] === TAG_GLOBAL) return { type: 'global', proof: decodeGlobalProof(body, opts) };
   throw new DecodeError(`proof message: unknown tag ${b[0]}`);
 }
 

@@ -3,10 +3,13 @@
 //   t/<path or "-">/<epoch16>  encoded triad proof (triad-proof.ts)
 //   g/<epoch16>                u64 receivedAt ms | encoded global state proof (global.ts)
 //   tree                       the latest commitment tree, JSON (bigints as "n:<decimal>")
+// Only admitted proofs (paired on arrival) and the node's own are stored: they are read back
+// without the decoder's subgroup check (VERIFIED_NEXT).
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { ByteReader, ByteWriter } from '../core/bytes.js';
+import { VERIFIED_NEXT } from '../proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof, type GlobalStateProof } from '../proof/global.js';
 import { decodeTriadProof, encodeTriadProof, type TriadProof } from '../proof/triad-proof.js';
 import type { CommitmentTree } from '../proof/tree.js';
@@ -44,7 +47,7 @@ export class ProofStore {
 
   async triad(path: string, epoch: number): Promise<TriadProof | undefined> {
     const b = await this.db.get(tKey(path, epoch));
-    return b ? decodeTriadProof(b) : undefined;
+    return b ? decodeTriadProof(b, VERIFIED_NEXT) : undefined;
   }
 
   async putGlobal(epoch: number, g: StoredGlobal): Promise<void> {
@@ -54,6 +57,11 @@ export class ProofStore {
   async global(epoch: number): Promise<StoredGlobal | undefined> {
     const b = await this.db.get(gKey(epoch));
     return b ? decodeStoredGlobal(b) : undefined;
+  }
+
+  /** Whether the global proof of `epoch` is stored (without decoding it). */
+  async hasGlobal(epoch: number): Promise<boolean> {
+    return (await this.db.get(gKey(epoch))) !== undefined;
   }
 
   /** The stored global proof with the largest epoch <= `atMost` (default: any). */
@@ -96,7 +104,7 @@ export class ProofStore {
 function decodeStoredGlobal(b: Uint8Array): StoredGlobal {
   const r = new ByteReader(b, 'stored global proof');
   const receivedAt = Number(r.u64());
-  return { receivedAt, proof: decodeGlobalProof(r.fixed(b.length - 8)) };
+  return { receivedAt, proof: decodeGlobalProof(r.fixed(b.length - 8), VERIFIED_NEXT) };
 }
 
 export function treeToJson(t: CommitmentTree): string {

@@ -4,6 +4,7 @@
 // signals are the commitments this node computed itself from signed state. src/node/proving/admission.ts
 // runs these checks; docs/PROOFS.md ("Accepting a proof") lists them.
 import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
+import type { Groth16Proof } from 'snarkjs';
 import { limbs } from './commitment.js';
 import { PUBLIC_SIGNAL_NAMES, publicSignalsOf, type CommitmentTree, type TriadNode } from './tree.js';
 
@@ -29,6 +30,20 @@ export function epochOutOfRange(e: number | undefined, clockEpoch: number, margi
   if (e === undefined) return `epoch beyond ${MAX_PROOF_EPOCH}`;
   if (e > clockEpoch + margin) return `epoch ${e} is beyond the wall-clock epoch ${clockEpoch} + ${margin}`;
   return null;
+}
+
+/**
+ * Whether two Groth16 proofs with their public signals are the same statement and the same proof
+ * (every signal and every point coordinate equal): one's pairing verdict is the other's. A global
+ * proof carries its epoch's apex triad proof unchanged, so a node that paired the apex does not
+ * pair it again (different representations of equal points compare unequal: they are paired).
+ */
+export function sameProof(a: { publicSignals: readonly string[]; proof: Groth16Proof }, b: { publicSignals: readonly string[]; proof: Groth16Proof }): boolean {
+  if (a.publicSignals.length !== b.publicSignals.length || a.publicSignals.some((s, i) => s !== b.publicSignals[i])) return false;
+  const p = a.proof;
+  const q = b.proof;
+  const eq = (x: readonly unknown[], y: readonly unknown[]): boolean => x.length === y.length && x.every((v, i) => (Array.isArray(v) ? Array.isArray(y[i]) && eq(v, y[i] as unknown[]) : v === y[i]));
+  return eq(p.pi_a, q.pi_a) && eq(p.pi_b, q.pi_b) && eq(p.pi_c, q.pi_c);
 }
 
 /** Null if `signals` are exactly the public signals of `mine` (the triad as this node built it), else which differ. */

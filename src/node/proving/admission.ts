@@ -8,8 +8,9 @@
 // to check here. Pure parts: src/proof/admission.ts.
 import { toHex } from '../../core/bytes.js';
 import { genesisHash } from '../../core/genesis.js';
-import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, signalsMismatch, treeVsGlobal } from '../../proof/admission.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, sameProof, signalsMismatch, treeVsGlobal } from '../../proof/admission.js';
 import { pathEnc } from '../../proof/commitment.js';
+import { VERIFIED_NEXT } from '../../proof/encoding.js';
 import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
 import { circuitKindOf } from '../../proof/tree.js';
 import { checkOpening, sig, type TriadProof } from '../../proof/triad-proof.js';
@@ -54,7 +55,7 @@ export class ProofAdmission {
    * bounded time for undecided ones). Accept = gossipsub relays it and delivers it.
    */
   async admitMessage(payload: Uint8Array): Promise<ValidationOutcome> {
-    return this.admit(decodeProofMessage(payload));
+    return this.admit(decodeProofMessage(payload, VERIFIED_NEXT));
   }
 
   /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts). */
@@ -120,11 +121,17 @@ export class ProofAdmission {
     if (held) return this.variant(g, e, held.proof);
     const b = await this.bindGlobal(g, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
-    if (!o.verified && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
+    if (!o.verified && !this.pairedAsApex(g, e) && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
     if (b.action === 'accept' || !o.wait) return b;
     const after = await this.hold(`g@${e}`, () => this.bindGlobal(g, e));
     if (after.action === 'ignore') this.want({ type: 'global', path: '', epoch: e });
-    return after.action === 'accept' && (await this.held.store.global(e)) ? ignore('duplicate') : after;
+    return after.action === 'accept' && (await this.held.store.hasGlobal(e)) ? ignore('duplicate') : after;
+  }
+
+  /** The apex triad proof of epoch e held here (paired on arrival, or made here) is g's proof with g's signals: the same verdict, no second pairing. */
+  private pairedAsApex(g: GlobalStateProof, e: number): boolean {
+    const apex = this.held.proofs.get(e)?.get('');
+    return apex !== undefined && apex.kind === circuitKindOf(this.c.depth, '') && sameProof(apex, g);
   }
 
   /** Whether global proof g (of epoch e) is the one signed state decides, linked to a global proof held here. */

@@ -155,7 +155,7 @@ export class ProofRunner {
     // Fetched only when some proof of that epoch came here: an epoch the pool skipped has none, and
     // asking peers for it on every apex would only delay the global proof.
     const want = this.c.cadence.plan.previousProved(e);
-    if (want >= 0 && want > this.held.latestGlobal && this.held.proofsOf(want).size > 0 && !(await this.held.store.global(want))) await this.fetch.global(want);
+    if (want >= 0 && want > this.held.latestGlobal && this.held.proofsOf(want).size > 0 && !(await this.held.store.hasGlobal(want))) await this.fetch.global(want);
     return (await this.held.store.latestGlobal(e - 1))?.stored.proof;
   }
 

@@ -4,11 +4,12 @@
 // Everything fetched goes through the same admission as gossip.
 import { shardFromIndex, shardIndex, type ShardId } from '../../core/ids.js';
 import { NegativeCache } from '../../proof/admission.js';
+import { VERIFIED_NEXT } from '../../proof/encoding.js';
 import type { GlobalStateProof } from '../../proof/global.js';
 import { sig, type TriadProof } from '../../proof/triad-proof.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot } from '../../shard/snapshot.js';
 import {
-  decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, proofFetchProtocol, ProofFetchKind, type ProofFetchRequest,
+  decodeProofFetchRequest, decodeProofMessage, encodeProofFetchRequest, encodeProofMessage, proofFetchProtocol, ProofFetchKind, type ProofFetchRequest, type ProofMessage,
 } from '../../gossip/proof-messages.js';
 import type { ValidationOutcome } from '../../gossip/validation.js';
 import type { ProofAdmission, Wanted } from './admission.js';
@@ -128,7 +129,7 @@ export class ProofFetch {
   async global(e: number | 'latest'): Promise<GlobalStateProof | undefined> {
     if (!this.c.canVerify) return undefined;
     const q: ProofFetchRequest = e === 'latest' ? { kind: ProofFetchKind.globalLatest, path: '', epoch: 0 } : { kind: ProofFetchKind.globalAt, path: '', epoch: e };
-    const m = await this.fetchFirst(q, decodeProofMessage, async (x) => {
+    const m = await this.fetchFirst(q, decodeLax, async (x) => {
       if (x.type !== 'global' || (e !== 'latest' && sig.epoch(x.proof.publicSignals) !== BigInt(e))) return false;
       return fetchVerdict(await this.admission.admitGlobal(x.proof, { wait: false }));
     }, e === 'latest' ? 2 : 4);
@@ -140,7 +141,7 @@ export class ProofFetch {
   /** Fetches one triad proof from peers (verified), stores it. */
   async triad(path: string, e: number): Promise<TriadProof | undefined> {
     if (!this.c.canVerify) return undefined;
-    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeProofMessage, async (x) => {
+    const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeLax, async (x) => {
       if (x.type !== 'triad' || x.proof.path !== path || sig.epoch(x.proof.publicSignals) !== BigInt(e)) return false;
       return fetchVerdict(await this.admission.admitTriad(x.proof, { wait: false }));
     }, 4);
@@ -171,7 +172,7 @@ export class ProofFetch {
       let budget = 4;
       let steps = 0;
       for (let e = plan.previousProved(top); e >= 0 && steps++ < 8 && budget > 0 && !this.c.closed; e = plan.previousProved(e)) {
-        if (await this.held.store.global(e)) continue;
+        if (await this.held.store.hasGlobal(e)) continue;
         budget--;
         if (await this.global(e)) got = true;
       }
@@ -201,7 +202,7 @@ export class ProofFetch {
         if (!this.trees.trees.has(w.epoch)) continue; // not decidable here yet
         this.wanted.delete(k);
         if (w.type === 'global') {
-          if (!(await this.held.store.global(w.epoch))) await this.global(w.epoch);
+          if (!(await this.held.store.hasGlobal(w.epoch))) await this.global(w.epoch);
         } else if (!this.held.proofs.get(w.epoch)?.has(w.path)) await this.triad(w.path, w.epoch);
       }
     } finally {
@@ -233,6 +234,9 @@ function fetchVerdict(o: ValidationOutcome): boolean | 'stop' {
   if (o.action === 'accept') return true;
   return o.action === 'reject' ? false : 'stop';
 }
+
+/** Fetched proofs go through admission, which pairs them: the decoder need not check B's subgroup too. */
+const decodeLax = (b: Uint8Array): ProofMessage => decodeProofMessage(b, VERIFIED_NEXT);
 
 function shardIndexOr(path: string, depth: number): number {
   return path.length === depth && /^[012]+$/.test(path) ? shardIndex(path as ShardId) : -1;

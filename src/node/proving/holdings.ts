@@ -68,7 +68,7 @@ export class ProofHoldings {
   async acceptGlobal(g: GlobalStateProof, at: number): Promise<void> {
     const e = Number(sig.epoch(g.publicSignals));
     this.rememberGlobal(toHex(globalProofHash(g)), e); // a variant accepted concurrently is still a valid link target
-    if (await this.store.global(e)) return;
+    if (await this.store.hasGlobal(e)) return;
     await this.store.putGlobal(e, { proof: g, receivedAt: at });
     this.setLatestGlobal(e);
     this.onHeld(`g@${e}`);
