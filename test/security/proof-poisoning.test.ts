@@ -5,7 +5,8 @@
 //  in process (the ProvingService's admission, what the proofs topic runs, with no transport, so it
 //  holds whoever the sender is, a validator included):
 //  - an honest apex proof that arrives before its epoch's snapshots is held (not penalised) and
-//    accepted once the tree is built; the honest global proof is accepted and served as latest;
+//    accepted once the tree is built; a global proof with the apex's signals but another proof is
+//    refused; the honest global proof is accepted and served as latest;
 //  - validly-paired proofs of invented inputs, for the current epoch (another supply) and for an epoch
 //    beyond the clock, are rejected; latest stays the honest one;
 //  - an epoch signal >= 2^53 is rejected, and a far-future triad proof evicts no held proof;
@@ -144,6 +145,10 @@ test('admission in process: honest proofs held until their tree and accepted; fo
     await sleep(300);
     for (const x of last.slice(1)) n.svc.offerSnapshot(x);
     assert.deepEqual(await early, { action: 'accept' }, 'an honest proof that arrives before its snapshots is held, then accepted');
+    // The apex's signals with another validly-paired proof (of invented inputs): not the held apex's proof,
+    // so it is paired, not given the apex's verdict, and refused.
+    const mixed = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: forged.current!.global.proof } }));
+    assert.equal(mixed.action, 'reject', `the apex's signals with another proof: ${JSON.stringify(mixed)}`);
     assert.deepEqual(await n.svc.receiveProofMessage(msg({ type: 'global', proof: honest.global })), { action: 'accept' });
     const latest = await n.svc.globalProof('latest');
     assert.equal(latest?.epoch, E);

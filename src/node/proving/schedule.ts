@@ -58,7 +58,8 @@ export class ProofScheduler {
   private readonly c: ProvingContext;
   private readonly trees: CommitmentTrees;
   private readonly held: ProofHoldings;
-  private readonly dueAt = new Map<string, number>();
+  /** When each triad's proof of an epoch became due here (epoch -> path -> ms): pruned by whole epochs. */
+  private readonly dueAt = new Map<number, Map<string, number>>();
   /** Keys `<path>@<epoch>` queued or being proved here. */
   readonly queued = new Set<string>();
   private readonly enqueue: (t: Task) => void;
@@ -81,23 +82,27 @@ export class ProofScheduler {
     const plan = this.c.cadence.plan;
     const top = this.trees.head.epoch;
     const first = Math.max(0, top - this.c.treeWindow + 2);
+    const levels = triadLevels(depth);
+    const tooLate = this.c.clockEpoch() - this.c.leafWindow; // a lowest-level proof of an earlier epoch is not started
     for (let e = plan.provedAtOrBefore(top); e >= first; e = plan.previousProved(e)) {
       // a proof of e would land after the newest global proof held (of a later epoch): no use
       if (e <= this.held.latestGlobal) break;
       if (this.skipped(e)) continue;
       if (!this.trees.trees.has(e) || (e !== 0 && !this.trees.trees.has(e - 1))) continue;
       const have = this.held.proofsOf(e);
-      for (const level of triadLevels(depth)) {
+      let dues = this.dueAt.get(e);
+      for (const level of levels) {
         for (const path of level) {
           const key = `${path}@${e}`;
           if (have.has(path) || this.queued.has(key)) continue;
-          if (path.length === depth - 1 && e < this.c.clockEpoch() - this.c.leafWindow) continue; // too late to start this epoch
-          let due = this.dueAt.get(key);
+          if (path.length === depth - 1 && e < tooLate) continue; // too late to start this epoch
+          let due = dues?.get(path);
           if (due === undefined) {
             const ready = path.length === depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)));
             if (!ready) continue;
             due = path.length === depth - 1 ? (this.trees.builtAt.get(e) ?? now) : now;
-            this.dueAt.set(key, due);
+            if (!dues) this.dueAt.set(e, (dues = new Map()));
+            dues.set(path, due);
           }
           const turn = turnAt(now - due, this.c.leaseMs);
           for (let k = 0; k <= turn; k++) {
@@ -112,7 +117,7 @@ export class ProofScheduler {
         }
       }
     }
-    for (const k of [...this.dueAt.keys()]) if (Number(k.split('@')[1]) < first) this.dueAt.delete(k);
+    for (const e of this.dueAt.keys()) if (e < first) this.dueAt.delete(e);
     this.pruned?.(first);
   }
 }
