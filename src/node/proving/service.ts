@@ -241,7 +241,9 @@ export class ProvingService {
     // Warm start: the prover child loads its keys, compiles its WASM and builds its curve now, in
     // parallel with the node's first epochs, and the verifier builds its curve and prepares its
     // keys, instead of both on the first proof (a failure here shows again on the first proof).
-    if (!this.canVerify || this.c.closed) return;
+    // A node that does not prove builds the verifier's curve at the first proof it checks instead:
+    // under --no-prove (the security tests' clusters) often never (start-up built two curves: ~28% of its CPU).
+    if (!this.canVerify || this.c.closed || !this.c.prove) return;
     try {
       const pool = this.c.prove ? this.runner.ensurePool() : undefined;
       const t = Date.now();
