@@ -64,6 +64,7 @@ export interface BenchResult {
   storeBytesPerTx?: number; // and their bytes (trie nodes, account rows, tx index)
   threadsUsPerTx?: Record<string, number>; // CPU us per committed tx by thread name (Linux): main, verify workers, LevelDB, GC helpers
   gc?: { minor: number; minorMs: number; major: number; majorMs: number }; // this process's main-isolate GCs during the run: count and pause ms
+  perKiloTx?: { pageFaults: number; voluntarySwitches: number; involuntarySwitches: number }; // kernel events per 1,000 committed tx (getrusage)
 }
 
 /**
@@ -201,6 +202,7 @@ export async function drive(
   const cpu0 = process.cpuUsage();
   const main0 = process.threadCpuUsage();
   const threads0 = threadCpu();
+  const ru0 = process.resourceUsage();
   // The main isolate's GC pauses (young-generation scavenges, full mark-compacts): the part of the
   // GC cost that moves with how many objects each transaction leaves alive (helper threads: V8Worker).
   const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
@@ -258,6 +260,13 @@ export async function drive(
   const main = process.threadCpuUsage(main0);
   const mainSeconds = (main.user + main.system) / 1e6;
   const threads1 = threadCpu();
+  const ru1 = process.resourceUsage();
+  const perK = (a: number, b: number): number => Math.round(((b - a) * 1000) / Math.max(1, committed));
+  const perKiloTx = {
+    pageFaults: perK(ru0.minorPageFault + ru0.majorPageFault, ru1.minorPageFault + ru1.majorPageFault),
+    voluntarySwitches: perK(ru0.voluntaryContextSwitches, ru1.voluntaryContextSwitches),
+    involuntarySwitches: perK(ru0.involuntaryContextSwitches, ru1.involuntaryContextSwitches),
+  };
   countGc(gcObserver.takeRecords()); // entries not delivered yet
   gcObserver.disconnect();
   gc.minorMs = Math.round(gc.minorMs);
@@ -273,7 +282,7 @@ export async function drive(
     epochs, rejected, peakRssMb: rssMb(), cpuSeconds: Math.round(cpuSeconds * 100) / 100, cpuUsPerTx: Math.round((cpuSeconds * 1e6) / Math.max(1, committed)),
     mainThreadUsPerTx: Math.round((mainSeconds * 1e6) / Math.max(1, committed)),
     kernelUsPerTx: Math.round((systemSeconds * 1e6) / Math.max(1, committed)),
-    threadsUsPerTx, gc,
+    threadsUsPerTx, gc, perKiloTx,
   };
 }
 
@@ -347,6 +356,7 @@ export async function benchInProcess(setup: BenchSetup, verify: boolean, o: Benc
 function show(r: BenchResult): void {
   console.log(`${r.mode.padEnd(34)} ${String(r.tps).padStart(7)} committed tx/s  (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.epochs} epochs, rejected ${r.rejected})  latency p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds} s = ${r.cpuUsPerTx} us/tx (main thread ${r.mainThreadUsPerTx}, kernel ${r.kernelUsPerTx})`);
   if (r.gc) console.log(`${''.padEnd(34)} main-isolate GC pauses: ${r.gc.minor} scavenges ${r.gc.minorMs} ms, ${r.gc.major} mark-compacts ${r.gc.majorMs} ms (${Math.round(((r.gc.minorMs + r.gc.majorMs) * 1000) / Math.max(1, r.txs))} us per tx)`);
+  if (r.perKiloTx) console.log(`${''.padEnd(34)} per 1,000 tx: ${r.perKiloTx.pageFaults} page faults, ${r.perKiloTx.voluntarySwitches} voluntary + ${r.perKiloTx.involuntarySwitches} involuntary context switches (all threads)`);
   if (r.threadsUsPerTx) console.log(`${''.padEnd(34)} CPU us per tx by thread: ${Object.entries(r.threadsUsPerTx).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.sealPhasesUsPerTx) console.log(`${''.padEnd(34)} seal phases, us of wall time per tx: ${Object.entries(r.sealPhasesUsPerTx).map(([k, v]) => `${k} ${v}`).join(', ')}; LevelDB writes per tx: ${r.storeRecordsPerTx} records, ${r.storeBytesPerTx} bytes`);
 }
