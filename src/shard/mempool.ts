@@ -172,7 +172,7 @@ export class Mempool {
   /**
    * Drops transactions stuck behind a nonce gap for longer than `ttlMs` (accepted before
    * `now - ttlMs`): without this a sender could hold pool slots and funds forever. Never touches
-   * ready transactions (call outside a seal). Returns what was dropped.
+   * ready transactions (call outside a seal). Also drops the empty sender queues. Returns what was dropped.
    */
   expireStuck(nextNonce: (senderHex: string) => bigint, now: number, ttlMs: number): PendingTx[] {
     if (this.sealing) return [];
