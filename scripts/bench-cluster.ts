@@ -41,7 +41,7 @@ import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, proverPid, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
 import { driveLoad, json, teardownCluster, waitCommitted } from './cluster-load.js';
-import { machineBusy, sumThreads, threadDelta, threadSample, totalCpu, treeCpu } from './proc-cpu.js';
+import { machineCpu, sumThreads, threadDelta, threadSample, totalCpu, treeCpu } from './proc-cpu.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -220,7 +220,7 @@ try {
   // CPU from here to the last commit: the nodes by thread, this process (the load generator), the
   // cluster's prover service (its tree), the whole machine.
   const prover = DEPTH > 0 ? proverPid(netDir) : undefined;
-  const cpu0 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineBusy() };
+  const cpu0 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineCpu() };
   const tStart = performance.now();
   const { accepted, refused, retries, submitSeconds } = await driveLoad(nodes, perShard, { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT });
   const acceptedTotal = [...accepted.values()].reduce((a, b) => a + b, 0);
@@ -228,7 +228,7 @@ try {
 
   // Wait until every accepted transfer is committed (per shard: committedTotal delta).
   const waited = await waitCommitted(nodes, health, h0, accepted, 120_000, 'cluster');
-  const cpu1 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(cpu0.self), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineBusy(), at: performance.now() };
+  const cpu1 = { nodes: nodes.map((n) => threadSample(n.pid)), self: process.cpuUsage(cpu0.self), selfThreads: threadSample(process.pid), prover: treeCpu(prover), machine: machineCpu(), at: performance.now() };
   const committedAt = waited.committedAt;
   let h1 = waited.h1;
   const tEnd = Math.max(...committedAt.values());
@@ -293,7 +293,8 @@ try {
   const nodeCpu = totalCpu(nodeThreads);
   const selfCpu = (cpu1.self.user + cpu1.self.system) / 1e6;
   const proverCpu = cpu1.prover - cpu0.prover;
-  const machineCpu = cpu1.machine - cpu0.machine;
+  const machineBusy = cpu1.machine.busy - cpu0.machine.busy;
+  const machineSteal = cpu1.machine.steal - cpu0.machine.steal;
   const usPerTx = (s: number): number => Math.round((s * 1e6) / Math.max(1, committedTotal));
   const byThread = Object.entries(nodeThreads.cpu).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
   const loadCpu = {
@@ -304,8 +305,9 @@ try {
     generatorCores: +(selfCpu / cpuWall).toFixed(3), generatorUsPerTx: usPerTx(selfCpu),
     generatorUsPerTxByThread: Object.fromEntries(Object.entries(threadDelta(cpu0.selfThreads, cpu1.selfThreads).cpu).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, usPerTx(v)])),
     proverCores: +(proverCpu / cpuWall).toFixed(3),
-    machineCores: +(machineCpu / cpuWall).toFixed(3),
-    otherCores: +((machineCpu - nodeCpu - selfCpu - proverCpu) / cpuWall).toFixed(3),
+    machineCores: +(machineBusy / cpuWall).toFixed(3),
+    stolenCores: +(machineSteal / cpuWall).toFixed(3),
+    otherCores: +((machineBusy - nodeCpu - selfCpu - proverCpu) / cpuWall).toFixed(3),
   };
   const result = {
     bench: 'cluster', shards: shardsN, depth: DEPTH, epochMs: EPOCH_MS, accounts: ACCOUNTS, batch: BATCH, inflight: INFLIGHT,
@@ -323,7 +325,7 @@ try {
   };
   console.log(`cluster (${shardsN} shards on ${result.cpus} cores): ${committedTotal} committed in ${result.seconds} s = ${result.tps} tps aggregate; per shard ${perShardTps.map((p) => `${p.shard}:${p.tps}`).join(' ')} tps`);
   console.log(`seal -> global final: p50 ${result.globalLatencyMetricsMs.p50} ms, p99 ${result.globalLatencyMetricsMs.p99} ms (node metrics); from the scheduled epoch end, polled: p50 ${result.globalLatencyPolledMs.p50} ms, p99 ${result.globalLatencyPolledMs.p99} ms`);
-  console.log(`CPU while loaded (${loadCpu.wallSeconds} s): machine ${loadCpu.machineCores} cores; ${shardsN} node(s) ${loadCpu.nodesCores} cores = ${loadCpu.nodesUsPerTx} us/tx (${byThread.map(([k]) => `${k} ${loadCpu.nodesUsPerTxByThread[k]}`).join(', ')}), context switches ${loadCpu.contextSwitchesPerSecond.voluntary}/s voluntary, ${loadCpu.contextSwitchesPerSecond.involuntary}/s preempted; load generator (this process) ${loadCpu.generatorCores} cores = ${loadCpu.generatorUsPerTx} us/tx (${Object.entries(loadCpu.generatorUsPerTxByThread).map(([k, v]) => `${k} ${v}`).join(', ')}); prover service ${loadCpu.proverCores} cores; everything else ${loadCpu.otherCores} cores`);
+  console.log(`CPU while loaded (${loadCpu.wallSeconds} s): machine ${loadCpu.machineCores} cores busy (${loadCpu.stolenCores} stolen by the host); ${shardsN} node(s) ${loadCpu.nodesCores} cores = ${loadCpu.nodesUsPerTx} us/tx (${byThread.map(([k]) => `${k} ${loadCpu.nodesUsPerTxByThread[k]}`).join(', ')}), context switches ${loadCpu.contextSwitchesPerSecond.voluntary}/s voluntary, ${loadCpu.contextSwitchesPerSecond.involuntary}/s preempted; load generator (this process) ${loadCpu.generatorCores} cores = ${loadCpu.generatorUsPerTx} us/tx (${Object.entries(loadCpu.generatorUsPerTxByThread).map(([k, v]) => `${k} ${v}`).join(', ')}); prover service ${loadCpu.proverCores} cores; everything else ${loadCpu.otherCores} cores`);
   console.log(`seal under load: p50 ${result.sealMs.p50} ms, p99 ${result.sealMs.p99} ms (${result.sealMs.samples} seals); event-loop delay over the run: worst node's p99 ${result.eventLoopDelayMs.p99Max} ms, max ${result.eventLoopDelayMs.max} ms`);
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
   return result;
@@ -350,7 +352,8 @@ if (single) {
   // their idle cost over the same window (the rest: overhead that comes with load).
   const idleUs = multi.idleCores === null ? null : Math.round((multi.idleCores * multi.loadCpu.wallSeconds * 1e6) / Math.max(1, multi.committed));
   const beyond = multi.loadCpu.nodesUsPerTx - single.loadCpu.nodesUsPerTx;
-  console.log(`WHERE node CPU per committed tx: ${multi.shards} shards ${multi.loadCpu.nodesUsPerTx} us vs one shard ${single.loadCpu.nodesUsPerTx} us: +${beyond} us${idleUs === null ? '' : ` = idle ${idleUs} (${multi.idleCores} core over the window) + ${beyond - idleUs} with load`}; by thread ${Object.keys({ ...multi.loadCpu.nodesUsPerTxByThread, ...single.loadCpu.nodesUsPerTxByThread }).map((k) => `${k} ${multi.loadCpu.nodesUsPerTxByThread[k] ?? 0}/${single.loadCpu.nodesUsPerTxByThread[k] ?? 0}`).join(', ')}; load generator ${multi.loadCpu.generatorUsPerTx}/${single.loadCpu.generatorUsPerTx} us/tx; prover service ${multi.loadCpu.proverCores} cores; machine ${multi.loadCpu.machineCores}/${single.loadCpu.machineCores} cores`);
+  const signed = (x: number): string => (x < 0 ? `- ${-x}` : `+ ${x}`);
+  console.log(`WHERE node CPU per committed tx: ${multi.shards} shards ${multi.loadCpu.nodesUsPerTx} us vs one shard ${single.loadCpu.nodesUsPerTx} us: ${signed(beyond)} us${idleUs === null ? '' : ` = idle ${idleUs} (${multi.idleCores} core over the window) ${signed(beyond - idleUs)} with load`}; by thread ${Object.keys({ ...multi.loadCpu.nodesUsPerTxByThread, ...single.loadCpu.nodesUsPerTxByThread }).map((k) => `${k} ${multi.loadCpu.nodesUsPerTxByThread[k] ?? 0}/${single.loadCpu.nodesUsPerTxByThread[k] ?? 0}`).join(', ')}; load generator ${multi.loadCpu.generatorUsPerTx}/${single.loadCpu.generatorUsPerTx} us/tx; prover service ${multi.loadCpu.proverCores} cores; machine ${multi.loadCpu.machineCores}/${single.loadCpu.machineCores} cores busy, ${multi.loadCpu.stolenCores}/${single.loadCpu.stolenCores} stolen`);
 }
 if (multi.idleCores !== null) console.log(`IDLE ${multi.shards} nodes: ${multi.idleCores} of a core in all over ${IDLE_SECONDS} s (goal <= ${GOAL_IDLE_CORES}: ${verdict(multi.idleCores <= GOAL_IDLE_CORES)})`);
 console.log(`LATENCY seal -> global final p99 = ${multi.globalLatencyMetricsMs.p99} ms = ${p99Epochs} epochs of ${EPOCH_MS} ms (goal <= ${GOAL_GLOBAL_P99_EPOCHS}: ${verdict(p99Epochs <= GOAL_GLOBAL_P99_EPOCHS)}), p50 ${p50Epochs} epochs; polled from the scheduled epoch end: p99 ${multi.globalLatencyPolledMs.p99} ms`);

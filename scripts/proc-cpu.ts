@@ -89,13 +89,16 @@ export function treeCpu(root: number | undefined): number {
   return total;
 }
 
-/** Busy CPU seconds of the whole machine (all cores, everything but idle and iowait), from /proc/stat. */
-export function machineBusy(): number {
+/**
+ * CPU seconds of the whole machine (all cores) from /proc/stat: busy (everything but idle, iowait
+ * and steal) and stolen (a virtual machine's cores running someone else: a slow spell of the host).
+ */
+export function machineCpu(): { busy: number; steal: number } {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
-    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)) / CLK_TCK;
+    return { busy: (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / CLK_TCK, steal: (f[7] ?? 0) / CLK_TCK };
   } catch {
-    return 0;
+    return { busy: 0, steal: 0 };
   }
 }
