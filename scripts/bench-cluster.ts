@@ -160,9 +160,11 @@ try {
   let nodes: { shard: string; url: string; pid: number }[];
   if (DEPTH === 0) {
     // One shard alone has no peers: `smt cluster up` gives every node --p2p, which a depth-0 network
-    // refuses, so the node is started here with the same arguments otherwise (one verify worker).
+    // refuses, so the node is started here with the same arguments otherwise (one verify worker),
+    // detached like cluster up's nodes: a session of its own, so that (with Linux autogroups) it
+    // shares the cores with this process, the load generator, as each of the nine does.
     const url = `http://127.0.0.1:${apiBase}`;
-    single = spawn(process.execPath, [SMT, 'node', 'start', '--network', netDir, '--data', join(netDir, 'data-root'), '--api', `127.0.0.1:${apiBase}`, '--verify-workers', '1', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    single = spawn(process.execPath, [SMT, 'node', 'start', '--network', netDir, '--data', join(netDir, 'data-root'), '--api', `127.0.0.1:${apiBase}`, '--verify-workers', '1', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
     const deadline = performance.now() + 90_000;
     for (;;) {
       const h = await json<{ ok?: boolean }>(`${url}/v1/health`).catch(() => undefined);
