@@ -4,6 +4,9 @@
 //  - a node's verify workers run at VERIFY_NICE (below its event loop);
 //  - niceSessionOf sets the autogroup nice of a process leading its own session (with autogroups,
 //    the only nice value that ranks one session against the others);
+//  - niceProcess sets every thread of a process, threads already running included (Linux nice is
+//    per thread: setting the process id alone leaves a worker thread at its old value), and a
+//    prover child's setNice reaches its worker threads too;
 //  - the cluster's prover service (startProver) runs in a session niced to PROVER_NICE, so proofs
 //    take what the nodes leave instead of an even share with each node.
 import { test, after } from 'node:test';
@@ -16,13 +19,13 @@ import { VerifyPool } from '../src/shard/verify-pool.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { keyPairFromSeed } from '../src/core/ed25519.js';
 import { addressFromPublicKey } from '../src/core/address.js';
-import { niceSessionOf, threadNice } from '../src/core/cpu-priority.js';
+import { niceProcess, niceSessionOf, threadNice } from '../src/core/cpu-priority.js';
 import { SmtNode, VERIFY_NICE } from '../src/node/node.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { createLogger } from '../src/node/logger.js';
 import { startProver, stopProver, proverPid } from '../src/cluster/supervisor.js';
 import { circuitsBuilt } from '../src/proof/artifacts.js';
-import { PROVER_NICE } from '../src/proof/prover.js';
+import { Prover, PROVER_NICE } from '../src/proof/prover.js';
 
 const linux = existsSync('/proc/thread-self');
 const autogroups = existsSync('/proc/self/autogroup');
@@ -96,6 +99,37 @@ test('niceSessionOf sets the autogroup nice of a process leading its own session
   }
   assert.ok(ok);
   assert.equal(autogroupNice(child.pid!), 9);
+});
+
+/** Nice value of each thread of process `pid`. */
+function nicesOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((t) => threadNice(pid, Number(t))).filter((n): n is number => n !== undefined);
+}
+
+test('niceProcess sets every thread of a process, threads already running included', { skip: !linux }, async () => {
+  // a child with a worker thread that is running before the call
+  const code = "const { Worker } = require('node:worker_threads'); new Worker('setInterval(() => {}, 1000)', { eval: true }).on('online', () => process.stdout.write('up')); setTimeout(() => {}, 20000)";
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+  cleanups.push(() => void child.kill('SIGKILL'));
+  await new Promise((r) => child.stdout!.once('data', r));
+  const before = nicesOf(child.pid!);
+  assert.ok(before.length >= 3 && before.every((n) => n === 0), `threads at nice 0 first: ${before}`);
+  assert.ok(niceProcess(child.pid!, 6));
+  const nices = nicesOf(child.pid!);
+  assert.equal(nices.length, before.length);
+  assert.deepEqual(nices, nices.map(() => 6), `every thread at nice 6: ${nices}`);
+  assert.equal(niceProcess(2 ** 22 + 12345, 6), false, 'a process that does not exist');
+});
+
+test("a prover child's setNice reaches the child's worker threads ('pool' mode)", { skip: !linux || !circuitsBuilt(), timeout: 60_000 }, async () => {
+  const p = new Prover({ threads: 'pool' });
+  cleanups.push(() => p.close());
+  await p.warmed;
+  const pid = p.pid!;
+  assert.ok(nicesOf(pid).length > 2, 'the child runs several threads');
+  assert.ok(p.setNice(PROVER_NICE + 3));
+  const nices = nicesOf(pid);
+  assert.deepEqual(nices, nices.map(() => PROVER_NICE + 3), `every thread at ${PROVER_NICE + 3}: ${nices}`);
 });
 
 test("the cluster's prover service runs in a session niced to PROVER_NICE", { skip: !autogroups || !circuitsBuilt(), timeout: 60_000 }, async () => {

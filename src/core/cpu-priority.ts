@@ -7,7 +7,7 @@
 //    niced itself (/proc/<pid>/autogroup). A process started detached (its own session) that must
 //    yield to the rest of the machine needs both.
 // Raising a nice value (lowering the priority) needs no privilege; lowering it again does.
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /** Sets the nice value (0..19) of the calling thread only. */
@@ -20,6 +20,36 @@ export function niceThisThread(nice: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Sets the nice value of every thread of process `pid` (Linux: each thread has its own; a thread
+ * inherits its creator's only when it is created, so threads already running, such as V8's GC
+ * helpers or a proving pool's workers, keep theirs unless set one by one). Elsewhere, the process's.
+ * False if the process's main thread could not be set (not permitted, gone).
+ */
+export function niceProcess(pid: number, nice: number): boolean {
+  let tids: number[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    tids = []; // no /proc (not Linux), or the process is gone: the call below says which
+  }
+  try {
+    setPriority(pid, nice); // the main thread (thread id = pid) first: its answer is the verdict
+  } catch {
+    return false;
+  }
+  for (const tid of tids) {
+    if (tid === pid) continue;
+    try {
+      setPriority(tid, nice);
+    } catch {
+      // a thread that ended meanwhile; or raising the priority back is refused (unprivileged):
+      // the main thread's verdict above already said so
+    }
+  }
+  return true;
 }
 
 /** The nice value of thread `tid` of process `pid` (Linux), or undefined. */

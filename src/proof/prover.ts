@@ -4,9 +4,9 @@
 // takes the cold start off the first proof. The child holds no reference on the parent's event loop
 // while idle.
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Groth16Proof } from 'snarkjs';
+import { niceProcess } from '../core/cpu-priority.js';
 import { artifactsDir, circuitsBuilt, type CircuitKind } from './artifacts.js';
 import type { ThreadMode } from './prover-worker.js';
 import type { CircuitInput } from './tree.js';
@@ -108,13 +108,10 @@ export class Prover {
   setNice(n: number): boolean {
     if (n === this.nice) return true;
     if (this.closed || this.child.pid === undefined) return false;
-    try {
-      setPriority(this.child.pid, n);
-      this.nice = n;
-      return true;
-    } catch {
-      return false; // not permitted everywhere (containers, unprivileged raise); proving still works
-    }
+    // every thread of the child: in 'pool' mode the proving work runs on its worker threads
+    if (!niceProcess(this.child.pid, n)) return false; // not permitted everywhere (containers, unprivileged raise); proving still works
+    this.nice = n;
+    return true;
   }
 
   /** Keep the parent alive only while warming up or a proof is outstanding. */

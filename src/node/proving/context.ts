@@ -68,14 +68,6 @@ export interface ProvingContext {
   stateChange(ms: number): Promise<void>;
 }
 
-/** The cadence in force and where it comes from, for /v1/proof/status. */
-export interface Cadence {
-  plan: CadencePlan;
-  /** 'fixed' (--prove-every), 'pool' (the shared prover service's plan, from measured capacity), 'assumed' (automatic, reference costs). */
-  source: 'fixed' | 'pool' | 'assumed';
-  why: string;
-}
-
 /** The latest epoch the wall clock has sealed (epoch e seals at genesisTime + (e+1) * epochMs). */
 export function clockEpochOf(genesis: Genesis, now = Date.now()): number {
   return Math.floor((now - genesis.genesisTime) / genesis.epochMs) - 1;
