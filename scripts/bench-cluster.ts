@@ -2,9 +2,10 @@
 //   - nine shards on this machine commit >= 0.9 x what ONE shard alone commits on it (the same run
 //     first brings up a one-shard network the same way, loads it the same way for the same time);
 //   - nine idle nodes use <= 0.2 of a core in all (utime + stime from /proc/<pid>/stat over 30 s,
-//     measured after start, before any load);
+//     measured before any load, after a 20 s warm-up: right after `cluster up` the nodes are still
+//     starting (catching up, first proofs, code being compiled), which read 1.5-1.8 cores on a slow start);
 //   - seal -> global final p99 <= 1.5 epochs under the nine-shard load.
-// `--idle-seconds 0` skips the idle measurement, `--no-single` the one-shard run; `--json` submits
+// `--idle-seconds 0` skips the idle measurement (`--idle-warmup <s>` sets its warm-up), `--no-single` the one-shard run; `--json` submits
 // {"txs": [hex, ...]} instead of the compact application/octet-stream batch.
 //
 // Throughput of a whole 9-shard network on this machine: `smt cluster up` (9 real node processes with
@@ -56,6 +57,7 @@ const INFLIGHT = arg('inflight', 'BENCH_INFLIGHT', 2);
 const EPOCH_MS = arg('epoch-ms', 'BENCH_EPOCH_MS', 1000);
 const DEPTH = arg('depth', 'BENCH_DEPTH', 2);
 const IDLE_SECONDS = arg('idle-seconds', 'BENCH_IDLE_SECONDS', 30);
+const IDLE_WARMUP_SECONDS = arg('idle-warmup', 'BENCH_IDLE_WARMUP', 20);
 /** First API port (p2p ports from it + 500); 0 = free ports found at random. */
 const API_PORT = arg('api-port', 'BENCH_API_PORT', 0);
 const SINGLE = !process.argv.includes('--no-single');
@@ -184,6 +186,7 @@ try {
   await sleep(2 * EPOCH_MS); // settle: epochs missed during start are sealed, peers meshed
   let idleCores: number | null = null;
   if (idleSeconds > 0) {
+    await sleep(IDLE_WARMUP_SECONDS * 1000);
     // Idle: no client traffic at all during the window (not even health polls).
     const c0 = nodes.map((n) => procCpuSeconds(n.pid));
     const t0 = performance.now();
@@ -192,7 +195,7 @@ try {
     const wall = (performance.now() - t0) / 1000;
     const perNode = c1.map((c, i) => (c - c0[i]!) / wall);
     idleCores = Math.round(perNode.reduce((a, b) => a + b, 0) * 1000) / 1000;
-    log(`# idle: ${shardsN} nodes used ${idleCores} of a core in all over ${wall.toFixed(1)} s (per node ${perNode.map((x) => x.toFixed(3)).join(' ')}); load average ${loadText()}`);
+    log(`# idle: ${shardsN} nodes used ${idleCores} of a core in all over ${wall.toFixed(1)} s, ${IDLE_WARMUP_SECONDS} s after start-up (per node ${perNode.map((x) => x.toFixed(3)).join(' ')}); load average ${loadText()}`);
   }
 
   const scrape = async (): Promise<string[]> => Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/metrics`)).text()));
