@@ -15,6 +15,11 @@ ENV NODE_ENV=production SMT_CIRCUITS_CACHE=/app/smt-circuits
 # `.prebuil[t]` matches only in a prepared context; its contents (node_modules/, smt-circuits/) land in
 # /app, where they stay (moving or chmod-ing them in a later layer would copy them again).
 COPY package.json package-lock.json .prebuil[t] ./
+# The native ed25519 verifier (native/ed25519-batch): `npm ci` builds it when the image has a C
+# compiler (the slim one has none: the node then verifies with the same rule, slower, and logs which);
+# a prepared context carries the host's build of it.
+COPY scripts/build-native.mjs ./scripts/
+COPY native ./native
 # All dependencies, dev ones included: the circuit cache key hashes the circom2/snarkjs versions,
 # so the node must see the same toolchain that built its artifacts.
 RUN if [ -d node_modules ]; then echo "dependencies: prepared context"; \

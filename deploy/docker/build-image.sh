@@ -32,10 +32,10 @@ KEY_DIR="$(node --import ./bin/register.mjs -e 'import("./src/proof/artifacts.ts
 [ -f "$KEY_DIR/manifest.json" ] || { echo "circuits not built for these sources ($KEY_DIR): run npm run build:circuits first" >&2; exit 1; }
 ctx="$(mktemp -d /tmp/smt-image-context.XXXXXX)"
 trap 'rm -rf "$ctx"' EXIT
-cp -a Dockerfile .dockerignore package.json package-lock.json bin circuits src "$ctx/"
+cp -a Dockerfile .dockerignore package.json package-lock.json bin circuits src native "$ctx/"
 mkdir -p "$ctx/scripts" "$ctx/deploy/docker" "$ctx/docs" "$ctx/.prebuilt/smt-circuits"
 cp -a docs/openapi.yaml "$ctx/docs/"
-cp -a scripts/build-circuits.ts "$ctx/scripts/"
+cp -a scripts/build-circuits.ts scripts/build-native.mjs "$ctx/scripts/"
 cp -a deploy/docker/healthcheck.sh "$ctx/deploy/docker/"
 # hard links when on the same filesystem (fast, no copy); node_modules may itself be a symlink
 cp -al "$(readlink -f node_modules)" "$ctx/.prebuilt/node_modules" 2>/dev/null || cp -a "$(readlink -f node_modules)" "$ctx/.prebuilt/node_modules"

@@ -9,6 +9,7 @@ import { parseShardId, type ShardId } from '../core/ids.js';
 import { buildApi } from './api.js';
 import { closeServer, createHttpServer, listen, DEFAULT_API_PORT, type HttpLimits } from './http.js';
 import { createLogger, type Logger } from './logger.js';
+import { txVerifierName } from '../core/tx-signature.js';
 import { createMetrics, TPS_WINDOW_EPOCHS, type NodeMetrics } from './metrics.js';
 import { EpochTimer } from './epoch-timer.js';
 import { loadNetworkGenesis, loadReplicaKey } from './network-dir.js';
@@ -141,6 +142,7 @@ export class SmtNode {
       const shard = await Shard.open({ dataDir, genesis, shard: shardId, validatorKey: validator.keyPair, logger: log, verifyWorkers: o.verifyWorkers, verifyNice: VERIFY_NICE, mempoolMax: o.mempoolMax, ...(replicated ? { replica: o.replica!.index } : {}) });
       components.push({ name: 'shard', close: () => shard.close() });
       log.info({ dataDir, epoch: shard.latestEpoch() }, 'shard opened');
+      log.info({ verifier: txVerifierName() }, 'transaction signatures: cofactored ed25519 rule');
 
       // 2. the network layer (gossip), then any other layers between the shard and the API
       let gossip: Awaited<ReturnType<typeof startGossip>> | undefined;

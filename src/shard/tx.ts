@@ -11,7 +11,8 @@
 // The signature is over H_tx-sign(transfer encoding); txid = H_tx(transfer encoding), so the id does
 // not depend on the signature bytes (libsodium rejects malleated signatures anyway).
 import { ByteWriter, DecodeError, toHex } from '../core/bytes.js';
-import { sign, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../core/ed25519.js';
+import { sign, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../core/ed25519.js';
+import { verifyTxSignatureRule } from '../core/tx-signature.js';
 import { ADDRESS_BYTES } from '../core/address.js';
 import { taggedHasher, taggedHasherInto } from './fast-hash.js';
 
@@ -198,8 +199,9 @@ export function signTransfer(t: Transfer, secretKey: Uint8Array): SignedTx {
   return { tx: t, signature: sign(txSigningHash(encodeTransfer(t)), secretKey) };
 }
 
+/** The transaction signature rule (core/tx-signature.ts, docs/PROTOCOL.md): cofactored ed25519, strict encodings. */
 export function verifyTxSignature(s: SignedTx): boolean {
-  return verify(txSigningHash(encodeTransfer(s.tx)), s.signature, s.tx.from);
+  return verifyTxSignatureRule(txSigningHash(encodeTransfer(s.tx)), s.signature, s.tx.from);
 }
 
 /**
@@ -212,5 +214,5 @@ export function verifySignedTxBytes(b: Uint8Array): boolean {
   const transferLen = 5 + netLen + FIXED_TAIL;
   if (transferLen + SIGNATURE_BYTES !== b.length) return false;
   const pkAt = 5 + netLen;
-  return verify(txSigningHash(b.subarray(0, transferLen)), b.subarray(transferLen), b.subarray(pkAt, pkAt + PUBLIC_KEY_BYTES));
+  return verifyTxSignatureRule(txSigningHash(b.subarray(0, transferLen)), b.subarray(transferLen), b.subarray(pkAt, pkAt + PUBLIC_KEY_BYTES));
 }

@@ -1,6 +1,8 @@
 // A pool of worker threads that verify transaction signatures (the hot path).
 // Many transactions travel in one message as one transferable ArrayBuffer (packBatch), split evenly
-// over the workers; libsodium (sodium-native) does the work, never pure-JS ed25519.
+// over the workers. Transaction signatures: the native batch verifier of the transaction signature
+// rule (core/tx-signature.ts) when built, else libsodium + @noble/curves for what libsodium refuses;
+// other signatures: libsodium (sodium-native).
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +77,7 @@ export class VerifyPool {
     return this.run('tx', items);
   }
 
-  /** Plain ed25519 verification of arbitrary messages (same workers, same library). */
+  /** Plain ed25519 verification of arbitrary messages by libsodium (same workers). */
   verifyRaw(items: { publicKey: Uint8Array; signature: Uint8Array; message: Uint8Array }[]): Promise<boolean[]> {
     return this.run('raw', items.map((it) => {
       if (it.publicKey.length !== 32 || it.signature.length !== 64) return new Uint8Array(); // never valid

@@ -1,15 +1,18 @@
-// Worker thread: verifies batches of ed25519 signatures with libsodium.
+// Worker thread: verifies batches of ed25519 signatures.
 // Message in: { id, kind, buf } where buf = u32 count, u32 offset + u32 length per item, then the
 //   data the offsets point into (verify-pool.ts packBatch; native byte order);
-//   kind 'tx':  item = a signed-transaction encoding (see tx.ts): signature over H_tx-sign(transfer)
-//   kind 'raw': item = public key (32) || signature (64) || message
+//   kind 'tx':  item = a signed-transaction encoding (see tx.ts): signature over H_tx-sign(transfer),
+//               checked under the transaction signature rule (core/tx-signature.ts): with the native
+//               addon, 64 signatures per multi-scalar multiplication (batch verification)
+//   kind 'raw': item = public key (32) || signature (64) || message, checked by libsodium
 // Message out: { id, ok } where ok[i] = 1 iff item i carries a valid signature.
-// The loop reads the one message buffer in place and reuses its hash, key and signature buffers:
-// no per-item allocations for transactions.
+// The loop reads the one message buffer in place (the native verifier hashes and reads each item
+// where it lies) and reuses its index buffers: no per-item allocations for transactions.
 import { parentPort, workerData } from 'node:worker_threads';
 import sodium from 'sodium-native';
 import { domainPrefix } from '../core/hash.js';
 import { niceThisThread } from '../core/cpu-priority.js';
+import { nativeEd25519, verifyTxSignatureRule } from '../core/tx-signature.js';
 
 if (!parentPort) throw new Error('verify-worker must run as a worker thread');
 const port = parentPort;
@@ -17,8 +20,20 @@ const port = parentPort;
 const nice = (workerData as { nice?: number } | undefined)?.nice ?? 0;
 if (nice > 0) niceThisThread(nice);
 
+const native = nativeEd25519();
 const FIXED_TAIL = 32 + 20 + 32; // from, to, amount/fee/nonce/ts after the network id
 const SIG = 64;
+/** Signatures per native call: the addon's batch size, so a failed batch costs at most this many one-by-one checks. */
+const SLICE = 64;
+/**
+ * After a batch equation fails (some signature in it is invalid), this many signatures are checked
+ * one by one before batching again: an attacker who spreads invalid signatures over batches makes
+ * at most SLICE of every SLICE + SINGLES_AFTER_FAILURE signatures pay for a failed batch on top of
+ * their own check (docs/SECURITY.md).
+ */
+const SINGLES_AFTER_FAILURE = 1024;
+let singlesLeft = 0;
+
 const txSignPrefix = Buffer.from(domainPrefix('tx-sign'));
 let pre = Buffer.alloc(512); // preimage: prefix || transfer encoding (the prefix written once per buffer)
 txSignPrefix.copy(pre, 0);
@@ -31,11 +46,31 @@ const msg = Buffer.alloc(32);
 const pk = Buffer.alloc(32);
 const sig = Buffer.alloc(SIG);
 
-function verifyTx(buf: Buffer, off: number, len: number): boolean {
-  if (len < 5 + 1 + FIXED_TAIL + SIG || len > 256) return false;
-  const netLen = buf.readUInt32BE(off + 1);
-  const transferLen = 5 + netLen + FIXED_TAIL;
-  if (transferLen + SIG !== len) return false;
+// for the native verifier: where each well-formed item's signed bytes, key and signature lie in the
+// message buffer (it hashes and reads them in place), and which item each one is
+let cap = 0;
+let spans = new Uint32Array(0);
+let from = new Uint32Array(0);
+let verdicts = new Uint8Array(0);
+function reserve(n: number): void {
+  if (n <= cap) return;
+  cap = Math.max(n, 2 * cap, 256);
+  spans = new Uint32Array(4 * cap);
+  from = new Uint32Array(cap);
+  verdicts = new Uint8Array(cap);
+}
+
+/** Length of the transfer encoding of the signed tx at [off, off+len), or -1 if malformed. */
+function transferLength(buf: Buffer, off: number, len: number): number {
+  if (len < 5 + 1 + FIXED_TAIL + SIG || len > 256) return -1;
+  const transferLen = 5 + buf.readUInt32BE(off + 1) + FIXED_TAIL;
+  return transferLen + SIG === len ? transferLen : -1;
+}
+
+/** Hashes item [off, off+len) into msg and copies its key and signature into pk and sig; false if malformed. */
+function stageTx(buf: Buffer, off: number, len: number): boolean {
+  const transferLen = transferLength(buf, off, len);
+  if (transferLen < 0) return false;
   const n = 32 + transferLen;
   if (pre.length < n) {
     pre = Buffer.alloc(n * 2);
@@ -45,11 +80,39 @@ function verifyTx(buf: Buffer, off: number, len: number): boolean {
   buf.copy(pre, 32, off, off + transferLen);
   sodium.crypto_hash_sha256(msg, preOf(n));
   // signature and key copied into reused buffers: a Buffer view each was two objects per signature
-  const pkAt = off + 5 + netLen;
+  const pkAt = off + transferLen - FIXED_TAIL;
   for (let i = 0; i < 32; i++) pk[i] = buf[pkAt + i]!;
   const sigAt = off + transferLen;
   for (let i = 0; i < SIG; i++) sig[i] = buf[sigAt + i]!;
-  return sodium.crypto_sign_verify_detached(sig, msg, pk);
+  return true;
+}
+
+function verifyTxs(data: Buffer, head: Uint32Array, count: number, ok: Uint8Array): void {
+  if (!native) {
+    for (let i = 0, k = 1; i < count; i++, k += 2) ok[i] = stageTx(data, head[k]!, head[k + 1]!) && verifyTxSignatureRule(msg, sig, pk) ? 1 : 0;
+    return;
+  }
+  reserve(count);
+  let m = 0;
+  for (let i = 0, k = 1; i < count; i++, k += 2) {
+    const off = head[k]!;
+    const transferLen = transferLength(data, off, head[k + 1]!);
+    if (transferLen < 0) continue; // ok[i] stays 0
+    const q = 4 * m;
+    spans[q] = off; // signed message: H_tx-sign(transfer) = SHA-256(prefix || transfer)
+    spans[q + 1] = transferLen;
+    spans[q + 2] = off + transferLen - FIXED_TAIL; // from: the public key
+    spans[q + 3] = off + transferLen; // the signature
+    from[m++] = i;
+  }
+  for (let s = 0; s < m; s += SLICE) {
+    const e = Math.min(m, s + SLICE);
+    const batch = singlesLeft <= 0;
+    const failed = native.verifyTagged(data, txSignPrefix, spans.subarray(4 * s, 4 * e), verdicts.subarray(s, e), batch);
+    if (!batch) singlesLeft -= e - s;
+    else if (failed > 0) singlesLeft = SINGLES_AFTER_FAILURE;
+  }
+  for (let j = 0; j < m; j++) ok[from[j]!] = verdicts[j]!;
 }
 
 function verifyRaw(buf: Buffer, off: number, len: number): boolean {
@@ -62,7 +125,7 @@ port.on('message', (m: { id: number; kind: 'tx' | 'raw'; buf: ArrayBuffer }) => 
   const head = new Uint32Array(m.buf, 0, 1 + 2 * count);
   const data = Buffer.from(m.buf, 4 * (1 + 2 * count));
   const ok = new Uint8Array(count);
-  const check = m.kind === 'tx' ? verifyTx : verifyRaw;
-  for (let i = 0, k = 1; i < count; i++, k += 2) ok[i] = check(data, head[k]!, head[k + 1]!) ? 1 : 0;
+  if (m.kind === 'tx') verifyTxs(data, head, count, ok);
+  else for (let i = 0, k = 1; i < count; i++, k += 2) ok[i] = verifyRaw(data, head[k]!, head[k + 1]!) ? 1 : 0;
   port.postMessage({ id: m.id, ok }, [ok.buffer]);
 });
