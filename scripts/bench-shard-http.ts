@@ -6,18 +6,24 @@
 //
 // The HTTP part:
 // a real `smt node start` child process (signature verification on), pre-signed transfers among many
-// accounts submitted in batches (POST /v1/tx {"txs": [...]}) with a few requests in flight, until
-// every accepted transaction is committed (sealed and durable).
+// accounts submitted in batches (POST /v1/tx, the signed transfers concatenated as
+// application/octet-stream, with `Prefer: return=minimal`: the answer is the counts and only the
+// refused transfers) with a few requests in flight, until every accepted transaction is committed
+// (sealed and durable). This process is the client: it shares the cores with the node.
 //
 //   npm run bench:shard:http -- [--accounts 4000] [--per-account 25] [--batch 2000] [--inflight 4] [--epoch-ms 500] [--json] [--no-in-process]
 //   (--json: submit {"txs": [hex, ...]} instead of the compact application/octet-stream batch)
 //   (or env BENCH_ACCOUNTS, BENCH_PER_ACCOUNT, BENCH_BATCH, BENCH_INFLIGHT, BENCH_EPOCH_MS)
+//   (env BENCH_NODE_ARGS: Node.js flags for the node process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+//   (env BENCH_POLL_MS: poll /v1/health every that many ms instead of following seals by long poll)
 //
 // Reports committed tps (first submission -> last commit), client-side submit-to-commit latency
 // p50/p99 (per batch: from sending it to the first moment the node's latest epoch covers the epoch its
-// transactions were committed in, sampled every 10 ms), the node's peak RSS; the last line is one
-// JSON object. `runHttpBench()` is exported for scripts/bench-shard.ts.
+// transactions were committed in, seen by long poll: GET /v1/health?after=<epoch> answers right
+// after each seal), the node's peak RSS; the last line is one JSON object. `runHttpBench()` is
+// exported for scripts/bench-shard.ts.
 import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +86,28 @@ function threadCpuOf(pid: number): Record<string, number> {
   return out;
 }
 
+// The client shares the machine's two cores with the node it measures, so it must cost little:
+// node:http over kept-alive connections, not fetch (whose web streams cost several times more per
+// request), and answers read as one buffer.
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function httpCall(base: string, method: 'GET' | 'POST', path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; preferenceApplied: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, { method, agent, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), preferenceApplied: res.headers['preference-applied'] as string | undefined }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const SMT = join(import.meta.dirname, '..', 'bin', 'smt.mjs');
+/** 0: the client follows the node's seals by long poll; else it polls every this many ms (env BENCH_POLL_MS, a measuring knob). */
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 0);
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -118,7 +145,8 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
     log(`# pre-signed ${txs.length} transfers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     // The node: a separate process, verification on (default workers).
-    const proc = spawn(process.execPath, [SMT, 'node', 'start', '--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+    const proc = spawn(process.execPath, [...nodeArgs, SMT, 'node', 'start', '--network', netDir, '--api', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       const t = setTimeout(() => reject(new Error('node did not start in 60 s')), 60_000);
@@ -157,23 +185,43 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       let watching = true;
       let lastEpoch = -2;
       let committedTotal = 0;
+      // By long poll (GET /v1/health?after=<latest seen>: answered as soon as a later epoch is
+      // sealed, twice an epoch), or with BENCH_POLL_MS by polling every that many ms.
       const watcher = (async () => {
         while (watching) {
           try {
-            const h = (await (await fetch(`${url}/v1/health`)).json()) as { epoch: number; committedTotal: number };
+            const path = POLL_MS > 0 || lastEpoch < -1 ? '/v1/health' : `/v1/health?after=${lastEpoch}`;
+            const h = JSON.parse((await httpCall(url, 'GET', path)).body.toString('utf8')) as { epoch: number; committedTotal: number };
             const now = performance.now();
             for (let e = lastEpoch + 1; e <= h.epoch; e++) if (!epochSeenAt.has(e)) epochSeenAt.set(e, now);
             lastEpoch = Math.max(lastEpoch, h.epoch);
             committedTotal = h.committedTotal;
-          } catch { /* node busy; try again */ }
-          await new Promise((r) => setTimeout(r, 10));
+          } catch {
+            await new Promise((r) => setTimeout(r, 10)); // node busy; try again
+          }
+          if (POLL_MS > 0) await new Promise((r) => setTimeout(r, POLL_MS));
         }
       })();
       const baseCommitted = await (async () => {
-        const h = (await (await fetch(`${url}/v1/health`)).json()) as { committedTotal: number };
+        const h = JSON.parse((await httpCall(url, 'GET', '/v1/health')).body.toString('utf8')) as { committedTotal: number };
         return h.committedTotal;
       })();
 
+      // The request bodies are made before the clock starts, as the in-process half's batches are
+      // (views into one buffer of pre-signed transfers): the client's part in the run is sending
+      // them and reading the answers. `Prefer: return=minimal`: the node answers a batch with its
+      // counts and only the refused transfers, not one result per transfer.
+      const bodyOf = (slice: typeof txs): Buffer => {
+        if (format === 'json') return Buffer.from(JSON.stringify({ txs: slice.map((t) => t.hex) }));
+        const b = joinSignedTxs(slice.map((t) => t.bytes));
+        return Buffer.from(b.buffer, b.byteOffset, b.length);
+      };
+      const prepared: { slice: typeof txs; body: Buffer }[] = [];
+      for (let i = 0; i < txs.length; i += batchSize) {
+        const slice = txs.slice(i, i + batchSize);
+        prepared.push({ slice, body: bodyOf(slice) });
+      }
+      const contentType = format === 'json' ? 'application/json' : 'application/octet-stream';
       const batches: { start: number; sent: number; sample: string[] }[] = [];
       let next = 0;
       let accepted = 0;
@@ -183,27 +231,26 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       const nodeThreads0 = threadCpuOf(proc.pid!);
       const client0 = process.cpuUsage();
       const worker = async (): Promise<void> => {
-        while (next < txs.length) {
-          const slice = txs.slice(next, next + batchSize);
-          next += slice.length;
-          let pending = slice;
-          const b = { start: 0, sent: 0, sample: [slice[0]!.txid, slice[slice.length - 1]!.txid] };
+        while (next < prepared.length) {
+          const p = prepared[next++]!;
+          let pending = p.slice;
+          let body = p.body;
+          const b = { start: 0, sent: 0, sample: [pending[0]!.txid, pending[pending.length - 1]!.txid] };
           while (pending.length > 0) {
             b.start = performance.now();
-            const r = format === 'json'
-              ? await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: pending.map((t) => t.hex) }) })
-              : await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: joinSignedTxs(pending.map((t) => t.bytes)) });
-            const j = (await r.json()) as { results?: { status: string; reason?: string }[] };
-            if (!j.results) throw new Error(`submission failed: HTTP ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
+            const r = await httpCall(url, 'POST', '/v1/tx', body, { 'content-type': contentType, prefer: 'return=minimal' });
+            const j = JSON.parse(r.body.toString('utf8')) as { accepted?: number; rejections?: { index: number; reason: string }[] };
+            if (r.preferenceApplied !== 'return=minimal' || j.rejections === undefined) throw new Error(`submission failed: HTTP ${r.status} ${r.body.toString('utf8').slice(0, 200)}`);
+            accepted += j.accepted!;
             const retry: typeof pending = [];
-            j.results.forEach((res, i) => {
-              if (res.status === 'accepted') accepted++;
-              else if (res.reason === 'mempool-full') retry.push(pending[i]!);
-              else throw new Error(`transaction refused: ${JSON.stringify(res)}`);
-            });
+            for (const x of j.rejections) {
+              if (x.reason === 'mempool-full') retry.push(pending[x.index]!);
+              else throw new Error(`transaction refused: ${JSON.stringify(x)}`);
+            }
             if (retry.length) {
               retries503++;
               await new Promise((res) => setTimeout(res, 50));
+              body = bodyOf(retry);
             }
             pending = retry;
           }
@@ -224,7 +271,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       const nodeThreads1 = threadCpuOf(proc.pid!);
       const client = process.cpuUsage(client0);
       watching = false;
-      await watcher;
+      await watcher; // its last long poll ends at the next seal
       // Latency per batch: from its submission to the moment its commit epoch became visible.
       const lat: number[] = [];
       for (const b of batches) {
@@ -253,6 +300,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
         nodeThreadsUsPerTx, clientCpuUsPerTx: Math.round((client.user + client.system) / Math.max(1, committed)),
       };
     } finally {
+      agent.destroy();
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
     }

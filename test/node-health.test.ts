@@ -75,3 +75,37 @@ test('a depth-1 node with gossip and no peer is live but not ready', async () =>
     await node.close();
   }
 });
+
+test('GET /v1/health?after=E is answered once an epoch later than E is sealed (at once if one is), and at once when the node closes', async () => {
+  const netDir = join(tmp, 'n3');
+  initNetwork({ dir: netDir, depth: 0, accounts: 1, epochMs: 200, networkId: 'health-test', balance: 1000n, force: false });
+  const node = await SmtNode.start({ networkDir: netDir, dataDir: join(tmp, 'd3'), apiPort: 0, logger, manualSeal: true });
+  let closed = false;
+  try {
+    for (const bad of ['x', '-2', '1.5', '01', '99999999999999999']) {
+      const r = await fetch(`${node.url}/v1/health?after=${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(((await r.json()) as any).error.code, 'bad-request', bad);
+    }
+    // nothing sealed yet (epoch -1): a poll after -1 waits for the first seal
+    let answered = false;
+    const poll = fetch(`${node.url}/v1/health?after=-1`).then(async (r) => ((answered = true), (await r.json()) as any));
+    await sleep(400);
+    assert.equal(answered, false, 'answered before any seal');
+    await node.sealNow();
+    assert.equal((await poll).epoch, 0, 'answered with the sealed epoch');
+    // an epoch past `after` is already sealed: at once
+    assert.equal(((await (await fetch(`${node.url}/v1/health?after=-1`)).json()) as any).epoch, 0);
+    // a held poll is answered when the node closes, not after the server's forced close (5 s)
+    const held = fetch(`${node.url}/v1/health?after=0`).then(async (r) => (await r.json()) as any);
+    await sleep(200);
+    const t0 = Date.now();
+    const closing = node.close();
+    closed = true;
+    assert.equal((await held).epoch, 0);
+    assert.ok(Date.now() - t0 < 3000, `held poll answered ${Date.now() - t0} ms after close began`);
+    await closing;
+  } finally {
+    if (!closed) await node.close();
+  }
+});

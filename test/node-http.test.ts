@@ -14,7 +14,7 @@ import type { SubmitResult } from '../src/shard/shard.js';
 import { keyPairFromSeed } from '../src/core/ed25519.js';
 import { encodeSignedTx, signTransfer } from '../src/shard/tx.js';
 import { joinSignedTxs } from '../src/shard/tx-batch.js';
-import { MAX_BATCH } from '../src/node/api.js';
+import { MAX_BATCH, prefersMinimal } from '../src/node/api.js';
 
 /** `n` signed transfers of network `net` (real encodings: the splitter only frames them). */
 function signedTxs(n: number, net = 'testnet'): Uint8Array[] {
@@ -203,6 +203,37 @@ describe('submission results', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  test('Prefer: return=minimal answers a batch with the full answer\'s counts and exactly its rejected results, each with its position', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.constant('0a0b'), fc.constant('xyz'), fc.constant('0')), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 4 }), async (txs, every) => {
+        submitScript = (n) => Array.from({ length: n }, (_, i) => (i % every === 1 ? { ok: false as const, txid: TXID, reason: 'mempool-full' as const, message: 'full' } : { ok: true as const, txid: TXID }));
+        const body = JSON.stringify({ txs });
+        const full = await call('POST', '/v1/tx', body, { 'content-type': 'application/json' });
+        const min = await call('POST', '/v1/tx', body, { 'content-type': 'application/json', prefer: 'respond-async, return=minimal' });
+        assert.equal(min.status, full.status);
+        assert.equal(min.headers['preference-applied'], 'return=minimal');
+        assert.equal(full.headers['preference-applied'], undefined, 'only when asked');
+        assert.equal(min.headers['retry-after'], full.headers['retry-after']);
+        const expected = full.json.results.flatMap((r: any, index: number) => (r.status === 'rejected' ? [{ index, ...r }] : []));
+        assert.deepEqual(min.json, { accepted: full.json.accepted, forwarded: full.json.forwarded, rejected: full.json.rejected, rejections: expected });
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('the compact batch with Prefer: return=minimal: an all-accepted batch answers only its counts', async () => {
+    const txs = signedTxs(5);
+    submitScript = (n) => Array.from({ length: n }, (_, i) => ({ ok: true as const, txid: i.toString(16).padStart(64, '0') }));
+    const r = await call('POST', '/v1/tx', Buffer.from(joinSignedTxs(txs)), { 'content-type': 'application/octet-stream', prefer: 'return=minimal' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { accepted: 5, forwarded: 0, rejected: 0, rejections: [] });
+  });
+
+  test('prefersMinimal reads RFC 7240 Prefer headers: return=minimal among other preferences, any case, quoted or with parameters', () => {
+    for (const h of ['return=minimal', 'RETURN=Minimal', 'respond-async, return=minimal', 'return="minimal"', 'return=minimal; x=1', ' return = minimal ', ['wait=5', 'return=minimal']]) assert.equal(prefersMinimal(h), true, String(h));
+    for (const h of [undefined, '', 'return=representation', 'return=minimalx', 'return', 'minimal', 'wait=5', 'x-return=minimal']) assert.equal(prefersMinimal(h), false, String(h));
   });
 
   test('a batch entirely refused by a full mempool answers 503 with Retry-After', async () => {

@@ -198,6 +198,9 @@ test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml:
   // node
   const health = (await call(`${home}/v1/health`, {}, 200)).body;
   assert.equal(health.depth, 1);
+  // the long poll: answered once a later epoch is sealed (1 s epochs)
+  assert.ok((await call(`${home}/v1/health?after=${health.epoch}`, {}, 200)).body.epoch > health.epoch);
+  await call(`${home}/v1/health?after=x`, {}, 400);
   await call(`${home}/v1/health/live`, {}, 200);
   await call(`${home}/v1/health/ready`, {}, 200);
   const served = (await call(`${home}/v1/openapi.json`, {}, 200)).body;
@@ -236,6 +239,10 @@ test('real answers of a running depth-1 cluster (--p2p) match docs/openapi.yaml:
   const cross = signedTransfer(c, a.file, remote.address, 7n, nonce + 1n);
   const batch = (await call(`${other}/v1/tx`, { json: { txs: [cross.hex, 'zz'] } }, 200)).body;
   assert.equal(batch.results.length, 2);
+  // the same batch form with Prefer: return=minimal: the counts and the rejected transfers only (BatchSummary)
+  const summary = await call(`${home}/v1/tx`, { json: { txs: [t0.hex, 'zz'] }, headers: { prefer: 'return=minimal' } }, 200);
+  assert.equal(summary.headers.get('preference-applied'), 'return=minimal');
+  assert.deepEqual(summary.body.rejections.map((r: any) => [r.index, r.reason]), [[0, 'duplicate'], [1, 'malformed']]);
 
   // transaction status: pending or committed, unknown, bad id; the cross-shard halves
   await call(`${home}/v1/tx/${t0.txid}`, {}, 200);

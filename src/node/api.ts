@@ -37,7 +37,7 @@ const ROUTE_CHUNK = 256;
 const hHome = taggedHasher('home-shard');
 
 /** What the API needs from a shard (the Shard class satisfies it). */
-export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt' | 'verifyTxSignatures'>>;
+export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt' | 'verifyTxSignatures' | 'events'>>;
 
 /** Our text for each reason a transaction is refused, for verdicts that come from another node. */
 export const REJECT_TEXT: Record<RejectReason, string> = {
@@ -61,6 +61,8 @@ const STALL_EPOCHS = 5;
 const STALL_MIN_MS = 10_000;
 /** Readiness: more epochs than this behind the clock is catching up. */
 const CATCHUP_EPOCHS = 2;
+/** GET /v1/health?after=E answers at the latest this long after the request if no later epoch is sealed. */
+export const HEALTH_WAIT_MS = 10_000;
 
 export interface ApiOptions {
   shard: ApiShard;
@@ -142,53 +144,90 @@ export function buildApi(o: ApiOptions): Router {
     }
     // Routing: transactions whose sender lives on another shard go to that shard's gossip topic;
     // everything else (including what does not decode) is the local shard's to accept or reject.
-    const results: (TxResultJson | undefined)[] = decoded.map((d) =>
-      d instanceof Uint8Array ? undefined : { status: 'rejected', reason: 'malformed', message: 'transaction must be a hex string', httpStatus: httpStatusFor('malformed') },
-    );
-    const local: number[] = [];
+    // `early`: the results known before the shard is asked (undecodable hex, forwarded transfers).
+    const early = new Map<number, TxResultJson>();
+    let localAt: number[] | undefined; // positions of the local transfers; undefined: every position
     const remote = new Map<ShardId, { i: number; txid: string }[]>();
-    for (let i = 0; i < decoded.length; i++) {
-      if (i > 0 && i % ROUTE_CHUNK === 0) await nextTurn();
-      const d = decoded[i]!;
-      if (!(d instanceof Uint8Array)) continue;
-      const f = network && depth > 0 ? foreignHome(d, shard) : undefined;
-      if (f === undefined) {
-        local.push(i);
-        continue;
+    const routes = network !== undefined && depth > 0;
+    if (routes || !decoded.every((d) => d instanceof Uint8Array)) {
+      localAt = [];
+      for (let i = 0; i < decoded.length; i++) {
+        if (routes && i > 0 && i % ROUTE_CHUNK === 0) await nextTurn();
+        const d = decoded[i]!;
+        if (!(d instanceof Uint8Array)) {
+          early.set(i, { status: 'rejected', reason: 'malformed', message: 'transaction must be a hex string', httpStatus: httpStatusFor('malformed') });
+          continue;
+        }
+        const f = routes ? foreignHome(d, shard) : undefined;
+        if (f === undefined) {
+          localAt.push(i);
+          continue;
+        }
+        let l = remote.get(f.home);
+        if (!l) remote.set(f.home, (l = []));
+        l.push({ i, txid: f.txid });
       }
-      let l = remote.get(f.home);
-      if (!l) remote.set(f.home, (l = []));
-      l.push({ i, txid: f.txid });
     }
-    const submitted = local.length > 0 ? await shard.submit(local.map((i) => decoded[i] as Uint8Array)) : [];
-    local.forEach((i, k) => (results[i] = submitResultJson(submitted[k]!)));
-    for (const [home, txs] of remote) await forward(home, txs, decoded as Uint8Array[], results);
-    const counts = new Map<string, number>();
-    const byResult = new Map<string, number>(); // the metric's labels; one inc per label per batch, not per transaction
-    for (const r of results as TxResultJson[]) {
-      const key = r.status === 'rejected' ? r.reason : r.status;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      // metric: what this node did with it (accepted by another shard's node = forwarded)
-      const result = r.status === 'accepted' && r.shard ? 'forwarded' : key;
-      byResult.set(result, (byResult.get(result) ?? 0) + 1);
+    const localTxs = localAt === undefined ? (decoded as Uint8Array[]) : localAt.map((i) => decoded[i] as Uint8Array);
+    const submitted = localTxs.length > 0 ? await shard.submit(localTxs) : [];
+    for (const [home, txs] of remote) await forward(home, txs, decoded as Uint8Array[], early);
+    // The counts and the metric's labels (one inc per label per batch, not per transaction). Nothing
+    // per transaction is built for what the shard accepted unless the answer lists every result.
+    let accepted = 0;
+    let forwarded = 0;
+    let handedOn = 0; // accepted by another shard's node, or forwarded by gossip: the metric's 'forwarded'
+    const rejected = new Map<string, number>(); // by reason
+    const countRejected = (reason: string): void => void rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
+    let localAccepted = 0;
+    for (const r of submitted) {
+      if (r.ok) localAccepted++;
+      else countRejected(r.reason);
     }
+    for (const r of early.values()) {
+      if (r.status === 'rejected') countRejected(r.reason);
+      else {
+        handedOn++;
+        if (r.status === 'forwarded') forwarded++;
+        else accepted++;
+      }
+    }
+    accepted += localAccepted;
+    const byResult = new Map<string, number>(rejected);
+    if (localAccepted > 0) byResult.set('accepted', localAccepted);
+    if (handedOn > 0) byResult.set('forwarded', handedOn);
     if (metrics) for (const [result, n] of byResult) metrics.submissions.inc({ result }, n);
-    const accepted = counts.get('accepted') ?? 0;
     if (accepted > 0) o.onAccepted?.(accepted);
     // a full mempool or a full verification queue: the client should come back later
-    const full = (counts.get('mempool-full') ?? 0) + (counts.get('overloaded') ?? 0);
+    const full = (rejected.get('mempool-full') ?? 0) + (rejected.get('overloaded') ?? 0);
     const headers: Record<string, string> = full > 0 ? { 'retry-after': retryAfter() } : {};
 
-    const forwarded = counts.get('forwarded') ?? 0;
     if (!batch) {
-      const r = results[0]!;
+      const r = early.get(0) ?? submitResultJson(submitted[0]!);
       if (r.status !== 'rejected') return { status: 202, json: r };
       return { status: r.httpStatus, headers, json: { error: { code: r.reason, message: r.message, ...(r.shard ? { shard: r.shard } : {}) }, ...(r.txid ? { txid: r.txid } : {}) } };
     }
-    // A batch answers 200 with one result per transaction, unless the whole batch bounced off a full mempool or queue.
-    const status = full === results.length ? 503 : 200;
+    // A batch answers 200, unless the whole batch bounced off a full mempool or queue (503).
+    const total = decoded.length;
+    const status = full === total ? 503 : 200;
+    const rejectedCount = total - accepted - forwarded;
     // strings and numbers only: serialised here without toJson's bigint replacer (one answer per batch of thousands)
-    return { status, headers, jsonText: JSON.stringify({ accepted, forwarded, rejected: results.length - accepted - forwarded, results }) };
+    if (prefersMinimal(req.headers.prefer)) {
+      // `Prefer: return=minimal`: the counts, and only the refused transfers, each with its position
+      const rejections: (TxResultJson & { index: number })[] = [];
+      for (let i = 0, k = 0; i < total && rejections.length < rejectedCount; i++) {
+        let r = early.size > 0 ? early.get(i) : undefined;
+        if (r === undefined) {
+          const sr = submitted[k++]!;
+          if (!sr.ok) r = submitResultJson(sr);
+        }
+        if (r?.status === 'rejected') rejections.push({ index: i, ...r });
+      }
+      return { status, headers: { ...headers, 'preference-applied': 'return=minimal' }, jsonText: JSON.stringify({ accepted, forwarded, rejected: rejectedCount, rejections }) };
+    }
+    // one result per transaction, in order
+    const results = new Array<TxResultJson>(total);
+    for (let i = 0, k = 0; i < total; i++) results[i] = (early.size > 0 ? early.get(i) : undefined) ?? submitResultJson(submitted[k++]!);
+    return { status, headers, jsonText: JSON.stringify({ accepted, forwarded, rejected: rejectedCount, results }) };
   });
 
   /** Signature checks of transactions to forward: on the shard's verification workers (never on the
@@ -199,18 +238,18 @@ export function buildApi(o: ApiOptions): Router {
    * never relays garbage: directly (its verdict per transaction comes back, as a code: the text is
    * ours), else by gossip on home's tx topic ("forwarded": the outcome shows in `tx status` only).
    * One result per transaction. */
-  async function forward(home: ShardId, txs: { i: number; txid: string }[], all: Uint8Array[], results: (TxResultJson | undefined)[]): Promise<void> {
+  async function forward(home: ShardId, txs: { i: number; txid: string }[], all: Uint8Array[], results: Map<number, TxResultJson>): Promise<void> {
     const good: { i: number; txid: string }[] = [];
     const sigOk = await verifyForwarded(txs.map((t) => all[t.i]!));
     if (!sigOk) {
-      for (const { i, txid } of txs) results[i] = { txid, status: 'rejected', reason: 'overloaded', message: REJECT_TEXT.overloaded, httpStatus: httpStatusFor('overloaded') };
+      for (const { i, txid } of txs) results.set(i, { txid, status: 'rejected', reason: 'overloaded', message: REJECT_TEXT.overloaded, httpStatus: httpStatusFor('overloaded') });
       return;
     }
     txs.forEach(({ i, txid }, k) => {
       if (sigOk[k]) {
         good.push({ i, txid });
-        results[i] = { txid, status: 'forwarded', shard: home };
-      } else results[i] = { txid, status: 'rejected', reason: 'bad-signature', message: REJECT_TEXT['bad-signature'], httpStatus: httpStatusFor('bad-signature') };
+        results.set(i, { txid, status: 'forwarded', shard: home });
+      } else results.set(i, { txid, status: 'rejected', reason: 'bad-signature', message: REJECT_TEXT['bad-signature'], httpStatus: httpStatusFor('bad-signature') });
     });
     for (let k = 0; k < good.length; k += FORWARD_CHUNK) {
       const chunk = good.slice(k, k + FORWARD_CHUNK);
@@ -219,9 +258,9 @@ export function buildApi(o: ApiOptions): Router {
         chunk.forEach(({ i, txid }, j) => {
           const v = verdicts[j]!;
           // the other node's word: its code only, and the txid as computed here
-          results[i] = v.ok
+          results.set(i, v.ok
             ? { txid, status: 'accepted', shard: home }
-            : { txid, status: 'rejected', reason: v.reason, message: REJECT_TEXT[v.reason], httpStatus: httpStatusFor(v.reason), shard: home };
+            : { txid, status: 'rejected', reason: v.reason, message: REJECT_TEXT[v.reason], httpStatus: httpStatusFor(v.reason), shard: home });
         });
         continue;
       }
@@ -233,7 +272,7 @@ export function buildApi(o: ApiOptions): Router {
       }
       if (sent > 0) continue;
       for (const { i, txid } of chunk) {
-        results[i] = { txid, status: 'rejected', reason: 'unroutable', message: `cannot forward to shard ${home}: no node of that shard is reachable`, httpStatus: 503, shard: home };
+        results.set(i, { txid, status: 'rejected', reason: 'unroutable', message: `cannot forward to shard ${home}: no node of that shard is reachable`, httpStatus: 503, shard: home });
       }
     }
   }
@@ -339,7 +378,42 @@ export function buildApi(o: ApiOptions): Router {
     if (network && g.depth > 0 && network.stats().peers === 0) reasons.push('no connected peers');
     return { live, ready: reasons.length === 0, behind, reasons };
   };
-  router.add('GET', '/v1/health', () => {
+  // GET /v1/health?after=E, a long poll: the answer waits for an epoch later than E to be sealed
+  // (or HEALTH_WAIT_MS, the client hanging up, the server closing). A client that follows seals
+  // asks twice an epoch instead of polling. One 'sealed' listener for every waiting request.
+  const waiting = new Map<() => void, number>(); // release -> the epoch it waits to see passed
+  let closing = false;
+  const onSealed = (): void => {
+    const e = shard.latestEpoch();
+    for (const [release, after] of waiting) if (e > after) release();
+  };
+  router.onClose(() => {
+    closing = true;
+    for (const release of [...waiting.keys()]) release();
+  });
+  const sealedAfter = (after: number, signal: AbortSignal): Promise<void> | undefined => {
+    const events = shard.events;
+    if (shard.latestEpoch() > after || events === undefined || closing || signal.aborted) return undefined;
+    return new Promise<void>((resolve) => {
+      const release = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', release);
+        waiting.delete(release);
+        if (waiting.size === 0) events.off('sealed', onSealed);
+        resolve();
+      };
+      const timer = setTimeout(release, HEALTH_WAIT_MS);
+      signal.addEventListener('abort', release);
+      if (waiting.size === 0) events.on('sealed', onSealed);
+      waiting.set(release, after);
+    });
+  };
+  router.add('GET', '/v1/health', async (req) => {
+    const afterParam = req.query.get('after');
+    if (afterParam !== null) {
+      if (!/^(-1|0|[1-9][0-9]{0,15})$/.test(afterParam) || !Number.isSafeInteger(Number(afterParam))) throw new HttpError(400, 'bad-request', `after must be an epoch (an integer >= -1), got ${JSON.stringify(afterParam.slice(0, 40))}`);
+      await sealedAfter(Number(afterParam), req.signal);
+    }
     const st = shard.stats();
     const g = shard.genesis;
     const c = condition();
@@ -426,6 +500,21 @@ export function buildApi(o: ApiOptions): Router {
   }
   addExplorerRoutes(router, o); // light-client answers, the explorer page and its live stream
   return router;
+}
+
+/**
+ * Whether a request's Prefer header (RFC 7240) asks for `return=minimal`: a batch is then answered
+ * with its counts and only the refused transfers (bulk clients: no result per accepted transfer).
+ */
+export function prefersMinimal(prefer: string | string[] | undefined): boolean {
+  if (prefer === undefined) return false;
+  for (const h of Array.isArray(prefer) ? prefer : [prefer]) {
+    for (const p of h.split(',')) {
+      const [name, value] = p.split(';', 1)[0]!.split('=', 2).map((x) => x.trim().toLowerCase());
+      if (name === 'return' && (value === 'minimal' || value === '"minimal"')) return true;
+    }
+  }
+  return false;
 }
 
 /** The sender's home shard (and the txid) if the bytes are a transaction of this network homed elsewhere. */

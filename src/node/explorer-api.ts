@@ -127,7 +127,7 @@ export function addExplorerRoutes(router: Router, o: ApiOptions): void {
     const m = router.match('GET', '/v1/proof/status');
     if (m.kind === 'found') {
       try {
-        const st = (await m.handler({ method: 'GET', path: '/v1/proof/status', params: {}, query: new URLSearchParams(), headers: {}, json: async () => ({}), body: async () => ({ type: '', bytes: Buffer.alloc(0) }) })).json as Record<string, unknown>;
+        const st = (await m.handler({ method: 'GET', path: '/v1/proof/status', params: {}, query: new URLSearchParams(), headers: {}, json: async () => ({}), body: async () => ({ type: '', bytes: Buffer.alloc(0) }), signal: AbortSignal.abort() })).json as Record<string, unknown>;
         const pe = typeof st.latestGlobalProofEpoch === 'number' && st.latestGlobalProofEpoch >= 0 ? st.latestGlobalProofEpoch : null;
         proof = { proving: st.proving, proveEvery: st.proveEvery, latestGlobalProofEpoch: pe, treeEpoch: st.treeEpoch, recent: st.recent };
       } catch {

@@ -76,6 +76,8 @@ export interface ApiRequest {
    * limit). A JSON body is then parsed with parseJsonBody.
    */
   body(types: readonly string[]): Promise<{ type: string; bytes: Buffer }>;
+  /** Aborted when the connection closes or the answer is sent (a handler that waits stops waiting). */
+  readonly signal: AbortSignal;
 }
 
 /** Parses a JSON request body (400 malformed-json if it is not JSON). */
@@ -114,6 +116,18 @@ export type RouteMatch =
 
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly closeHooks: (() => void)[] = [];
+
+  /** `f` runs at close(): handlers that hold requests open (long polls) answer at once. */
+  onClose(f: () => void): this {
+    this.closeHooks.push(f);
+    return this;
+  }
+
+  /** The server is closing: held requests are answered now, so closing does not wait on them. */
+  close(): void {
+    for (const f of this.closeHooks) f();
+  }
 
   add(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler });
@@ -247,7 +261,16 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
       if (m.kind === 'method-not-allowed') {
         throw new HttpError(405, 'method-not-allowed', `${method} is not allowed on ${url.pathname}; allowed: ${m.allow.join(', ')}`, { allow: m.allow.join(', ') });
       }
+      let aborter: AbortController | undefined; // made only for a handler that asks for the signal
       const apiReq: ApiRequest = {
+        get signal() {
+          if (aborter === undefined) {
+            const a = (aborter = new AbortController());
+            if (req.socket.destroyed) a.abort();
+            else res.once('close', () => a.abort());
+          }
+          return aborter.signal;
+        },
         method,
         path: url.pathname,
         params: m.params,

@@ -2,6 +2,7 @@
 // one process do not collide. Served at GET /metrics.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import { buildInfo } from './build-info.js';
+import { GroupedHistogram } from './grouped-histogram.js';
 
 export type SubmissionResult = 'accepted' | string; // 'accepted' or a RejectReason
 
@@ -13,7 +14,7 @@ export interface NodeMetrics {
   mempool: Gauge;
   epoch: Gauge;
   sealSeconds: Histogram;
-  commitLatency: Histogram;
+  commitLatency: GroupedHistogram;
   httpRequests: Counter<'route' | 'status'>;
   httpSeconds: Histogram<'route'>;
 }
@@ -38,7 +39,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     mempool: new Gauge({ name: 'smt_mempool_size', help: 'Transactions waiting in the mempool', registers }),
     epoch: new Gauge({ name: 'smt_epoch', help: 'Latest sealed epoch (-1 before the first seal)', registers }),
     sealSeconds: new Histogram({ name: 'smt_seal_seconds', help: 'Time to seal one epoch (apply, hash, sign, write one atomic batch)', registers, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] }),
-    commitLatency: new Histogram({
+    // one call per group of transactions sharing an acceptance time, not one per transaction
+    commitLatency: new GroupedHistogram({
       name: 'smt_commit_latency_seconds',
       help: 'Per committed transaction: time from its acceptance into the mempool to the end of the seal that made it durable',
       registers,

@@ -19,7 +19,9 @@ export class TxBatchError extends Error {
 }
 
 /**
- * Splits `body` into its signed transfers (views into `body`, not copies), at most `max` of them.
+ * Splits `body` into its signed transfers (plain Uint8Array views into `body`'s memory, not copies,
+ * also when `body` is a Buffer: a Buffer's subarray costs a species constructor call per view), at
+ * most `max` of them.
  * Only the framing is checked here (version byte, network id length, enough bytes); each piece is
  * then decoded and checked as any submitted transfer. Throws TxBatchError, naming the transfer and
  * byte offset, if the body is empty, does not split exactly, or holds more than `max`.
@@ -37,7 +39,7 @@ export function splitSignedTxs(body: Uint8Array, max: number): Uint8Array[] {
     if (netLen < 1 || netLen > MAX_NETWORK_BYTES) throw new TxBatchError('bad-request', `transaction ${k} at byte ${o}: network id length ${netLen} outside 1..${MAX_NETWORK_BYTES}`);
     const len = SIGNED_TX_FIXED_BYTES + netLen;
     if (body.length - o < len) throw new TxBatchError('bad-request', `transaction ${k} at byte ${o}: truncated (${body.length - o} of ${len} bytes)`);
-    out.push(body.subarray(o, o + len));
+    out.push(new Uint8Array(body.buffer, body.byteOffset + o, len));
     o += len;
   }
   return out;
