@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { taggedHash } from '../src/core/hash.js';
-import { addressFromPublicKey } from '../src/core/address.js';
-import { addressFast, addressHexAt, taggedHasher } from '../src/shard/fast-hash.js';
+import { addressFromPublicKey, homeShard } from '../src/core/address.js';
+import { shardIndex } from '../src/core/ids.js';
+import { addressFast, addressHexAt, homeIndexAt, taggedHasher } from '../src/shard/fast-hash.js';
 import { txIdOfSigned, txIdOfSignedInto } from '../src/shard/tx.js';
 import { toHex } from '../src/core/bytes.js';
 
@@ -51,4 +52,13 @@ test('hex equals core toHex on any bytes, including views into larger buffers', 
     const v = b.subarray(Math.min(s, b.length), Math.max(Math.min(s, b.length), b.length - e));
     assert.equal(hex(v), toHex(v));
   }));
+});
+
+test('homeIndexAt (the API routing hot path) equals shardIndex(homeShard(address)) at every depth, in doubles and past them', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 19 }), fc.nat({ max: 40 }), (pk, depth, at) => {
+    const b = new Uint8Array(at + 32 + 7);
+    b.set(pk, at);
+    assert.equal(homeIndexAt(b, at, depth), shardIndex(homeShard(addressFromPublicKey(pk), depth)));
+  }), { numRuns: 500 });
+  assert.throws(() => homeIndexAt(new Uint8Array(40), 9, 1), RangeError);
 });

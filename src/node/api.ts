@@ -4,14 +4,14 @@ import { buildInfo } from './build-info.js';
 // Error messages are our own texts: an exception's message or another node's words never reach a
 // client (another shard's verdict on a forwarded transaction comes back as its code, with REJECT_TEXT).
 import { fromHex, toHex, DecodeError } from '../core/bytes.js';
-import { parseAddress, homeShard, addressFromPublicKey } from '../core/address.js';
-import { parseShardId, shardFromIndex, type ShardId } from '../core/ids.js';
+import { parseAddress, homeShard } from '../core/address.js';
+import { parseShardId, shardFromIndex, shardIndex, type ShardId } from '../core/ids.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeSignedSnapshot, snapshotToJson, type SignedSnapshot } from '../shard/snapshot.js';
 import { httpStatusFor, type RejectReason } from '../shard/errors.js';
 import type { Shard, SubmitResult } from '../shard/shard.js';
-import { decodeSignedTx, decodeSignedTxFull, txIdOfTransferBytes, verifySignedTxBytes } from '../shard/tx.js';
-import { addressFast, hex, taggedHasher } from '../shard/fast-hash.js';
+import { decodeSignedTx, scanSignedTx, txIdOfTransferBytes, verifySignedTxBytes, type TxScan } from '../shard/tx.js';
+import { hex, homeIndexAt } from '../shard/fast-hash.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { encodeFinalAggregate } from '../hierarchy/finality.js';
 import { aggregationPath, aggregationPathToJson, globalRoot, globalToJson, PathUnavailableError, type GlobalSnapshot } from '../hierarchy/global.js';
@@ -34,7 +34,6 @@ export const FORWARD_CHUNK = 2_000;
 const TXID_BYTES = 32;
 /** Transactions routed per turn of the event loop (a 1 MiB batch holds ~3,000: other requests get turns). */
 const ROUTE_CHUNK = 256;
-const hHome = taggedHasher('home-shard');
 
 /** What the API needs from a shard (the Shard class satisfies it). */
 export type ApiShard = Pick<Shard, 'id' | 'genesis' | 'submit' | 'txStatus' | 'account' | 'snapshot' | 'latestEpoch' | 'stats'> & Partial<Pick<Shard, 'creditStatus' | 'debitReceipt' | 'verifyTxSignatures' | 'events'>>;
@@ -168,7 +167,7 @@ export function buildApi(o: ApiOptions): Router {
         l.push({ i, txid: f.txid });
       }
     }
-    const localTxs = localAt === undefined ? (decoded as Uint8Array[]) : localAt.map((i) => decoded[i] as Uint8Array);
+    const localTxs = localAt === undefined || localAt.length === decoded.length ? (decoded as Uint8Array[]) : localAt.map((i) => decoded[i] as Uint8Array);
     const submitted = localTxs.length > 0 ? await shard.submit(localTxs) : [];
     for (const [home, txs] of remote) await forward(home, txs, decoded as Uint8Array[], early);
     // The counts and the metric's labels (one inc per label per batch, not per transaction). Nothing
@@ -517,20 +516,25 @@ export function prefersMinimal(prefer: string | string[] | undefined): boolean {
   return false;
 }
 
-/** The sender's home shard (and the txid) if the bytes are a transaction of this network homed elsewhere. */
+/**
+ * The sender's home shard (and the txid) if the bytes are a transaction of this network homed
+ * elsewhere. Every submitted transfer of a node with routing passes here: its fields are read in
+ * place (scanSignedTx) and the home computed without an object or a BigInt (homeIndexAt); only a
+ * transfer to hand on gets a txid.
+ */
 function foreignHome(b: Uint8Array, shard: ApiShard): { home: ShardId; txid: string } | undefined {
-  let d;
+  let t: TxScan;
   try {
-    d = decodeSignedTxFull(b);
+    t = scanSignedTx(b);
   } catch {
     return undefined; // the local shard reports it as malformed
   }
-  if (d.tx.network !== shard.genesis.networkId) return undefined;
-  // core/address.ts homeShard and addressFromPublicKey, through libsodium (thousands per batch)
+  if (t.network !== shard.genesis.networkId) return undefined;
+  const transferLen = t.transferLen; // t is shared: read before the next scan
   const depth = shard.genesis.depth;
-  const h = hHome(addressFast(d.tx.from));
-  const home = shardFromIndex(Number(new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) % BigInt(3 ** depth)), depth);
-  return home === shard.id ? undefined : { home, txid: hex(txIdOfTransferBytes(d.transferBytes)) };
+  const index = homeIndexAt(b, t.fromAt, depth);
+  if (index === shardIndex(shard.id)) return undefined;
+  return { home: shardFromIndex(index, depth), txid: hex(txIdOfTransferBytes(b.subarray(0, transferLen))) };
 }
 
 /** The destination shard of a committed transfer's record value (hex), if it is not `here`. */

@@ -86,3 +86,27 @@ export const hexRange: (b: Uint8Array, start: number, end: number) => string =
   typeof hexSlice === 'function'
     ? (b, start, end) => hexSlice.call(b, start, end)
     : (b, start, end) => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('hex');
+
+const homeHashInto = taggedHasherInto('home-shard');
+const senderKey = new Uint8Array(32);
+const senderAddress = new Uint8Array(20);
+
+/**
+ * The home shard's index (core/ids.ts shardIndex of core/address.ts homeShard) of the sender whose
+ * public key is at b[at, at + 32): the first 8 bytes of H_home(address) as a big-endian u64, mod
+ * 3^depth, without a BigInt or an array per call (the API routes every submitted transfer by it).
+ */
+export function homeIndexAt(b: Uint8Array, at: number, depth: number): number {
+  if (at < 0 || at + 32 > b.length) throw new RangeError(`homeIndexAt: key at ${at} of ${b.length} bytes`);
+  if (depth === 0) return 0;
+  for (let i = 0; i < 32; i++) senderKey[i] = b[at + i]!;
+  sodium.crypto_hash_sha256(digest as Buffer, senderKey as Buffer);
+  for (let i = 0; i < 20; i++) senderAddress[i] = digest[i]!;
+  const h = homeHashInto(senderAddress);
+  const m = 3 ** depth;
+  const hi = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+  const lo = ((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0;
+  // (hi * 2^32 + lo) mod m in doubles: exact while (m - 1) * 2^32 + 2^32 stays below 2^53 (depth <= 13)
+  if (m <= 2 ** 21) return ((hi % m) * 4294967296 + lo) % m;
+  return Number(((BigInt(hi) << 32n) | BigInt(lo)) % BigInt(m));
+}
