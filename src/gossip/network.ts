@@ -40,7 +40,8 @@ export type { GlobalEvent } from '../hierarchy/round.js';
 export type TxBatchVerdict = ValidationOutcome & { checked?: CheckedBatch };
 
 export interface AggregationTiming extends RoundTiming {
-  /** Period of the timer that drives the round machine's timeouts and leases. */
+  /** Longest interval between two ticks of the round machine (a safety net): it is ticked when it
+   * asks to be (its next timeout, fetch wait or lease turn), not periodically. */
   tickMs: number;
   /** Timeout of one fetch request to one peer (receipts; round fetches stop at the round's fetchWaitMs). */
   fetchTimeoutMs: number;
@@ -128,6 +129,9 @@ export class TriadNetwork {
   private readonly stopTimers: (() => void)[] = [];
   private peerCursor = 0;
   private closed = false;
+  private tickAt = Infinity;
+  private tickIsFallback = false;
+  private cancelTick: (() => void) | undefined;
   private readonly counters = { gossipBytesIn: 0, gossipBytesOut: 0, messagesIn: 0, messagesOut: 0, rejected: 0, ignored: 0, fetchesServed: 0, fetchesMade: 0, fetchesRefused: 0 };
 
   private constructor(opts: TriadNetworkOptions) {
@@ -167,6 +171,7 @@ export class TriadNetwork {
     this.rounds = new RoundMachine({
       genesis: this.genesis, shard: this.shard, secretKey: this.o.validatorKey.secretKey, guard: this.guard,
       now: () => this.sched.now(), out: (a) => this.act(a), timing: this.timing, keepEpochs: this.keepEpochs,
+      wake: (at) => this.wakeAt(at),
       ...(this.o.canSign ? { canSign: this.o.canSign } : {}),
     });
     await this.loadStore();
@@ -189,7 +194,29 @@ export class TriadNetwork {
         return encodeSubmitResults(await submit(txs, o.checked));
       }, MAX_SUBMIT_REQUEST_BYTES);
     }
-    this.stopTimers.push(this.sched.every(this.timing.tickMs, () => { if (!this.closed) this.rounds.tick(); }));
+    this.stopTimers.push(() => this.cancelTick?.());
+    this.wakeAt(this.sched.now());
+  }
+
+  /**
+   * The round machine's timer: one pending tick, at the time it asked for (at most tickMs away).
+   * Before, it ticked every 50 ms: 20 wake-ups a second per node with nothing to do in most.
+   */
+  private wakeAt(at: number): void {
+    if (this.closed) return;
+    const now = this.sched.now();
+    const fallback = at > now + this.timing.tickMs;
+    const t = fallback ? now + this.timing.tickMs : Math.max(at, now);
+    // re-armed only when the time changes; a pending safety-net tick stays where it is
+    if (this.cancelTick && (t === this.tickAt || (fallback && this.tickIsFallback))) return;
+    this.cancelTick?.();
+    this.tickAt = t;
+    this.tickIsFallback = fallback;
+    this.cancelTick = this.sched.after(Math.ceil(t - now), () => {
+      this.tickAt = Infinity;
+      this.cancelTick = undefined;
+      if (!this.closed) this.rounds.tick(); // which asks for the next one
+    });
   }
 
   /**
@@ -587,7 +614,7 @@ export class TriadNetwork {
 }
 
 function defaultTiming(epochMs: number): AggregationTiming {
-  return { ...defaultRoundTimingFor(epochMs), tickMs: 50, fetchTimeoutMs: 2000 };
+  return { ...defaultRoundTimingFor(epochMs), tickMs: 1000, fetchTimeoutMs: 2000 };
 }
 
 /**

@@ -108,7 +108,26 @@ export interface RoundMachineOptions {
   /** May this node sign rounds of `epoch` now? A replicated shard signs only through its writer,
    * and only rounds no earlier writer can have signed (docs/REPLICAS.md). Default: always. */
   canSign?: (epoch: number) => boolean;
+  /**
+   * Event-driven timers: after every event and tick, called with the earliest clock time at which
+   * tick() has something to do (a round's timeout, a fetch wait, a publisher's lease turn, a
+   * signature pull, the next catch-up pass; Infinity: only an event can move anything). A driver
+   * that passes it ticks then (plus a slow safety-net tick) instead of every few tens of ms.
+   * Without it nothing changes: the driver calls tick() periodically.
+   */
+  wake?: (at: number) => void;
 }
+
+/**
+ * The sign guard's low-water mark moves this many epochs at a time: its write is fsync'd
+ * (sign-guard.ts), one per step instead of one per epoch (a third of a node's fsyncs at idle). The
+ * records it drops are of stale rounds, which are never signed anyway (`stale`, gc); they are
+ * kept up to this many epochs longer (a few hashes each).
+ */
+export const PRUNE_SIGNS_EVERY = 16;
+
+/** While signing waits for `canSign` (a replica not yet allowed to sign), how often tick() asks again. */
+const CAN_SIGN_POLL_MS = 50;
 
 interface Candidate {
   aggregate: TriadAggregate;
@@ -185,6 +204,12 @@ export class RoundMachine {
   private readonly now: () => number;
   private readonly out: (a: RoundAction) => void;
   private readonly canSign: ((epoch: number) => boolean) | undefined;
+  private readonly wakeFn: ((at: number) => void) | undefined;
+  /** When tick() last ran: deadlines at or before it were handled by it (or wait for an event). */
+  private lastTickAt = -Infinity;
+  /** Rounds with 2 signatures on one aggregate that wait for attached children's finals (tryFinalize). */
+  private readonly childWait = new Set<Round>();
+  private retryingChildren = false;
   /** Replicated shards' snapshots: never two of one (shard, epoch), never a deposed term's (replica/fence.ts). */
   private readonly fence = new TermFence();
   /** Snapshots the fence refused (a deposed writer's, or a second one of an epoch). */
@@ -222,6 +247,7 @@ export class RoundMachine {
     this.now = o.now;
     this.out = o.out;
     this.canSign = o.canSign;
+    this.wakeFn = o.wake;
     this.timing = { ...defaultRoundTiming(o.genesis.epochMs), ...o.timing };
     this.keepEpochs = o.keepEpochs ?? 32;
     this.ancestors = ancestorsOf(o.shard);
@@ -271,6 +297,7 @@ export class RoundMachine {
       if (!latest || g.aggregate.epoch > latest.aggregate.epoch) latest = g;
     }
     if (latest) this.recordFinal(latest, false);
+    this.settle();
   }
 
   /** This node sealed `ss`: publish it to the lowest triad and feed the local round. */
@@ -280,17 +307,20 @@ export class RoundMachine {
     this.sealedAt.set(s.epoch, this.now());
     this.acceptSnapshot(ss);
     this.out({ type: 'publish', topic: this.ancestors[0]!, message: { kind: 'snapshot', snapshot: ss } });
+    this.settle();
   }
 
   /** A gossiped (already validated) shard snapshot of a sibling. */
   snapshot(ss: SignedSnapshot): void {
     this.acceptSnapshot(ss);
+    this.settle();
   }
 
   /** A gossiped (already validated) member signature on triad `t`'s topic. */
   signature(t: TriadPath, aggregate: TriadAggregate, sig: MemberSignature): void {
     if (this.stale(aggregate.epoch)) return;
     this.addSig(this.round(t, aggregate.epoch), aggregate, sig);
+    this.settle();
   }
 
   /** A gossiped (already validated) final aggregate. */
@@ -298,6 +328,7 @@ export class RoundMachine {
     this.recordFinal(fa);
     const r = this.rounds.get(`${fa.aggregate.path}@${fa.aggregate.epoch}`);
     if (r) r.finalSeenPublished = true;
+    this.settle();
   }
 
   /**
@@ -305,6 +336,14 @@ export class RoundMachine {
    * the next peer. Answers to fetches this machine no longer waits for are dropped (true).
    */
   answer(id: number, a: FetchAnswer): boolean {
+    try {
+      return this.take(id, a);
+    } finally {
+      this.settle();
+    }
+  }
+
+  private take(id: number, a: FetchAnswer): boolean {
     const p = this.fetches.get(id);
     if (!p) return true;
     const net = this.genesis.networkId;
@@ -396,6 +435,7 @@ export class RoundMachine {
       if (p.epoch === undefined) this.syncHoles(); // the latest is known (or not): now the holes below it
       if (--this.syncOpen === 0) this.out({ type: 'sync-done' });
     }
+    this.settle();
   }
 
   /** The signing record of `id` is durable: sign and publish. */
@@ -416,6 +456,7 @@ export class RoundMachine {
     const sig = signAggregate(agg, s.position, s.attempt, this.secretKey);
     this.addSig(r, agg, sig);
     this.out({ type: 'publish', topic: r.path, message: { kind: 'aggregateSig', aggregate: agg, signature: sig } });
+    this.settle();
   }
 
   /** The signing record of `id` could not be written: this round is not signed. */
@@ -425,9 +466,13 @@ export class RoundMachine {
     if (s) this.out({ type: 'log', level: 'warn', msg: 'not signing: cannot record the signature', data: { path: s.round.path, epoch: s.round.epoch, err } });
   }
 
-  /** Drives timeouts, leases and catch-up; call every few tens of ms. */
+  /**
+   * Drives timeouts, leases and catch-up: call every few tens of ms, or (with the `wake` option)
+   * when the machine asks for it.
+   */
   tick(): void {
     const now = this.now();
+    this.lastTickAt = now;
     for (const r of this.rounds.values()) {
       if (!r.computed && !r.final) this.tryCompute(r);
       if (r.computed && !r.final) this.maybeSign(r);
@@ -436,11 +481,70 @@ export class RoundMachine {
       if (!r.final) for (const c of r.candidates.values()) if (c.sigs.size >= 2) this.tryFinalize(r, c);
       if (r.final && !r.finalSeenPublished && !r.iPublished) this.maybePublishFinal(r, now);
     }
-    if (this.timing.syncIntervalMs > 0 && now >= this.nextSyncAt && this.syncNeeded(now)) this.startSync();
+    if (this.timing.syncIntervalMs > 0 && now >= this.nextSyncAt && this.syncNeeded(now)) this.beginSync();
     if (this.gcFor !== this.latestGlobal) {
       this.gcFor = this.latestGlobal;
       this.gc();
     }
+    this.settle();
+  }
+
+  /**
+   * Tells the driver (`wake`) when tick() next has something to do. Deadlines at or before the last
+   * tick are left out: that tick handled them, or only an event can move them (an event handles
+   * its own round at once: an input completes it, a signature finalises it, and so on).
+   */
+  private settle(): void {
+    if (!this.wakeFn) return;
+    const after = this.lastTickAt;
+    let at = Infinity;
+    for (const r of this.rounds.values()) {
+      const d = this.deadlineOf(r);
+      if (d > after && d < at) at = d;
+    }
+    const s = this.syncDeadline();
+    if (s > after && s < at) at = s;
+    this.wakeFn(at);
+  }
+
+  /** The earliest time at which tick() acts on round r by the clock alone (mirrors tick's steps). */
+  private deadlineOf(r: Round): number {
+    const t = this.timing;
+    if (r.final) {
+      if (r.finalSeenPublished || r.iPublished) return Infinity;
+      // maybePublishFinal: the first turn at which this node is the publisher
+      const order = publisherOrder(r.path, r.epoch);
+      for (let k = 0; k < 3; k++) if (signerFor(r.path + String(order[k]), r.epoch, this.genesis.depth, 0) === this.shard) return r.finalAt + k * t.leaseMs;
+      return Infinity;
+    }
+    let d = Infinity;
+    if (!r.computed) {
+      // tryCompute: the round's timeout from its first input, then the end of its fetch wait
+      if (!r.failed && r.firstInputAt !== 0 && !(r.lowest && !r.inputs[this.ownPos(r)])) {
+        if (r.fetchState === 'none') d = r.firstInputAt + this.roundTimeout(r);
+        else if (r.fetchState === 'fetching') d = r.fetchUntil;
+      }
+    } else if (!r.signing && !r.signedHash && this.canSign && attemptOf(this.shard, r.path + String(this.ownPos(r)), r.epoch, this.genesis.depth) !== undefined && !this.canSign(r.epoch)) {
+      // maybeSign waits for canSign (a replica's writer lease): asked again shortly
+      d = this.now() + CAN_SIGN_POLL_MS;
+    }
+    if (r.signedHash) {
+      // maybePullSigs
+      if (r.sigPulls < SIG_PULLS) d = Math.min(d, Math.max(r.signedAt, r.lastSigPull) + t.childTimeoutMs);
+      // maybeUpgrade: the next fetch round for the snapshots an upgrade lacks
+      if (r.upgrade === 'none' && r.upgradeFetches > 0 && r.upgradeFetches < UPGRADE_FETCHES) d = Math.min(d, r.upgradeFetchAt + t.fetchWaitMs);
+    }
+    // tryFinalize: fetching the attached children's finals again
+    if (this.childWait.has(r)) d = Math.min(d, r.lastChildFetch + t.fetchWaitMs + 1);
+    return d;
+  }
+
+  /** When tick() next starts a catch-up pass (see syncNeeded); Infinity while one runs. */
+  private syncDeadline(): number {
+    const period = this.timing.syncIntervalMs;
+    if (period <= 0 || this.syncOpen > 0) return Infinity;
+    const due = this.hasHoles() ? -Infinity : Math.min(this.lastNewGlobalAt + period, this.lastSyncAt + SYNC_IDLE_FACTOR * period);
+    return Math.max(this.nextSyncAt, due);
   }
 
   /**
@@ -452,6 +556,11 @@ export class RoundMachine {
   private syncNeeded(now: number): boolean {
     const period = this.timing.syncIntervalMs;
     if (now - this.lastNewGlobalAt >= period || now - this.lastSyncAt >= SYNC_IDLE_FACTOR * period) return true;
+    return this.hasHoles();
+  }
+
+  /** Epochs below the latest global in the catch-up window that are not held and still worth asking for. */
+  private hasHoles(): boolean {
     const top = this.latestGlobal;
     for (let e = top - 1; e >= Math.max(0, top - this.keepEpochs); e--) {
       if (!this.globals.has(e) && !this.stored.has(e) && (this.syncTries.get(e) ?? 0) < SYNC_ATTEMPTS) return true;
@@ -748,12 +857,16 @@ export class RoundMachine {
             this.fetch({ what: 'child-final', path: child, commitment: ref.commitment }, { kind: 'finalAggregate', path: child, epoch: ref.epoch }, 4);
           }
         }
-        return; // retried from tick
+        this.childWait.add(r); // retried when a final is recorded, and fetched again after fetchWaitMs (tick)
+        return;
       }
     }
     const fa: FinalAggregate = { aggregate: agg, signatures: [...c.sigs.values()].sort((a, b) => a.position - b.position), children };
     r.final = fa;
     r.finalAt = this.now();
+    this.childWait.delete(r);
+    // the publisher of the first turn puts it out now, not at the next tick (up to one tick per level)
+    this.maybePublishFinal(r, r.finalAt);
     this.recordFinal(fa);
   }
 
@@ -777,6 +890,21 @@ export class RoundMachine {
       const parent = parentOf(a.path);
       if (this.ancestorSet.has(parent)) this.addInput(parent, a.epoch, Number(a.path[a.path.length - 1]), { kind: 'aggregate', aggregate: a });
     }
+    // what waited for this final goes on now rather than at a later tick: the next round of the
+    // same triad (its `prev`), and rounds whose 2 signatures wait for attached children's finals
+    const next = this.ancestorSet.has(a.path) ? this.rounds.get(`${a.path}@${a.epoch + 1}`) : undefined;
+    if (next && !next.computed && !next.final) this.tryCompute(next);
+    if (this.childWait.size > 0 && !this.retryingChildren) {
+      this.retryingChildren = true;
+      try {
+        for (const w of [...this.childWait]) {
+          if (!w.final) for (const c of w.candidates.values()) if (c.sigs.size >= 2 && !w.final) this.tryFinalize(w, c);
+          if (w.final) this.childWait.delete(w);
+        }
+      } finally {
+        this.retryingChildren = false;
+      }
+    }
   }
 
   private recordGlobal(g: GlobalSnapshot, announce: boolean): void {
@@ -786,9 +914,9 @@ export class RoundMachine {
     if (!this.stored.has(e)) this.lastNewGlobalAt = this.now();
     if (e > this.latestGlobal) {
       this.latestGlobal = e;
-      // rounds this old are stale (never signed again): their records can go
+      // rounds this old are stale (never signed again): their records can go, PRUNE_SIGNS_EVERY epochs at a time
       const low = e - this.keepEpochs - 1;
-      if (low > this.guard.lowWaterEpoch) this.out({ type: 'prune-signs', below: low });
+      if (low >= this.guard.lowWaterEpoch + PRUNE_SIGNS_EVERY) this.out({ type: 'prune-signs', below: low });
     }
     if (!announce) return;
     const sealed = this.sealedAt.get(e);
@@ -816,6 +944,12 @@ export class RoundMachine {
    * False if a pass is still running; `sync-done` is put out when this one has all its answers.
    */
   startSync(): boolean {
+    const started = this.beginSync();
+    this.settle();
+    return started;
+  }
+
+  private beginSync(): boolean {
     if (this.syncOpen > 0) return false;
     this.lastSyncAt = this.now();
     this.nextSyncAt = this.lastSyncAt + this.timing.syncIntervalMs;
@@ -842,6 +976,7 @@ export class RoundMachine {
     const floor = this.latestGlobal - this.keepEpochs;
     if (floor <= 0) return;
     for (const [k, r] of this.rounds) if (r.epoch < floor) this.rounds.delete(k);
+    for (const r of this.childWait) if (r.epoch < floor || r.final) this.childWait.delete(r);
     for (const [k, s] of this.snapshots) if (s.snapshot.epoch < floor) this.snapshots.delete(k);
     for (const m of this.finals.values()) {
       let latest = -1;
