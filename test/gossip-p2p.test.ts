@@ -90,7 +90,26 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     await Promise.all([na.close(), nb.close(), nc.close()]);
   });
 
-  test('in a line A-B-C, messages B rejects (bad signature, wrong network, undecodable) never reach C', async () => {
+  test('nine connected nodes: every message reaches each subscribed peer once, from its author (nobody relays a duplicate)', async () => {
+    const ps = await Promise.all(Array.from({ length: 9 }, (_, i) => plan(`n${i}`)));
+    const ns = await Promise.all(ps.map((p) => start(p, ps.filter((q) => q !== p))));
+    const got = ns.map(() => 0);
+    const copies = ns.map(() => 0); // message copies in the RPCs a node receives, duplicates included
+    ns.forEach((n, i) => {
+      n.subscribe(TOPIC, () => { got[i]!++; });
+      const gs = n.libp2p.services.pubsub as unknown as { handleReceivedRpc(from: unknown, rpc: { messages?: unknown[] }): unknown };
+      const handle = gs.handleReceivedRpc.bind(gs);
+      gs.handleReceivedRpc = (from, rpc) => { copies[i]! += rpc.messages?.length ?? 0; return handle(from, rpc); };
+    });
+    await waitFor('every node knows the 8 others subscribe', () => ns.every((n) => n.topicPeers(TOPIC).length === 8), 30_000);
+    for (let k = 0; k < 2; k++) await Promise.all(ns.map((n, i) => n.publish(TOPIC, new Uint8Array([7, i, k]))));
+    await waitFor('every message at every other node', () => got.every((g) => g === 16), 10_000);
+    await sleep(1000); // 5 heartbeats: time for relays and IHAVE/IWANT exchanges to show
+    assert.deepEqual(copies, ns.map(() => 16), 'each node received each of the 16 messages once');
+    await Promise.all(ns.map((n) => n.close()));
+  });
+
+  test('in a line A-B-C, a valid message from A reaches C through B; messages B rejects (bad signature, wrong network, undecodable) never reach C', async () => {
     const [a, b, c] = [await plan('la'), await plan('lb'), await plan('lc')];
     const outcomes: ValidationOutcome[] = [];
     const nb = await start(b, [], snapshotChecks, (o) => outcomes.push(o));
@@ -100,12 +119,13 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     na.subscribe(TOPIC, () => {});
     nb.subscribe(TOPIC, () => {});
     nc.subscribe(TOPIC, (d) => atC.push(d));
-    await waitFor('B meshes with C', () => nb.meshPeers(TOPIC).includes(c.peerId) && na.topicPeers(TOPIC).includes(b.peerId));
+    await waitFor('subscriptions known along the line', () => nb.topicPeers(TOPIC).includes(c.peerId) && na.topicPeers(TOPIC).includes(b.peerId));
     assert.deepEqual(na.connectedPeers(), [b.peerId], 'A is only connected to B');
     assert.deepEqual(nc.connectedPeers(), [b.peerId], 'C is only connected to B');
 
     const valid = snapshotMsg('01', 2);
     await na.publish(TOPIC, valid);
+    // B does not relay eagerly (no mesh): its next heartbeats' IHAVE tells C, which asks for it (IWANT)
     await waitFor('a valid message from A relayed by B to C', () => atC.length === 1);
 
     const forgedSig = makeSignedSnapshot(net, '02' as ShardId, 2);
@@ -119,10 +139,12 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     await waitFor('B rejected all three', () => outcomes.filter((o) => o.action === 'reject').length === 3);
     assert.deepEqual(outcomes.filter((o) => o.action === 'reject').map((o) => o.action === 'reject' && o.code).sort(), ['bad-signature', 'undecodable', 'wrong-network']);
     // B's own message after the rejections travels the same B->C stream: once C has it, anything
-    // B had forwarded before would have arrived first.
+    // B had forwarded before would have arrived first; anything B advertised (IHAVE) would have
+    // been asked for and delivered within the next few heartbeats (200 ms each).
     const sentinel = snapshotMsg('10', 4);
     await nb.publish(TOPIC, sentinel);
     await waitFor('sentinel at C', () => atC.some((d) => Buffer.compare(d, sentinel) === 0));
+    await sleep(1000);
     assert.equal(atC.length, 2, 'C received only the valid message and the sentinel');
     // peer scoring is on: the rejected messages lower A's score at B (scores are cached per heartbeat)
     await waitFor("A's score at B to drop below 0", () => nb.peerScore(a.peerId) < 0, 5000);

@@ -173,8 +173,10 @@ export function topicScoreParams(): Partial<TopicScoreParams> {
   };
 }
 
-/** Gossipsub mesh degrees for a small validator network (see createP2PNode). Dout < Dlo and <= D/2. */
-export const SMALL_NETWORK_MESH = { D: 2, Dlo: 1, Dhi: 2, Dout: 0, Dscore: 1, Dlazy: 2 } as const;
+/** Gossipsub mesh degrees for a small, fully connected validator network (see createP2PNode): no
+ * mesh, so no eager relays (an author's floodPublish reaches every peer), and IHAVE gossip to 2
+ * peers per topic and heartbeat to repair a lost send. */
+export const NO_MESH = { D: 0, Dlo: 0, Dhi: 0, Dout: 0, Dscore: 0, Dlazy: 2 } as const;
 
 /** Gossipsub heartbeat (mesh upkeep, IHAVE gossip, score decay): once per second, about an epoch. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
@@ -230,19 +232,18 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
-        // Our own messages go straight to every subscribed peer (floodPublish); the mesh only relays.
-        // A validator network is small, fully connected and fixed in genesis, so the library's mesh
-        // degrees (D 6, up to 12: sized for open networks against sybils and eclipses) make each
-        // receiver relay every message to nearly every other peer, which already has it from its
-        // author: with 9 nodes ~50 sends per message instead of 8. Every relay reaches peers that
-        // had the message from its author already (a receiver forwards to its whole mesh but the
-        // peer it came from), so the mesh is kept at 1..2: each message is still relayed once or
-        // twice by every receiver (a second path when the author's link is down), and IHAVE gossip
-        // to 2 more peers per heartbeat covers what a mesh missed. A mesh of 3 (2..4) cost 8 + ~25
-        // relays per message on the 9-node topics (each relay a send, a receive and a duplicate
-        // check); 1..2 about 8 + ~12. Validation and scoring are unchanged.
+        // Every message goes straight from its author to every subscribed peer (floodPublish), and
+        // nobody relays it eagerly: the mesh is empty (NO_MESH). A validator network is small, fully
+        // connected and fixed in genesis, so a relay only ever reached peers that had the message
+        // from its author already: with 9 nodes and a mesh of 1..2, each message cost its 8 sends and
+        // ~10 duplicate relays (each a send, a receive, a decrypt and a duplicate check), plus an
+        // IDONTWANT to each mesh peer for every message over 512 bytes. A send that did not arrive (a link down, a
+        // partition) is repaired by IHAVE gossip: every heartbeat each node tells Dlazy (2) random
+        // peers per topic the ids of what it got in the last 3 heartbeats, and a peer missing one
+        // asks for it (IWANT). Validation and scoring are unchanged; the round machine's fetches
+        // still fill what gossip did not bring in time.
         floodPublish: true,
-        ...SMALL_NETWORK_MESH,
+        ...NO_MESH,
         heartbeatInterval: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
         msgIdFn: (msg) => messageId(msg.topic, msg.data),
         fastMsgIdFn: (rpc) => fastMessageId(rpc.topic, rpc.data),
