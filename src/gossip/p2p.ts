@@ -25,6 +25,7 @@ import { fastMessageId, MAX_GOSSIP_BYTES, messageId } from './encoding.js';
 import type { PeerDenyList } from './deny-list.js';
 import { coalescingEncrypter } from './write-coalescing.js';
 import { lazyWindowUpdates } from './yamux-window.js';
+import { skipRequestProtocolMerges, type MergingPeerStore } from './peer-store-writes.js';
 import { libp2pLogger } from './libp2p-logger.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
@@ -261,6 +262,9 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
   });
 
+  // our request/response protocols: no peer-store write per stream (peer-store-writes.ts)
+  const requestProtocols = new Set<string>();
+  skipRequestProtocolMerges(node.peerStore as unknown as MergingPeerStore, node.peerId.toString(), requestProtocols);
   const detachDenyList = opts.denyList?.attach(node);
   const pubsub = node.services.pubsub;
   const handlers = new Map<string, MessageHandler>();
@@ -441,6 +445,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     peerScore: (peer) => (pubsub as unknown as { getScore(p: string): number }).getScore(peer),
     async handle(protocol, handler, maxRequestBytes = 64 * 1024, budgetOpts) {
       const budget = new RequestBudget({ ...opts.requestBudget, ...budgetOpts });
+      requestProtocols.add(protocol);
       await node.handle(protocol, async (stream, connection) => {
         const from = connection.remotePeer.toString();
         const refuse = async (code: PeerErrorCode): Promise<void> => {
@@ -479,6 +484,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       });
     },
     async request(peer, protocol, request, ropts = {}) {
+      requestProtocols.add(protocol);
       const signal = AbortSignal.timeout(ropts.timeoutMs ?? 5000);
       const stream = await node.dialProtocol(parsedId(peer), protocol, { signal });
       const onAbort = (): void => stream.abort(new Error('request timed out'));
