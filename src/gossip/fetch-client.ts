@@ -56,24 +56,47 @@ function takes(o: AskOptions, b: Uint8Array, peer: string): boolean {
 }
 
 /**
- * Asks every peer at once and resolves to the first peer whose answer is taken (later answers are
- * dropped), or undefined once all failed or were refused. For requests with a deadline shorter
- * than one request timeout (a round's missing inputs): a silent first peer would hold a sequential
- * ask past the deadline, and the round would go on without an answer another peer had.
+ * Asks the peers in order, each as soon as the one before it has failed or answered nothing usable,
+ * or has been silent for `hedgeMs` (0: all at once), and resolves to the first peer whose answer is
+ * taken (later answers are dropped), or undefined once all failed or were refused. For requests with
+ * a deadline shorter than one request timeout (a round's missing inputs): a silent first peer would
+ * hold a sequential ask past the deadline, and the round would go on without an answer another peer
+ * had; hedged, it holds the next one back by `hedgeMs` at most. When the first peer answers (the usual
+ * case) it is the only one asked: one request stream instead of one per peer.
  */
-export function askAtOnce(o: AskOptions): Promise<string | undefined> {
+export function askAtOnce(o: AskOptions & { hedgeMs?: number; after?: (ms: number, fn: () => void) => () => void }): Promise<string | undefined> {
+  const hedgeMs = o.hedgeMs ?? 0;
+  const after = o.after ?? ((ms: number, fn: () => void) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  });
   return new Promise((resolve) => {
     let taken: string | undefined;
-    let open = o.peers.length;
-    const settle = (): void => { if (--open === 0 && taken === undefined) resolve(undefined); };
-    if (open === 0) resolve(undefined);
-    for (const peer of o.peers) {
+    let next = 0;
+    let open = 0;
+    let cancelHedge: (() => void) | undefined;
+    const settled = (): boolean => taken !== undefined || o.cancelled?.() === true;
+    const finish = (peer: string | undefined): void => {
+      cancelHedge?.();
+      cancelHedge = undefined;
+      resolve(peer);
+    };
+    const launch = (): void => {
+      cancelHedge?.();
+      cancelHedge = undefined;
+      if (next >= o.peers.length || settled()) {
+        if (open === 0 && taken === undefined) finish(undefined);
+        return;
+      }
+      const peer = o.peers[next++]!;
+      open++;
       if (o.stats) o.stats.fetchesMade++;
       o.p2p.request(peer, o.protocol, o.request, { timeoutMs: o.timeoutMs }).then((b) => {
-        if (b.length === 0 || taken !== undefined || o.cancelled?.()) return;
+        if (b.length === 0 || settled()) return;
         if (takes(o, b, peer)) {
           taken = peer;
-          resolve(peer);
+          finish(peer);
           return;
         }
         if (o.stats) o.stats.fetchesRefused++;
@@ -81,7 +104,18 @@ export function askAtOnce(o: AskOptions): Promise<string | undefined> {
       }, (err: unknown) => {
         if (o.stats) o.stats.fetchesRefused++;
         if (taken === undefined) o.onRefused?.(peer, (err as Error).message);
-      }).finally(settle);
-    }
+      }).finally(() => {
+        open--;
+        if (taken !== undefined) return;
+        // nothing usable from this peer: the next one now (if not asked already), or the end
+        if (next < o.peers.length && !settled()) launch();
+        else if (open === 0) finish(undefined);
+      });
+      if (next < o.peers.length) {
+        if (hedgeMs <= 0) launch();
+        else cancelHedge = after(hedgeMs, launch);
+      }
+    };
+    launch();
   });
 }

@@ -362,6 +362,9 @@ export class TriadNetwork {
       await (atOnce ? askAtOnce : askInTurn)({
         p2p: this.p2p, protocol: fetchProtocol(this.genesis.networkId), peers: this.askOrder(first, maxPeers),
         request: encodeFetchRequest(req), timeoutMs: this.timing.fetchTimeoutMs, stats: this.counters, cancelled: () => this.closed,
+        // the preferred peer alone unless it fails, answers nothing usable or is silent for a
+        // quarter of the round's fetch wait (fetch-client.ts): one stream per fetch, not one per peer
+        hedgeMs: Math.floor(this.timing.fetchWaitMs / 4), after: (ms, fn) => this.sched.after(ms, fn),
         take: (b) => {
           const ans: FetchAnswer = q.kind === 'snapshot' ? { kind: 'snapshot', snapshot: decodeSignedSnapshot(b) }
             : q.kind === 'roundSigs' ? { kind: 'sigs', sigs: decodeRoundSigs(b) } : { kind: 'final', final: decodeFinalAggregate(b) };
