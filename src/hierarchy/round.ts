@@ -601,6 +601,9 @@ export class RoundMachine {
     const t = parentOf(s.shard);
     if (!this.ancestorSet.has(t)) return;
     this.addInput(t, s.epoch, Number(s.shard[s.shard.length - 1]), { kind: 'snapshot', snapshot: s });
+    // a late snapshot may be what a signed round's upgrade lacked (it waited for a tick before)
+    const r = this.rounds.get(`${t}@${s.epoch}`);
+    if (r?.signedHash && !r.final) this.maybeUpgrade(r);
   }
 
   private round(path: TriadPath, epoch: number): Round {
