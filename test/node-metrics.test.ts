@@ -1,7 +1,8 @@
 // Prometheus conventions on /metrics: counters are counters and end in _total; the default process and
 // Node.js metrics keep their standard names; HTTP latency is a histogram; smt_tps is /v1/health's tps
 // (one window); metrics of a layer the node does not run are absent, not 0. (prom-client's own
-// nodejs_active_*_total gauges keep their standard names.)
+// nodejs_active_*_total gauges keep their standard names.) The standard metrics start at the
+// first scrape: a node nobody scrapes runs no event-loop delay timer (100 wake-ups a second).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { SmtNode } from '../src/node/node.js';
 import { initNetwork } from '../src/node/network-dir.js';
 import { createLogger } from '../src/node/logger.js';
+import { createMetrics } from '../src/node/metrics.js';
 import { sleep } from './support/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-metrics-'));
@@ -66,4 +68,17 @@ test('node with gossip: network counters are counters ending in _total, with the
   } finally {
     await node.close();
   }
+});
+
+test('the standard process and Node.js metrics (with their 10 ms event-loop delay timer) start at the first scrape, not before', async () => {
+  const m = createMetrics();
+  assert.equal(m.registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds'), undefined, 'no event-loop monitor before a scrape');
+  assert.ok(m.registry.getSingleMetric('smt_epoch'), 'the node\'s own metrics are there from the start');
+  m.startDefaults();
+  m.startDefaults(); // idempotent: registering twice would throw
+  assert.ok(m.registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds'));
+  assert.match(await m.registry.metrics(), /^process_cpu_seconds_total /m);
+  const off = createMetrics({ defaultMetrics: false });
+  off.startDefaults();
+  assert.equal(off.registry.getSingleMetric('process_cpu_seconds_total'), undefined, 'defaultMetrics: false never starts them');
 });

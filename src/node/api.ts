@@ -494,6 +494,7 @@ export function buildApi(o: ApiOptions): Router {
       const st = shard.stats();
       metrics.mempool.set(st.mempool);
       metrics.epoch.set(shard.latestEpoch());
+      metrics.startDefaults(); // the first scrape starts the process and Node.js metrics (metrics.ts)
       return { headers: { 'content-type': metrics.registry.contentType }, text: await metrics.registry.metrics() };
     });
   }
