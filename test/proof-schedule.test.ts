@@ -2,11 +2,13 @@
 // which proofs this node queues. Properties checked: an epoch the prover pool skipped is not queued
 // again on later scans (before, each scan re-submitted its leaves and the pool answered "skipped"
 // to each), and nothing is queued for an epoch at or before the newest global proof held (its proof
-// would land after a fresher one).
+// would land after a fresher one); and which nodes take a proof from the proofs topic (pair, store,
+// relay it): the apex every node, a proof below it only the provers of the triad that folds it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CadencePlan } from '../src/proof/cadence.js';
-import { ProofScheduler, proverOf, type Task } from '../src/node/proving/schedule.js';
+import { ProofScheduler, proverOf, takesProof, type Task } from '../src/node/proving/schedule.js';
+import { allShards, type ShardId } from '../src/core/ids.js';
 import type { ProvingContext } from '../src/node/proving/context.js';
 import type { CommitmentTrees } from '../src/node/proving/trees.js';
 import type { ProofHoldings } from '../src/node/proving/holdings.js';
@@ -50,4 +52,25 @@ test('nothing is queued for an epoch at or before the newest global proof held',
   held.latestGlobal = 18;
   s.scan();
   assert.ok(queued.length > 0 && queued.every((t) => t.epoch > 18), `only epochs after 18: ${JSON.stringify(queued)}`);
+});
+
+test('a proof below the apex is taken from the topic only by the provers of the triad above it (every turn), the apex by every node', () => {
+  for (let round = 0; round < 12; round++) {
+    const shards = allShards(2);
+    const takers = (path: string, later = false): ShardId[] => shards.filter((s) => takesProof(s, path, round, 2, later));
+    const apexProvers = [0, 1, 2].map((k) => proverOf('', round, 2, k));
+    assert.equal(new Set(apexProvers).size, 3, 'three distinct apex provers');
+    assert.deepEqual(takers(''), shards, 'the apex: every node');
+    for (const leaf of ['0', '1', '2']) {
+      assert.deepEqual(takers(leaf).sort(), [...apexProvers].sort(), `leaf ${leaf}: the apex provers, 3 of 9`);
+      // where a later turn could start a leaf (leaf window longer than a lease), the leaf's own provers too
+      const own = [0, 1, 2].map((k) => proverOf(leaf, round, 2, k));
+      assert.deepEqual(takers(leaf, true).sort(), [...new Set([...apexProvers, ...own])].sort());
+    }
+  }
+  // above the lowest level and below the apex (depth 3): the triad's own provers and its parent's
+  const round = 5;
+  const mid = '1';
+  const want = new Set([0, 1, 2].flatMap((k) => [proverOf('', round, 3, k), proverOf(mid, round, 3, k)]));
+  assert.deepEqual(new Set(allShards(3).filter((s) => takesProof(s, mid, round, 3, false))), want);
 });

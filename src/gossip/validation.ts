@@ -1,14 +1,14 @@
 // Gossip validation outcomes -> gossipsub Accept / Ignore / Reject, in one place.
 // Reject (the sender's score drops; never forwarded): oversized, undecodable, wrong network, wrong
 // topic for the kind, bad signature, invalid content. Ignore (not forwarded, no penalty): stale,
-// duplicate, not yet checkable, no capacity to check it now (busy), internal errors. The payload checks are callbacks, so this layer
+// duplicate, not yet checkable, no capacity to check it now (busy), not needed here, internal errors. The payload checks are callbacks, so this layer
 // knows nothing about shards or aggregates.
 import { TopicValidatorResult, type Message, type TopicValidatorFn } from '@libp2p/gossipsub';
 import { DecodeError } from '../core/bytes.js';
 import { decodeEnvelope, kindName, MAX_GOSSIP_BYTES, OversizedError, type Envelope, type GossipKind } from './encoding.js';
 
 export type RejectCode = 'oversized' | 'undecodable' | 'wrong-network' | 'wrong-topic' | 'bad-signature' | 'invalid';
-export type IgnoreCode = 'stale' | 'duplicate' | 'unknown' | 'internal' | 'busy';
+export type IgnoreCode = 'stale' | 'duplicate' | 'unknown' | 'internal' | 'busy' | 'not-needed';
 
 export type ValidationOutcome =
   | { action: 'accept' }

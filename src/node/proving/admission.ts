@@ -20,6 +20,7 @@ import { ACCEPT, ignore, reject, type ValidationOutcome } from '../../gossip/val
 import type { ProvingContext } from './context.js';
 import { MAX_VARIANTS, type ProofHoldings } from './holdings.js';
 import type { CommitmentTrees } from './trees.js';
+import { takesProof } from './schedule.js';
 
 const HOLD_MAX = { perKey: 2, total: 64 }; // proofs waiting for signed state: per (kind, path, epoch), in all
 
@@ -61,10 +62,17 @@ export class ProofAdmission {
   /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts). */
   async admit(m: ProofMessage): Promise<ValidationOutcome> {
     if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
-    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true }) : this.admitGlobal(m.proof, { wait: true });
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true }) : this.admitGlobal(m.proof, { wait: true });
   }
 
-  async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
+  /** Whether this node takes triad proof `path` of epoch e from the proofs topic (takesProof). */
+  needs(path: string, e: number): boolean {
+    if (path === '') return true;
+    if (!this.c.prove) return false; // it never folds one
+    return takesProof(this.c.shard.id, path, this.c.cadence.plan.round(e), this.c.depth, this.c.leafWindow * this.c.genesis.epochMs > this.c.leaseMs);
+  }
+
+  async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean; fromTopic?: boolean }): Promise<ValidationOutcome> {
     const depth = this.c.depth;
     if (p.path.length >= depth || p.kind !== circuitKindOf(depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
     if (sig.pathEnc(p.publicSignals) !== pathEnc(p.path)) return reject('invalid', 'public position is not the triad\'s');
@@ -76,6 +84,8 @@ export class ProofAdmission {
     if (!this.trees.ready) return ignore('unknown', 'starting');
     const b = await this.bindTriad(p, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
+    // from the topic, only the nodes that fold it pair and keep a proof below the apex (needs())
+    if (o.fromTopic && !this.needs(p.path, e)) return ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`);
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
       const why = checkOpening(this.trees.H, p);

@@ -35,6 +35,24 @@ export function proverOf(path: string, round: number, depth: number, turn: numbe
   return signerFor(path + String(publisherOrder(path, round)[turn]!), round, depth, 0);
 }
 
+/**
+ * Whether `shard` takes triad proof `path` of the `round`-th proved epoch from the proofs topic
+ * (pairs, stores and relays it): the apex always (the global proof is its proof); below it, a
+ * prover of the triad above (any turn: it folds the proof into its own), and above the lowest
+ * level a prover of the triad itself (a later turn must see that the proof exists). A lowest-level
+ * proof is started only within the leaf window, shorter than a lease at the default cadence, so no
+ * later turn starts one; with `laterLeafTurns` (a window longer than a lease) the triad's own
+ * provers take it too. Every other node checks the proof's signals against its tree (a
+ * contradiction is rejected like anywhere) and leaves it unpaired; asked for it, it fetches it from
+ * a peer. Before, every node paired every proof: 3 leaf pairings per proved epoch on each of nine.
+ */
+export function takesProof(shard: ShardId, path: string, round: number, depth: number, laterLeafTurns: boolean): boolean {
+  if (path === '') return true;
+  const proverAt = (p: string): boolean => [0, 1, 2].some((k) => proverOf(p, round, depth, k) === shard);
+  if (proverAt(path.slice(0, -1))) return true;
+  return (path.length < depth - 1 || laterLeafTurns) && proverAt(path);
+}
+
 export interface Task {
   epoch: number;
   path: string;
