@@ -89,7 +89,7 @@ export interface ApiOptions {
 /** What the API needs from the replica layer (ReplicaService satisfies it). */
 export interface ApiReplica {
   committedEpoch(): number;
-  forwardTx(contentType: string, body: Uint8Array): Promise<ApiResponse | undefined>;
+  forwardTx(contentType: string, body: Uint8Array, prefer?: string): Promise<ApiResponse | undefined>;
   status(): object;
 }
 
@@ -116,7 +116,8 @@ export function buildApi(o: ApiOptions): Router {
   router.add('POST', '/v1/tx', async (req) => {
     const body = await req.body(['application/json', 'application/octet-stream']);
     // a follower replica hands submissions to its writer and answers with the writer's answer
-    const toWriter = await o.replica?.forwardTx(body.type, body.bytes);
+    const prefer = req.headers.prefer;
+    const toWriter = await o.replica?.forwardTx(body.type, body.bytes, Array.isArray(prefer) ? prefer.join(', ') : prefer);
     if (toWriter) return toWriter;
     let decoded: (Uint8Array | DecodeError)[];
     let batch = true;

@@ -96,18 +96,24 @@ export class ReplicaService {
     router.add('GET', '/v1/replica/status', () => ({ json: this.status() }));
   }
 
-  /** POST /v1/tx on a replica that is not the writer: the writer's answer, or 503 if none is known. */
-  async forwardTx(contentType: string, body: Uint8Array): Promise<ApiResponse | undefined> {
+  /** POST /v1/tx on a replica that is not the writer: the writer's answer, or 503 if none is known.
+   * The client's Prefer header goes along (a batch asking for `return=minimal` gets the short answer
+   * through a follower too) and the writer's answer is passed on as it came, without a re-encoding. */
+  async forwardTx(contentType: string, body: Uint8Array, prefer?: string): Promise<ApiResponse | undefined> {
     if (this.replica.isWriter()) return undefined;
     const w = this.replica.writerIndex();
     if (w === null) return { status: 503, headers: { 'retry-after': '1' }, json: { error: { code: 'no-writer', message: 'no writer is known for this shard right now (an election is under way); retry' } } };
     try {
-      const res = await fetch(`${this.o.urls[w]}/v1/tx`, { method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(10_000) });
-      const json = await res.json();
+      const res = await fetch(`${this.o.urls[w]}/v1/tx`, { method: 'POST', headers: { 'content-type': contentType, ...(prefer ? { prefer } : {}) }, body, signal: AbortSignal.timeout(10_000) });
+      // a writer answers JSON; anything else is no answer
+      if (!res.headers.get('content-type')?.startsWith('application/json')) throw new Error(`writer answered ${res.headers.get('content-type')}`);
+      const jsonText = await res.text();
       const headers: Record<string, string> = {};
-      const ra = res.headers.get('retry-after');
-      if (ra) headers['retry-after'] = ra;
-      return { status: res.status, headers, json };
+      for (const h of ['retry-after', 'preference-applied']) {
+        const v = res.headers.get(h);
+        if (v) headers[h] = v;
+      }
+      return { status: res.status, headers, jsonText };
     } catch {
       return { status: 503, headers: { 'retry-after': '1' }, json: { error: { code: 'no-writer', message: `the writer (replica ${w}) did not answer; retry` } } };
     }
