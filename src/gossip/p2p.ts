@@ -27,6 +27,7 @@ import { coalescingEncrypter } from './write-coalescing.js';
 import { lazyWindowUpdates } from './yamux-window.js';
 import { skipRequestProtocolMerges, type MergingPeerStore } from './peer-store-writes.js';
 import { libp2pLogger } from './libp2p-logger.js';
+import { freshScoreOnInvalid } from './fresh-score.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
 
@@ -267,6 +268,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   skipRequestProtocolMerges(node.peerStore as unknown as MergingPeerStore, node.peerId.toString(), requestProtocols);
   const detachDenyList = opts.denyList?.attach(node);
   const pubsub = node.services.pubsub;
+  // a peer's third invalid message graylists it at once, not at the next score-cache refresh (fresh-score.ts)
+  if (!freshScoreOnInvalid(pubsub)) log?.warn('gossipsub score internals changed: an invalid sender is graylisted only at the next score refresh (1 s)');
   const handlers = new Map<string, MessageHandler>();
   // 'gossipsub:message' (not 'message'): it names the peer the message came from
   pubsub.addEventListener('gossipsub:message', (evt) => {
