@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { atLeastAsUpToDate, committedEpoch, decideVote, leaseEnd, majority, type Position, type VoteState } from '../src/replica/lease.js';
+import { atLeastAsUpToDate, committedEpoch, decideVote, leaseEnd, majority, signRoundsFrom, type Position, type VoteState } from '../src/replica/lease.js';
 import { TermFence } from '../src/replica/fence.js';
 import { snapshotSignerKey, verifyShardSnapshot } from '../src/replica/keys.js';
 import { encodeGenesis, genesisHash, genesisToJson, parseGenesis, type Genesis } from '../src/core/genesis.js';
@@ -79,6 +79,32 @@ test('the lease ends leaseMs after the majority-th most recent contact; two repl
   assert.equal(leaseEnd(new Map([[1, 500], [2, 900]]), 0, 3, NOW, 100), 1000, 'self (now) and the most recent follower');
   assert.equal(leaseEnd(new Map(), 0, 3, NOW, 100), undefined, 'no follower: no lease at all');
   assert.equal(leaseEnd(new Map(), 0, 1, NOW, 100), NOW + 100, 'a replica set of one needs only itself');
+});
+
+test('a new writer signs rounds of every epoch that began at or after its election, and none an earlier writer may have signed (clocks less than an epoch apart)', () => {
+  // the simulator's kill/wipe seed 125 (1 s epochs): shards 0 and 1 elected writers of term 2 at
+  // 11,373 and 11,385 ms; both may sign epoch 12 (began at 12,000), not epoch 11 (still running)
+  const from = signRoundsFrom(2n, 11_385);
+  assert.ok(12 * 1000 >= from, 'epoch 12 began after the election: signed');
+  assert.ok(11 * 1000 < from, 'epoch 11 was running at the election: not signed');
+  assert.equal(signRoundsFrom(1n, 11_385), -Infinity, 'term 1 has no earlier writer: every epoch');
+  fc.assert(fc.property(
+    fc.integer({ min: 200, max: 10_000 }), fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 100_000 }),
+    fc.double({ min: -0.499, max: 0.499, noNaN: true }), fc.double({ min: -0.499, max: 0.499, noNaN: true }), fc.bigInt(2n, 9n),
+    (epochMs, t, before, skewN, skewW, term) => {
+      // true time t: the new writer is elected; its wall clock reads t + oN. An earlier writer signed
+      // (if at all) at a true time s < t, while its lease held, a round of an epoch whose snapshots
+      // were sealed, i.e. that had ended on the sealer's wall clock (s + oW). Clocks within half an
+      // epoch of true time: any two less than an epoch apart.
+      const oN = skewN * epochMs;
+      const oW = skewW * epochMs;
+      const s = t - before;
+      const latestEnded = Math.floor((s + oW) / epochMs) - 1; // end(e) = (e + 1) * epochMs <= s + oW
+      const from = signRoundsFrom(term, t + oN);
+      assert.ok(latestEnded * epochMs < from, 'every round an earlier writer may have signed is one this writer never signs');
+      const first = Math.ceil((t + oN) / epochMs); // the first epoch beginning at or after the election on its clock
+      assert.ok(first * epochMs >= from, 'the first epoch that begins after the election is signed');
+    }));
 });
 
 test('the committed epoch needs a majority of durable copies sealed in the writer\'s own term, and never goes down', () => {

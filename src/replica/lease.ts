@@ -85,7 +85,30 @@ export function committedEpoch(durable: ReadonlyMap<number, number>, self: numbe
   return e >= termStart && e > previous ? e : previous;
 }
 
+/** The write lease unless configured: two epochs, at least 1.5 s. */
+export function defaultLeaseMs(epochMs: number): number {
+  return Math.max(2 * epochMs, 1500);
+}
+
+/** How long a candidate waits for each (pre-)vote answer: an epoch, at most 1 s. */
+export function voteTimeoutMs(epochMs: number): number {
+  return Math.min(1000, epochMs);
+}
+
 /** Election timeout of replica `index`: the lease, then a stagger by index, then a random part (`rand` in [0, 1)). */
 export function electionTimeoutMs(leaseMs: number, epochMs: number, index: number, rand: number): number {
   return leaseMs + Math.round((index * epochMs) / 2 + rand * (epochMs / 4));
+}
+
+/**
+ * Which triad rounds a writer may sign (docs/REPLICAS.md "Which key signs for a replicated
+ * member"): those of epochs that begin at or after the returned wall-clock time (ms). Term 1 has no
+ * earlier writer: every epoch. A later term, elected at `electedAt` on its own clock: epochs that
+ * began at or after its election. An earlier writer signed a round of e only once a snapshot of e
+ * was sealed (e had ended on the sealer's clock) and before this election (its lease had ended), so
+ * with wall clocks less than an epoch apart no epoch it may have signed ends as late as
+ * `electedAt + epochMs`, where the first epoch this writer signs ends at the earliest.
+ */
+export function signRoundsFrom(term: bigint, electedAt: number): number {
+  return term <= 1n ? -Infinity : electedAt;
 }

@@ -14,7 +14,7 @@ import type { KeyPair } from '../core/ed25519.js';
 import { replicaKeys, type Genesis } from '../core/genesis.js';
 import { snapshotHash } from '../shard/snapshot.js';
 import { ReplicaDivergenceError, ReplicaMismatchError, type SealedEvent, type Shard } from '../shard/shard.js';
-import { committedEpoch, decideVote, electionTimeoutMs, leaseEnd, majority, type LeasePromise, type Position, type VoteState } from './lease.js';
+import { committedEpoch, decideVote, defaultLeaseMs, electionTimeoutMs, leaseEnd, majority, signRoundsFrom, voteTimeoutMs, type LeasePromise, type Position, type VoteState } from './lease.js';
 import { TermFence } from './fence.js';
 import { decodeEntries, decodeEntry, encodeEntries, encodeEntry } from './entry.js';
 import {
@@ -81,7 +81,7 @@ export interface ReplicaOptions {
   random?: () => number;
   /** Requests from these replicas are refused (the node's deny list). */
   refuseFrom?: (replica: number) => boolean;
-  /** Write lease (default 2 x epochMs). */
+  /** Write lease (default `defaultLeaseMs`: 2 x epochMs, at least 1.5 s). */
   leaseMs?: number;
   /** Starts the epoch clock (called on becoming writer); its seal must go through sealAsWriter(). */
   startClock: () => { stop(): Promise<void> };
@@ -161,7 +161,7 @@ export class Replica {
     this.keys = replicaKeys(o.genesis, o.shard.id);
     this.n = this.keys.length;
     // at least 1.5 s: a loaded machine stalls event loops for hundreds of ms
-    this.leaseMs = o.leaseMs ?? Math.max(2 * o.genesis.epochMs, 1500);
+    this.leaseMs = o.leaseMs ?? defaultLeaseMs(o.genesis.epochMs);
     this.vote = o.votes.read();
     // no vote record, or epochs discarded after diverging: no vote until it is safe (amnesia.ts)
     this.amnesia = !o.votes.has() ? new VoteAmnesia(o.index, this.n) : o.votes.catchUp() ? new VoteAmnesia(o.index, this.n, this.vote.term) : undefined;
@@ -235,11 +235,11 @@ export class Replica {
   /**
    * May this replica sign triad aggregation rounds of `epoch` for its shard (docs/REPLICAS.md
    * "Which key signs for a replicated member")? Only the writer, under a live lease, and in a term
-   * after the first only rounds of epochs that began at least one epoch after it became writer:
-   * an earlier writer signed (if at all) while its lease held, which ended before this one was
-   * elected, and a round of epoch e is signed only after e has ended; so no round is signed by
-   * two replicas of one shard (their sign guards are separate), and the shard's slot never counts
-   * for two different aggregates of one round.
+   * after the first only rounds of epochs that began at or after it became writer
+   * (`signRoundsFrom`): an earlier writer signed (if at all) while its lease held, which ended
+   * before this one was elected, and a round of epoch e is signed only after e has ended; so with
+   * clocks less than an epoch apart no round is signed by two replicas of one shard (their sign
+   * guards are separate), and the shard's slot never counts for two different aggregates of one round.
    */
   canSignRound(epoch: number): boolean {
     if (this.role !== 'writer' || !this.leaseValid()) return false;
@@ -415,7 +415,7 @@ export class Replica {
     // promise began, whatever the answer's delay
     const asked = this.mono();
     await Promise.all(this.others().map(async (i) => {
-      const res = await this.post(i, '/v1/replica/vote', body, Math.min(1000, this.o.genesis.epochMs));
+      const res = await this.post(i, '/v1/replica/vote', body, voteTimeoutMs(this.o.genesis.epochMs));
       if (!res) return;
       const m = this.open('replica-vote', res, i, decodeVote);
       if (!m || m.voter !== i || m.reqAt !== at || m.candidate !== this.o.index) return;
@@ -434,8 +434,7 @@ export class Replica {
     this.uncommitted = [];
     this.o.shard.setTerm(this.vote.term);
     this.termStart = this.o.shard.latestEpoch() + 1;
-    // term 1 has no earlier writer; any later term, one epoch of margin for clock drift
-    this.signFrom = this.vote.term <= 1n ? -Infinity : this.sched.now() + this.o.genesis.epochMs;
+    this.signFrom = signRoundsFrom(this.vote.term, this.sched.now());
     this.clock = this.o.startClock();
     this.log.warn({ term: this.vote.term.toString(), fromEpoch: this.termStart, votes: grants.size + 1 }, 'became writer');
     this.events.emit('writer');
