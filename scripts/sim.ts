@@ -69,6 +69,8 @@ console.log(`${s.seeds} seeds (${from}..${from + count - 1}), depth ${o.depth}${
 if (o.replicas > 1) {
   const u = s.underReports.sort((a, b) => a - b);
   console.log(`replicas: ${s.elections} elections; ${u.length} new writers reported a committed epoch below one already acknowledged committed, for ${u.length ? `${u[0]}..${u[u.length - 1]} ms (median ${u[u.length >> 1]})` : '-'}`);
+  const l = s.lastElections.sort((a, b) => a - b);
+  console.log(`replicas: latest election after the faults ended ${l[l.length - 1]} ms (median per seed ${l[l.length >> 1]}); ${s.earlySigns} rounds signed in a writer's first epoch; ${s.unsignable} epochs past the heal no two members could sign (not judged)`);
 }
 console.log(JSON.stringify({ seeds: s.seeds, failed: s.failed.map((r) => r.seed), seconds: Math.round(s.ms / 100) / 10, runHash: s.runHash, depth: o.depth, replicas: o.replicas, faults: o.faults }));
 process.exit(s.failed.length ? 1 : 0);

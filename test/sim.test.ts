@@ -17,7 +17,10 @@
 //    most one writer per term, no two different snapshots of one epoch reported committed, every
 //    committed snapshot passes the TermFence, every replica agrees with them on what it reports
 //    committed, every transfer acknowledged committed is there exactly once after any failover,
-//    and after the faults heal each shard has a writer and commits and finalises epochs in time;
+//    no round is signed for a shard by two of its replicas, and after the faults end each shard
+//    elects a writer within a bound derived from the lease rules (leaseMs + the longest election
+//    timeout + two vote timeouts), commits, and finalises in time every epoch whose round two
+//    members may sign (a writer of a later term signs epochs that began at or after its election);
 //  - in every run, no node logs an error (pino level >= 50) and no code of a simulated process
 //    leaves a rejection unhandled or throws out of an event (a real process would die of it): any
 //    of these fails the seed with a violation and its trace (shown here with planted ones);
@@ -71,13 +74,25 @@ for (const [what, kinds] of [['paused', ['pause']], ['killed (and restarted)', [
 test(`${REPLICA_SEEDS} seeds of replica faults with every shard a replica set of 3 violate no invariant`, { timeout: 20 * 60_000 }, async () => {
   const half = Math.ceil(REPLICA_SEEDS / 2);
   let elections = 0;
+  let earlySigns = 0;
   for (const [config, from, count, what] of [[REPLICAS, 1, half, 'every fault'], [RESTARTS, 31, REPLICA_SEEDS - half, 'kills and wipes']] as const) {
     const s = await runSeeds({ from, count, jobs: JOBS, config });
     console.log(`sim replicas (${what}): ${s.seeds} seeds in ${(s.ms / 1000).toFixed(1)} s (${JOBS} threads), ${s.faults} faults, ${s.elections} elections, ${s.committed} commits, run hash ${s.runHash}`);
     assert.equal(s.failed.length, 0, s.failed.slice(0, 3).map((r) => formatFailure(r, config)).join('\n'));
     elections += s.elections;
+    earlySigns += s.earlySigns;
   }
   assert.ok(elections > REPLICA_SEEDS * 3, `failovers happened (${elections} elections over ${REPLICA_SEEDS} seeds of 3 shards)`);
+  assert.ok(earlySigns > 0, 'new writers signed rounds of the epoch after their election (what the safety invariant watches)');
+});
+
+test('an epoch that two writers elected late may sign gets its final global snapshot (kill/wipe seed 125)', { timeout: 60_000 }, async () => {
+  // every replica of shards 0 and 1 was down or wiped until 8 s; both elected writers of term 2 at
+  // 11.37-11.39 s, so epoch 12 (from 12 s) is the first that two members may sign. With the signing
+  // rule before 2026-12-07 (epochs that began an epoch after the election) it never became final.
+  const r = await runSeed(125, { replicas: 3, faultKinds: ['kill-writer', 'kill-follower', 'wipe-follower'], traceTail: 100_000 });
+  assert.equal(r.violations.length, 0, r.violations.slice(0, 3).join('\n'));
+  assert.ok(r.tail.some((l) => / global \d+\/\d+ 12 /.test(l)), 'global 12 is final');
 });
 
 test('code of a simulated process that would kill a real one, or an error it logs, fails the seed with a violation and its trace', { timeout: 60_000 }, async () => {

@@ -19,6 +19,10 @@ export interface RunSummary {
   /** With replica sets: elections won, and how long each new writer under-reported a commit (ms). */
   elections: number;
   underReports: number[];
+  /** With replica sets: rounds signed that the signing rule before 2026-12-07 withheld; epochs past the heal no two members could sign; per seed, the latest election after the faults ended (ms). */
+  earlySigns: number;
+  unsignable: number;
+  lastElections: number[];
   /** Hash over the trace hashes of every seed, in seed order: one value for the whole run. */
   runHash: string;
   hashes: Map<number, string>;
@@ -49,6 +53,8 @@ export async function runSeeds(o: { from: number; count: number; jobs: number; c
     latencies: results.flatMap((r) => r.stats.latencies), committed: results.reduce((n, r) => n + r.stats.committed, 0),
     faults: results.reduce((n, r) => n + r.stats.faults, 0), runHash: h.digest('hex').slice(0, 32),
     elections: results.reduce((n, r) => n + (r.stats.elections ?? 0), 0), underReports: results.flatMap((r) => r.stats.underReports ?? []),
+    earlySigns: results.reduce((n, r) => n + (r.stats.earlySigns ?? 0), 0), unsignable: results.reduce((n, r) => n + (r.stats.unsignable ?? 0), 0),
+    lastElections: results.map((r) => r.stats.lastElectionMs ?? 0),
     hashes: new Map(results.map((r) => [r.seed, r.traceHash])),
   };
 }

@@ -15,7 +15,9 @@ import { Shard, type SealedEvent } from '../../src/shard/shard.js';
 import { snapshotHash } from '../../src/shard/snapshot.js';
 import { Replica, type ReplicaPath } from '../../src/replica/replica.js';
 import { TermFence } from '../../src/replica/fence.js';
-import type { VoteState } from '../../src/replica/lease.js';
+import { defaultLeaseMs, electionTimeoutMs, voteTimeoutMs, type VoteState } from '../../src/replica/lease.js';
+import { signerFor } from '../../src/hierarchy/rotation.js';
+import type { SignRecordStore } from '../../src/hierarchy/sign-guard.js';
 import { decodeSignedTx, encodeSignedTx, signTransfer, txIdHex } from '../../src/shard/tx.js';
 import { globalConservation, snapshotsConservation } from '../../src/hierarchy/conservation.js';
 import type { Snapshot } from '../../src/shard/snapshot.js';
@@ -108,6 +110,11 @@ export interface SimResult {
     /** With replica sets: elections won, and new writers that started reporting a committed epoch below one already acknowledged committed (with the ms until they caught up). */
     elections?: number;
     underReports?: number[];
+    /** With replica sets: rounds signed by a writer of a term after the first, of an epoch that began less than an epoch after its election (the signing rule before 2026-12-07 withheld these). */
+    earlySigns?: number;
+    /** With replica sets: epochs past the heal that no two members could sign (not judged), and the latest election after the faults ended (ms). */
+    unsignable?: number;
+    lastElectionMs?: number;
   };
 }
 
@@ -147,6 +154,8 @@ interface SimNode {
   lostData: boolean;
   /** Virtual time at which the process last started (before its boot time). */
   startedAt: number;
+  /** Data dirs this process has lost (wiped, or discarded after diverging): its sign guard's records went with each. */
+  dataLives: number;
 }
 
 interface SentTx { id: string; from: number; to: Uint8Array; toHome: number; amount: bigint; fee: bigint; nonce: bigint; user: User }
@@ -195,6 +204,13 @@ export class World {
   private readonly writers = new Map<string, number>(); // `${shard}:${term}` -> replica that became writer
   private readonly fence = new TermFence(100_000);
   private elections = 0;
+  /** Per shard: every election won, in order (when, which term). */
+  private readonly electionLog = new Map<number, { at: number; term: bigint }[]>();
+  /** `${shard index}|${path}@${epoch}` -> who recorded a signature for that round (`<name>#<data dirs lost>`). */
+  private readonly roundSigners = new Map<string, string>();
+  private earlySigns = 0;
+  private unsignable = 0;
+  private lastElectionMs = 0;
   private readonly underReports: number[] = [];
   private readonly lagging = new Map<number, { since: number; below: number }>(); // process -> a writer under-reporting since
   /** Time by which every fault has ended (liveness judged from here in 'random' mode). */
@@ -250,7 +266,7 @@ export class World {
         const name = R > 1 ? `${s}/${r}` : s;
         this.nodes.push({
           i: this.nodes.length, si, r, name, shard: s, peerId: peerIdOfPublicKey(repKeys[si]![r]!.publicKey), key: repKeys[si]![r]!, proc: new SimProcess(name),
-          components: [], globalAt: new Map(), booting: false, lostData: false, startedAt: 0, death: new Promise(() => {}), die: () => {}, votes: { state: undefined, catchUp: false }, clockOn: false,
+          components: [], globalAt: new Map(), booting: false, lostData: false, startedAt: 0, dataLives: 0, death: new Promise(() => {}), die: () => {}, votes: { state: undefined, catchUp: false }, clockOn: false,
           shardDb: CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }),
           netDb: CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' }),
         });
@@ -301,7 +317,7 @@ export class World {
     const { net, components } = await attachNetwork({
       shard: s, genesis: this.genesis, validatorKey: n.key, p2p, scheduler: sched, logger: this.nodeLogger(n),
       store: n.netDb.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' }),
-      signStore: n.netDb.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' }),
+      signStore: this.watchSigns(n, n.netDb.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' })),
       ...(rep ? {
         replica: {
           isWriter: () => rep.isWriter(),
@@ -357,6 +373,7 @@ export class World {
           this.log(`resync ${n.name}: ${why}`);
           this.crash(n);
           n.lostData = true;
+          n.dataLives++;
           n.votes.catchUp = true; // set before anything is discarded, as wipeDataDir does
           n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
           n.netDb = CrashableLevel.make<string, Uint8Array>({ valueEncoding: 'view' });
@@ -538,12 +555,91 @@ export class World {
     }
     this.writers.set(k, n.r);
     this.elections++;
+    let log = this.electionLog.get(n.si);
+    if (!log) this.electionLog.set(n.si, (log = []));
+    log.push({ at: this.clock.now, term });
     const acked = this.maxCommitted.get(n.si) ?? -1;
     const c = rep.committedEpoch();
     // a new writer's committed epoch moves only with an epoch of its own term: until then it may
     // report less than a transfer's client was already told (the API answers `pending`)
     if (c < acked) this.lagging.set(n.i, { since: this.clock.now, below: acked });
     this.log(`writer ${n.name} term ${term} head ${n.s?.latestEpoch()} committed ${c}${c < acked ? ` (below ${acked}, acknowledged committed)` : ''}`);
+  }
+
+  /**
+   * With replica sets: the sign guard's records of process `n` as it writes them (each before its
+   * signature leaves). No round is ever signed for a shard by two of its replicas, nor by one
+   * replica before and after it lost its data dir, sign guard included (docs/REPLICAS.md "Which key
+   * signs for a replicated member"): their guards are separate, so two such signatures could be of
+   * two different aggregates.
+   */
+  private watchSigns(n: SimNode, store: SignRecordStore): SignRecordStore {
+    if (!this.replicated) return store;
+    const who = `${n.name}#${n.dataLives}`;
+    return {
+      put: (k, v, o) => {
+        const m = /^[ru]:(\d+):(.*)$/.exec(k);
+        if (m) this.onSignRecord(n, who, m[2]!, Number(m[1]));
+        return store.put(k, v, o);
+      },
+      del: (k) => store.del(k),
+      iterator: () => store.iterator(),
+    };
+  }
+
+  private onSignRecord(n: SimNode, who: string, path: string, epoch: number): void {
+    const k = `${n.si}|${path}@${epoch}`;
+    const first = this.roundSigners.get(k);
+    if (first === undefined) this.roundSigners.set(k, who);
+    else if (first !== who) this.violation(`round ${path || 'apex'}@${epoch} signed for shard ${n.shard} by ${first} and by ${who} (two replicas, or one before and after losing its sign guard)`);
+    const term = n.rep?.term() ?? 0n;
+    let won: { at: number; term: bigint } | undefined;
+    for (const x of this.electionLog.get(n.si) ?? []) if (x.term === term) won = x;
+    if (term > 1n && won && this.epochStart(epoch) < won.at + this.cfg.epochMs) this.earlySigns++;
+  }
+
+  /**
+   * With replica sets: can triad `p`'s round of epoch `e` become final under the signing rule
+   * (docs/REPLICAS.md "Which key signs for a replicated member")? At least two of its members'
+   * signers must belong to shards whose writer may sign it; above the lowest level the round also
+   * needs an input, a child triad's final of `e`.
+   */
+  private roundFinalisable(p: string, e: number): boolean {
+    const D = this.cfg.depth;
+    if (p.length < D - 1 && ![0, 1, 2].some((i) => this.roundFinalisable(p + String(i), e))) return false;
+    let able = 0;
+    for (let i = 0; i < 3; i++) if (this.maySign(shardIndex(signerFor(p + String(i), e, D, 0)), e)) able++;
+    return able >= 2;
+  }
+
+  /**
+   * The rule as documented, independently of Replica.canSignRound: the writer shard `si` has when
+   * epoch e's rounds run (the last elected by half an epoch after e ended) may sign them if it was
+   * elected in term 1 or at or before e began. Lease losses are no excuse: after the faults end a
+   * writer keeps its lease.
+   */
+  private maySign(si: number, e: number): boolean {
+    let w: { at: number; term: bigint } | undefined;
+    for (const x of this.electionLog.get(si) ?? []) if (x.at <= this.epochStart(e + 1) + this.cfg.epochMs / 2) w = x;
+    return w !== undefined && (w.term <= 1n || w.at <= this.epochStart(e));
+  }
+
+  private epochStart(e: number): number {
+    return this.genesis.genesisTime + e * this.cfg.epochMs;
+  }
+
+  /**
+   * With replica sets: the latest a shard may elect its writer after the faults end (faultsEndBy):
+   * every replica is up by then, and a restarted replica's lease promise to everyone runs at most
+   * `leaseMs` longer; after that, the most up-to-date replica that may vote stands within the
+   * longest election timeout, and its pre-vote and vote take at most a vote timeout each. One
+   * attempt may fail (a split vote: every-fault seed 34; or a lost vote message) and costs as much
+   * again.
+   */
+  private electionBoundMs(): number {
+    const { epochMs, replicas } = this.cfg;
+    const leaseMs = defaultLeaseMs(epochMs);
+    return leaseMs + 2 * (electionTimeoutMs(leaseMs, epochMs, replicas - 1, 1) + 2 * voteTimeoutMs(epochMs));
   }
 
   /** Every epoch: replicas agree on what they report committed; under-reporting writers caught up. */
@@ -822,6 +918,7 @@ export class World {
         // kill -9, then the whole data dir is lost, vote record included: a new, empty replica
         this.crash(n);
         n.lostData = true;
+        n.dataLives++;
         n.votes.state = undefined;
         n.votes.catchUp = false;
         n.shardDb = CrashableLevel.make<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
@@ -908,7 +1005,7 @@ export class World {
       stats: {
         epochs: this.cfg.faultEpochs + this.cfg.calmEpochs, globals: this.roots.size, committed: this.acked.size, cross: [...this.sent.values()].filter((t) => t.toHome !== t.from).length,
         faults: this.faults, messages: this.net.stats.delivered, lost: this.net.stats.lost, latencies: this.latencies, steps: this.clock.steps,
-        ...(this.replicated ? { elections: this.elections, underReports: this.underReports } : {}),
+        ...(this.replicated ? { elections: this.elections, underReports: this.underReports, earlySigns: this.earlySigns, unsignable: this.unsignable, lastElectionMs: this.lastElectionMs } : {}),
       },
     };
     return result;
@@ -927,9 +1024,16 @@ export class World {
     // nodes that stayed up) is final on every live node within livenessEpochs of its seal
     const lastSealed = Math.max(-1, ...[...this.sealTime.keys()]);
     const perTriad = this.cfg.faults === 'one-per-triad';
+    const unsignable: number[] = [];
     for (const [e, t] of [...this.sealTime].sort((a, b) => a[0] - b[0])) {
       if (!perTriad && t < this.healAt + 2 * epochMs) continue;
       if (e > lastSealed - livenessEpochs - 1) continue;
+      // with replica sets, an epoch no two members of the apex (or of every triad below it) may
+      // sign is never final: writers elected late (bounded in finalReplicaChecks) sign only later epochs
+      if (this.replicated && !this.roundFinalisable('', e)) {
+        unsignable.push(e);
+        continue;
+      }
       for (const n of live) {
         // a node that was itself faulty around the epoch cannot be on time; the others must be
         if (perTriad && (this.faultWindows.get(n.i) ?? []).some(([a, b]) => a < t + (livenessEpochs + 1) * epochMs && b > t - 2 * epochMs)) continue;
@@ -938,6 +1042,8 @@ export class World {
         else if (at - t > livenessEpochs * epochMs) this.violation(`liveness: epoch ${e} final on node ${n.name} ${at - t} ms after its seal (bound ${livenessEpochs} epochs)`);
       }
     }
+    this.unsignable = unsignable.length;
+    if (unsignable.length) this.log(`liveness: epochs ${unsignable.join(',')} not judged: fewer than two members of a triad had a writer that may sign them`);
     if (this.replicated) await this.finalReplicaChecks();
     // committed transactions: each acknowledged commit is in its shard exactly once, where it was
     // acknowledged (with replicas: on every live replica that reports its epoch committed, and on at least one)
@@ -1010,6 +1116,10 @@ export class World {
       const c = this.maxCommitted.get(si) ?? -1;
       if (c < lastDue - this.cfg.livenessEpochs) this.violation(`liveness: shard ${shard} committed epochs only up to ${c} by the end (epoch ${lastDue} due; bound ${this.cfg.livenessEpochs} epochs)`);
       if (!set.some((m) => m.rep?.isWriter())) this.violation(`liveness: shard ${shard} has no writer at the end`);
+      const last = this.electionLog.get(si)?.at(-1);
+      const late = last ? last.at - this.faultsEndBy() : 0;
+      this.lastElectionMs = Math.max(this.lastElectionMs, late);
+      if (late > this.electionBoundMs()) this.violation(`liveness: shard ${shard} elected its writer (term ${last!.term}) ${late} ms after the faults ended (bound ${this.electionBoundMs()} ms)`);
       for (const m of set) {
         if (!m.s || !m.rep) continue;
         const synced = await m.s.syncedAt();
