@@ -5,6 +5,7 @@
 import { buildPoseidon, type PoseidonFn } from 'circomlibjs';
 import type { Snapshot } from '../shard/snapshot.js';
 import { snapshotHash } from '../shard/snapshot.js';
+import { nativePoseidon } from './poseidon-native.js';
 
 /** The BN254 scalar field order: every circuit value lives mod r. */
 export const FIELD_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -23,11 +24,43 @@ export function asciiTag(s: string): bigint {
 export type Hasher = (inputs: bigint[]) => bigint;
 
 let poseidonPromise: Promise<Hasher> | null = null;
+let poseidonWhy = 'not built yet';
 
-/** circomlibjs Poseidon (equal to circomlib's Poseidon(n) template), built once per process. */
+/**
+ * Poseidon equal to circomlib's Poseidon(n) template, built once per process: the native addon
+ * (native/poseidon) when it loads, else circomlibjs's wasm permutation (`wasmPoseidon`).
+ */
 export function getPoseidon(): Promise<Hasher> {
-  poseidonPromise ??= buildPoseidon().then(directHasher);
+  poseidonPromise ??= (async () => {
+    const n = await nativePoseidon();
+    if (n.hash) {
+      poseidonWhy = n.why;
+      return canonicalInputs(n.hash);
+    }
+    poseidonWhy = `circomlibjs wasm (${n.why})`;
+    return wasmPoseidon();
+  })();
   return poseidonPromise;
+}
+
+/** Which Poseidon getPoseidon built, for the node's start-up log. */
+export function poseidonName(): string {
+  return poseidonWhy;
+}
+
+/** circomlibjs's wasm permutation, called as directHasher does: the fallback, and the native one's reference. */
+export async function wasmPoseidon(): Promise<Hasher> {
+  return directHasher(await buildPoseidon());
+}
+
+/** The arity check and the reduction mod r of the wasm path, around a hasher that takes [0, r) only. */
+function canonicalInputs(h: Hasher): Hasher {
+  return (inputs) => {
+    const n = inputs.length;
+    if (n < 1 || n > 16) throw new RangeError(`poseidon arity ${n} outside 1..16`);
+    for (const x of inputs) if (x < 0n || x >= FIELD_R) return h(inputs.map((y) => ((y % FIELD_R) + FIELD_R) % FIELD_R));
+    return h(inputs);
+  };
 }
 
 /** circomlibjs's own calling convention (field elements converted one wasm round trip each): the reference directHasher is tested against. */

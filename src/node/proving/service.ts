@@ -17,7 +17,7 @@ import { shardIndex, type ShardId } from '../../core/ids.js';
 import type { Genesis } from '../../core/genesis.js';
 import { circuitsBuilt, artifactsDir } from '../../proof/artifacts.js';
 import { proofKeysMismatch } from '../../proof/vk-hash.js';
-import { getPoseidon } from '../../proof/commitment.js';
+import { getPoseidon, poseidonName } from '../../proof/commitment.js';
 import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
 import { closeVerifier, warmVerifier } from '../../proof/verifier.js';
 import { CadencePlan } from '../../proof/cadence.js';
@@ -234,6 +234,7 @@ export class ProvingService {
   private async boot(haveTree: boolean): Promise<void> {
     try {
       this.trees.start(await getPoseidon(), haveTree);
+      this.c.log.info({ poseidon: poseidonName() }, 'commitment trees: Poseidon built');
     } catch (err) {
       this.c.log.error({ err: (err as Error).message }, 'cannot build Poseidon: proving layer idle');
       return;
