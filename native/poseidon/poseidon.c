@@ -44,13 +44,38 @@ static inline void csub(uint64_t a[4], uint64_t hi, const uint64_t m[4]) {
   for (int i = 0; i < 4; i++) a[i] = (a[i] & keep) | (d[i] & ~keep);
 }
 
+// lo, hi = a * b + c + d (< 2^128: never overflows). Written with 64-bit adds and compares, which
+// gcc turns into add/adc; sums of unsigned __int128 went through the stack.
+#define MAC(lo, hi, a, b, c, d)                 \
+  do {                                          \
+    const u128 r_ = (u128)(a) * (b);            \
+    uint64_t l_ = (uint64_t)r_, h_ = (uint64_t)(r_ >> 64); \
+    l_ += (c);                                  \
+    h_ += l_ < (c);                             \
+    l_ += (d);                                  \
+    h_ += l_ < (d);                             \
+    (lo) = l_;                                  \
+    (hi) = h_;                                  \
+  } while (0)
+
+// lo, hi = a * b + c
+#define MAC1(lo, hi, a, b, c)                   \
+  do {                                          \
+    const u128 r_ = (u128)(a) * (b) + (c);      \
+    (lo) = (uint64_t)r_;                        \
+    (hi) = (uint64_t)(r_ >> 64);                \
+  } while (0)
+
 // a + b mod r; both < r < 2^254, so the sum fits in 256 bits
 static inline void fadd(fe *o, const fe *a, const fe *b) {
-  u128 c = 0;
+  uint64_t c = 0;
   for (int i = 0; i < 4; i++) {
-    c += (u128)a->v[i] + b->v[i];
-    o->v[i] = (uint64_t)c;
-    c >>= 64;
+    uint64_t s = a->v[i] + b->v[i];
+    uint64_t c1 = s < b->v[i];
+    s += c;
+    c1 += s < c;
+    o->v[i] = s;
+    c = c1;
   }
   csub(o->v, 0, R);
 }
@@ -59,72 +84,61 @@ static inline void fadd(fe *o, const fe *a, const fe *b) {
 static inline void mul_wide(uint64_t p[8], const fe *a, const fe *b) {
   for (int k = 0; k < 8; k++) p[k] = 0;
   for (int i = 0; i < 4; i++) {
-    u128 c = 0;
-    for (int j = 0; j < 4; j++) {
-      c += (u128)a->v[j] * b->v[i] + p[i + j];
-      p[i + j] = (uint64_t)c;
-      c >>= 64;
-    }
-    p[i + 4] = (uint64_t)c;
+    uint64_t c = 0;
+    for (int j = 0; j < 4; j++) MAC(p[i + j], c, a->v[j], b->v[i], p[i + j], c);
+    p[i + 4] = c;
   }
 }
 
 // acc += a * b as a 512-bit sum (no reduction)
 static inline void mac(uint64_t acc[8], const fe *a, const fe *b) {
-  uint64_t p[8];
+  uint64_t p[8], c = 0;
   mul_wide(p, a, b);
-  u128 c = 0;
   for (int k = 0; k < 8; k++) {
-    c += (u128)acc[k] + p[k];
-    acc[k] = (uint64_t)c;
-    c >>= 64;
+    uint64_t s = acc[k] + p[k];
+    uint64_t c1 = s < p[k];
+    s += c;
+    c1 += s < c;
+    acc[k] = s;
+    c = c1;
   }
 }
 
-// t / 2^256 mod r for t < 2^256 r: the upper half after the 4 Montgomery steps, < 2r (see redc_sum)
+// t / 2^256 mod r for t < 2^256 r: the upper half after the 4 Montgomery steps (see redc_sum)
 static inline void redc(fe *o, uint64_t t[8]) {
   uint64_t carry = 0; // the carry out of limb i + 4, added at the next limb
   for (int i = 0; i < 4; i++) {
-    uint64_t m = t[i] * R_INV;
-    u128 c = 0;
-    for (int j = 0; j < 4; j++) {
-      c += (u128)m * R[j] + t[i + j];
-      t[i + j] = (uint64_t)c;
-      c >>= 64;
-    }
-    c += (u128)t[i + 4] + carry;
-    t[i + 4] = (uint64_t)c;
-    carry = (uint64_t)(c >> 64);
+    const uint64_t m = t[i] * R_INV;
+    uint64_t c = 0;
+    for (int j = 0; j < 4; j++) MAC(t[i + j], c, m, R[j], t[i + j], c);
+    uint64_t s = t[i + 4] + c;
+    uint64_t c1 = s < c;
+    s += carry;
+    c1 += s < carry;
+    t[i + 4] = s;
+    carry = c1;
   }
   memcpy(o->v, t + 4, 32);
 }
 
 // Montgomery product a * b / 2^256 mod r: CIOS without the extra carry words (valid because r's
-// top word is below 2^63 - 1; the "no-carry" form of gnark-crypto), result < 2r before the subtraction
-static inline void fmul(fe *o, const fe *a, const fe *b) {
+// top word is below 2^63 - 1; the "no-carry" form of gnark-crypto), < 2r before the subtraction
+static inline void fmul(fe *o, const fe *x, const fe *y) {
+  const uint64_t a0 = x->v[0], a1 = x->v[1], a2 = x->v[2], a3 = x->v[3];
   uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
   for (int i = 0; i < 4; i++) {
-    const uint64_t bi = b->v[i];
-    u128 c = (u128)a->v[0] * bi + t0;
-    uint64_t A = (uint64_t)(c >> 64), x = (uint64_t)c;
-    const uint64_t m = x * R_INV;
-    c = (u128)m * R[0] + x;
-    uint64_t C = (uint64_t)(c >> 64);
-    c = (u128)a->v[1] * bi + t1 + A;
-    A = (uint64_t)(c >> 64);
-    c = (u128)m * R[1] + (uint64_t)c + C;
-    t0 = (uint64_t)c;
-    C = (uint64_t)(c >> 64);
-    c = (u128)a->v[2] * bi + t2 + A;
-    A = (uint64_t)(c >> 64);
-    c = (u128)m * R[2] + (uint64_t)c + C;
-    t1 = (uint64_t)c;
-    C = (uint64_t)(c >> 64);
-    c = (u128)a->v[3] * bi + t3 + A;
-    A = (uint64_t)(c >> 64);
-    c = (u128)m * R[3] + (uint64_t)c + C;
-    t2 = (uint64_t)c;
-    C = (uint64_t)(c >> 64);
+    const uint64_t b = y->v[i];
+    uint64_t A, C, u, lo;
+    MAC1(u, A, a0, b, t0);
+    const uint64_t m = u * R_INV;
+    MAC1(lo, C, m, R[0], u); // lo = 0
+    (void)lo;
+    MAC(u, A, a1, b, t1, A);
+    MAC(t0, C, m, R[1], u, C);
+    MAC(u, A, a2, b, t2, A);
+    MAC(t1, C, m, R[2], u, C);
+    MAC(u, A, a3, b, t3, A);
+    MAC(t2, C, m, R[3], u, C);
     t3 = C + A;
   }
   o->v[0] = t0;

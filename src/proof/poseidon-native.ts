@@ -1,6 +1,6 @@
 // The native Poseidon (native/poseidon, built by `npm ci` when a C compiler is present): the same
-// function as circomlibjs's wasm one, field for field (test/poseidon-native.test.ts), at a third to
-// half of its CPU per hash. Every node hashes each epoch's commitment tree (22 hashes of arity 4 to
+// function as circomlibjs's wasm one, field for field (test/poseidon-native.test.ts), at about a
+// quarter of its CPU per hash. Every node hashes each epoch's commitment tree (22 hashes of arity 4 to
 // 15 at 9 shards), so the wasm permutation was a sixth of an idle node's CPU. The round constants
 // are circomlibjs's own, handed to the addon per width on first use. SMT_POSEIDON_NATIVE=0 keeps
 // the wasm one.
