@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "little-endian hosts only (the constants are copied as little-endian words): the node falls back to the wasm Poseidon"
+#endif
+
 typedef unsigned __int128 u128;
 typedef struct { uint64_t v[4]; } fe; // Montgomery form, fully reduced (< r)
 
@@ -258,7 +262,7 @@ static int bytes_arg(napi_env env, napi_value v, const uint8_t **data, size_t *l
 static int load_consts(fe *dst, const uint8_t *src, size_t n) {
   for (size_t k = 0; k < n; k++) {
     fe x;
-    memcpy(x.v, src + 32 * k, 32); // little-endian host (x86-64, aarch64)
+    memcpy(x.v, src + 32 * k, 32); // little-endian words on a little-endian host (checked above)
     if (geq_r(x.v)) return -1;
     fmul(&dst[k], &x, &R2);
   }
