@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { bn254 } from '@noble/curves/bn254.js';
 import type { Groth16Proof } from 'snarkjs';
 import { DecodeError } from '../src/core/bytes.js';
-import { decodeProof, encodeProof, PROOF_BYTES } from '../src/proof/encoding.js';
+import { decodeProof, encodeProof, PROOF_BYTES, VERIFIED_NEXT } from '../src/proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof, GLOBAL_PROOF_BYTES, type GlobalStateProof } from '../src/proof/global.js';
 import { decodeTriadProof, encodeTriadProof } from '../src/proof/triad-proof.js';
 import { epochField, FIELD_R, getPoseidon, limbs, pathEnc, referencePoseidon } from '../src/proof/commitment.js';
@@ -101,6 +101,21 @@ describe('compressed Groth16 proof encoding', () => {
     // a caller that verifies next may skip the (costly) check here: the verifier makes it instead
     const lax = decodeProof(enc, { subgroupCheck: false });
     assert.deepEqual(lax.pi_b, p.pi_b);
+    // decoded proofs are remembered by their bytes: the lax decode must not stand for a checked one
+    assert.throws(() => decodeProof(enc), /invalid point/);
+    assert.deepEqual(decodeProof(enc, { subgroupCheck: false }).pi_b, p.pi_b);
+  });
+
+  test('decoding the same bytes again (remembered) gives an equal proof in objects of its own', () => {
+    const enc = encodeProof(proofFromScalars(11n, 13n, 17n));
+    const a = decodeProof(enc);
+    const b = decodeProof(enc);
+    assert.deepEqual(b, a);
+    assert.notEqual(b, a);
+    assert.notEqual(b.pi_b[0], a.pi_b[0]);
+    a.pi_a[0] = '0';
+    a.pi_b[0]![0] = '0';
+    assert.deepEqual(decodeProof(enc, VERIFIED_NEXT), b, 'a caller changing its copy changes nothing remembered');
   });
 
   test('the verifier refuses a B outside the subgroup that a decode without the subgroup check let through', { skip: circuitsBuilt() ? false : 'circuits not built' }, async () => {

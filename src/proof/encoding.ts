@@ -182,11 +182,30 @@ export interface DecodeProofOptions {
  */
 export const VERIFIED_NEXT: DecodeProofOptions = { subgroupCheck: false };
 
+/**
+ * Recently decompressed proofs by their 128 bytes. A node decodes the same proof bytes several times:
+ * the apex triad proof and the global proof made from it (the same Groth16 proof), and both again
+ * when read back from its proof store (every global proof on every node). A point's square root
+ * was ~1% of nine idle nodes' CPU each time. Only successful decodes are kept, with whether B's
+ * subgroup was checked; every call gets objects of its own (proof objects are also identities:
+ * the proving layer remembers which it verified).
+ */
+const DECODED_MAX = 64;
+const decoded = new Map<string, { proof: Groth16Proof; subgroupChecked: boolean }>();
+
+function copyProof(p: Groth16Proof): Groth16Proof {
+  return { pi_a: [...p.pi_a], pi_b: p.pi_b.map((r) => [...r]), pi_c: [...p.pi_c], protocol: p.protocol, curve: p.curve };
+}
+
 /** Decompress 128 bytes to a snarkjs Groth16 proof; throws only DecodeError. */
 export function decodeProof(b: Uint8Array, opts: DecodeProofOptions = {}): Groth16Proof {
   if (!(b instanceof Uint8Array) || b.length !== PROOF_BYTES) throw new DecodeError(`proof: want ${PROOF_BYTES} bytes, got ${b?.length}`);
+  const subgroupCheck = opts.subgroupCheck ?? true;
+  const key = String.fromCharCode(...b);
+  const hit = decoded.get(key);
+  if (hit && (hit.subgroupChecked || !subgroupCheck)) return copyProof(hit.proof);
   const a = decodeG1(b, 0, 'A');
-  const bb = decodeG2(b, G1_BYTES, 'B', opts.subgroupCheck ?? true);
+  const bb = decodeG2(b, G1_BYTES, 'B', subgroupCheck);
   const c = decodeG1(b, G1_BYTES + G2_BYTES, 'C');
   const g1 = (p: { x: bigint; y: bigint; infinity: boolean }): string[] => (p.infinity ? ['0', '1', '0'] : [p.x.toString(), p.y.toString(), '1']);
   const proof: Groth16Proof = {
@@ -198,5 +217,8 @@ export function decodeProof(b: Uint8Array, opts: DecodeProofOptions = {}): Groth
     protocol: 'groth16',
     curve: 'bn128',
   };
+  decoded.delete(key);
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
+  decoded.set(key, { proof: copyProof(proof), subgroupChecked: subgroupCheck });
   return proof;
 }
