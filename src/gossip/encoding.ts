@@ -60,7 +60,7 @@ export function messageId(topic: string, data: Uint8Array): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, MSG_ID_BYTES);
 }
 
-/** Local-only fast id for gossipsub's first-seen cache (skips signature checks of duplicates). */
+/** A local-only id of a message on a topic (the simulator's duplicate check; nodes use the message id). */
 export function fastMessageId(topic: string, data: Uint8Array | undefined): string {
   return createHash('sha256').update(topic).update('\0').update(data ?? new Uint8Array()).digest('base64');
 }
