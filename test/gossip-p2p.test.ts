@@ -109,6 +109,69 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     await Promise.all(ns.map((n) => n.close()));
   });
 
+  test('a lost send is repaired: a message its author never delivered to a peer reaches it through the IHAVE/IWANT of the peers that got it, with or without other traffic', async () => {
+    const ps = await Promise.all(Array.from({ length: 5 }, (_, i) => plan(`lost${i}`)));
+    const ns = await Promise.all(ps.map((p) => start(p, ps.filter((q) => q !== p))));
+    const [author, victim] = [ns[0]!, ns[1]!];
+    const atVictim: { data: Uint8Array; from: string }[] = [];
+    ns.forEach((n, i) => n.subscribe(TOPIC, i === 1 ? (data, info) => atVictim.push({ data, from: info.from }) : () => {}));
+    // the author's sends of messages to the victim are lost (its IHAVE, with no message in it, still goes)
+    let dropped = 0;
+    const gs = author.libp2p.services.pubsub as unknown as { sendRpc(id: string, rpc: { messages?: unknown[] }): boolean };
+    const send = gs.sendRpc.bind(gs);
+    gs.sendRpc = (id, rpc) => {
+      if (id === victim.peerId && (rpc.messages?.length ?? 0) > 0) { dropped++; return true; }
+      return send(id, rpc);
+    };
+    await waitFor('every node knows the 4 others subscribe', () => ns.every((n) => n.topicPeers(TOPIC).length === 4), 30_000);
+    // 1: no other traffic, so the IHAVE of the peers that got it goes out at a heartbeat of its own
+    const quiet = new Uint8Array([9, 1]);
+    await author.publish(TOPIC, quiet);
+    await waitFor('the lost message at the victim', () => atVictim.length === 1, 10_000);
+    // 2: every other node keeps publishing, so their IHAVE rides on their messages to the victim
+    const busy = new Uint8Array([9, 2]);
+    await author.publish(TOPIC, busy);
+    for (let k = 0; atVictim.every((m) => Buffer.compare(m.data, busy) !== 0); k++) {
+      if (k > 50) throw new Error('the second lost message never reached the victim');
+      await Promise.all(ns.slice(2).map((n, i) => n.publish(TOPIC, new Uint8Array([9, 3, i, k]))));
+      await sleep(100);
+    }
+    assert.ok(dropped >= 2, `the author's sends of both messages to the victim were lost (${dropped} sends, IWANT answers included)`);
+    const repaired = atVictim.filter((m) => m.data[1] === 1 || m.data[1] === 2);
+    assert.equal(repaired.length, 2, 'each lost message reached the victim once');
+    assert.ok(repaired.every((m) => m.from !== author.peerId), 'and from a peer other than its author');
+    await Promise.all(ns.map((n) => n.close()));
+  });
+
+  test('IHAVE gossip rides on messages: while every node publishes, an IHAVE is almost never an RPC of its own', async () => {
+    const ps = await Promise.all(Array.from({ length: 9 }, (_, i) => plan(`ride${i}`)));
+    const ns = await Promise.all(ps.map((p) => start(p, ps.filter((q) => q !== p))));
+    let alone = 0; // RPCs received with IHAVE and no message, while the nodes publish
+    let riding = 0; // RPCs received with IHAVE and messages
+    let counting = true;
+    ns.forEach((n) => {
+      n.subscribe(TOPIC, () => {});
+      const gs = n.libp2p.services.pubsub as unknown as { handleReceivedRpc(from: unknown, rpc: { messages?: unknown[]; control?: { ihave?: unknown[] } }): unknown };
+      const handle = gs.handleReceivedRpc.bind(gs);
+      gs.handleReceivedRpc = (from, rpc) => {
+        if (counting && (rpc.control?.ihave?.length ?? 0) > 0) { if ((rpc.messages?.length ?? 0) > 0) riding++; else alone++; }
+        return handle(from, rpc);
+      };
+    });
+    await waitFor('every node knows the 8 others subscribe', () => ns.every((n) => n.topicPeers(TOPIC).length === 8), 30_000);
+    // every node publishes more often than a heartbeat (200 ms), as validators publish a few
+    // messages an epoch; once they stop, what is still held goes out alone (not counted)
+    for (let k = 0; k < 30; k++) {
+      await Promise.all(ns.map((n, i) => n.publish(TOPIC, new Uint8Array([8, i, k]))));
+      await sleep(100);
+    }
+    counting = false;
+    assert.ok(riding + alone > 50, `IHAVE gossip was sent (${riding} riding, ${alone} alone)`);
+    // all of them went alone before (IHAVE was sent at the heartbeat, in an RPC of its own)
+    assert.ok(alone <= 0.2 * (riding + alone), `at most a fifth of the RPCs with IHAVE carry nothing else (${alone} of ${riding + alone})`);
+    await Promise.all(ns.map((n) => n.close()));
+  });
+
   test('in a line A-B-C, a valid message from A reaches C through B; messages B rejects (bad signature, wrong network, undecodable) never reach C', async () => {
     const [a, b, c] = [await plan('la'), await plan('lb'), await plan('lc')];
     const outcomes: ValidationOutcome[] = [];

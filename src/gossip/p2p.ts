@@ -26,6 +26,7 @@ import type { PeerDenyList } from './deny-list.js';
 import { coalescingEncrypter } from './write-coalescing.js';
 import { quietShortReadsEncrypter } from './noise-short-reads.js';
 import { lazyWindowUpdates } from './yamux-window.js';
+import { piggybackIhave } from './ihave-piggyback.js';
 import { skipRequestProtocolMerges, type MergingPeerStore } from './peer-store-writes.js';
 import { libp2pLogger } from './libp2p-logger.js';
 import { freshScoreOnInvalid } from './fresh-score.js';
@@ -287,6 +288,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const pubsub = node.services.pubsub;
   // a peer's third invalid message graylists it at once, not at the next score-cache refresh (fresh-score.ts)
   if (!freshScoreOnInvalid(pubsub)) log?.warn('gossipsub score internals changed: an invalid sender is graylisted only at the next score refresh (1 s)');
+  // a heartbeat's IHAVE rides on the next message to its peer (ihave-piggyback.ts)
+  if (!piggybackIhave(pubsub)) log?.warn('gossipsub internals changed: IHAVE gossip goes out in RPCs of its own');
   const handlers = new Map<string, MessageHandler>();
   // 'gossipsub:message' (not 'message'): it names the peer the message came from
   pubsub.addEventListener('gossipsub:message', (evt) => {
@@ -306,8 +309,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   interface Target { addr: Multiaddr; text: string; peerId?: string; failures: number; nextAt: number; dialing: boolean }
   const targets: Target[] = [];
   let closed = false;
-  // parsed once per peer (a base58 and multihash decode each): the dial tick asks about every
-  // target four times a second, and requests go to the same few validators (bounded: cleared when large)
+  // parsed once per peer (a base58 and multihash decode each): the dial check asks about every
+  // target every second, and requests go to the same few validators (bounded: cleared when large)
   const parsedIds = new Map<string, ReturnType<typeof peerIdFromString>>();
   const parsedId = (id: string): ReturnType<typeof peerIdFromString> => {
     let p = parsedIds.get(id);
@@ -330,6 +333,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       t.failures++;
       const delay = Math.min(maxMs, initialMs * 2 ** Math.min(t.failures - 1, 20));
       t.nextAt = Date.now() + delay * (0.75 + Math.random() * 0.5); // jitter: avoid dial storms in lockstep
+      tickAt(t.nextAt);
       if (t.failures === 1 || t.failures % 10 === 0) log?.debug({ addr: t.text, failures: t.failures, err: (e as Error).message }, 'dial failed');
     } finally {
       t.dialing = false;
@@ -340,8 +344,16 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     const now = Date.now();
     for (const t of targets) if (!t.dialing && now >= t.nextAt && !isConnected(t)) void dialOne(t);
   };
-  const timer = setInterval(tick, Math.max(50, Math.min(initialMs, 500)));
-  timer.unref();
+  // A retry runs when it is due (a one-shot timer per retry), and a once-a-second check (with the
+  // gossipsub heal below) redials whatever that missed: an idle node connected to all its peers
+  // wakes once a second for this, not four times.
+  const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  const tickAt = (at: number): void => {
+    if (closed) return;
+    const r = setTimeout(() => { retryTimers.delete(r); tick(); }, Math.max(0, at - Date.now()));
+    r.unref();
+    retryTimers.add(r);
+  };
 
   // Gossipsub heal. Gossipsub opens one outbound stream per peer and skips it if it believes one
   // exists; when a peer restarts with the same id and reconnects while the old stream is not yet
@@ -386,11 +398,11 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       void node.hangUp(peerIdFromString(id)).catch(() => {});
     }
   };
-  const healTimer = setInterval(() => void heal(), 1000);
-  healTimer.unref();
+  const timer = setInterval(() => { tick(); void heal(); }, 1000);
+  timer.unref();
   node.addEventListener('peer:disconnect', (evt) => {
     const id = evt.detail.toString();
-    for (const t of targets) if (t.peerId === id) { t.nextAt = Date.now() + initialMs; t.failures = 0; }
+    for (const t of targets) if (t.peerId === id) { t.nextAt = Date.now() + initialMs; t.failures = 0; tickAt(t.nextAt); }
   });
   const addPeer = (text: string): void => {
     const addr = multiaddr(text);
@@ -527,7 +539,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     async close() {
       closed = true;
       clearInterval(timer);
-      clearInterval(healTimer);
+      for (const r of retryTimers) clearTimeout(r);
       detachDenyList?.();
       await node.stop();
     },
