@@ -43,6 +43,7 @@ import { loadLayout } from '../src/cluster/cluster.js';
 import { apiUrl, findFreePortBases, proverPid, readPid, SMT_BIN } from '../src/cluster/supervisor.js';
 import { driveLoad, json, teardownCluster, waitCommitted } from './cluster-load.js';
 import { machineCpu, sumThreads, threadDelta, threadSample, totalCpu, treeCpu } from './proc-cpu.js';
+import { epochTimelines, parseNodeLog, spread, type FinalLine, type SealLine } from './epoch-timeline.js';
 
 const arg = (name: string, env: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,6 +121,42 @@ function histQuantile(cum: Map<number, number>, q: number): number {
 }
 
 
+/**
+ * Per GC kind, summed over nodes (deltas m1 - m0): pauses, their total ms, and how many took >= 100
+ * ms. From smt_gc_pause_seconds (every pause), else (older nodes) prom-client's
+ * nodejs_gc_duration_seconds, which keeps one pause per observer batch: a lower bound.
+ */
+function gcPauses(m1: string[], m0: string[]): Record<string, { count: number; ms: number; over100ms: number }> {
+  const out: Record<string, { count: number; ms: number; over100ms: number }> = {};
+  const name = m1.some((t) => t.includes('smt_gc_pause_seconds_count')) ? 'smt_gc_pause_seconds' : 'nodejs_gc_duration_seconds';
+  const read = (t: string): Map<string, { count: number; sum: number; le100: number }> => {
+    const m = new Map<string, { count: number; sum: number; le100: number }>();
+    for (const l of t.split('\n')) {
+      if (!l.startsWith(name)) continue;
+      const kind = /kind="([^"]+)"/.exec(l)?.[1];
+      if (!kind) continue;
+      const e = m.get(kind) ?? { count: 0, sum: 0, le100: 0 };
+      const v = Number(l.split(' ').at(-1));
+      if (l.startsWith(`${name}_count`)) e.count = v;
+      else if (l.startsWith(`${name}_sum`)) e.sum = v;
+      else if (/le="0.1"/.test(l)) e.le100 = v;
+      m.set(kind, e);
+    }
+    return m;
+  };
+  m1.forEach((t, i) => {
+    const b = read(m0[i]!);
+    for (const [k, a] of read(t)) {
+      const z = b.get(k) ?? { count: 0, sum: 0, le100: 0 };
+      const o = (out[k] ??= { count: 0, ms: 0, over100ms: 0 });
+      o.count += a.count - z.count;
+      o.ms += Math.round((a.sum - z.sum) * 1000);
+      o.over100ms += a.count - a.le100 - (z.count - z.le100);
+    }
+  });
+  return out;
+}
+
 async function runCluster(DEPTH: number, ACCOUNTS: number, idleSeconds: number) {
 const tmp = mkdtempSync(join(tmpdir(), 'smt-bench-cluster-'));
 const netDir = join(tmp, 'net');
@@ -159,7 +196,7 @@ try {
 
   const [apiBase, p2pBase] = API_PORT > 0 ? [API_PORT, API_PORT + 500] : await findFreePortBases(shardsN);
   const tUp = performance.now();
-  let nodes: { shard: string; url: string; pid: number }[];
+  let nodes: { shard: string; url: string; pid: number; logFile?: string }[];
   if (DEPTH === 0) {
     // One shard alone has no peers: `smt cluster up` gives every node --p2p, which a depth-0 network
     // refuses, so the node is started here with the same arguments otherwise (one verify worker),
@@ -181,7 +218,7 @@ try {
     execFileSync(process.execPath, [SMT, 'cluster', 'up', '--network', netDir, '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '90'], { stdio: ['ignore', 'ignore', 'inherit'] });
     log(`# cluster up in ${((performance.now() - tUp) / 1000).toFixed(1)} s (first global snapshot final)`);
     const layout = loadLayout(netDir);
-    nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)! }));
+    nodes = layout.shards.map((s) => ({ shard: s.shard as string, url: apiUrl(s), pid: readPid(netDir, s)!, logFile: join(netDir, s.logFile) }));
   }
   await sleep(2 * EPOCH_MS); // settle: epochs missed during start are sealed, peers meshed
   let idleCores: number | null = null;
@@ -266,11 +303,32 @@ try {
   });
   const lagP99 = m1.map((t) => metricValue(t, 'nodejs_eventloop_lag_p99_seconds') * 1000);
   const lagMax = m1.map((t) => metricValue(t, 'nodejs_eventloop_lag_max_seconds') * 1000);
+  // GC pauses of the nodes' main isolates over the run (the observers start at the first scrape, the
+  // one before the load)
+  const gc = gcPauses(m1, m0);
+  const heapMb = m1.map((t) => Math.round(metricValue(t, 'nodejs_heap_size_used_bytes') / 2 ** 20));
+  // what this benchmark's own health polling cost the nodes: requests and their handling time (request to end of response)
+  const healthPolls = m1.reduce((a, t, i) => {
+    const d = (suffix: string): number => metricValue(t, `smt_http_request_duration_seconds_${suffix}`, 'route="/v1/health"') - metricValue(m0[i]!, `smt_http_request_duration_seconds_${suffix}`, 'route="/v1/health"');
+    return { count: a.count + d('count'), ms: a.ms + d('sum') * 1000 };
+  }, { count: 0, ms: 0 });
   // latency (b): polling, from the epoch's scheduled seal time
   const lat: number[] = [];
   for (const m of seenAt) for (const [e, at] of m) if (e > epoch0 && e <= epoch1) lat.push(at - (genesis.genesisTime + (e + 1) * EPOCH_MS));
   lat.sort((a, b) => a - b);
   const epochs = Math.max(1, epoch1 - epoch0);
+  // each epoch's critical path from the nodes' log lines: the wait for the last seal, the aggregation after it
+  const seals: SealLine[] = [];
+  const finals: FinalLine[] = [];
+  for (const n of nodes) {
+    if (!n.logFile) continue;
+    try {
+      const l = parseNodeLog(n.shard, readFileSync(n.logFile, 'utf8'));
+      seals.push(...l.seals);
+      finals.push(...l.finals);
+    } catch { /* no log */ }
+  }
+  const timelines = DEPTH > 0 ? epochTimelines(seals, finals, { genesisTime: genesis.genesisTime, epochMs: EPOCH_MS, shards: shardsN, from: epoch0 + 1, to: epoch1 }) : [];
   const gossip = m1.map((t, i) => {
     const d = (dir: string): number => metricValue(t, 'smt_gossip_bytes_total', `direction="${dir}"`) - metricValue(m0[i]!, 'smt_gossip_bytes_total', `direction="${dir}"`);
     return { in: d('in') / epochs, out: d('out') / epochs };
@@ -322,6 +380,18 @@ try {
     globalLatencyPolledMs: { p50: Math.round(quantile(lat, 0.5)), p99: Math.round(quantile(lat, 0.99)), samples: lat.length },
     sealMs: { p50: Math.round(histQuantile(sealMerged, 0.5) * 1000), p99: Math.round(histQuantile(sealMerged, 0.99) * 1000), samples: sealMerged.get(Infinity) ?? 0 },
     eventLoopDelayMs: { p99Max: Math.round(Math.max(...lagP99)), max: Math.round(Math.max(...lagMax)) },
+    gcPauses: gc, heapUsedMbPerNode: heapMb, healthPolls: { count: healthPolls.count, ms: Math.round(healthPolls.ms) },
+    criticalPath: timelines.length === 0 ? null : {
+      epochs: timelines.length,
+      lastSealDoneMs: spread(timelines, (t) => t.lastSealDone),
+      medianSealDoneMs: spread(timelines, (t) => t.medianSealDone),
+      lastSealStartedLateMs: spread(timelines, (t) => t.lastSealStartedLate),
+      lastSealMs: spread(timelines, (t) => t.lastSealMs),
+      aggregationMs: spread(timelines, (t) => t.aggregationMs),
+      spreadMs: spread(timelines, (t) => t.spreadMs),
+      worstNodeLatencyMs: spread(timelines, (t) => t.worstNodeLatencyMs),
+      worst: [...timelines].sort((a, b) => b.worstNodeLatencyMs - a.worstNodeLatencyMs).slice(0, 4),
+    },
     epochs, globalsInWindow: globals, globalsWithCarriedShards: carriedEpochs,
     gossipBytesPerNodePerEpoch: { in: Math.round(gossip.reduce((a, g) => a + g.in, 0) / gossip.length), out: Math.round(gossip.reduce((a, g) => a + g.out, 0) / gossip.length) },
     peakRssMbPerNode: nodes.map((n, i) => ({ shard: n.shard, mb: rss[i] })),
@@ -332,6 +402,14 @@ try {
   console.log(`seal -> global final: p50 ${result.globalLatencyMetricsMs.p50} ms, p99 ${result.globalLatencyMetricsMs.p99} ms (node metrics); from the scheduled epoch end, polled: p50 ${result.globalLatencyPolledMs.p50} ms, p99 ${result.globalLatencyPolledMs.p99} ms`);
   console.log(`CPU while loaded (${loadCpu.wallSeconds} s): machine ${loadCpu.machineCores} cores busy (${loadCpu.stolenCores} stolen by the host); ${shardsN} node(s) ${loadCpu.nodesCores} cores = ${loadCpu.nodesUsPerTx} us/tx (${byThread.map(([k]) => `${k} ${loadCpu.nodesUsPerTxByThread[k]}`).join(', ')}), context switches ${loadCpu.contextSwitchesPerSecond.voluntary}/s voluntary, ${loadCpu.contextSwitchesPerSecond.involuntary}/s preempted; load generator (this process) ${loadCpu.generatorCores} cores = ${loadCpu.generatorUsPerTx} us/tx (${Object.entries(loadCpu.generatorUsPerTxByThread).map(([k, v]) => `${k} ${v}`).join(', ')}); prover service ${loadCpu.proverCores} cores; everything else ${loadCpu.otherCores} cores`);
   console.log(`seal under load: p50 ${result.sealMs.p50} ms, p99 ${result.sealMs.p99} ms (${result.sealMs.samples} seals); event-loop delay over the run: worst node's p99 ${result.eventLoopDelayMs.p99Max} ms, max ${result.eventLoopDelayMs.max} ms`);
+  console.log(`GC pauses of the ${shardsN} main isolates while loaded: ${Object.entries(gc).map(([k, v]) => `${k} ${v.count} (${v.ms} ms, ${v.over100ms} >= 100 ms)`).join(', ') || 'none recorded'}; JS heap used at the end ${Math.min(...heapMb)}-${Math.max(...heapMb)} MB per node`);
+  const cp = result.criticalPath;
+  if (cp) {
+    const f = (x: { p50: number; p90: number; max: number }): string => `${x.p50}/${x.p90}/${x.max}`;
+    console.log(`critical path over ${cp.epochs} load epochs, p50/p90/max ms: last seal done ${f(cp.lastSealDoneMs)} after the scheduled time (median shard's ${f(cp.medianSealDoneMs)}; the last one started ${f(cp.lastSealStartedLateMs)} late and took ${f(cp.lastSealMs)}), then aggregation to the first global ${f(cp.aggregationMs)}, to every node +${f(cp.spreadMs)}; worst node's seal -> global ${f(cp.worstNodeLatencyMs)}`);
+    for (const w of cp.worst) console.log(`  epoch ${w.epoch}: worst node ${w.worstNodeLatencyMs} ms; last seal ${w.lastShard} done at +${w.lastSealDone} (started +${w.lastSealStartedLate}, took ${w.lastSealMs}${w.lastSealPhases ? `: ${Object.entries(w.lastSealPhases).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}), median shard +${w.medianSealDone}; aggregation ${w.aggregationMs}, spread ${w.spreadMs}`);
+  }
+  console.log(`this benchmark's /v1/health polls: ${healthPolls.count} answered by the nodes in ${Math.round(healthPolls.ms)} ms of handling in all`);
   console.log(`gossip per node per epoch: ${result.gossipBytesPerNodePerEpoch.in} B in, ${result.gossipBytesPerNodePerEpoch.out} B out; ${carriedEpochs}/${globals} global snapshots carried a late shard; peak RSS per node ${Math.min(...rss.filter((x): x is number => x !== null))}-${Math.max(...rss.filter((x): x is number => x !== null))} MB`);
   return result;
 } finally {

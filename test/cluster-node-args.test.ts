@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLayout } from '../src/cluster/layout.js';
-import { nodeArgs } from '../src/cluster/supervisor.js';
+import { nodeArgs, SMT_BIN } from '../src/cluster/supervisor.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,5 +44,20 @@ test('cluster up names each peer by its genesis peer id, so a node that was dial
     assert.ok(plain[plain.indexOf('--peers') + 1]!.split(',').every((p) => !p.includes('/p2p/')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SMT_CLUSTER_NODE_FLAGS puts Node/V8 flags before the script on every node command line, and nothing by default', () => {
+  const layout = makeLayout(1, { apiBasePort: 9100, p2pBasePort: 9200 });
+  const before = process.env.SMT_CLUSTER_NODE_FLAGS;
+  try {
+    delete process.env.SMT_CLUSTER_NODE_FLAGS;
+    assert.equal(nodeArgs('/tmp/none', layout, layout.shards[0]!)[0], SMT_BIN);
+    process.env.SMT_CLUSTER_NODE_FLAGS = ' --single-threaded-gc  --max-semi-space-size=8 ';
+    const a = nodeArgs('/tmp/none', layout, layout.shards[0]!);
+    assert.deepEqual(a.slice(0, 3), ['--single-threaded-gc', '--max-semi-space-size=8', SMT_BIN]);
+  } finally {
+    if (before === undefined) delete process.env.SMT_CLUSTER_NODE_FLAGS;
+    else process.env.SMT_CLUSTER_NODE_FLAGS = before;
   }
 });

@@ -43,11 +43,20 @@ function peerIdsOf(netDir: string): ((s: ShardProcessLayout) => string | undefin
   return (s) => ids.get(s.shard)?.[s.replica ?? 0];
 }
 
+/**
+ * Node/V8 flags for every node process of a local cluster, from SMT_CLUSTER_NODE_FLAGS
+ * (space-separated; none by default): how such flags are measured under load (docs/NETWORK.md).
+ */
+export function clusterNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.SMT_CLUSTER_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+}
+
 export function nodeArgs(netDir: string, layout: ClusterLayout, s: ShardProcessLayout): string[] {
   const prover = proverUrlOf(netDir);
   // a replica of a replicated shard: its index and every replica's API, in replica order
   const replica = s.replica === undefined ? [] : ['--replica', String(s.replica), '--replica-urls', replicasOf(layout, s.shard).map(apiUrl).join(',')];
   return [
+    ...clusterNodeFlags(),
     SMT_BIN, 'node', 'start',
     '--network', netDir,
     '--shard', s.shard,

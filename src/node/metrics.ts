@@ -1,6 +1,7 @@
 // All node metrics in one place (prom-client), on a registry per node so tests and several nodes in
 // one process do not collide. Served at GET /metrics.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { buildInfo } from './build-info.js';
 import { GroupedHistogram } from './grouped-histogram.js';
 
@@ -21,6 +22,13 @@ export interface NodeMetrics {
   startDefaults(): void;
 }
 
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
 /** Seconds over which smt_tps and /v1/health's tps average committed transactions: this many epochs. */
 export const TPS_WINDOW_EPOCHS = 5;
 
@@ -38,6 +46,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     if (defaults) return;
     defaults = true;
     collectDefaultMetrics({ register: registry });
+    // Every GC pause of the main isolate: prom-client's nodejs_gc_duration_seconds observes only the
+    // first entry of each observer callback (entries come in batches: most pauses are lost), in
+    // buckets too coarse (1, 10, 100 ms) for the pauses that hold a seal or a round under load.
+    const gcPause = new Histogram({ name: 'smt_gc_pause_seconds', help: 'Main-isolate GC pauses by kind (major, minor, incremental, weakcb), every one', labelNames: ['kind'], registers: [registry], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcPause.observe({ kind: GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other' }, e.duration / 1000);
+    }).observe({ entryTypes: ['gc'] });
   };
   const registers = [registry];
   const b = buildInfo();

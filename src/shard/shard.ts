@@ -758,7 +758,10 @@ export class Shard {
       }
     }
     const sealMs = performance.now() - started;
-    this.log?.info({ epoch, txCount: fx.ordered.length, sealMs: Math.round(sealMs) }, 'sealed');
+    // the phases (ms) say where a slow seal's time went: CPU in one of them, or the awaited write
+    const ms: Record<string, number> = {};
+    for (const k in phases) ms[k] = Math.round(phases[k]!);
+    this.log?.info({ epoch, txCount: fx.ordered.length, sealMs: Math.round(sealMs), phases: ms }, 'sealed');
     if (this.events.listenerCount('sealed') > 0) {
       const ev: SealedEvent = { snapshot: signed, txCount: fx.ordered.length, txids: fx.ordered.map((t) => t.idHex), acceptedAt: fx.ordered.map((t) => t.acceptedAt), sealMs, phases };
       try {
