@@ -24,6 +24,7 @@ import { addProofRoutes } from './proof-api.js';
 import { ProvingService, type ProvingOptions } from './proving/service.js';
 import type { TriadNetwork } from '../gossip/network.js';
 import { denyListFile } from '../gossip/deny-list.js';
+import { VerifyHold, verifyHoldMs } from './verify-hold.js';
 import type { P2PNode } from '../gossip/p2p.js';
 
 export { DEFAULT_API_PORT };
@@ -212,11 +213,30 @@ export class SmtNode {
         svc.events.on('writer', () => replicaEvents.emit('writer'));
         components.push({ name: 'replica', close: () => svc.close() });
       } else if (!o.manualSeal) {
+        // From each seal until the epoch's global snapshot is final here (at most holdMs), the
+        // signature workers start no new slice: under load the seals and the aggregation, which
+        // the global waits for, get the CPU first (docs/NETWORK.md "Under load: the seal -> global tail").
+        const hold = new VerifyHold(gossip ? verifyHoldMs(genesis.epochMs) : 0);
+        if (gossip) {
+          const off = gossip.net.onGlobal((ev) => {
+            if (hold.globalFinal(ev.global.aggregate.epoch, Date.now())) shard.releaseVerification();
+          });
+          components.push({ name: 'verify-hold', close: async () => { off(); shard.releaseVerification(); } });
+        }
         const timer = new EpochTimer({
           genesisTime: genesis.genesisTime,
           epochMs: genesis.epochMs,
           latestEpoch: () => shard.latestEpoch(),
-          seal: async () => void (await shard.sealEpoch()),
+          seal: async () => {
+            const e = shard.latestEpoch() + 1;
+            const until = hold.sealStarts(e, Date.now());
+            if (until !== undefined) shard.holdVerification(until);
+            try {
+              await shard.sealEpoch();
+            } finally {
+              if (hold.sealEnds(e)) shard.releaseVerification();
+            }
+          },
           logger: log.child({ module: 'epoch' }),
         });
         timer.start();

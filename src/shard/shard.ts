@@ -529,6 +529,19 @@ export class Shard {
 
   // ---------------------------------------------------------------- the epoch barrier
 
+  /**
+   * Until `untilMs` (wall clock) or releaseVerification(), the signature workers start no new slice
+   * of signatures (verify-pool.ts hold): the node's seal and the epoch's aggregation take the CPU
+   * first. Transactions being checked wait; nothing is refused for it.
+   */
+  holdVerification(untilMs: number): void {
+    this.pool?.hold(untilMs);
+  }
+
+  releaseVerification(): void {
+    this.pool?.release();
+  }
+
   /** Seals the next epoch: applies every ready transaction and writes it all in one batch. */
   sealEpoch(): Promise<SignedSnapshot> {
     const p = this.sealChain.then(() => this.seal());

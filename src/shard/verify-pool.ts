@@ -33,6 +33,8 @@ export class VerifyPool {
   private closed = false;
 
   private readonly nice: number;
+  /** Shared with every worker: 0, or the wall-clock ms until which they start no new slice (hold). */
+  private readonly holdUntil = new BigInt64Array(new SharedArrayBuffer(8));
 
   /**
    * size 0 verifies on the calling thread (tests, tiny deployments). `nice` (0..19, Linux) lowers
@@ -46,7 +48,7 @@ export class VerifyPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { execArgv: ['--import', REGISTER], workerData: { nice: this.nice } });
+    const worker = new Worker(WORKER_URL, { execArgv: ['--import', REGISTER], workerData: { nice: this.nice, hold: this.holdUntil } });
     const slot: Slot = { worker, outstanding: 0, jobs: new Map() };
     worker.unref(); // referenced only while jobs are in flight
     worker.on('message', (m: { id: number; ok: Uint8Array }) => {
@@ -70,6 +72,19 @@ export class VerifyPool {
       if (!this.closed) fail(new Error(`verify worker exited with code ${code}`));
     });
     return slot;
+  }
+
+  /**
+   * Until `untilMs` (wall clock) or release(), the workers start no new slice of signatures: what
+   * the node does meanwhile (its seal, the epoch's aggregation) gets the core instead. The hold
+   * ends by itself at `untilMs`: a release that never comes holds nothing for long.
+   */
+  hold(untilMs: number): void {
+    Atomics.store(this.holdUntil, 0, BigInt(Math.ceil(untilMs)));
+  }
+
+  release(): void {
+    if (Atomics.exchange(this.holdUntil, 0, 0n) !== 0n) Atomics.notify(this.holdUntil, 0);
   }
 
   /** ok[i] is true iff items[i] is a signed-tx encoding with a valid signature. */
@@ -127,6 +142,7 @@ export class VerifyPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     for (const s of this.slots) for (const j of s.jobs.values()) j.reject(new VerifyPoolClosed('verify pool closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];

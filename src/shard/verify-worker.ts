@@ -17,8 +17,21 @@ import { nativeEd25519, verifyTxSignatureRule } from '../core/tx-signature.js';
 if (!parentPort) throw new Error('verify-worker must run as a worker thread');
 const port = parentPort;
 // this thread only (Linux nice is per thread): below the pool owner's event loop
-const nice = (workerData as { nice?: number } | undefined)?.nice ?? 0;
+const data = workerData as { nice?: number; hold?: BigInt64Array } | undefined;
+const nice = data?.nice ?? 0;
 if (nice > 0) niceThisThread(nice);
+// the pool's hold (verify-pool.ts hold()): 0, or the wall-clock ms until which no new slice starts
+const hold = data?.hold;
+function waitWhileHeld(): void {
+  if (!hold) return;
+  for (;;) {
+    const until = Atomics.load(hold, 0);
+    if (until === 0n) return;
+    const left = Number(until) - Date.now();
+    if (left <= 0) return;
+    Atomics.wait(hold, 0, until, left); // woken by release() (or a new hold), else at the deadline
+  }
+}
 
 const native = nativeEd25519();
 const FIXED_TAIL = 32 + 20 + 32; // from, to, amount/fee/nonce/ts after the network id
@@ -91,7 +104,10 @@ function stageTx(buf: Buffer, off: number, len: number): boolean {
 
 function verifyTxs(data: Buffer, head: Uint32Array, count: number, ok: Uint8Array): void {
   if (!native) {
-    for (let i = 0, k = 1; i < count; i++, k += 2) ok[i] = stageTx(data, head[k]!, head[k + 1]!) && verifyTxSignatureRule(msg, sig, pk) ? 1 : 0;
+    for (let i = 0, k = 1; i < count; i++, k += 2) {
+      if (i % SLICE === 0) waitWhileHeld();
+      ok[i] = stageTx(data, head[k]!, head[k + 1]!) && verifyTxSignatureRule(msg, sig, pk) ? 1 : 0;
+    }
     return;
   }
   reserve(count);
@@ -108,6 +124,7 @@ function verifyTxs(data: Buffer, head: Uint32Array, count: number, ok: Uint8Arra
     from[m++] = i;
   }
   for (let s = 0; s < m; s += SLICE) {
+    waitWhileHeld();
     const e = Math.min(m, s + SLICE);
     const batch = singlesLeft <= 0;
     const failed = native.verifyTagged(data, txSignPrefix, spans.subarray(4 * s, 4 * e), verdicts.subarray(s, e), batch);
