@@ -213,16 +213,13 @@ export class SmtNode {
         svc.events.on('writer', () => replicaEvents.emit('writer'));
         components.push({ name: 'replica', close: () => svc.close() });
       } else if (!o.manualSeal) {
-        // From each seal until the epoch's global snapshot is final here (at most holdMs), the
+        // From each seal until the epoch's global snapshot is final here (verify-hold.ts), the
         // signature workers start no new slice: under load the seals and the aggregation, which
         // the global waits for, get the CPU first (docs/NETWORK.md "Under load: the seal -> global tail").
         const hold = new VerifyHold(gossip ? verifyHoldMs(genesis.epochMs) : 0);
-        if (gossip) {
-          const off = gossip.net.onGlobal((ev) => {
-            if (hold.globalFinal(ev.global.aggregate.epoch, Date.now())) shard.releaseVerification();
-          });
-          components.push({ name: 'verify-hold', close: async () => { off(); shard.releaseVerification(); } });
-        }
+        const offGlobal = gossip?.net.onGlobal((ev) => {
+          if (hold.globalFinal(ev.global.aggregate.epoch, Date.now())) shard.releaseVerification();
+        });
         const timer = new EpochTimer({
           genesisTime: genesis.genesisTime,
           epochMs: genesis.epochMs,
@@ -240,7 +237,14 @@ export class SmtNode {
           logger: log.child({ module: 'epoch' }),
         });
         timer.start();
-        components.push({ name: 'epoch-timer', close: () => timer.stop() });
+        components.push({
+          name: 'epoch-timer',
+          close: async () => {
+            await timer.stop();
+            offGlobal?.();
+            shard.releaseVerification();
+          },
+        });
       }
 
       // 4. the HTTP API
