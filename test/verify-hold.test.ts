@@ -40,9 +40,9 @@ test('maxMs 0: no hold', () => {
   assert.equal(h.globalFinal(1, 10), false);
 });
 
-test('a networked node holds at most 0.6 of an epoch; SMT_VERIFY_HOLD_MS sets it (0 = no hold), and nonsense is refused', () => {
-  assert.equal(verifyHoldMs(1000, {}), 600);
-  assert.equal(verifyHoldMs(2000, {}), 1200);
+test('a networked node holds at most 0.75 of an epoch; SMT_VERIFY_HOLD_MS sets it (0 = no hold), and nonsense is refused', () => {
+  assert.equal(verifyHoldMs(1000, {}), 750);
+  assert.equal(verifyHoldMs(2000, {}), 1500);
   assert.equal(verifyHoldMs(1000, { SMT_VERIFY_HOLD_MS: '0' }), 0);
   assert.equal(verifyHoldMs(1000, { SMT_VERIFY_HOLD_MS: '250' }), 250);
   assert.throws(() => verifyHoldMs(1000, { SMT_VERIFY_HOLD_MS: 'soon' }), /SMT_VERIFY_HOLD_MS/);
