@@ -3,7 +3,9 @@
 // again on later scans (before, each scan re-submitted its leaves and the pool answered "skipped"
 // to each), and nothing is queued for an epoch at or before the newest global proof held (its proof
 // would land after a fresher one); and which nodes take a proof from the proofs topic (pair, store,
-// relay it): the apex every node, a proof below it only the provers of the triad that folds it.
+// relay it): the apex every node, a proof below it only the provers of the triad that folds it; and
+// that an epoch too old for its leaves still gets its parents once their child proofs are here
+// (the scan passes over such epochs while they have none).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CadencePlan } from '../src/proof/cadence.js';
@@ -13,17 +15,16 @@ import type { ProvingContext } from '../src/node/proving/context.js';
 import type { CommitmentTrees } from '../src/node/proving/trees.js';
 import type { ProofHoldings } from '../src/node/proving/holdings.js';
 
-function setup(): { s: ProofScheduler; queued: Task[]; held: { latestGlobal: number }; trees: Map<number, object> } {
+function setup(me = proverOf('0', CadencePlan.fixed(1).round(20), 2, 0), proofs = new Map<number, Map<string, unknown>>()): { s: ProofScheduler; queued: Task[]; held: { latestGlobal: number }; trees: Map<number, object> } {
   const plan = CadencePlan.fixed(1);
-  // the shard that proves leaf "0" of epoch 20 on turn 0
-  const me = proverOf('0', plan.round(20), 2, 0);
+  // default: the shard that proves leaf "0" of epoch 20 on turn 0
   const trees = new Map<number, object>();
-  for (let e = 15; e <= 20; e++) trees.set(e, {});
+  for (let e = 10; e <= 20; e++) trees.set(e, {});
   const c = {
     depth: 2, shard: { id: me }, cadence: { plan, source: 'pool', why: '' }, treeWindow: 100, leafWindow: 5, leaseMs: 30_000,
     clockEpoch: () => 20, timelines: { mark: () => {} }, log: { debug: () => {} },
   } as unknown as ProvingContext;
-  const held = { latestGlobal: -1, proofsOf: () => new Map() };
+  const held = { latestGlobal: -1, proofsOf: (e: number) => proofs.get(e) ?? new Map() };
   const t = { head: { epoch: 20 }, trees, builtAt: new Map<number, number>() } as unknown as CommitmentTrees;
   const queued: Task[] = [];
   const s = new ProofScheduler(c, t, held as unknown as ProofHoldings, (task) => queued.push(task));
@@ -42,6 +43,18 @@ test('an epoch the pool skipped is not queued again; other epochs still are', ()
   queued.length = 0;
   s.scan();
   assert.deepEqual(queued.filter((t) => t.epoch === 20), [], 'not re-submitted (before: queued again on every scan)');
+});
+
+test('an epoch too old for its leaves: its apex is queued once the three leaf proofs are here, and nothing is queued while none are', () => {
+  const plan = CadencePlan.fixed(1);
+  const me = proverOf('', plan.round(12), 2, 0); // epoch 12 < clock 20 - leaf window 5: its leaves are too late
+  const proofs = new Map<number, Map<string, unknown>>();
+  const { s, queued } = setup(me, proofs);
+  s.scan();
+  assert.deepEqual(queued.filter((t) => t.epoch === 12), [], 'no proof of epoch 12 here: nothing of it can start');
+  proofs.set(12, new Map([['0', {}], ['1', {}], ['2', {}]]));
+  s.scan();
+  assert.deepEqual(queued.filter((t) => t.epoch === 12), [{ epoch: 12, path: '' }], 'the apex of 12, its children held');
 });
 
 test('nothing is queued for an epoch at or before the newest global proof held', () => {
