@@ -181,6 +181,27 @@ describe('global and triad proof codecs', () => {
       }
     }), { numRuns: 200 });
   });
+
+  test('deferPoints: the signals decode at once, the points at the first read of proof (the same proof, once; a bad point throws DecodeError there)', () => {
+    const tp = { path: '01', kind: 'triad_leaf' as const, children: [1n, 2n, 3n] as [bigint, bigint, bigint], publicSignals: ['4', '1', '2', '3', '4', '5', '6', '7'], proof: proofFromScalars(19n, 23n, 29n) };
+    const enc = encodeTriadProof(tp);
+    const lazy = decodeTriadProof(enc, { ...VERIFIED_NEXT, deferPoints: true });
+    assert.deepEqual(lazy.publicSignals, tp.publicSignals);
+    assert.deepEqual(lazy.children, tp.children);
+    assert.equal(lazy.proof, lazy.proof, 'decoded once: the same object on every read (it is also an identity: verified proofs)');
+    assert.deepEqual(lazy, decodeTriadProof(enc));
+    assert.deepEqual(decodeTriadProof(encodeTriadProof(lazy)), tp);
+    // A's x replaced by one that is on no curve point: the eager decode refuses the message, the deferred one its first read of proof
+    const bad = enc.slice();
+    const at = enc.length - PROOF_BYTES;
+    let x = 1n;
+    while (isSquare(() => Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), 3n)))) x++;
+    for (let i = 0; i < 32; i++) bad[at + i] = Number((x >> BigInt(8 * (31 - i))) & 0xffn);
+    assert.throws(() => decodeTriadProof(bad, VERIFIED_NEXT), DecodeError);
+    const later = decodeTriadProof(bad, { ...VERIFIED_NEXT, deferPoints: true });
+    assert.equal(later.path, '01');
+    assert.throws(() => later.proof, DecodeError);
+  });
 });
 
 describe('commitment tree (pure)', () => {

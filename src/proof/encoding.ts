@@ -172,6 +172,12 @@ export interface DecodeProofOptions {
    * while this check in BigInt arithmetic is about 7 ms, most of a decode.
    */
   subgroupCheck?: boolean;
+  /**
+   * Triad proofs only (decodeTriadProof): decompress the Groth16 points when `proof` is first read,
+   * not at decode (a DecodeError then). For the proofs topic, where most nodes check a proof's
+   * signals and leave it unpaired (docs/PROOFS.md, "Publication and storage").
+   */
+  deferPoints?: boolean;
 }
 
 /**
@@ -181,6 +187,14 @@ export interface DecodeProofOptions {
  * BigInt subgroup check was about 5% of nine idle nodes' CPU (every proof decoded on every node).
  */
 export const VERIFIED_NEXT: DecodeProofOptions = { subgroupCheck: false };
+
+/**
+ * The proofs topic's decoding (src/node/proving/gossip.ts, and admission's in-process twin): as
+ * VERIFIED_NEXT, and a triad proof's points are decompressed only if admission pairs it (this node
+ * folds it); the others are checked by their signals alone, their points never decompressed (~1%
+ * of nine idle nodes' CPU). A proof whose points do not decode is then refused when it is paired.
+ */
+export const FROM_TOPIC: DecodeProofOptions = { subgroupCheck: false, deferPoints: true };
 
 /**
  * Recently decompressed proofs by their 128 bytes. A node decodes the same proof bytes several times:

@@ -64,9 +64,19 @@ export function decodeTriadProof(b: Uint8Array, opts?: DecodeProofOptions): Tria
   if (k > 1) throw new DecodeError(`triad proof: unknown circuit ${k}`);
   const children = [0, 1, 2].map(() => readField(r, 'triad proof child')) as [bigint, bigint, bigint];
   const publicSignals = Array.from({ length: 8 }, () => readField(r, 'triad proof signal').toString());
-  const proof = decodeProof(r.fixed(PROOF_BYTES), opts);
+  const proofBytes = r.fixed(PROOF_BYTES);
   r.end();
-  return { path, kind: k === 0 ? 'triad_leaf' : 'triad_inner', children, publicSignals, proof };
+  const head = { path, kind: (k === 0 ? 'triad_leaf' : 'triad_inner') as CircuitKind, children, publicSignals };
+  if (!opts?.deferPoints) return { ...head, proof: decodeProof(proofBytes, opts) };
+  // Decompressed at the first read of `proof` (each point a square root): a node that only checks
+  // the signals never pays for it. The bytes are copied: the message buffer is not ours to keep.
+  const bytes = proofBytes.slice();
+  let proof: Groth16Proof | undefined;
+  return Object.defineProperty(head, 'proof', {
+    get: () => (proof ??= decodeProof(bytes, opts)),
+    set: (p: Groth16Proof) => (proof = p),
+    enumerable: true,
+  }) as TriadProof;
 }
 
 /**

@@ -10,7 +10,7 @@ import { toHex } from '../../core/bytes.js';
 import { genesisHash } from '../../core/genesis.js';
 import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, sameProof, signalsMismatch, treeVsGlobal } from '../../proof/admission.js';
 import { pathEnc } from '../../proof/commitment.js';
-import { VERIFIED_NEXT } from '../../proof/encoding.js';
+import { FROM_TOPIC } from '../../proof/encoding.js';
 import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
 import { circuitKindOf } from '../../proof/tree.js';
 import { checkOpening, sig, type TriadProof } from '../../proof/triad-proof.js';
@@ -56,7 +56,7 @@ export class ProofAdmission {
    * bounded time for undecided ones). Accept = gossipsub relays it and delivers it.
    */
   async admitMessage(payload: Uint8Array): Promise<ValidationOutcome> {
-    return this.admit(decodeProofMessage(payload, VERIFIED_NEXT));
+    return this.admit(decodeProofMessage(payload, FROM_TOPIC));
   }
 
   /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts). */

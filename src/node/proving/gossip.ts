@@ -9,7 +9,7 @@ import { encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
 import { decodeProofMessage, encodeProofMessage, proofTopic, type ProofMessage } from '../../gossip/proof-messages.js';
 import { installRoutes, route, uninstallRoutes, type AnyRoute } from '../../gossip/protocol.js';
 import { RejectLog } from '../../gossip/validation.js';
-import { VERIFIED_NEXT } from '../../proof/encoding.js';
+import { FROM_TOPIC } from '../../proof/encoding.js';
 import type { ProofAdmission } from './admission.js';
 import type { ProvingContext } from './context.js';
 import type { ProofHoldings } from './holdings.js';
@@ -49,7 +49,7 @@ export class ProofGossip {
   private routes(): AnyRoute[] {
     return [
       route<ProofMessage>({
-        topic: this.topic, kind: GossipKind.proof, decode: (b) => decodeProofMessage(b, VERIFIED_NEXT), // admission pairs it
+        topic: this.topic, kind: GossipKind.proof, decode: (b) => decodeProofMessage(b, FROM_TOPIC), // admission pairs what it takes
         validate: (m) => this.admission.admit(m),
         handle: (m) => {
           this.counters.proofsGossiped++;

@@ -21,7 +21,7 @@ import { getPoseidon, poseidonName } from '../../proof/commitment.js';
 import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
 import { closeVerifier, warmVerifier } from '../../proof/verifier.js';
 import { CadencePlan } from '../../proof/cadence.js';
-import { VERIFIED_NEXT } from '../../proof/encoding.js';
+import { FROM_TOPIC } from '../../proof/encoding.js';
 import { ProverPool, type ProofPool } from '../../proof/prover-pool.js';
 import { RemoteProofPool } from '../../proof/prover-service.js';
 import type { CommitmentTree } from '../../proof/tree.js';
@@ -290,7 +290,7 @@ export class ProvingService {
 
   /** A proof message as if from the proofs topic, validation and delivery: what gossip does with it, without the transport. */
   async receiveProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
-    const m = decodeProofMessage(payload, VERIFIED_NEXT);
+    const m = decodeProofMessage(payload, FROM_TOPIC);
     const o = await this.admission.admit(m);
     if (o.action === 'accept') await this.gossip.deliver(m);
     return o;
