@@ -35,6 +35,13 @@ test('a length prefix over the field limit is refused before allocation', () => 
   assert.throws(() => new ByteReader(enc).bytes(1024), /exceeds limit/);
 });
 
+test('strings: invalid UTF-8 is a DecodeError, and the (shared) decoder keeps nothing from it for the next string', () => {
+  const cut = new ByteWriter().bytes(new Uint8Array([0x68, 0xe2, 0x82])).finish(); // "h" then a truncated 3-byte sequence
+  assert.throws(() => new ByteReader(cut).string(10), DecodeError);
+  assert.equal(new ByteReader(new ByteWriter().string('\u20ac1').finish()).string(10), '\u20ac1');
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (s) => new ByteReader(new ByteWriter().string(s).finish()).string(1000) === s), { numRuns: 200 });
+});
+
 test('uninitBytes gives a plain Uint8Array of n bytes alone in its buffer (offset 0: DataViews over .buffer line up)', () => {
   for (const n of [0, 1, 100, 5000, 200_000]) {
     const b = uninitBytes(n);
