@@ -532,7 +532,7 @@ export class Shard {
   /**
    * Until `untilMs` (wall clock) or releaseVerification(), the signature workers start no new slice
    * of signatures (verify-pool.ts hold): the node's seal and the epoch's aggregation take the CPU
-   * first. Transactions being checked wait; nothing is refused for it.
+   * first. Transactions being checked wait (still within verifyQueueMax).
    */
   holdVerification(untilMs: number): void {
     this.pool?.hold(untilMs);
