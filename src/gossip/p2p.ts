@@ -228,7 +228,9 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     // one writev per burst per connection instead of a write per buffer (write-coalescing.ts), and
     // no new Error per read (noise-short-reads.ts)
     connectionEncrypters: [quietShortReadsEncrypter(coalescingEncrypter(noise()))],
-    streamMuxers: [yamux()],
+    // yamux's keep-alive only timed a ping frame per connection and side every 30 s (it closes
+    // nothing when one goes unanswered); the connection monitor below is what finds dead peers
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // libp2p pings every connection to find dead ones; see PING_INTERVAL_MS
     connectionMonitor: { pingInterval: opts.pingIntervalMs ?? PING_INTERVAL_MS },
     connectionManager: {
