@@ -263,6 +263,23 @@ describe('libp2p gossip on loopback', { timeout: 60_000 }, () => {
     await Promise.all([na.close(), nb.close()]);
   });
 
+  test('an idle connection is silent for 11 s (the connection monitor of the library pinged every 10 s)', async () => {
+    const [a, b] = [await plan('sa'), await plan('sb')];
+    const na = await start(a, [b]);
+    const nb = await start(b, [a]);
+    await waitFor('connected', () => na.connectedPeers().includes(b.peerId) && nb.connectedPeers().includes(a.peerId));
+    await sleep(1500); // identify and gossipsub's opening exchange
+    const socketBytes = (): number => [na, nb].reduce((sum, n) => sum + n.libp2p.getConnections().reduce((x, c) => {
+      const sock = (c as unknown as { maConn?: { socket?: { bytesWritten?: number } } }).maConn?.socket;
+      assert.ok(typeof sock?.bytesWritten === 'number', 'a TCP socket under the connection');
+      return x + sock.bytesWritten;
+    }, 0), 0);
+    const before = socketBytes();
+    await sleep(11_000); // libp2p's default ping interval is 10 s; ours is PING_INTERVAL_MS
+    assert.equal(socketBytes(), before, 'nothing was written on the idle connection');
+    await Promise.all([na.close(), nb.close()]);
+  });
+
   test('request/response: a handler answers; a handler error comes back as a fixed code, never its text', async () => {
     const [a, b] = [await plan('qa'), await plan('qb')];
     const na = await start(a, [b]);
