@@ -7,6 +7,8 @@
 // control flow, no stack capture. Applied per connection to the decoder noise creates for it; a
 // connection of another shape is left as it is, and no library file is changed.
 
+import { hookedEncrypter, type Encrypter } from './encrypter-hooks.js';
+
 /** Thrown (never built anew) when fewer than 2 bytes are buffered: the decoder waits for more. */
 const SHORT = new RangeError('Could not decode int16BE');
 
@@ -34,27 +36,7 @@ export function quietShortReads(conn: unknown): boolean {
   return true;
 }
 
-interface Encrypter {
-  secureInbound(connection: object, ...rest: never[]): Promise<{ connection: unknown }>;
-  secureOutbound(connection: object, ...rest: never[]): Promise<{ connection: unknown }>;
-}
-
 /** `factory` (a libp2p encrypter module, e.g. `noise()`), its encrypted connections reading frame lengths without a new Error per read. */
 export function quietShortReadsEncrypter<A extends unknown[], E extends Encrypter>(factory: (...a: A) => E): (...a: A) => E {
-  return (...a: A): E => {
-    const inner = factory(...a);
-    const wrapped = Object.create(inner) as E;
-    const w: Encrypter = wrapped;
-    w.secureInbound = async (connection, ...rest) => {
-      const r = await inner.secureInbound(connection, ...rest);
-      quietShortReads(r.connection);
-      return r;
-    };
-    w.secureOutbound = async (connection, ...rest) => {
-      const r = await inner.secureOutbound(connection, ...rest);
-      quietShortReads(r.connection);
-      return r;
-    };
-    return wrapped;
-  };
+  return hookedEncrypter(factory, { after: (secured) => void quietShortReads(secured) });
 }

@@ -9,6 +9,7 @@
 // connection it is given (before any encryption) gets the corking write; a connection of another
 // kind (no `socket`) is left as it is.
 import { Socket } from 'node:net';
+import { hookedEncrypter, type Encrypter } from './encrypter-hooks.js';
 
 /** Corks `conn`'s socket from the first write of a tick to the next tick. False (and nothing changed) when `conn` is not a TCP connection of @libp2p/tcp's shape. */
 export function coalesceWrites(conn: object): boolean {
@@ -33,26 +34,7 @@ export function coalesceWrites(conn: object): boolean {
   return true;
 }
 
-interface Encrypter {
-  secureInbound(connection: object, ...rest: never[]): unknown;
-  secureOutbound(connection: object, ...rest: never[]): unknown;
-}
-
 /** `factory` (what a libp2p encrypter module returns, e.g. `noise()`: components -> encrypter), its connections coalescing their socket writes. */
 export function coalescingEncrypter<A extends unknown[], E extends Encrypter>(factory: (...a: A) => E): (...a: A) => E {
-  return (...a: A): E => {
-    const inner = factory(...a);
-    // everything else (protocol, its name) is the inner encrypter's
-    const wrapped = Object.create(inner) as E;
-    const w: Encrypter = wrapped;
-    w.secureInbound = (connection, ...rest) => {
-      coalesceWrites(connection);
-      return inner.secureInbound(connection, ...rest);
-    };
-    w.secureOutbound = (connection, ...rest) => {
-      coalesceWrites(connection);
-      return inner.secureOutbound(connection, ...rest);
-    };
-    return wrapped;
-  };
+  return hookedEncrypter(factory, { before: (connection) => void coalesceWrites(connection) });
 }
