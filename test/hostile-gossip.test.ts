@@ -6,7 +6,7 @@
 //  - a snapshot with a bad signature, a wrong network id, an oversized message, undecodable bytes,
 //    a validly signed snapshot on a triad topic (snapshots travel on the apex), and an aggregate signature by a key
 //    that is not the member's are each rejected with its code, are never delivered, and lower the
-//    sender's gossipsub score below zero (one sender per message: two invalid messages graylist a peer);
+//    sender's gossipsub score below zero (one sender per message: three invalid messages graylist a peer);
 //  - a replayed message (the same bytes again, from another peer) is dropped as a duplicate: it is
 //    delivered once and does not count as a rejection;
 //  - a valid snapshot of a sibling shard is accepted and delivered.
@@ -102,8 +102,10 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
     ['undecodable', new Uint8Array([9, 9, 9, 9]), APEX],
     ['oversized', oversized, TOPIC],
   ];
-  // One attacker per message: after two invalid messages a peer is graylisted (score < -80) and its
-  // further messages are dropped unread, which would hide the per-message reject codes.
+  // One attacker per message: each invalid message counts squared x -20 (p2p.ts topicScoreParams), so
+  // two give exactly -80, not yet below the graylist threshold (-80), and the third graylists the peer
+  // (-180, plus at most +10 banked): its further messages are dropped unread, which would hide the
+  // per-message reject codes.
   const attackers: P2PNode[] = [attacker];
   for (let i = 1; i < hostile.length; i++) {
     const n = await createP2PNode({ peerKeyFile: join(dir, `attacker${i}.key`), networkId: NET, peers: p2p.multiaddrs(), heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });

@@ -94,6 +94,9 @@ export class ProofRunner {
             }
             this.c.timelines.mark(t.epoch, `${t.path || 'apex'}@skipped`);
             this.c.log.debug({ epoch: t.epoch, path: t.path, why: err.message }, 'proof skipped by the prover pool');
+          } else if (this.c.closed) {
+            // closing aborts what is in flight (the prover client's requests, the pool's children): not a failure
+            this.c.log.debug({ epoch: t.epoch, path: t.path, err: err.message }, 'triad proof abandoned: the node is closing');
           } else this.c.log.warn({ epoch: t.epoch, path: t.path, err: err.message }, 'triad proof failed');
         })
         .finally(() => {
