@@ -5,6 +5,8 @@
 //  - a public-signal mismatch with the node's tree names the signals that differ;
 //  - sameProof: equal only when every signal and every proof coordinate is (a global proof that
 //    carries the apex proof held here is not paired again; anything else is);
+//  - spot checks: drawn at random (1 in oneIn), paired only within each sender's budget (burst,
+//    then perSecond), senders' budgets apart;
 //  - the keys pin: canonical, changes with any key, refuses malformed keys;
 //  - genesis: proofKeysHash round-trips through JSON; a genesis without it encodes (and hashes)
 //    exactly as before the field existed, and adding it changes the hash.
@@ -13,7 +15,7 @@ import assert from 'node:assert/strict';
 import type { VerificationKey } from 'snarkjs';
 import { toHex } from '../src/core/bytes.js';
 import { encodeGenesis, genesisHash, genesisToJson, parseGenesis, type Genesis } from '../src/core/genesis.js';
-import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, sameProof, signalsMismatch } from '../src/proof/admission.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, MAX_PROOF_EPOCH, NegativeCache, proofEpoch, sameProof, signalsMismatch, SPOT_CHECK, SpotChecks } from '../src/proof/admission.js';
 import { getPoseidon } from '../src/proof/commitment.js';
 import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from './fixtures/proof-fixtures.js';
 import { buildTree, genesisTree, publicSignalsOf } from '../src/proof/tree.js';
@@ -56,6 +58,32 @@ test('negative cache: remembers for its TTL, at most max keys (oldest forgotten 
   c.add('c', 0);
   assert.equal(c.size, 2);
   assert.ok(!c.has('a', 1) && c.has('b', 1) && c.has('c', 1));
+});
+
+test('spot checks: a drawn proof is paired within its sender\'s budget (burst, then perSecond); senders apart; undrawn never', () => {
+  let now = 0;
+  let drawn = true;
+  const s = new SpotChecks({ oneIn: 32, burst: 3, perSecond: 0.5, draw: () => drawn, now: () => now });
+  assert.deepEqual([1, 2, 3, 4].map(() => s.pick('a')), [true, true, true, false], 'a burst of 3, then over budget');
+  assert.ok(s.pick('b'), 'another sender has a budget of its own');
+  now = 1999;
+  assert.equal(s.pick('a'), false, 'one pairing per 2 s: not yet');
+  now = 2000;
+  assert.ok(s.pick('a'));
+  drawn = false;
+  now = 100_000;
+  assert.equal(s.pick('a'), false, 'a proof not drawn is never paired, whatever the budget');
+  assert.deepEqual(s.counters, { drawn: 7, paired: 5, overBudget: 2, failed: 0 });
+  assert.throws(() => new SpotChecks({ oneIn: 0, burst: 1, perSecond: 1 }), RangeError);
+});
+
+test('spot checks: the default draw picks about 1 in oneIn (crypto randomness)', () => {
+  const s = new SpotChecks({ ...SPOT_CHECK, burst: 1e9, perSecond: 1 });
+  const n = 32_000;
+  for (let i = 0; i < n; i++) s.pick('x');
+  const want = n / SPOT_CHECK.oneIn; // 1000; binomial standard deviation about 31
+  assert.ok(Math.abs(s.counters.drawn - want) < 6 * Math.sqrt(want), `drawn ${s.counters.drawn} of ${n}, want about ${want}`);
+  assert.equal(s.counters.paired, s.counters.drawn);
 });
 
 test('signal mismatch names what differs from the tree built here', async () => {

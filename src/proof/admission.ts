@@ -3,6 +3,8 @@
 // anyone can make a valid proof of invented inputs: a proof is only worth keeping if its public
 // signals are the commitments this node computed itself from signed state. src/node/proving/admission.ts
 // runs these checks; docs/PROOFS.md ("Accepting a proof") lists them.
+import { randomInt } from 'node:crypto';
+import { KeyedBuckets } from '../core/token-bucket.js';
 import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
 import type { Groth16Proof } from 'snarkjs';
 import { limbs } from './commitment.js';
@@ -142,5 +144,56 @@ export class NegativeCache {
 
   get size(): number {
     return this.until.size;
+  }
+}
+
+/**
+ * Spot checks of the proofs a node leaves unpaired (docs/PROOFS.md "Spot checks"). On the proofs
+ * topic a triad proof below the apex that this node does not fold is checked by its public signals
+ * alone, its points never decoded, and Ignored: a sender could fill the points with anything and
+ * never be penalised. So 1 in `oneIn` of them, drawn at random (the sender cannot tell which), is
+ * paired anyway, and Rejected if it fails: a sender of such proofs meets three Rejections, and
+ * gossipsub's graylist, after 3 x oneIn of them on average. Pairings of this kind are budgeted per
+ * sender (a token bucket: `burst`, then `perSecond`): a flood of valid proofs, which are Ignored as
+ * before, cannot make this node pair more than that. Pure apart from its randomness and clock.
+ */
+export const SPOT_CHECK = { oneIn: 32, burst: 4, perSecond: 0.25 } as const;
+
+export interface SpotCheckOptions {
+  oneIn: number;
+  burst: number;
+  perSecond: number;
+  /** Senders whose budgets are remembered (the oldest is forgotten first: it starts again full). */
+  maxSenders?: number;
+  /** True for a proof drawn for a check (default: 1 in oneIn from crypto randomness); tests pin it. */
+  draw?: () => boolean;
+  /** Milliseconds (default Date.now); tests pin it. */
+  now?: () => number;
+}
+
+export class SpotChecks {
+  /** drawn: proofs drawn for a check; paired: checked; overBudget: drawn but not checked (the sender's budget was spent); failed: checked and Rejected. */
+  readonly counters = { drawn: 0, paired: 0, overBudget: 0, failed: 0 };
+  readonly oneIn: number;
+  private readonly draw: () => boolean;
+  private readonly budgets: KeyedBuckets;
+
+  constructor(o: SpotCheckOptions = SPOT_CHECK) {
+    if (!Number.isSafeInteger(o.oneIn) || o.oneIn < 1) throw new RangeError('spot checks: oneIn must be a positive integer');
+    this.oneIn = o.oneIn;
+    this.draw = o.draw ?? (() => randomInt(this.oneIn) === 0);
+    this.budgets = new KeyedBuckets({ capacity: o.burst, refillPerSecond: o.perSecond, now: o.now, maxKeys: o.maxSenders ?? 1024 });
+  }
+
+  /** Whether to pair the unneeded proof `from` sent (counted as paired when true). */
+  pick(from: string): boolean {
+    if (!this.draw()) return false;
+    this.counters.drawn++;
+    if (!this.budgets.get(from).take()) {
+      this.counters.overBudget++;
+      return false;
+    }
+    this.counters.paired++;
+    return true;
   }
 }

@@ -5,10 +5,11 @@
 // the final global snapshot for the apex, and a global proof's link to a global proof held here.
 // Outcomes: reject = invalid or contradicts signed state (the sender is penalised); ignore 'unknown'
 // = not decidable yet (held, bounded, until the state arrives; no penalty); ignore 'stale' = too old
-// to check here. Pure parts: src/proof/admission.ts.
-import { toHex } from '../../core/bytes.js';
+// to check here. A triad proof this node does not fold is checked by its signals only, except the
+// random few it spot-checks (SpotChecks). Pure parts: src/proof/admission.ts.
+import { DecodeError, toHex } from '../../core/bytes.js';
 import { genesisHash } from '../../core/genesis.js';
-import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, sameProof, signalsMismatch, treeVsGlobal } from '../../proof/admission.js';
+import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, sameProof, signalsMismatch, SpotChecks, treeVsGlobal } from '../../proof/admission.js';
 import { pathEnc } from '../../proof/commitment.js';
 import { FROM_TOPIC } from '../../proof/encoding.js';
 import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
@@ -37,6 +38,8 @@ export class ProofAdmission {
   readonly futureMargin: number;
   private readonly holdMs: number;
   readonly holds = new HoldQueue(HOLD_MAX.perKey, HOLD_MAX.total);
+  /** Which of the proofs this node leaves unpaired it pairs all the same (docs/PROOFS.md "Spot checks"). */
+  readonly spot = new SpotChecks();
   private readonly genesisHex: string;
   /** A proof turned away undecided: to be fetched from peers once this node can decide it. */
   want: (w: Wanted) => void = () => {};
@@ -59,10 +62,10 @@ export class ProofAdmission {
     return this.admit(decodeProofMessage(payload, FROM_TOPIC));
   }
 
-  /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts). */
-  async admit(m: ProofMessage): Promise<ValidationOutcome> {
+  /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts); `from`: the peer it came from. */
+  async admit(m: ProofMessage, from?: string): Promise<ValidationOutcome> {
     if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
-    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true }) : this.admitGlobal(m.proof, { wait: true });
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true, from }) : this.admitGlobal(m.proof, { wait: true });
   }
 
   /** Whether this node takes triad proof `path` of epoch e from the proofs topic (takesProof). */
@@ -72,7 +75,7 @@ export class ProofAdmission {
     return takesProof(this.c.shard.id, path, this.c.cadence.plan.round(e), this.c.depth, this.c.leafWindow * this.c.genesis.epochMs > this.c.leaseMs);
   }
 
-  async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean; fromTopic?: boolean }): Promise<ValidationOutcome> {
+  async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean; fromTopic?: boolean; from?: string }): Promise<ValidationOutcome> {
     const depth = this.c.depth;
     if (p.path.length >= depth || p.kind !== circuitKindOf(depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
     if (sig.pathEnc(p.publicSignals) !== pathEnc(p.path)) return reject('invalid', 'public position is not the triad\'s');
@@ -84,18 +87,38 @@ export class ProofAdmission {
     if (!this.trees.ready) return ignore('unknown', 'starting');
     const b = await this.bindTriad(p, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
-    // from the topic, only the nodes that fold it pair and keep a proof below the apex (needs())
-    if (o.fromTopic && !this.needs(p.path, e)) return ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`);
+    // from the topic, only the nodes that fold it pair and keep a proof below the apex (needs()),
+    // and the others spot-check a random few, so that bad points cost their sender its score too
+    if (o.fromTopic && !this.needs(p.path, e)) {
+      const notNeeded = ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`);
+      if (o.from === undefined || !this.spot.pick(o.from)) return notNeeded;
+      const bad = await this.pairingFailure(p);
+      if (bad) this.spot.counters.failed++;
+      return bad ?? notNeeded;
+    }
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
-      const why = checkOpening(this.trees.H, p);
-      if (why) return reject('invalid', why);
-      if (!(await verify(p.kind, p.publicSignals, p.proof))) return reject('invalid', 'triad proof does not verify');
+      const bad = await this.pairingFailure(p);
+      if (bad) return bad;
     }
     if (b.action === 'accept' || !o.wait) return b;
     const after = await this.hold(`t/${p.path}@${e}`, () => this.bindTriad(p, e));
     if (after.action === 'ignore') this.want({ type: 'triad', path: p.path, epoch: e });
     return after.action === 'accept' && this.held.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
+  }
+
+  /** Null if triad proof p opens to its listed children and pairs, else the Rejection (points that do not decode included). */
+  private async pairingFailure(p: TriadProof): Promise<ValidationOutcome | null> {
+    const why = checkOpening(this.trees.H, p);
+    if (why) return reject('invalid', why);
+    let proof;
+    try {
+      proof = p.proof; // decompressed here when decoding was deferred (FROM_TOPIC)
+    } catch (err) {
+      if (err instanceof DecodeError) return reject('undecodable', err.message);
+      throw err;
+    }
+    return (await verify(p.kind, p.publicSignals, proof)) ? null : reject('invalid', 'triad proof does not verify');
   }
 
   /** Whether triad proof p (of epoch e) is the one signed state decides. */

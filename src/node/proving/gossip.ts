@@ -50,7 +50,7 @@ export class ProofGossip {
     return [
       route<ProofMessage>({
         topic: this.topic, kind: GossipKind.proof, decode: (b) => decodeProofMessage(b, FROM_TOPIC), // admission pairs what it takes
-        validate: (m) => this.admission.admit(m),
+        validate: (m, ctx) => this.admission.admit(m, ctx.from),
         handle: (m) => {
           this.counters.proofsGossiped++;
           void this.deliver(m);

@@ -369,6 +369,7 @@ export class ProvingService {
       snapshotsGossiped: this.gossip.counters.snapshotsGossiped, snapshotsFetched: this.fetch.counters.snapshotsFetched,
       proofsGossiped: this.gossip.counters.proofsGossiped, proofsFetched: this.fetch.counters.proofsFetched,
       proofTopicRejected: this.gossip.counters.proofTopicRejected, proofTopicIgnored: this.gossip.counters.proofTopicIgnored,
+      spotChecks: { oneIn: this.admission.spot.oneIn, ...this.admission.spot.counters },
       proverThreads: this.remote ? undefined : process.env.SMT_PROVER_THREADS === 'pool' ? 'pool' : 'single', timelines: c.timelines.toJSON(),
     };
   }
