@@ -191,8 +191,9 @@ export const VERIFIED_NEXT: DecodeProofOptions = { subgroupCheck: false };
 /**
  * The proofs topic's decoding (src/node/proving/gossip.ts, and admission's in-process twin): as
  * VERIFIED_NEXT, and a triad proof's points are decompressed only if admission pairs it (this node
- * folds it); the others are checked by their signals alone, their points never decompressed (~1%
- * of nine idle nodes' CPU). A proof whose points do not decode is then refused when it is paired.
+ * folds it, or spot-checks it); the others are checked by their signals alone, their points never
+ * decompressed (~1% of nine idle nodes' CPU). A proof whose points do not decode is refused when it
+ * is paired.
  */
 export const FROM_TOPIC: DecodeProofOptions = { subgroupCheck: false, deferPoints: true };
 
