@@ -6,7 +6,11 @@
 //  holds whoever the sender is, a validator included):
 //  - an honest apex proof that arrives before its epoch's snapshots is held (not penalised) and
 //    accepted once the tree is built; a global proof with the apex's signals but another proof is
-//    refused; the honest global proof is accepted and served as latest;
+//    refused; the honest global proof is accepted and served as latest; once it is held, a proof with
+//    its signals whose points do not pair is Rejected (it used to be paired and Ignored: a pairing
+//    per message at no cost to the sender) and a valid re-randomised variant is Ignored; past the 3
+//    variants remembered per epoch, variants are spot-checked: one whose points do not pair is
+//    Rejected within 640 (1 in 32 drawn);
 //  - validly-paired proofs of invented inputs, for the current epoch (another supply) and for an epoch
 //    beyond the clock, are rejected; latest stays the honest one;
 //  - an epoch signal >= 2^53 is rejected, and a far-future triad proof evicts no held proof;
@@ -38,7 +42,7 @@ import { encodeEnvelope, GossipKind } from '../../src/gossip/encoding.js';
 import { encodeProofMessage, proofTopic, type ProofMessage } from '../../src/gossip/proof-messages.js';
 import { artifactsDir, circuitsBuilt } from '../../src/proof/artifacts.js';
 import { getPoseidon, type Hasher } from '../../src/proof/commitment.js';
-import { inventedTrees } from '../fixtures/proof-fixtures.js';
+import { inventedTrees, rerandomised } from '../fixtures/proof-fixtures.js';
 import { globalFromApex, type GlobalStateProof } from '../../src/proof/global.js';
 import { Prover } from '../../src/proof/prover.js';
 import { buildTree, genesisTreeOf, type CommitmentTree } from '../../src/proof/tree.js';
@@ -150,6 +154,19 @@ test('admission in process: honest proofs held until their tree and accepted; fo
     const mixed = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: forged.current!.global.proof } }));
     assert.equal(mixed.action, 'reject', `the apex's signals with another proof: ${JSON.stringify(mixed)}`);
     assert.deepEqual(await n.svc.receiveProofMessage(msg({ type: 'global', proof: honest.global })), { action: 'accept' });
+    // Held now: the same signals with points that do not pair cost a pairing, so they are Rejected; a
+    // valid variant (anyone can re-randomise a proof) is a duplicate, never penalised.
+    const badVariant = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: forged.current!.global.proof } }));
+    assert.equal(badVariant.action, 'reject', `a held epoch's signals with points that do not pair: ${JSON.stringify(badVariant)}`);
+    const goodVariant = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: rerandomised(honest.global.proof) } }));
+    assert.equal(goodVariant.action === 'ignore' && goodVariant.code, 'duplicate', `a valid variant: ${JSON.stringify(goodVariant)}`);
+    for (let i = 0; i < 2; i++) await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: rerandomised(honest.global.proof) } }));
+    // the 3 variants remembered: further ones are not paired, except the spot-checked (1 in 32, drawn at random)
+    let sent = 0;
+    let verdict;
+    do verdict = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: forged.current!.global.proof, prevGlobalProofHash: randomBytes(32) } }), 'peer-x');
+    while (verdict.action !== 'reject' && ++sent < 640);
+    assert.equal(verdict.action, 'reject', `a spot check catches a variant that does not pair within 640 (sent ${sent})`);
     const latest = await n.svc.globalProof('latest');
     assert.equal(latest?.epoch, E);
     assert.deepEqual(latest.stored.proof.publicSignals, honest.global.publicSignals);

@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bn254 } from '@noble/curves/bn254.js';
-import type { Groth16Proof } from 'snarkjs';
 import { allShards } from '../../src/core/ids.js';
 import { createLogger } from '../../src/node/logger.js';
 import { createMetrics } from '../../src/node/metrics.js';
@@ -42,6 +41,7 @@ import { buildTree, genesisTreeOf, type CommitmentTree } from '../../src/proof/t
 import { proveTriad } from '../../src/proof/tree-prover.js';
 import { encodeTriadProof, type TriadProof } from '../../src/proof/triad-proof.js';
 import { closeVerifier } from '../../src/proof/verifier.js';
+import { rerandomised } from '../fixtures/proof-fixtures.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const E = 3; // the proved epoch
@@ -120,15 +120,6 @@ const FR = bn254.fields.Fr;
 const g1 = (p: InstanceType<typeof G1>): string[] => { const a = p.toAffine(); return [a.x.toString(), a.y.toString(), '1']; };
 const g2 = (p: InstanceType<typeof G2>): string[][] => { const a = p.toAffine(); return [[a.x.c0.toString(), a.x.c1.toString()], [a.y.c0.toString(), a.y.c1.toString()], ['1', '0']]; };
 const randomScalar = (): bigint => FR.create(BigInt('0x' + randomBytes(32).toString('hex'))) || 1n;
-
-/** The same statement, another valid Groth16 proof: A * r, B / r (e(A, B) unchanged), C. Anyone can do this. */
-function rerandomised(p: Groth16Proof): Groth16Proof {
-  const r = randomScalar();
-  const A = G1.fromAffine({ x: BigInt(p.pi_a[0]!), y: BigInt(p.pi_a[1]!) }).multiply(r);
-  const pb = p.pi_b as string[][];
-  const B = G2.fromAffine({ x: { c0: BigInt(pb[0]![0]!), c1: BigInt(pb[0]![1]!) }, y: { c0: BigInt(pb[1]![0]!), c1: BigInt(pb[1]![1]!) } }).multiply(FR.inv(r));
-  return { ...p, pi_a: g1(A), pi_b: g2(B) };
-}
 
 /** A proof message with the honest proof's signals and children and the Groth16 proof bytes `points`. */
 function withPoints(points: Uint8Array): Uint8Array {

@@ -65,7 +65,7 @@ export class ProofAdmission {
   /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts); `from`: the peer it came from. */
   async admit(m: ProofMessage, from?: string): Promise<ValidationOutcome> {
     if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
-    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true, from }) : this.admitGlobal(m.proof, { wait: true });
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true, from }) : this.admitGlobal(m.proof, { wait: true, from });
   }
 
   /** Whether this node takes triad proof `path` of epoch e from the proofs topic (takesProof). */
@@ -92,9 +92,7 @@ export class ProofAdmission {
     if (o.fromTopic && !this.needs(p.path, e)) {
       const notNeeded = ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`);
       if (o.from === undefined || !this.spot.pick(o.from)) return notNeeded;
-      const bad = await this.pairingFailure(p);
-      if (bad) this.spot.counters.failed++;
-      return bad ?? notNeeded;
+      return (await this.spotFailure(() => this.pairingFailure(p))) ?? notNeeded;
     }
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
@@ -105,6 +103,13 @@ export class ProofAdmission {
     const after = await this.hold(`t/${p.path}@${e}`, () => this.bindTriad(p, e));
     if (after.action === 'ignore') this.want({ type: 'triad', path: p.path, epoch: e });
     return after.action === 'accept' && this.held.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
+  }
+
+  /** A spot check's verdict: null if it passed, else the Rejection (counted). */
+  private async spotFailure(check: () => Promise<ValidationOutcome | null>): Promise<ValidationOutcome | null> {
+    const bad = await check();
+    if (bad) this.spot.counters.failed++;
+    return bad;
   }
 
   /** Null if triad proof p opens to its listed children and pairs, else the Rejection (points that do not decode included). */
@@ -143,7 +148,7 @@ export class ProofAdmission {
     return ignore('stale', `no commitment tree or accepted proof above it for epoch ${e} here to check it against`);
   }
 
-  async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean }): Promise<ValidationOutcome> {
+  async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean; from?: string }): Promise<ValidationOutcome> {
     if (g.depth !== this.c.depth) return reject('invalid', `global proof of depth ${g.depth}, the network has depth ${this.c.depth}`);
     if (sig.pathEnc(g.publicSignals) !== 1n) return reject('invalid', 'not the apex triad\'s signals');
     const e = proofEpoch(g.publicSignals);
@@ -151,7 +156,7 @@ export class ProofAdmission {
     if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
     if (!this.trees.ready) return ignore('unknown', 'starting');
     const held = await this.held.store.global(e);
-    if (held) return this.variant(g, e, held.proof);
+    if (held) return this.variant(g, e, held.proof, o.from);
     const b = await this.bindGlobal(g, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
     if (!o.verified && !this.pairedAsApex(g, e) && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
@@ -205,17 +210,24 @@ export class ProofAdmission {
   /**
    * A global proof for an epoch whose proof is held: a duplicate. Groth16 proofs can be re-randomised,
    * so a different valid proof of the same signals may be what a later proof links to: its hash is
-   * remembered (a few per epoch) so that link is recognised.
+   * remembered (a few per epoch) so that link is recognised. One that does not pair is Rejected: it
+   * cost this node a pairing, and an honest variant always pairs. Past those few, variants are not
+   * paired, but spot-checked like the triad proofs this node does not fold (`from`: the sender).
    */
-  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof): Promise<ValidationOutcome> {
+  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof, from?: string): Promise<ValidationOutcome> {
     const h = toHex(globalProofHash(g));
     if (this.held.globalHashes.has(h)) return ignore('duplicate');
     if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
+    const doesNotVerify = async (): Promise<ValidationOutcome | null> => ((await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify (a variant of the one held)'));
     const n = this.held.variants.get(e) ?? 0;
-    if (n < MAX_VARIANTS && (await verifyGlobalProof(g))) {
-      this.held.variants.set(e, n + 1);
-      this.held.rememberGlobal(h, e);
+    if (n >= MAX_VARIANTS) {
+      const drawn = from !== undefined && this.spot.pick(from);
+      return (drawn ? await this.spotFailure(doesNotVerify) : null) ?? ignore('duplicate');
     }
+    const bad = await doesNotVerify();
+    if (bad) return bad;
+    this.held.variants.set(e, n + 1);
+    this.held.rememberGlobal(h, e);
     return ignore('duplicate');
   }
 

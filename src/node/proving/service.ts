@@ -288,10 +288,10 @@ export class ProvingService {
     return this.admission.admitMessage(payload);
   }
 
-  /** A proof message as if from the proofs topic, validation and delivery: what gossip does with it, without the transport. */
-  async receiveProofMessage(payload: Uint8Array): Promise<ValidationOutcome> {
+  /** A proof message as if from the proofs topic (sent by peer `from`), validation and delivery: what gossip does with it, without the transport. */
+  async receiveProofMessage(payload: Uint8Array, from?: string): Promise<ValidationOutcome> {
     const m = decodeProofMessage(payload, FROM_TOPIC);
-    const o = await this.admission.admit(m);
+    const o = await this.admission.admit(m, from);
     if (o.action === 'accept') await this.gossip.deliver(m);
     return o;
   }
