@@ -10,7 +10,8 @@
 //    its signals whose points do not pair is Rejected (it used to be paired and Ignored: a pairing
 //    per message at no cost to the sender) and a valid re-randomised variant is Ignored; past the 3
 //    variants remembered per epoch, variants are spot-checked: one whose points do not pair is
-//    Rejected within 640 (1 in 32 drawn);
+//    Rejected within 640 (1 in 32 drawn); so is a triad proof with the signals of one held here
+//    (a duplicate, its points otherwise unchecked);
 //  - validly-paired proofs of invented inputs, for the current epoch (another supply) and for an epoch
 //    beyond the clock, are rejected; latest stays the honest one;
 //  - an epoch signal >= 2^53 is rejected, and a far-future triad proof evicts no held proof;
@@ -167,6 +168,11 @@ test('admission in process: honest proofs held until their tree and accepted; fo
     do verdict = await n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...honest.global, proof: forged.current!.global.proof, prevGlobalProofHash: randomBytes(32) } }), 'peer-x');
     while (verdict.action !== 'reject' && ++sent < 640);
     assert.equal(verdict.action, 'reject', `a spot check catches a variant that does not pair within 640 (sent ${sent})`);
+    // the held apex triad proof's signals with points that do not pair: a duplicate, spot-checked
+    sent = 0;
+    do verdict = await n.svc.receiveProofMessage(msg({ type: 'triad', proof: { ...honest.triad, proof: forged.current!.triad.proof } }), 'peer-y');
+    while (verdict.action === 'ignore' && verdict.code === 'duplicate' && ++sent < 640);
+    assert.equal(verdict.action, 'reject', `a spot check catches a duplicate triad proof that does not pair within 640 (sent ${sent}, last ${JSON.stringify(verdict)})`);
     const latest = await n.svc.globalProof('latest');
     assert.equal(latest?.epoch, E);
     assert.deepEqual(latest.stored.proof.publicSignals, honest.global.publicSignals);

@@ -83,16 +83,15 @@ export class ProofAdmission {
     const range = epochOutOfRange(e, this.c.clockEpoch(), this.futureMargin);
     if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
     const have = this.held.proofs.get(e)?.get(p.path);
-    if (have && have.publicSignals.every((v, i) => v === p.publicSignals[i])) return ignore('duplicate');
+    // the same signals as a proof held here: a duplicate, its points unchecked but for a spot check
+    if (have && have.publicSignals.every((v, i) => v === p.publicSignals[i])) return this.spotChecked(o.fromTopic ? o.from : undefined, () => this.pairingFailure(p), ignore('duplicate'));
     if (!this.trees.ready) return ignore('unknown', 'starting');
     const b = await this.bindTriad(p, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
     // from the topic, only the nodes that fold it pair and keep a proof below the apex (needs()),
     // and the others spot-check a random few, so that bad points cost their sender its score too
     if (o.fromTopic && !this.needs(p.path, e)) {
-      const notNeeded = ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`);
-      if (o.from === undefined || !this.spot.pick(o.from)) return notNeeded;
-      return (await this.spotFailure(() => this.pairingFailure(p))) ?? notNeeded;
+      return this.spotChecked(o.from, () => this.pairingFailure(p), ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`));
     }
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
@@ -105,10 +104,15 @@ export class ProofAdmission {
     return after.action === 'accept' && this.held.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
   }
 
-  /** A spot check's verdict: null if it passed, else the Rejection (counted). */
-  private async spotFailure(check: () => Promise<ValidationOutcome | null>): Promise<ValidationOutcome | null> {
+  /**
+   * `unchecked`, the verdict on a proof this node leaves unpaired, unless it is drawn for a spot check
+   * (sent by peer `from`) and `check` finds it bad: then that Rejection (docs/PROOFS.md "Spot checks").
+   */
+  private async spotChecked(from: string | undefined, check: () => Promise<ValidationOutcome | null>, unchecked: ValidationOutcome): Promise<ValidationOutcome> {
+    if (from === undefined || !this.trees.ready || !this.spot.pick(from)) return unchecked;
     const bad = await check();
-    if (bad) this.spot.counters.failed++;
+    if (!bad) return unchecked;
+    this.spot.counters.failed++;
     return bad;
   }
 
@@ -220,10 +224,7 @@ export class ProofAdmission {
     if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
     const doesNotVerify = async (): Promise<ValidationOutcome | null> => ((await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify (a variant of the one held)'));
     const n = this.held.variants.get(e) ?? 0;
-    if (n >= MAX_VARIANTS) {
-      const drawn = from !== undefined && this.spot.pick(from);
-      return (drawn ? await this.spotFailure(doesNotVerify) : null) ?? ignore('duplicate');
-    }
+    if (n >= MAX_VARIANTS) return this.spotChecked(from, doesNotVerify, ignore('duplicate'));
     const bad = await doesNotVerify();
     if (bad) return bad;
     this.held.variants.set(e, n + 1);
