@@ -1,4 +1,4 @@
-// npm run bench:proof [-- --max-depth 4] [--warm-seconds 60] [--window-seconds 300] [--rows 1000:auto,2000:3,2000:1:pool] [--cluster-epoch-ms 2000] [--cluster-prove-every 3] [--no-cluster]
+// npm run bench:proof [-- --verify-only] [--max-depth 4] [--warm-seconds 60] [--window-seconds 300] [--rows 1000:auto,2000:3,2000:1:pool] [--cluster-epoch-ms 2000] [--cluster-prove-every 3] [--no-cluster]
 // Constraints per circuit, setup time (as measured by build:circuits), prove time p50 per circuit,
 // apex verify time, proving rate in constraints/s, and the global proof's size for 3, 9, 27 and 81
 // shards -- every tree proved in full, bottom-up, with child proofs verified before each parent --
@@ -11,14 +11,17 @@
 // step from the nodes' /v1/proof/status timelines, and a table saying which rows meet the goals. Also
 // the per-proof split of the warm prover child (witness, prove, CPU) against snarkjs fullProve.
 // Prints os.loadavg() with each figure. Last line: one JSON object.
+// --verify-only: only the verification micro-benchmark (a depth-2 tree proved once, then each
+// circuit's proof verified N times by the node's verifier without its kept verdicts, and by snarkjs's
+// groth16.verify in the same run: ms per verification and the ratio snarkjs / ours).
 import { artifactsDir, loadManifest } from '../src/proof/artifacts.js';
 import { getPoseidon } from '../src/proof/commitment.js';
 import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '../test/fixtures/proof-fixtures.js';
-import { encodeGlobalProof, globalFromApex, verifyGlobalProof } from '../src/proof/global.js';
+import { apexKind, encodeGlobalProof, globalFromApex, verifyGlobalProof } from '../src/proof/global.js';
 import { Prover } from '../src/proof/prover.js';
 import { buildTree, genesisTree } from '../src/proof/tree.js';
 import { proveTree } from '../src/proof/tree-prover.js';
-import { closeVerifier, verify } from '../src/proof/verifier.js';
+import { closeVerifier, loadVerificationKey, pairingCheck, verify } from '../src/proof/verifier.js';
 import { circuitFiles, type CircuitKind } from '../src/proof/artifacts.js';
 import { triadInput, type CircuitInput } from '../src/proof/tree.js';
 import * as snarkjs from 'snarkjs';
@@ -253,6 +256,37 @@ function pct(xs: number[], p: number): number {
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** --verify-only: ms per verification of a leaf and an inner proof, ours (no kept verdicts) against snarkjs's, same run. */
+async function verifyOnly(H: Awaited<ReturnType<typeof getPoseidon>>): Promise<void> {
+  const prover = new Prover({ threads: 'single' });
+  const g = genesisTree(H, 2, FIXTURE_GENESIS_HASH, fixtureGenesisSupplies(2));
+  const t0 = buildTree(H, fixtureSnapshots(2, 0, g.shards.map((s) => s.supply)), g);
+  const pt = await proveTree(prover, verify, t0, g);
+  await prover.close();
+  const n = Number(arg('--n', 200));
+  const out: Record<string, { oursMs: number; snarkjsMs: number; ratio: number }> = {};
+  for (const path of ['0', '']) {
+    const p = pt.proofs.get(path)!;
+    const vk = loadVerificationKey(p.kind);
+    const time = async (f: () => Promise<boolean>, times: number): Promise<number> => {
+      const ms: number[] = [];
+      for (let i = 0; i < times; i++) {
+        const t = performance.now();
+        if (!(await f())) throw new Error(`${p.kind}: proof does not verify`);
+        ms.push(performance.now() - t);
+      }
+      return pct(ms, 50);
+    };
+    await time(() => pairingCheck(vk, p.publicSignals, p.proof), 10); // warm
+    const ours = await time(() => pairingCheck(vk, p.publicSignals, p.proof), n);
+    const theirs = await time(() => snarkjs.groth16.verify(vk, [...p.publicSignals], p.proof), Math.max(10, Math.round(n / 5)));
+    out[p.kind] = { oursMs: r2(ours), snarkjsMs: r2(theirs), ratio: r2(theirs / ours) };
+    console.log(`verify ${p.kind}: ${r2(ours)} ms p50 (node's verifier, ${n} runs), snarkjs groth16.verify ${r2(theirs)} ms: snarkjs / ours = ${r2(theirs / ours)}; load ${os.loadavg().map(r2).join(' ')}`);
+  }
+  await closeVerifier();
+  console.log(JSON.stringify({ verifyP50: out, loadavg: os.loadavg().map(r2) }));
+}
+
 async function main(): Promise<void> {
   const manifest = loadManifest();
   if (!manifest) {
@@ -260,6 +294,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const H = await getPoseidon();
+  if (argv.includes('--verify-only')) return verifyOnly(H);
   const prover = new Prover({ threads: 'single' });
   const warmMs = await prover.warmed;
   const proveMs: Record<CircuitKind, number[]> = { triad_leaf: [], triad_inner: [] };
@@ -313,11 +348,13 @@ async function main(): Promise<void> {
     }
   }
 
-  // Apex verification (the apex kept above), warm: vkey cached, curve built.
+  // Apex verification (the apex kept above), warm: vkey cached, curve built; pairingCheck, not
+  // verifyGlobalProof: the verifier keeps verdicts, so repeating one would time a look-up.
   const vms: number[] = [];
+  const apexVk = loadVerificationKey(apexKind(apex!.depth));
   for (let i = 0; i < 60; i++) {
     const t = performance.now();
-    const ok = await verifyGlobalProof(apex!);
+    const ok = await pairingCheck(apexVk, apex!.publicSignals, apex!.proof);
     vms.push(performance.now() - t);
     if (!ok) throw new Error('apex verification failed');
   }

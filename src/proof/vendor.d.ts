@@ -51,9 +51,26 @@ declare module 'snarkjs' {
     toJacobian(p: Uint8Array): Uint8Array;
     add(a: Uint8Array, b: Uint8Array): Uint8Array;
     neg(a: Uint8Array): Uint8Array;
-    timesScalar(a: Uint8Array, s: bigint): Uint8Array;
+    timesScalar(a: Uint8Array, s: bigint | Uint8Array): Uint8Array;
     isValid(a: Uint8Array): boolean;
     isZero(a: Uint8Array): boolean;
+    eq(a: Uint8Array, b: Uint8Array): boolean;
+    /** The coordinate field (Fp for G1, Fp2 for G2; Fp2's base field is `F.F`). */
+    F: WasmField & { F: WasmField };
+  }
+  /** One of ffjavascript's wasm fields; elements in Montgomery form. */
+  export interface WasmField {
+    n8: number;
+    mul(a: Uint8Array, b: Uint8Array): Uint8Array;
+    neg(a: Uint8Array): Uint8Array;
+    fromObject(o: bigint | bigint[]): Uint8Array;
+  }
+  /** The curve's wasm instance and its memory (bump allocator: alloc never frees). */
+  export interface ThreadManager {
+    alloc(length: number): number;
+    setBuff(pointer: number, buff: Uint8Array): void;
+    getBuff(pointer: number, length: number): Uint8Array;
+    instance: { exports: Record<string, (...args: number[]) => number> };
   }
   export interface Bn128Curve {
     G1: CurveGroup;
@@ -64,6 +81,7 @@ declare module 'snarkjs' {
     millerLoop(preP: Uint8Array, preQ: Uint8Array): Uint8Array;
     finalExponentiation(a: Uint8Array): Uint8Array;
     terminate(): Promise<void>;
+    tm: ThreadManager;
   }
   export const curves: {
     getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<Bn128Curve>;

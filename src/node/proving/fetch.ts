@@ -35,6 +35,8 @@ export class ProofFetch {
   private readonly syncPace = new IdleBackoff(MAX_SYNC_BACKOFF_LOG2);
   private wantedBusy = false;
   readonly counters = { snapshotsFetched: 0, proofsFetched: 0 };
+  /** Requests (a stream each) this node made and served, by kind, and how many were answered empty. */
+  readonly requests = { made: kindCounts(), madeEmpty: 0, served: kindCounts(), servedEmpty: 0 };
 
   constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings, admission: ProofAdmission) {
     this.c = c;
@@ -50,6 +52,13 @@ export class ProofFetch {
 
   async serve(req: Uint8Array): Promise<Uint8Array> {
     const q = decodeProofFetchRequest(req);
+    this.requests.served[KIND_NAMES[q.kind]]++;
+    const b = await this.answer(q);
+    if (b.length === 0) this.requests.servedEmpty++;
+    return b;
+  }
+
+  private async answer(q: ProofFetchRequest): Promise<Uint8Array> {
     const none = new Uint8Array();
     switch (q.kind) {
       case ProofFetchKind.snapshot: {
@@ -81,8 +90,12 @@ export class ProofFetch {
     for (let i = 0; i < Math.min(maxPeers, peers.length); i++) {
       const peer = peers[(this.peerCursor++) % peers.length]!;
       try {
+        this.requests.made[KIND_NAMES[q.kind]]++;
         const b = await this.c.p2p.request(peer, proofFetchProtocol(this.c.genesis.networkId), encodeProofFetchRequest(q), { timeoutMs: 2000 });
-        if (b.length === 0) continue;
+        if (b.length === 0) {
+          this.requests.madeEmpty++;
+          continue;
+        }
         const x = decode(b);
         const ok = await accept(x);
         if (ok === 'stop') return undefined;
@@ -227,6 +240,12 @@ export class ProofFetch {
     this.routeFetches.set(key, p);
     return p;
   }
+}
+
+const KIND_NAMES = { [ProofFetchKind.snapshot]: 'snapshot', [ProofFetchKind.triadProof]: 'triadProof', [ProofFetchKind.globalAt]: 'globalAt', [ProofFetchKind.globalLatest]: 'globalLatest' } as const;
+type KindName = (typeof KIND_NAMES)[ProofFetchKind];
+function kindCounts(): Record<KindName, number> {
+  return { snapshot: 0, triadProof: 0, globalAt: 0, globalLatest: 0 };
 }
 
 /** A fetched proof's admission as fetchFirst's answer: take it, try the next peer (invalid), or stop (held already, or not decidable here now). */

@@ -19,7 +19,7 @@ import { circuitsBuilt, artifactsDir } from '../../proof/artifacts.js';
 import { proofKeysMismatch } from '../../proof/vk-hash.js';
 import { getPoseidon, poseidonName } from '../../proof/commitment.js';
 import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
-import { closeVerifier, warmVerifier } from '../../proof/verifier.js';
+import { closeVerifier, verifierStats, warmVerifier } from '../../proof/verifier.js';
 import { CadencePlan } from '../../proof/cadence.js';
 import { FROM_TOPIC } from '../../proof/encoding.js';
 import { ProverPool, type ProofPool } from '../../proof/prover-pool.js';
@@ -370,6 +370,7 @@ export class ProvingService {
       proofsGossiped: this.gossip.counters.proofsGossiped, proofsFetched: this.fetch.counters.proofsFetched,
       proofTopicRejected: this.gossip.counters.proofTopicRejected, proofTopicIgnored: this.gossip.counters.proofTopicIgnored,
       spotChecks: { oneIn: this.admission.spot.oneIn, ...this.admission.spot.counters },
+      fetchRequests: this.fetch.requests, verifier: verifierStats(),
       proverThreads: this.remote ? undefined : process.env.SMT_PROVER_THREADS === 'pool' ? 'pool' : 'single', timelines: c.timelines.toJSON(),
     };
   }
