@@ -5,7 +5,9 @@
 import { shardFromIndex, shardIndex, type ShardId } from '../../core/ids.js';
 import { NegativeCache } from '../../proof/admission.js';
 import { VERIFIED_NEXT } from '../../proof/encoding.js';
-import type { GlobalStateProof } from '../../proof/global.js';
+import { toHex } from '../../core/bytes.js';
+import { genesisHash } from '../../core/genesis.js';
+import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
 import { sig, type TriadProof } from '../../proof/triad-proof.js';
 import { decodeSignedSnapshot, encodeSignedSnapshot } from '../../shard/snapshot.js';
 import {
@@ -13,6 +15,7 @@ import {
 } from '../../gossip/proof-messages.js';
 import type { ValidationOutcome } from '../../gossip/validation.js';
 import type { ProofAdmission, Wanted } from './admission.js';
+import { firstGap, type ChainLink } from './chain.js';
 import type { ProvingContext } from './context.js';
 import { IdleBackoff } from './idle-backoff.js';
 import type { ProofHoldings } from './holdings.js';
@@ -34,6 +37,7 @@ export class ProofFetch {
   private syncing = false;
   private readonly syncPace = new IdleBackoff(MAX_SYNC_BACKOFF_LOG2);
   private wantedBusy = false;
+  private readonly genesisHex: string;
   readonly counters = { snapshotsFetched: 0, proofsFetched: 0 };
   /** Requests (a stream each) this node made and served, by kind, and how many were answered empty. */
   readonly requests = { made: kindCounts(), madeEmpty: 0, served: kindCounts(), servedEmpty: 0 };
@@ -44,6 +48,7 @@ export class ProofFetch {
     this.held = held;
     this.admission = admission;
     this.negative = new NegativeCache(Math.max(10_000, 2 * c.genesis.epochMs));
+    this.genesisHex = toHex(genesisHash(c.genesis));
   }
 
   get wantedCount(): number {
@@ -166,8 +171,8 @@ export class ProofFetch {
   }
 
   /**
-   * Catch-up: the peers' latest global proof, then the proved epochs missing before it (bounded).
-   * Called every sync interval; a pass that brought nothing new doubles the wait before the next
+   * Catch-up: the peers' latest global proof, then the proofs missing from the chain before it
+   * (bounded). Called every sync interval; a pass that brought nothing new doubles the wait before the next
    * one (up to 2^MAX_SYNC_BACKOFF_LOG2 intervals) and one that brought a proof resets it: a node kept up
    * to date by gossip asks its peers rarely instead of every 2 s, a restarted or partitioned one
    * catches up at the full rate, and one that missed a gossiped proof still gets it within a minute.
@@ -180,19 +185,48 @@ export class ProofFetch {
     try {
       const latest = await this.global('latest');
       got = latest !== undefined;
-      const top = latest ? Number(sig.epoch(latest.publicSignals)) : this.held.latestGlobal;
-      const plan = this.c.cadence.plan;
-      let budget = 4;
-      let steps = 0;
-      for (let e = plan.previousProved(top); e >= 0 && steps++ < 8 && budget > 0 && !this.c.closed; e = plan.previousProved(e)) {
-        if (await this.held.store.hasGlobal(e)) continue;
-        budget--;
-        if (await this.global(e)) got = true;
-      }
+      if (await this.fillChain()) got = true;
     } finally {
       this.syncing = false;
       this.syncPace.done(got);
     }
+  }
+
+  /**
+   * Fetches the global proof the held chain lacks first (chain.ts: walking back from the newest by
+   * the links, each names the previous proof's hash), asking for the proved epochs before the break
+   * in turn (at most 4 look-ups, 8 epochs) until the linked proof comes. A chain held whole costs no
+   * request: before, every pass asked peers for the 4 proved epochs before the newest not held here,
+   * which with every epoch eligible (most skipped by the pool) were 16 requests answered empty.
+   */
+  private async fillChain(): Promise<boolean> {
+    const store = this.held.store;
+    const link = (e: number, g: GlobalStateProof): ChainLink => ({ epoch: e, hash: toHex(globalProofHash(g)), prevHash: toHex(g.prevGlobalProofHash) });
+    const gap = await firstGap(this.held.latestGlobal, this.genesisHex, {
+      at: async (e) => {
+        const g = await store.global(e);
+        return g ? link(e, g.proof) : undefined;
+      },
+      latestAtOrBefore: async (e) => {
+        const g = e >= 0 ? await store.latestGlobal(e) : undefined;
+        return g ? link(g.epoch, g.stored.proof) : undefined;
+      },
+      epochOf: (h) => this.held.globalHashes.get(h),
+    });
+    if (!gap) return false;
+    const plan = this.c.cadence.plan;
+    let got = false;
+    let budget = 4;
+    let steps = 0;
+    for (let e = plan.previousProved(gap.after); e >= 0 && steps++ < 8 && budget > 0 && !this.c.closed; e = plan.previousProved(e)) {
+      if (await store.hasGlobal(e)) continue;
+      budget--;
+      const g = await this.global(e);
+      if (!g) continue;
+      got = true;
+      if (toHex(globalProofHash(g)) === gap.wantHash) break;
+    }
+    return got;
   }
 
   /** A proof turned away undecided: fetched from peers once this node can decide it. */
