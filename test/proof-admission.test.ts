@@ -37,10 +37,11 @@ test('proof epochs: below 2^53 and at most the clock epoch + margin', () => {
 test('hold queue: bounded per key and in total, never evicting; leave frees a slot', () => {
   const q = new HoldQueue(2, 3);
   assert.ok(q.tryEnter('a'));
+  assert.ok(q.hasRoom('a'));
   assert.ok(q.tryEnter('a'));
-  assert.ok(!q.tryEnter('a'), 'per-key bound');
+  assert.ok(!q.hasRoom('a') && !q.tryEnter('a'), 'per-key bound');
   assert.ok(q.tryEnter('b'));
-  assert.ok(!q.tryEnter('c'), 'total bound: the newcomer is turned away');
+  assert.ok(!q.hasRoom('c') && !q.tryEnter('c'), 'total bound: the newcomer is turned away');
   assert.equal(q.size, 3);
   q.leave('a');
   assert.ok(q.tryEnter('c'));

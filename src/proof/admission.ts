@@ -91,6 +91,11 @@ export class HoldQueue {
     this.maxTotal = maxTotal;
   }
 
+  /** Whether tryEnter(key) would succeed now. */
+  hasRoom(key: string): boolean {
+    return (this.perKey.get(key) ?? 0) < this.maxPerKey && this.total < this.maxTotal;
+  }
+
   tryEnter(key: string): boolean {
     const n = this.perKey.get(key) ?? 0;
     if (n >= this.maxPerKey || this.total >= this.maxTotal) return false;

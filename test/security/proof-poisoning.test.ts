@@ -15,6 +15,10 @@
 //  - validly-paired proofs of invented inputs, for the current epoch (another supply) and for an epoch
 //    beyond the clock, are rejected; latest stays the honest one;
 //  - an epoch signal >= 2^53 is rejected, and a far-future triad proof evicts no held proof;
+//  - a proof not decidable yet (its tree not built) that finds no room in the hold queue is turned
+//    away before its pairing, but spot-checked: 40 re-randomised copies of one valid invented
+//    proof cost at most the spot checks' budget of pairings (4), not 40; one whose points do not pair is caught
+//    within 640; the held ones time out Ignored, never penalised;
 //  - genesis pins the verification keys: keys that differ turn proofs off with a one-line reason;
 //  on a real 3-node cluster, the attacker a compromised validator (shard 2's key, its node stopped:
 //  genesis-bound admission lets it in, so only the proof checks stand in its way):
@@ -51,6 +55,7 @@ import { proveTriad } from '../../src/proof/tree-prover.js';
 import type { TriadProof } from '../../src/proof/triad-proof.js';
 import { closeVerifier } from '../../src/proof/verifier.js';
 import { artifactsKeysHash, proofKeysMismatch } from '../../src/proof/vk-hash.js';
+import { SPOT_CHECK } from '../../src/proof/admission.js';
 import { getJson, sleep, startCluster, until, validatorPeer, type SecCluster } from './harness.js';
 
 const built = circuitsBuilt();
@@ -61,7 +66,7 @@ const FAR = E + 1000; // far beyond any wall clock here
 const tmp = mkdtempSync(join(tmpdir(), 'smt-poison-'));
 let H: Hasher;
 let prover: Prover;
-const forged: { current?: { triad: TriadProof; global: GlobalStateProof }; far?: { triad: TriadProof; global: GlobalStateProof } } = {};
+const forged: { current?: { triad: TriadProof; global: GlobalStateProof }; near?: { triad: TriadProof; global: GlobalStateProof }; far?: { triad: TriadProof; global: GlobalStateProof } } = {};
 
 async function prove(tree: CommitmentTree, prev: CommitmentTree, link: Uint8Array): Promise<{ triad: TriadProof; global: GlobalStateProof }> {
   const { proof } = await proveTriad(prover, tree, prev, '');
@@ -80,6 +85,8 @@ before(async () => {
   forged.current = await prove(cur.tree, cur.prev, link);
   const far = inventedTrees(H, 1, FAR, 'attacker');
   forged.far = await prove(far.tree, far.prev, link);
+  const near = inventedTrees(H, 1, E + 2, 'attacker'); // the wall-clock epoch: within range, no tree yet
+  forged.near = await prove(near.tree, near.prev, link);
 });
 
 after(async () => {
@@ -97,11 +104,12 @@ interface Net {
 }
 
 /** A depth-1 network in this process: three shards sealed by hand, the proving service of shard "0". */
-async function inProcess(name: string, o: { pin?: Uint8Array } = {}): Promise<Net> {
+async function inProcess(name: string, o: { pin?: Uint8Array; epochMs?: number } = {}): Promise<Net> {
+  const epochMs = o.epochMs ?? 1000;
   const dir = join(tmp, name);
   const { genesis } = initNetwork({
-    dir, depth: 1, accounts: 3, epochMs: 1000, networkId: 'poison', balance: 1000n, force: false,
-    genesisTime: Date.now() - (E + 2) * 1000, proofKeysHash: o.pin ?? artifactsKeysHash(),
+    dir, depth: 1, accounts: 3, epochMs, networkId: 'poison', balance: 1000n, force: false,
+    genesisTime: Date.now() - (E + 2) * epochMs, proofKeysHash: o.pin ?? artifactsKeysHash(),
   });
   const shards = await Promise.all(allShards(1).map((s) =>
     Shard.open({ dataDir: join(dir, 'data', s), genesis, shard: s, validatorKey: loadValidatorKey(dir, genesis, s).keyPair, verifyWorkers: 0 })));
@@ -201,6 +209,38 @@ test('admission in process: honest proofs held until their tree and accepted; fo
     assert.equal(await n.svc.globalProof(FAR), undefined);
     assert.deepEqual((await n.svc.triadProof('', E))?.publicSignals, honest.triad.publicSignals);
     assert.equal(await n.svc.triadProof('', FAR), undefined);
+  } finally {
+    await n.close();
+  }
+});
+
+test('proofs not decidable yet, past the hold queue\'s room: turned away before any pairing (copies of one valid invented proof cost no pairing each), but spot-checked; the held ones are never penalised', { timeout: 120_000 }, async () => {
+  // 5 s epochs: proofs wait up to 15 s for their state, longer than this test needs on a slow machine
+  const n = await inProcess('hold', { epochMs: 5000 });
+  try {
+    await until('proving service ready', 30_000, () => (n.svc.status().ready ? true : undefined));
+    const st = () => n.svc.status() as { held: number; verifier: { paired: number } };
+    const near = forged.near!.global;
+    const copies = Array.from({ length: 40 }, () => msg({ type: 'global', proof: { ...near, proof: rerandomised(near.proof) } }));
+    const garbage = Array.from({ length: 640 }, () => msg({ type: 'global', proof: { ...near, proof: forged.current!.global.proof, prevGlobalProofHash: randomBytes(32) } }));
+    // two copies wait for the tree of their epoch (2 per key), which never comes here
+    const held = [0, 1].map(() => n.svc.receiveProofMessage(msg({ type: 'global', proof: { ...near, proof: rerandomised(near.proof) } }), 'peer-h'));
+    await until('two proofs held', 10_000, () => (st().held === 2 ? true : undefined));
+    const p0 = st().verifier.paired;
+    for (const c of copies) {
+      const o = await n.svc.receiveProofMessage(c, 'peer-h');
+      assert.equal(o.action === 'ignore' && o.code, 'unknown', JSON.stringify(o));
+    }
+    const paired = st().verifier.paired - p0;
+    console.log(`40 copies turned away: ${paired} pairings (spot checks)`);
+    assert.ok(paired <= SPOT_CHECK.burst + 1, `only spot checks pair a turned-away proof (${paired} pairings for 40 copies; before: one each)`);
+    let sent = 0;
+    let verdict;
+    do verdict = await n.svc.receiveProofMessage(garbage[sent]!, 'peer-g');
+    while (verdict.action !== 'reject' && ++sent < garbage.length);
+    assert.equal(verdict.action, 'reject', `a spot check catches a turned-away proof that does not pair within 640 (sent ${sent})`);
+    assert.equal(st().held, 2, 'the two held proofs were still waiting throughout (the copies were turned away, not held)');
+    for (const o of await Promise.all(held)) assert.equal(o.action, 'ignore', `a held proof whose state never comes is Ignored, not penalised: ${JSON.stringify(o)}`);
   } finally {
     await n.close();
   }

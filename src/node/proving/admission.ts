@@ -93,13 +93,15 @@ export class ProofAdmission {
     if (o.fromTopic && !this.needs(p.path, e)) {
       return this.spotChecked(o.from, () => this.pairingFailure(p), ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`));
     }
+    const key = `t/${p.path}@${e}`;
+    if (b.action !== 'accept' && o.wait && !this.holds.hasRoom(key)) return this.turnAway(o.from, () => this.pairingFailure(p), { type: 'triad', path: p.path, epoch: e });
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
       const bad = await this.pairingFailure(p);
       if (bad) return bad;
     }
     if (b.action === 'accept' || !o.wait) return b;
-    const after = await this.hold(`t/${p.path}@${e}`, () => this.bindTriad(p, e));
+    const after = await this.hold(key, () => this.bindTriad(p, e));
     if (after.action === 'ignore') this.want({ type: 'triad', path: p.path, epoch: e });
     return after.action === 'accept' && this.held.proofs.get(e)?.has(p.path) ? ignore('duplicate') : after;
   }
@@ -114,6 +116,17 @@ export class ProofAdmission {
     if (!bad) return unchecked;
     this.spot.counters.failed++;
     return bad;
+  }
+
+  /**
+   * A proof not decidable yet whose key has no room in the hold queue: turned away before its pairing
+   * (it could only be Ignored after it: honest proofs are fetched from peers once decidable, `want`;
+   * re-randomised copies of one valid proof of invented state used to cost a pairing each), but for
+   * a spot check.
+   */
+  private turnAway(from: string | undefined, check: () => Promise<ValidationOutcome | null>, w: Wanted): Promise<ValidationOutcome> {
+    this.want(w);
+    return this.spotChecked(from, check, ignore('unknown', 'hold queue full'));
   }
 
   /** Null if triad proof p opens to its listed children and pairs, else the Rejection (points that do not decode included). */
@@ -163,9 +176,14 @@ export class ProofAdmission {
     if (held) return this.variant(g, e, held.proof, o.from);
     const b = await this.bindGlobal(g, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
-    if (!o.verified && !this.pairedAsApex(g, e) && !(await verifyGlobalProof(g))) return reject('invalid', 'global proof does not verify');
+    const key = `g@${e}`;
+    if (b.action !== 'accept' && o.wait && !this.holds.hasRoom(key)) return this.turnAway(o.from, () => this.globalFailure(g), { type: 'global', path: '', epoch: e });
+    if (!o.verified && !this.pairedAsApex(g, e)) {
+      const bad = await this.globalFailure(g);
+      if (bad) return bad;
+    }
     if (b.action === 'accept' || !o.wait) return b;
-    const after = await this.hold(`g@${e}`, () => this.bindGlobal(g, e));
+    const after = await this.hold(key, () => this.bindGlobal(g, e));
     if (after.action === 'ignore') this.want({ type: 'global', path: '', epoch: e });
     return after.action === 'accept' && (await this.held.store.hasGlobal(e)) ? ignore('duplicate') : after;
   }
@@ -174,6 +192,11 @@ export class ProofAdmission {
   private pairedAsApex(g: GlobalStateProof, e: number): boolean {
     const apex = this.held.proofs.get(e)?.get('');
     return apex !== undefined && apex.kind === circuitKindOf(this.c.depth, '') && sameProof(apex, g);
+  }
+
+  /** Null if global proof g pairs, else the Rejection. */
+  private async globalFailure(g: GlobalStateProof): Promise<ValidationOutcome | null> {
+    return (await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify');
   }
 
   /** Whether global proof g (of epoch e) is the one signed state decides, linked to a global proof held here. */
@@ -222,10 +245,9 @@ export class ProofAdmission {
     const h = toHex(globalProofHash(g));
     if (this.held.globalHashes.has(h)) return ignore('duplicate');
     if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
-    const doesNotVerify = async (): Promise<ValidationOutcome | null> => ((await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify (a variant of the one held)'));
     const n = this.held.variants.get(e) ?? 0;
-    if (n >= MAX_VARIANTS) return this.spotChecked(from, doesNotVerify, ignore('duplicate'));
-    const bad = await doesNotVerify();
+    if (n >= MAX_VARIANTS) return this.spotChecked(from, () => this.globalFailure(g), ignore('duplicate'));
+    const bad = await this.globalFailure(g);
     if (bad) return bad;
     this.held.variants.set(e, n + 1);
     this.held.rememberGlobal(h, e);
