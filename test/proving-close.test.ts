@@ -26,7 +26,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 test('closing the proving layer with a proof in flight logs no warning (debug: abandoned)', { timeout: 90_000 }, async () => {
   assert.ok(circuitsBuilt(), `circuit artifacts missing in ${artifactsDir()}: run \`npm run build:circuits\``);
   const dir = join(tmp, 'net');
-  const { genesis } = initNetwork({ dir, depth: 1, accounts: 3, epochMs: 1000, networkId: 'close', balance: 1000n, force: false, genesisTime: Date.now(), proofKeysHash: artifactsKeysHash() });
+  const { genesis } = initNetwork({ dir, depth: 1, accounts: 3, epochMs: 1000, networkId: 'close', balance: 1000n, force: false, genesisTime: Date.now() - 4000, proofKeysHash: artifactsKeysHash() });
   const shards = await Promise.all(allShards(1).map((s) =>
     Shard.open({ dataDir: join(dir, 'data', s), genesis, shard: s, validatorKey: loadValidatorKey(dir, genesis, s).keyPair, verifyWorkers: 0 })));
   const p2p = await createP2PNode({ peerKeyFile: join(tmp, 'p2p.key'), networkId: 'close' });
@@ -36,12 +36,13 @@ test('closing the proving layer with a proof in flight logs no warning (debug: a
   const svc = await ProvingService.start({ prove: true, proveEvery: 1, leaseMs: 100, tickMs: 50, shard: shards[0]!, genesis, p2p, dataDir: join(dir, 'data', '0'), logger, metrics: createMetrics({ labels: { network: 'close', shard: '0' } }) });
   try {
     await waitFor('proving service ready', () => (svc.status() as { ready: boolean }).ready, 30_000);
-    for (let e = 0; e < 2; e++) {
+    // four epochs: proofs queue up, so one is still in flight when the close comes however fast the prover
+    for (let e = 0; e < 4; e++) {
       const ss = [];
       for (const s of shards) ss.push(await s.sealEpoch());
       for (const x of ss.slice(1)) svc.offerSnapshot(x);
     }
-    await waitFor('a proof submitted to the prover pool', () => (svc.status() as { proverBusy: boolean }).proverBusy, 30_000);
+    await waitFor('a proof submitted to the prover pool', () => (svc.status() as { proverBusy: boolean }).proverBusy, 30_000, 10);
   } finally {
     await svc.close();
     await p2p.close();
