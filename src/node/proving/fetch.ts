@@ -115,6 +115,7 @@ export class ProofFetch {
 
   /** Fetches the snapshots the next tree is waiting for, once behind (later epochs seen) or late. */
   async missingSnapshots(): Promise<void> {
+    if (!this.c.canVerify) return; // no tree is built here (CommitmentTrees.advance)
     const e = this.trees.head.epoch + 1;
     const local = this.c.shard.latestEpoch();
     if (e > Math.max(this.trees.newestSeen, local)) return;

@@ -1,7 +1,8 @@
 // Commitment trees from everyone's signed snapshots: every node keeps all 3^D snapshots of recent
 // epochs (signature-checked against genesis) and, once an epoch's are all here, builds its tree
 // natively on the previous one (`buildTree`, chained from the genesis pseudo-tree at epoch -1), every
-// epoch, proved or not. Trees are kept while their epoch may still be proved.
+// epoch, proved or not (on a node that can verify proofs: see advance). Trees are kept while their
+// epoch may still be proved.
 import { shardIndex } from '../../core/ids.js';
 import { buildTree, genesisTreeOf, type CommitmentTree } from '../../proof/tree.js';
 import type { Hasher } from '../../proof/commitment.js';
@@ -29,6 +30,7 @@ export class CommitmentTrees {
   readonly sealedAt = new Map<number, number>();
   readonly fetchedAt = new Map<number, number>();
   readonly firstSeenAt = new Map<number, number>();
+  private prunedAt = -1;
   /** Called for each tree built (in epoch order), after it became the head. */
   onBuilt: (t: CommitmentTree) => void = () => {};
 
@@ -68,8 +70,15 @@ export class CommitmentTrees {
     if (e > this.newestSeen) this.newestSeen = e;
   }
 
-  /** Builds every tree whose snapshots are all here, in order. */
+  /**
+   * Builds every tree whose snapshots are all here, in order. A node that cannot verify proofs (no
+   * keys pinned by genesis, or other keys here) builds none: nothing it does reads a tree (it neither
+   * proves nor admits proofs); building them, and what each new tree wakes, took nine such idle
+   * nodes from 0.14-0.16 to 0.19-0.21 of a core (bench:cluster, whose network pins no keys). It still keeps
+   * others' snapshots for its peers (SNAPSHOT_WINDOW epochs behind the newest seen).
+   */
   advance(): void {
+    if (!this.c.canVerify) return this.prune(this.newestSeen);
     if (this.failed || !this.ready) return;
     for (;;) {
       const e = this.head.epoch + 1;
@@ -90,10 +99,16 @@ export class CommitmentTrees {
       this.builtAt.set(e, Date.now());
       // trees stay as long as their epoch may still be proved (a proof needs its tree and the previous one)
       for (const k of [...this.trees.keys()]) if (k < e - this.c.treeWindow) this.trees.delete(k);
-      // others' snapshots stay a while for peers that catch up
-      for (const k of [...this.snaps.keys()]) if (k < e - SNAPSHOT_WINDOW) this.snaps.delete(k);
-      for (const m of [this.firstSeenAt, this.fetchedAt, this.builtAt, this.sealedAt]) for (const k of [...m.keys()]) if (k < e - Math.max(SNAPSHOT_WINDOW, this.c.treeWindow)) m.delete(k);
+      this.prune(e);
       this.onBuilt(t);
     }
+  }
+
+  /** Others' snapshots stay a while behind epoch `e` for peers that catch up; the timing marks as long as trees may be proved. Once per epoch. */
+  private prune(e: number): void {
+    if (e <= this.prunedAt) return;
+    this.prunedAt = e;
+    for (const k of this.snaps.keys()) if (k < e - SNAPSHOT_WINDOW) this.snaps.delete(k);
+    for (const m of [this.firstSeenAt, this.fetchedAt, this.builtAt, this.sealedAt]) for (const k of m.keys()) if (k < e - Math.max(SNAPSHOT_WINDOW, this.c.treeWindow)) m.delete(k);
   }
 }
