@@ -1,8 +1,9 @@
 // A node that cannot verify proofs builds no commitment tree (nothing it does would read one: it
 // neither proves nor admits proofs) and still keeps every shard's signed snapshots for its peers,
-// for SNAPSHOT_WINDOW epochs behind the newest one seen. A node of a network that pins its circuits
+// for SNAPSHOT_WINDOW epochs behind the newest one seen; its proving layer sets no fallback timer
+// (nothing for one to do, and every wake-up of an idle node costs CPU). A node of a network that pins its circuits
 // keeps building them (test/security/proof-poisoning.test.ts, with the circuit artifacts).
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { allShards, type ShardId } from '../src/core/ids.js';
@@ -17,19 +18,23 @@ import { signSnapshot, type SignedSnapshot } from '../src/shard/snapshot.js';
 import { tempDir } from './support/tmp.js';
 import { until } from './support/wait.js';
 
-test('proofs off (genesis pins no keys): no commitment tree is built, snapshots are kept for peers and pruned behind the newest seen', { timeout: 60_000 }, async () => {
+test('proofs off (genesis pins no keys): no commitment tree is built and no timer set, snapshots are kept for peers and pruned behind the newest seen', { timeout: 60_000 }, async () => {
   const { dir, cleanup } = tempDir('smt-trees-off-');
   const { genesis } = initNetwork({ dir, depth: 1, accounts: 3, epochMs: 1000, networkId: 'treesoff', balance: 1000n, force: false, genesisTime: Date.now() - 10_000 });
   assert.equal(genesis.proofKeysHash, undefined);
   const shards = await Promise.all(allShards(1).map((s) =>
     Shard.open({ dataDir: join(dir, 'data', s), genesis, shard: s, validatorKey: loadValidatorKey(dir, genesis, s).keyPair, verifyWorkers: 0 })));
   const p2p = await createP2PNode({ peerKeyFile: join(dir, 'p2p.key'), networkId: genesis.networkId });
+  const intervals = mock.method(globalThis, 'setInterval');
   const svc = await ProvingService.start({
     prove: true, proveEvery: 1, shard: shards[0]!, genesis, p2p, dataDir: join(dir, 'data', '0'),
     logger: createLogger({ level: 'silent' }), metrics: createMetrics({ labels: { network: 'treesoff', shard: '0' } }),
   });
+  const timersSet = intervals.mock.callCount();
+  intervals.mock.restore();
   try {
     assert.equal(svc.status().canVerify, false);
+    assert.equal(timersSet, 0, 'no interval timer set by the proving layer');
     await until('proving layer booted', 30_000, () => (svc.status().ready ? true : undefined));
     const sealed: SignedSnapshot[][] = [];
     for (let e = 0; e < 3; e++) {
