@@ -77,6 +77,27 @@ test('pruned epochs stay unsignable after a restart; later records survive pruni
   });
 });
 
+test('pruning is one fsync\'d write: the mark and every deletion together (one store round trip, not one per record)', async () => {
+  await withDb(async (open) => {
+    const db = await open();
+    const calls: string[] = [];
+    const store: SignRecordStore = {
+      put: (k, v, o) => (calls.push(`put ${k}`), db.store.put(k, v, o)),
+      batch: (ops, o) => (calls.push(`batch ${ops.map((x) => `${x.type} ${x.key}`).join(', ')} sync=${o?.sync}`), db.store.batch(ops, o)),
+      iterator: () => db.store.iterator(),
+    };
+    const g = await SignGuard.open(store);
+    for (let e = 0; e < 4; e++) await g.record('1', e, h(e));
+    await g.record('2', 1, h(9));
+    calls.length = 0;
+    await g.pruneBelow(2);
+    assert.deepEqual(calls, ['batch put low, del r:0000000000000000:1, del r:0000000000000001:1, del r:0000000000000001:2 sync=true']);
+    assert.equal(g.lowWaterEpoch, 2);
+    assert.equal(g.size, 2);
+    await db.close();
+  });
+});
+
 test('two concurrent records of different hashes for one round: exactly one wins', async () => {
   const g = await SignGuard.open();
   const rs = await Promise.allSettled([g.record('0', 3, h(1)), g.record('0', 3, h(2))]);

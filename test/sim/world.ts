@@ -582,7 +582,7 @@ export class World {
         if (m) this.onSignRecord(n, who, m[2]!, Number(m[1]));
         return store.put(k, v, o);
       },
-      del: (k) => store.del(k),
+      batch: (ops, o) => store.batch(ops, o), // pruning only (deletions and the low-water mark): no new record
       iterator: () => store.iterator(),
     };
   }
