@@ -87,3 +87,18 @@ test('the worker pool and the in-thread verifier agree on valid, tampered and ma
   assert.deepEqual(ok, items.map(verifySignedTxBytes));
   assert.ok(ok.filter(Boolean).length >= 10 && ok.some((x) => !x));
 });
+
+test('verifyCached remembers bytes, not arrays: a key or message array changed in place after its signature was remembered is checked in full and refused', () => {
+  const kp = generateKeyPair();
+  const other = generateKeyPair();
+  const msg = new Uint8Array(32).fill(3);
+  const key = kp.publicKey.slice();
+  const sig = sign(msg, kp.secretKey);
+  assert.equal(verifyCached(msg, sig, key), true);
+  msg[5]! ^= 0x10;
+  assert.equal(verifyCached(msg, sig, key), false, 'message changed in place');
+  msg[5]! ^= 0x10;
+  assert.equal(verifyCached(msg, sig, key), true, 'restored: remembered again');
+  key.set(other.publicKey);
+  assert.equal(verifyCached(msg, sig, key), false, 'key changed in place');
+});

@@ -39,7 +39,8 @@ export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Ui
 
 /** How many positive verdicts verifyCached remembers (the oldest go first). */
 export const VERIFIED_CACHE_SIZE = 4096;
-const verified = new Set<string>();
+/** Remembered valid signatures, by the signature's bytes (as a latin1 string): the key and message it is valid for. */
+const verified = new Map<string, { publicKey: Uint8Array; message: Uint8Array }>();
 
 /**
  * `verify`, remembering positive verdicts by the exact (public key, signature, message) bytes: a
@@ -48,19 +49,27 @@ const verified = new Set<string>();
  * triad topic and on the proofs topic). Verification is a pure function of those bytes, so a
  * remembered "valid" is the answer a new check would give; anything not seen before (one bit of
  * key, signature or message differs) is verified in full. Messages are hashes (at most 64 bytes);
- * longer ones are not remembered.
+ * longer ones are not remembered. Looked up by the signature alone, then key and message compared
+ * byte for byte (a third of the work of the three base64 strings it was keyed by).
  */
 export function verifyCached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES || message.length > 64) return verify(message, signature, publicKey);
-  // fixed-length key and signature first: the concatenation is unambiguous
-  const k = asBuffer(publicKey).toString('base64') + asBuffer(signature).toString('base64') + asBuffer(message).toString('base64');
-  if (verified.has(k)) return true;
+  const k = asBuffer(signature).toString('latin1');
+  const seen = verified.get(k);
+  if (seen !== undefined && same(seen.publicKey, publicKey) && same(seen.message, message)) return true;
   const ok = verify(message, signature, publicKey);
   if (ok) {
-    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.values().next().value!);
-    verified.add(k);
+    if (seen === undefined && verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    // copies: the caller's arrays may be reused
+    verified.set(k, { publicKey: publicKey.slice(), message: message.slice() });
   }
   return ok;
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function asBuffer(b: Uint8Array): Buffer {
