@@ -42,6 +42,25 @@ test('strings: invalid UTF-8 is a DecodeError, and the (shared) decoder keeps no
   fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (s) => new ByteReader(new ByteWriter().string(s).finish()).string(1000) === s), { numRuns: 200 });
 });
 
+test('strings are encoded byte for byte as TextEncoder does (ASCII written in place, any other string, lone surrogates too, through the encoder) and decoded as a fatal TextDecoder does, long or short', () => {
+  const te = new TextEncoder();
+  const td = new TextDecoder('utf-8', { fatal: true });
+  const units = (max: number) => fc.string({ unit: fc.integer({ min: 0, max }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+  const anyString = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), units(0xff), units(0xffff));
+  fc.assert(fc.property(anyString, fc.uint8Array({ maxLength: 3 }), (s, pre) => {
+    const want = new ByteWriter().fixed(pre).bytes(te.encode(s)).finish();
+    assert.deepEqual(new ByteWriter(2).fixed(pre).string(s).finish(), want);
+  }), { numRuns: 1000 });
+  const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ max: 0x7f, maxLength: 100 }), fc.string({ maxLength: 70 }).map((s) => te.encode(s)));
+  fc.assert(fc.property(anyBytes, (b) => {
+    let want: string | undefined;
+    try { want = td.decode(b); } catch { want = undefined; }
+    const r = new ByteReader(new ByteWriter().bytes(b).finish());
+    if (want === undefined) assert.throws(() => r.string(1000), DecodeError);
+    else assert.equal(r.string(1000), want);
+  }), { numRuns: 1000 });
+});
+
 test('uninitBytes gives a plain Uint8Array of n bytes alone in its buffer (offset 0: DataViews over .buffer line up)', () => {
   for (const n of [0, 1, 100, 5000, 200_000]) {
     const b = uninitBytes(n);

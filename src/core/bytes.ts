@@ -79,9 +79,21 @@ export class ByteWriter {
     return this.fixed(b);
   }
 
-  /** Length-prefixed UTF-8 string. */
+  /**
+   * Length-prefixed UTF-8 string. ASCII (network ids, shard paths: what every snapshot and aggregate
+   * encodes) is written in place, byte for byte what the encoder gives, without its allocation.
+   */
   string(s: string): this {
-    return this.bytes(UTF8_ENCODER.encode(s));
+    const n = s.length;
+    this.ensure(4 + n);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return this.bytes(UTF8_ENCODER.encode(s));
+      this.buf[this.pos + 4 + i] = c;
+    }
+    this.view.setUint32(this.pos, n);
+    this.pos += 4 + n;
+    return this;
   }
 
   finish(): Uint8Array {
@@ -156,9 +168,27 @@ export class ByteReader {
   }
 
   string(max: number): string {
-    const b = this.bytes(max);
+    const len = this.u32();
+    if (len > max) throw new DecodeError(`${this.what}: field length ${len} exceeds limit ${max}`);
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    // short ASCII (ids, paths) without the decoder: the same string it gives for bytes < 0x80
+    if (len <= 64) {
+      let out = '';
+      for (let i = start; i < start + len; i++) {
+        const c = this.buf[i]!;
+        if (c >= 0x80) return this.utf8(start, len);
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
+    return this.utf8(start, len);
+  }
+
+  private utf8(start: number, len: number): string {
     try {
-      return UTF8_DECODER.decode(b);
+      return UTF8_DECODER.decode(this.buf.subarray(start, start + len));
     } catch {
       throw new DecodeError(`${this.what}: invalid UTF-8`);
     }
