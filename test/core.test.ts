@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { ByteReader, ByteSlab, ByteWriter, DecodeError, fromHex, toHex, uninitBytes } from '../src/core/bytes.js';
 import { allShards, ancestorsOf, childrenOf, parentOf, parseShardId, positionInParent, shardFromIndex, shardIndex, type TriadPath } from '../src/core/ids.js';
 import { homeShard } from '../src/core/address.js';
-import { taggedHash } from '../src/core/hash.js';
+import { sha256, taggedHash } from '../src/core/hash.js';
 import { genesisHash, parseGenesis, genesisToJson, GenesisError } from '../src/core/genesis.js';
 import { makeLayout, peersOf } from '../src/cluster/layout.js';
 
@@ -102,6 +102,18 @@ test('tagged hashes separate domains', () => {
   const x = new Uint8Array([1, 2, 3]);
   assert.notDeepEqual(taggedHash('a', x), taggedHash('b', x));
   assert.deepEqual(taggedHash('a', x), taggedHash('a', x.subarray(0, 1), x.subarray(1)));
+});
+
+test('taggedHash is SHA-256(SHA-256("smt/v1/" + tag) || parts...) as @noble/hashes computes it, whatever the split of the parts, as a plain Uint8Array', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 20 }), fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 5 }), (tag, parts) => {
+    const h = sha256.create();
+    h.update(sha256(new TextEncoder().encode(`smt/v1/${tag}`)));
+    for (const p of parts) h.update(p);
+    const got = taggedHash(tag, ...parts);
+    assert.deepEqual(got, h.digest());
+    assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype); // not a Buffer: slice() copies
+  }), { numRuns: 300 });
+  assert.equal(toHex(taggedHash('snapshot')), toHex(sha256(sha256(new TextEncoder().encode('smt/v1/snapshot')))));
 });
 
 test('shard ids <-> indices are a bijection, and the hierarchy relations are consistent', () => {
