@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { ByteReader, ByteSlab, ByteWriter, DecodeError, fromHex, toHex, uninitBytes } from '../src/core/bytes.js';
 import { allShards, ancestorsOf, childrenOf, parentOf, parseShardId, positionInParent, shardFromIndex, shardIndex, type TriadPath } from '../src/core/ids.js';
 import { homeShard } from '../src/core/address.js';
-import { sha256, taggedHash } from '../src/core/hash.js';
+import { sha256, taggedHash, taggedHashOf } from '../src/core/hash.js';
 import { genesisHash, parseGenesis, genesisToJson, GenesisError } from '../src/core/genesis.js';
 import { makeLayout, peersOf } from '../src/cluster/layout.js';
 
@@ -114,6 +114,20 @@ test('taggedHash is SHA-256(SHA-256("smt/v1/" + tag) || parts...) as @noble/hash
     assert.equal(Object.getPrototypeOf(got), Uint8Array.prototype); // not a Buffer: slice() copies
   }), { numRuns: 300 });
   assert.equal(toHex(taggedHash('snapshot')), toHex(sha256(sha256(new TextEncoder().encode('smt/v1/snapshot')))));
+});
+
+test('taggedHashOf(tag, write) is taggedHash(tag, what write encodes), one after another and nested', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 10 }), fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 4 }), fc.string({ maxLength: 40 }), (tag, parts, str) => {
+    const write = (w: ByteWriter): void => { for (const p of parts) w.bytes(p); w.string(str); };
+    const bytes = new ByteWriter(); write(bytes);
+    const want = toHex(taggedHash(tag, bytes.finish()));
+    assert.equal(toHex(taggedHashOf(tag, write)), want);
+    assert.equal(toHex(taggedHashOf(tag, write)), want, 'the scratch writer reused');
+    let inner = '';
+    const outer = taggedHashOf(tag, (w) => { inner = toHex(taggedHashOf(tag, write)); write(w); });
+    assert.equal(inner, want, 'nested inside another');
+    assert.equal(toHex(outer), want);
+  }), { numRuns: 200 });
 });
 
 test('shard ids <-> indices are a bijection, and the hierarchy relations are consistent', () => {

@@ -99,6 +99,17 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+
+  /** Empties the writer, keeping its memory (a scratch writer reused for encodings that are only hashed). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  /** What was written, without a copy: valid until the writer is written or reset again. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
 }
 
 export class ByteReader {

@@ -2,6 +2,7 @@
 // role (a trie leaf, a transaction, a snapshot) can never be mistaken for one hashed in another.
 import { hash } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { ByteWriter } from './bytes.js';
 
 export { sha256 };
 
@@ -36,4 +37,28 @@ export function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
   }
   // a plain Uint8Array (a Buffer's slice() would be a view, not a copy)
   return new Uint8Array(hash('sha256', pre, 'buffer') as unknown as Uint8Array);
+}
+
+const scratch = new ByteWriter(1024);
+let scratchBusy = false;
+
+/**
+ * taggedHash(tag, the bytes `write` puts in a ByteWriter), without allocating the encoding: written
+ * after the domain prefix into one scratch writer and hashed in place. For encodings that are only
+ * hashed (snapshotHash, aggregateHash: every node, every shard's snapshot and aggregate, every epoch).
+ */
+export function taggedHashOf(tag: string, write: (w: ByteWriter) => void): Uint8Array {
+  if (scratchBusy) {
+    // `write` hashing again: the nested one gets a writer of its own
+    const w = new ByteWriter(512);
+    write(w);
+    return taggedHash(tag, w.finish());
+  }
+  scratchBusy = true;
+  try {
+    write(scratch.reset().fixed(domainPrefix(tag)));
+    return new Uint8Array(hash('sha256', scratch.written(), 'buffer') as unknown as Uint8Array);
+  } finally {
+    scratchBusy = false;
+  }
 }

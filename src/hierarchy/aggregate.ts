@@ -3,7 +3,7 @@
 // above), sums their supply and flows, and chains to the triad's previous aggregate.
 // Canonical binary encoding; aggregateHash = H_aggregate(encoding). Pure: no I/O.
 import { ByteReader, ByteWriter, DecodeError, bytesEqual, toHex } from '../core/bytes.js';
-import { taggedHash } from '../core/hash.js';
+import { taggedHashOf } from '../core/hash.js';
 import { MAX_DEPTH } from '../core/genesis.js';
 import type { TriadPath } from '../core/ids.js';
 import { snapshotHash, MAX_NETWORK_ID, type Snapshot } from '../shard/snapshot.js';
@@ -52,6 +52,11 @@ export class AggregateInputError extends Error {
 
 export function encodeAggregate(a: TriadAggregate): Uint8Array {
   const w = new ByteWriter(320);
+  writeAggregate(w, a);
+  return w.finish();
+}
+
+function writeAggregate(w: ByteWriter, a: TriadAggregate): void {
   w.u8(AGGREGATE_VERSION).string(a.network).string(a.path).u64(BigInt(a.epoch));
   for (const c of a.children) {
     w.fixed(c.commitment, 32).u64(BigInt(c.epoch)).u8(c.carried ? 1 : 0).u64(c.supply);
@@ -59,7 +64,6 @@ export function encodeAggregate(a: TriadAggregate): Uint8Array {
   }
   w.u64(a.supply).u64(a.outflow).u64(a.inflow).u64(a.fees).u64(a.txCount);
   w.u64(a.totalOutflow).u64(a.totalInflow).u64(a.totalFees).fixed(a.prevAggregateHash, 32);
-  return w.finish();
 }
 
 export function readAggregate(r: ByteReader): TriadAggregate {
@@ -99,8 +103,9 @@ export function decodeAggregate(b: Uint8Array): TriadAggregate {
   return a;
 }
 
+/** H_aggregate(encoding), the encoding written into a scratch buffer (taggedHashOf). */
 export function aggregateHash(a: TriadAggregate): Uint8Array {
-  return taggedHash('aggregate', encodeAggregate(a));
+  return taggedHashOf('aggregate', (w) => writeAggregate(w, a));
 }
 
 /** What a parent needs from a child, whichever kind it is. */

@@ -1,7 +1,7 @@
 // The epoch snapshot (docs/PROTOCOL.md): what a shard seals at each epoch barrier, signed by its validator.
 // Canonical binary encoding; snapshotHash = H_snapshot(encoding). No JSON anywhere in the hashed form.
 import { ByteReader, ByteWriter, DecodeError, toHex } from '../core/bytes.js';
-import { taggedHash } from '../core/hash.js';
+import { taggedHashOf } from '../core/hash.js';
 import { sign, verify, SIGNATURE_BYTES } from '../core/ed25519.js';
 import type { ShardId } from '../core/ids.js';
 
@@ -43,6 +43,11 @@ export interface SignedSnapshot {
 
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const w = new ByteWriter(256 + s.vectorClock.length * 8);
+  writeSnapshot(w, s);
+  return w.finish();
+}
+
+function writeSnapshot(w: ByteWriter, s: Snapshot): void {
   w.u8(s.replica ? SNAPSHOT_VERSION_REPLICATED : SNAPSHOT_VERSION).string(s.network).string(s.shard).u64(BigInt(s.epoch));
   w.fixed(s.stateRoot, 32).fixed(s.txRoot, 32).fixed(s.outboxRoot, 32);
   w.u64(s.txCount).u64(s.supply).u64(s.outflow).u64(s.inflow).u64(s.fees);
@@ -51,7 +56,6 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
   for (const v of s.vectorClock) w.u64(BigInt(v));
   w.u64(s.hlc).fixed(s.prevSnapshotHash, 32);
   if (s.replica) w.u64(s.replica.term).u8(s.replica.writer);
-  return w.finish();
 }
 
 function readSnapshot(r: ByteReader): Snapshot {
@@ -91,8 +95,9 @@ export function decodeSnapshot(b: Uint8Array): Snapshot {
   return s;
 }
 
+/** H_snapshot(encoding), the encoding written into a scratch buffer (taggedHashOf). */
 export function snapshotHash(s: Snapshot): Uint8Array {
-  return taggedHash('snapshot', encodeSnapshot(s));
+  return taggedHashOf('snapshot', (w) => writeSnapshot(w, s));
 }
 
 export function signSnapshot(s: Snapshot, secretKey: Uint8Array): SignedSnapshot {
