@@ -21,7 +21,7 @@ import { ACCEPT, ignore, reject, type ValidationOutcome } from '../../gossip/val
 import type { ProvingContext } from './context.js';
 import { MAX_VARIANTS, type ProofHoldings } from './holdings.js';
 import type { CommitmentTrees } from './trees.js';
-import { takesProof } from './schedule.js';
+import { notesProof, takesProof } from './schedule.js';
 
 const HOLD_MAX = { perKey: 2, total: 64 }; // proofs waiting for signed state: per (kind, path, epoch), in all
 
@@ -75,6 +75,11 @@ export class ProofAdmission {
     return takesProof(this.c.shard.id, path, this.c.cadence.plan.round(e), this.c.depth, this.c.leafWindow * this.c.genesis.epochMs > this.c.leaseMs);
   }
 
+  /** Whether this node notes triad proof `path` of epoch e from the topic without pairing it (notesProof). */
+  private notes(path: string, e: number): boolean {
+    return this.c.prove && notesProof(this.c.shard.id, path, this.c.cadence.plan.round(e), this.c.depth);
+  }
+
   async admitTriad(p: TriadProof, o: { wait: boolean; verified?: boolean; fromTopic?: boolean; from?: string }): Promise<ValidationOutcome> {
     const depth = this.c.depth;
     if (p.path.length >= depth || p.kind !== circuitKindOf(depth, p.path)) return reject('invalid', 'triad path or circuit does not fit the network');
@@ -89,8 +94,10 @@ export class ProofAdmission {
     const b = await this.bindTriad(p, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
     // from the topic, only the nodes that fold it pair and keep a proof below the apex (needs()),
-    // and the others spot-check a random few, so that bad points cost their sender its score too
+    // and the others spot-check a random few, so that bad points cost their sender its score too; the
+    // parent's later-turn provers note it (a note only times their turn: at the turn they fetch it through admission)
     if (o.fromTopic && !this.needs(p.path, e)) {
+      if (this.notes(p.path, e)) this.held.note(p.path, e);
       return this.spotChecked(o.from, () => this.pairingFailure(p), ignore('not-needed', `triad ${p.path}@${e} is folded by other provers; fetched from them when asked for`));
     }
     const key = `t/${p.path}@${e}`;

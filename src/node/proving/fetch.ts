@@ -157,13 +157,13 @@ export class ProofFetch {
     return m.proof;
   }
 
-  /** Fetches one triad proof from peers (verified), stores it. */
-  async triad(path: string, e: number): Promise<TriadProof | undefined> {
+  /** Fetches one triad proof from peers (verified), stores it; asks at most `maxPeers` of them. */
+  async triad(path: string, e: number, maxPeers = 4): Promise<TriadProof | undefined> {
     if (!this.c.canVerify) return undefined;
     const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeLax, async (x) => {
       if (x.type !== 'triad' || x.proof.path !== path || sig.epoch(x.proof.publicSignals) !== BigInt(e)) return false;
       return fetchVerdict(await this.admission.admitTriad(x.proof, { wait: false }));
-    }, 4);
+    }, maxPeers);
     if (m?.type !== 'triad') return undefined;
     this.counters.proofsFetched++;
     this.c.verified.add(m.proof.proof);

@@ -18,6 +18,8 @@ export class ProofHoldings {
   readonly proofs = new Map<number, Map<string, TriadProof>>(); // recent epochs, by path
   readonly globalHashes = new Map<string, number>(); // hex hash of a held global proof (or variant) -> epoch
   readonly variants = new Map<number, number>();
+  /** Child proofs seen on the topic and left unpaired by a later-turn prover of their parent (notesProof): epoch -> paths. */
+  readonly noted = new Map<number, Set<string>>();
   latestGlobal = -1;
   /** Called when a proof becomes held here (route look-ups that failed before may succeed now). */
   onHeld: (key: string) => void = () => {};
@@ -40,9 +42,23 @@ export class ProofHoldings {
     return m;
   }
 
+  /** A child proof noted (not paired, not held): it exists, so this later-turn prover's lease clock for its parent runs. */
+  note(path: string, e: number): void {
+    let s = this.noted.get(e);
+    if (!s) this.noted.set(e, (s = new Set()));
+    if (s.has(path)) return;
+    s.add(path);
+    this.c.kick();
+  }
+
+  isNoted(e: number, path: string): boolean {
+    return this.noted.get(e)?.has(path) ?? false;
+  }
+
   /** Drops in-memory proofs and variant counts of epochs no longer proved (behind the tree window of epoch `head`). */
   prune(head: number): void {
     for (const k of [...this.proofs.keys()]) if (k < head - this.c.treeWindow) this.proofs.delete(k);
+    for (const k of [...this.noted.keys()]) if (k < head - this.c.treeWindow) this.noted.delete(k);
     for (const k of [...this.variants.keys()]) if (k < head - this.c.treeWindow) this.variants.delete(k);
   }
 

@@ -37,20 +37,32 @@ export function proverOf(path: string, round: number, depth: number, turn: numbe
 
 /**
  * Whether `shard` takes triad proof `path` of the `round`-th proved epoch from the proofs topic
- * (pairs, stores and relays it): the apex always (the global proof is its proof); below it, a
- * prover of the triad above (any turn: it folds the proof into its own), and above the lowest
- * level a prover of the triad itself (a later turn must see that the proof exists). A lowest-level
- * proof is started only within the leaf window, shorter than a lease at the default cadence, so no
- * later turn starts one; with `laterLeafTurns` (a window longer than a lease) the triad's own
- * provers take it too. Every other node checks the proof's signals against its tree (a
- * contradiction is rejected like anywhere) and leaves it unpaired; asked for it, it fetches it from
- * a peer. Before, every node paired every proof: 3 leaf pairings per proved epoch on each of nine.
+ * (pairs, stores and relays it): the apex always (the global proof is its proof); below it, the
+ * first prover (turn 0) of the triad above it (it folds the proof into its own), and above the
+ * lowest level a prover of the triad itself (a later turn must see that the proof exists). A
+ * lowest-level proof is started only within the leaf window, shorter than a lease at the default
+ * cadence, so no later turn starts one; with `laterLeafTurns` (a window longer than a lease) the
+ * triad's own provers take it too. The parent's later turns only note it (notesProof). Every other
+ * node checks the proof's signals against its tree (a contradiction is rejected like anywhere) and
+ * leaves it unpaired; asked for it, it fetches it from a peer. Before, every node paired every proof
+ * (3 leaf pairings per proved epoch on each of nine), then every turn of the parent's provers did.
  */
 export function takesProof(shard: ShardId, path: string, round: number, depth: number, laterLeafTurns: boolean): boolean {
   if (path === '') return true;
-  const proverAt = (p: string): boolean => [0, 1, 2].some((k) => proverOf(p, round, depth, k) === shard);
-  if (proverAt(path.slice(0, -1))) return true;
-  return (path.length < depth - 1 || laterLeafTurns) && proverAt(path);
+  if (proverOf(path.slice(0, -1), round, depth, 0) === shard) return true;
+  return (path.length < depth - 1 || laterLeafTurns) && [0, 1, 2].some((k) => proverOf(path, round, depth, k) === shard);
+}
+
+/**
+ * Whether `shard` notes triad proof `path` from the topic without pairing it: a later-turn prover
+ * (1, 2) of the triad above it. The note starts its lease clock for the parent (as holding the
+ * proof did); only if its turn comes (the parent's proof still missing a lease later) does it fetch
+ * the child proofs from peers, through admission (paired then), and prove. Before, these two
+ * provers paired every child proof in case their turn came: 6 of a proved epoch's 17 pairings at 9 shards.
+ */
+export function notesProof(shard: ShardId, path: string, round: number, depth: number): boolean {
+  if (path === '') return false;
+  return [1, 2].some((k) => proverOf(path.slice(0, -1), round, depth, k) === shard);
 }
 
 export interface Task {
@@ -83,6 +95,8 @@ export class ProofScheduler {
   private readonly enqueue: (t: Task) => void;
   /** Epochs the prover pool skipped: nothing of them is queued again. */
   skipped: (e: number) => boolean = () => false;
+  /** Child proofs this node noted but does not hold, needed now (its turn came): fetch them (they arrive through admission, then a scan queues the parent). */
+  fetchChildren: (e: number, paths: string[]) => void = () => {};
   /** Called with the oldest epoch still scanned after each scan (older bookkeeping may go). */
   pruned: ((first: number) => void) | undefined;
 
@@ -120,7 +134,7 @@ export class ProofScheduler {
           if (path.length === depth - 1 && e < tooLate) continue; // too late to start this epoch
           let due = dues?.get(path);
           if (due === undefined) {
-            const ready = path.length === depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)));
+            const ready = path.length === depth - 1 || [0, 1, 2].every((i) => have.has(path + String(i)) || this.held.isNoted(e, path + String(i)));
             if (!ready) continue;
             due = path.length === depth - 1 ? (this.trees.builtAt.get(e) ?? now) : now;
             if (!dues) this.dueAt.set(e, (dues = new Map()));
@@ -129,6 +143,11 @@ export class ProofScheduler {
           const turn = turnAt(now - due, this.c.leaseMs);
           for (let k = 0; k <= turn; k++) {
             if (proverOf(path, plan.round(e), depth, k) === this.c.shard.id) {
+              const missing = path.length === depth - 1 ? [] : [0, 1, 2].map((i) => path + String(i)).filter((cp) => !have.has(cp));
+              if (missing.length > 0) {
+                this.fetchChildren(e, missing); // noted, not held: fetched (and paired) only now that this turn has come
+                break;
+              }
               this.queued.add(key);
               this.enqueue({ epoch: e, path });
               this.c.timelines.mark(e, `${path || 'apex'}@queued`);
