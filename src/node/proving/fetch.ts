@@ -157,13 +157,17 @@ export class ProofFetch {
     return m.proof;
   }
 
-  /** Fetches one triad proof from peers (verified), stores it; asks at most `maxPeers` of them. */
-  async triad(path: string, e: number, maxPeers = 4): Promise<TriadProof | undefined> {
+  /**
+   * Fetches one triad proof from peers (verified), stores it. A proof below the apex is held by few
+   * nodes (its prover and the first prover of its parent: takesProof), so up to 8 peers are asked
+   * (every peer at 9 shards); an empty answer is cheap.
+   */
+  async triad(path: string, e: number): Promise<TriadProof | undefined> {
     if (!this.c.canVerify) return undefined;
     const m = await this.fetchFirst({ kind: ProofFetchKind.triadProof, path, epoch: e }, decodeLax, async (x) => {
       if (x.type !== 'triad' || x.proof.path !== path || sig.epoch(x.proof.publicSignals) !== BigInt(e)) return false;
       return fetchVerdict(await this.admission.admitTriad(x.proof, { wait: false }));
-    }, maxPeers);
+    }, 8);
     if (m?.type !== 'triad') return undefined;
     this.counters.proofsFetched++;
     this.c.verified.add(m.proof.proof);

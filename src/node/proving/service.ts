@@ -141,8 +141,7 @@ export class ProvingService {
     this.runner.onDone = (t) => this.scheduler.queued.delete(`${t.path}@${t.epoch}`);
     this.scheduler.skipped = (e) => this.runner.isSkipped(e);
     this.scheduler.fetchChildren = (e, paths) => {
-      // a child proof is held by its prover and the parent's first prover: ask every peer until one has it
-      for (const p of paths) void this.fetch.askPeers(`t/${p}@${e}`, e, () => this.fetch.triad(p, e, 8));
+      for (const p of paths) void this.fetch.askPeers(`t/${p}@${e}`, e, () => this.fetch.triad(p, e));
     };
     this.scheduler.pruned = (first) => this.runner.forgetSkippedBefore(first);
     this.trees.onBuilt = (t) => {
