@@ -25,7 +25,7 @@ function setup(me = proverOf('0', CadencePlan.fixed(1).round(20), 2, 0), proofs 
     depth: 2, shard: { id: me }, cadence: { plan, source: 'pool', why: '' }, treeWindow: 100, leafWindow: 5, leaseMs: 30_000,
     clockEpoch: () => 20, timelines: { mark: () => {} }, log: { debug: () => {} },
   } as unknown as ProvingContext;
-  const held = { latestGlobal: -1, proofsOf: (e: number) => proofs.get(e) ?? new Map(), isNoted: (e: number, p: string) => noted.get(e)?.has(p) ?? false };
+  const held = { latestGlobal: -1, proofsOf: (e: number) => proofs.get(e) ?? new Map(), noted, isNoted: (e: number, p: string) => noted.get(e)?.has(p) ?? false };
   const t = { head: { epoch: 20 }, trees, builtAt: new Map<number, number>() } as unknown as CommitmentTrees;
   const queued: Task[] = [];
   const s = new ProofScheduler(c, t, held as unknown as ProofHoldings, (task) => queued.push(task));
@@ -93,24 +93,25 @@ test('a proof below the apex is taken from the topic only by the first prover of
 
 test('a later-turn prover of the apex with the leaves only noted: nothing before its turn; at its turn it fetches the leaves, then queues the apex once they are held', () => {
   const plan = CadencePlan.fixed(1);
-  const me = proverOf('', plan.round(19), 2, 1); // turn 1 of epoch 19's apex
+  const e = 12; // older than the leaf window (clock 20 - 5): only notes make it scanned
+  const me = proverOf('', plan.round(e), 2, 1); // turn 1 of epoch e's apex
   const proofs = new Map<number, Map<string, unknown>>();
-  const noted = new Map<number, Set<string>>([[19, new Set(['0', '1', '2'])]]);
+  const noted = new Map<number, Set<string>>([[e, new Set(['0', '1', '2'])]]);
   mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
   try {
     const { s, queued } = setup(me, proofs, noted);
     const asked: string[][] = [];
     s.fetchChildren = (e, paths) => asked.push(paths.map((p) => `${p}@${e}`));
     s.scan();
-    assert.deepEqual(queued.filter((t) => t.epoch === 19 && t.path === ''), [], 'turn 0 is running: nothing queued');
+    assert.deepEqual(queued.filter((t) => t.epoch === e && t.path === ''), [], 'turn 0 is running: nothing queued');
     assert.deepEqual(asked, [], 'and nothing fetched (before: the three leaves were paired on arrival)');
     mock.timers.tick(30_001); // one lease: turn 1
     s.scan();
-    assert.deepEqual(asked, [['0@19', '1@19', '2@19']], 'its turn: the noted leaves are fetched');
-    assert.deepEqual(queued.filter((t) => t.epoch === 19 && t.path === ''), [], 'not queued without the leaves held');
-    proofs.set(19, new Map([['0', {}], ['1', {}], ['2', {}]])); // fetched: admitted (paired) and held
+    assert.deepEqual(asked, [[`0@${e}`, `1@${e}`, `2@${e}`]], 'its turn: the noted leaves are fetched');
+    assert.deepEqual(queued.filter((t) => t.epoch === e && t.path === ''), [], 'not queued without the leaves held');
+    proofs.set(e, new Map([['0', {}], ['1', {}], ['2', {}]])); // fetched: admitted (paired) and held
     s.scan();
-    assert.deepEqual(queued.filter((t) => t.epoch === 19 && t.path === ''), [{ epoch: 19, path: '' }]);
+    assert.deepEqual(queued.filter((t) => t.epoch === e && t.path === ''), [{ epoch: e, path: '' }]);
   } finally {
     mock.timers.reset();
   }

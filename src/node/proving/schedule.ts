@@ -123,10 +123,10 @@ export class ProofScheduler {
       if (!this.trees.trees.has(e) || (e !== 0 && !this.trees.trees.has(e - 1))) continue;
       const have = this.held.proofsOf(e);
       let dues = this.dueAt.get(e);
-      // Nothing of e can start: its leaves are too late and no parent has a child proof (nor a due
-      // time from one). Most of the window is such epochs when no proof is made (scanned 4-5 times
+      // Nothing of e can start: its leaves are too late and no parent has a child proof (held or
+      // noted) nor a due time from one. Most of the window is such epochs when no proof is made (scanned 4-5 times
       // an epoch: ~100 epochs x every triad, a key string each).
-      if (e < tooLate && have.size === 0 && !dues) continue;
+      if (e < tooLate && have.size === 0 && !dues && !this.held.noted.has(e)) continue;
       for (const level of levels) {
         for (const path of level) {
           const key = `${path}@${e}`;
