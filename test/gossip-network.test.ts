@@ -12,7 +12,7 @@ import { allShards, type ShardId } from '../src/core/ids.js';
 import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
 import { peerKeyFromValidator, validatorPeers } from '../src/gossip/identity.js';
 import { TriadNetwork, type GlobalStore } from '../src/gossip/network.js';
-import { decodeEnvelope, GossipKind } from '../src/gossip/encoding.js';
+import { decodeEnvelope, GossipKind, kindName } from '../src/gossip/encoding.js';
 import { triadTopic } from '../src/gossip/topics.js';
 import { aggregateHash, type TriadAggregate } from '../src/hierarchy/aggregate.js';
 import { verifyFinalAggregate } from '../src/hierarchy/finality.js';
@@ -46,6 +46,15 @@ async function launch(m: Member, syncIntervalMs = 0): Promise<void> {
     privateKey: await peerKeyFromValidator(net.keys.get(m.shard)!), allowedPeers: PEERS.ids, listen: `/ip4/127.0.0.1/tcp/${m.port}`, peers, networkId: G.networkId,
     scoredTopics: TriadNetwork.topicsFor(G, m.shard), dialBackoff: { initialMs: 100, maxMs: 1000 }, heartbeatMs: 200,
   });
+  const subscribe = m.p2p.subscribe.bind(m.p2p);
+  m.p2p.subscribe = (topic, handler) => subscribe(topic, (data, info) => {
+    const got = received.get(m.shard);
+    if (got) {
+      const k = kindName(decodeEnvelope(data).kind);
+      got.set(k, (got.get(k) ?? 0) + 1);
+    }
+    handler(data, info);
+  });
   m.db = new Level<string, Uint8Array>(join(dir, `db-${m.shard}`), { valueEncoding: 'view' });
   const store: GlobalStore = m.db.sublevel<string, Uint8Array>('global', { valueEncoding: 'view' });
   const signStore = m.db.sublevel<string, Uint8Array>('signed', { valueEncoding: 'view' });
@@ -58,6 +67,9 @@ async function stop(m: Member): Promise<void> {
   await m.db?.close();
   m.net = undefined; m.p2p = undefined; m.db = undefined;
 }
+
+/** Per node: gossip messages delivered to it, by envelope kind (counted while the node's entry exists). */
+const received = new Map<ShardId, Map<string, number>>();
 
 const live = () => [...members.values()].filter((m) => m.net);
 const snapsOf = (epoch: number, missing: ShardId[] = []) =>
@@ -72,7 +84,7 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
   const prev = new Map<string, TriadAggregate>();
   const latencies: number[] = [];
 
-  test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes; each snapshot is one apex message every node hears', async (t) => {
+  test('all 9 nodes reach the same global root for the same epochs, the one the pure rule computes; each snapshot is one message to its triad, and every node hears every snapshot', async (t) => {
     for (const s of SHARDS) {
       const pid = PEERS.byShard.get(s)!;
       const port = await freePort();
@@ -80,8 +92,8 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
     }
     await Promise.all([...members.values()].map(launch));
     for (const m of members.values()) m.net!.onGlobal((ev) => { if (ev.latencyMs !== undefined) latencies.push(ev.latencyMs); });
-    // every snapshot is one message, on the apex topic, and reaches every other node (round input
-    // for its triad siblings, commitment-tree input for everyone)
+    // every snapshot is one message, on its lowest triad's topic (round input for its siblings);
+    // the other nodes get it inside the triad's final (commitment-tree input for everyone)
     const published: string[] = [];
     const heard = new Map<ShardId, Set<string>>();
     for (const m of members.values()) {
@@ -92,6 +104,7 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
         return publish(topic, data);
       };
       heard.set(m.shard, new Set());
+      received.set(m.shard, new Map());
       m.net!.onSnapshot((ss) => heard.get(m.shard)!.add(`${ss.snapshot.shard}@${ss.snapshot.epoch}`));
     }
     await waitFor('every node connected to the 8 others', () => live().every((m) => m.p2p!.connectedPeers().length === 8));
@@ -105,11 +118,19 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
         assert.deepEqual(verifyFinalAggregate(g, G), { ok: true });
       }
     }
-    assert.deepEqual(published, Array(27).fill(triadTopic(G.networkId, '')), 'one snapshot message per shard and epoch, on the apex topic');
+    assert.deepEqual(published.sort(), SHARDS.flatMap((s) => Array(3).fill(triadTopic(G.networkId, s[0]!))).sort(), 'one snapshot message per shard and epoch, on its lowest triad\'s topic');
     for (const [shard, got] of heard) {
       await waitFor(`shard ${shard} heard every other shard's snapshots`, () => got.size === 3 * 8);
       assert.ok(![...got].some((k) => k.startsWith(`${shard}@`)), 'not its own');
     }
+    // what a node receives per epoch: its 2 siblings' snapshots, not the 8 others' (the 6 outside its
+    // triad come inside the 3 lowest finals, of which it publishes at most one itself)
+    for (const [shard, got] of received) {
+      assert.equal(got.get('snapshot'), 2 * 3, `shard ${shard}: snapshot messages in 3 epochs (${JSON.stringify([...got])})`);
+      assert.ok((got.get('lowestFinal') ?? 0) >= 2 * 3 && (got.get('lowestFinal') ?? 0) <= 3 * 3, `shard ${shard}: lowest finals in 3 epochs (${JSON.stringify([...got])})`);
+    }
+    const all = [...received.values()].map((m) => [...m.values()].reduce((a, b) => a + b, 0));
+    t.diagnostic(`gossip messages received per node per epoch: ${(all.reduce((a, b) => a + b) / all.length / 3).toFixed(1)} (${JSON.stringify([...received.values()].reduce((acc, m) => { for (const [k, v] of m) acc[k] = (acc[k] ?? 0) + v; return acc; }, {} as Record<string, number>))} over 9 nodes, 3 epochs)`);
     const sorted = [...latencies].sort((a, b) => a - b);
     const out = live().map((m) => m.net!.stats().gossipBytesOut), inn = live().map((m) => m.net!.stats().gossipBytesIn);
     t.diagnostic(`seal-to-global latency over ${sorted.length} node-epochs: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);

@@ -21,7 +21,7 @@ import {
 import { computeAggregate, decodeAggregate, encodeAggregate, type ChildInput } from '../src/hierarchy/aggregate.js';
 import { decodeFinalAggregate, encodeFinalAggregate, memberSigner, signAggregate, type FinalAggregate } from '../src/hierarchy/finality.js';
 import { aggregationPath, decodeAggregationPath, encodeAggregationPath } from '../src/hierarchy/global.js';
-import { decodeAggregateSig, decodeEnvelope, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind } from '../src/gossip/encoding.js';
+import { decodeAggregateSig, decodeEnvelope, decodeLowestFinal, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeLowestFinal, encodeTxBatch, GossipKind } from '../src/gossip/encoding.js';
 import { decodeFetchRequest, encodeFetchRequest, FetchKind } from '../src/gossip/fetch.js';
 import { decodeProof as decodeGroth16, encodeProof as encodeGroth16 } from '../src/proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof } from '../src/proof/global.js';
@@ -140,6 +140,7 @@ test('every decoder throws only DecodeError on random bytes and on mutations of 
     { name: 'triad aggregate (decodeAggregate)', valid: [encodeAggregate(agg)], decode: decodeAggregate, encode: encodeAggregate as never },
     { name: 'final aggregate / global snapshot / fetch response (decodeFinalAggregate)', valid: [encodeFinalAggregate(finalAgg)], decode: decodeFinalAggregate },
     { name: 'aggregation path (decodeAggregationPath)', valid: [encodeAggregationPath(aggregationPath(finalAgg, '1' as ShardId))], decode: decodeAggregationPath },
+    { name: 'lowest final with snapshots (decodeLowestFinal)', valid: [encodeLowestFinal({ final: finalAgg, snapshots: [signedSnap, signedSnap] }), encodeLowestFinal({ final: finalAgg, snapshots: [] })], decode: decodeLowestFinal },
     { name: 'member signature message (decodeAggregateSig)', valid: [encodeAggregateSig({ aggregate: agg, signature: sig(1) })], decode: decodeAggregateSig, encode: encodeAggregateSig as never },
     { name: 'gossip envelope (decodeEnvelope)', valid: [encodeEnvelope({ network: 'hostile', kind: GossipKind.snapshot, payload: encodeSignedSnapshot(signedSnap) })], decode: decodeEnvelope },
     { name: 'gossip tx batch (decodeTxBatch)', valid: [encodeTxBatch([signedTx, signedTx])], decode: (b) => decodeTxBatch(b), encode: encodeTxBatch as never },

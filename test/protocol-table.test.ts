@@ -37,8 +37,8 @@ test('every topic a node subscribes to is a row of the protocol table, validated
     const K = (...ks: GossipKind[]): string[] => ks.map(kindName).sort();
     assert.deepEqual(Object.fromEntries(subscribed.map((t) => [t, kinds(t)])), {
       [txTopic(net, '01' as never)]: K(GossipKind.txBatch, GossipKind.receipts),
-      [triadTopic(net, '0')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate),
-      [triadTopic(net, '')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate, GossipKind.snapshot),
+      [triadTopic(net, '0')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate, GossipKind.snapshot),
+      [triadTopic(net, '')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate, GossipKind.lowestFinal),
       [proofTopic(net)]: K(GossipKind.proof),
     }, 'the subscribed topics, each with the kinds its table rows carry');
     for (const t of subscribed) assert.ok(pubsub.topicValidators.has(t), `${t} has a topic validator`);

@@ -6,14 +6,17 @@ import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import { domainPrefix } from '../core/hash.js';
 import { SIGNATURE_BYTES } from '../core/ed25519.js';
 import { encodeAggregate, readAggregate, type TriadAggregate } from '../hierarchy/aggregate.js';
-import type { MemberSignature } from '../hierarchy/finality.js';
+import { decodeFinalAggregate, encodeFinalAggregate, type FinalAggregate, type MemberSignature } from '../hierarchy/finality.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
 
 export const ENVELOPE_VERSION = 1;
 /** Application-level cap on one gossip message (the envelope as published). */
 export const MAX_GOSSIP_BYTES = 1 << 20;
 export const MSG_ID_BYTES = 20;
 
-export const GossipKind = { txBatch: 1, snapshot: 2, aggregateSig: 3, finalAggregate: 4, proof: 5, receipts: 6 } as const; // proof: src/gossip/proof-messages.ts; receipts: src/shard/receipts.ts batch, on the destination's tx topic
+// proof: src/gossip/proof-messages.ts; receipts: src/shard/receipts.ts batch, on the destination's tx
+// topic; lowestFinal: a lowest triad's final with its children's snapshots, on the apex topic
+export const GossipKind = { txBatch: 1, snapshot: 2, aggregateSig: 3, finalAggregate: 4, proof: 5, receipts: 6, lowestFinal: 7 } as const;
 export type GossipKind = (typeof GossipKind)[keyof typeof GossipKind];
 const KINDS = new Set<number>(Object.values(GossipKind));
 
@@ -127,4 +130,35 @@ export function decodeRoundSigs(b: Uint8Array): AggregateSigMessage[] {
   for (let i = 0; i < n; i++) out.push(decodeAggregateSig(r.bytes(4096 + 80)));
   r.end();
   return out;
+}
+
+/**
+ * A lowest triad's final aggregate with the signed snapshots of its children that it includes
+ * (kind lowestFinal): the one message that brings a triad's three snapshots to the nodes outside it
+ * (their proving layers' commitment trees), instead of one message per snapshot to every node.
+ * `bytes final | u8 n (<= 3) | n x bytes signed snapshot`, snapshots in strictly increasing child
+ * position. What binds each snapshot to the final (shard, epoch, the aggregate's commitment) is the
+ * receiver's check (network.ts), not the codec's.
+ */
+export interface LowestFinalMessage {
+  final: FinalAggregate;
+  snapshots: SignedSnapshot[];
+}
+
+export function encodeLowestFinal(m: LowestFinalMessage): Uint8Array {
+  if (m.snapshots.length > 3) throw new RangeError(`at most 3 snapshots with a final, got ${m.snapshots.length}`);
+  const w = new ByteWriter(2048).bytes(encodeFinalAggregate(m.final)).u8(m.snapshots.length);
+  for (const ss of m.snapshots) w.bytes(encodeSignedSnapshot(ss));
+  return w.finish();
+}
+
+export function decodeLowestFinal(b: Uint8Array): LowestFinalMessage {
+  const r = new ByteReader(b, 'lowest final');
+  const final = decodeFinalAggregate(r.bytes(MAX_GOSSIP_BYTES));
+  const n = r.u8();
+  if (n > 3) throw new DecodeError(`lowest final: ${n} snapshots, at most 3`);
+  const snapshots: SignedSnapshot[] = [];
+  for (let i = 0; i < n; i++) snapshots.push(decodeSignedSnapshot(r.bytes(MAX_GOSSIP_BYTES)));
+  r.end();
+  return { final, snapshots };
 }

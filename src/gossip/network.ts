@@ -16,10 +16,12 @@ import {
 import { defaultRoundTiming as defaultRoundTimingFor, RoundMachine, type FetchAnswer, type GlobalEvent, type RoundAction, type RoundFetch, type RoundTiming } from '../hierarchy/round.js';
 import { SignGuard, type SignRecordStore } from '../hierarchy/sign-guard.js';
 import type { GlobalSnapshot } from '../hierarchy/global.js';
-import { decodeSignedSnapshot, encodeSignedSnapshot, type SignedSnapshot } from '../shard/snapshot.js';
+import { decodeSignedSnapshot, encodeSignedSnapshot, snapshotHash, type SignedSnapshot } from '../shard/snapshot.js';
+import type { TriadAggregate } from '../hierarchy/aggregate.js';
 import { verifyShardSnapshot } from '../replica/keys.js';
 import {
-  decodeAggregateSig, decodeRoundSigs, decodeTxBatch, encodeAggregateSig, encodeRoundSigs, encodeEnvelope, encodeTxBatch, GossipKind,
+  decodeAggregateSig, decodeLowestFinal, decodeRoundSigs, decodeTxBatch, encodeAggregateSig, encodeLowestFinal, encodeRoundSigs, encodeEnvelope, encodeTxBatch, GossipKind,
+  type LowestFinalMessage,
 } from './encoding.js';
 import { decodeFetchRequest, encodeFetchRequest, fetchProtocol, FetchKind, type FetchRequest } from './fetch.js';
 import { askAtOnce, askInTurn } from './fetch-client.js';
@@ -279,28 +281,80 @@ export class TriadNetwork {
         }),
       );
     }
-    // Every shard's signed snapshot travels once, on the apex topic (every node listens there): the
-    // round machine takes its lowest triad's, the proving layer's commitment trees every shard's
-    // (onSnapshot). Before, each was published twice: on the lowest triad's topic and on the proofs topic.
+    // A shard's signed snapshot goes to its lowest triad's topic (its 2 siblings take it as a round
+    // input); the nodes outside the triad get the triad's snapshots inside its final (kind
+    // lowestFinal, on the apex topic, below): one message per triad instead of one per snapshot.
     const apex = triadTopic(net, '');
     const lowest = this.ancestors[0]!;
     routes.push(route({
-      topic: apex, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
+      topic: this.topics.triads[0]!, kind: GossipKind.snapshot, decode: decodeSignedSnapshot,
       validate: (ss) => {
         const s = ss.snapshot;
         if (s.network !== net) return reject('wrong-network');
         if (s.shard.length !== g.depth || !g.validators.has(s.shard)) return reject('invalid', `snapshot of ${JSON.stringify(s.shard)}`);
+        if (parentOf(s.shard) !== lowest) return reject('wrong-topic', `snapshot of ${s.shard}`);
         if (this.rounds.stale(s.epoch)) return ignore('stale'); // before the signature
         return verifyShardSnapshot(g, ss) ? ACCEPT : reject('bad-signature');
       },
-      handle: (ss) => {
-        if (parentOf(ss.snapshot.shard) === lowest) this.rounds.snapshot(ss);
-        for (const l of this.snapshotListeners) {
-          try { l(ss); } catch (err) { this.log?.warn({ err }, 'snapshot listener failed'); }
-        }
-      },
+      handle: (ss) => this.takeSnapshot(ss),
     }));
+    if (g.depth >= 2) {
+      routes.push(route<LowestFinalMessage>({
+        topic: apex, kind: GossipKind.lowestFinal, decode: decodeLowestFinal,
+        validate: (m) => this.checkLowestFinal(m),
+        handle: (m) => {
+          this.rounds.final(m.final);
+          for (const ss of m.snapshots) {
+            const s = ss.snapshot;
+            // this triad's own: delivered on its topic already, unless that send was lost
+            if (parentOf(s.shard) === lowest && this.rounds.snapshotOf(s.shard, s.epoch)) continue;
+            this.takeSnapshot(ss);
+          }
+        },
+      }));
+    }
     return routes;
+  }
+
+  /**
+   * A lowest final with snapshots (kind lowestFinal, apex topic): a lowest triad's final, and each
+   * snapshot one of its children's of the same epoch, the very one the aggregate commits to (not
+   * carried), in increasing position; then the final's 2-of-3 chain and the snapshots' signatures.
+   * Staleness and every binding are checked before any signature.
+   */
+  private checkLowestFinal(m: LowestFinalMessage): ValidationOutcome {
+    const g = this.genesis;
+    const a = m.final.aggregate;
+    if (a.network !== g.networkId) return reject('wrong-network');
+    if (a.path === '' || a.path.length !== g.depth - 1) return reject('wrong-topic', `final of ${JSON.stringify(a.path)} with snapshots`);
+    if (this.rounds.stale(a.epoch)) return ignore('stale');
+    let last = -1;
+    const hashes: Uint8Array[] = [];
+    for (const ss of m.snapshots) {
+      const s = ss.snapshot;
+      if (s.network !== g.networkId || s.shard.length !== g.depth || parentOf(s.shard) !== a.path || s.epoch !== a.epoch) {
+        return reject('invalid', `snapshot ${s.shard}@${s.epoch} with the final of ${a.path}@${a.epoch}`);
+      }
+      const pos = Number(s.shard[s.shard.length - 1]);
+      if (pos <= last) return reject('invalid', 'snapshots not in increasing position');
+      last = pos;
+      const c = a.children[pos]!;
+      const h = snapshotHash(s);
+      if (c.carried || c.epoch !== a.epoch || !bytesEqual(c.commitment, h)) return reject('invalid', `snapshot of ${s.shard} is not the one the final includes`);
+      hashes.push(h);
+    }
+    const r = verifyFinalAggregate(m.final, g);
+    if (!r.ok) return reject('invalid', r.reason);
+    return m.snapshots.every((ss) => verifyShardSnapshot(g, ss)) ? ACCEPT : reject('bad-signature');
+  }
+
+  /** A validated snapshot, gossiped or brought by a lowest final: its lowest triad's to the round
+   * machine (round input, HLC rules), every one to the listeners (the proving layer's trees). */
+  private takeSnapshot(ss: SignedSnapshot): void {
+    if (parentOf(ss.snapshot.shard) === this.ancestors[0]) this.rounds.snapshot(ss);
+    for (const l of this.snapshotListeners) {
+      try { l(ss); } catch (err) { this.log?.warn({ err }, 'snapshot listener failed'); }
+    }
   }
 
   // ---- the round machine's actions ----
@@ -310,11 +364,17 @@ export class TriadNetwork {
     switch (a.type) {
       case 'publish': {
         const m = a.message;
+        const net = this.genesis.networkId;
+        if (m.kind === 'final' && m.final.aggregate.path !== '' && m.final.aggregate.path.length === this.genesis.depth - 1) {
+          // a lowest triad's final, with the snapshots it includes, to every node (apex topic): its
+          // parent round's members take the final, every proving layer the snapshots
+          void this.publish(triadTopic(net, ''), GossipKind.lowestFinal, encodeLowestFinal({ final: m.final, snapshots: this.includedSnapshots(m.final.aggregate) }));
+          return;
+        }
         const [kind, payload] = m.kind === 'snapshot' ? [GossipKind.snapshot, encodeSignedSnapshot(m.snapshot)] as const
           : m.kind === 'aggregateSig' ? [GossipKind.aggregateSig, encodeAggregateSig({ aggregate: m.aggregate, signature: m.signature })] as const
             : [GossipKind.finalAggregate, encodeFinalAggregate(m.final)] as const;
-        // a snapshot goes to the apex topic, where every node (and its proving layer) takes it
-        void this.publish(triadTopic(this.genesis.networkId, m.kind === 'snapshot' ? '' : a.topic), kind, payload);
+        void this.publish(triadTopic(net, a.topic), kind, payload);
         return;
       }
       case 'fetch':
@@ -352,6 +412,17 @@ export class TriadNetwork {
     }
   }
 
+  /** The signed snapshots a lowest aggregate includes (not carried), those this node holds. */
+  private includedSnapshots(agg: TriadAggregate): SignedSnapshot[] {
+    const out: SignedSnapshot[] = [];
+    agg.children.forEach((c, i) => {
+      if (c.carried || c.epoch !== agg.epoch) return;
+      const ss = this.rounds.snapshotOf(agg.path + String(i), agg.epoch);
+      if (ss && bytesEqual(snapshotHash(ss.snapshot), c.commitment)) out.push(ss);
+    });
+    return out;
+  }
+
   /** Carries out the round machine's fetch `id`: peers in turn until the machine takes an answer. */
   private async fetchFor(id: number, q: RoundFetch, maxPeers: number, atOnce: boolean, prefer?: ShardId[]): Promise<void> {
     const req: FetchRequest = q.kind === 'globalLatest' ? { kind: FetchKind.globalLatest, path: '', epoch: 0 }
@@ -379,7 +450,7 @@ export class TriadNetwork {
 
   // ---- public API ----
 
-  /** After each seal: publish this shard's signed snapshot (apex topic) and feed it to the local round. */
+  /** After each seal: publish this shard's signed snapshot (its lowest triad's topic) and feed it to the local round. */
   async publishSnapshot(ss: SignedSnapshot): Promise<void> {
     this.rounds.ownSnapshot(ss);
   }
