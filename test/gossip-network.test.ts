@@ -129,6 +129,11 @@ describe('triad aggregation over libp2p, 9 shards', { timeout: 120_000 }, () => 
       assert.equal(got.get('snapshot'), 2 * 3, `shard ${shard}: snapshot messages in 3 epochs (${JSON.stringify([...got])})`);
       assert.ok((got.get('lowestFinal') ?? 0) >= 2 * 3 && (got.get('lowestFinal') ?? 0) <= 3 * 3, `shard ${shard}: lowest finals in 3 epochs (${JSON.stringify([...got])})`);
     }
+    // member signatures: its triad siblings' (2 an epoch), and the apex's only in the epochs whose
+    // phase (epoch mod 3) makes it one of the three apex signers (1 of the 3 epochs here), from the 2 others
+    for (const [shard, got] of received) {
+      assert.ok((got.get('aggregateSig') ?? 0) <= 2 * 3 + 2, `shard ${shard}: member signatures in 3 epochs (${JSON.stringify([...got])})`);
+    }
     const all = [...received.values()].map((m) => [...m.values()].reduce((a, b) => a + b, 0));
     t.diagnostic(`gossip messages received per node per epoch: ${(all.reduce((a, b) => a + b) / all.length / 3).toFixed(1)} (${JSON.stringify([...received.values()].reduce((acc, m) => { for (const [k, v] of m) acc[k] = (acc[k] ?? 0) + v; return acc; }, {} as Record<string, number>))} over 9 nodes, 3 epochs)`);
     const sorted = [...latencies].sort((a, b) => a - b);

@@ -2,8 +2,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DecodeError } from '../src/core/bytes.js';
-import type { ShardId, TriadPath } from '../src/core/ids.js';
-import { parseTopic, topicToString, TopicError, triadTopic, txTopic, type GossipTopic } from '../src/gossip/topics.js';
+import { allShards, ancestorsOf, type ShardId, type TriadPath } from '../src/core/ids.js';
+import { signerPhasesOf } from '../src/gossip/network.js';
+import { signerFor } from '../src/hierarchy/rotation.js';
+import { parseTopic, signersTopic, topicToString, TopicError, triadTopic, txTopic, type GossipTopic } from '../src/gossip/topics.js';
 import {
   decodeAggregateSig, decodeEnvelope, decodeTxBatch, encodeAggregateSig, encodeEnvelope, encodeTxBatch, GossipKind,
   MAX_GOSSIP_BYTES, messageId, MSG_ID_BYTES,
@@ -23,11 +25,14 @@ describe('topics', () => {
       { kind: 'tx', network: 'testnet', shard: '12' as ShardId },
       { kind: 'triad', network: 'testnet', path: '2' as TriadPath },
       { kind: 'triad', network: 'testnet', path: '' as TriadPath },
+      { kind: 'signers', network: 'testnet', path: '' as TriadPath, phase: 2 },
     ];
     for (const t of all) assert.deepEqual(parseTopic(topicToString(t), 2), t);
     assert.equal(txTopic('testnet', '01' as ShardId), '/smt/testnet/tx/01');
     assert.equal(triadTopic('testnet', '0'), '/smt/testnet/triad/0');
     assert.equal(triadTopic('testnet', ''), '/smt/testnet/apex');
+    assert.equal(signersTopic('testnet', '', 1), '/smt/testnet/signers/apex/1');
+    assert.deepEqual(parseTopic('/smt/testnet/signers/12/0', 4), { kind: 'signers', network: 'testnet', path: '12', phase: 0 });
     fc.assert(fc.property(fc.stringMatching(/^[012]{1,6}$/), fc.stringMatching(/^[a-z0-9-]{1,32}$/), (p, n) => {
       assert.deepEqual(parseTopic(triadTopic(n, p)), { kind: 'triad', network: n, path: p });
       assert.deepEqual(parseTopic(txTopic(n, p as ShardId)), { kind: 'tx', network: n, shard: p });
@@ -35,7 +40,8 @@ describe('topics', () => {
   });
 
   test('foreign or malformed topic strings are refused', () => {
-    for (const s of ['', '/smt', '/smt/testnet', '/smt/Test/apex', '/smt/testnet/tx/3', '/smt/testnet/triad/', '/eth2/x/apex', '/smt/testnet/apex/x', '/smt/testnet/triad/01'])
+    for (const s of ['', '/smt', '/smt/testnet', '/smt/Test/apex', '/smt/testnet/tx/3', '/smt/testnet/triad/', '/eth2/x/apex', '/smt/testnet/apex/x', '/smt/testnet/triad/01',
+      '/smt/testnet/signers/apex/3', '/smt/testnet/signers/apex', '/smt/testnet/signers/0/1', '/smt/testnet/signers//1', '/smt/testnet/signers/apex/1/x'])
       assert.throws(() => parseTopic(s, 2), TopicError, s);
     assert.throws(() => parseTopic('/smt/testnet/tx/1', 2), TopicError);
   });
@@ -127,5 +133,23 @@ describe('validation outcomes', () => {
   test('a check that crashes ignores the message instead of punishing the sender', async () => {
     const o = await validateGossip(wrap(GossipKind.snapshot, good), 't', 'p', 'testnet', { [GossipKind.snapshot]: () => { throw new Error('db closed'); } });
     assert.equal(o.action, 'ignore');
+  });
+});
+
+describe('signers topics', () => {
+  test('for every epoch, the shards listening on an upper triad\'s signers topic of epoch mod 3 are exactly the rotation\'s signers of its three members (depths 2-4)', () => {
+    for (const depth of [2, 3, 4]) {
+      const shards = allShards(depth);
+      const listens = new Map(shards.map((s) => [s, signerPhasesOf({ depth }, s)]));
+      for (let e = 0; e < 40; e++) {
+        for (const t of new Set(shards.flatMap((s) => ancestorsOf(s).slice(1)))) {
+          const signers = [0, 1, 2].map((i) => signerFor(t + String(i), e, depth, 0)).sort();
+          const listening = shards.filter((s) => listens.get(s)!.some((x) => x.path === t && x.phase === e % 3)).sort();
+          assert.deepEqual(listening, signers, `depth ${depth}, triad ${JSON.stringify(t)}, epoch ${e}`);
+        }
+      }
+      // a lowest triad has none (its three members all sign, on its own topic)
+      for (const s of shards) assert.ok(listens.get(s)!.every((x) => x.path.length < depth - 1));
+    }
   });
 });

@@ -8,7 +8,8 @@
 //    a validly signed snapshot on the apex topic or of another triad's shard (a snapshot travels on its
 //    own triad's topic), an aggregate signature by a key that is not the member's, and lowest finals
 //    (kind lowestFinal) whose snapshot is not the one the final includes, whose snapshot's signature
-//    is bad, or whose final lacks its 2 of 3, are each rejected with its code, are never delivered, and lower the
+//    is bad, or whose final lacks its 2 of 3, and apex member signatures on the apex topic or on the
+//    signers topic of another phase (they travel on their epoch's signers topic) are each rejected with its code, are never delivered, and lower the
 //    sender's gossipsub score below zero (one sender per message: three invalid messages graylist a peer);
 //  - a replayed message (the same bytes again, from another peer) is dropped as a duplicate: it is
 //    delivered once and does not count as a rejection;
@@ -27,7 +28,8 @@ import pino from 'pino';
 import type { ShardId, TriadPath } from '../src/core/ids.js';
 import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
 import { TriadNetwork } from '../src/gossip/network.js';
-import { triadTopic } from '../src/gossip/topics.js';
+import { signersTopic, triadTopic } from '../src/gossip/topics.js';
+import { signerFor } from '../src/hierarchy/rotation.js';
 import { decodeAggregateSig, decodeEnvelope, encodeAggregateSig, encodeEnvelope, encodeLowestFinal, GossipKind, MAX_GOSSIP_BYTES } from '../src/gossip/encoding.js';
 import { encodeSignedSnapshot, type SignedSnapshot } from '../src/shard/snapshot.js';
 import { computeAggregate, type ChildInput } from '../src/hierarchy/aggregate.js';
@@ -40,6 +42,8 @@ const net = makeTestNet(2, 'hostile-gossip');
 const NET = net.genesis.networkId;
 const TOPIC = triadTopic(NET, '0');
 const APEX = triadTopic(NET, '');
+// shard 00 signs for member "0" at the apex in the epochs of phase 2 (signerFor: 0 = (e + 1) mod 3)
+const SIGNERS = signersTopic(NET, '', 2);
 const dir = mkdtempSync(join(tmpdir(), 'smt-hostile-gossip-'));
 const closers: Array<() => Promise<void>> = [];
 after(async () => {
@@ -116,6 +120,12 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
   const badSnapSig = triad1(1).snaps.map((x) => ({ ...x, signature: x.signature.slice() }));
   badSnapSig[2]!.signature[3]! ^= 1;
   const oneSig = triad1(2);
+  // apex member signatures (validly signed by member 1's signer of their epoch): on the apex topic,
+  // or on the signers topic of another phase
+  const apexSig = (epoch: number) => {
+    const aggregate = { ...agg, path: '' as TriadPath, epoch };
+    return encodeAggregateSig({ aggregate, signature: signAggregate(aggregate, 1, 0, net.keys.get(signerFor('1', epoch, 2, 0))!.secretKey) });
+  };
   const kids: ChildInput[] = ['00', '01', '02'].map((s) => ({ kind: 'snapshot', snapshot: makeSnapshot(net, s as ShardId, 0) }));
   const agg = computeAggregate({ network: NET, path: '0' as TriadPath, epoch: 0, children: kids as never, prev: null });
   const wrongSigner = signAggregate(agg, 1, 0, net.keys.get('22' as ShardId)!.secretKey); // member 1 of triad 0 is shard 01, not 22
@@ -129,6 +139,8 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
     ['bad-signature', env(GossipKind.lowestFinal, encodeLowestFinal({ final: e1.final, snapshots: badSnapSig })), APEX],
     ['invalid', env(GossipKind.lowestFinal, encodeLowestFinal({ final: { ...oneSig.final, signatures: oneSig.final.signatures.slice(0, 1) }, snapshots: oneSig.snaps })), APEX],
     ['bad-signature', env(GossipKind.aggregateSig, encodeAggregateSig({ aggregate: agg, signature: wrongSigner })), TOPIC],
+    ['wrong-topic', env(GossipKind.aggregateSig, apexSig(2)), APEX],
+    ['wrong-topic', env(GossipKind.aggregateSig, apexSig(3)), SIGNERS],
     ['undecodable', new Uint8Array([9, 9, 9, 9]), APEX],
     ['oversized', oversized, TOPIC],
   ];
@@ -140,10 +152,10 @@ test('hostile gossip on a triad topic is rejected by the node\'s own validators,
   for (let i = 1; i < hostile.length; i++) {
     const n = await createP2PNode({ peerKeyFile: join(dir, `attacker${i}.key`), networkId: NET, peers: p2p.multiaddrs(), heartbeatMs: 200, dialBackoff: { initialMs: 100, maxMs: 1000 } });
     closers.push(() => n.close());
-    for (const t of [TOPIC, APEX]) n.subscribe(t, () => {});
+    for (const t of [TOPIC, APEX, SIGNERS]) n.subscribe(t, () => {});
     attackers.push(n);
   }
-  await waitFor('the attackers see the victim on the topics', () => attackers.every((n) => [TOPIC, APEX].every((t) => n.topicPeers(t).includes(p2p.peerId) && p2p.topicPeers(t).includes(n.peerId))));
+  await waitFor('the attackers see the victim on the topics', () => attackers.slice(1).every((n) => [TOPIC, APEX, SIGNERS].every((t) => n.topicPeers(t).includes(p2p.peerId) && p2p.topicPeers(t).includes(n.peerId))));
   for (const [i, [, m, t]] of hostile.entries()) await attackers[i]!.publish(t, m);
   await waitFor('all hostile messages rejected', () => rejects.length >= hostile.length, 20_000);
   assert.deepEqual(rejects.map((r) => `${r.from} ${r.code}`).sort(), hostile.map(([c], i) => `${attackers[i]!.peerId} ${c}`).sort(), 'each rejected with its code, attributed to its sender');

@@ -14,7 +14,7 @@ import { createLogger } from '../src/node/logger.js';
 import { routedTopics } from '../src/gossip/protocol.js';
 import { GossipKind, kindName } from '../src/gossip/encoding.js';
 import { proofTopic } from '../src/gossip/proof-messages.js';
-import { triadTopic, txTopic } from '../src/gossip/topics.js';
+import { signersTopic, triadTopic, txTopic } from '../src/gossip/topics.js';
 import { scoredTopicsFor } from '../src/node/gossip.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smt-protocol-table-'));
@@ -38,7 +38,8 @@ test('every topic a node subscribes to is a row of the protocol table, validated
     assert.deepEqual(Object.fromEntries(subscribed.map((t) => [t, kinds(t)])), {
       [txTopic(net, '01' as never)]: K(GossipKind.txBatch, GossipKind.receipts),
       [triadTopic(net, '0')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate, GossipKind.snapshot),
-      [triadTopic(net, '')]: K(GossipKind.aggregateSig, GossipKind.finalAggregate, GossipKind.lowestFinal),
+      [triadTopic(net, '')]: K(GossipKind.finalAggregate, GossipKind.lowestFinal),
+      [signersTopic(net, '', 0)]: K(GossipKind.aggregateSig), // 01 signs for member "0" at the apex in epochs of phase 0
       [proofTopic(net)]: K(GossipKind.proof),
     }, 'the subscribed topics, each with the kinds its table rows carry');
     for (const t of subscribed) assert.ok(pubsub.topicValidators.has(t), `${t} has a topic validator`);

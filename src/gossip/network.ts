@@ -31,7 +31,8 @@ import { validatorPeers, type ValidatorPeers } from './identity.js';
 import { installRoutes, route, uninstallRoutes, type AnyRoute } from './protocol.js';
 import { decodeReceiptBatch, verifyReceiptBatch, type ReceiptBatch } from '../shard/receipts.js';
 import { chainGroup } from '../shard/receipt-chain.js';
-import { triadTopic, txTopic } from './topics.js';
+import { signersTopic, triadTopic, txTopic } from './topics.js';
+import { signerFor } from '../hierarchy/rotation.js';
 import { decodeSubmitResults, encodeSubmitResults, MAX_SUBMIT_REQUEST_BYTES, submitProtocol } from './submit.js';
 import type { CheckedBatch, SubmitResult } from '../shard/shard.js';
 import { ACCEPT, ignore, reject, RejectLog, type ValidationOutcome } from './validation.js';
@@ -113,7 +114,7 @@ interface PushedReceipts { bytes: Uint8Array; batch: ReceiptBatch }
 export class TriadNetwork {
   readonly genesis: Genesis;
   readonly shard: ShardId;
-  readonly topics: { tx: string; triads: string[] };
+  readonly topics: { tx: string; triads: string[]; signers: string[] };
   private readonly p2p: P2PNode;
   private readonly o: TriadNetworkOptions;
   private readonly store?: GlobalStore;
@@ -125,6 +126,7 @@ export class TriadNetwork {
   private readonly sched: Scheduler;
   private readonly peers: ValidatorPeers; // genesis validators' peer ids (identity.ts)
   private readonly ancestors: TriadPath[]; // nearest first, ending with the apex
+  private readonly signerPhases: SignerPhase[]; // the upper triads' signers topics this node listens on
   private readonly listeners = new Set<(e: GlobalEvent) => void>();
   private readonly snapshotListeners = new Set<(ss: SignedSnapshot) => void>();
   private readonly syncWaiters: (() => void)[] = [];
@@ -154,12 +156,17 @@ export class TriadNetwork {
     this.peers = validatorPeers(opts.genesis);
     this.ancestors = ancestorsOf(opts.shard);
     const net = opts.genesis.networkId;
-    this.topics = { tx: txTopic(net, opts.shard), triads: this.ancestors.map((t) => triadTopic(net, t)) };
+    this.signerPhases = signerPhasesOf(opts.genesis, opts.shard);
+    this.topics = {
+      tx: txTopic(net, opts.shard), triads: this.ancestors.map((t) => triadTopic(net, t)),
+      signers: this.signerPhases.map((x) => signersTopic(net, x.path, x.phase)),
+    };
   }
 
   /** Topics a node of `shard` uses (for gossipsub topic scoring: pass as `scoredTopics`). */
   static topicsFor(genesis: Genesis, shard: ShardId): string[] {
-    return [txTopic(genesis.networkId, shard), ...ancestorsOf(shard).map((t) => triadTopic(genesis.networkId, t))];
+    const net = genesis.networkId;
+    return [txTopic(net, shard), ...ancestorsOf(shard).map((t) => triadTopic(net, t)), ...signerPhasesOf(genesis, shard).map((x) => signersTopic(net, x.path, x.phase))];
   }
 
   static async start(opts: TriadNetworkOptions): Promise<TriadNetwork> {
@@ -254,19 +261,26 @@ export class TriadNetwork {
         handle: (m, from) => this.o.onReceipts?.(m.batch, from),
       }),
     ];
+    // Member signatures: a lowest triad's on its topic (its three members all sign); an upper
+    // triad's on its signers topic of the epoch's phase, where only the three shards that sign for
+    // its members in that phase listen (they form the final and publish it to everyone; the other
+    // nodes below the triad need only that final).
+    const sigRoute = (topic: string, t: TriadPath, phase?: number): AnyRoute => route({
+      topic, kind: GossipKind.aggregateSig, decode: decodeAggregateSig,
+      validate: (m) => {
+        if (m.aggregate.network !== net) return reject('wrong-network');
+        if (m.aggregate.path !== t) return reject('wrong-topic', `aggregate of ${JSON.stringify(m.aggregate.path)}`);
+        if (phase !== undefined && m.aggregate.epoch % 3 !== phase) return reject('wrong-topic', `epoch ${m.aggregate.epoch} on the signers topic of phase ${phase}`);
+        if (this.rounds.stale(m.aggregate.epoch)) return ignore('stale'); // before the signature: stale costs no verification
+        return verifyMemberSignature(m.aggregate, m.signature, g) ? ACCEPT : reject('bad-signature');
+      },
+      handle: (m) => this.rounds.signature(t, m.aggregate, m.signature),
+    });
+    routes.push(sigRoute(triadTopic(net, this.ancestors[0]!), this.ancestors[0]!));
+    for (const x of this.signerPhases) routes.push(sigRoute(signersTopic(net, x.path, x.phase), x.path, x.phase));
     for (const t of this.ancestors) {
       const topic = triadTopic(net, t);
       routes.push(
-        route({
-          topic, kind: GossipKind.aggregateSig, decode: decodeAggregateSig,
-          validate: (m) => {
-            if (m.aggregate.network !== net) return reject('wrong-network');
-            if (m.aggregate.path !== t) return reject('wrong-topic', `aggregate of ${JSON.stringify(m.aggregate.path)}`);
-            if (this.rounds.stale(m.aggregate.epoch)) return ignore('stale'); // before the signature: stale costs no verification
-            return verifyMemberSignature(m.aggregate, m.signature, g) ? ACCEPT : reject('bad-signature');
-          },
-          handle: (m) => this.rounds.signature(t, m.aggregate, m.signature),
-        }),
         route({
           topic, kind: GossipKind.finalAggregate, decode: decodeFinalAggregate,
           validate: (fa) => {
@@ -374,7 +388,9 @@ export class TriadNetwork {
         const [kind, payload] = m.kind === 'snapshot' ? [GossipKind.snapshot, encodeSignedSnapshot(m.snapshot)] as const
           : m.kind === 'aggregateSig' ? [GossipKind.aggregateSig, encodeAggregateSig({ aggregate: m.aggregate, signature: m.signature })] as const
             : [GossipKind.finalAggregate, encodeFinalAggregate(m.final)] as const;
-        void this.publish(triadTopic(net, a.topic), kind, payload);
+        // an upper triad's member signature: to the phase's signers only (see protocolTable)
+        const upperSig = m.kind === 'aggregateSig' && a.topic.length < this.genesis.depth - 1;
+        void this.publish(upperSig ? signersTopic(net, a.topic, m.aggregate.epoch % 3) : triadTopic(net, a.topic), kind, payload);
         return;
       }
       case 'fetch':
@@ -595,7 +611,7 @@ export class TriadNetwork {
     this.closed = true;
     for (const stop of this.stopTimers.splice(0)) stop();
     for (const w of this.syncWaiters.splice(0)) w();
-    uninstallRoutes(this.p2p, [...this.topics.triads, this.topics.tx]);
+    uninstallRoutes(this.p2p, [...this.topics.triads, ...this.topics.signers, this.topics.tx]);
   }
 
   // ---- gossip in ----
@@ -685,6 +701,24 @@ export class TriadNetwork {
     }
     this.rounds.restore(globals, held);
   }
+}
+
+/** An upper triad and a phase (epoch mod 3) in which a shard signs for its member subtree there. */
+export interface SignerPhase { path: TriadPath; phase: number }
+
+/**
+ * The signers topics `shard` listens on: for every ancestor triad above its lowest one, the phases
+ * in which it is the rotation's signer for its member subtree. The rotation (publisherOrder) depends
+ * on the epoch mod 3 only, so each phase has three fixed signers per triad, and they are also the
+ * triad's publishers in turn.
+ */
+export function signerPhasesOf(genesis: Pick<Genesis, 'depth'>, shard: ShardId): SignerPhase[] {
+  const out: SignerPhase[] = [];
+  for (const t of ancestorsOf(shard).slice(1)) {
+    const member = shard.slice(0, t.length + 1);
+    for (let phase = 0; phase < 3; phase++) if (signerFor(member, phase, genesis.depth, 0) === shard) out.push({ path: t, phase });
+  }
+  return out;
 }
 
 function defaultTiming(epochMs: number): AggregationTiming {
