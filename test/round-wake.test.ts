@@ -166,3 +166,55 @@ test('signing records are pruned 16 epochs at a time: one fsync\'d low-water wri
   assert.equal(prunes.length, Math.floor((99 - 8 - 1) / 16), 'one prune per 16 epochs');
   assert.ok(prunes.at(-1)! >= 99 - 8 - 1 - 16, 'never more than 16 epochs behind the stale edge');
 });
+
+/** The aggregate of epoch `e` as every member of the depth-1 apex computes it (signed by `who`'s rig). */
+function aggregateOf(net: TestNet, who: ShardId, e: number): TriadAggregate {
+  const peer = rig(net, who);
+  for (const s of ['0', '1', '2'] as ShardId[]) peer.m.snapshot(makeSignedSnapshot(net, s, e));
+  return signPending(peer)[0]!;
+}
+
+const sigsPublished = (actions: RoundAction[]): number => actions.filter((a) => a.type === 'publish' && a.message.kind === 'aggregateSig').length;
+
+test('an own signature that makes the round final here, where this node publishes the final at once, is not published on its own: the final carries it', () => {
+  const net = makeTestNet(1);
+  const me = firstPublisher(net, 0);
+  const other = (['0', '1', '2'] as ShardId[]).find((s) => s !== me)!;
+  const agg = aggregateOf(net, other, 0);
+  const r = rig(net, me);
+  for (const s of ['0', '1', '2'] as ShardId[]) {
+    if (s === me) r.m.ownSnapshot(makeSignedSnapshot(net, s, 0));
+    else r.m.snapshot(makeSignedSnapshot(net, s, 0));
+  }
+  // the other member's signature arrives while this node's signing record is being written
+  r.m.signature('' as TriadPath, agg, signAggregate(agg, Number(other), 0, net.keys.get(other)!.secretKey));
+  for (const a of r.actions.splice(0)) if (a.type === 'record-sign') r.m.signRecorded(a.id);
+  const finals = finalsPublished(r.actions);
+  assert.equal(finals.length, 1, 'the final goes out at once');
+  assert.deepEqual(finals[0]!.signatures.map((x) => x.position).sort(), [Number(me), Number(other)].sort(), 'with this node\'s signature in it');
+  assert.equal(sigsPublished(r.actions), 0, 'and no separate message with that signature');
+  assert.equal(r.m.signaturesWithheld, 1);
+});
+
+test('an own signature recorded after the round became final from the others\' signatures is not published; one that does not finalise anything is', () => {
+  const net = makeTestNet(1);
+  const order = publisherOrder('', 0);
+  const me = signerFor(String(order[2]), 0, 1, 0); // the last turn's publisher: it publishes nothing at once
+  const others = (['0', '1', '2'] as ShardId[]).filter((s) => s !== me);
+  const agg = aggregateOf(net, others[0]!, 0);
+  const r = rig(net, me);
+  for (const s of ['0', '1', '2'] as ShardId[]) {
+    if (s === me) r.m.ownSnapshot(makeSignedSnapshot(net, s, 0));
+    else r.m.snapshot(makeSignedSnapshot(net, s, 0));
+  }
+  const pending = r.actions.splice(0).filter((a) => a.type === 'record-sign');
+  assert.equal(pending.length, 1);
+  for (const o of others) r.m.signature('' as TriadPath, agg, signAggregate(agg, Number(o), 0, net.keys.get(o)!.secretKey));
+  assert.equal(r.m.latestGlobalEpoch(), 0, 'final from the two others');
+  for (const a of pending) if (a.type === 'record-sign') r.m.signRecorded(a.id);
+  assert.equal(sigsPublished(r.actions), 0, 'its signature adds nothing anyone needs');
+  // the usual case: the first signature of a round goes out
+  const q = rig(net, me);
+  for (const s of ['0', '1', '2'] as ShardId[]) q.m.snapshot(makeSignedSnapshot(net, s, 0));
+  assert.equal(signPending(q).length, 1, 'a signature that finalises nothing is published');
+});

@@ -243,6 +243,8 @@ export class RoundMachine {
   signaturesRefused = 0;
   /** Rounds in which this validator signed a second, richer aggregate (maybeUpgrade). */
   upgrades = 0;
+  /** Own signatures not published on their own because the round's final (out already) carries what counts. */
+  signaturesWithheld = 0;
 
   constructor(o: RoundMachineOptions) {
     if (o.genesis.depth < 1) throw new RangeError('the hierarchy needs depth >= 1 (3 or more shards)');
@@ -459,9 +461,15 @@ export class RoundMachine {
       r.signedHash = aggregateHash(agg);
       r.signedAt = this.now();
     }
+    const wasFinal = r.final !== null;
     const sig = signAggregate(agg, s.position, s.attempt, this.secretKey);
     this.addSig(r, agg, sig);
-    this.out({ type: 'publish', topic: r.path, message: { kind: 'aggregateSig', aggregate: agg, signature: sig } });
+    // Nobody needs the signature on its own when the round's final is out: it became final from the
+    // others' signatures while this one's record was written, or this signature made it final and
+    // this node has just published that final, which carries it.
+    const inFinal = r.final !== null && (wasFinal || (r.iPublished && r.final.signatures.some((x) => x.position === sig.position && bytesEqual(x.signature, sig.signature))));
+    if (inFinal) this.signaturesWithheld++;
+    else this.out({ type: 'publish', topic: r.path, message: { kind: 'aggregateSig', aggregate: agg, signature: sig } });
     this.settle();
   }
 
