@@ -2,7 +2,8 @@
 //   gossip topic /smt/<net>/proofs: proofs (envelope kind `proof`, payload = u8 tag | record): tag 1 =
 //     a triad proof (triad-proof.ts encoding), tag 2 = a global state proof (global.ts encoding, 418
 //     bytes). Every shard's signed snapshot, from which all nodes build the whole commitment tree of
-//     every epoch natively, travels once on the apex topic (src/gossip/network.ts);
+//     every epoch natively, travels on its lowest triad's topic and inside that triad's final on the
+//     apex topic (src/gossip/network.ts);
 //   request/response protocol /smt/<net>/proof-fetch/1: one request {u8 kind, path, u64 epoch},
 //     one response = the record's canonical encoding, or empty if the peer does not have it.
 // Everything fetched or gossiped is verified like a gossiped record before use.

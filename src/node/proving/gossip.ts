@@ -1,8 +1,8 @@
 // The proofs topic (/smt/<net>/proofs): every proof a node makes; incoming proofs go through
 // admission (admission.ts) before gossipsub relays them or they are held here (a row of the protocol
 // table, src/gossip/protocol.ts, decoded once). Every shard's signed snapshot, which the commitment
-// trees need, comes from the aggregation layer (the apex topic, checked there: `onSnapshot`), which
-// publishes this shard's own: one message per snapshot for both.
+// trees need, comes from the aggregation layer (its triad's topic, or inside its triad's final on the
+// apex topic; checked there: `onSnapshot`), which publishes this shard's own.
 import type { SignedSnapshot } from '../../shard/snapshot.js';
 import type { SealedEvent } from '../../shard/shard.js';
 import { encodeEnvelope, GossipKind } from '../../gossip/encoding.js';
