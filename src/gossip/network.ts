@@ -343,7 +343,6 @@ export class TriadNetwork {
     if (a.path === '' || a.path.length !== g.depth - 1) return reject('wrong-topic', `final of ${JSON.stringify(a.path)} with snapshots`);
     if (this.rounds.stale(a.epoch)) return ignore('stale');
     let last = -1;
-    const hashes: Uint8Array[] = [];
     for (const ss of m.snapshots) {
       const s = ss.snapshot;
       if (s.network !== g.networkId || s.shard.length !== g.depth || parentOf(s.shard) !== a.path || s.epoch !== a.epoch) {
@@ -353,9 +352,7 @@ export class TriadNetwork {
       if (pos <= last) return reject('invalid', 'snapshots not in increasing position');
       last = pos;
       const c = a.children[pos]!;
-      const h = snapshotHash(s);
-      if (c.carried || c.epoch !== a.epoch || !bytesEqual(c.commitment, h)) return reject('invalid', `snapshot of ${s.shard} is not the one the final includes`);
-      hashes.push(h);
+      if (c.carried || c.epoch !== a.epoch || !bytesEqual(c.commitment, snapshotHash(s))) return reject('invalid', `snapshot of ${s.shard} is not the one the final includes`);
     }
     const r = verifyFinalAggregate(m.final, g);
     if (!r.ok) return reject('invalid', r.reason);
