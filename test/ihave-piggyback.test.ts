@@ -4,18 +4,33 @@
 // test/gossip-p2p.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { overdueGossip, piggybackIhave } from '../src/gossip/ihave-piggyback.js';
+import { ageGossip, IHAVE_HOLD, mcacheFor, piggybackIhave } from '../src/gossip/ihave-piggyback.js';
 
-test('an IHAVE is overdue at a heartbeat only if what was held for its peer at the last one is still pending', () => {
+test('a peer\'s IHAVE goes alone only after waiting IHAVE_HOLD heartbeats with nothing sent to it; one that rode on a message starts again', () => {
   const x = { topicID: 't', messageIDs: [] };
   const y = { topicID: 't', messageIDs: [] };
   const z = { topicID: 't', messageIDs: [] };
-  const held = new Map<string, unknown>([['a', x], ['b', y]]);
-  // a: nothing went to it since (its list still starts with x, new gossip appended); b: its held
-  // IHAVE rode on a message and new gossip was built since; c: new this heartbeat
-  const pending = new Map<string, unknown[]>([['a', [x, z]], ['b', [z]], ['c', [z]]]);
-  assert.deepEqual(overdueGossip(pending, held), ['a']);
-  assert.deepEqual(overdueGossip(pending, new Map()), []);
+  // a: held since x, nothing went to it (new gossip appended); b: x rode on a message and new gossip
+  // was built since; c: new this heartbeat
+  let held = ageGossip(new Map([['a', [x]], ['b', [y]]]), new Map(), 3).held;
+  assert.deepEqual([...held.values()].map((h) => h.age), [0, 0], 'first heartbeat: held, age 0');
+  let r = ageGossip(new Map([['a', [x, z]], ['b', [z]], ['c', [z]]]), held, 3);
+  assert.deepEqual(r.overdue, []);
+  assert.deepEqual(Object.fromEntries([...r.held].map(([p, h]) => [p, h.age])), { a: 1, b: 0, c: 0 });
+  held = r.held;
+  r = ageGossip(new Map([['a', [x, z]], ['b', [z]], ['c', [z]]]), held, 3);
+  assert.deepEqual(r.overdue, []);
+  r = ageGossip(new Map([['a', [x, z]], ['b', [z]], ['c', [z]]]), r.held, 3);
+  assert.deepEqual(r.overdue, ['a'], 'a waited 3 heartbeats: it goes now');
+  assert.deepEqual(Object.fromEntries([...r.held].map(([p, h]) => [p, h.age])), { b: 2, c: 2 });
+  // with a wait of 1 heartbeat (the first version): overdue at the next heartbeat
+  assert.deepEqual(ageGossip(new Map([['a', [x, z]]]), new Map([['a', { first: x, age: 0 }]]), 1).overdue, ['a']);
+});
+
+test('the message cache outlives the longest wait of an IHAVE: the library\'s 5 heartbeats for a wait of 1, 7 for IHAVE_HOLD 3', () => {
+  assert.equal(mcacheFor(3, 1), 5);
+  assert.equal(IHAVE_HOLD, 3);
+  assert.equal(mcacheFor(3, IHAVE_HOLD), 7);
 });
 
 test('an object without gossipsub internals is left unchanged', () => {

@@ -26,7 +26,7 @@ import type { PeerDenyList } from './deny-list.js';
 import { coalescingEncrypter } from './write-coalescing.js';
 import { quietShortReadsEncrypter } from './noise-short-reads.js';
 import { lazyWindowUpdates } from './yamux-window.js';
-import { piggybackIhave } from './ihave-piggyback.js';
+import { IHAVE_HOLD, mcacheFor, piggybackIhave } from './ihave-piggyback.js';
 import { skipRequestProtocolMerges, type MergingPeerStore } from './peer-store-writes.js';
 import { libp2pLogger } from './libp2p-logger.js';
 import { freshScoreOnInvalid } from './fresh-score.js';
@@ -182,6 +182,9 @@ export function topicScoreParams(): Partial<TopicScoreParams> {
 /** Gossipsub mesh degrees for a small, fully connected validator network (see createP2PNode): no
  * mesh, so no eager relays (an author's floodPublish reaches every peer), and IHAVE gossip to 2
  * peers per topic and heartbeat to repair a lost send. */
+/** Heartbeats of messages each IHAVE announces (gossipsub's default history_gossip). */
+const MCACHE_GOSSIP = 3;
+
 export const NO_MESH = { D: 0, Dlo: 0, Dhi: 0, Dout: 0, Dscore: 0, Dlazy: 2 } as const;
 
 /** Gossipsub heartbeat (mesh upkeep, IHAVE gossip, score decay): once per second, about an epoch. */
@@ -265,6 +268,11 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         floodPublish: true,
         ...NO_MESH,
         heartbeatInterval: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+        // IHAVE announces the last 3 heartbeats' messages (the library's default) and may wait up to
+        // IHAVE_HOLD heartbeats for a message to ride on (ihave-piggyback.ts): the cache keeps each
+        // message until its IWANT can come (the library's 5 heartbeats were enough for a wait of 1)
+        mcacheGossip: MCACHE_GOSSIP,
+        mcacheLength: mcacheFor(MCACHE_GOSSIP, IHAVE_HOLD),
         msgIdFn: (msg) => messageId(msg.topic, msg.data),
         // No fast message id: it served to drop duplicates before computing the message id, but it
         // was a SHA-256 as well, and without a mesh duplicates are rare (an IWANT answer racing the
