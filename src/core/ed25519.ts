@@ -1,6 +1,7 @@
 // Ed25519 through libsodium (sodium-native): native speed for the hot path, and strict about
 // non-canonical encodings (agrees with every Wycheproof case). Never pure-JS ed25519.
 import sodium from 'sodium-native';
+import { bytesEqual } from './bytes.js';
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SECRET_KEY_BYTES = 64; // libsodium's form: seed || public key
@@ -56,7 +57,7 @@ export function verifyCached(message: Uint8Array, signature: Uint8Array, publicK
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES || message.length > 64) return verify(message, signature, publicKey);
   const k = asBuffer(signature).toString('latin1');
   const seen = verified.get(k);
-  if (seen !== undefined && same(seen.publicKey, publicKey) && same(seen.message, message)) return true;
+  if (seen !== undefined && bytesEqual(seen.publicKey, publicKey) && bytesEqual(seen.message, message)) return true;
   const ok = verify(message, signature, publicKey);
   if (ok) {
     if (seen === undefined && verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
@@ -64,12 +65,6 @@ export function verifyCached(message: Uint8Array, signature: Uint8Array, publicK
     verified.set(k, { publicKey: publicKey.slice(), message: message.slice() });
   }
   return ok;
-}
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function asBuffer(b: Uint8Array): Buffer {
