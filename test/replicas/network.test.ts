@@ -39,9 +39,11 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
   const [apiBase, p2pBase] = await findFreePortBases(9);
   let layout: ClusterLayout | undefined;
   cleanup = () => teardownCluster(netDir, layout, tmp);
+  let running = true; // the senders' loops
+  const trace: { sender: number; home: string; nonce: string; post: string; status: string; url: string; stoppedAt: number }[] = [];
   try {
     const t0 = Date.now();
-    const up = await run(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--depth', '1', '--replicas', '3', '--epoch-ms', '1000', '--accounts', '12',
+    const up = await run(process.execPath, [SMT_BIN, 'cluster', 'up', '--network', netDir, '--depth', '1', '--replicas', '3', '--epoch-ms', '1000', '--accounts', '36',
       '--api-base-port', String(apiBase), '--p2p-base-port', String(p2pBase), '--timeout', '150'], 200_000, { ...process.env, SMT_NO_PROVE: '1' });
     try {
       layout = loadLayout(netDir);
@@ -76,13 +78,17 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
       const v = await until(`balance of ${a.address}`, 30_000, async () => (await tryGetJson<{ balance: string }>(`${urlsOf(a.home)[0]}/v1/account/${a.address}`, 3000))?.body);
       return BigInt(v.balance);
     }));
+    // Two senders per shard. Accounts' homes are random: with 36 accounts a shard holds fewer than
+    // two with probability ~3e-5 (with 12, no account at all ~2%: a run that could never pass).
     const senders = shards.flatMap((s) => accts.map((a, i) => ({ a, i })).filter((x) => x.a.home === s).slice(0, 2).map((x) => x.i));
-    assert.ok(senders.length >= 4, `test accounts in at least two shards (${senders.length} senders)`);
+    for (const s of shards) assert.ok(senders.some((k) => accts[k]!.home === s), `shard ${s} holds no test account (homes: ${accts.map((a) => a.home).join('')})`);
     const acked = new Map<string, Sent & { at: number }>();
     const sent: Sent[] = [];
-    let running = true;
+    // per sender, what it last saw: for the failure report (a sender whose transfer is never acknowledged stops)
+    for (const k of senders) trace.push({ sender: k, home: accts[k]!.home, nonce: '0', post: '', status: '', url: '', stoppedAt: 0 });
     const loops = senders.map(async (k, j) => {
       const a = accts[k]!;
+      const tr = trace[j]!;
       const next = accts.findIndex((b) => b.home !== a.home && b.home === shards[(Number(a.home) + 1) % 3]);
       const same = accts.findIndex((b, i) => i !== k && b.home === a.home);
       let nonce = 0n;
@@ -98,14 +104,19 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
         while (running && Date.now() < deadline && !acked.has(s.txid)) {
           const urls = urlsOf(a.home);
           const url = urls[rr++ % urls.length]!;
+          tr.url = url;
+          tr.nonce = String(nonce);
           try {
-            await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: s.hex }), signal: AbortSignal.timeout(3000) }).then((r) => r.body?.cancel());
-          } catch {
+            const r = await fetch(`${url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: s.hex }), signal: AbortSignal.timeout(3000) });
+            tr.post = `${r.status} ${(await r.text()).slice(0, 160)}`;
+          } catch (e) {
+            tr.post = `no answer: ${(e as Error).message}`;
             continue; // that replica is down
           }
           for (const end = Date.now() + 4000; running && Date.now() < end;) {
             const st = await tryGetJson<{ status: string }>(`${url}/v1/tx/${s.txid}`, 1500);
-            if (st?.body.status === 'committed') {
+            tr.status = st ? `${st.status} ${JSON.stringify(st.body).slice(0, 120)}` : 'no answer';
+            if (st?.body?.status === 'committed') {
               acked.set(s.txid, { ...s, at: Date.now() });
               break;
             }
@@ -113,7 +124,10 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
             await sleep(200);
           }
         }
-        if (!acked.has(s.txid)) return;
+        if (!acked.has(s.txid)) {
+          tr.stoppedAt = Date.now();
+          return;
+        }
         nonce++;
       }
     });
@@ -183,7 +197,13 @@ test('depth 1 x 3 replicas: cross-shard transfers and global snapshots survive k
     const cross = [...acked.values()].filter((t) => t.cross).length;
     console.log(JSON.stringify({ upMs, takeoverMs, failoverMs, failoverEpochs: failoverMs / genesis.epochMs, writers: [w0, w1], acked: acked.size, ackedBeforeKill: ackedBefore.size, cross, globals: [g1.epoch, gAfter.epoch, gEnd.epoch] }));
   } catch (e) {
+    running = false;
     printLogTails(netDir, layout); // CI keeps only the test output
+    if (layout) {
+      // last, so that a truncated CI log keeps it: who was writer, and what each sender last saw
+      for (const s of layout.shards) console.log(`replica ${s.shard}.r${s.replica ?? 0}: ${JSON.stringify((await tryGetJson(`${apiUrl(s)}/v1/replica/status`, 1500))?.body ?? 'no answer').slice(0, 300)}`);
+      for (const t of trace) console.log(`sender ${t.sender} (shard ${t.home}) nonce ${t.nonce}${t.stoppedAt ? ` stopped ${new Date(t.stoppedAt).toISOString()}` : ''} at ${t.url}: POST ${t.post} | status ${t.status}`);
+    }
     throw e;
   }
 });
