@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { EpochTimer, sealDueAt } from '../src/node/epoch-timer.js';
 import { sleep } from './support/wait.js';
 
@@ -66,4 +68,20 @@ test('a failing seal is retried with growing back-off, not in a busy loop', asyn
   const gaps = [calls[1]! - calls[0]!, calls[2]! - calls[1]!, calls[3]! - calls[2]!];
   assert.ok(gaps[0]! >= 45 && gaps[1]! >= 95 && gaps[2]! >= 195, `back-off grows: ${gaps.join(', ')} ms`);
   assert.ok(latest >= 0, 'sealing resumes after the failures');
+});
+
+test('behind at start: a warning for a node that held epochs (it was down), info for one that never sealed (a new devnet)', async () => {
+  const lines: { level: number; msg: string; behind: number }[] = [];
+  const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } }));
+  for (const held of [-1, 2]) {
+    let latest = held;
+    const timer = new EpochTimer({ genesisTime: Date.now() - 10 * 400 + 300, epochMs: 400, latestEpoch: () => latest, seal: async () => { latest++; }, logger });
+    timer.start();
+    await timer.stop();
+  }
+  await sleep(20); // pino writes asynchronously to a stream
+  assert.deepEqual(lines.map((l) => [l.level, l.msg, l.behind]), [
+    [30, 'first start: sealing the epochs since genesis now', 9],
+    [40, 'catching up: sealing missed epochs now', 6],
+  ]);
 });

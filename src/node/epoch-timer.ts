@@ -34,7 +34,10 @@ export class EpochTimer {
     if (!this.stopped) return;
     this.stopped = false;
     const behind = this.epochsBehind();
-    if (behind > 1) this.o.logger?.warn({ behind }, 'catching up: sealing missed epochs now');
+    // A node with nothing sealed yet on a network whose genesis has passed (every node of a devnet
+    // created just before its start) has missed nothing it ever held: that is no warning.
+    if (behind > 1 && this.o.latestEpoch() < 0) this.o.logger?.info({ behind }, 'first start: sealing the epochs since genesis now');
+    else if (behind > 1) this.o.logger?.warn({ behind }, 'catching up: sealing missed epochs now');
     this.schedule();
   }
 
