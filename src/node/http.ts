@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { KeyedBuckets, type TokenBucket } from '../core/token-bucket.js';
+import { checkTimeoutsWhileConnected } from './http-timeouts.js';
 import type { Logger } from './logger.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20; // 1 MiB
@@ -222,11 +223,14 @@ export function createHttpServer(router: Router, opts: HttpServerOptions = {}): 
   const log = opts.logger;
   // Slow or stuck clients must not hold sockets for long: node checks the header and request
   // timeouts every connectionsCheckingInterval (30 s by default, which made a 10 s header timeout ~40 s).
+  const checkMs = Math.min(TIMEOUT_CHECK_MS, limits.headersTimeoutMs);
   const server = createServer(
-    { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, limits.headersTimeoutMs) },
+    { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: checkMs },
     (req, res) => void handle(req, res),
   );
   server.maxConnections = limits.maxConnections;
+  // those checks only while a connection is open (an idle node woke twice a second for them)
+  checkTimeoutsWhileConnected(server, checkMs, () => log?.warn('http server internals changed: header and request timeouts are checked even with no connection open'));
   const perIp = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '?';
