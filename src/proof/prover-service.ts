@@ -19,6 +19,7 @@ import { CIRCUIT_KINDS, type CircuitKind } from './artifacts.js';
 import { CadencePlan, changeLead, chooseCadence, type CadenceChoice } from './cadence.js';
 import { PoolBusy, ProofSkipped, ProverPool, type PoolResult, type PoolStatus, type ProofPool } from './prover-pool.js';
 import type { CircuitInput } from './tree.js';
+import { requestJson } from '../core/http-json.js';
 
 const MAX_BODY = 1 << 20; // a circuit input is a few KB
 /** Reference CPU ms per proof (docs/PROOFS.md §7), used until this pool has measured its own. */
@@ -250,7 +251,8 @@ export class ProverService {
   }
 }
 
-/** A node's client of the machine's prover service: the ProofPool interface over loopback HTTP. */
+/** A node's client of the machine's prover service: the ProofPool interface over loopback HTTP
+ * (node:http, not fetch: see core/http-json.ts). */
 export class RemoteProofPool implements ProofPool {
   readonly url: string;
   private closed = false;
@@ -265,8 +267,8 @@ export class RemoteProofPool implements ProofPool {
     const ac = new AbortController();
     this.controllers.add(ac);
     try {
-      const r = await fetch(`${this.url}/v1/prove`, { method: 'POST', body: JSON.stringify({ kind, input, epoch: meta.epoch, level: meta.level }), headers: { 'content-type': 'application/json' }, signal: ac.signal });
-      const j = (await r.json()) as { result?: PoolResult; skipped?: string; busy?: string; error?: string };
+      const r = await requestJson(`${this.url}/v1/prove`, { method: 'POST', body: { kind, input, epoch: meta.epoch, level: meta.level }, signal: ac.signal });
+      const j = (r.json ?? {}) as { result?: PoolResult; skipped?: string; busy?: string; error?: string };
       if (r.status === 200 && j.result) return j.result;
       if (r.status === 409) throw new ProofSkipped(j.skipped ?? 'skipped');
       if (r.status === 503) throw new PoolBusy(j.busy ?? 'busy');
@@ -286,9 +288,9 @@ export class RemoteProofPool implements ProofPool {
     this.controllers.add(ac);
     const t = setTimeout(() => ac.abort(), after === undefined ? 2000 : PLAN_HOLD_MS + 5000);
     try {
-      const r = await fetch(`${this.url}/v1/plan${after === undefined ? '' : `?after=${after}`}`, { signal: ac.signal });
+      const r = await requestJson(`${this.url}/v1/plan${after === undefined ? '' : `?after=${after}`}`, { signal: ac.signal });
       if (r.status !== 200) throw new Error(`prover service plan: ${r.status}`);
-      return (await r.json()) as PlanAnswer;
+      return r.json as PlanAnswer;
     } finally {
       clearTimeout(t);
       this.controllers.delete(ac);
@@ -296,8 +298,8 @@ export class RemoteProofPool implements ProofPool {
   }
 
   async status(): Promise<PoolStatus> {
-    const r = await fetch(`${this.url}/v1/status`, { signal: AbortSignal.timeout(2000) });
-    return ((await r.json()) as { pool: PoolStatus }).pool;
+    const r = await requestJson(`${this.url}/v1/status`, { signal: AbortSignal.timeout(2000) });
+    return (r.json as { pool: PoolStatus }).pool;
   }
 
   async close(): Promise<void> {
