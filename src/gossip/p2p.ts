@@ -30,6 +30,7 @@ import { IHAVE_HOLD, mcacheFor, piggybackIhave } from './ihave-piggyback.js';
 import { skipRequestProtocolMerges, type MergingPeerStore } from './peer-store-writes.js';
 import { libp2pLogger } from './libp2p-logger.js';
 import { freshScoreOnInvalid } from './fresh-score.js';
+import { runOnHeartbeat } from './heartbeat-tasks.js';
 import { allowListGater, composeGaters, isPeerErrorCode, PeerRequestError, RequestBudget, type PeerErrorCode, type RequestBudgetOptions } from './admission.js';
 import { PeerKeyError } from './identity.js';
 
@@ -354,9 +355,9 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     const now = Date.now();
     for (const t of targets) if (!t.dialing && now >= t.nextAt && !isConnected(t)) void dialOne(t);
   };
-  // A retry runs when it is due (a one-shot timer per retry), and a once-a-second check (with the
-  // gossipsub heal below) redials whatever that missed: an idle node connected to all its peers
-  // wakes once a second for this, not four times.
+  // A retry runs when it is due (a one-shot timer per retry), and a check at every gossipsub
+  // heartbeat (with the gossipsub heal below) redials whatever that missed: an idle node connected
+  // to all its peers wakes for this only with the heartbeat.
   const retryTimers = new Set<ReturnType<typeof setTimeout>>();
   const tickAt = (at: number): void => {
     if (closed) return;
@@ -408,8 +409,13 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       void node.hangUp(peerIdFromString(id)).catch(() => {});
     }
   };
-  const timer = setInterval(() => { tick(); void heal(); }, 1000);
-  timer.unref();
+  // at the start of each gossipsub heartbeat (heartbeat-tasks.ts), or on a timer of their own
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (!runOnHeartbeat(pubsub, () => { tick(); void heal(); })) {
+    log?.warn('gossipsub internals changed: the dialer and the score refresh wake the node on timers of their own');
+    timer = setInterval(() => { tick(); void heal(); }, 1000);
+    timer.unref();
+  }
   node.addEventListener('peer:disconnect', (evt) => {
     const id = evt.detail.toString();
     for (const t of targets) if (t.peerId === id) { t.nextAt = Date.now() + initialMs; t.failures = 0; tickAt(t.nextAt); }

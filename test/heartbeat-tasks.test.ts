@@ -1,0 +1,74 @@
+// The network layer's periodic work rides on the gossipsub heartbeat (src/gossip/heartbeat-tasks.ts):
+// two connected idle libp2p nodes wake for one timer a second each (the heartbeat) instead of three
+// (heartbeat, peer-score refresh, dialer), and the score still decays once per heartbeat.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
+import { runOnHeartbeat } from '../src/gossip/heartbeat-tasks.js';
+import { waitFor, sleep } from './support/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'smt-heartbeat-'));
+const nodes: P2PNode[] = [];
+after(async () => {
+  await Promise.allSettled(nodes.map((n) => n.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// every timer of this process from here on (the nodes' are made later), by async id
+const timers = new Set<number>();
+let counting = false;
+let ran = 0;
+createHook({
+  init(id, type) { if (type === 'Timeout') timers.add(id); },
+  before(id) { if (counting && timers.has(id)) ran++; },
+  destroy(id) { timers.delete(id); },
+}).enable();
+
+test('two connected idle nodes: one timer callback per node per heartbeat, not three (heartbeat, score refresh, dialer)', async () => {
+  const a = await createP2PNode({ peerKeyFile: join(dir, 'a.key'), networkId: 'hb' });
+  nodes.push(a);
+  const b = await createP2PNode({ peerKeyFile: join(dir, 'b.key'), networkId: 'hb', peers: a.multiaddrs() });
+  nodes.push(b);
+  a.subscribe('/hb/t', () => {});
+  b.subscribe('/hb/t', () => {});
+  await waitFor('the two nodes to see each other', () => a.topicPeers('/hb/t').length === 1 && b.topicPeers('/hb/t').length === 1, 10_000);
+  await sleep(5500); // start-up's one-off timers are done (the dials' 5 s AbortSignal.timeout fire even after success)
+  ran = 0;
+  counting = true;
+  const t0 = performance.now();
+  await sleep(4000);
+  counting = false;
+  const perNodePerS = (ran - 1) / 2 / ((performance.now() - t0) / 1000); // less the test's own sleep
+  // 1 s heartbeats: ~1 per node per second with the merge, ~3 without it
+  assert.ok(perNodePerS <= 1.5, `${perNodePerS.toFixed(2)} timer callbacks per node per second`);
+});
+
+test('the score refresh runs at each heartbeat, before it, and only there; tasks run at each heartbeat', async () => {
+  let refreshes = 0;
+  let beats = 0;
+  let tasks = 0;
+  const order: string[] = [];
+  const interval = setInterval(() => {}, 1_000_000);
+  const fake = {
+    opts: { heartbeatInterval: 1000 },
+    score: { _backgroundInterval: interval, params: { decayInterval: 1000 }, background() { refreshes++; order.push('score'); } },
+    async heartbeat() { beats++; order.push('beat'); },
+  };
+  assert.equal(runOnHeartbeat(fake, () => { tasks++; order.push('tasks'); }), true);
+  await fake.heartbeat();
+  await fake.heartbeat();
+  assert.deepEqual([refreshes, beats, tasks], [2, 2, 2]);
+  assert.deepEqual(order.slice(0, 3), ['score', 'tasks', 'beat']);
+  // a score that decays at another interval keeps its own timer: its decay rate must not change
+  let other = 0;
+  const fake2 = { opts: { heartbeatInterval: 200 }, score: { _backgroundInterval: interval, params: { decayInterval: 1000 }, background() { other++; } }, async heartbeat() {} };
+  assert.equal(runOnHeartbeat(fake2, () => {}), true);
+  await fake2.heartbeat();
+  assert.equal(other, 0);
+  clearInterval(interval);
+  assert.equal(runOnHeartbeat({ heartbeat: 1 }, () => {}), false, 'an instance without the internals is left alone');
+});
