@@ -12,6 +12,7 @@ import type { GlobalSnapshot } from '../src/hierarchy/global.js';
 import type { TriadNetwork } from '../src/gossip/network.js';
 import { CrossShardDelivery } from '../src/node/xshard.js';
 import { addr, makeNetwork, openTempShard, transfer, usersOn } from './fixtures/shard-helpers.js';
+import { waitFor } from './support/wait.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -198,4 +199,38 @@ test('a source builds no receipt batch on a global while its outflow is unchange
   assert.deepEqual(published, [DST, OTHER], 'value left again: pushed');
   assert.ok(built > afterFirst);
   srcX.close();
+});
+
+test('no timer runs while no source is wanted: a pull round runs with each new final global instead', async () => {
+  const src = await open(SRC);
+  const dst = await open(DST);
+  let global: GlobalSnapshot | undefined;
+  let asked = 0;
+  const onGlobals: (() => void)[] = [];
+  const timers = { every: 0, after: 0 };
+  const counting: Scheduler = { now: () => Date.now(), every: () => (timers.every++, () => {}), after: () => (timers.after++, () => {}) };
+  const srcX = new CrossShardDelivery({ shard: src, genesis: net.genesis, scheduler: manual });
+  const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: counting });
+  const network = {
+    onGlobal: (f: () => void) => (onGlobals.push(f), () => {}),
+    latestGlobalSnapshot: () => global,
+    publishReceipts: async () => {},
+    fetchReceipts: async (_from: ShardId, to: ShardId, cursor: bigint | { next: bigint }) => {
+      asked++;
+      const b = await srcX.serve(to, typeof cursor === 'bigint' ? cursor : cursor.next);
+      return b ? decodeReceiptBatch(b) : undefined;
+    },
+  } as unknown as TriadNetwork;
+  srcX.attach(network);
+  dstX.attach(network);
+  assert.deepEqual(timers, { every: 0, after: 0 }, 'attaching arms no timer');
+  const from = usersOn(net, SRC)[0]!;
+  assert.ok((await src.submit([transfer(net, from, addr(usersOn(net, DST)[0]!), 100n, 0n)]))[0]!.ok);
+  global = await sealBoth(src, dst, 1);
+  for (const f of onGlobals) f(); // the global becomes final here
+  await waitFor('the pull round of that global', () => dstX.counters.queued === 1, 10_000);
+  assert.equal(asked, 1, 'the source was pulled once, at the global');
+  assert.deepEqual(timers, { every: 0, after: 0 }, 'nothing is left waiting: no timer');
+  srcX.close();
+  dstX.close();
 });

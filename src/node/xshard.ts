@@ -12,8 +12,9 @@
 //    source) and offered again when the next global arrives;
 //  - pull: the destination asks the source (fetch kind `receipts`) from its inbox cursor whenever
 //    a push was held above a gap or a not-final batch had to be dropped, when a pulled batch ended
-//    before the source's final epoch, and as a safety net every few final epochs of the source
-//    (and once at start). The safety net skips a source whose cumulative outflow, as included in
+//    before the source's final epoch (within an epoch, on a one-shot timer), and as a safety net
+//    every few final epochs of the source (and once at the first global), looked at with each new
+//    final global here (no timer runs while nothing waits). The safety net skips a source whose cumulative outflow, as included in
 //    the final global (at or past that epoch), is still what it was at the epoch a pull last found
 //    nothing left to take: every receipt moves value out of its source (a transfer of 0 is
 //    refused), so there is nothing new; a source whose outflow is still 0 is never asked (27 shards:
@@ -70,7 +71,10 @@ export class CrossShardDelivery {
   private pushedAllAt: bigint | undefined;
   private readonly wantPull = new Set<ShardId>();
   private readonly notFinal = new Map<ShardId, ReceiptBatch[]>(); // src -> batches refused as not final yet, oldest first
-  private stopTimer: (() => void) | undefined;
+  /** A pending pull round that something waits for (wantPull), if one is armed. */
+  private cancelPull: (() => void) | undefined;
+  private pullIntervalMs = 1000;
+  private closed = false;
   private pulling = false;
   private retrying = false;
   private retryAgain = false;
@@ -98,19 +102,41 @@ export class CrossShardDelivery {
     this.bounds = { ...SERVE_BOUNDS, budget: new TokenBucket({ capacity: 2 * REBUILD_RECORDS_PER_S, refillPerSecond: REBUILD_RECORDS_PER_S, now }) };
   }
 
-  /** Binds the network and starts pulling; the shard only credits final source epochs from now on. */
+  /**
+   * Binds the network; the shard only credits final source epochs from now on. A pull round runs
+   * with each new final global here (the safety net counts final epochs, so it has nothing new to
+   * decide between two globals) and, when a source is wanted at once (wantPull), within
+   * `pullIntervalMs`: no timer runs while nothing waits (a 1 s interval woke every idle node).
+   */
   attach(net: TriadNetwork, pullIntervalMs = Math.max(250, this.genesis.epochMs)): void {
     this.net = net;
+    this.pullIntervalMs = pullIntervalMs;
     this.shard.setReceiptFinality((s) => this.isFinal(s));
     net.onGlobal(() => {
       void this.push();
       void this.retryNotFinal();
+      void this.pull();
     });
-    this.stopTimer = this.scheduler.every(pullIntervalMs, () => void this.pull());
   }
 
   close(): void {
-    this.stopTimer?.();
+    this.closed = true;
+    this.cancelPull?.();
+    this.cancelPull = undefined;
+  }
+
+  /** Pull `src` from its cursor soon (a gap, a dropped batch, more to come). */
+  private want(src: ShardId): void {
+    this.wantPull.add(src);
+    this.armPull();
+  }
+
+  private armPull(): void {
+    if (this.cancelPull || this.closed || !this.net) return;
+    this.cancelPull = this.scheduler.after(this.pullIntervalMs, () => {
+      this.cancelPull = undefined;
+      void this.pull();
+    });
   }
 
   /**
@@ -179,7 +205,7 @@ export class CrossShardDelivery {
     try {
       const r = await this.shard.receiveReceipts(batch);
       this.counters.queued += r.queued;
-      if (r.gap > 0) this.wantPull.add(src); // held above a gap: pull from the cursor
+      if (r.gap > 0) this.want(src); // held above a gap: pull from the cursor
     } catch (e) {
       this.counters.refused++;
       if (e instanceof ReceiptBatchError) {
@@ -191,7 +217,7 @@ export class CrossShardDelivery {
           l.push(batch);
           if (l.length > MAX_NOT_FINAL) {
             l.shift();
-            this.wantPull.add(src);
+            this.want(src);
           }
         } else this.log?.warn({ from, src, reason: e.reason, msg: e.message }, 'receipt batch refused');
       } else this.log?.debug({ err: (e as Error).message }, 'receipt batch not taken');
@@ -311,7 +337,7 @@ export class CrossShardDelivery {
     }
   }
 
-  /** One pull round over the sources (the timer's; tests run it directly). */
+  /** One pull round over the sources (at each global, or when one is wanted; tests run it directly). */
   async pull(): Promise<void> {
     const net = this.net;
     if (!net || this.pulling) return;
@@ -353,6 +379,7 @@ export class CrossShardDelivery {
       this.log?.warn({ err: (err as Error).message }, 'receipt pull round failed');
     } finally {
       this.pulling = false;
+      if (this.wantPull.size > 0) this.armPull(); // more to come, or wanted while this round ran
     }
   }
 }
