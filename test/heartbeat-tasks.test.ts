@@ -28,7 +28,7 @@ createHook({
   destroy(id) { timers.delete(id); },
 }).enable();
 
-test('two connected idle nodes: one timer callback per node per heartbeat, not three (heartbeat, score refresh, dialer)', async () => {
+test('two connected idle nodes: one timer callback per node per heartbeat, not three (heartbeat, score refresh, dialer), with a housekeeping task on it', async () => {
   const a = await createP2PNode({ peerKeyFile: join(dir, 'a.key'), networkId: 'hb' });
   nodes.push(a);
   const b = await createP2PNode({ peerKeyFile: join(dir, 'b.key'), networkId: 'hb', peers: a.multiaddrs() });
@@ -37,11 +37,18 @@ test('two connected idle nodes: one timer callback per node per heartbeat, not t
   b.subscribe('/hb/t', () => {});
   await waitFor('the two nodes to see each other', () => a.topicPeers('/hb/t').length === 1 && b.topicPeers('/hb/t').length === 1, 10_000);
   await sleep(5500); // start-up's one-off timers are done (the dials' 5 s AbortSignal.timeout fire even after success)
+  let beats = 0;
+  const off = a.onHeartbeat!(() => beats++); // housekeeping riding on the heartbeat: no timer of its own
   ran = 0;
   counting = true;
   const t0 = performance.now();
   await sleep(4000);
   counting = false;
+  off();
+  const seen = beats;
+  assert.ok(seen >= 3 && seen <= 5, `a task on the heartbeat ran ${seen} times in 4 s`);
+  await sleep(1200);
+  assert.equal(beats, seen, 'a removed task runs no more');
   const perNodePerS = (ran - 1) / 2 / ((performance.now() - t0) / 1000); // less the test's own sleep
   // 1 s heartbeats: ~1 per node per second with the merge, ~3 without it
   assert.ok(perNodePerS <= 1.5, `${perNodePerS.toFixed(2)} timer callbacks per node per second`);

@@ -151,6 +151,11 @@ export interface P2PNode {
   /** Whether `peer` is admitted (always true without an allow list). */
   isAllowed(peer: string): boolean;
   admissionStats(): AdmissionStats;
+  /**
+   * Runs `fn` at the start of each gossipsub heartbeat (about once a second; heartbeat-tasks.ts):
+   * periodic housekeeping that then needs no timer, and no wake-up, of its own. Returns its removal.
+   */
+  onHeartbeat?(fn: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -409,11 +414,24 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
       void node.hangUp(peerIdFromString(id)).catch(() => {});
     }
   };
-  // at the start of each gossipsub heartbeat (heartbeat-tasks.ts), or on a timer of their own
+  // at the start of each gossipsub heartbeat (heartbeat-tasks.ts), with the node's other
+  // housekeeping (onHeartbeat), or on a timer of their own
+  const beatTasks = new Set<() => void>();
+  const housekeeping = (): void => {
+    tick();
+    void heal();
+    for (const f of beatTasks) {
+      try {
+        f();
+      } catch (err) {
+        log?.warn({ err }, 'heartbeat task failed');
+      }
+    }
+  };
   let timer: ReturnType<typeof setInterval> | undefined;
-  if (!runOnHeartbeat(pubsub, () => { tick(); void heal(); })) {
+  if (!runOnHeartbeat(pubsub, housekeeping)) {
     log?.warn('gossipsub internals changed: the dialer and the score refresh wake the node on timers of their own');
-    timer = setInterval(() => { tick(); void heal(); }, 1000);
+    timer = setInterval(housekeeping, 1000);
     timer.unref();
   }
   node.addEventListener('peer:disconnect', (evt) => {
@@ -552,9 +570,15 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
     isAllowed,
     admissionStats: () => ({ ...admission }),
+    onHeartbeat(fn) {
+      const f = (): void => fn(); // one entry per call, even for the same function
+      beatTasks.add(f);
+      return () => void beatTasks.delete(f);
+    },
     async close() {
       closed = true;
       clearInterval(timer);
+      beatTasks.clear();
       for (const r of retryTimers) clearTimeout(r);
       detachDenyList?.();
       await node.stop();

@@ -54,7 +54,8 @@ export interface ProvingOptions {
   proveEvery?: number;
   /** Rotation lease of a proof: the next prover in turn starts after this long. */
   leaseMs?: number;
-  /** Fallback scan interval (leases, late snapshots); trees built and proofs arriving trigger a scan at once. */
+  /** Fallback scan interval (leases, late snapshots); trees built and proofs arriving trigger a scan at once.
+   * Default: at each gossipsub heartbeat (about 1 s, no timer of its own), else every 500 ms. */
   tickMs?: number;
   /** The machine's shared prover service (`smt prover serve`): proofs are made there and, without proveEvery, its cadence plan is followed. */
   proverUrl?: string;
@@ -83,7 +84,8 @@ export class ProvingService {
   readonly proofsOff: string | null;
   readonly depth: number;
   private readonly c: ProvingContext;
-  private readonly tickMs: number;
+  private readonly tickMs: number | undefined;
+  private offBeat: (() => void) | undefined;
   private readonly waiters = new StateWaiters();
   private readonly trees: CommitmentTrees;
   private readonly held: ProofHoldings;
@@ -99,7 +101,7 @@ export class ProvingService {
   private planRetry: NodeJS.Timeout | undefined;
   private readonly remote: RemoteProofPool | undefined;
 
-  private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number; tickMs: number }, store: ProofStore, head: CommitmentTree, cadence: Cadence, proofsOff: string | null) {
+  private constructor(o: ProvingStartOptions & { prove: boolean; leaseMs: number }, store: ProofStore, head: CommitmentTree, cadence: Cadence, proofsOff: string | null) {
     const { genesis } = o;
     this.proofsOff = proofsOff;
     this.canVerify = proofsOff === null;
@@ -175,7 +177,7 @@ export class ProvingService {
       const head: CommitmentTree = stored && stored.depth === genesis.depth ? stored : { depth: genesis.depth, epoch: -1, shards: [], triads: new Map() };
       const cadence = await initialCadence(opts, log);
       const s = new ProvingService(
-        { ...opts, logger: log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs), tickMs: opts.tickMs ?? 500 },
+        { ...opts, logger: log, prove: opts.prove && canVerify, leaseMs: opts.leaseMs ?? Math.max(30_000, 4 * genesis.epochMs) },
         store, head, cadence, proofsOff,
       );
       await s.init();
@@ -196,10 +198,26 @@ export class ProvingService {
     // A node that cannot verify proofs has nothing for these to do (no tree to build, no proof to
     // fetch or make): no fallback timers, whose wake-ups cost an idle node ~0.1-0.2 ms of CPU each.
     if (this.canVerify) {
-      this.timer = setInterval(() => this.tick(), this.tickMs);
-      this.timer.unref();
-      this.syncTimer = setInterval(() => void this.fetch.syncGlobals(), Math.max(2000, 2 * this.c.genesis.epochMs));
-      this.syncTimer.unref();
+      const syncMs = Math.max(2000, 2 * this.c.genesis.epochMs);
+      // Both ride on the gossipsub heartbeat when there is one (the tick every second instead of
+      // every 500 ms: what it catches up on is late by seconds anyway, e.g. a lease of >= 30 s or
+      // a snapshot missing for >= 1 s); two timers of their own woke an idle node 2.5 times a second.
+      const onBeat = this.tickMs === undefined ? this.c.p2p.onHeartbeat?.bind(this.c.p2p) : undefined;
+      if (onBeat) {
+        let syncedAt = Date.now();
+        this.offBeat = onBeat(() => {
+          this.tick();
+          const now = Date.now();
+          if (now - syncedAt < syncMs - 250) return; // every other 1 s heartbeat at 1 s epochs
+          syncedAt = now;
+          void this.fetch.syncGlobals();
+        });
+      } else {
+        this.timer = setInterval(() => this.tick(), this.tickMs ?? 500);
+        this.timer.unref();
+        this.syncTimer = setInterval(() => void this.fetch.syncGlobals(), syncMs);
+        this.syncTimer.unref();
+      }
     }
     if (this.remote && this.c.cadence.source !== 'fixed') void this.followPlan(this.c.cadence.version);
   }
@@ -387,6 +405,7 @@ export class ProvingService {
     this.c.closed = true;
     clearInterval(this.timer);
     clearInterval(this.syncTimer);
+    this.offBeat?.();
     clearTimeout(this.planRetry);
     await this.remote?.close(); // ends a held plan request
     this.offGlobal?.();
