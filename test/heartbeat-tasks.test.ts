@@ -3,13 +3,13 @@
 // (heartbeat, peer-score refresh, dialer), and the score still decays once per heartbeat.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHook } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createP2PNode, type P2PNode } from '../src/gossip/p2p.js';
 import { runOnHeartbeat } from '../src/gossip/heartbeat-tasks.js';
 import { waitFor, sleep } from './support/wait.js';
+import { trackTimers } from './support/timers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smt-heartbeat-'));
 const nodes: P2PNode[] = [];
@@ -18,15 +18,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// every timer of this process from here on (the nodes' are made later), by async id
-const timers = new Set<number>();
-let counting = false;
-let ran = 0;
-createHook({
-  init(id, type) { if (type === 'Timeout') timers.add(id); },
-  before(id) { if (counting && timers.has(id)) ran++; },
-  destroy(id) { timers.delete(id); },
-}).enable();
+// every timer of this process from here on (the nodes' are made later)
+const timers = trackTimers();
 
 test('two connected idle nodes: one timer callback per node per heartbeat, not three (heartbeat, score refresh, dialer), with a housekeeping task on it', async () => {
   const a = await createP2PNode({ peerKeyFile: join(dir, 'a.key'), networkId: 'hb' });
@@ -39,17 +32,15 @@ test('two connected idle nodes: one timer callback per node per heartbeat, not t
   await sleep(5500); // start-up's one-off timers are done (the dials' 5 s AbortSignal.timeout fire even after success)
   let beats = 0;
   const off = a.onHeartbeat!(() => beats++); // housekeeping riding on the heartbeat: no timer of its own
-  ran = 0;
-  counting = true;
   const t0 = performance.now();
-  await sleep(4000);
-  counting = false;
+  const ran = await timers.during(() => sleep(4000));
+  const secs = (performance.now() - t0) / 1000;
   off();
   const seen = beats;
   assert.ok(seen >= 3 && seen <= 5, `a task on the heartbeat ran ${seen} times in 4 s`);
   await sleep(1200);
   assert.equal(beats, seen, 'a removed task runs no more');
-  const perNodePerS = (ran - 1) / 2 / ((performance.now() - t0) / 1000); // less the test's own sleep
+  const perNodePerS = (ran - 1) / 2 / secs; // less the test's own sleep
   // 1 s heartbeats: ~1 per node per second with the merge, ~3 without it
   assert.ok(perNodePerS <= 1.5, `${perNodePerS.toFixed(2)} timer callbacks per node per second`);
 });

@@ -2,31 +2,12 @@
 // (src/node/http-timeouts.ts): an idle node is not woken by it, and a slow client is still closed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHook } from 'node:async_hooks';
 import { connect } from 'node:net';
 import { closeServer, createHttpServer, listen, Router } from '../src/node/http.js';
+import { trackTimers } from './support/timers.js';
 
-// Every timer made in this file's process from here on (the servers' are made later), by async id.
-const timers = new Set<number>();
-let counting = false;
-let ran = 0;
-createHook({
-  init(id, type) { if (type === 'Timeout') timers.add(id); },
-  before(id) { if (counting && timers.has(id)) ran++; },
-  destroy(id) { timers.delete(id); },
-}).enable();
-
-/** Timer callbacks that run in this process while `fn` runs. */
-async function timerCallbacksDuring(fn: () => Promise<void>): Promise<number> {
-  ran = 0;
-  counting = true;
-  try {
-    await fn();
-  } finally {
-    counting = false;
-  }
-  return ran;
-}
+// every timer of this process from here on (the servers' are made later)
+const timers = trackTimers();
 
 test('a listening server with no connection runs no periodic timeout check (Node\'s own ran every 500 ms)', async () => {
   const server = createHttpServer(new Router(), { limits: { headersTimeoutMs: 200 } });
@@ -34,7 +15,7 @@ test('a listening server with no connection runs no periodic timeout check (Node
   try {
     // the check interval would be 200 ms here: 1.2 s would see 5-6 of its callbacks
     let ticks = 0;
-    const idle = await timerCallbacksDuring(async () => {
+    const idle = await timers.during(async () => {
       const t = setInterval(() => ticks++, 400); // the only timer of this window, counted apart
       await new Promise((r) => setTimeout(r, 1200));
       clearInterval(t);
@@ -60,7 +41,7 @@ test('a client that never finishes its headers is still closed after the header 
     });
     // closed by the check (300 ms timeout, checked every 300 ms), not by anything at 5 s or later
     assert.ok(closedAfter >= 250 && closedAfter < 4000, `closed after ${closedAfter} ms`);
-    const idle = await timerCallbacksDuring(() => new Promise((r) => setTimeout(r, 1000)));
+    const idle = await timers.during(() => new Promise((r) => setTimeout(r, 1000)));
     assert.equal(idle, 1, 'only the test\'s own timer ran once the connection was gone');
   } finally {
     await closeServer(server);

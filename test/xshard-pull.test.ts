@@ -44,6 +44,20 @@ async function sealBoth(src: Shard, dst: Shard, n: number): Promise<GlobalSnapsh
   return globalOf(src, dst, src.latestEpoch());
 }
 
+/** A stand-in network: hands out the current global, passes pulls to the source's delivery (counted by `asked`), and takes onGlobal listeners. */
+function standIn(srcX: CrossShardDelivery, o: { global: () => GlobalSnapshot | undefined; asked: (from: ShardId) => void; onGlobal?: (f: () => void) => void }): TriadNetwork {
+  return {
+    onGlobal: (f: () => void) => (o.onGlobal?.(f), () => {}),
+    latestGlobalSnapshot: o.global,
+    publishReceipts: async () => {},
+    fetchReceipts: async (from: ShardId, to: ShardId, cursor: bigint | { next: bigint }) => {
+      o.asked(from);
+      const b = await srcX.serve(to, typeof cursor === 'bigint' ? cursor : cursor.next);
+      return b ? decodeReceiptBatch(b) : undefined;
+    },
+  } as unknown as TriadNetwork;
+}
+
 test('the safety-net pull skips a source that sent nothing since a pull left nothing to take, and pulls it again once its outflow grows', async () => {
   const src = await open(SRC);
   const dst = await open(DST);
@@ -51,17 +65,7 @@ test('the safety-net pull skips a source that sent nothing since a pull left not
   let asked = 0;
   const srcX = new CrossShardDelivery({ shard: src, genesis: net.genesis, scheduler: manual });
   const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: manual });
-  const network = {
-    onGlobal: () => () => {},
-    latestGlobalSnapshot: () => global,
-    publishReceipts: async () => {},
-    fetchReceipts: async (from: ShardId, to: ShardId, cursor: bigint | { next: bigint }) => {
-      assert.equal(from, SRC);
-      asked++;
-      const b = await srcX.serve(to, typeof cursor === 'bigint' ? cursor : cursor.next);
-      return b ? decodeReceiptBatch(b) : undefined;
-    },
-  } as unknown as TriadNetwork;
+  const network = standIn(srcX, { global: () => global, asked: (from) => (assert.equal(from, SRC), asked++) });
   srcX.attach(network);
   dstX.attach(network);
   const seal = async (n: number): Promise<void> => void (global = await sealBoth(src, dst, n));
@@ -211,16 +215,7 @@ test('no timer runs while no source is wanted: a pull round runs with each new f
   const counting: Scheduler = { now: () => Date.now(), every: () => (timers.every++, () => {}), after: () => (timers.after++, () => {}) };
   const srcX = new CrossShardDelivery({ shard: src, genesis: net.genesis, scheduler: manual });
   const dstX = new CrossShardDelivery({ shard: dst, genesis: net.genesis, scheduler: counting });
-  const network = {
-    onGlobal: (f: () => void) => (onGlobals.push(f), () => {}),
-    latestGlobalSnapshot: () => global,
-    publishReceipts: async () => {},
-    fetchReceipts: async (_from: ShardId, to: ShardId, cursor: bigint | { next: bigint }) => {
-      asked++;
-      const b = await srcX.serve(to, typeof cursor === 'bigint' ? cursor : cursor.next);
-      return b ? decodeReceiptBatch(b) : undefined;
-    },
-  } as unknown as TriadNetwork;
+  const network = standIn(srcX, { global: () => global, asked: () => asked++, onGlobal: (f) => onGlobals.push(f) });
   srcX.attach(network);
   dstX.attach(network);
   assert.deepEqual(timers, { every: 0, after: 0 }, 'attaching arms no timer');
