@@ -70,3 +70,14 @@ test('the score refresh runs at each heartbeat, before it, and only there; tasks
   clearInterval(interval);
   assert.equal(runOnHeartbeat({ heartbeat: 1 }, () => {}), false, 'an instance without the internals is left alone');
 });
+
+test('a request that got its answer leaves no timer behind (AbortSignal.timeout fired once per request, after the answer)', async () => {
+  const [a, b] = nodes as [P2PNode, P2PNode]; // the first test's two connected nodes
+  await a.handle('/hb/echo/1', async (req) => req);
+  for (let i = 0; i < 10; i++) assert.deepEqual(await b.request(a.peerId, '/hb/echo/1', new Uint8Array([i]), { timeoutMs: 1500 }), new Uint8Array([i]));
+  const t0 = performance.now();
+  const ran = await timers.during(() => sleep(2500));
+  const perNodePerS = (ran - 1) / 2 / ((performance.now() - t0) / 1000);
+  // the heartbeats only (~1 per node per second); the ten requests' timeouts would add 2 per node per second
+  assert.ok(perNodePerS <= 1.6, `${perNodePerS.toFixed(2)} timer callbacks per node per second after 10 answered requests`);
+});

@@ -551,11 +551,16 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     },
     async request(peer, protocol, request, ropts = {}) {
       requestProtocols.add(protocol);
-      const signal = AbortSignal.timeout(ropts.timeoutMs ?? 5000);
-      const stream = await node.dialProtocol(parsedId(peer), protocol, { signal });
-      const onAbort = (): void => stream.abort(new Error('request timed out'));
-      signal.addEventListener('abort', onAbort, { once: true });
+      // a timer cleared when the request ends: AbortSignal.timeout's fires (and wakes the node) even
+      // after an answer, once per request
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new Error('request timed out')), ropts.timeoutMs ?? 5000);
+      const signal = ac.signal;
+      let onAbort: (() => void) | undefined;
       try {
+        const stream = await node.dialProtocol(parsedId(peer), protocol, { signal });
+        onAbort = (): void => stream.abort(new Error('request timed out'));
+        signal.addEventListener('abort', onAbort, { once: true });
         await sendAll(stream, request);
         const res = await readAll(stream, (ropts.maxResponseBytes ?? MAX_GOSSIP_BYTES * 4) + 1, 'response');
         if (res.length === 0) throw new Error(`${protocol}: empty response`);
@@ -565,7 +570,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
         }
         return res.subarray(1);
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        if (onAbort) signal.removeEventListener('abort', onAbort);
       }
     },
     isAllowed,
