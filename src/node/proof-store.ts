@@ -3,8 +3,10 @@
 //   t/<path or "-">/<epoch16>  encoded triad proof (triad-proof.ts)
 //   g/<epoch16>                u64 receivedAt ms | encoded global state proof (global.ts)
 //   tree                       the latest commitment tree, JSON (bigints as "n:<decimal>")
-// Only admitted proofs (paired on arrival) and the node's own are stored: they are read back
-// without the decoder's subgroup check (VERIFIED_NEXT).
+// Only admitted proofs and the node's own are stored: paired on arrival, or (apex triad and global
+// proofs at the nodes they stop nothing) bound to signed state and paired at first use, before they
+// are served or linked to (src/node/proving/holdings.ts); so they are read back without the
+// decoder's subgroup check (VERIFIED_NEXT: the pairing checks it).
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
@@ -48,6 +50,16 @@ export class ProofStore {
   async triad(path: string, epoch: number): Promise<TriadProof | undefined> {
     const b = await this.db.get(tKey(path, epoch));
     return b ? decodeTriadProof(b, VERIFIED_NEXT) : undefined;
+  }
+
+  /** Drops a triad proof that failed its pairing at first use. */
+  async deleteTriad(path: string, epoch: number): Promise<void> {
+    await this.db.del(tKey(path, epoch));
+  }
+
+  /** Drops a global proof that failed its pairing at first use. */
+  async deleteGlobal(epoch: number): Promise<void> {
+    await this.db.del(gKey(epoch));
   }
 
   async putGlobal(epoch: number, g: StoredGlobal): Promise<void> {

@@ -21,7 +21,7 @@ import { ACCEPT, ignore, reject, type ValidationOutcome } from '../../gossip/val
 import type { ProvingContext } from './context.js';
 import { MAX_VARIANTS, type ProofHoldings } from './holdings.js';
 import type { CommitmentTrees } from './trees.js';
-import { notesProof, takesProof } from './schedule.js';
+import { notesProof, pairsApex, takesProof } from './schedule.js';
 
 const HOLD_MAX = { perKey: 2, total: 64 }; // proofs waiting for signed state: per (kind, path, epoch), in all
 
@@ -43,6 +43,10 @@ export class ProofAdmission {
   private readonly genesisHex: string;
   /** A proof turned away undecided: to be fetched from peers once this node can decide it. */
   want: (w: Wanted) => void = () => {};
+  /** Apex triad proofs and global proofs from the topic accepted unpaired here (pairsApex false: paired at first use, holdings.ts). */
+  readonly unpaired = new WeakSet<object>();
+  /** apex / global: accepted unpaired (spot-checked ones included). */
+  readonly lazy = { apex: 0, global: 0 };
 
   constructor(c: ProvingContext, trees: CommitmentTrees, held: ProofHoldings) {
     this.c = c;
@@ -65,7 +69,7 @@ export class ProofAdmission {
   /** admitMessage of a decoded message (the proofs topic's validator, src/node/proving/gossip.ts); `from`: the peer it came from. */
   async admit(m: ProofMessage, from?: string): Promise<ValidationOutcome> {
     if (!this.c.canVerify) return ignore('unknown', this.c.proofsOff ?? 'no verification keys here');
-    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true, from }) : this.admitGlobal(m.proof, { wait: true, from });
+    return m.type === 'triad' ? this.admitTriad(m.proof, { wait: true, fromTopic: true, from }) : this.admitGlobal(m.proof, { wait: true, fromTopic: true, from });
   }
 
   /** Whether this node takes triad proof `path` of epoch e from the proofs topic (takesProof). */
@@ -73,6 +77,25 @@ export class ProofAdmission {
     if (path === '') return true;
     if (!this.c.prove) return false; // it never folds one
     return takesProof(this.c.shard.id, path, this.c.cadence.plan.round(e), this.c.depth, this.c.leafWindow * this.c.genesis.epochMs > this.c.leaseMs);
+  }
+
+  /** Whether this node pairs a proof at the apex of epoch e on arrival (pairsApex); the others pair it at first use. */
+  pairsApexOf(e: number): boolean {
+    return this.c.prove && pairsApex(this.c.shard.id, this.c.cadence.plan.round(e), this.c.depth);
+  }
+
+  /**
+   * A proof at the apex from the topic, bound to signed state, at a node it stops nothing (!pairsApexOf):
+   * taken unpaired, but for a spot check (docs/PROOFS.md "Apex proofs paired on use"); it is paired
+   * where it is first used, before it is served or linked to.
+   */
+  private async takeUnpaired(x: object, kind: 'apex' | 'global', from: string | undefined, check: () => Promise<ValidationOutcome | null>): Promise<ValidationOutcome> {
+    const o = await this.spotChecked(from, check, ACCEPT);
+    if (o.action === 'accept') {
+      this.unpaired.add(x);
+      this.lazy[kind]++;
+    }
+    return o;
   }
 
   /** Whether this node notes triad proof `path` of epoch e from the topic without pairing it (notesProof). */
@@ -102,6 +125,18 @@ export class ProofAdmission {
     }
     const key = `t/${p.path}@${e}`;
     if (b.action !== 'accept' && o.wait && !this.holds.hasRoom(key)) return this.turnAway(o.from, () => this.pairingFailure(p), { type: 'triad', path: p.path, epoch: e });
+    // the apex, decidable now, at a node it stops nothing: opened natively here, paired at first use
+    if (!o.verified && o.fromTopic && p.path === '' && b.action === 'accept' && !this.pairsApexOf(e)) {
+      const why = checkOpening(this.trees.H, p);
+      if (why) return reject('invalid', why);
+      try {
+        void p.proof; // decompressed (it is stored so), not paired: points off the curve are refused now
+      } catch (err) {
+        if (err instanceof DecodeError) return reject('undecodable', err.message);
+        throw err;
+      }
+      return this.takeUnpaired(p, 'apex', o.from, () => this.pairingFailure(p));
+    }
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
     if (!o.verified) {
       const bad = await this.pairingFailure(p);
@@ -172,7 +207,7 @@ export class ProofAdmission {
     return ignore('stale', `no commitment tree or accepted proof above it for epoch ${e} here to check it against`);
   }
 
-  async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean; from?: string }): Promise<ValidationOutcome> {
+  async admitGlobal(g: GlobalStateProof, o: { wait: boolean; verified?: boolean; fromTopic?: boolean; from?: string }): Promise<ValidationOutcome> {
     if (g.depth !== this.c.depth) return reject('invalid', `global proof of depth ${g.depth}, the network has depth ${this.c.depth}`);
     if (sig.pathEnc(g.publicSignals) !== 1n) return reject('invalid', 'not the apex triad\'s signals');
     const e = proofEpoch(g.publicSignals);
@@ -180,12 +215,15 @@ export class ProofAdmission {
     if (range !== null || e === undefined) return reject('invalid', range ?? 'epoch');
     if (!this.trees.ready) return ignore('unknown', 'starting');
     const held = await this.held.store.global(e);
-    if (held) return this.variant(g, e, held.proof, o.from);
+    if (held) return this.variant(g, e, held.proof, o);
     const b = await this.bindGlobal(g, e);
     if (b.action === 'reject' || (b.action === 'ignore' && b.code === 'stale')) return b;
     const key = `g@${e}`;
     if (b.action !== 'accept' && o.wait && !this.holds.hasRoom(key)) return this.turnAway(o.from, () => this.globalFailure(g), { type: 'global', path: '', epoch: e });
     if (!o.verified && !this.pairedAsApex(g, e)) {
+      // decidable now, at a node it stops nothing: taken unpaired, paired at first use; unless the apex
+      // triad proof held here carries another proof (its prover publishes both with the same one)
+      if (o.fromTopic && b.action === 'accept' && !this.pairsApexOf(e) && !this.otherThanApex(g, e)) return this.takeUnpaired(g, 'global', o.from, () => this.globalFailure(g));
       const bad = await this.globalFailure(g);
       if (bad) return bad;
     }
@@ -198,7 +236,13 @@ export class ProofAdmission {
   /** The apex triad proof of epoch e held here (paired on arrival, or made here) is g's proof with g's signals: the same verdict, no second pairing. */
   private pairedAsApex(g: GlobalStateProof, e: number): boolean {
     const apex = this.held.proofs.get(e)?.get('');
-    return apex !== undefined && apex.kind === circuitKindOf(this.c.depth, '') && sameProof(apex, g);
+    return apex !== undefined && !this.unpaired.has(apex) && apex.kind === circuitKindOf(this.c.depth, '') && sameProof(apex, g);
+  }
+
+  /** An apex triad proof of epoch e is held here and g is not its proof with its signals. */
+  private otherThanApex(g: GlobalStateProof, e: number): boolean {
+    const apex = this.held.proofs.get(e)?.get('');
+    return apex !== undefined && !sameProof(apex, g);
   }
 
   /** Null if global proof g pairs, else the Rejection. */
@@ -248,14 +292,16 @@ export class ProofAdmission {
    * cost this node a pairing, and an honest variant always pairs. Past those few, variants are not
    * paired, but spot-checked like the triad proofs this node does not fold (`from`: the sender).
    */
-  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof, from?: string): Promise<ValidationOutcome> {
+  private async variant(g: GlobalStateProof, e: number, held: GlobalStateProof, o: { wait: boolean; fromTopic?: boolean; from?: string }): Promise<ValidationOutcome> {
     const h = toHex(globalProofHash(g));
     if (this.held.globalHashes.has(h)) return ignore('duplicate');
     if (held.publicSignals.some((v, i) => v !== g.publicSignals[i])) return reject('invalid', 'differs from the accepted global proof of its epoch');
     const n = this.held.variants.get(e) ?? 0;
-    if (n >= MAX_VARIANTS) return this.spotChecked(from, () => this.globalFailure(g), ignore('duplicate'));
+    if (n >= MAX_VARIANTS) return this.spotChecked(o.from, () => this.globalFailure(g), ignore('duplicate'));
     const bad = await this.globalFailure(g);
     if (bad) return bad;
+    // the held one may have been taken unpaired: one that does not pair gives way to this valid one
+    if (!(await this.held.usableGlobal(e, held))) return this.admitGlobal(g, { ...o, verified: true });
     this.held.variants.set(e, n + 1);
     this.held.rememberGlobal(h, e);
     return ignore('duplicate');

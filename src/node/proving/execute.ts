@@ -159,7 +159,12 @@ export class ProofRunner {
     // asking peers for it on every apex would only delay the global proof.
     const want = this.c.cadence.plan.previousProved(e);
     if (want >= 0 && want > this.held.latestGlobal && this.held.proofsOf(want).size > 0 && !(await this.held.store.hasGlobal(want))) await this.fetch.global(want);
-    return (await this.held.store.latestGlobal(e - 1))?.stored.proof;
+    // linked to only if it pairs: a node may hold it unpaired (admission.ts); one that does not is dropped
+    // (each failure drops one stored proof, so this ends)
+    for (;;) {
+      const g = await this.held.store.latestGlobal(e - 1);
+      if (!g || (await this.held.usableGlobal(g.epoch, g.stored.proof))) return g?.stored.proof;
+    }
   }
 
   async close(): Promise<void> {

@@ -74,17 +74,22 @@ export class ProofFetch {
         const s = this.trees.snaps.get(q.epoch)?.[shardIndexOr(q.path, this.c.depth)];
         return s ? encodeSignedSnapshot(s) : none;
       }
+      // proofs at the apex may be held unpaired (admission.ts): paired before they are served
       case ProofFetchKind.triadProof: {
         const p = await this.held.store.triad(q.path, q.epoch);
-        return p ? encodeProofMessage({ type: 'triad', proof: p }) : none;
+        return p && (await this.held.usableTriad(q.epoch, p)) ? encodeProofMessage({ type: 'triad', proof: p }) : none;
       }
       case ProofFetchKind.globalAt: {
         const g = await this.held.store.global(q.epoch);
-        return g ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
+        return g && (await this.held.usableGlobal(q.epoch, g.proof)) ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
       }
       case ProofFetchKind.globalLatest: {
-        const g = await this.held.store.latestGlobal();
-        return g ? encodeProofMessage({ type: 'global', proof: g.stored.proof }) : none;
+        for (let i = 0; i < 4; i++) {
+          const g = await this.held.store.latestGlobal();
+          if (!g) break;
+          if (await this.held.usableGlobal(g.epoch, g.stored.proof)) return encodeProofMessage({ type: 'global', proof: g.stored.proof });
+        }
+        return none;
       }
     }
   }

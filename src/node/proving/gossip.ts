@@ -101,7 +101,7 @@ export class ProofGossip {
   /** A proof message admission accepted: held from now on. */
   async deliver(m: ProofMessage): Promise<void> {
     if (m.type === 'triad') {
-      this.c.verified.add(m.proof.proof);
+      if (!this.admission.unpaired.has(m.proof)) this.c.verified.add(m.proof.proof);
       await this.held.acceptTriad(m.proof);
     } else await this.held.acceptGlobal(m.proof, Date.now());
   }

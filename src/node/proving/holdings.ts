@@ -1,9 +1,10 @@
 // The proofs this node holds: recent triad proofs in memory (by epoch and path) and in the proof
 // store (<data>/proofs), global proofs in the store, the hashes a new global proof may link to, and
 // the latest global proof's epoch. Only admitted proofs (admission.ts) or proofs made here get here.
-import { toHex } from '../../core/bytes.js';
-import { globalProofHash, type GlobalStateProof } from '../../proof/global.js';
+import { DecodeError, toHex } from '../../core/bytes.js';
+import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
 import { sig, type TriadProof } from '../../proof/triad-proof.js';
+import { verify } from '../../proof/verifier.js';
 import type { ProofStore } from '../proof-store.js';
 import type { ProvingContext } from './context.js';
 import type { CommitmentTrees } from './trees.js';
@@ -21,6 +22,8 @@ export class ProofHoldings {
   /** Child proofs seen on the topic and left unpaired by a later-turn prover of their parent (notesProof): epoch -> paths. */
   readonly noted = new Map<number, Set<string>>();
   latestGlobal = -1;
+  /** Proofs at the apex checked at use (paired unless paired here before: verdicts are kept) and dropped there (they did not pair). */
+  readonly onUse = { checked: 0, dropped: 0 };
   /** Called when a proof becomes held here (route look-ups that failed before may succeed now). */
   onHeld: (key: string) => void = () => {};
 
@@ -94,6 +97,44 @@ export class ProofHoldings {
     const latencyMs = sealed === undefined ? undefined : at - sealed;
     if (latencyMs !== undefined) this.c.metrics.latency.observe(latencyMs / 1000);
     this.c.log.info({ epoch: e, commitment: sig.commitment(g.publicSignals).toString(16).slice(0, 16), latencyMs }, 'global state proof held');
+  }
+
+  /**
+   * Whether stored global proof g of epoch e pairs, checked before it is served or linked to: a node
+   * takes some unpaired (admission.ts, pairsApex). One that does not pair is dropped here (a forged
+   * proof with the right signals); the caller then looks for it at peers or takes an earlier one.
+   * The verifier keeps verdicts, so a proof paired here before (on arrival, or at an earlier use)
+   * costs no second pairing.
+   */
+  async usableGlobal(e: number, g: GlobalStateProof): Promise<boolean> {
+    this.onUse.checked++;
+    if (await verifyGlobalProof(g)) return true;
+    this.onUse.dropped++;
+    const h = toHex(globalProofHash(g));
+    this.c.log.warn({ epoch: e, hash: h.slice(0, 16) }, 'a global proof taken unpaired does not pair: dropped');
+    this.globalHashes.delete(h);
+    const now = await this.store.global(e);
+    if (now && toHex(globalProofHash(now.proof)) === h) await this.store.deleteGlobal(e);
+    if (this.latestGlobal === e) this.latestGlobal = (await this.store.latestGlobal())?.epoch ?? -1;
+    return false;
+  }
+
+  /** As usableGlobal for a stored triad proof: only the apex's may have been taken unpaired. */
+  async usableTriad(e: number, p: TriadProof): Promise<boolean> {
+    if (p.path !== '') return true;
+    this.onUse.checked++;
+    let ok = false;
+    try {
+      ok = await verify(p.kind, p.publicSignals, p.proof);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+    }
+    if (ok) return true;
+    this.onUse.dropped++;
+    this.c.log.warn({ epoch: e }, 'an apex triad proof taken unpaired does not pair: dropped');
+    if (this.proofs.get(e)?.get('') !== undefined) this.proofs.get(e)!.delete('');
+    await this.store.deleteTriad('', e);
+    return false;
   }
 
   setLatestGlobal(e: number): void {

@@ -339,15 +339,25 @@ export class ProvingService {
   }
 
   async globalProof(e: number | 'latest'): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
+    // paired before it is served (held.usableGlobal): a node may hold it unpaired (admission.ts)
     const store = this.held.store;
-    if (e === 'latest') return store.latestGlobal();
+    if (e === 'latest') {
+      for (let i = 0; i < 4; i++) {
+        const l = await store.latestGlobal();
+        if (!l || (await this.held.usableGlobal(l.epoch, l.stored.proof))) return l;
+      }
+      return undefined;
+    }
     let g = await store.global(e);
+    if (g && !(await this.held.usableGlobal(e, g.proof))) g = undefined;
     if (!g && (await this.fetch.askPeers(`g@${e}`, e, () => this.fetch.global(e)))) g = await store.global(e);
     return g ? { epoch: e, stored: g } : undefined;
   }
 
   async triadProof(path: string, e: number): Promise<TriadProof | undefined> {
-    return (await this.held.store.triad(path, e)) ?? (await this.fetch.askPeers(`t/${path}@${e}`, e, () => this.fetch.triad(path, e)));
+    const p = await this.held.store.triad(path, e);
+    if (p && (await this.held.usableTriad(e, p))) return p;
+    return this.fetch.askPeers(`t/${path}@${e}`, e, () => this.fetch.triad(path, e));
   }
 
   /** Fetches one triad proof from peers (verified), stores it. */
@@ -396,6 +406,7 @@ export class ProvingService {
       proofTopicRejected: this.gossip.counters.proofTopicRejected, proofTopicIgnored: this.gossip.counters.proofTopicIgnored,
       spotChecks: { oneIn: this.admission.spot.oneIn, ...this.admission.spot.counters },
       fetchRequests: this.fetch.requests, verifier: verifierStats(),
+      pairedOnUse: { takenUnpaired: this.admission.lazy, ...this.held.onUse },
       proverThreads: this.remote ? undefined : process.env.SMT_PROVER_THREADS === 'pool' ? 'pool' : 'single', timelines: c.timelines.toJSON(),
     };
   }
