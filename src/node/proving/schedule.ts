@@ -67,19 +67,21 @@ export function notesProof(shard: ShardId, path: string, round: number, depth: n
 
 /**
  * Whether `shard` pairs a proof at the apex of the `round`-th proved epoch (the apex triad proof or
- * the global proof) when it arrives on the proofs topic: it is a prover (any turn) of the apex or of a
- * triad between the apex and the lowest level, the work such a proof stops (a held apex ends the
- * apex's turns, a held global proof ends the proving of its epoch and earlier ones above the lowest
- * level). A forged proof with the right signals must not stop them unpaired. Every other node takes
- * both unpaired (bound to signed state, opened natively) and pairs them when it first uses them: to
- * serve them, or to link a global proof of its own to one (docs/PROOFS.md, "Apex proofs paired on
- * use"). At 9 shards: the apex's three provers, of which the first made it.
+ * the global proof) when it arrives on the proofs topic: it is the first prover (turn 0) of the apex
+ * or of a triad between the apex and the lowest level. A held apex proof ends the apex's turns and a
+ * held global proof ends the proving of its epoch above the lowest level, so a forged one with the
+ * right signals must not stop the prover whose turn it is. The later turns (1, 2) come a lease after
+ * the first, when a forged proof could only stop them if the first prover also failed (as a note
+ * of a child proof does not pair it: notesProof). Every other node takes both unpaired (bound to
+ * signed state, opened natively) and pairs them when it first uses them: to serve them, or to link a
+ * global proof of its own to one (docs/PROOFS.md, "Apex proofs paired on use"). At 9 shards: the
+ * apex's first prover, which made it.
  */
 export function pairsApex(shard: ShardId, round: number, depth: number): boolean {
   for (const level of triadLevels(depth)) {
     for (const path of level) {
       if (path !== '' && path.length >= depth - 1) continue;
-      if ([0, 1, 2].some((k) => proverOf(path, round, depth, k) === shard)) return true;
+      if (proverOf(path, round, depth, 0) === shard) return true;
     }
   }
   return false;
