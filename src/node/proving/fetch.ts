@@ -74,22 +74,21 @@ export class ProofFetch {
         const s = this.trees.snaps.get(q.epoch)?.[shardIndexOr(q.path, this.c.depth)];
         return s ? encodeSignedSnapshot(s) : none;
       }
-      // proofs at the apex may be held unpaired (admission.ts): paired before they are served
+      // Served as held: proofs at the apex may be held unpaired here (admission.ts), and a peer pairs
+      // whatever it fetches (its admission) before it holds, serves or links to it. Pairing them here
+      // as well would pair each twice: the catch-up asks each node's peers for their latest about
+      // twice a minute.
       case ProofFetchKind.triadProof: {
         const p = await this.held.store.triad(q.path, q.epoch);
-        return p && (await this.held.usableTriad(q.epoch, p)) ? encodeProofMessage({ type: 'triad', proof: p }) : none;
+        return p ? encodeProofMessage({ type: 'triad', proof: p }) : none;
       }
       case ProofFetchKind.globalAt: {
         const g = await this.held.store.global(q.epoch);
-        return g && (await this.held.usableGlobal(q.epoch, g.proof)) ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
+        return g ? encodeProofMessage({ type: 'global', proof: g.proof }) : none;
       }
       case ProofFetchKind.globalLatest: {
-        for (let i = 0; i < 4; i++) {
-          const g = await this.held.store.latestGlobal();
-          if (!g) break;
-          if (await this.held.usableGlobal(g.epoch, g.stored.proof)) return encodeProofMessage({ type: 'global', proof: g.stored.proof });
-        }
-        return none;
+        const g = await this.held.store.latestGlobal();
+        return g ? encodeProofMessage({ type: 'global', proof: g.stored.proof }) : none;
       }
     }
   }
