@@ -6,7 +6,10 @@
 // Outcomes: reject = invalid or contradicts signed state (the sender is penalised); ignore 'unknown'
 // = not decidable yet (held, bounded, until the state arrives; no penalty); ignore 'stale' = too old
 // to check here. A triad proof this node does not fold is checked by its signals only, except the
-// random few it spot-checks (SpotChecks). Pure parts: src/proof/admission.ts.
+// random few it spot-checks (SpotChecks). Proofs at the apex (the apex triad proof, the global proof)
+// are paired on arrival only where they could stop a turn (pairsApex); elsewhere they are taken
+// unpaired, bound to signed state, and paired at first use (holdings.ts usableGlobal / usableTriad).
+// Pure parts: src/proof/admission.ts.
 import { DecodeError, toHex } from '../../core/bytes.js';
 import { genesisHash } from '../../core/genesis.js';
 import { epochOutOfRange, futureMarginEpochs, HoldQueue, proofEpoch, sameProof, signalsMismatch, SpotChecks, treeVsGlobal } from '../../proof/admission.js';
