@@ -162,3 +162,17 @@ test('a forged global proof taken unpaired gives way to the valid one when it ar
     await store.close();
   }
 });
+
+test('the apex proof made here is not paired at its use (it never was: a node trusts its own prover, as before)', async () => {
+  const { held, store } = await nodeOf(proverOf('', plan.round(E), 2, 0));
+  try {
+    const t = structuredClone(valid.triad);
+    held.madeHere(t);
+    const v0 = consulted();
+    assert.equal(await held.usableTriad(E, structuredClone(t)), true);
+    assert.equal(await held.usableGlobal(E, globalFromApex(structuredClone(t), 2, genesisHash(genesis))), true);
+    assert.equal(consulted() - v0, 0, 'no pairing, no verdict asked for');
+  } finally {
+    await store.close();
+  }
+});

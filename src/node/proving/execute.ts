@@ -146,6 +146,7 @@ export class ProofRunner {
     await this.held.acceptTriad(proof);
     await this.gossip.publishProof({ type: 'triad', proof });
     if (path === '') {
+      this.held.madeHere(proof);
       const prevG = await this.previousGlobal(e);
       const g = globalFromApex(proof, this.c.depth, prevG ? globalProofHash(prevG) : genesisHash(this.c.genesis));
       await this.held.acceptGlobal(g, Date.now());

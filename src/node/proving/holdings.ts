@@ -5,6 +5,7 @@ import { DecodeError, toHex } from '../../core/bytes.js';
 import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
 import { sig, type TriadProof } from '../../proof/triad-proof.js';
 import { verify } from '../../proof/verifier.js';
+import type { Groth16Proof } from 'snarkjs';
 import type { ProofStore } from '../proof-store.js';
 import type { ProvingContext } from './context.js';
 import type { CommitmentTrees } from './trees.js';
@@ -24,6 +25,8 @@ export class ProofHoldings {
   latestGlobal = -1;
   /** Proofs at the apex checked at use (paired unless paired here before: verdicts are kept) and dropped there (they did not pair). */
   readonly onUse = { checked: 0, dropped: 0 };
+  /** Proofs at the apex made here (sameStatement keys, the latest MAX_GLOBAL_HASHES): not paired at use, as they were never paired before. */
+  private readonly made = new Set<string>();
   /** Called when a proof becomes held here (route look-ups that failed before may succeed now). */
   onHeld: (key: string) => void = () => {};
 
@@ -107,6 +110,7 @@ export class ProofHoldings {
    * costs no second pairing.
    */
   async usableGlobal(e: number, g: GlobalStateProof): Promise<boolean> {
+    if (this.made.has(statementKey(g))) return true;
     this.onUse.checked++;
     if (await verifyGlobalProof(g)) return true;
     this.onUse.dropped++;
@@ -121,7 +125,7 @@ export class ProofHoldings {
 
   /** As usableGlobal for a stored triad proof: only the apex's may have been taken unpaired. */
   async usableTriad(e: number, p: TriadProof): Promise<boolean> {
-    if (p.path !== '') return true;
+    if (p.path !== '' || this.made.has(statementKey(p))) return true;
     this.onUse.checked++;
     let ok = false;
     try {
@@ -137,10 +141,21 @@ export class ProofHoldings {
     return false;
   }
 
+  /** A proof at the apex made here (the apex triad proof; its global proof has the same statement and proof). */
+  madeHere(p: TriadProof): void {
+    this.made.add(statementKey(p));
+    while (this.made.size > MAX_GLOBAL_HASHES) this.made.delete(this.made.values().next().value!);
+  }
+
   setLatestGlobal(e: number): void {
     if (e > this.latestGlobal) {
       this.latestGlobal = e;
       this.c.metrics.epoch.set(e);
     }
   }
+}
+
+/** A proof's statement and points, as one string: a global proof and the apex triad proof it carries have the same. */
+function statementKey(p: { publicSignals: readonly string[]; proof: Groth16Proof }): string {
+  return JSON.stringify([p.publicSignals, p.proof.pi_a, p.proof.pi_b, p.proof.pi_c]);
 }
