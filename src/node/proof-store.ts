@@ -29,18 +29,33 @@ export function proofDir(dataDir: string): string {
   return join(dataDir, 'proofs');
 }
 
+/**
+ * Stored global proofs of the newest epochs kept in memory, encoded as in the store. Every node
+ * stores every global proof, and the two checks made on its arrival (admission: is a proof of its
+ * epoch held already? then holding it: stored yet?) were a LevelDB read each, always for an epoch not
+ * stored yet, each a round trip to the thread pool and a wake-up of an idle node (docs/NETWORK.md).
+ */
+export const RECENT_GLOBALS = 32;
+
 export class ProofStore {
   private readonly db: Level<string, Uint8Array>;
+  /** The stored global proofs of epochs above `knownAbove`, every one of them (this process is the store's only writer). */
+  private readonly recent = new Map<number, Uint8Array>();
+  /** Epochs <= this may be in the store without being in `recent`; above it, `recent` is the store. */
+  private knownAbove: number;
 
-  private constructor(db: Level<string, Uint8Array>) {
+  private constructor(db: Level<string, Uint8Array>, knownAbove: number) {
     this.db = db;
+    this.knownAbove = knownAbove;
   }
 
   static async open(dataDir: string): Promise<ProofStore> {
     mkdirSync(proofDir(dataDir), { recursive: true });
     const db = new Level<string, Uint8Array>(proofDir(dataDir), { valueEncoding: 'view' });
     await db.open();
-    return new ProofStore(db);
+    let top = -1; // the largest epoch of a stored global proof
+    for await (const k of db.keys({ gte: 'g/', lte: 'g/~', reverse: true, limit: 1 })) top = Number(k.slice(2));
+    return new ProofStore(db, top);
   }
 
   async putTriad(epoch: number, p: TriadProof): Promise<void> {
@@ -60,20 +75,36 @@ export class ProofStore {
   /** Drops a global proof that failed its pairing at first use. */
   async deleteGlobal(epoch: number): Promise<void> {
     await this.db.del(gKey(epoch));
+    this.recent.delete(epoch);
   }
 
   async putGlobal(epoch: number, g: StoredGlobal): Promise<void> {
-    await this.db.put(gKey(epoch), new ByteWriter(430).u64(BigInt(g.receivedAt)).fixed(encodeGlobalProof(g.proof)).finish());
+    const b = new ByteWriter(430).u64(BigInt(g.receivedAt)).fixed(encodeGlobalProof(g.proof)).finish();
+    await this.db.put(gKey(epoch), b);
+    if (epoch <= this.knownAbove) return; // an older epoch (a gap filled): read from the store
+    this.recent.set(epoch, b);
+    if (this.recent.size > RECENT_GLOBALS) {
+      // the oldest leaves memory: epochs up to it are the store's to answer from now on
+      const oldest = Math.min(...this.recent.keys());
+      this.recent.delete(oldest);
+      this.knownAbove = oldest;
+    }
   }
 
   async global(epoch: number): Promise<StoredGlobal | undefined> {
-    const b = await this.db.get(gKey(epoch));
+    const b = await this.globalBytes(epoch);
     return b ? decodeStoredGlobal(b) : undefined;
   }
 
   /** Whether the global proof of `epoch` is stored (without decoding it). */
   async hasGlobal(epoch: number): Promise<boolean> {
-    return (await this.db.get(gKey(epoch))) !== undefined;
+    return (await this.globalBytes(epoch)) !== undefined;
+  }
+
+  /** A stored global proof as stored: from memory above `knownAbove` (held or not stored), else from the store. */
+  private async globalBytes(epoch: number): Promise<Uint8Array | undefined> {
+    if (epoch > this.knownAbove) return this.recent.get(epoch);
+    return this.db.get(gKey(epoch));
   }
 
   /** The stored global proof with the largest epoch <= `atMost` (default: any). */
