@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { closeServer, createHttpServer, listen, Router } from '../src/node/http.js';
 import { trackTimers } from './support/timers.js';
+import { waitFor } from './support/wait.js';
 
 // every timer of this process from here on (the servers' are made later)
 const timers = trackTimers();
@@ -41,6 +42,8 @@ test('a client that never finishes its headers is still closed after the header 
     });
     // closed by the check (300 ms timeout, checked every 300 ms), not by anything at 5 s or later
     assert.ok(closedAfter >= 250 && closedAfter < 4000, `closed after ${closedAfter} ms`);
+    // the server's side of the connection is gone too (it closes first; a slow machine may lag)
+    await waitFor('the server to hold no connection', () => new Promise<boolean>((r) => server.getConnections((_e, n) => r(n === 0))), 5000, 20);
     const idle = await timers.during(() => new Promise((r) => setTimeout(r, 1000)));
     assert.equal(idle, 1, 'only the test\'s own timer ran once the connection was gone');
   } finally {
