@@ -23,7 +23,9 @@ import { ProofStore } from '../src/node/proof-store.js';
 import { CadencePlan } from '../src/proof/cadence.js';
 import { artifactsDir, circuitsBuilt } from '../src/proof/artifacts.js';
 import { getPoseidon, type Hasher } from '../src/proof/commitment.js';
-import { globalFromApex, type GlobalStateProof } from '../src/proof/global.js';
+import { encodeGlobalProof, globalFromApex, type GlobalStateProof } from '../src/proof/global.js';
+import { FROM_TOPIC, PROOF_BYTES } from '../src/proof/encoding.js';
+import { decodeProofMessage, encodeProofMessage } from '../src/gossip/proof-messages.js';
 import { Prover } from '../src/proof/prover.js';
 import { buildTree, genesisTree, type CommitmentTree } from '../src/proof/tree.js';
 import { proveTriad } from '../src/proof/tree-prover.js';
@@ -174,5 +176,54 @@ test('the apex proof made here is not paired at its use (it never was: a node tr
     assert.equal(consulted() - v0, 0, 'no pairing, no verdict asked for');
   } finally {
     await store.close();
+  }
+});
+
+test('points that do not decompress: Rejected by the apex\'s first prover; stored as received by the others (not decompressed) and dropped at first use', async () => {
+  // A's x replaced by one of no curve point, in the bytes as they travel (FROM_TOPIC: points deferred)
+  const { bn254 } = await import('@noble/curves/bn254.js');
+  const Fp = bn254.fields.Fp;
+  let x = 1n;
+  for (;;) {
+    try {
+      Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), 3n));
+      x++;
+    } catch {
+      break;
+    }
+  }
+  const corrupt = (b: Uint8Array, at: number): Uint8Array => {
+    const c = b.slice();
+    for (let i = 0; i < 32; i++) c[at + i] = Number((x >> BigInt(8 * (31 - i))) & 0xffn);
+    return c;
+  };
+  const tBytes = encodeProofMessage({ type: 'triad', proof: valid.triad });
+  const gBytes = encodeProofMessage({ type: 'global', proof: valid.global });
+  const badT = corrupt(tBytes, tBytes.length - PROOF_BYTES);
+  const badG = corrupt(gBytes, 1 + 2 + 8 * 32);
+  for (const me of [proverOf('', plan.round(E), 2, 0), allShards(2).find((s) => !pairsApex(s, plan.round(E), 2))!]) {
+    const { adm, held, store } = await nodeOf(me);
+    try {
+      const t = decodeProofMessage(badT, FROM_TOPIC);
+      const g = decodeProofMessage(badG, FROM_TOPIC);
+      assert.ok(t.type === 'triad' && g.type === 'global');
+      const ot = await adm.admitTriad(t.proof, { wait: true, fromTopic: true });
+      const og = await adm.admitGlobal(g.proof, { wait: true, fromTopic: true });
+      if (pairsApex(me, plan.round(E), 2)) {
+        assert.deepEqual([ot.action, og.action], ['reject', 'reject'], `the first prover decompresses and refuses them: ${JSON.stringify([ot, og])}`);
+        continue;
+      }
+      assert.deepEqual([ot.action, og.action], ['accept', 'accept'], 'taken unpaired, points not decompressed');
+      await held.acceptTriad(t.proof);
+      await held.acceptGlobal(g.proof, Date.now());
+      const stored = (await store.global(E))!;
+      assert.deepEqual(encodeGlobalProof(stored.proof), badG.subarray(1), 'stored as received');
+      assert.equal(await held.usableGlobal(E, stored.proof), false, 'refused at first use');
+      assert.equal(await held.usableTriad(E, (await store.triad('', E))!), false);
+      assert.equal(await store.global(E), undefined);
+      assert.equal(await store.triad('', E), undefined);
+    } finally {
+      await store.close();
+    }
   }
 });

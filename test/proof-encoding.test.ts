@@ -16,6 +16,7 @@ import { fixtureGenesisSupplies, fixtureSnapshots, FIXTURE_GENESIS_HASH } from '
 import { generateVectors } from './fixtures/proof-vectors.js';
 import { circuitsBuilt } from '../src/proof/artifacts.js';
 import { closeVerifier, loadVerificationKey, verifyWithKey } from '../src/proof/verifier.js';
+import { sameProof } from '../src/proof/admission.js';
 
 const { Fp, Fp2 } = bn254.fields;
 const G1 = bn254.G1.Point;
@@ -200,7 +201,31 @@ describe('global and triad proof codecs', () => {
     assert.throws(() => decodeTriadProof(bad, VERIFIED_NEXT), DecodeError);
     const later = decodeTriadProof(bad, { ...VERIFIED_NEXT, deferPoints: true });
     assert.equal(later.path, '01');
+    assert.deepEqual(encodeTriadProof(later), bad, 'encoded again as received, points not decompressed');
     assert.throws(() => later.proof, DecodeError);
+  });
+
+  test('deferPoints, global proofs: encoded again from the bytes received (points never decompressed, even bad ones); sameProof compares deferred proofs by those bytes; a proof assigned replaces them', () => {
+    const g: GlobalStateProof = { depth: 2, publicSignals: ['1', '5', '123', '456', '1000', '1', '2', '3'], proof: proofFromScalars(31n, 37n, 41n), prevGlobalProofHash: new Uint8Array(32).fill(7) };
+    const enc = encodeGlobalProof(g);
+    const lazy = decodeGlobalProof(enc, { ...VERIFIED_NEXT, deferPoints: true });
+    assert.deepEqual(encodeGlobalProof(lazy), enc);
+    assert.deepEqual(lazy, decodeGlobalProof(enc), 'the same proof once read');
+    // A's x on no curve point: still encoded as received (hashes and links of what was received), refused where it is read
+    const bad = enc.slice();
+    const at = 2 + 8 * 32;
+    let x = 1n;
+    while (isSquare(() => Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), 3n)))) x++;
+    for (let i = 0; i < 32; i++) bad[at + i] = Number((x >> BigInt(8 * (31 - i))) & 0xffn);
+    assert.throws(() => decodeGlobalProof(bad, VERIFIED_NEXT), DecodeError);
+    const later = decodeGlobalProof(bad, { ...VERIFIED_NEXT, deferPoints: true });
+    assert.deepEqual(encodeGlobalProof(later), bad);
+    const twin = decodeGlobalProof(bad, { ...VERIFIED_NEXT, deferPoints: true });
+    assert.equal(sameProof(later, twin), true, 'the same bytes: the same proof, neither decompressed');
+    assert.equal(sameProof(later, decodeGlobalProof(enc, { ...VERIFIED_NEXT, deferPoints: true })), false);
+    assert.throws(() => later.proof, DecodeError);
+    later.proof = g.proof;
+    assert.deepEqual(encodeGlobalProof(later), enc, 'a proof assigned is encoded, not the bytes it replaced');
   });
 });
 

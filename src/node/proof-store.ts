@@ -11,10 +11,16 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { ByteReader, ByteWriter } from '../core/bytes.js';
-import { VERIFIED_NEXT } from '../proof/encoding.js';
+import { VERIFIED_NEXT, type DecodeProofOptions } from '../proof/encoding.js';
 import { decodeGlobalProof, encodeGlobalProof, type GlobalStateProof } from '../proof/global.js';
 import { decodeTriadProof, encodeTriadProof, type TriadProof } from '../proof/triad-proof.js';
 import type { CommitmentTree } from '../proof/tree.js';
+
+/**
+ * Points decompressed at their first read: most reads need the signals or the record's bytes (hashes,
+ * links, serving), and a proof taken unpaired is stored as received, its points checked at its use.
+ */
+const STORED: DecodeProofOptions = { ...VERIFIED_NEXT, deferPoints: true };
 
 const pad = (e: number): string => e.toString().padStart(16, '0');
 const tKey = (path: string, e: number): string => `t/${path === '' ? '-' : path}/${pad(e)}`;
@@ -64,7 +70,7 @@ export class ProofStore {
 
   async triad(path: string, epoch: number): Promise<TriadProof | undefined> {
     const b = await this.db.get(tKey(path, epoch));
-    return b ? decodeTriadProof(b, VERIFIED_NEXT) : undefined;
+    return b ? decodeTriadProof(b, STORED) : undefined;
   }
 
   /** Drops a triad proof that failed its pairing at first use. */
@@ -147,7 +153,7 @@ export class ProofStore {
 function decodeStoredGlobal(b: Uint8Array): StoredGlobal {
   const r = new ByteReader(b, 'stored global proof');
   const receivedAt = Number(r.u64());
-  return { receivedAt, proof: decodeGlobalProof(r.fixed(b.length - 8), VERIFIED_NEXT) };
+  return { receivedAt, proof: decodeGlobalProof(r.fixed(b.length - 8), STORED) };
 }
 
 export function treeToJson(t: CommitmentTree): string {

@@ -8,6 +8,8 @@ import { KeyedBuckets } from '../core/token-bucket.js';
 import { shardCommitments, type GlobalSnapshot } from '../hierarchy/global.js';
 import type { Groth16Proof } from 'snarkjs';
 import { limbs } from './commitment.js';
+import { rawProofBytes } from './encoding.js';
+import { bytesEqual } from '../core/bytes.js';
 import { PUBLIC_SIGNAL_NAMES, publicSignalsOf, type CommitmentTree, type TriadNode } from './tree.js';
 
 /** The largest epoch a proof can carry: the circuits range-check epoch < 2^53 (a safe integer). */
@@ -42,6 +44,10 @@ export function epochOutOfRange(e: number | undefined, clockEpoch: number, margi
  */
 export function sameProof(a: { publicSignals: readonly string[]; proof: Groth16Proof }, b: { publicSignals: readonly string[]; proof: Groth16Proof }): boolean {
   if (a.publicSignals.length !== b.publicSignals.length || a.publicSignals.some((s, i) => s !== b.publicSignals[i])) return false;
+  // both still compressed as received (deferred points): the canonical encoding is one per proof
+  const ra = rawProofBytes(a);
+  const rb = rawProofBytes(b);
+  if (ra && rb) return bytesEqual(ra, rb);
   const p = a.proof;
   const q = b.proof;
   const eq = (x: readonly unknown[], y: readonly unknown[]): boolean => x.length === y.length && x.every((v, i) => (Array.isArray(v) ? Array.isArray(y[i]) && eq(v, y[i] as unknown[]) : v === y[i]));

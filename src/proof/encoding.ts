@@ -173,9 +173,11 @@ export interface DecodeProofOptions {
    */
   subgroupCheck?: boolean;
   /**
-   * Triad proofs only (decodeTriadProof): decompress the Groth16 points when `proof` is first read,
-   * not at decode (a DecodeError then). For the proofs topic, where most nodes check a proof's
-   * signals and leave it unpaired (docs/PROOFS.md, "Publication and storage").
+   * Triad and global proofs (decodeTriadProof, decodeGlobalProof): decompress the Groth16 points
+   * when `proof` is first read, not at decode (a DecodeError then); encoding the record again
+   * copies the bytes it came from (proofBytesOf) instead of compressing the points. For the proofs
+   * topic, where most nodes check a proof's signals and leave it unpaired (docs/PROOFS.md,
+   * "Publication and storage", "Apex proofs paired on use"), and the node's proof store.
    */
   deferPoints?: boolean;
 }
@@ -190,12 +192,46 @@ export const VERIFIED_NEXT: DecodeProofOptions = { subgroupCheck: false };
 
 /**
  * The proofs topic's decoding (src/node/proving/gossip.ts, and admission's in-process twin): as
- * VERIFIED_NEXT, and a triad proof's points are decompressed only if admission pairs it (this node
- * folds it, or spot-checks it); the others are checked by their signals alone, their points never
- * decompressed (~1% of nine idle nodes' CPU). A proof whose points do not decode is refused when it
- * is paired.
+ * VERIFIED_NEXT, and a proof's points are decompressed only where it is paired (this node folds it,
+ * is the apex's first prover, spot-checks it, or uses a proof at the apex it took unpaired); the
+ * others are checked by their signals alone and stored, hashed and served as received, their points
+ * never decompressed (~1% of nine idle nodes' CPU for the leaves). A proof whose points do not
+ * decode is refused when it is paired.
  */
 export const FROM_TOPIC: DecodeProofOptions = { subgroupCheck: false, deferPoints: true };
+
+/** The bytes a deferred proof was decoded from, while its `proof` is not replaced (withDeferredProof). */
+const RAW = new WeakMap<object, Uint8Array>();
+
+/**
+ * Gives `head` a `proof` decompressed from `bytes` (copied: a message buffer is not ours to keep) at
+ * its first read, the same object on every read; assigning `proof` replaces it. Until then the
+ * record's encoders copy `bytes` (proofBytesOf).
+ */
+export function withDeferredProof<T extends object>(head: T, bytes: Uint8Array, opts: DecodeProofOptions): T & { proof: Groth16Proof } {
+  const raw = bytes.slice();
+  let proof: Groth16Proof | undefined;
+  Object.defineProperty(head, 'proof', {
+    get: () => (proof ??= decodeProof(raw, opts)),
+    set: (p: Groth16Proof) => {
+      proof = p;
+      RAW.delete(head);
+    },
+    enumerable: true,
+  });
+  RAW.set(head, raw);
+  return head as T & { proof: Groth16Proof };
+}
+
+/** The 128 bytes `x` was decoded from when its proof was deferred and not replaced, else undefined. */
+export function rawProofBytes(x: object): Uint8Array | undefined {
+  return RAW.get(x);
+}
+
+/** The 128-byte encoding of `x.proof`, copied from the bytes it was decoded from if deferred (no decompression either way). */
+export function proofBytesOf(x: { proof: Groth16Proof }): Uint8Array {
+  return RAW.get(x) ?? encodeProof(x.proof);
+}
 
 /**
  * Recently decompressed proofs by their 128 bytes. A node decodes the same proof bytes several times:

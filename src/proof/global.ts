@@ -9,7 +9,7 @@ import type { Groth16Proof, VerificationKey } from 'snarkjs';
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
 import type { CircuitKind } from './artifacts.js';
-import { decodeProof, encodeProof, PROOF_BYTES, type DecodeProofOptions } from './encoding.js';
+import { decodeProof, PROOF_BYTES, proofBytesOf, withDeferredProof, type DecodeProofOptions } from './encoding.js';
 import { fieldBytes, readField, sig, type TriadProof } from './triad-proof.js';
 import { loadVerificationKey, verifyWithKey } from './verifier.js';
 
@@ -39,7 +39,7 @@ export function encodeGlobalProof(g: GlobalStateProof): Uint8Array {
   const w = new ByteWriter(GLOBAL_PROOF_BYTES);
   w.u8(GLOBAL_PROOF_VERSION).u8(g.depth);
   for (const s of g.publicSignals) w.fixed(fieldBytes(BigInt(s)));
-  return w.fixed(encodeProof(g.proof), PROOF_BYTES).fixed(g.prevGlobalProofHash, 32).finish();
+  return w.fixed(proofBytesOf(g), PROOF_BYTES).fixed(g.prevGlobalProofHash, 32).finish();
 }
 
 export function decodeGlobalProof(b: Uint8Array, opts?: DecodeProofOptions): GlobalStateProof {
@@ -49,10 +49,11 @@ export function decodeGlobalProof(b: Uint8Array, opts?: DecodeProofOptions): Glo
   const depth = r.u8();
   if (depth < 1 || depth > MAX_PROOF_DEPTH) throw new DecodeError(`global proof: depth ${depth} out of range`);
   const publicSignals = Array.from({ length: 8 }, () => readField(r, 'global proof signal').toString());
-  const proof = decodeProof(r.fixed(PROOF_BYTES), opts);
+  const proofBytes = r.fixed(PROOF_BYTES);
   const prevGlobalProofHash = r.fixed(32);
   r.end();
-  return { depth, publicSignals, proof, prevGlobalProofHash };
+  if (opts?.deferPoints) return withDeferredProof({ depth, publicSignals, prevGlobalProofHash }, proofBytes, opts);
+  return { depth, publicSignals, proof: decodeProof(proofBytes, opts), prevGlobalProofHash };
 }
 
 export function globalProofHash(g: GlobalStateProof): Uint8Array {

@@ -4,7 +4,7 @@
 // re-check every parent/child link natively (Poseidon), without trusting the provers.
 import { ByteReader, ByteWriter, DecodeError } from '../core/bytes.js';
 import type { Groth16Proof } from 'snarkjs';
-import { decodeProof, encodeProof, PROOF_BYTES, type DecodeProofOptions } from './encoding.js';
+import { decodeProof, PROOF_BYTES, proofBytesOf, withDeferredProof, type DecodeProofOptions } from './encoding.js';
 import { FIELD_R, triadCommitment, type Hasher } from './commitment.js';
 import type { CircuitKind } from './artifacts.js';
 
@@ -51,7 +51,7 @@ export function encodeTriadProof(p: TriadProof): Uint8Array {
   for (const c of p.children) w.fixed(fieldBytes(c));
   if (p.publicSignals.length !== 8) throw new RangeError('triad proof: want 8 public signals');
   for (const s of p.publicSignals) w.fixed(fieldBytes(BigInt(s)));
-  return w.fixed(encodeProof(p.proof), PROOF_BYTES).finish();
+  return w.fixed(proofBytesOf(p), PROOF_BYTES).finish();
 }
 
 export function decodeTriadProof(b: Uint8Array, opts?: DecodeProofOptions): TriadProof {
@@ -69,14 +69,8 @@ export function decodeTriadProof(b: Uint8Array, opts?: DecodeProofOptions): Tria
   const head = { path, kind: (k === 0 ? 'triad_leaf' : 'triad_inner') as CircuitKind, children, publicSignals };
   if (!opts?.deferPoints) return { ...head, proof: decodeProof(proofBytes, opts) };
   // Decompressed at the first read of `proof` (each point a square root): a node that only checks
-  // the signals never pays for it. The bytes are copied: the message buffer is not ours to keep.
-  const bytes = proofBytes.slice();
-  let proof: Groth16Proof | undefined;
-  return Object.defineProperty(head, 'proof', {
-    get: () => (proof ??= decodeProof(bytes, opts)),
-    set: (p: Groth16Proof) => (proof = p),
-    enumerable: true,
-  }) as TriadProof;
+  // the signals never pays for it.
+  return withDeferredProof(head, proofBytes, opts);
 }
 
 /**

@@ -132,12 +132,6 @@ export class ProofAdmission {
     if (!o.verified && o.fromTopic && p.path === '' && b.action === 'accept' && !this.pairsApexOf(e)) {
       const why = checkOpening(this.trees.H, p);
       if (why) return reject('invalid', why);
-      try {
-        void p.proof; // decompressed (it is stored so), not paired: points off the curve are refused now
-      } catch (err) {
-        if (err instanceof DecodeError) return reject('undecodable', err.message);
-        throw err;
-      }
       return this.takeUnpaired(p, 'apex', o.from, () => this.pairingFailure(p));
     }
     // the pairing check after the cheap comparisons: what contradicts signed state costs no pairing
@@ -250,7 +244,12 @@ export class ProofAdmission {
 
   /** Null if global proof g pairs, else the Rejection. */
   private async globalFailure(g: GlobalStateProof): Promise<ValidationOutcome | null> {
-    return (await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify');
+    try {
+      return (await verifyGlobalProof(g)) ? null : reject('invalid', 'global proof does not verify');
+    } catch (err) {
+      if (err instanceof DecodeError) return reject('undecodable', err.message); // its points, decompressed here (FROM_TOPIC)
+      throw err;
+    }
   }
 
   /** Whether global proof g (of epoch e) is the one signed state decides, linked to a global proof held here. */

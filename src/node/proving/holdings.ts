@@ -2,6 +2,7 @@
 // store (<data>/proofs), global proofs in the store, the hashes a new global proof may link to, and
 // the latest global proof's epoch. Only admitted proofs (admission.ts) or proofs made here get here.
 import { DecodeError, toHex } from '../../core/bytes.js';
+import { proofBytesOf } from '../../proof/encoding.js';
 import { globalProofHash, verifyGlobalProof, type GlobalStateProof } from '../../proof/global.js';
 import { sig, type TriadProof } from '../../proof/triad-proof.js';
 import { verify } from '../../proof/verifier.js';
@@ -112,7 +113,13 @@ export class ProofHoldings {
   async usableGlobal(e: number, g: GlobalStateProof): Promise<boolean> {
     if (this.made.has(statementKey(g))) return true;
     this.onUse.checked++;
-    if (await verifyGlobalProof(g)) return true;
+    let ok = false;
+    try {
+      ok = await verifyGlobalProof(g);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err; // points that do not decompress (stored as received)
+    }
+    if (ok) return true;
     this.onUse.dropped++;
     const h = toHex(globalProofHash(g));
     this.c.log.warn({ epoch: e, hash: h.slice(0, 16) }, 'a global proof taken unpaired does not pair: dropped');
@@ -155,7 +162,7 @@ export class ProofHoldings {
   }
 }
 
-/** A proof's statement and points, as one string: a global proof and the apex triad proof it carries have the same. */
+/** A proof's statement and points (compressed: a stored proof's are not decompressed for it), as one string: a global proof and the apex triad proof it carries have the same. */
 function statementKey(p: { publicSignals: readonly string[]; proof: Groth16Proof }): string {
-  return JSON.stringify([p.publicSignals, p.proof.pi_a, p.proof.pi_b, p.proof.pi_c]);
+  return `${p.publicSignals.join(',')}/${toHex(proofBytesOf(p))}`;
 }
