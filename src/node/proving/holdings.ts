@@ -26,7 +26,7 @@ export class ProofHoldings {
   latestGlobal = -1;
   /** Proofs at the apex checked at use (paired unless paired here before: verdicts are kept) and dropped there (they did not pair). */
   readonly onUse = { checked: 0, dropped: 0 };
-  /** Proofs at the apex made here (sameStatement keys, the latest MAX_GLOBAL_HASHES): not paired at use, as they were never paired before. */
+  /** Proofs at the apex made here (statementKey, the latest MAX_GLOBAL_HASHES): not paired at use, as they were never paired before. */
   private readonly made = new Set<string>();
   /** Called when a proof becomes held here (route look-ups that failed before may succeed now). */
   onHeld: (key: string) => void = () => {};
