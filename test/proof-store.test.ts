@@ -4,8 +4,10 @@
 //  - every global proof put is read back (global, hasGlobal) inside and beyond the memory window and
 //    after a reopen; an epoch never stored, or deleted, answers "none", in memory and in the store;
 //    a gap filled below the window is read from the store;
-//  - the checks made when a new global proof arrives (held already? stored yet? then the put) read
-//    nothing from LevelDB, before and after a reopen (on the code before, each check was a read).
+//  - latestGlobal(atMost) is the stored one of the largest epoch <= atMost, from memory or not;
+//  - the checks made when a new global proof arrives (held already? stored yet? the latest one
+//    below it, which it links to; then the put) read nothing from LevelDB, before and after a
+//    reopen (on the code before, each check was a read).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -60,11 +62,21 @@ test('global proofs read back from memory and from the store alike, before and a
   stored.delete(3);
   await store.putGlobal(2, { proof: globalOf(2), receivedAt: 1002 }); // a gap filled far below the window
   stored.add(2);
-  for (let e = 0; e < n + 3; e++) await expectHeld(store, e, stored.has(e));
+  const latest = async (atMost: number): Promise<void> => {
+    const want = Math.max(-1, ...[...stored].filter((e) => e <= atMost));
+    assert.equal((await store.latestGlobal(atMost))?.epoch ?? -1, want, `latestGlobal(${atMost})`);
+  };
+  for (let e = 0; e < n + 3; e++) {
+    await expectHeld(store, e, stored.has(e));
+    await latest(e);
+  }
   await store.close();
   store = await ProofStore.open(dir);
   try {
-    for (let e = 0; e < n + 3; e++) await expectHeld(store, e, stored.has(e));
+    for (let e = 0; e < n + 3; e++) {
+      await expectHeld(store, e, stored.has(e));
+      await latest(e);
+    }
   } finally {
     await store.close();
   }
@@ -80,6 +92,7 @@ test('a new global proof is checked and held without a LevelDB read', async () =
       for (let e = first; e < first + 2 * RECENT_GLOBALS; e++) {
         assert.equal(await store.global(e), undefined); // admission: a proof of its epoch held already?
         assert.equal(await store.hasGlobal(e), false); // holding it: stored yet?
+        if (e > first) assert.equal((await store.latestGlobal(e - 1))?.epoch, e - 1); // the one it links to
         await store.putGlobal(e, { proof: globalOf(e), receivedAt: 1000 + e });
         await expectHeld(store, e, true);
       }

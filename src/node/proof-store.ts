@@ -115,6 +115,10 @@ export class ProofStore {
 
   /** The stored global proof with the largest epoch <= `atMost` (default: any). */
   async latestGlobal(atMost = Number.MAX_SAFE_INTEGER): Promise<{ epoch: number; stored: StoredGlobal } | undefined> {
+    // one in memory at or below atMost is the answer: every stored epoch above knownAbove is in memory
+    let best = -1;
+    for (const e of this.recent.keys()) if (e <= atMost && e > best) best = e;
+    if (best >= 0) return { epoch: best, stored: decodeStoredGlobal(this.recent.get(best)!) };
     for await (const [k, v] of this.db.iterator({ gte: 'g/', lte: gKey(atMost), reverse: true, limit: 1 })) {
       return { epoch: Number(k.slice(2)), stored: decodeStoredGlobal(v) };
     }
