@@ -88,6 +88,13 @@ test('a transfer sent through a node that is not the sender\'s home shard is han
     const home = byShard(from.shard);
     const via = layout.shards.find((s) => s.shard !== from.shard)!; // any other shard's node
     const key = loadKeyFile(join(netDir, from.keyFile));
+    // Direct submission needs a connection to the home node; `cluster up` returns at the first
+    // final global, which a node reaches before it has dialled all 8 others on a loaded machine
+    // (unconnected, it forwards by gossip: "forwarded", correct, but not what this checks).
+    await until(`shard ${via.shard}'s node connected to the 8 others`, 30_000, async () => {
+      const h = await getJson(`${url(via)}/v1/health`, 3000).catch(() => undefined);
+      return (h?.body?.peers ?? 0) >= layout.shards.length - 1 ? true : undefined;
+    }, 250);
     const before = BigInt((await getJson(`${url(home)}/v1/account/${to.address}`)).body.balance);
     const amount = 1000n + BigInt(k);
     const t = { network: genesis.networkId, from: key.keyPair.publicKey, to: fromHex(to.address, 20), amount, fee: 1n, nonce: 0n, ts: BigInt(Date.now()) << 16n };
